@@ -51,5 +51,7 @@
 // Close discards output not yet sent, so that the kernel does not hold the close while
 // a stalled line drains. The second descriptor also sets exclusive mode (TIOCEXCL): other
 // non-root processes, ModemManager among them, cannot open the port while it is ours.
-// Run the gateway as a non-root user in the dialout group; root ignores exclusive mode.
+// Close clears it again: a pty slave would otherwise keep it (measured) and refuse the next
+// non-root open with EBUSY. Run the gateway as a non-root user in the dialout group; root
+// ignores exclusive mode.
 package serialport

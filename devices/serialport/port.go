@@ -176,7 +176,12 @@ func (p *Port) Write(b []byte) (int, error) {
 func (p *Port) Close() error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
-		_ = p.control(func(fd int) error { return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCOFLUSH) })
+		_ = p.control(func(fd int) error {
+			// A pty slave keeps exclusive mode after its last close, for as long as its
+			// master lives: without this a non-root re-open would get EBUSY.
+			_ = unix.IoctlSetInt(fd, unix.TIOCNXCL, 0)
+			return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCOFLUSH)
+		})
 		errCtl := p.ctl.Close()
 		errSp := p.sp.Close() // waits for an in-flight Read: ≤ one VTIME
 		if err := errors.Join(errCtl, errSp); err != nil && !hungUp(err) {

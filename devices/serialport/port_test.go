@@ -228,3 +228,25 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+// Exclusive mode keeps other openers off while the port is ours, and must not outlive it:
+// a pty slave would otherwise refuse the next non-root open with EBUSY.
+func TestExclusiveWhileOpen(t *testing.T) {
+	noLeaks(t)
+	d := newDevice(t)
+	excl := func() int {
+		v, err := unix.IoctlGetUint32(int(d.s.Fd()), unix.TIOCGEXCL)
+		if err != nil {
+			t.Fatalf("TIOCGEXCL: %v", err)
+		}
+		return int(v)
+	}
+	p := mustOpen(t, Config{Name: d.slave})
+	if excl() != 1 {
+		t.Error("not exclusive while open")
+	}
+	p.Close()
+	if excl() != 0 {
+		t.Error("still exclusive after Close")
+	}
+}
