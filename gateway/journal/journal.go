@@ -1,0 +1,406 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+)
+
+// Journal is an open journal directory. Its methods are safe for concurrent use.
+type Journal struct {
+	// Immutable after Open.
+	dir      string
+	opt      Options
+	log      zerolog.Logger
+	lockF    *os.File
+	byName   map[string]*stream
+	byID     [256]*stream
+	recovery Recovery
+
+	// Owned by the committer goroutine (and by Open before it starts).
+	w              *os.File // the active segment
+	nextSeq        uint64
+	lastSync       time.Time
+	lastCursorSave time.Time
+
+	mu sync.Mutex
+	// Guarded by mu.
+	segs         []*segment // ascending index; the last one is active
+	cur          *batch
+	inflight     int64 // bytes appended but not yet committed
+	diskBytes    int64 // bytes of segment files
+	closed       bool
+	failed       error
+	commitCh     chan struct{} // closed after each commit, to wake readers
+	cursorsDirty bool
+	losses       []Loss // damage found by readers after Open
+
+	repairMu sync.Mutex // serialises read-time repairs
+	st       counters
+
+	kick chan struct{} // wakes the committer; capacity 1
+	stop chan struct{} // closed by Close
+	wg   sync.WaitGroup
+}
+
+// stream is the state of one stream.
+type stream struct {
+	// Immutable.
+	cfg        Stream
+	id         uint8
+	configured bool // false: found on disk, no longer in Options.Streams
+
+	// Guarded by Journal.mu.
+	cur      cursor // acknowledged
+	saved    cursor // as last persisted
+	reader   *Reader
+	depth    uint64 // records after the cursor still on disk
+	readHigh uint64 // highest sequence number the reader has passed
+	appended uint64 // since Open
+	acked    uint64 // since Open
+	shed     uint64 // since Open
+	expired  uint64 // since Open
+}
+
+type counters struct {
+	commits, records, bytes, fsyncs uint64
+	syncTime                        time.Duration
+}
+
+// batch is the set of records that share one commit.
+type batch struct {
+	buf      []byte
+	offs     []int // record start offsets in buf
+	done     chan struct{}
+	err      error
+	firstSeq uint64
+}
+
+func newBatch() *batch { return &batch{done: make(chan struct{})} }
+
+// Append adds a record with a raw body to stream and returns its sequence number
+// once it is durable (fdatasync'd). Concurrent appenders share commits.
+//
+// If ctx ends first, Append returns ctx's error and the record may or may not
+// become durable: the caller must treat it as not acknowledged and retry with
+// the same event id (consumers deduplicate by it).
+func (j *Journal) Append(ctx context.Context, streamName string, body []byte) (uint64, error) {
+	return j.append(ctx, streamName, body, 0)
+}
+
+// AppendCBOR encodes v as deterministic CBOR and appends it like Append; the
+// record reads back with Record.IsCBOR true.
+func (j *Journal) AppendCBOR(ctx context.Context, streamName string, v any) (uint64, error) {
+	body, err := encMode.Marshal(v)
+	if err != nil {
+		return 0, fmt.Errorf("journal: encode record for %q: %w", streamName, err)
+	}
+	return j.append(ctx, streamName, body, flagCBOR)
+}
+
+func (j *Journal) append(ctx context.Context, streamName string, body []byte, flags uint8) (uint64, error) {
+	st := j.byName[streamName]
+	switch {
+	case st == nil || !st.configured:
+		return 0, fmt.Errorf("%w: %q", ErrUnknownStream, streamName)
+	case len(body) == 0:
+		return 0, fmt.Errorf("%w: stream %q", ErrEmpty, streamName)
+	case len(body) > j.opt.MaxRecordSize:
+		return 0, fmt.Errorf("%w: stream %q: %d bytes, limit %d", ErrTooLarge, streamName, len(body), j.opt.MaxRecordSize)
+	}
+	size := recordSize(len(body))
+	timeMs := j.opt.Now().UnixMilli()
+
+	j.mu.Lock()
+	for {
+		if err := j.usableLocked(); err != nil {
+			j.mu.Unlock()
+			return 0, err
+		}
+		if b := j.cur; len(b.offs) > 0 && len(b.buf)+size > j.opt.MaxBatchBytes {
+			// This commit is full: wait for it, then join the next one.
+			j.mu.Unlock()
+			select {
+			case <-b.done:
+			case <-ctx.Done():
+				return 0, fmt.Errorf("journal: append to %q: %w", streamName, ctx.Err())
+			}
+			j.mu.Lock()
+			continue
+		}
+		break
+	}
+	if err := j.reserveLocked(st, size); err != nil {
+		j.mu.Unlock()
+		return 0, err
+	}
+	b := j.cur
+	idx := len(b.offs)
+	b.offs = append(b.offs, len(b.buf))
+	b.buf = appendUnsealed(b.buf, timeMs, st.id, flags, body)
+	j.inflight += int64(size)
+	j.mu.Unlock()
+
+	select {
+	case j.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case <-b.done:
+		if b.err != nil {
+			return 0, fmt.Errorf("journal: append to %q: %w", streamName, b.err)
+		}
+		return b.firstSeq + uint64(idx), nil
+	case <-ctx.Done():
+		return 0, fmt.Errorf("journal: append to %q: not confirmed durable: %w", streamName, ctx.Err())
+	}
+}
+
+func (j *Journal) usableLocked() error {
+	if j.closed {
+		return ErrClosed
+	}
+	if j.failed != nil {
+		return fmt.Errorf("%w: %w", ErrFailed, j.failed)
+	}
+	return nil
+}
+
+// run is the committer: it turns batches into durable records, at most one
+// fdatasync per SyncWindow, and does the journal's housekeeping between commits.
+// The window is wall-clock pacing (a performance bound), not the injected clock.
+func (j *Journal) run() {
+	defer j.wg.Done()
+	tick := time.NewTicker(max(j.opt.CursorInterval, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-j.kick:
+			if wait := j.opt.SyncWindow - time.Since(j.lastSync); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-j.stop:
+					t.Stop()
+				}
+			}
+			j.commit()
+			j.maintain(false)
+		case <-tick.C:
+			j.maintain(false)
+		case <-j.stop:
+			j.commit()
+			j.maintain(true)
+			return
+		}
+	}
+}
+
+// commit makes the current batch durable and releases its appenders.
+func (j *Journal) commit() {
+	j.mu.Lock()
+	b := j.cur
+	if len(b.offs) == 0 {
+		j.mu.Unlock()
+		return
+	}
+	j.cur = newBatch()
+	failed := j.failed
+	j.mu.Unlock()
+
+	var sealed []*segment
+	err := failed
+	if err == nil {
+		sealed, err = j.write(b)
+	}
+	j.mu.Lock()
+	j.inflight -= int64(len(b.buf))
+	j.mu.Unlock()
+	b.err = err
+	close(b.done)
+	for _, s := range sealed {
+		if err := s.writeIndex(j.dir); err != nil {
+			// Not fatal: Open rebuilds a missing index by scanning the segment.
+			j.log.Warn().Err(err).Str("segment", s.name()).Msg("journal: could not write segment index")
+		}
+	}
+}
+
+// write lays a batch into the active segment (rotating as needed), fdatasyncs it
+// and publishes the records to readers. It returns the segments it sealed.
+func (j *Journal) write(b *batch) ([]*segment, error) {
+	j.mu.Lock()
+	active := j.segs[len(j.segs)-1]
+	off := active.end
+	j.mu.Unlock()
+
+	// Plan the split first and create every new segment before writing anything,
+	// so a full disk fails the whole batch and no sequence number is spent.
+	type chunk struct {
+		seg      *segment
+		f        *os.File
+		from, to int // record indexes [from, to)
+		off      int64
+	}
+	chunks := []chunk{{seg: active, f: j.w, off: off}}
+	for i := range b.offs {
+		size := int64(b.size(i))
+		if off+size > active.size {
+			chunks[len(chunks)-1].to = i
+			chunks = append(chunks, chunk{from: i, off: segmentHeaderSize})
+			off = segmentHeaderSize
+		}
+		off += size
+	}
+	chunks[len(chunks)-1].to = len(b.offs)
+	seq := j.nextSeq
+	j.mu.Lock()
+	index := active.index
+	j.mu.Unlock()
+	for k := 1; k < len(chunks); k++ {
+		index++
+		c := &chunks[k]
+		f, err := createSegment(j.dir, index, seq+uint64(c.from), j.opt.SegmentSize)
+		if err != nil {
+			for _, c := range chunks[1:k] {
+				c.f.Close()
+				os.Remove(c.seg.path)
+			}
+			if errors.Is(err, unix.ENOSPC) {
+				return nil, fmt.Errorf("%w: no space for a new segment: %w", ErrFull, err)
+			}
+			return nil, err
+		}
+		c.f, c.seg = f, newSegment(j.dir, index, seq+uint64(c.from), j.opt.SegmentSize)
+	}
+
+	// Seal (number and checksum) in log order, then write and sync each file.
+	b.firstSeq = seq
+	for i, o := range b.offs {
+		sealRecord(b.buf[o:], seq+uint64(i))
+	}
+	start := time.Now()
+	syncs := 0
+	for _, c := range chunks {
+		if c.from == c.to {
+			continue
+		}
+		data := b.buf[b.offs[c.from]:b.end(c.to-1)]
+		if _, err := c.f.WriteAt(data, c.off); err != nil {
+			return nil, j.fail(fmt.Errorf("write %s at offset %d: %w", c.seg.name(), c.off, err))
+		}
+		if err := unix.Fdatasync(int(c.f.Fd())); err != nil {
+			return nil, j.fail(fmt.Errorf("fdatasync %s: %w", c.seg.name(), err))
+		}
+		syncs++
+	}
+	latency := time.Since(start)
+	j.lastSync = time.Now()
+	j.nextSeq = seq + uint64(len(b.offs))
+
+	// Publish.
+	var sealed []*segment
+	j.mu.Lock()
+	for k, c := range chunks {
+		seg := c.seg
+		if k > 0 {
+			prev := chunks[k-1]
+			prev.seg.sealed = true
+			sealed = append(sealed, prev.seg)
+			j.segs = append(j.segs, seg)
+			j.diskBytes += seg.size
+		}
+		o := c.off
+		for i := c.from; i < c.to; i++ {
+			h := decodeHeader(b.buf[b.offs[i]:])
+			seg.add(h)
+			st := j.byID[h.Stream]
+			st.appended++
+			st.depth++
+			o += int64(b.size(i))
+		}
+		seg.end = o
+		if c.to > c.from {
+			seg.lastSeq = seq + uint64(c.to) - 1
+		}
+	}
+	j.st.commits++
+	j.st.records += uint64(len(b.offs))
+	j.st.bytes += uint64(len(b.buf))
+	j.st.fsyncs += uint64(syncs)
+	j.st.syncTime += latency
+	close(j.commitCh)
+	j.commitCh = make(chan struct{})
+	j.mu.Unlock()
+	if len(chunks) > 1 {
+		j.w.Close()
+		j.w = chunks[len(chunks)-1].f
+	}
+	if j.opt.OnSync != nil {
+		j.opt.OnSync(latency, len(b.offs), len(b.buf))
+	}
+	return sealed, nil
+}
+
+func (b *batch) size(i int) int { return b.end(i) - b.offs[i] }
+
+func (b *batch) end(i int) int {
+	if i+1 < len(b.offs) {
+		return b.offs[i+1]
+	}
+	return len(b.buf)
+}
+
+// fail puts the journal in the failed state: after a write or fsync error the
+// page cache may no longer match the disk, so nothing more is acknowledged.
+func (j *Journal) fail(err error) error {
+	j.mu.Lock()
+	if j.failed == nil {
+		j.failed = err
+	}
+	j.mu.Unlock()
+	j.log.Error().Err(err).Msg("journal: write failed; refusing appends until reopened")
+	return fmt.Errorf("%w: %w", ErrFailed, err)
+}
+
+// Close flushes pending appends, persists the cursors and releases the directory.
+// Readers return ErrClosed afterwards.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return nil
+	}
+	// No new appender gets in; the ones already in the batch are committed by
+	// the committer's last round.
+	j.closed = true
+	j.mu.Unlock()
+	close(j.stop)
+	j.wg.Wait()
+	j.mu.Lock()
+	close(j.commitCh) // wake readers; they see closed
+	j.commitCh = make(chan struct{})
+	failed := j.failed
+	j.mu.Unlock()
+	var errs []error
+	if j.w != nil {
+		errs = append(errs, j.w.Close())
+	}
+	errs = append(errs, j.lockF.Close())
+	if failed != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrFailed, failed))
+	}
+	return errors.Join(errs...)
+}
+
+// Dir returns the journal's directory.
+func (j *Journal) Dir() string { return j.dir }
+
+// Recovery reports what Open found and repaired.
+func (j *Journal) Recovery() Recovery { return j.recovery }

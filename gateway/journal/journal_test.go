@@ -1,0 +1,293 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+var testStreams = []Stream{
+	{Name: "control", Priority: PriorityControl},
+	{Name: "attendance", Priority: PriorityRecord},
+	{Name: "rooms", Priority: PriorityTelemetry},
+	{Name: "diag", Priority: PriorityDiagnostics},
+}
+
+// smallOpts keep segments small so tests cross segment boundaries.
+func smallOpts() *Options {
+	return &Options{
+		Streams:        testStreams,
+		SegmentSize:    4096,
+		MaxBytes:       64 << 20,
+		MaxRecordSize:  1024,
+		SyncWindow:     time.Millisecond,
+		CursorInterval: time.Millisecond,
+	}
+}
+
+func mustOpen(t testing.TB, dir string, o *Options) *Journal {
+	t.Helper()
+	j, err := Open(dir, o)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func appendN(t testing.TB, j *Journal, stream string, from, n int) []uint64 {
+	t.Helper()
+	seqs := make([]uint64, 0, n)
+	for i := from; i < from+n; i++ {
+		seq, err := j.Append(ctxT(t), stream, []byte(fmt.Sprintf("%s-%06d", stream, i)))
+		if err != nil {
+			t.Fatalf("Append %s %d: %v", stream, i, err)
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs
+}
+
+// readAll reads every record currently durable in a stream (not acking).
+func readAll(t testing.TB, r *Reader) []Record {
+	t.Helper()
+	var out []Record
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		rec, err := r.Next(ctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		out = append(out, rec)
+	}
+}
+
+func TestAppendReadAckReopen(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, dir, smallOpts())
+	att := appendN(t, j, "attendance", 0, 500) // ~ several segments
+	appendN(t, j, "rooms", 0, 100)
+	for i := 1; i < len(att); i++ {
+		if att[i] <= att[i-1] {
+			t.Fatalf("sequence numbers not increasing: %d then %d", att[i-1], att[i])
+		}
+	}
+	if s := j.Stats(); s.Segments < 3 {
+		t.Fatalf("want several segments, got %d", s.Segments)
+	}
+	r, err := j.Reader("attendance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := readAll(t, r)
+	if len(recs) != 500 {
+		t.Fatalf("read %d records, want 500", len(recs))
+	}
+	for i, rec := range recs {
+		if want := fmt.Sprintf("attendance-%06d", i); string(rec.Body) != want || rec.Seq != att[i] || rec.Stream != "attendance" {
+			t.Fatalf("record %d = %q seq %d, want %q seq %d", i, rec.Body, rec.Seq, want, att[i])
+		}
+	}
+	// Ack out of order: the cursor only moves over the contiguous prefix.
+	for _, i := range []int{1, 2, 0, 5, 3} {
+		if err := r.Ack(recs[i].Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Ack(12345678); !errors.Is(err, ErrNotPending) {
+		t.Fatalf("Ack of unknown seq: %v", err)
+	}
+	st := streamStats(j, "attendance")
+	if st.Cursor != recs[3].Seq || st.Depth != 496 {
+		t.Fatalf("cursor %d depth %d, want %d and 496", st.Cursor, st.Depth, recs[3].Seq)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	j = mustOpen(t, dir, smallOpts())
+	if rec := j.Recovery(); len(rec.Losses) != 0 || rec.CursorsReset != "" {
+		t.Fatalf("clean reopen reported %+v", rec)
+	}
+	r, err = j.Reader("attendance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs = readAll(t, r)
+	if len(recs) != 496 || string(recs[0].Body) != "attendance-000004" {
+		t.Fatalf("after reopen read %d records starting %q", len(recs), recs[0].Body)
+	}
+	st = streamStats(j, "attendance")
+	if st.Depth != 496 {
+		t.Fatalf("depth after reopen %d, want 496", st.Depth)
+	}
+	// Rewind redelivers the unacknowledged.
+	r.Ack(recs[0].Seq)
+	r.Rewind()
+	again := readAll(t, r)
+	if len(again) != 495 || again[0].Seq != recs[1].Seq {
+		t.Fatalf("rewind redelivered %d from %d", len(again), again[0].Seq)
+	}
+	for _, rec := range again {
+		if err := r.Ack(rec.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rr, _ := j.Reader("rooms")
+	for _, rec := range readAll(t, rr) {
+		rr.Ack(rec.Seq)
+	}
+	// Everything delivered: sealed segments go, the active one stays.
+	waitFor(t, "segments deleted", func() bool { return j.Stats().Segments == 1 })
+	if st := streamStats(j, "attendance"); st.Depth != 0 {
+		t.Fatalf("depth %d after acking everything", st.Depth)
+	}
+}
+
+func streamStats(j *Journal, name string) StreamStats {
+	for _, s := range j.Stats().Streams {
+		if s.Name == name {
+			return s
+		}
+	}
+	return StreamStats{}
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestGroupCommitConcurrent(t *testing.T) {
+	o := smallOpts()
+	o.SyncWindow = 5 * time.Millisecond
+	o.SegmentSize = 1 << 20
+	j := mustOpen(t, t.TempDir(), o)
+	const appenders, each = 32, 50
+	var wg sync.WaitGroup
+	for a := 0; a < appenders; a++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			appendN(t, j, "attendance", a*1000, each)
+		}()
+	}
+	wg.Wait()
+	s := j.Stats()
+	if s.Records != appenders*each {
+		t.Fatalf("committed %d records, want %d", s.Records, appenders*each)
+	}
+	// Group commit: far fewer commits than records (each appender waits for its
+	// own commit, so with 32 appenders commits average many records).
+	if s.Commits*4 > s.Records {
+		t.Fatalf("%d commits for %d records: group commit is not grouping", s.Commits, s.Records)
+	}
+	r, _ := j.Reader("attendance")
+	recs := readAll(t, r)
+	last := map[int]int{}
+	for _, rec := range recs {
+		var v int
+		fmt.Sscanf(string(rec.Body), "attendance-%d", &v)
+		a, i := v/1000, v%1000
+		if prev, ok := last[a]; ok && i != prev+1 {
+			t.Fatalf("appender %d: record %d after %d", a, i, prev)
+		}
+		last[a] = i
+	}
+	if len(recs) != appenders*each {
+		t.Fatalf("read %d", len(recs))
+	}
+}
+
+func TestAppendErrors(t *testing.T) {
+	j := mustOpen(t, t.TempDir(), smallOpts())
+	ctx := ctxT(t)
+	if _, err := j.Append(ctx, "nope", []byte("x")); !errors.Is(err, ErrUnknownStream) {
+		t.Errorf("unknown stream: %v", err)
+	}
+	if _, err := j.Append(ctx, "diag", nil); !errors.Is(err, ErrEmpty) {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := j.Append(ctx, "diag", make([]byte, 1025)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("too large: %v", err)
+	}
+	if _, err := j.Reader("nope"); !errors.Is(err, ErrUnknownStream) {
+		t.Errorf("reader of unknown stream: %v", err)
+	}
+	r, _ := j.Reader("diag")
+	if _, err := j.Reader("diag"); !errors.Is(err, ErrReaderOpen) {
+		t.Errorf("second reader: %v", err)
+	}
+	r.Close()
+	if _, err := j.Reader("diag"); err != nil {
+		t.Errorf("reader after close: %v", err)
+	}
+	if _, err := Open(j.Dir(), smallOpts()); !errors.Is(err, ErrLocked) {
+		t.Errorf("second Open of the same dir: %v", err)
+	}
+	j.Close()
+	if _, err := j.Append(ctx, "diag", []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Errorf("append after close: %v", err)
+	}
+}
+
+func TestCBORRecords(t *testing.T) {
+	j := mustOpen(t, t.TempDir(), smallOpts())
+	type punch struct {
+		Person string `cbor:"1,keyasint"`
+		State  int    `cbor:"2,keyasint"`
+	}
+	if _, err := j.AppendCBOR(ctxT(t), "attendance", punch{"E-1001", 1}); err != nil {
+		t.Fatal(err)
+	}
+	j.Append(ctxT(t), "attendance", []byte("raw"))
+	r, _ := j.Reader("attendance")
+	recs := readAll(t, r)
+	var p punch
+	if !recs[0].IsCBOR() || recs[0].Decode(&p) != nil || p.Person != "E-1001" || p.State != 1 {
+		t.Fatalf("CBOR record read back as %+v (%v)", p, recs[0].Decode(&p))
+	}
+	if recs[1].IsCBOR() || recs[1].Decode(&p) == nil {
+		t.Fatal("raw record decoded as CBOR")
+	}
+}
+
+func TestOptionsValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Options)
+	}{
+		{"no streams", func(o *Options) { o.Streams = nil }},
+		{"dup stream", func(o *Options) { o.Streams = []Stream{{Name: "a"}, {Name: "a"}} }},
+		{"empty name", func(o *Options) { o.Streams = []Stream{{Name: ""}} }},
+		{"bad priority", func(o *Options) { o.Streams = []Stream{{Name: "a", Priority: 9}} }},
+		{"cap below 4 segments", func(o *Options) { o.MaxBytes = 3 * o.SegmentSize }},
+		{"record over segment", func(o *Options) { o.MaxRecordSize = 1 << 20 }},
+		{"negative age", func(o *Options) { o.Streams = []Stream{{Name: "a", MaxAge: -1}} }},
+	} {
+		o := smallOpts()
+		tc.mod(o)
+		if _, err := Open(t.TempDir(), o); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: got %v, want ErrConfig", tc.name, err)
+		}
+	}
+}

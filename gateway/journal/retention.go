@@ -1,0 +1,242 @@
+package journal
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// reserveLocked admits a record of size bytes under the disk cap. Space grows
+// only by whole preallocated segments, so the question is whether the bytes not
+// yet committed need a new segment, and whether one fits under MaxBytes; if not,
+// it makes room by shedding, or refuses with a *FullError.
+func (j *Journal) reserveLocked(st *stream, size int) error {
+	active := j.segs[len(j.segs)-1]
+	need := j.inflight + int64(size)
+	room := active.size - active.end
+	if need <= room {
+		return nil
+	}
+	// Records never span segments, so a segment may end with up to one record's
+	// worth of unused space: count segments conservatively.
+	per := j.opt.SegmentSize - segmentHeaderSize - int64(recordSize(j.opt.MaxRecordSize))
+	segsNeeded := (need - room + per - 1) / per
+	want := j.diskBytes + segsNeeded*j.opt.SegmentSize
+	if want <= j.opt.MaxBytes {
+		return nil
+	}
+	return j.makeRoomLocked(st, want-j.opt.MaxBytes)
+}
+
+// makeRoomLocked frees at least excess bytes: first segments nothing needs, then
+// segments whose undelivered records are all sheddable, least important first
+// and oldest first. It never sheds records of a protected stream.
+func (j *Journal) makeRoomLocked(st *stream, excess int64) error {
+	nowMs := j.opt.Now().UnixMilli()
+	for excess > 0 {
+		var best *segment
+		bestPrio := Priority(-1)
+		var blocking *stream
+		for _, seg := range j.segs {
+			if !seg.sealed {
+				continue
+			}
+			prio, holder := j.livePriorityLocked(seg, nowMs)
+			if holder == nil {
+				best, bestPrio = seg, PriorityDiagnostics+1 // dead: free without loss
+				break
+			}
+			if blocking == nil && holder.cfg.Priority.Protected() {
+				blocking = holder
+			}
+			if prio > bestPrio {
+				best, bestPrio = seg, prio
+			}
+		}
+		if best == nil || (bestPrio <= PriorityDiagnostics && bestPrio.Protected()) {
+			fe := &FullError{Stream: st.cfg.Name, Used: j.diskBytes, Cap: j.opt.MaxBytes}
+			if blocking != nil {
+				fe.Blocking = blocking.cfg.Name
+			}
+			return fe
+		}
+		if err := j.dropSegmentLocked(best, nowMs, true); err != nil {
+			return err
+		}
+		excess -= best.size
+	}
+	return nil
+}
+
+// livePriorityLocked returns the most important priority among the streams
+// with records in seg that are neither acknowledged nor expired, and one such
+// stream (nil when the segment is dead).
+func (j *Journal) livePriorityLocked(seg *segment, nowMs int64) (Priority, *stream) {
+	prio := PriorityDiagnostics + 1
+	var holder *stream
+	for id, sp := range seg.streams {
+		st := j.byID[id]
+		if st == nil || sp.Last <= st.cur.Acked || st.expiredSpan(sp, nowMs) {
+			continue
+		}
+		if holder == nil || st.cfg.Priority < prio {
+			prio, holder = st.cfg.Priority, st
+		}
+	}
+	return prio, holder
+}
+
+func (st *stream) expiredSpan(sp *span, nowMs int64) bool {
+	return st.cfg.MaxAge > 0 && sp.MaxTime < nowMs-st.cfg.MaxAge.Milliseconds()
+}
+
+// dropSegmentLocked deletes a sealed segment, counting the records it still
+// held for a stream as expired (past their MaxAge) or, if shed, as shed.
+func (j *Journal) dropSegmentLocked(seg *segment, nowMs int64, shed bool) error {
+	for id, sp := range seg.streams {
+		st := j.byID[id]
+		if st == nil || sp.Last <= st.cur.Acked {
+			continue
+		}
+		live, err := j.countAfter(seg, id, st.cur.Acked)
+		if err != nil {
+			return err
+		}
+		// Records the reader already passed were counted (as expired) or are in
+		// flight; count only the ones it never reached.
+		unread, err := j.countAfter(seg, id, max(st.cur.Acked, st.readHigh))
+		if err != nil {
+			return err
+		}
+		st.depth -= min(st.depth, live)
+		if st.expiredSpan(sp, nowMs) {
+			st.expired += unread
+			j.log.Warn().Str("stream", st.cfg.Name).Uint64("records", unread).Str("segment", seg.name()).
+				Msg("journal: records past their retention age deleted undelivered")
+		} else if shed {
+			st.shed += live
+			j.log.Warn().Str("stream", st.cfg.Name).Str("priority", st.cfg.Priority.String()).
+				Uint64("records", live).Str("segment", seg.name()).Int64("cap_bytes", j.opt.MaxBytes).
+				Msg("journal: disk cap reached: shed undelivered records")
+		}
+	}
+	os.Remove(filepath.Join(j.dir, indexName(seg.index, seg.firstSeq)))
+	if err := os.Remove(seg.path); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("journal: delete %s: %w", seg.name(), err)
+	}
+	seg.deleted = true
+	j.diskBytes -= seg.size
+	j.segs = slices.DeleteFunc(j.segs, func(s *segment) bool { return s == seg })
+	return nil
+}
+
+// maintain persists changed cursors (at most once per CursorInterval unless
+// forced) and deletes segments nothing needs any more.
+func (j *Journal) maintain(force bool) {
+	j.mu.Lock()
+	var snap map[string]cursor
+	if j.cursorsDirty && (force || time.Since(j.lastCursorSave) >= j.opt.CursorInterval) {
+		snap = make(map[string]cursor, len(j.byName))
+		for name, st := range j.byName {
+			snap[name] = st.cur
+		}
+		j.cursorsDirty = false
+	}
+	j.mu.Unlock()
+	if snap != nil {
+		j.lastCursorSave = time.Now()
+		err := saveCursors(j.dir, snap)
+		j.mu.Lock()
+		if err != nil {
+			j.cursorsDirty = true
+			j.log.Warn().Err(err).Msg("journal: could not persist cursors (will retry)")
+		} else {
+			j.st.fsyncs += 2 // the file and its directory
+			for name, c := range snap {
+				j.byName[name].saved = c
+			}
+		}
+		j.mu.Unlock()
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	nowMs := j.opt.Now().UnixMilli()
+	for _, seg := range slices.Clone(j.segs) {
+		if !seg.sealed {
+			continue
+		}
+		if _, holder := j.livePriorityLocked(seg, nowMs); holder == nil {
+			if err := j.dropSegmentLocked(seg, nowMs, false); err != nil {
+				j.log.Warn().Err(err).Msg("journal: could not delete a delivered segment")
+			}
+		}
+	}
+}
+
+// StreamStats describes one stream.
+type StreamStats struct {
+	Name       string
+	Priority   Priority
+	Configured bool
+	Cursor     uint64 // last acknowledged sequence number
+	Depth      uint64 // records not yet acknowledged, still on disk
+	// OldestUndelivered is the append time of the oldest segment holding an
+	// undelivered record of the stream (a lower bound; zero when Depth is 0).
+	OldestUndelivered time.Time
+	Appended, Acked   uint64 // since Open
+	Shed, Expired     uint64 // since Open
+}
+
+// Stats is a snapshot of the journal's counters, for metrics and health.
+type Stats struct {
+	Streams   []StreamStats
+	Segments  int
+	DiskBytes int64 // bytes of segment files (preallocated)
+	MaxBytes  int64
+	Commits   uint64 // group commits since Open
+	Records   uint64 // records committed since Open
+	Bytes     uint64 // record bytes committed since Open
+	Fsyncs    uint64 // fdatasync and fsync calls since Open, metadata included
+	SyncTime  time.Duration
+	Losses    []Loss // damage found while reading, since Open
+	Failed    error  // non-nil once a write failed
+}
+
+// Stats returns a snapshot of the counters.
+func (j *Journal) Stats() Stats {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := Stats{
+		Segments: len(j.segs), DiskBytes: j.diskBytes, MaxBytes: j.opt.MaxBytes,
+		Commits: j.st.commits, Records: j.st.records, Bytes: j.st.bytes, Fsyncs: j.st.fsyncs,
+		SyncTime: j.st.syncTime, Losses: slices.Clone(j.losses), Failed: j.failed,
+	}
+	for _, st := range j.byName {
+		ss := StreamStats{
+			Name: st.cfg.Name, Priority: st.cfg.Priority, Configured: st.configured,
+			Cursor: st.cur.Acked, Depth: st.depth, Appended: st.appended, Acked: st.acked,
+			Shed: st.shed, Expired: st.expired,
+		}
+		if st.depth > 0 {
+			for _, seg := range j.segs {
+				if sp := seg.streams[st.id]; sp != nil && sp.Last > st.cur.Acked {
+					ss.OldestUndelivered = time.UnixMilli(sp.MinTime)
+					break
+				}
+			}
+		}
+		s.Streams = append(s.Streams, ss)
+	}
+	slices.SortFunc(s.Streams, func(a, b StreamStats) int {
+		if a.Priority != b.Priority {
+			return int(a.Priority - b.Priority)
+		}
+		if a.Name < b.Name {
+			return -1
+		}
+		return 1
+	})
+	return s
+}
