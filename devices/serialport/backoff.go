@@ -5,10 +5,13 @@ import (
 	"time"
 )
 
-// DefaultBackoff re-opens quickly after a short glitch (USB re-enumeration takes about a
-// second) and settles at a probe every few seconds while a device stays away: an attempt
-// costs one failed open, so the ceiling is about how soon a re-plug is noticed.
-var DefaultBackoff = Backoff{Min: 250 * time.Millisecond, Max: 5 * time.Second}
+// The default backoff re-opens quickly after a short glitch (USB re-enumeration takes
+// about a second) and settles at a probe every few seconds while a device stays away: an
+// attempt costs one failed open, so the ceiling is about how soon a re-plug is noticed.
+const (
+	DefaultMinBackoff = 250 * time.Millisecond
+	DefaultMaxBackoff = 5 * time.Second
+)
 
 // Backoff is a jittered exponential backoff.
 type Backoff struct {

@@ -34,7 +34,7 @@ func TestBackoffValidate(t *testing.T) {
 			t.Errorf("%v accepted", b)
 		}
 	}
-	if err := DefaultBackoff.validate(); err != nil {
-		t.Errorf("DefaultBackoff: %v", err)
+	if err := (Backoff{DefaultMinBackoff, DefaultMaxBackoff}).validate(); err != nil {
+		t.Errorf("default backoff: %v", err)
 	}
 }

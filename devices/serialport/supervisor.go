@@ -66,7 +66,7 @@ func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d
 
 // SupervisorOpts tunes a Supervisor; the zero value, or nil, means the defaults.
 type SupervisorOpts struct {
-	Backoff Backoff        // zero: DefaultBackoff
+	Backoff Backoff        // zero: DefaultMinBackoff…DefaultMaxBackoff
 	Clock   Clock          // nil: the system clock
 	Rand    func() float64 // uniform in [0, 1), for jitter; nil: math/rand/v2
 	// OnEvent, if set, is called from Run's goroutine for every state change. It must
@@ -100,7 +100,7 @@ func NewSupervisor(cfg Config, opts *SupervisorOpts) (*Supervisor, error) {
 	}
 	s := &Supervisor{cfg: cfg, backoff: opts.Backoff, clock: opts.Clock, rand: opts.Rand, onEvent: opts.OnEvent}
 	if s.backoff == (Backoff{}) {
-		s.backoff = DefaultBackoff
+		s.backoff = Backoff{Min: DefaultMinBackoff, Max: DefaultMaxBackoff}
 	}
 	if err := s.backoff.validate(); err != nil {
 		return nil, err
