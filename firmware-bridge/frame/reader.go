@@ -1,0 +1,208 @@
+package frame
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// ReaderOptions configures a Reader. The zero value is valid.
+type ReaderOptions struct {
+	// ReadSize is the size of each Read on the underlying stream; 0 means
+	// 256, about 22 ms of a 115200-baud line.
+	ReadSize int
+	// OnDrop, if set, is called with every rejected frame's error (a
+	// *Error) from the goroutine calling Next, for logging. It must not
+	// block.
+	OnDrop func(error)
+}
+
+// Stats counts what a Reader has seen. Drops is indexed by Reason.
+type Stats struct {
+	Frames uint64 // good frames returned by Next
+	Bytes  uint64 // bytes read from the stream
+	Empty  uint64 // empty frames (consecutive delimiters), which are not errors
+	Drops  [NumReasons]uint64
+}
+
+// Dropped returns the total number of rejected frames.
+func (s Stats) Dropped() uint64 {
+	var n uint64
+	for _, d := range s.Drops {
+		n += d
+	}
+	return n
+}
+
+// Reader splits a byte stream into frames at 0x00 delimiters (PROTOCOL.md
+// §2.6). It resynchronises after noise at the next delimiter, drops and
+// counts bad frames by reason, and never holds more than one maximal
+// encoded frame: an unterminated run of non-zero bytes is discarded as
+// oversize as soon as it passes the cap, not buffered.
+//
+// Next must be called from one goroutine at a time; SetAuth and Stats may
+// be called from any goroutine.
+type Reader struct {
+	r      io.Reader
+	onDrop func(error)
+
+	rbuf       []byte // bytes read but not yet split; rbuf[rpos:rend]
+	rpos, rend int
+	acc        []byte // the encoded frame being accumulated; cap MaxWireLen-1
+	discarding bool   // past the cap: skip to the next delimiter
+	err        error  // sticky error from the stream
+
+	mu   sync.Mutex
+	auth *Auth // guarded by mu
+
+	frames, bytes, empty atomic.Uint64
+	drops                [NumReasons]atomic.Uint64
+}
+
+// NewReader returns a Reader of frames from r. opts may be nil.
+func NewReader(r io.Reader, opts *ReaderOptions) *Reader {
+	var o ReaderOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.ReadSize <= 0 {
+		o.ReadSize = 256
+	}
+	return &Reader{
+		r:      r,
+		onDrop: o.OnDrop,
+		rbuf:   make([]byte, o.ReadSize),
+		acc:    make([]byte, 0, MaxWireLen-1),
+	}
+}
+
+// SetAuth puts a key in force (nil removes it). While a key is in force,
+// every frame except HELLO must carry a tag that verifies with it, or it is
+// dropped as ReasonBadMAC. HELLO frames are passed through unverified: their
+// context (the device's new boot id) and key are only known once the body
+// is read, so the session verifies them with Frame.Verify.
+func (r *Reader) SetAuth(a *Auth) {
+	var cp *Auth
+	if a != nil {
+		c := *a
+		c.Key = append([]byte(nil), a.Key...)
+		cp = &c
+	}
+	r.mu.Lock()
+	r.auth = cp
+	r.mu.Unlock()
+}
+
+// Stats returns a snapshot of the counters.
+func (r *Reader) Stats() Stats {
+	s := Stats{Frames: r.frames.Load(), Bytes: r.bytes.Load(), Empty: r.empty.Load()}
+	for i := range s.Drops {
+		s.Drops[i] = r.drops[i].Load()
+	}
+	return s
+}
+
+// Next returns the next good frame. Bad frames are counted, reported to
+// OnDrop and skipped. Next returns an error only when the stream does: a
+// partial frame cut off by the end of the stream is counted as ReasonShort
+// first. Body does not alias the Reader's buffers.
+func (r *Reader) Next() (Frame, error) {
+	for {
+		if r.rpos == r.rend {
+			if r.err != nil {
+				return Frame{}, r.err
+			}
+			n, err := r.r.Read(r.rbuf)
+			if n < 0 || n > len(r.rbuf) {
+				n, err = 0, fmt.Errorf("frame: reader returned %d bytes for a %d-byte buffer", n, len(r.rbuf))
+			}
+			r.bytes.Add(uint64(n))
+			r.rpos, r.rend = 0, n
+			if err != nil {
+				r.err = err
+				if n == 0 {
+					r.flushPartial()
+					return Frame{}, err
+				}
+			}
+			continue
+		}
+		chunk := r.rbuf[r.rpos:r.rend]
+		i := bytes.IndexByte(chunk, 0)
+		if i < 0 {
+			r.accumulate(chunk)
+			r.rpos = r.rend
+			if r.err != nil {
+				r.flushPartial()
+			}
+			continue
+		}
+		r.accumulate(chunk[:i])
+		r.rpos += i + 1
+		if r.discarding {
+			r.discarding = false
+			continue
+		}
+		if len(r.acc) == 0 {
+			r.empty.Add(1)
+			continue
+		}
+		f, err := r.decode(r.acc)
+		r.acc = r.acc[:0]
+		if err != nil {
+			r.drop(err)
+			continue
+		}
+		r.frames.Add(1)
+		return f, nil
+	}
+}
+
+// accumulate adds encoded bytes to the current frame, or starts discarding
+// when they would pass the cap; the drop is counted once, at the moment the
+// cap is passed, so a line stuck sending non-zero bytes shows up at once.
+func (r *Reader) accumulate(b []byte) {
+	if r.discarding || len(b) == 0 {
+		return
+	}
+	if len(r.acc)+len(b) > cap(r.acc) {
+		r.drop(newError(ReasonOversize, fmt.Sprintf("more than %d bytes before a delimiter", cap(r.acc))))
+		r.acc = r.acc[:0]
+		r.discarding = true
+		return
+	}
+	r.acc = append(r.acc, b...)
+}
+
+func (r *Reader) flushPartial() {
+	if len(r.acc) > 0 {
+		r.drop(newError(ReasonShort, fmt.Sprintf("stream ended %d bytes into a frame", len(r.acc))))
+		r.acc = r.acc[:0]
+	}
+	r.discarding = false
+}
+
+func (r *Reader) drop(err error) {
+	r.drops[ReasonOf(err)].Add(1)
+	if r.onDrop != nil {
+		r.onDrop(err)
+	}
+}
+
+func (r *Reader) decode(enc []byte) (Frame, error) {
+	f, err := Decode(enc)
+	if err != nil {
+		return Frame{}, err
+	}
+	r.mu.Lock()
+	a := r.auth
+	r.mu.Unlock()
+	if a != nil && f.Type != TypeHello {
+		if err := f.Verify(a); err != nil {
+			return Frame{}, err
+		}
+	}
+	return f, nil
+}

@@ -1,0 +1,164 @@
+package frame
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func wire(t testing.TB, f Frame, a *Auth) []byte {
+	t.Helper()
+	w, err := Append(nil, f, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func readAll(t *testing.T, r *Reader) []Frame {
+	t.Helper()
+	var out []Frame
+	for {
+		f, err := r.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		out = append(out, f)
+	}
+}
+
+func TestReaderResync(t *testing.T) {
+	ev := func(n uint32) []byte {
+		return wire(t, Frame{Type: TypeEvent, Flags: FlagFromDevice, Seq: n, Body: []byte{0xa1, 0x01, byte(n)}}, nil)
+	}
+	rawBad, _ := AppendRaw(nil, Frame{Type: TypeEvent, Seq: 99, Body: []byte{0xa0}}, nil)
+	rawBad[len(rawBad)-1] ^= 1
+	badCRC := append(AppendEncode(nil, rawBad), 0)
+	var stream []byte
+	stream = append(stream, "line noise before the first frame"...)
+	stream = append(stream, 0) // the preamble delimiter a sender emits after opening the port
+	stream = append(stream, ev(1)...)
+	stream = append(stream, 0, 0) // empty frames are not errors
+	stream = append(stream, badCRC...)
+	stream = append(stream, 0xFF, 0x01, 0x00) // bad cobs
+	stream = append(stream, 0x02, 0x11, 0x00) // short
+	stream = append(stream, ev(2)...)
+	stream = append(stream, bytes.Repeat([]byte{0x55}, 5000)...) // a stuck line
+	stream = append(stream, 0)
+	stream = append(stream, ev(3)...)
+	stream = append(stream, ev(4)[:10]...) // cut off by the end of the stream
+
+	for _, mode := range []struct {
+		name string
+		wrap func(io.Reader) io.Reader
+	}{
+		{"whole", func(r io.Reader) io.Reader { return r }},
+		{"one byte", iotest.OneByteReader},
+		{"half", iotest.HalfReader},
+		{"data with eof", iotest.DataErrReader},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			var dropped []error
+			r := NewReader(mode.wrap(bytes.NewReader(stream)), &ReaderOptions{OnDrop: func(err error) { dropped = append(dropped, err) }})
+			got := readAll(t, r)
+			if len(got) != 3 || got[0].Seq != 1 || got[1].Seq != 2 || got[2].Seq != 3 {
+				t.Fatalf("got %v, want events 1, 2, 3", got)
+			}
+			s := r.Stats()
+			want := [NumReasons]uint64{ReasonBadCRC: 1, ReasonBadCOBS: 2, ReasonShort: 2, ReasonOversize: 1}
+			if s.Drops != want || s.Frames != 3 || s.Bytes != uint64(len(stream)) || s.Empty != 2 {
+				t.Fatalf("stats %+v, want drops %v", s, want)
+			}
+			// The noise before the first delimiter counts as one bad frame
+			// (bad cobs: 'l' is a code byte running past the delimiter).
+			if len(dropped) != int(s.Dropped()) {
+				t.Fatalf("OnDrop called %d times for %d drops", len(dropped), s.Dropped())
+			}
+		})
+	}
+}
+
+// endless is a line stuck sending one non-zero byte.
+type endless struct{ n int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.n <= 0 {
+		return 0, io.EOF
+	}
+	if len(p) > e.n {
+		p = p[:e.n]
+	}
+	for i := range p {
+		p[i] = 0x42
+	}
+	e.n -= len(p)
+	return len(p), nil
+}
+
+func TestReaderMemoryCap(t *testing.T) {
+	r := NewReader(&endless{n: 1 << 20}, nil)
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("Next = %v, want EOF", err)
+	}
+	if cap(r.acc) != MaxWireLen-1 {
+		t.Fatalf("buffer grew to %d bytes, cap is %d", cap(r.acc), MaxWireLen-1)
+	}
+	if s := r.Stats(); s.Drops[ReasonOversize] != 1 || s.Dropped() != 1 {
+		t.Fatalf("stats %+v: want one oversize drop", s)
+	}
+}
+
+func TestReaderLargestFrame(t *testing.T) {
+	// The largest legal frame, maximally expanded by COBS, fits exactly.
+	w := wire(t, Frame{Type: TypeFwChunk, Seq: 1, Body: bytes.Repeat([]byte{0xFF}, MaxBody)}, nil)
+	r := NewReader(bytes.NewReader(append(w, w...)), nil)
+	if got := readAll(t, r); len(got) != 2 {
+		t.Fatalf("got %d frames, want 2; stats %+v", len(got), r.Stats())
+	}
+}
+
+func TestReaderAuth(t *testing.T) {
+	cmd := Frame{Type: TypeCommand, Seq: 1, Body: []byte{0xa0}}
+	var stream []byte
+	stream = append(stream, wire(t, cmd, &testAuth)...)
+	stream = append(stream, wire(t, cmd, nil)...) // untagged: dropped while a key is in force
+	other := testAuth
+	other.GatewayBoot = 1
+	stream = append(stream, wire(t, cmd, &other)...) // another session: dropped
+	newBoot := testAuth
+	newBoot.DeviceBoot = 8
+	stream = append(stream, wire(t, Frame{Type: TypeHello, Flags: FlagFromDevice, Body: []byte{0xa0}}, &newBoot)...) // passed through
+
+	r := NewReader(bytes.NewReader(stream), nil)
+	r.SetAuth(&testAuth)
+	got := readAll(t, r)
+	if len(got) != 2 || got[0].Type != TypeCommand || got[1].Type != TypeHello {
+		t.Fatalf("got %v", got)
+	}
+	if err := got[1].Verify(&newBoot); err != nil {
+		t.Fatalf("session-side hello verify: %v", err)
+	}
+	if d := r.Stats().Drops[ReasonBadMAC]; d != 2 {
+		t.Fatalf("bad mac drops = %d, want 2", d)
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("port unplugged") }
+
+func TestReaderStreamError(t *testing.T) {
+	r := NewReader(io.MultiReader(strings.NewReader("\x00"), errReader{}), nil)
+	if _, err := r.Next(); err == nil || err.Error() != "port unplugged" {
+		t.Fatalf("Next = %v", err)
+	}
+	if _, err := r.Next(); err == nil {
+		t.Fatal("error not sticky")
+	}
+}

@@ -1,0 +1,175 @@
+package msg
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/officegate/officegate/firmware-bridge/frame"
+)
+
+// Errors returned by Unmarshal and Marshal, wrapped with the message type
+// and the cause.
+var (
+	ErrUnknownType = errors.New("msg: unknown message type")
+	ErrMalformed   = errors.New("msg: malformed body")
+	ErrInvalid     = errors.New("msg: invalid message")
+)
+
+// Decoding limits (PROTOCOL.md §4.1). A body is at most frame.MaxBody
+// (1007) bytes, so these bound work per frame, not just memory: a
+// 4-billion-element array header is refused before any allocation.
+const (
+	// MaxNesting is the deepest nesting of arrays and maps in a body; the
+	// body map itself is level 1.
+	MaxNesting = 8
+	// MaxArrayElements bounds any array header.
+	MaxArrayElements = 256
+	// MaxMapPairs bounds any map header.
+	MaxMapPairs = 64
+	// MaxDataDepth is how deep the free-form data maps of EVENT, COMMAND and
+	// RESULT may nest; the data map itself is depth 1.
+	MaxDataDepth = 4
+)
+
+// The modes are immutable after init and safe for concurrent use; they are
+// built once because building one validates options and allocates caches.
+var (
+	encMode = mustEncMode()
+	decMode = mustDecMode()
+)
+
+func mustEncMode() cbor.EncMode {
+	// Deterministic (RFC 8949 §4.2.1 core): shortest integers, sorted map
+	// keys, so equal messages give equal bytes and equal config hashes.
+	em, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(fmt.Sprintf("msg: building cbor encode mode: %v", err))
+	}
+	return em
+}
+
+func mustDecMode() cbor.DecMode {
+	dm, err := cbor.DecOptions{
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		IndefLength:      cbor.IndefLengthForbidden,
+		TagsMd:           cbor.TagsForbidden,
+		MaxNestedLevels:  MaxNesting,
+		MaxArrayElements: MaxArrayElements,
+		MaxMapPairs:      MaxMapPairs,
+		// Unknown keys are ignored (PROTOCOL.md §4.1: must-ignore), so
+		// ExtraDecErrorUnknownField is deliberately not set.
+		ExtraReturnErrors: cbor.ExtraDecErrorNone,
+		// Free-form maps decode with string keys; a map with any other key
+		// type inside a data value is an error, not a map[any]any.
+		DefaultMapType: reflect.TypeFor[map[string]any](),
+		// Invalid UTF-8 in a text string is an error: text goes to JSON.
+		UTF8: cbor.UTF8RejectInvalid,
+	}.DecMode()
+	if err != nil {
+		panic(fmt.Sprintf("msg: building cbor decode mode: %v", err))
+	}
+	return dm
+}
+
+// Message is the body of one frame type.
+type Message interface {
+	// Type is the frame type that carries this message.
+	Type() frame.Type
+	// Validate checks the rules CDDL cannot express (PROTOCOL.md §4).
+	Validate() error
+}
+
+// New returns a pointer to the zero message for t, or nil if t is unknown.
+func New(t frame.Type) Message {
+	switch t {
+	case frame.TypeHello:
+		return new(Hello)
+	case frame.TypeWelcome:
+		return new(Welcome)
+	case frame.TypeClose:
+		return new(Close)
+	case frame.TypeHeartbeat:
+		return new(Heartbeat)
+	case frame.TypeAck:
+		return new(Ack)
+	case frame.TypeBusy:
+		return new(Busy)
+	case frame.TypeTimeReq:
+		return new(TimeReq)
+	case frame.TypeTimeResp:
+		return new(TimeResp)
+	case frame.TypeEvent:
+		return new(Event)
+	case frame.TypeCommand:
+		return new(Command)
+	case frame.TypeResult:
+		return new(Result)
+	case frame.TypeConfig:
+		return new(Config)
+	case frame.TypeConfigStatus:
+		return new(ConfigStatus)
+	case frame.TypeFwOffer:
+		return new(FwOffer)
+	case frame.TypeFwChunk:
+		return new(FwChunk)
+	case frame.TypeFwStatus:
+		return new(FwStatus)
+	case frame.TypeFwActivate:
+		return new(FwActivate)
+	}
+	return nil
+}
+
+// Unmarshal decodes the body of a frame of type t into its message and
+// validates it. The result is a pointer (*Hello, *Event, …). An empty body
+// is read as the empty map (PROTOCOL.md §4.1). Unmarshal never panics.
+func Unmarshal(t frame.Type, body []byte) (Message, error) {
+	m := New(t)
+	if m == nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnknownType, t)
+	}
+	if len(body) > 0 {
+		if err := decMode.Unmarshal(body, m); err != nil {
+			return nil, fmt.Errorf("%w: %v: %w", ErrMalformed, t, err)
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v: %w", ErrInvalid, t, err)
+	}
+	return m, nil
+}
+
+// Decode decodes f's body; see Unmarshal.
+func Decode(f frame.Frame) (Message, error) { return Unmarshal(f.Type, f.Body) }
+
+// Marshal validates m and encodes it deterministically. ACK has an empty
+// body.
+func Marshal(m Message) ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v: %w", ErrInvalid, m.Type(), err)
+	}
+	if m.Type() == frame.TypeAck {
+		return nil, nil
+	}
+	b, err := encMode.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("msg: encoding %v: %w", m.Type(), err)
+	}
+	if len(b) > frame.MaxBody {
+		return nil, fmt.Errorf("%w: %v: body is %d bytes, cap is %d", ErrInvalid, m.Type(), len(b), frame.MaxBody)
+	}
+	return b, nil
+}
+
+// Frame marshals m into a frame with the given sequence and ack numbers.
+// The caller sets FlagFromDevice and passes the frame to frame.Append.
+func Frame(m Message, seq, ack uint32) (frame.Frame, error) {
+	b, err := Marshal(m)
+	if err != nil {
+		return frame.Frame{}, err
+	}
+	return frame.Frame{Version: frame.Version, Type: m.Type(), Seq: seq, Ack: ack, Body: b}, nil
+}
