@@ -166,7 +166,7 @@ func (s *scanner) scan(name string, firstSeq uint64, visit visitFunc) (scanResul
 					FirstSeq: next, LastSeq: fh.Seq - 1, Kind: s.kind(off, found)},
 				end: found, nextSeq: fh.Seq,
 			})
-			off = found
+			off, next = found, fh.Seq
 			continue
 		}
 		n, last := s.countTorn(off, dirty, next)
@@ -278,10 +278,21 @@ func (s *scanner) countTorn(off, end int64, next uint64) (n uint64, last uint64)
 	return n, last
 }
 
-// kind tells a torn write from corruption: a torn write leaves whole sectors
-// never written (zero) or a zero header; a flipped bit leaves neither.
+// kind tells a torn write from corruption in the damaged bytes [off, end). A
+// torn write leaves bytes never written: a zero header, a record cut short (its
+// length runs past the non-zero data or the file), or whole zero sectors. A
+// flipped bit leaves a record complete in length whose checksum fails.
 func (s *scanner) kind(off, end int64) LossKind {
-	if hb, err := s.w.get(off, recordHeaderSize); err == nil && allZero(hb[:8]) {
+	hb, err := s.w.get(off, recordHeaderSize)
+	if err != nil || allZero(hb[:8]) {
+		return LossTorn
+	}
+	h := decodeHeader(hb)
+	if !h.plausible(s.maxBody) {
+		if end-off < recordHeaderSize*2 {
+			return LossTorn // a header cut short at the end of the data
+		}
+	} else if rend := off + int64(recordSize(int(h.Len))); rend > s.w.limit || rend > end {
 		return LossTorn
 	}
 	const sector = 512
