@@ -131,7 +131,8 @@ func Unmarshal(t frame.Type, body []byte) (Message, error) {
 	if m == nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownType, t)
 	}
-	if len(body) > 0 {
+	// ACK's body is ignored, so a future version may put something there.
+	if len(body) > 0 && t != frame.TypeAck {
 		if err := decMode.Unmarshal(body, m); err != nil {
 			return nil, fmt.Errorf("%w: %v: %w", ErrMalformed, t, err)
 		}

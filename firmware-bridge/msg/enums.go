@@ -109,7 +109,8 @@ const (
 )
 
 // Code is a protocol error code (PROTOCOL.md §11), carried by CLOSE,
-// CONFIG_STATUS and FW_STATUS.
+// CONFIG_STATUS, FW_STATUS and HELLO (why an image was reverted). String
+// returns the name used in PROTOCOL.md.
 type Code uint16
 
 const (
@@ -125,6 +126,7 @@ const (
 	CodeBusy               Code = 9
 	CodeInternal           Code = 10
 	CodeShutdown           Code = 11
+	CodeNoSession          Code = 12
 	CodeTooLarge           Code = 20
 	CodeBadOffset          Code = 21
 	CodeBadHash            Code = 22
@@ -139,27 +141,28 @@ const (
 
 var codeNames = map[Code]string{
 	CodeOK:                 "ok",
-	CodeUnsupportedVersion: "unsupported version",
-	CodeUnknownType:        "unknown type",
-	CodeMalformed:          "malformed body",
-	CodeInvalid:            "invalid message",
-	CodePending:            "enrollment pending",
-	CodeRetired:            "device retired",
-	CodeAuthRequired:       "authentication required",
-	CodeBootRegressed:      "boot id went backwards",
+	CodeUnsupportedVersion: "unsupported_version",
+	CodeUnknownType:        "unknown_type",
+	CodeMalformed:          "malformed",
+	CodeInvalid:            "invalid",
+	CodePending:            "pending",
+	CodeRetired:            "retired",
+	CodeAuthRequired:       "auth_required",
+	CodeBootRegressed:      "boot_regressed",
 	CodeBusy:               "busy",
-	CodeInternal:           "internal error",
-	CodeShutdown:           "shutting down",
-	CodeTooLarge:           "image too large",
-	CodeBadOffset:          "bad offset",
-	CodeBadHash:            "sha-256 mismatch",
-	CodeBadSignature:       "bad signature",
-	CodeFlash:              "flash error",
-	CodeNoSpace:            "no space",
-	CodeUnknownImage:       "unknown image",
-	CodeTestBootFailed:     "test boot failed",
-	CodeDowngrade:          "downgrade refused",
-	CodeConfigInvalid:      "config invalid",
+	CodeInternal:           "internal",
+	CodeShutdown:           "shutdown",
+	CodeNoSession:          "no_session",
+	CodeTooLarge:           "too_large",
+	CodeBadOffset:          "bad_offset",
+	CodeBadHash:            "bad_hash",
+	CodeBadSignature:       "bad_signature",
+	CodeFlash:              "flash",
+	CodeNoSpace:            "no_space",
+	CodeUnknownImage:       "unknown_image",
+	CodeTestBootFailed:     "test_boot_failed",
+	CodeDowngrade:          "downgrade",
+	CodeConfigInvalid:      "config_invalid",
 }
 
 func (c Code) String() string {
