@@ -2,6 +2,7 @@ package frame
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -52,7 +53,7 @@ type Reader struct {
 	rpos, rend int
 	acc        []byte // the encoded frame being accumulated; cap MaxWireLen-1
 	discarding bool   // past the cap: skip to the next delimiter
-	err        error  // sticky error from the stream
+	err        error  // from the stream, returned after the bytes read with it
 
 	mu   sync.Mutex
 	auth *Auth // guarded by mu
@@ -105,14 +106,21 @@ func (r *Reader) Stats() Stats {
 }
 
 // Next returns the next good frame. Bad frames are counted, reported to
-// OnDrop and skipped. Next returns an error only when the stream does: a
-// partial frame cut off by the end of the stream is counted as ReasonShort
-// first. Body does not alias the Reader's buffers.
+// OnDrop and skipped. Next returns an error only when the stream does,
+// after splitting the bytes that came with it. At io.EOF a partial frame
+// is counted as ReasonShort and discarded; after any other error (a read
+// timeout, say) the partial frame is kept and a later call to Next
+// continues it. Body does not alias the Reader's buffers.
 func (r *Reader) Next() (Frame, error) {
 	for {
 		if r.rpos == r.rend {
 			if r.err != nil {
-				return Frame{}, r.err
+				err := r.err
+				r.err = nil
+				if errors.Is(err, io.EOF) {
+					r.flushPartial()
+				}
+				return Frame{}, err
 			}
 			n, err := r.r.Read(r.rbuf)
 			if n < 0 || n > len(r.rbuf) {
@@ -120,13 +128,7 @@ func (r *Reader) Next() (Frame, error) {
 			}
 			r.bytes.Add(uint64(n))
 			r.rpos, r.rend = 0, n
-			if err != nil {
-				r.err = err
-				if n == 0 {
-					r.flushPartial()
-					return Frame{}, err
-				}
-			}
+			r.err = err // returned once the bytes read with it are split
 			continue
 		}
 		chunk := r.rbuf[r.rpos:r.rend]
@@ -134,9 +136,6 @@ func (r *Reader) Next() (Frame, error) {
 		if i < 0 {
 			r.accumulate(chunk)
 			r.rpos = r.rend
-			if r.err != nil {
-				r.flushPartial()
-			}
 			continue
 		}
 		r.accumulate(chunk[:i])

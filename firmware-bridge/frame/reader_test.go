@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strings"
 	"testing"
 	"testing/iotest"
 )
@@ -149,16 +148,44 @@ func TestReaderAuth(t *testing.T) {
 	}
 }
 
-type errReader struct{}
+type timeoutErr struct{}
 
-func (errReader) Read([]byte) (int, error) { return 0, errors.New("port unplugged") }
+func (timeoutErr) Error() string { return "read timeout" }
+func (timeoutErr) Timeout() bool { return true }
 
-func TestReaderStreamError(t *testing.T) {
-	r := NewReader(io.MultiReader(strings.NewReader("\x00"), errReader{}), nil)
+// script returns its steps one Read at a time: a []byte or an error.
+type script []any
+
+func (s *script) Read(p []byte) (int, error) {
+	if len(*s) == 0 {
+		return 0, io.EOF
+	}
+	step := (*s)[0]
+	*s = (*s)[1:]
+	if err, ok := step.(error); ok {
+		return 0, err
+	}
+	return copy(p, step.([]byte)), nil
+}
+
+func TestReaderErrorsAreNotSticky(t *testing.T) {
+	w := wire(t, Frame{Type: TypeAck, Ack: 3}, nil)
+	s := script{w[:5], timeoutErr{}, w[5:], errors.New("port unplugged")}
+	r := NewReader(&s, nil)
+	if _, err := r.Next(); !errors.Is(err, timeoutErr{}) {
+		t.Fatalf("first Next = %v, want the timeout", err)
+	}
+	f, err := r.Next()
+	if err != nil || f.Type != TypeAck || f.Ack != 3 {
+		t.Fatalf("frame split by a timeout: %v, %v", f, err)
+	}
 	if _, err := r.Next(); err == nil || err.Error() != "port unplugged" {
 		t.Fatalf("Next = %v", err)
 	}
-	if _, err := r.Next(); err == nil {
-		t.Fatal("error not sticky")
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("Next = %v, want EOF", err)
+	}
+	if s := r.Stats(); s.Dropped() != 0 || s.Frames != 1 {
+		t.Fatalf("stats %+v", s)
 	}
 }
