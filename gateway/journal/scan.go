@@ -251,7 +251,7 @@ func (s *scanner) lastNonZero(off int64) (int64, error) {
 		}
 		for i := len(b) - 1; i >= 0; i-- {
 			if b[i] != 0 {
-				last = pos + int64(paddedLen(i+1))
+				last = min(pos+int64(paddedLen(i+1)), s.w.limit)
 				break
 			}
 		}
