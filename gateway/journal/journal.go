@@ -228,7 +228,11 @@ func (j *Journal) commit() {
 		if err := s.writeIndex(j.dir); err != nil {
 			// Not fatal: Open rebuilds a missing index by scanning the segment.
 			j.log.Warn().Err(err).Str("segment", s.name()).Msg("journal: could not write segment index")
+			continue
 		}
+		j.mu.Lock()
+		j.st.fsyncs += 2 // the index file and its directory
+		j.mu.Unlock()
 	}
 }
 
@@ -249,9 +253,11 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 		off      int64
 	}
 	chunks := []chunk{{seg: active, f: j.w, off: off}}
+	capacity := active.size // the active file may predate a change of SegmentSize
 	for i := range b.offs {
 		size := int64(b.size(i))
-		if off+size > active.size {
+		if off+size > capacity {
+			capacity = j.opt.SegmentSize
 			chunks[len(chunks)-1].to = i
 			chunks = append(chunks, chunk{from: i, off: segmentHeaderSize})
 			off = segmentHeaderSize
@@ -333,7 +339,7 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 	j.st.commits++
 	j.st.records += uint64(len(b.offs))
 	j.st.bytes += uint64(len(b.buf))
-	j.st.fsyncs += uint64(syncs)
+	j.st.fsyncs += uint64(syncs + 2*(len(chunks)-1)) // each new segment: file and directory
 	j.st.syncTime += latency
 	close(j.commitCh)
 	j.commitCh = make(chan struct{})

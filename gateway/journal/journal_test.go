@@ -291,3 +291,59 @@ func TestOptionsValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestSegmentSizeChangeAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	o := smallOpts()
+	j := mustOpen(t, dir, o)
+	appendN(t, j, "attendance", 0, 150)
+	j.Close()
+	o2 := smallOpts()
+	o2.SegmentSize = 8192
+	j = mustOpen(t, dir, o2)
+	appendN(t, j, "attendance", 150, 400)
+	j.Close()
+	o3 := smallOpts() // and back to the smaller size
+	j = mustOpen(t, dir, o3)
+	if rec := j.Recovery(); len(rec.Losses) != 0 {
+		t.Fatalf("losses: %v", rec.Losses)
+	}
+	r, _ := j.Reader("attendance")
+	got := readAll(t, r)
+	if len(got) != 550 {
+		t.Fatalf("read %d of 550", len(got))
+	}
+	for i, rec := range got {
+		if want := fmt.Sprintf("attendance-%06d", i); string(rec.Body) != want {
+			t.Fatalf("record %d = %q", i, rec.Body)
+		}
+	}
+}
+
+// TestCommitsBoundedByWindow: commit k+1 starts at least SyncWindow after
+// commit k ended, so commits <= elapsed/window + 1 on any machine, fast or slow.
+func TestCommitsBoundedByWindow(t *testing.T) {
+	o := smallOpts()
+	o.SyncWindow = 20 * time.Millisecond
+	o.SegmentSize = 1 << 20
+	o.MaxBatchBytes = 4096 // small: appenders beyond it wait for the next commit
+	j := mustOpen(t, t.TempDir(), o)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for a := 0; a < 32; a++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			appendN(t, j, "diag", a*1000, 20)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	s := j.Stats()
+	if limit := uint64(elapsed/o.SyncWindow) + 1; s.Commits > limit {
+		t.Fatalf("%d commits in %v: more than one per %v window", s.Commits, elapsed, o.SyncWindow)
+	}
+	if s.Records != 640 || s.Bytes/s.Commits > 4096 {
+		t.Fatalf("%d records, %d bytes in %d commits: batch cap not honoured", s.Records, s.Bytes, s.Commits)
+	}
+}
