@@ -66,6 +66,7 @@ type stream struct {
 	acked    uint64 // since Open
 	shed     uint64 // since Open
 	expired  uint64 // since Open
+	logged   uint64 // expired as last logged
 }
 
 type counters struct {

@@ -112,9 +112,7 @@ func (j *Journal) dropSegmentLocked(seg *segment, nowMs int64, shed bool) error 
 		}
 		st.depth -= min(st.depth, live)
 		if st.expiredSpan(sp, nowMs) {
-			st.expired += unread
-			j.log.Warn().Str("stream", st.cfg.Name).Uint64("records", unread).Str("segment", seg.name()).
-				Msg("journal: records past their retention age deleted undelivered")
+			st.expired += unread // logged by maintain, with the reader's skips
 		} else if shed {
 			st.shed += live
 			j.log.Warn().Str("stream", st.cfg.Name).Str("priority", st.cfg.Priority.String()).
@@ -171,6 +169,15 @@ func (j *Journal) maintain(force bool) {
 			if err := j.dropSegmentLocked(seg, nowMs, false); err != nil {
 				j.log.Warn().Err(err).Msg("journal: could not delete a delivered segment")
 			}
+		}
+	}
+	// Expiries are logged in aggregate: a long outage can expire thousands.
+	for _, st := range j.byName {
+		if st.expired > st.logged {
+			j.log.Warn().Str("stream", st.cfg.Name).Uint64("records", st.expired-st.logged).
+				Dur("max_age", st.cfg.MaxAge).Uint64("expired_total", st.expired).
+				Msg("journal: records past their retention age were not delivered")
+			st.logged = st.expired
 		}
 	}
 }

@@ -1,11 +1,15 @@
 package journal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 type fakeClock struct {
@@ -115,6 +119,9 @@ func TestMaxAgeExpiry(t *testing.T) {
 	o := smallOpts()
 	o.Now = clk.Now
 	o.Streams = append(o.Streams, Stream{Name: "visitors", Priority: PriorityRecord, MaxAge: time.Hour})
+	var logBuf syncBuffer
+	lg := zerolog.New(&logBuf)
+	o.Log = &lg
 	dir := t.TempDir()
 	j := mustOpen(t, dir, o)
 	appendN(t, j, "visitors", 0, 200) // several sealed segments
@@ -136,7 +143,27 @@ func TestMaxAgeExpiry(t *testing.T) {
 		t.Fatalf("stats after expiry: %+v", st)
 	}
 	waitFor(t, "expired segments deleted", func() bool { return j.Stats().Segments == 1 })
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logBuf.String(), `"expired_total":200,"message":"journal: records past their retention age`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("expiry not logged; log:\n%s", logBuf.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
+
+// syncBuffer is a bytes.Buffer safe for the committer and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestMaxAgeExpiryWithoutReader(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
