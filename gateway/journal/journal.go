@@ -105,17 +105,51 @@ func (j *Journal) AppendCBOR(ctx context.Context, streamName string, v any) (uin
 	return j.append(ctx, streamName, body, flagCBOR)
 }
 
-func (j *Journal) append(ctx context.Context, streamName string, body []byte, flags uint8) (uint64, error) {
-	st := j.byName[streamName]
-	switch {
-	case st == nil || !st.configured:
-		return 0, fmt.Errorf("%w: %q", ErrUnknownStream, streamName)
-	case len(body) == 0:
-		return 0, fmt.Errorf("%w: stream %q", ErrEmpty, streamName)
-	case len(body) > j.opt.MaxRecordSize:
-		return 0, fmt.Errorf("%w: stream %q: %d bytes, limit %d", ErrTooLarge, streamName, len(body), j.opt.MaxRecordSize)
+// AppendBatch appends several records to one stream in one commit and returns
+// their sequence numbers (consecutive, in order) once all are durable. It is how
+// an intake that received a window of events from a device stores them: one wait,
+// one fdatasync shared with every other appender. The batch must fit in
+// Options.MaxBatchBytes.
+func (j *Journal) AppendBatch(ctx context.Context, streamName string, bodies [][]byte) ([]uint64, error) {
+	first, err := j.appendMany(ctx, streamName, bodies, 0)
+	if err != nil {
+		return nil, err
 	}
-	size := recordSize(len(body))
+	seqs := make([]uint64, len(bodies))
+	for i := range seqs {
+		seqs[i] = first + uint64(i)
+	}
+	return seqs, nil
+}
+
+func (j *Journal) append(ctx context.Context, streamName string, body []byte, flags uint8) (uint64, error) {
+	return j.appendMany(ctx, streamName, [][]byte{body}, flags)
+}
+
+// appendMany adds bodies to the current batch, contiguously, and waits for its
+// commit. It returns the first record's sequence number.
+func (j *Journal) appendMany(ctx context.Context, streamName string, bodies [][]byte, flags uint8) (uint64, error) {
+	st := j.byName[streamName]
+	if st == nil || !st.configured {
+		return 0, fmt.Errorf("%w: %q", ErrUnknownStream, streamName)
+	}
+	if len(bodies) == 0 {
+		return 0, fmt.Errorf("%w: stream %q: no records", ErrEmpty, streamName)
+	}
+	size := 0
+	for i, body := range bodies {
+		switch {
+		case len(body) == 0:
+			return 0, fmt.Errorf("%w: stream %q, record %d of %d", ErrEmpty, streamName, i+1, len(bodies))
+		case len(body) > j.opt.MaxRecordSize:
+			return 0, fmt.Errorf("%w: stream %q: %d bytes, limit %d", ErrTooLarge, streamName, len(body), j.opt.MaxRecordSize)
+		}
+		size += recordSize(len(body))
+	}
+	if size > j.opt.MaxBatchBytes {
+		return 0, fmt.Errorf("%w: stream %q: a batch of %d records takes %d bytes, limit %d (MaxBatchBytes)",
+			ErrTooLarge, streamName, len(bodies), size, j.opt.MaxBatchBytes)
+	}
 	timeMs := j.opt.Now().UnixMilli()
 
 	j.mu.Lock()
@@ -143,8 +177,10 @@ func (j *Journal) append(ctx context.Context, streamName string, body []byte, fl
 	}
 	b := j.cur
 	idx := len(b.offs)
-	b.offs = append(b.offs, len(b.buf))
-	b.buf = appendUnsealed(b.buf, timeMs, st.id, flags, body)
+	for _, body := range bodies {
+		b.offs = append(b.offs, len(b.buf))
+		b.buf = appendUnsealed(b.buf, timeMs, st.id, flags, body)
+	}
 	j.inflight += int64(size)
 	j.mu.Unlock()
 

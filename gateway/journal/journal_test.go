@@ -347,3 +347,48 @@ func TestCommitsBoundedByWindow(t *testing.T) {
 		t.Fatalf("%d records, %d bytes in %d commits: batch cap not honoured", s.Records, s.Bytes, s.Commits)
 	}
 }
+
+func TestAppendBatch(t *testing.T) {
+	j := mustOpen(t, t.TempDir(), smallOpts())
+	var wg sync.WaitGroup
+	for a := 0; a < 8; a++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 10; k++ {
+				bodies := make([][]byte, 8)
+				for i := range bodies {
+					bodies[i] = []byte(fmt.Sprintf("rooms-a%d-%02d-%d", a, k, i))
+				}
+				seqs, err := j.AppendBatch(ctxT(t), "rooms", bodies)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for i := 1; i < len(seqs); i++ {
+					if seqs[i] != seqs[i-1]+1 {
+						t.Errorf("batch not contiguous: %v", seqs)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r, _ := j.Reader("rooms")
+	if got := readAll(t, r); len(got) != 640 {
+		t.Fatalf("read %d of 640", len(got))
+	}
+	if _, err := j.AppendBatch(ctxT(t), "rooms", nil); !errors.Is(err, ErrEmpty) {
+		t.Errorf("empty batch: %v", err)
+	}
+	if _, err := j.AppendBatch(ctxT(t), "rooms", [][]byte{[]byte("a"), nil}); !errors.Is(err, ErrEmpty) {
+		t.Errorf("batch with an empty record: %v", err)
+	}
+	big := make([][]byte, 1100) // > 1 MiB, the default MaxBatchBytes
+	for i := range big {
+		big[i] = make([]byte, 1000)
+	}
+	if _, err := j.AppendBatch(ctxT(t), "rooms", big); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("batch over MaxBatchBytes: %v", err)
+	}
+}

@@ -1,0 +1,130 @@
+// Package envelope owns what the gateway publishes: the event envelope and the
+// command result, their stable ids, and their rendering as JSON or CBOR
+// (gateway/MQTT.md is the contract; its JSON Schemas validate this package's
+// output in tests).
+package envelope
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Version is the envelope version, "v" on the wire. It changes only with a
+// change that breaks consumers (MQTT.md, "Versioning").
+const Version = 1
+
+// Clock states: how far the device's clock can be trusted for "time".
+const (
+	ClockSynced  = "synced"  // synced by the gateway within the drift threshold
+	ClockDrifted = "drifted" // synced, but drifted past the threshold since
+	ClockUnknown = "unknown" // never synced (e.g. after a power loss without RTC)
+)
+
+// Event is one event as consumers receive it.
+type Event struct {
+	V        int    `json:"v" cbor:"1,keyasint"`
+	ID       string `json:"id" cbor:"2,keyasint"`      // stable across every retry and restart
+	Type     string `json:"type" cbor:"3,keyasint"`    // e.g. attendance.punch
+	Gateway  string `json:"gateway" cbor:"4,keyasint"` // gateway id
+	Device   string `json:"device" cbor:"5,keyasint"`  // device id
+	Boot     uint32 `json:"boot" cbor:"6,keyasint"`    // device boot counter the event was recorded in
+	Seq      uint64 `json:"seq" cbor:"7,keyasint"`     // device's event counter within Boot
+	Time     Stamp  `json:"time" cbor:"8,keyasint"`    // device clock, with the configured zone applied
+	TimeRaw  string `json:"time_raw" cbor:"9,keyasint"`
+	Clock    string `json:"clock" cbor:"10,keyasint"`
+	Received Stamp  `json:"received" cbor:"11,keyasint"` // gateway clock, UTC
+	// Data is the type-specific body, kept as CBOR so that what is journaled is
+	// exactly what is published on every retry.
+	Data cbor.RawMessage `json:"-" cbor:"12,keyasint,omitempty"`
+}
+
+// Result answers one command, exactly once.
+type Result struct {
+	V       int             `json:"v" cbor:"1,keyasint"`
+	ID      string          `json:"id" cbor:"2,keyasint"` // the command's id
+	Gateway string          `json:"gateway" cbor:"3,keyasint"`
+	Device  string          `json:"device,omitempty" cbor:"4,keyasint,omitempty"` // empty for gateway commands
+	Command string          `json:"command" cbor:"5,keyasint"`
+	Status  string          `json:"status" cbor:"6,keyasint"`
+	Error   string          `json:"error,omitempty" cbor:"7,keyasint,omitempty"`
+	Time    Stamp           `json:"time" cbor:"8,keyasint"` // when the result was decided (gateway clock, UTC)
+	Data    cbor.RawMessage `json:"-" cbor:"9,keyasint,omitempty"`
+}
+
+// Result statuses.
+const (
+	StatusOK          = "ok"
+	StatusError       = "error"
+	StatusExpired     = "expired"
+	StatusUnsupported = "unsupported"
+	StatusBusy        = "busy"
+)
+
+// Stamp is an instant with the UTC offset it was observed in; it renders as
+// RFC 3339 with milliseconds ("2026-11-24T09:01:02.123+08:00").
+type Stamp struct {
+	UnixMs    int64 `cbor:"1,keyasint"`
+	OffsetMin int16 `cbor:"2,keyasint"` // minutes east of UTC
+}
+
+// StampOf converts t, keeping its zone's offset.
+func StampOf(t time.Time) Stamp {
+	_, off := t.Zone()
+	return Stamp{UnixMs: t.UnixMilli(), OffsetMin: int16(off / 60)}
+}
+
+// Time returns the instant in a fixed zone with the stamp's offset.
+func (s Stamp) Time() time.Time {
+	return time.UnixMilli(s.UnixMs).In(time.FixedZone("", int(s.OffsetMin)*60))
+}
+
+func (s Stamp) String() string { return s.Time().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// MarshalJSON renders the RFC 3339 form.
+func (s Stamp) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// EventID derives an event's id from what the device gave it: the device's
+// hardware id, boot counter and event counter. The same event resent after any
+// retry, reconnect or gateway restart gets the same id; consumers deduplicate by
+// it. It is shaped as a UUID (version 8, "custom") so it fits a UUID column, and
+// it does not reveal the hardware id.
+func EventID(hardwareID string, boot uint32, seq uint64) string {
+	h := sha256.New()
+	h.Write([]byte("officegate event v1\x00"))
+	h.Write([]byte(hardwareID))
+	var b [12]byte
+	binary.BigEndian.PutUint32(b[0:4], boot)
+	binary.BigEndian.PutUint64(b[4:12], seq)
+	h.Write([]byte{0})
+	h.Write(b[:])
+	return uuid8(h.Sum(nil))
+}
+
+// NewID is a random id for events the gateway itself originates (a Wiegand read
+// on GPIO has no device memory to retry from): it is drawn once, journaled with
+// the event, and so is the same on every publish of it.
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on Linux ≥ 3.17 (getrandom); if it ever does
+		// there is no safe id to make.
+		panic(fmt.Sprintf("envelope: crypto/rand: %v", err))
+	}
+	return uuid8(b[:])
+}
+
+func uuid8(sum []byte) string {
+	var u [16]byte
+	copy(u[:], sum[:16])
+	u[6] = u[6]&0x0f | 0x80 // version 8
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	x := hex.EncodeToString(u[:])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}

@@ -1,0 +1,181 @@
+package envelope
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Format is how payloads are encoded on the wire (config: mqtt.format).
+type Format int
+
+const (
+	JSON Format = iota // default: UTF-8 JSON objects
+	CBOR               // RFC 8949 maps with the same text keys as the JSON form
+)
+
+func (f Format) String() string {
+	if f == CBOR {
+		return "cbor"
+	}
+	return "json"
+}
+
+// ParseFormat reads "json" or "cbor".
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "json", "":
+		return JSON, nil
+	case "cbor":
+		return CBOR, nil
+	}
+	return JSON, fmt.Errorf("envelope: unknown format %q (want json or cbor)", s)
+}
+
+var (
+	storeEnc cbor.EncMode // the journaled form: integer keys, deterministic
+	wireEnc  cbor.EncMode // the CBOR wire form: text keys, deterministic
+	dataDec  cbor.DecMode // data bodies: string-keyed maps for JSON rendering
+)
+
+func init() {
+	var err error
+	if storeEnc, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
+		panic(err)
+	}
+	wireEnc = storeEnc
+	if dataDec, err = (cbor.DecOptions{
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		IndefLength:      cbor.IndefLengthForbidden,
+		TagsMd:           cbor.TagsForbidden,
+		MaxNestedLevels:  8,
+		MaxArrayElements: 1024,
+		MaxMapPairs:      256,
+		DefaultMapType:   mapStringAny,
+	}).DecMode(); err != nil {
+		panic(err)
+	}
+}
+
+// EncodeData encodes a type-specific body for Event.Data or Result.Data.
+func EncodeData(v any) (cbor.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := storeEnc.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: encode data: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeData decodes a Data body into generic values (maps with string keys).
+func DecodeData(raw cbor.RawMessage) (map[string]any, error) {
+	if len(raw) == 0 {
+		return map[string]any{}, nil
+	}
+	var m map[string]any
+	if err := dataDec.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("envelope: decode data: %w", err)
+	}
+	return m, nil
+}
+
+// wireEvent and wireResult fix the field names and order of both wire forms.
+type wireEvent struct {
+	V        int            `json:"v" cbor:"v"`
+	ID       string         `json:"id" cbor:"id"`
+	Type     string         `json:"type" cbor:"type"`
+	Gateway  string         `json:"gateway" cbor:"gateway"`
+	Device   string         `json:"device" cbor:"device"`
+	Boot     uint32         `json:"boot" cbor:"boot"`
+	Seq      uint64         `json:"seq" cbor:"seq"`
+	Time     string         `json:"time" cbor:"time"`
+	TimeRaw  string         `json:"time_raw" cbor:"time_raw"`
+	Clock    string         `json:"clock" cbor:"clock"`
+	Received string         `json:"received" cbor:"received"`
+	Data     map[string]any `json:"data" cbor:"data"`
+}
+
+type wireResult struct {
+	V       int            `json:"v" cbor:"v"`
+	ID      string         `json:"id" cbor:"id"`
+	Gateway string         `json:"gateway" cbor:"gateway"`
+	Device  string         `json:"device,omitempty" cbor:"device,omitempty"`
+	Command string         `json:"command" cbor:"command"`
+	Status  string         `json:"status" cbor:"status"`
+	Error   string         `json:"error,omitempty" cbor:"error,omitempty"`
+	Time    string         `json:"time" cbor:"time"`
+	Data    map[string]any `json:"data" cbor:"data"`
+}
+
+// Payload renders the event for the wire.
+func (e *Event) Payload(f Format) ([]byte, error) {
+	data, err := DecodeData(e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", e.ID, err)
+	}
+	w := wireEvent{
+		V: e.V, ID: e.ID, Type: e.Type, Gateway: e.Gateway, Device: e.Device, Boot: e.Boot, Seq: e.Seq,
+		Time: e.Time.String(), TimeRaw: e.TimeRaw, Clock: e.Clock, Received: e.Received.String(), Data: data,
+	}
+	return marshal(f, w)
+}
+
+// Payload renders the result for the wire.
+func (r *Result) Payload(f Format) ([]byte, error) {
+	data, err := DecodeData(r.Data)
+	if err != nil {
+		return nil, fmt.Errorf("result %s: %w", r.ID, err)
+	}
+	w := wireResult{
+		V: r.V, ID: r.ID, Gateway: r.Gateway, Device: r.Device, Command: r.Command, Status: r.Status,
+		Error: r.Error, Time: r.Time.String(), Data: data,
+	}
+	return marshal(f, w)
+}
+
+func marshal(f Format, v any) ([]byte, error) {
+	if f == CBOR {
+		return wireEnc.Marshal(v)
+	}
+	return json.Marshal(v)
+}
+
+// Outbound is what the journal holds for the uplink: one event or one result.
+type Outbound struct {
+	Event  *Event  `cbor:"1,keyasint,omitempty"`
+	Result *Result `cbor:"2,keyasint,omitempty"`
+}
+
+// Encode gives the journaled form.
+func (o *Outbound) Encode() ([]byte, error) { return storeEnc.Marshal(o) }
+
+// DecodeOutbound reads a journaled Outbound.
+func DecodeOutbound(b []byte) (*Outbound, error) {
+	var o Outbound
+	if err := dataDec.Unmarshal(b, &o); err != nil {
+		return nil, fmt.Errorf("envelope: decode journaled message: %w", err)
+	}
+	if (o.Event == nil) == (o.Result == nil) {
+		return nil, fmt.Errorf("envelope: journaled message holds neither or both of an event and a result")
+	}
+	return &o, nil
+}
+
+// Message renders an Outbound as a topic (below the gateway's topic root) and
+// a payload.
+func (o *Outbound) Message(t Topics, f Format) (topic string, payload []byte, err error) {
+	if o.Event != nil {
+		p, err := o.Event.Payload(f)
+		return t.Event(o.Event.Device, o.Event.Type), p, err
+	}
+	p, err := o.Result.Payload(f)
+	if o.Result.Device == "" {
+		return t.GatewayResults(), p, err
+	}
+	return t.DeviceResults(o.Result.Device), p, err
+}
+
+var mapStringAny = func() (t reflectType) { return reflectTypeOf(map[string]any(nil)) }()
