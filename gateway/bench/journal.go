@@ -66,6 +66,7 @@ func journalMain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("journal", flag.ContinueOnError)
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to append, per store")
 	fs.IntVar(&cfg.Appenders, "appenders", 64, "concurrent appenders, each appending durably in a loop")
+	fs.IntVar(&cfg.Batch, "batch", 8, "records per append call, one commit for all (a device link's window of events in flight)")
 	fs.IntVar(&cfg.Size, "size", 128, "record body `bytes`")
 	fs.StringVar(&cfg.Dir, "dir", "", "where to make the data directory (default: the current directory; never tmpfs)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
@@ -115,6 +116,8 @@ func (c *journalConfig) validate() error {
 		return fmt.Errorf("journal: -duration %v: must be positive", c.Duration)
 	case c.Appenders < 1:
 		return fmt.Errorf("journal: -appenders %d: must be at least 1", c.Appenders)
+	case c.Batch < 1 || c.Batch > 1024:
+		return fmt.Errorf("journal: -batch %d: must be 1..1024", c.Batch)
 	case c.Size < bodyHeader || c.Size > 64<<10:
 		// 64 KiB is the journal's default MaxRecordSize.
 		return fmt.Errorf("journal: -size %d: must be %d..%d", c.Size, bodyHeader, 64<<10)
@@ -158,10 +161,10 @@ func runJournal(ctx context.Context, cfg journalConfig, out io.Writer) error {
 	results := map[string]storeResult{}
 	for _, name := range cfg.Stores {
 		if !cfg.JSON {
-			fmt.Fprintf(os.Stderr, "%s: %d appenders of %d-byte records for %v...\n", name, cfg.Appenders, cfg.Size, cfg.Duration)
+			fmt.Fprintf(os.Stderr, "%s: %d appenders, batches of %d %d-byte records, for %v...\n", name, cfg.Appenders, cfg.Batch, cfg.Size, cfg.Duration)
 		}
 		cmd := exec.CommandContext(ctx, exe, "journal", "-child", name, "-dir", filepath.Join(dir, name),
-			"-duration", cfg.Duration.String(), "-appenders", strconv.Itoa(cfg.Appenders), "-size", strconv.Itoa(cfg.Size))
+			"-duration", cfg.Duration.String(), "-appenders", strconv.Itoa(cfg.Appenders), "-batch", strconv.Itoa(cfg.Batch), "-size", strconv.Itoa(cfg.Size))
 		var stdout bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
@@ -274,7 +277,7 @@ func printJSON(w io.Writer, names []string, results map[string]storeResult) erro
 }
 
 func printTable(w io.Writer, cfg journalConfig, results map[string]storeResult) {
-	fmt.Fprintf(w, "%d appenders, %d-byte records, %v per store\n\n", cfg.Appenders, cfg.Size, cfg.Duration)
+	fmt.Fprintf(w, "%d appenders, batches of %d %d-byte records, %v per store\n\n", cfg.Appenders, cfg.Batch, cfg.Size, cfg.Duration)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "store\tevents/s\tbytes/event\tfsyncs/s\tRSS MB\tp50 ms\tp99 ms\tread/s\tcommits/s\tdevice B/event\t")
 	for _, name := range cfg.Stores {

@@ -34,7 +34,7 @@ func diskTempDir(t *testing.T) string {
 // once and in order (measure fails otherwise), never how fast anything was.
 func TestMeasureEachStore(t *testing.T) {
 	dir := diskTempDir(t)
-	w := workload{Duration: 200 * time.Millisecond, Appenders: 4, Size: 128}
+	w := workload{Duration: 200 * time.Millisecond, Appenders: 4, Batch: 3, Size: 128}
 	for _, s := range stores {
 		t.Run(s.name, func(t *testing.T) {
 			r, err := measure(t.Context(), s.name, filepath.Join(dir, s.name), w)
@@ -78,21 +78,23 @@ func newMemQueue(fault string) *memQueue {
 	return &memQueue{fault: fault, faultAt: 20, notify: make(chan struct{}, 1)}
 }
 
-func (q *memQueue) Append(body []byte) error {
-	b := slices.Clone(body)
+func (q *memQueue) Append(bodies [][]byte) error {
 	q.mu.Lock()
-	q.appended++
-	switch {
-	case q.appended != q.faultAt || q.fault == "":
-		q.recs = append(q.recs, b)
-		if q.held != nil {
-			q.recs = append(q.recs, q.held)
-			q.held = nil
+	for _, body := range bodies {
+		b := slices.Clone(body)
+		q.appended++
+		switch {
+		case q.appended != q.faultAt || q.fault == "":
+			q.recs = append(q.recs, b)
+			if q.held != nil {
+				q.recs = append(q.recs, q.held)
+				q.held = nil
+			}
+		case q.fault == "duplicate":
+			q.recs = append(q.recs, b, b)
+		case q.fault == "swap":
+			q.held = b
 		}
-	case q.fault == "duplicate":
-		q.recs = append(q.recs, b, b)
-	case q.fault == "swap":
-		q.held = b
 	}
 	q.mu.Unlock()
 	select {

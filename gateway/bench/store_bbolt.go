@@ -87,15 +87,20 @@ func (q *boltQueue) counted(tx *bolt.Tx) {
 	})
 }
 
-func (q *boltQueue) Append(body []byte) error {
+func (q *boltQueue) Append(bodies [][]byte) error {
 	err := q.db.Batch(func(tx *bolt.Tx) error {
 		q.counted(tx)
 		b := tx.Bucket(boltBucket)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
+		for _, body := range bodies {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), body); err != nil {
+				return err
+			}
 		}
-		return b.Put(binary.BigEndian.AppendUint64(nil, seq), body)
+		return nil
 	})
 	if err != nil {
 		return err

@@ -38,9 +38,9 @@ func openJournal(dir string) (*journalQueue, error) {
 	return &journalQueue{j: j, r: r}, nil
 }
 
-func (q *journalQueue) Append(body []byte) error {
+func (q *journalQueue) Append(bodies [][]byte) error {
 	// Never cancelled: an append whose context ends is of unknown outcome.
-	_, err := q.j.Append(context.Background(), journalStream, body)
+	_, err := q.j.AppendBatch(context.Background(), journalStream, bodies)
 	return err
 }
 

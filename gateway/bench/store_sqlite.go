@@ -90,14 +90,17 @@ func openSQLite(dir string) (*sqliteQueue, error) {
 	return q, nil
 }
 
-func (q *sqliteQueue) Append(body []byte) error {
+func (q *sqliteQueue) Append(bodies [][]byte) error {
 	tx, err := q.w.Begin()
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Stmt(q.insert).Exec(body); err != nil {
-		tx.Rollback()
-		return err
+	stmt := tx.Stmt(q.insert)
+	for _, body := range bodies {
+		if _, err := stmt.Exec(body); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err

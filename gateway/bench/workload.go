@@ -17,9 +17,10 @@ import (
 // appenders, one in-order reader that acknowledges what it read, and deletion
 // of acknowledged data. Each store under test implements it.
 type queue interface {
-	// Append stores body and returns once it is durable. Safe for concurrent
-	// use; body may be reused when it returns.
-	Append(body []byte) error
+	// Append stores bodies (one appender's batch, in order) and returns once
+	// all are durable. Safe for concurrent use; bodies may be reused when it
+	// returns.
+	Append(bodies [][]byte) error
 	// Next calls fn, in order, for up to max records after the last one it
 	// delivered, waiting until at least one is available or ctx ends. It
 	// returns how many it delivered, with ctx's error if ctx ended first.
@@ -39,7 +40,8 @@ type counters struct {
 // workload is the store-and-forward work every store does.
 type workload struct {
 	Duration  time.Duration // how long the appenders append
-	Appenders int           // concurrent appenders, one record at a time each
+	Appenders int           // concurrent appenders
+	Batch     int           // records per append call: what a device link has in flight
 	Size      int           // record body bytes
 	// DrainIdle is how long the reader may find nothing new after the
 	// appenders stopped while records are still missing, before it declares
@@ -98,7 +100,7 @@ func (w workload) run(ctx context.Context, q queue) (outcome, error) {
 	var wg sync.WaitGroup
 	for a := range w.Appenders {
 		wg.Go(func() {
-			n, err := appendLoop(ctx, q, a, w.Size, deadline, out.Latency)
+			n, err := appendLoop(ctx, q, a, w.Size, max(w.Batch, 1), deadline, out.Latency)
 			appended[a] = n
 			if err != nil {
 				cancel(fmt.Errorf("appender %d, record %d: %w", a, n+1, err))
@@ -135,25 +137,31 @@ func (w workload) run(ctx context.Context, q queue) (outcome, error) {
 	return out, nil
 }
 
-// appendLoop appends numbered records until deadline and returns how many
-// became durable. An append in flight is never cancelled: its outcome would
-// be unknown.
-func appendLoop(ctx context.Context, q queue, a, size int, deadline time.Time, lat *histogram) (uint64, error) {
-	body := make([]byte, size)
+// appendLoop appends batches of numbered records until deadline and returns
+// how many became durable. An append in flight is never cancelled: its outcome
+// would be unknown. Latency is per append call (per batch).
+func appendLoop(ctx context.Context, q queue, a, size, batch int, deadline time.Time, lat *histogram) (uint64, error) {
+	bodies := make([][]byte, batch)
 	rng := rand.New(rand.NewPCG(uint64(a), 1))
-	for i := bodyHeader; i < size; i++ {
-		body[i] = byte(rng.Uint32())
+	for k := range bodies {
+		body := make([]byte, size)
+		for i := bodyHeader; i < size; i++ {
+			body[i] = byte(rng.Uint32())
+		}
+		binary.LittleEndian.PutUint32(body[0:4], uint32(a))
+		bodies[k] = body
 	}
-	binary.LittleEndian.PutUint32(body[0:4], uint32(a))
 	var n uint64
 	for ctx.Err() == nil && time.Now().Before(deadline) {
-		binary.LittleEndian.PutUint64(body[4:12], n+1)
+		for k, body := range bodies {
+			binary.LittleEndian.PutUint64(body[4:12], n+uint64(k)+1)
+		}
 		t0 := time.Now()
-		if err := q.Append(body); err != nil {
+		if err := q.Append(bodies); err != nil {
 			return n, err
 		}
 		lat.add(time.Since(t0))
-		n++
+		n += uint64(batch)
 	}
 	return n, nil
 }

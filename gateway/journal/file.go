@@ -50,9 +50,23 @@ func decodeMeta(magic [8]byte, b []byte) ([]byte, error) {
 	return body, nil
 }
 
-// writeFileAtomic replaces dir/name with data so that a crash leaves either the old
-// or the new file, never a mix: temp file, fsync, rename, fsync the directory.
+// How much of a metadata write must be on disk before writeFileAtomic returns.
+type syncMode int
+
+const (
+	syncAll  syncMode = iota // file and directory: the new content survives a crash
+	syncFile                 // file only: a crash may bring back the previous file (lazy state)
+	syncNone                 // neither: a cache that is checked and rebuilt when damaged
+)
+
+// writeFileAtomic replaces dir/name with data so that a crash leaves the old or
+// the new file (or, with syncNone, a file its checksum rejects), never a mix:
+// temp file, fsync, rename, fsync the directory.
 func writeFileAtomic(dir, name string, data []byte) error {
+	return writeFileMode(dir, name, data, syncAll)
+}
+
+func writeFileMode(dir, name string, data []byte, mode syncMode) error {
 	tmp, err := os.CreateTemp(dir, name+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("journal: create temp for %s: %w", name, err)
@@ -68,8 +82,10 @@ func writeFileAtomic(dir, name string, data []byte) error {
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("journal: write %s: %w", tmpName, err)
 	}
-	if err := unix.Fdatasync(int(tmp.Fd())); err != nil {
-		return fmt.Errorf("journal: fsync %s: %w", tmpName, err)
+	if mode != syncNone {
+		if err := unix.Fdatasync(int(tmp.Fd())); err != nil {
+			return fmt.Errorf("journal: fsync %s: %w", tmpName, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("journal: close %s: %w", tmpName, err)
@@ -78,6 +94,9 @@ func writeFileAtomic(dir, name string, data []byte) error {
 		return fmt.Errorf("journal: rename %s: %w", tmpName, err)
 	}
 	ok = true
+	if mode != syncAll {
+		return nil
+	}
 	return syncDir(dir)
 }
 

@@ -110,7 +110,8 @@ func (s *segment) writeIndex(dir string) error {
 	if err != nil {
 		return fmt.Errorf("journal: encode index of %s: %w", s.name(), err)
 	}
-	return writeFileAtomic(dir, indexName(s.index, s.firstSeq), encodeMeta(magicIndex, body))
+	// Not synced: a summary lost to a crash is rebuilt by scanning the segment.
+	return writeFileMode(dir, indexName(s.index, s.firstSeq), encodeMeta(magicIndex, body), syncNone)
 }
 
 // loadIndex fills s from its .idx file. It fails when the file is missing,

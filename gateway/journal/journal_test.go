@@ -321,7 +321,7 @@ func TestSegmentSizeChangeAcrossReopen(t *testing.T) {
 }
 
 // TestCommitsBoundedByWindow: commit k+1 starts at least SyncWindow after
-// commit k ended, so commits <= elapsed/window + 1 on any machine, fast or slow.
+// commit k started, so commits <= elapsed/window + 1 on any machine, fast or slow.
 func TestCommitsBoundedByWindow(t *testing.T) {
 	o := smallOpts()
 	o.SyncWindow = 20 * time.Millisecond

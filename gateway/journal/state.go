@@ -101,7 +101,9 @@ func saveCursors(dir string, c map[string]cursor) error {
 	if err != nil {
 		return fmt.Errorf("journal: encode cursors: %w", err)
 	}
-	return writeFileAtomic(dir, cursorsFile, encodeMeta(magicCursors, body))
+	// The file is synced so the name never points at an empty file; the directory
+	// is not: a crash may bring back the previous cursors, which redelivers.
+	return writeFileMode(dir, cursorsFile, encodeMeta(magicCursors, body), syncFile)
 }
 
 func exists(path string) bool {
