@@ -42,6 +42,12 @@ type Stream struct {
 	// MaxAge is the privacy retention: a record older than this is never
 	// delivered and is deleted with its segment. Zero keeps records until delivered.
 	MaxAge time.Duration
+	// Keep retains records for this long after they were appended even once
+	// acknowledged, for Replay (the command log keeps results to answer a
+	// repeated command id). Kept records that are acknowledged never block
+	// appends: under the disk cap they are deleted first. Zero: deleted once
+	// delivered.
+	Keep time.Duration
 }
 
 // Options configure a Journal. The zero value of each field means its default.
@@ -135,6 +141,8 @@ func (o *Options) withDefaults() (Options, error) {
 			return bad(fmt.Sprintf("Streams[%d].Priority", i), s.Priority, "unknown priority")
 		case s.MaxAge < 0:
 			return bad(fmt.Sprintf("Streams[%d].MaxAge", i), s.MaxAge, "must not be negative")
+		case s.Keep < 0 || (s.MaxAge > 0 && s.Keep > s.MaxAge):
+			return bad(fmt.Sprintf("Streams[%d].Keep", i), s.Keep, "must be 0..MaxAge")
 		}
 		seen[s.Name] = true
 	}

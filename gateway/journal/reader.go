@@ -391,3 +391,64 @@ func (j *Journal) repairFile(seg *segment, d damage) error {
 	}
 	return f.Sync()
 }
+
+// Replay calls fn with every retained record of a stream, oldest first,
+// whatever its cursor says: delivered records a stream keeps (Stream.Keep) and
+// undelivered ones alike, but not records past MaxAge. It reads what is durable
+// when it starts. The command log rebuilds its memory of command ids this way.
+func (j *Journal) Replay(ctx context.Context, streamName string, fn func(Record) error) error {
+	j.mu.Lock()
+	st := j.byName[streamName]
+	if j.closed {
+		j.mu.Unlock()
+		return ErrClosed
+	}
+	if st == nil || !st.configured {
+		j.mu.Unlock()
+		return fmt.Errorf("%w: %q", ErrUnknownStream, streamName)
+	}
+	type part struct {
+		seg *segment
+		end int64
+	}
+	var parts []part
+	for _, seg := range j.segs {
+		if seg.streams[st.id] != nil {
+			parts = append(parts, part{seg, seg.end})
+		}
+	}
+	j.mu.Unlock()
+	cutoff := int64(0)
+	if st.cfg.MaxAge > 0 {
+		cutoff = j.opt.Now().Add(-st.cfg.MaxAge).UnixMilli()
+	}
+	for _, p := range parts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f, err := os.Open(p.seg.path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted meanwhile: nothing in it was needed
+		}
+		if err != nil {
+			return fmt.Errorf("journal: replay %q: %w", streamName, err)
+		}
+		var ferr error
+		sc := scanner{w: newWindow(f, p.end), maxBody: j.opt.MaxRecordSize}
+		_, err = sc.scan(p.seg.name(), p.seg.firstSeq, func(h recordHeader, _ int64, body []byte) {
+			if ferr != nil || h.Stream != st.id || h.TimeMs < cutoff {
+				return
+			}
+			ferr = fn(Record{Seq: h.Seq, Stream: streamName, Time: time.UnixMilli(h.TimeMs),
+				Body: slices.Clone(body), cbor: h.Flags&flagCBOR != 0})
+		})
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("journal: replay %q: %w", streamName, err)
+		}
+		if ferr != nil {
+			return ferr
+		}
+	}
+	return nil
+}

@@ -43,7 +43,7 @@ func (j *Journal) makeRoomLocked(st *stream, excess int64) error {
 			if !seg.sealed {
 				continue
 			}
-			prio, holder := j.livePriorityLocked(seg, nowMs)
+			prio, holder := j.livePriorityLocked(seg, nowMs, false)
 			if holder == nil {
 				best, bestPrio = seg, PriorityDiagnostics+1 // dead: free without loss
 				break
@@ -72,13 +72,19 @@ func (j *Journal) makeRoomLocked(st *stream, excess int64) error {
 
 // livePriorityLocked returns the most important priority among the streams
 // with records in seg that are neither acknowledged nor expired, and one such
-// stream (nil when the segment is dead).
-func (j *Journal) livePriorityLocked(seg *segment, nowMs int64) (Priority, *stream) {
+// stream (nil when the segment is dead). With keep, acknowledged records a
+// stream keeps (Stream.Keep) count as live too: that is the question for
+// routine deletion, not for making room.
+func (j *Journal) livePriorityLocked(seg *segment, nowMs int64, keep bool) (Priority, *stream) {
 	prio := PriorityDiagnostics + 1
 	var holder *stream
 	for id, sp := range seg.streams {
 		st := j.byID[id]
-		if st == nil || sp.Last <= st.cur.Acked || st.expiredSpan(sp, nowMs) {
+		if st == nil || st.expiredSpan(sp, nowMs) {
+			continue
+		}
+		kept := keep && st.cfg.Keep > 0 && sp.MaxTime >= nowMs-st.cfg.Keep.Milliseconds()
+		if sp.Last <= st.cur.Acked && !kept {
 			continue
 		}
 		if holder == nil || st.cfg.Priority < prio {
@@ -165,7 +171,7 @@ func (j *Journal) maintain(force bool) {
 		if !seg.sealed {
 			continue
 		}
-		if _, holder := j.livePriorityLocked(seg, nowMs); holder == nil {
+		if _, holder := j.livePriorityLocked(seg, nowMs, true); holder == nil {
 			if err := j.dropSegmentLocked(seg, nowMs, false); err != nil {
 				j.log.Warn().Err(err).Msg("journal: could not delete a delivered segment")
 			}
