@@ -144,10 +144,13 @@ func (m *Result) Validate() error {
 	return checkData("data", m.Data)
 }
 
-func (m *Config) Validate() error {
-	if err := checkHash("config hash", m.Hash, false); err != nil {
-		return err
-	}
+// Validate checks the hash's size only. Whether it matches the bytes is the
+// device's check (§9.3): a mismatch must be answered CONFIG_STATUS rejected
+// bad_hash, which a decode error would prevent. CheckHash does it.
+func (m *Config) Validate() error { return checkHash("config hash", m.Hash, false) }
+
+// CheckHash reports whether Hash is the SHA-256 of Config (§9.3).
+func (m *Config) CheckHash() error {
 	if sum := sha256.Sum256(m.Config); string(sum[:]) != string(m.Hash) {
 		return fmt.Errorf("config hash %x does not match the config's sha-256 %x", m.Hash, sum)
 	}

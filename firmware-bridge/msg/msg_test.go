@@ -107,7 +107,7 @@ func TestMarshalValidates(t *testing.T) {
 	for _, m := range []msg.Message{
 		&msg.Hello{},
 		&msg.Event{ID: msg.EventID{Boot: 1, Seq: 1}, Kind: "Punch"},
-		&msg.Config{Hash: make([]byte, 32), Config: []byte{0xa0}},
+		&msg.Config{Hash: make([]byte, 31), Config: []byte{0xa0}},
 		&msg.FwChunk{Xfer: 1, Data: make([]byte, msg.MaxChunk+1)},
 		&msg.Welcome{DeviceID: "d", Window: 8, Heartbeat: 2000, Proto: 1, GatewayBoot: 1, MTU: 1024, RTO: 500, Ack: 3},
 		&msg.Result{ID: "x", Status: msg.StatusOK, Data: map[string]any{"f": func() {}}},

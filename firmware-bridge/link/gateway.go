@@ -1,0 +1,727 @@
+package link
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/officegate/officegate/firmware-bridge/frame"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+)
+
+// gatewayCaps is what this gateway implements (PROTOCOL.md §7). SACK is
+// not offered: out-of-order frames are dropped and go-back-N recovers.
+const gatewayCaps = msg.CapEvents | msg.CapCommands | msg.CapTime | msg.CapConfig |
+	msg.CapFirmware | msg.CapAuth | msg.CapRTC
+
+// answeredKeep is how many answered command ids a Gateway remembers so
+// that a repeated Send returns the same result without a second execution.
+const answeredKeep = 1024
+
+// Gateway is the gateway side of the link to the one device on a port. It
+// outlives the port's openings: Run serves one opening and returns when
+// the port fails, and the next Run resumes the session (PROTOCOL.md §6.4).
+// All methods are safe for concurrent use; Run may not overlap itself.
+type Gateway struct {
+	// Immutable.
+	sink  Sink
+	store Store
+	dir   Directory
+	tsync TimeSync
+	logf  func(string, ...any)
+
+	running atomic.Bool
+
+	mu sync.Mutex
+	// Guarded by mu.
+	core
+	kick     chan struct{} // wakes the loop after an API call; buffered 1
+	sess     *gwSession    // the session, nil until a HELLO is accepted
+	helloJob bool          // a HELLO lookup is with the worker
+	helloNew *helloIn      // a HELLO that arrived during that lookup
+	gen      uint64        // bumped when the receive side rewinds or the session changes
+	w        *worker       // the active Run's worker
+	jobsOut  int           // jobs handed to w and not yet reported
+	backlog  []*job        // records waiting for room in w's queue
+	cmds     map[string]*cmdReq
+	queue    []*cmdReq // commands not yet sent, in Send order
+	ctlq     []msg.Message
+	nextCmd  uint64 // numbers Send calls
+	answered map[string]msg.Result // results committed in this process
+	ansOrder []string
+	cfg      cfgState
+	fw       *fwJob
+	act      *actJob
+	ts       timeSync
+	status   Status
+	changed  chan struct{} // closed and replaced when status changes
+	lastNoSn time.Time     // last CLOSE no_session, to send at most one per RTO
+
+	// Owned by the active Run's worker goroutine; Runs never overlap, and
+	// Run waits for its worker before returning.
+	marks     map[string]*Mark
+	committed *idSet
+}
+
+// gwSession is the session with one device boot (PROTOCOL.md §6.4).
+type gwSession struct {
+	hw      string
+	ident   Identity
+	devBoot uint32
+	gwBoot  uint32 // this session's gateway boot id: fresh for every new session
+	hello   msg.Hello
+	welcome msg.Welcome // as first sent, to answer a repeated HELLO the same way
+	caps    msg.Caps
+}
+
+type helloIn struct {
+	f frame.Frame
+	h *msg.Hello
+}
+
+// NewGateway validates cfg and returns a Gateway with no session.
+func NewGateway(cfg GatewayConfig) (*Gateway, error) {
+	if cfg.Sink == nil {
+		return nil, errors.New("link: gateway config has no sink")
+	}
+	t, err := cfg.Timing.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ts := cfg.TimeSync
+	if ts.Every == 0 {
+		ts.Every = 10 * time.Minute
+	}
+	if ts.Samples == 0 {
+		ts.Samples = 3
+	}
+	if ts.Spacing == 0 {
+		ts.Spacing = 2 * time.Second
+	}
+	if ts.MaxDelay == 0 {
+		ts.MaxDelay = 200 * time.Millisecond
+		if t.Baud <= 9600 {
+			ts.MaxDelay = time.Second
+		}
+	}
+	if ts.Step == 0 {
+		ts.Step = time.Second
+	}
+	if ts.Every < 0 || ts.Samples < 0 || ts.Spacing < 0 || ts.MaxDelay < 0 || ts.Step < 0 {
+		return nil, fmt.Errorf("link: negative time sync setting %+v", ts)
+	}
+	g := &Gateway{
+		sink: cfg.Sink, store: cfg.Store, dir: cfg.Directory, tsync: ts, logf: cfg.Logf,
+		kick:      make(chan struct{}, 1),
+		cmds:      make(map[string]*cmdReq),
+		answered:  make(map[string]msg.Result),
+		changed:   make(chan struct{}),
+		marks:     make(map[string]*Mark),
+		committed: newIDSet(answeredKeep),
+	}
+	g.core = core{clock: cfg.Clock, rand: cfg.Rand, timing: t}
+	if g.clock == nil {
+		g.clock = SystemClock{}
+	}
+	if g.rand == nil {
+		g.rand = defaultRand
+	}
+	if g.logf == nil {
+		g.logf = func(string, ...any) {}
+	}
+	return g, nil
+}
+
+// Run serves one opening of the port: it answers the device's HELLO,
+// resumes or opens the session, and runs it until ctx is done (it returns
+// nil) or rw fails (it returns the error). The session, and everything
+// queued for the device, survive for the next Run.
+//
+// Run owns rw while it runs: when ctx is done it closes rw if rw is an
+// io.Closer, so that a Read blocked in another goroutine returns. Run
+// returns only after its goroutines have.
+func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
+	if !g.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer g.running.Store(false)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	p := startPort(ctx, rw, nil)
+	w := &worker{g: g, jobs: make(chan *job, workerDepth), done: make(chan report, workerDepth)}
+	wg.Add(1)
+	go func() { defer wg.Done(); w.run(ctx) }()
+	if c, ok := rw.(io.Closer); ok {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+	}
+	defer func() {
+		cancel()
+		p.wg.Wait()
+		wg.Wait()
+		g.mu.Lock()
+		g.runStats.add(portStats(p))
+		g.p, g.w, g.jobsOut, g.backlog = nil, nil, 0, nil
+		g.gen++ // reports of this Run will never come
+		g.up = false
+		g.helloJob, g.helloNew = false, nil
+		g.setOnline(false)
+		g.mu.Unlock()
+	}()
+
+	g.mu.Lock()
+	g.p, g.w, g.jobsOut = p, w, 0
+	g.gen++
+	now := g.clock.Now()
+	g.lastTx = now
+	// A leading delimiter ends whatever garbage is already on the line
+	// (PROTOCOL.md §2.1).
+	p.send([]byte{0})
+	g.mu.Unlock()
+
+	timer := g.clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		g.mu.Lock()
+		now := g.clock.Now()
+		g.tickLocked(now)
+		g.pump(now)
+		next := g.deadlineLocked()
+		g.mu.Unlock()
+		if next.IsZero() {
+			timer.Reset(time.Hour)
+		} else {
+			timer.Reset(max(next.Sub(now), time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-p.rerr:
+			return err
+		case err := <-p.werr:
+			return err
+		case f := <-p.in:
+			g.mu.Lock()
+			g.onFrame(g.clock.Now(), f)
+			// Take what else has arrived under the same lock: one pump for a
+			// burst keeps acks cumulative.
+			for i := 0; i < 32; i++ {
+				select {
+				case f := <-p.in:
+					g.onFrame(g.clock.Now(), f)
+					continue
+				default:
+				}
+				break
+			}
+			g.mu.Unlock()
+		case r := <-w.done:
+			g.mu.Lock()
+			g.onReport(g.clock.Now(), r)
+			g.mu.Unlock()
+		case <-g.kick:
+		case <-timer.C():
+		}
+	}
+}
+
+// wake nudges the loop after an API call changed what there is to send.
+func (g *Gateway) wake() {
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (g *Gateway) tickLocked(now time.Time) {
+	if g.sess == nil {
+		return
+	}
+	if g.up && g.silent(now) {
+		// §6.3: the device is offline; keep the session for its HELLO.
+		g.up = false
+		g.stats.LinkDowns++
+		g.setOnline(false)
+	}
+	g.tick(now)
+	g.tickTime(now)
+}
+
+func (g *Gateway) deadlineLocked() time.Time {
+	d := g.deadline()
+	if g.up {
+		g.earliest(&d, g.ts.nextAt)
+	}
+	return d
+}
+
+// onFrame handles one valid frame from the reader.
+func (g *Gateway) onFrame(now time.Time, f frame.Frame) {
+	g.stats.FramesIn++
+	if f.Flags&frame.FlagFromDevice == 0 {
+		// Our own frame echoed back by the line (§2.3).
+		g.stats.Unknown++
+		return
+	}
+	if f.Type == frame.TypeHello {
+		g.onHello(now, f)
+		return
+	}
+	s := g.sess
+	if s == nil {
+		if f.Type.Sequenced() || f.Type == frame.TypeHeartbeat {
+			g.noSession(now)
+		}
+		return
+	}
+	g.lastRx = now
+	if !g.up {
+		// Heard again without a HELLO: the device never noticed the silence.
+		g.up = true
+		g.setOnline(true)
+	}
+	g.status.LastSeen = now
+	switch f.Type {
+	case frame.TypeHeartbeat, frame.TypeAck:
+		g.ackIn(now, f.Ack)
+	case frame.TypeBusy:
+		g.ackIn(now, f.Ack)
+		if m, err := msg.Decode(f); err == nil {
+			g.onBusy(now, m.(*msg.Busy))
+		} else {
+			g.stats.Malformed++
+		}
+	case frame.TypeTimeResp:
+		if m, err := msg.Decode(f); err == nil {
+			g.onTimeResp(now, m.(*msg.TimeResp))
+		} else {
+			g.stats.Malformed++
+		}
+	case frame.TypeClose:
+		// A planned power-off: offline at once rather than after 3 beats.
+		g.up = false
+		g.setOnline(false)
+	default:
+		if !f.Type.Sequenced() {
+			g.stats.Unknown++ // WELCOME, TIME_REQ from a device, or a future type
+			return
+		}
+		g.ackIn(now, f.Ack)
+		if g.accept(now, f.Seq) != vDeliver {
+			return
+		}
+		g.deliver(now, f)
+	}
+}
+
+// noSession tells a device we do not know to say HELLO (§6.3), at most
+// once per retransmit timeout so a window of frames gets one answer.
+func (g *Gateway) noSession(now time.Time) {
+	if now.Sub(g.lastNoSn) < g.timing.RTO {
+		return
+	}
+	g.lastNoSn = now
+	g.sendCtl(now, &msg.Close{Code: msg.CodeNoSession})
+}
+
+func (g *Gateway) ackIn(now time.Time, a uint32) {
+	for _, e := range g.onAck(now, a) {
+		_ = e // commands wait for their RESULT, chunks for FW_STATUS
+	}
+}
+
+// deliver hands an accepted frame to the worker, in order. Nothing is
+// acknowledged until the worker reports it committed.
+func (g *Gateway) deliver(now time.Time, f frame.Frame) {
+	s := g.sess
+	j := &job{gen: g.gen, seq: f.Seq, kind: jobRecord}
+	j.rec = Record{HardwareID: s.hw, DeviceID: s.ident.DeviceID, DeviceBoot: s.devBoot, Received: now}
+	m, err := msg.Decode(f)
+	switch m := m.(type) {
+	case nil:
+		g.stats.Malformed++
+		j.rec.Kind, j.rec.Type, j.rec.Body, j.rec.Err = RecordMalformed, f.Type, append([]byte(nil), f.Body...), err.Error()
+		if errors.Is(err, msg.ErrUnknownType) {
+			// A newer device's type: acknowledge and discard (§3).
+			g.stats.Unknown++
+			j.kind, j.note = jobNote, nil
+		}
+	case *msg.Event:
+		j.rec.Kind, j.rec.Event, j.rec.Clock = RecordEvent, m, g.clockFor(m)
+	case *msg.Result:
+		j.rec.Kind, j.rec.Result = RecordResult, m
+	default:
+		j.kind, j.note = jobNote, m
+	}
+	if !g.submit(j) {
+		g.rcvNext = f.Seq // no room: as if lost; the device sends it again
+		g.stats.Overruns++
+	}
+}
+
+// submit hands j to the worker without blocking.
+func (g *Gateway) submit(j *job) bool {
+	if g.w == nil || g.jobsOut >= workerDepth {
+		return false
+	}
+	g.jobsOut++
+	g.w.jobs <- j // cannot block: jobsOut < cap
+	return true
+}
+
+// onReport handles the worker's answer to one job.
+func (g *Gateway) onReport(now time.Time, r report) {
+	g.jobsOut--
+	j := r.job
+	if j.kind == jobHello {
+		g.finishHello(now, r)
+		return
+	}
+	if j.kind == jobRecord && j.rec.Kind == RecordResult && r.err == nil && !r.skipped {
+		g.answer(j.rec.Result, r.dup)
+	}
+	if j.seq == 0 {
+		if r.err != nil {
+			g.logf("link: %s: committing a result of the gateway: %v", j.rec.HardwareID, r.err)
+			g.backlog = append(g.backlog, j) // try again
+		}
+		return
+	}
+	if j.gen != g.gen || r.skipped {
+		return
+	}
+	if r.err != nil {
+		if !isBusy(r.err) {
+			g.logf("link: %s: sink refused seq %d: %v", j.rec.HardwareID, j.seq, r.err)
+		}
+		g.gen++ // frames after it in the worker's queue are skipped
+		g.refuse(now, j.seq, g.retryAfter())
+		return
+	}
+	g.delivered(now, j.seq)
+	if j.note != nil {
+		g.onNote(now, j.note)
+	}
+}
+
+// answer resolves the Send waiting for a committed result.
+func (g *Gateway) answer(res *msg.Result, dup bool) {
+	if dup {
+		return
+	}
+	if _, ok := g.answered[res.ID]; !ok {
+		if len(g.ansOrder) >= answeredKeep {
+			delete(g.answered, g.ansOrder[0])
+			g.ansOrder = g.ansOrder[1:]
+		}
+		g.ansOrder = append(g.ansOrder, res.ID)
+		g.answered[res.ID] = *res
+	}
+	if req := g.cmds[res.ID]; req != nil {
+		delete(g.cmds, res.ID)
+		req.resolve(*res, nil)
+	}
+}
+
+// onNote acts on a status message once it is delivered in order.
+func (g *Gateway) onNote(now time.Time, m msg.Message) {
+	switch m := m.(type) {
+	case *msg.ConfigStatus:
+		g.onConfigStatus(m)
+	case *msg.FwStatus:
+		g.onFwStatus(now, m)
+	default:
+		g.stats.Unknown++ // a gateway-bound type in the wrong direction
+	}
+}
+
+func (g *Gateway) setOnline(on bool) {
+	if g.status.Online != on {
+		g.status.Online = on
+		g.notify()
+	}
+}
+
+// notify wakes Wait callers; called with mu held.
+func (g *Gateway) notify() {
+	close(g.changed)
+	g.changed = make(chan struct{})
+}
+
+// onHello starts the handshake of §6.1.
+func (g *Gateway) onHello(now time.Time, f frame.Frame) {
+	m, err := msg.Decode(f)
+	if err != nil {
+		g.stats.Malformed++
+		return
+	}
+	h := m.(*msg.Hello)
+	if h.ProtoMin > msg.ProtoVersion || h.ProtoMax < msg.ProtoVersion {
+		g.sendClose(now, msg.CodeUnsupportedVersion, fmt.Sprintf("gateway speaks version %d to %d", msg.ProtoVersion, msg.ProtoVersion), 0)
+		return
+	}
+	if s := g.sess; s != nil && s.hw == h.HardwareID && s.devBoot == h.Boot {
+		// The same device boot: no lookup needed (§6.4).
+		if !g.helloAuthOK(now, f, h, s.ident) {
+			return
+		}
+		g.lastRx = now
+		g.status.LastSeen = now
+		if h.GatewayBoot == s.gwBoot {
+			g.resume(now, h)
+		} else {
+			// Sent before the device learnt of this session (§6.2): answer as
+			// before, without starting another session with the same boots.
+			w := s.welcome
+			w.Time = unixMS(now)
+			g.sendCtl(now, &w)
+		}
+		return
+	}
+	if g.helloJob {
+		g.helloNew = &helloIn{f, h}
+		return
+	}
+	if !g.submit(&job{kind: jobHello, gen: g.gen, hello: h, raw: f}) {
+		return // the device says HELLO again
+	}
+	g.helloJob = true
+}
+
+// helloAuthOK applies §2.5 to a HELLO from an enrolled hardware id.
+func (g *Gateway) helloAuthOK(now time.Time, f frame.Frame, h *msg.Hello, id Identity) bool {
+	if id.Key == nil {
+		return true
+	}
+	if !f.Authenticated() {
+		g.sendClose(now, msg.CodeAuthRequired, "enrolled device must tag its frames", 0)
+		return false
+	}
+	a := &frame.Auth{Epoch: id.Key.Epoch, Key: id.Key.Secret, DeviceBoot: h.Boot}
+	if err := f.Verify(a); err != nil {
+		g.stats.Dropped[frame.ReasonBadMAC]++
+		g.logf("link: HELLO from %q: %v", h.HardwareID, err)
+		return false
+	}
+	return true
+}
+
+func (g *Gateway) sendClose(now time.Time, code msg.Code, text string, retry time.Duration) {
+	g.sendCtl(now, &msg.Close{Code: code, Text: text, Retry: uint32(retry / time.Millisecond)})
+	if g.status.Refused != code {
+		g.status.Refused = code
+		g.notify()
+	}
+}
+
+// finishHello completes §6.1 once the worker has looked the device up.
+func (g *Gateway) finishHello(now time.Time, r report) {
+	g.helloJob = false
+	if n := g.helloNew; n != nil {
+		// A later HELLO supersedes this one.
+		g.helloNew = nil
+		g.onHello(now, n.f)
+		return
+	}
+	h, f := r.job.hello, r.job.raw
+	if r.err != nil {
+		g.logf("link: HELLO from %q: lookup: %v", h.HardwareID, r.err)
+		g.sendClose(now, msg.CodeBusy, "gateway cannot look the device up now", 5*time.Second)
+		return
+	}
+	id := r.ident
+	switch id.Enrollment {
+	case Enrolled:
+	case Retired:
+		g.sendClose(now, msg.CodeRetired, "", time.Hour)
+		return
+	default:
+		retry := id.Retry
+		if retry == 0 {
+			retry = 30 * time.Second
+		}
+		g.sendClose(now, msg.CodePending, "enrollment pending", retry)
+		return
+	}
+	if !g.helloAuthOK(now, f, h, id) {
+		return
+	}
+	if h.Boot < r.mark.Boot {
+		g.sendClose(now, msg.CodeBootRegressed, fmt.Sprintf("boot %d after boot %d", h.Boot, r.mark.Boot), 0)
+		return
+	}
+	if s := g.sess; s != nil && s.hw == h.HardwareID && s.devBoot == h.Boot {
+		// The session was opened while this lookup ran; answer as §6.4 says.
+		g.onHello(now, f)
+		return
+	}
+	g.open(now, h, id, r.mark)
+}
+
+// open starts a new session (§6.4): both sequence spaces start again and
+// what was outstanding moves up to the application level.
+func (g *Gateway) open(now time.Time, h *msg.Hello, id Identity, mark Mark) {
+	old := g.sess
+	sameDev := old != nil && old.hw == h.HardwareID
+	restarted := !sameDev || old.devBoot != h.Boot
+
+	// Commands sent without a result.
+	var requeue []*cmdReq
+	for _, req := range g.sentCmds() {
+		if restarted {
+			// The device's table of command ids is gone: sending again could
+			// open a door twice. Answer it ourselves.
+			g.synthesize(req, msg.StatusError, "device restarted, outcome unknown")
+		} else {
+			req.sent = false
+			requeue = append(requeue, req)
+		}
+	}
+	g.queue = append(requeue, g.queue...)
+	if old != nil && !sameDev {
+		for _, req := range g.queue {
+			delete(g.cmds, req.cmd.ID)
+			req.resolve(msg.Result{}, fmt.Errorf("%w: device %q replaced by %q on this port", ErrClosed, old.hw, h.HardwareID))
+		}
+		g.queue = nil
+	}
+	g.ctlq = nil
+
+	gwBoot := uint32(0)
+	for gwBoot == 0 || old != nil && gwBoot == old.gwBoot {
+		gwBoot = uint32(g.rand())
+	}
+	g.window = min(int(h.Window), g.timing.Window)
+	g.mtu = min(int(h.MTU), frame.MaxLen)
+	g.hb, g.rtoInit, g.rtoMax = g.timing.Heartbeat, g.timing.RTO, g.timing.RTOMax
+	g.resetSession()
+	g.gen++
+	caps := h.Caps & gatewayCaps
+	g.auth = nil
+	if id.Key != nil {
+		g.auth = &frame.Auth{Epoch: id.Key.Epoch, Key: id.Key.Secret, DeviceBoot: h.Boot, GatewayBoot: gwBoot}
+	}
+	if g.p != nil {
+		g.p.rd.SetAuth(g.auth)
+	}
+	want := g.cfg.want
+	if want == nil {
+		want = id.Config
+	}
+	w := msg.Welcome{
+		DeviceID: id.DeviceID, Time: unixMS(now), Window: uint8(g.window),
+		Heartbeat: uint32(g.hb / time.Millisecond), Proto: msg.ProtoVersion, Caps: caps,
+		GatewayBoot: gwBoot, MTU: uint16(g.mtu), RTO: uint32(g.rtoInit / time.Millisecond),
+	}
+	if want != nil {
+		sum := sha256.Sum256(want)
+		w.ConfigHash = sum[:]
+	}
+	if mark.HighWater.Boot != 0 {
+		hw := mark.HighWater
+		w.EventAck = &hw
+	}
+	g.sendCtl(now, &w)
+	g.sess = &gwSession{hw: h.HardwareID, ident: id, devBoot: h.Boot, gwBoot: gwBoot, hello: *h, welcome: w, caps: caps}
+	g.up, g.lastRx = true, now
+	g.stats.Sessions++
+
+	g.status = Status{
+		Online: true, HardwareID: h.HardwareID, DeviceID: id.DeviceID, Model: h.Model, Kind: h.Kind,
+		Firmware: h.Firmware, Boot: h.Boot, Caps: caps, Image: h.Image, Reverted: h.Reverted,
+		RevertCode: h.RevertCode, ConfigHash: h.ConfigHash, LastSeen: now,
+	}
+	if h.Image == msg.ImageReverted && h.RevertCode == 0 {
+		g.status.RevertCode = msg.CodeTestBootFailed // §10.3: the default reason
+	}
+	g.notify()
+
+	g.cfgOnSession(want, h.ConfigHash)
+	g.fwOnSession(now, h, restarted)
+	g.ts.start(now, caps)
+}
+
+// resume continues the session after a reconnect (§6.4): the device's ack
+// in HELLO clears what it has; the rest goes again with the same seqs.
+func (g *Gateway) resume(now time.Time, h *msg.Hello) {
+	s := g.sess
+	w := s.welcome
+	w.Time, w.Resume, w.Ack, w.EventAck = unixMS(now), true, g.ack, nil
+	g.sendCtl(now, &w)
+	g.up = true
+	g.stats.Resumes++
+	g.ackIn(now, h.Ack)
+	g.retransmit(now)
+	g.setOnline(true)
+}
+
+// pump sends what is queued while the window has room: control messages
+// first, then commands, then firmware chunks.
+func (g *Gateway) pump(now time.Time) {
+	for len(g.backlog) > 0 && g.w != nil && g.jobsOut < workerDepth {
+		j := g.backlog[0]
+		g.backlog = g.backlog[1:]
+		g.submit(j)
+	}
+	g.actPump()
+	for g.canSend() {
+		if len(g.ctlq) > 0 {
+			m := g.ctlq[0]
+			g.ctlq = g.ctlq[1:]
+			if err := g.sendNew(now, m); err != nil {
+				g.logf("link: sending %v: %v", m.Type(), err)
+			}
+			continue
+		}
+		if len(g.queue) > 0 {
+			req := g.queue[0]
+			g.queue = g.queue[1:]
+			g.sendCmd(now, req)
+			continue
+		}
+		if g.fwPump(now) {
+			continue
+		}
+		return
+	}
+}
+
+// Status returns what the gateway knows of the device now.
+func (g *Gateway) Status() Status {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.status
+	s.Clock = g.ts.info
+	return s
+}
+
+// Stats returns the link's counters.
+func (g *Gateway) Stats() Stats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.snapshot()
+}
+
+// Wait blocks until cond holds for the status, or ctx is done.
+func (g *Gateway) Wait(ctx context.Context, cond func(Status) bool) (Status, error) {
+	for {
+		g.mu.Lock()
+		s := g.status
+		s.Clock = g.ts.info
+		ch := g.changed
+		g.mu.Unlock()
+		if cond(s) {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return s, fmt.Errorf("link: waiting for device %q: %w", s.HardwareID, ctx.Err())
+		case <-ch:
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package link
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/officegate/officegate/firmware-bridge/frame"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+)
+
+// workerDepth bounds the jobs between the session loop and the worker: a
+// window of at most 16 frames, a HELLO lookup, and synthesized results. The
+// loop counts what it handed over and never sends into a full queue.
+const workerDepth = 64
+
+type jobKind int
+
+const (
+	jobHello  jobKind = iota + 1 // look the device up: Directory, Store
+	jobRecord                    // commit rec
+	jobNote                      // nothing to store: keeps the frame's place in the device's order
+)
+
+// job is one unit of work for the worker. Jobs from the device's stream
+// carry the sequence number and generation they were accepted in.
+type job struct {
+	kind jobKind
+	gen  uint64
+	seq  uint32 // 0 for records the gateway made itself
+
+	hello *msg.Hello
+	raw   frame.Frame // the HELLO frame, for its tag
+
+	rec  Record
+	note msg.Message // CONFIG_STATUS, FW_STATUS: acted on once delivered in order
+}
+
+type report struct {
+	job     *job
+	err     error // from the Sink, Directory or Store
+	dup     bool  // at or below the high-water mark, or a result already committed
+	skipped bool  // not attempted: an earlier job of its generation was refused
+	ident   Identity
+	mark    Mark
+}
+
+// worker runs the only calls that may block on the disk: Directory, Store
+// and Sink. It processes jobs in order, so it alone decides what is a
+// duplicate, exactly.
+type worker struct {
+	g    *Gateway
+	jobs chan *job
+	done chan report
+}
+
+func (w *worker) run(ctx context.Context) {
+	failedGen := uint64(0)
+	failed := false
+	for {
+		var j *job
+		select {
+		case <-ctx.Done():
+			return
+		case j = <-w.jobs:
+		}
+		r := report{job: j}
+		switch {
+		case j.seq != 0 && failed && j.gen == failedGen:
+			// An earlier frame of this generation was refused: delivery is in
+			// order, so this one must wait for the retransmission too.
+			r.skipped = true
+		case j.kind == jobHello:
+			r.ident, r.mark, r.err = w.lookup(ctx, j.hello)
+		case j.kind == jobRecord:
+			r.dup, r.err = w.commit(ctx, j)
+			if r.err != nil && j.seq != 0 {
+				failed, failedGen = true, j.gen
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case w.done <- r:
+		}
+	}
+}
+
+func (w *worker) lookup(ctx context.Context, h *msg.Hello) (Identity, Mark, error) {
+	g := w.g
+	id := Identity{Enrollment: Enrolled, DeviceID: h.HardwareID}
+	if g.dir != nil {
+		var err error
+		if id, err = g.dir.Lookup(ctx, h); err != nil {
+			return id, Mark{}, err
+		}
+		if id.DeviceID == "" {
+			id.DeviceID = h.HardwareID
+		}
+	}
+	if id.Enrollment != Enrolled {
+		return id, Mark{}, nil
+	}
+	m := g.marks[h.HardwareID]
+	if m == nil {
+		m = new(Mark)
+		if g.store != nil {
+			stored, err := g.store.Mark(ctx, h.HardwareID)
+			if err != nil {
+				return id, Mark{}, err
+			}
+			*m = stored
+		}
+		g.marks[h.HardwareID] = m
+	}
+	if h.Boot > m.Boot {
+		if g.store != nil {
+			if err := g.store.SaveBoot(ctx, h.HardwareID, h.Boot); err != nil {
+				return id, Mark{}, err
+			}
+		}
+		// The regression check compares with the boot before this HELLO.
+		prev := *m
+		m.Boot = h.Boot
+		return id, prev, nil
+	}
+	return id, *m, nil
+}
+
+// commit stores one record unless it is a duplicate. The high-water mark
+// moves only after the Sink said the event is durable.
+func (w *worker) commit(ctx context.Context, j *job) (dup bool, err error) {
+	g := w.g
+	rec := j.rec
+	m := g.marks[rec.HardwareID]
+	if m == nil {
+		m = new(Mark)
+		g.marks[rec.HardwareID] = m
+	}
+	switch rec.Kind {
+	case RecordEvent:
+		id := rec.Event.ID
+		if !eventAfter(id, m.HighWater) {
+			return true, nil
+		}
+		if id.Boot == m.HighWater.Boot && id.Seq > m.HighWater.Seq+1 {
+			rec.Missing = id.Seq - m.HighWater.Seq - 1
+		}
+	case RecordResult:
+		if g.committed.has(rec.Result.ID) {
+			return true, nil
+		}
+	}
+	if err := g.sink.Commit(ctx, rec); err != nil {
+		return false, err
+	}
+	switch rec.Kind {
+	case RecordEvent:
+		m.HighWater = rec.Event.ID
+	case RecordResult:
+		g.committed.add(rec.Result.ID)
+	}
+	return false, nil
+}
+
+// eventAfter reports whether a comes after b, lexicographically on
+// [boot, n] (PROTOCOL.md §6.4).
+func eventAfter(a, b msg.EventID) bool {
+	return a.Boot > b.Boot || a.Boot == b.Boot && a.Seq > b.Seq
+}
+
+// idSet remembers the last n strings added; a bounded set of command ids.
+type idSet struct {
+	n     int
+	order []string
+	set   map[string]struct{}
+}
+
+func newIDSet(n int) *idSet { return &idSet{n: n, set: make(map[string]struct{}, n)} }
+
+func (s *idSet) has(id string) bool { _, ok := s.set[id]; return ok }
+
+func (s *idSet) add(id string) {
+	if s.has(id) {
+		return
+	}
+	if len(s.order) >= s.n {
+		delete(s.set, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.order = append(s.order, id)
+	s.set[id] = struct{}{}
+}
+
+// isBusy reports whether err is back-pressure rather than a fault.
+func isBusy(err error) bool { return errors.Is(err, ErrBusy) }
+
+// retryAfter is the BUSY retry a refusal asks for.
+func (g *Gateway) retryAfter() time.Duration { return g.timing.BusyRetry }

@@ -1,0 +1,131 @@
+package link
+
+import (
+	"fmt"
+	"time"
+)
+
+// Timing holds the timers and sizes of PROTOCOL.md §5.4 and §6.3. The zero
+// value of a field means its default for Baud. The gateway tells the device
+// the heartbeat interval, the initial retransmit timeout and the window in
+// WELCOME; the device's own values only apply before WELCOME (HELLO retry)
+// and to what it offers (window).
+type Timing struct {
+	// Baud is the line rate. It sets the defaults below and lets a sender
+	// start a retransmit timer when the frame has left the UART rather than
+	// when it was queued (§5.4). 0 means 115200.
+	Baud int
+	// Heartbeat is H: a side that sent nothing for H sends a HEARTBEAT; the
+	// link is down after 3 × H without a valid frame. Default 2 s.
+	Heartbeat time.Duration
+	// RTO is the initial retransmit timeout. Default 500 ms at 115200,
+	// 3 s at 9600, else 2 × T_max + 250 ms + ack delay rounded up to 100 ms.
+	RTO time.Duration
+	// RTOMax caps the doubling. Default 8 × RTO (4 s at 115200).
+	RTOMax time.Duration
+	// AckDelay bounds how long a delivered frame waits for a frame to carry
+	// its ack before a standalone ACK goes. Default 20 ms (100 ms at 9600).
+	AckDelay time.Duration
+	// BusyRetry is what this side asks a refused peer to wait. Default 1 s.
+	BusyRetry time.Duration
+	// HelloMin and HelloMax bound the device's HELLO retry schedule:
+	// HelloMin doubling to HelloMax, ±20 % jitter. Defaults 1 s and 8 s
+	// (16 s at 9600).
+	HelloMin, HelloMax time.Duration
+	// Window is the most unacknowledged sequenced frames per direction, 1..16.
+	// Default 8 (4 at 9600).
+	Window int
+}
+
+const (
+	minHeartbeat = 100 * time.Millisecond
+	maxHeartbeat = 60 * time.Second
+	minRTO       = 10 * time.Millisecond
+	maxRTO       = 60 * time.Second
+	// maxBusyWait is the longest a sender waits after repeated BUSY (§5.5).
+	maxBusyWait = 30 * time.Second
+	// missedBeats is how many heartbeat intervals of silence mean link down
+	// (§6.3): three leave room at 9600 baud for two maximal frames queued
+	// ahead of a heartbeat.
+	missedBeats = 3
+)
+
+// withDefaults returns t with zero fields set and checks the ranges the
+// protocol allows, naming the bad value.
+func (t Timing) withDefaults() (Timing, error) {
+	if t.Baud == 0 {
+		t.Baud = 115200
+	}
+	if t.Baud < 300 {
+		return t, fmt.Errorf("link: baud %d too low", t.Baud)
+	}
+	slow := t.Baud <= 9600
+	if t.Heartbeat == 0 {
+		t.Heartbeat = 2 * time.Second
+	}
+	if t.AckDelay == 0 {
+		t.AckDelay = 20 * time.Millisecond
+		if slow {
+			t.AckDelay = 100 * time.Millisecond
+		}
+	}
+	if t.RTO == 0 {
+		switch t.Baud {
+		case 115200:
+			t.RTO = 500 * time.Millisecond
+		case 9600:
+			t.RTO = 3 * time.Second
+		default:
+			// §5.4: 2 × T_max + 250 ms commit budget + ack delay, rounded up.
+			tmax := time.Duration(10300 * float64(time.Second) / float64(t.Baud))
+			d := 2*tmax + 250*time.Millisecond + t.AckDelay
+			t.RTO = (d + 99*time.Millisecond) / (100 * time.Millisecond) * (100 * time.Millisecond)
+		}
+	}
+	if t.RTOMax == 0 {
+		t.RTOMax = 8 * t.RTO
+		if slow {
+			t.RTOMax = 16 * time.Second
+		}
+	}
+	if t.BusyRetry == 0 {
+		t.BusyRetry = time.Second
+	}
+	if t.HelloMin == 0 {
+		t.HelloMin = time.Second
+	}
+	if t.HelloMax == 0 {
+		t.HelloMax = 8 * time.Second
+		if slow {
+			t.HelloMax = 16 * time.Second
+		}
+	}
+	if t.Window == 0 {
+		t.Window = 8
+		if slow {
+			t.Window = 4
+		}
+	}
+	switch {
+	case t.Heartbeat < minHeartbeat || t.Heartbeat > maxHeartbeat:
+		return t, fmt.Errorf("link: heartbeat %v outside [%v, %v]", t.Heartbeat, minHeartbeat, maxHeartbeat)
+	case t.RTO < minRTO || t.RTO > maxRTO:
+		return t, fmt.Errorf("link: retransmit timeout %v outside [%v, %v]", t.RTO, minRTO, maxRTO)
+	case t.RTOMax < t.RTO:
+		return t, fmt.Errorf("link: retransmit cap %v below the initial timeout %v", t.RTOMax, t.RTO)
+	case t.Window < 1 || t.Window > 16:
+		return t, fmt.Errorf("link: window %d outside [1, 16]", t.Window)
+	case t.BusyRetry <= 0 || t.BusyRetry > maxBusyWait:
+		return t, fmt.Errorf("link: busy retry %v outside (0, %v]", t.BusyRetry, maxBusyWait)
+	case t.HelloMin <= 0 || t.HelloMax < t.HelloMin:
+		return t, fmt.Errorf("link: hello retry %v..%v is empty", t.HelloMin, t.HelloMax)
+	case t.AckDelay < 0:
+		return t, fmt.Errorf("link: ack delay %v is negative", t.AckDelay)
+	}
+	return t, nil
+}
+
+// wireTime is how long n bytes take on the line: 10 bit times each (8N1).
+func (t *Timing) wireTime(n int64) time.Duration {
+	return time.Duration(n * 10 * int64(time.Second) / int64(t.Baud))
+}
