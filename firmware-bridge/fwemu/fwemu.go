@@ -413,8 +413,10 @@ func (s *store) Next(after msg.EventID, n int) []msg.Event {
 	e := (*Emulator)(s)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i := sort.Search(len(e.evs), func(i int) bool { return after.Boot < e.evs[i].ID.Boot ||
-		after.Boot == e.evs[i].ID.Boot && after.Seq < e.evs[i].ID.Seq })
+	i := sort.Search(len(e.evs), func(i int) bool {
+		return after.Boot < e.evs[i].ID.Boot ||
+			after.Boot == e.evs[i].ID.Boot && after.Seq < e.evs[i].ID.Seq
+	})
 	end := min(len(e.evs), i+n)
 	return append([]msg.Event(nil), e.evs[i:end]...)
 }
@@ -423,8 +425,10 @@ func (s *store) Ack(id msg.EventID) {
 	e := (*Emulator)(s)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i := sort.Search(len(e.evs), func(i int) bool { return id.Boot < e.evs[i].ID.Boot ||
-		id.Boot == e.evs[i].ID.Boot && id.Seq < e.evs[i].ID.Seq })
+	i := sort.Search(len(e.evs), func(i int) bool {
+		return id.Boot < e.evs[i].ID.Boot ||
+			id.Boot == e.evs[i].ID.Boot && id.Seq < e.evs[i].ID.Seq
+	})
 	if i == 0 {
 		return
 	}

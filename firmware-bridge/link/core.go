@@ -152,9 +152,9 @@ func (c *core) sendNew(now time.Time, m msg.Message) error {
 }
 
 type errTooLarge struct {
-	t        frame.Type
-	body     int
-	mtu      int
+	t    frame.Type
+	body int
+	mtu  int
 }
 
 func (e errTooLarge) Error() string {

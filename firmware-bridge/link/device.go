@@ -89,9 +89,9 @@ type Device struct {
 	core
 	kick      chan struct{}
 	state     devState
-	gwBoot    uint32      // the session's gateway boot id; 0 = none yet
-	deviceID  string      // from WELCOME
-	helloAt   time.Time   // next HELLO; zero when established
+	gwBoot    uint32    // the session's gateway boot id; 0 = none yet
+	deviceID  string    // from WELCOME
+	helloAt   time.Time // next HELLO; zero when established
 	helloWait time.Duration
 	cursor    msg.EventID   // last event put in a frame this session
 	ctlq      []msg.Message // replies waiting for the window

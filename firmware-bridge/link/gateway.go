@@ -51,7 +51,7 @@ type Gateway struct {
 	cmds     map[string]*cmdReq
 	queue    []*cmdReq // commands not yet sent, in Send order
 	ctlq     []msg.Message
-	nextCmd  uint64 // numbers Send calls
+	nextCmd  uint64                // numbers Send calls
 	answered map[string]msg.Result // results committed in this process
 	ansOrder []string
 	cfg      cfgState
