@@ -143,10 +143,21 @@ func marshal(f Format, v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// Outbound is what the journal holds for the uplink: one event or one result.
+// Outbound is what the journal holds for the uplink: one event, one result, or
+// a marker (a note the gateway keeps for itself and never publishes).
 type Outbound struct {
 	Event  *Event  `cbor:"1,keyasint,omitempty"`
 	Result *Result `cbor:"2,keyasint,omitempty"`
+	Marker *Marker `cbor:"3,keyasint,omitempty"`
+}
+
+// Marker is a journaled note: the command log marks a command as received
+// before executing it, so a restart mid-execution never executes it again.
+type Marker struct {
+	Command   string `cbor:"1,keyasint"` // command id
+	Device    string `cbor:"2,keyasint,omitempty"`
+	Name      string `cbor:"3,keyasint"`
+	ExpiresMs int64  `cbor:"4,keyasint"`
 }
 
 // Encode gives the journaled form.
@@ -158,8 +169,14 @@ func DecodeOutbound(b []byte) (*Outbound, error) {
 	if err := dataDec.Unmarshal(b, &o); err != nil {
 		return nil, fmt.Errorf("envelope: decode journaled message: %w", err)
 	}
-	if (o.Event == nil) == (o.Result == nil) {
-		return nil, fmt.Errorf("envelope: journaled message holds neither or both of an event and a result")
+	n := 0
+	for _, set := range []bool{o.Event != nil, o.Result != nil, o.Marker != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, fmt.Errorf("envelope: journaled message holds %d of event, result and marker, want 1", n)
 	}
 	return &o, nil
 }
@@ -167,6 +184,9 @@ func DecodeOutbound(b []byte) (*Outbound, error) {
 // Message renders an Outbound as a topic (below the gateway's topic root) and
 // a payload.
 func (o *Outbound) Message(t Topics, f Format) (topic string, payload []byte, err error) {
+	if o.Marker != nil {
+		return "", nil, nil
+	}
 	if o.Event != nil {
 		p, err := o.Event.Payload(f)
 		return t.Event(o.Event.Device, o.Event.Type), p, err

@@ -1,0 +1,12 @@
+// Package uplink owns the gateway's MQTT connection: it publishes what the
+// journal holds at QoS 1 and acknowledges each record to the journal only on the
+// broker's PUBACK for that exact message, keeps the retained gateway and device
+// status right across reconnects, and hands inbound commands to the gateway.
+//
+// paho's auto-reconnect is off (with it on, a publish token can complete without
+// a PUBACK; shared/research/dependencies.md): a supervisor builds a fresh client
+// for every connection, with jittered exponential backoff, and each session
+// replays every stream from its delivered cursor. Sessions are clean: pending
+// publish tokens then fail when the connection drops, which is the honest
+// signal, and subscriptions are made again on every connect.
+package uplink

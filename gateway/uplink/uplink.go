@@ -1,0 +1,490 @@
+package uplink
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/rs/zerolog"
+
+	"github.com/officegate/officegate/gateway/envelope"
+	"github.com/officegate/officegate/gateway/journal"
+)
+
+// Options configure an Uplink.
+type Options struct {
+	Broker   string // tcp://host:1883, ssl://host:8883, …
+	ClientID string
+	Username string
+	Password string
+	// TLS, if set, is called before every connection attempt, so renewed
+	// certificates and CA files are picked up without a restart.
+	TLS func() (*tls.Config, error)
+
+	Topics   envelope.Topics
+	Format   envelope.Format
+	Boot     string // this process's boot id (in the gateway status and its will)
+	Version  string
+	Streams  []string // journal streams to publish, most important first
+	Inflight int      // publishes awaiting PUBACK at once; default 64
+
+	KeepAlive      time.Duration // default 30 s
+	ConnectTimeout time.Duration // default 10 s
+	BackoffMin     time.Duration // default 250 ms
+	BackoffMax     time.Duration // default 30 s
+
+	Now     func() time.Time // default time.Now
+	Rand    func() float64   // jitter in [0,1); default math/rand/v2
+	Log     *zerolog.Logger
+	Metrics Metrics
+}
+
+// Metrics is what the uplink reports; the gateway's metrics package implements
+// it. Methods must not block.
+type Metrics interface {
+	Published(stream string, ackLatency time.Duration)
+	PublishFailed(stream string)
+	Undeliverable(stream string)
+	Connected(up bool)
+	Reconnect(err error)
+	Inflight(n int)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) Published(string, time.Duration) {}
+func (nopMetrics) PublishFailed(string)            {}
+func (nopMetrics) Undeliverable(string)            {}
+func (nopMetrics) Connected(bool)                  {}
+func (nopMetrics) Reconnect(error)                 {}
+func (nopMetrics) Inflight(int)                    {}
+
+// Inbound is a command as it arrived on a command topic.
+type Inbound struct {
+	Device  string // empty for a gateway command
+	Name    string
+	Payload []byte
+	Err     error // set when the topic itself is malformed
+	Topic   string
+}
+
+// Uplink is the MQTT side of the gateway.
+type Uplink struct {
+	// Immutable.
+	j        *journal.Journal
+	opt      Options
+	log      zerolog.Logger
+	readers  []*journal.Reader
+	commands chan Inbound
+	done     chan struct{} // closed when Run returns
+
+	mu sync.Mutex
+	// Guarded by mu.
+	client    mqtt.Client // the connected client, nil when down
+	statuses  map[string]envelope.DeviceStatus
+	connected bool
+	lastUp    time.Time
+}
+
+// New prepares an uplink over the journal's streams. Run starts it.
+func New(j *journal.Journal, o Options) (*Uplink, error) {
+	if o.Inflight == 0 {
+		o.Inflight = 64
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = 30 * time.Second
+	}
+	if o.ConnectTimeout == 0 {
+		o.ConnectTimeout = 10 * time.Second
+	}
+	if o.BackoffMin == 0 {
+		o.BackoffMin = 250 * time.Millisecond
+	}
+	if o.BackoffMax == 0 {
+		o.BackoffMax = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	if o.Metrics == nil {
+		o.Metrics = nopMetrics{}
+	}
+	log := zerolog.Nop()
+	if o.Log != nil {
+		log = *o.Log
+	}
+	switch {
+	case o.Broker == "":
+		return nil, errors.New("uplink: no broker URL")
+	case o.ClientID == "":
+		return nil, errors.New("uplink: no client id")
+	case o.Inflight < 1 || o.Inflight > 65535:
+		return nil, fmt.Errorf("uplink: inflight %d: must be 1..65535", o.Inflight)
+	case o.BackoffMin > o.BackoffMax:
+		return nil, fmt.Errorf("uplink: backoff min %v above max %v", o.BackoffMin, o.BackoffMax)
+	case len(o.Streams) == 0:
+		return nil, errors.New("uplink: no streams to publish")
+	}
+	u := &Uplink{j: j, opt: o, log: log, commands: make(chan Inbound, 64), done: make(chan struct{}),
+		statuses: map[string]envelope.DeviceStatus{}}
+	for _, s := range o.Streams {
+		r, err := j.Reader(s)
+		if err != nil {
+			u.closeReaders()
+			return nil, fmt.Errorf("uplink: stream %q: %w", s, err)
+		}
+		u.readers = append(u.readers, r)
+	}
+	return u, nil
+}
+
+func (u *Uplink) closeReaders() {
+	for _, r := range u.readers {
+		r.Close()
+	}
+}
+
+// Commands delivers inbound commands until Run returns (the channel is never
+// closed: select on your own context too). The uplink holds further commands
+// back while the consumer is behind, so read it promptly.
+func (u *Uplink) Commands() <-chan Inbound { return u.commands }
+
+// Connected reports whether a session is up, and when one last was.
+func (u *Uplink) Connected() (bool, time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.connected, u.lastUp
+}
+
+// SetDeviceStatus records a device's status and publishes it retained if
+// connected; every new session republishes all of them (brokers lose retained
+// messages, and consumers must not see a device stuck in a stale state).
+func (u *Uplink) SetDeviceStatus(st envelope.DeviceStatus) {
+	u.mu.Lock()
+	u.statuses[st.Device] = st
+	c := u.client
+	u.mu.Unlock()
+	if c != nil {
+		u.publishStatus(c, st) // fire and forget: a failure ends the session, which republishes
+	}
+}
+
+func (u *Uplink) publishStatus(c mqtt.Client, st envelope.DeviceStatus) mqtt.Token {
+	st.V, st.Gateway = envelope.Version, u.opt.Topics.Gateway
+	p, err := envelope.StatusPayload(u.opt.Format, st)
+	if err != nil {
+		u.log.Error().Err(err).Str("device", st.Device).Msg("uplink: render device status")
+		return nil
+	}
+	return c.Publish(u.opt.Topics.DeviceStatus(st.Device), 1, true, p)
+}
+
+func (u *Uplink) gatewayStatus(state string) []byte {
+	p, _ := envelope.StatusPayload(u.opt.Format, envelope.GatewayStatus{
+		V: envelope.Version, Gateway: u.opt.Topics.Gateway, State: state, Boot: u.opt.Boot,
+		Version: u.opt.Version, Since: envelope.StampOf(u.opt.Now()).String(),
+	})
+	return p
+}
+
+// Run keeps a session up until ctx ends, then publishes the offline status and
+// disconnects. It returns nil on cancellation.
+func (u *Uplink) Run(ctx context.Context) error {
+	defer u.closeReaders()
+	defer close(u.done)
+	attempt := 0
+	for ctx.Err() == nil {
+		c, lost, err := u.connect(ctx)
+		if err == nil {
+			attempt = 0
+			err = u.session(ctx, c, lost)
+			if ctx.Err() != nil {
+				u.shutdown(c)
+				return nil
+			}
+			c.Disconnect(0)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		u.opt.Metrics.Reconnect(err)
+		delay := u.backoff(attempt)
+		attempt++
+		u.log.Warn().Err(err).Dur("retry_in", delay).Str("broker", u.opt.Broker).Msg("uplink: broker connection down")
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
+
+// backoff is exponential with full jitter on its upper half, so a floor of
+// gateways restarted together does not reconnect in lockstep.
+func (u *Uplink) backoff(attempt int) time.Duration {
+	d := u.opt.BackoffMin << min(attempt, 20)
+	if d > u.opt.BackoffMax || d <= 0 {
+		d = u.opt.BackoffMax
+	}
+	return d/2 + time.Duration(u.opt.Rand()*float64(d/2))
+}
+
+func (u *Uplink) connect(ctx context.Context) (mqtt.Client, <-chan error, error) {
+	o := mqtt.NewClientOptions().
+		AddBroker(u.opt.Broker).
+		SetClientID(u.opt.ClientID).
+		SetCleanSession(true).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetOrderMatters(false). // handlers may block: each runs in its own goroutine
+		SetKeepAlive(u.opt.KeepAlive).
+		SetConnectTimeout(u.opt.ConnectTimeout).
+		SetWriteTimeout(u.opt.ConnectTimeout).
+		SetStore(mqtt.NewMemoryStore()).
+		SetBinaryWill(u.opt.Topics.GatewayStatus(), u.gatewayStatus(envelope.StateOffline), 1, true)
+	if u.opt.Username != "" {
+		o.SetUsername(u.opt.Username).SetPassword(u.opt.Password)
+	}
+	if u.opt.TLS != nil {
+		cfg, err := u.opt.TLS()
+		if err != nil {
+			return nil, nil, fmt.Errorf("uplink: TLS configuration: %w", err)
+		}
+		o.SetTLSConfig(cfg)
+	}
+	lost := make(chan error, 1)
+	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		select {
+		case lost <- err:
+		default:
+		}
+	})
+	o.SetDefaultPublishHandler(u.onMessage)
+	c := mqtt.NewClient(o)
+	tok := c.Connect()
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		c.Disconnect(0)
+		return nil, nil, ctx.Err()
+	}
+	if err := tok.Error(); err != nil {
+		return nil, nil, fmt.Errorf("uplink: connect to %s: %w", u.opt.Broker, err)
+	}
+	return c, lost, nil
+}
+
+// onMessage receives commands (paho calls it in its own goroutine).
+func (u *Uplink) onMessage(_ mqtt.Client, m mqtt.Message) {
+	in := Inbound{Topic: m.Topic(), Payload: m.Payload()}
+	in.Device, in.Name, in.Err = u.opt.Topics.ParseCommand(m.Topic())
+	select {
+	case u.commands <- in:
+	case <-u.done:
+	}
+}
+
+// session publishes until the connection is lost or ctx ends.
+func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error) error {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	for _, r := range u.readers {
+		r.Rewind() // replay from the delivered cursor: the last session's in-flight records again
+	}
+	if err := wait(sctx, c.Publish(u.opt.Topics.GatewayStatus(), 1, true, u.gatewayStatus(envelope.StateOnline))); err != nil {
+		return fmt.Errorf("uplink: publish online status: %w", err)
+	}
+	subs := map[string]byte{}
+	for _, f := range u.opt.Topics.CommandFilters() {
+		subs[f] = 1
+	}
+	if err := wait(sctx, c.SubscribeMultiple(subs, u.onMessage)); err != nil {
+		return fmt.Errorf("uplink: subscribe to commands: %w", err)
+	}
+	u.mu.Lock()
+	u.client, u.connected, u.lastUp = c, true, u.opt.Now()
+	var statuses []envelope.DeviceStatus
+	for _, st := range u.statuses {
+		statuses = append(statuses, st)
+	}
+	u.mu.Unlock()
+	u.opt.Metrics.Connected(true)
+	defer func() {
+		u.mu.Lock()
+		u.client, u.connected, u.lastUp = nil, false, u.opt.Now()
+		u.mu.Unlock()
+		u.opt.Metrics.Connected(false)
+		u.opt.Metrics.Inflight(0)
+	}()
+	for _, st := range statuses {
+		u.publishStatus(c, st)
+	}
+	u.log.Info().Str("broker", u.opt.Broker).Msg("uplink: connected")
+
+	go func() {
+		select {
+		case err := <-lost:
+			cancel(fmt.Errorf("uplink: connection lost: %w", err))
+		case <-sctx.Done():
+		}
+	}()
+
+	var wg sync.WaitGroup
+	feeds := make([]chan journal.Record, len(u.readers))
+	for i, r := range u.readers {
+		feeds[i] = make(chan journal.Record)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				rec, err := r.Next(sctx)
+				if err != nil {
+					if sctx.Err() == nil {
+						cancel(fmt.Errorf("uplink: read stream %q: %w", u.opt.Streams[i], err))
+					}
+					return
+				}
+				select {
+				case feeds[i] <- rec:
+				case <-sctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	flights := make(chan flight, u.opt.Inflight)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		u.acker(sctx, cancel, flights)
+	}()
+	u.publishLoop(sctx, c, feeds, flights)
+	cancel(nil)
+	wg.Wait()
+	return context.Cause(sctx)
+}
+
+// flight is a publish awaiting its PUBACK.
+type flight struct {
+	tok    mqtt.Token
+	stream int
+	seq    uint64
+	sent   time.Time
+}
+
+func (u *Uplink) publishLoop(ctx context.Context, c mqtt.Client, feeds []chan journal.Record, flights chan<- flight) {
+	cases := make([]reflect.SelectCase, len(feeds)+1)
+	cases[0] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())}
+	for i, f := range feeds {
+		cases[i+1] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(f)}
+	}
+	for {
+		// The most important stream with a record ready goes first; otherwise
+		// wait for whichever has one.
+		var rec journal.Record
+		idx := -1
+		for i, f := range feeds {
+			select {
+			case rec = <-f:
+				idx = i
+			default:
+				continue
+			}
+			break
+		}
+		if idx < 0 {
+			chosen, v, ok := reflect.Select(cases)
+			if chosen == 0 || !ok {
+				return
+			}
+			rec, idx = v.Interface().(journal.Record), chosen-1
+		}
+		topic, payload, err := render(rec, u.opt.Topics, u.opt.Format)
+		if err != nil {
+			// Our own encoder wrote it; if it no longer decodes, the disk changed
+			// it. It can never be published: count it, say so, move on.
+			u.log.Error().Err(err).Str("stream", rec.Stream).Uint64("seq", rec.Seq).Msg("uplink: journaled record cannot be published; dropped")
+			u.opt.Metrics.Undeliverable(rec.Stream)
+			u.readers[idx].Ack(rec.Seq)
+			continue
+		}
+		if topic == "" {
+			u.readers[idx].Ack(rec.Seq) // a record with nothing to publish (a marker)
+			continue
+		}
+		f := flight{tok: c.Publish(topic, 1, false, payload), stream: idx, seq: rec.Seq, sent: time.Now()}
+		select {
+		case flights <- f:
+			u.opt.Metrics.Inflight(len(flights))
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// acker waits for PUBACKs in publish order and acknowledges each record to the
+// journal only when its own token completed without error.
+func (u *Uplink) acker(ctx context.Context, cancel context.CancelCauseFunc, flights <-chan flight) {
+	for {
+		var f flight
+		select {
+		case f = <-flights:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-f.tok.Done():
+		case <-ctx.Done():
+			return
+		}
+		stream := u.opt.Streams[f.stream]
+		if err := f.tok.Error(); err != nil {
+			u.opt.Metrics.PublishFailed(stream)
+			cancel(fmt.Errorf("uplink: publish %s seq %d: %w", stream, f.seq, err))
+			return
+		}
+		if err := u.readers[f.stream].Ack(f.seq); err != nil {
+			u.log.Warn().Err(err).Str("stream", stream).Msg("uplink: journal ack")
+		}
+		u.opt.Metrics.Published(stream, time.Since(f.sent))
+		u.opt.Metrics.Inflight(len(flights))
+	}
+}
+
+// shutdown publishes the offline status (the will is only sent on an unclean
+// disconnect) and disconnects.
+func (u *Uplink) shutdown(c mqtt.Client) {
+	tok := c.Publish(u.opt.Topics.GatewayStatus(), 1, true, u.gatewayStatus(envelope.StateOffline))
+	tok.WaitTimeout(2 * time.Second)
+	c.Disconnect(250)
+	u.log.Info().Msg("uplink: disconnected cleanly")
+}
+
+func wait(ctx context.Context, tok mqtt.Token) error {
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// render turns a journaled record into a topic and payload; an empty topic
+// means the record has nothing to publish.
+func render(rec journal.Record, t envelope.Topics, f envelope.Format) (string, []byte, error) {
+	o, err := envelope.DecodeOutbound(rec.Body)
+	if err != nil {
+		return "", nil, err
+	}
+	return o.Message(t, f)
+}

@@ -1,0 +1,332 @@
+package uplink
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/officegate/officegate/gateway/envelope"
+	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/gateway/mqtttest"
+)
+
+var topics = envelope.Topics{Root: "officegate", Gateway: "gw-test"}
+
+func openJournal(t *testing.T) *journal.Journal {
+	t.Helper()
+	j, err := journal.Open(t.TempDir(), &journal.Options{
+		Streams: []journal.Stream{
+			{Name: "control", Priority: journal.PriorityControl},
+			{Name: "attendance", Priority: journal.PriorityRecord},
+			{Name: "rooms", Priority: journal.PriorityTelemetry},
+		},
+		SyncWindow: 2 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j
+}
+
+// appendEvent journals one event the way the gateway's intake does.
+func appendEvent(t *testing.T, j *journal.Journal, stream, device string, seq uint64) {
+	t.Helper()
+	data, _ := envelope.EncodeData(map[string]any{"person": fmt.Sprintf("E-%d", seq%97)})
+	now := time.Now()
+	o := envelope.Outbound{Event: &envelope.Event{
+		V: envelope.Version, ID: envelope.EventID("hw-"+device, 1, seq), Type: "attendance.punch",
+		Gateway: topics.Gateway, Device: device, Boot: 1, Seq: seq,
+		Time: envelope.StampOf(now), TimeRaw: now.Format("2006-01-02T15:04:05"), Clock: envelope.ClockSynced,
+		Received: envelope.StampOf(now.UTC()), Data: data,
+	}}
+	body, err := o.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Append(context.Background(), stream, body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startUplink(t *testing.T, j *journal.Journal, broker string, mod func(*Options)) *Uplink {
+	t.Helper()
+	o := Options{
+		Broker: broker, ClientID: "officegate-" + topics.Gateway, Topics: topics, Boot: "boot-1", Version: "test",
+		Streams: []string{"control", "attendance", "rooms"}, BackoffMin: 50 * time.Millisecond, BackoffMax: time.Second,
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	u, err := New(j, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+	return u
+}
+
+// subscriber collects what HR would receive.
+type subscriber struct {
+	mu   sync.Mutex
+	msgs []received
+	c    mqtt.Client
+}
+
+type received struct {
+	topic   string
+	payload []byte
+	ev      map[string]any
+}
+
+func subscribe(t *testing.T, broker, filter string) *subscriber {
+	t.Helper()
+	s := &subscriber{}
+	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("hr-%d", time.Now().UnixNano())).
+		SetCleanSession(true).SetAutoReconnect(false).SetOrderMatters(true)
+	s.c = mqtt.NewClient(o)
+	if tok := s.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber connect: %v", tok.Error())
+	}
+	tok := s.c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
+		var ev map[string]any
+		json.Unmarshal(m.Payload(), &ev)
+		s.mu.Lock()
+		s.msgs = append(s.msgs, received{m.Topic(), m.Payload(), ev})
+		s.mu.Unlock()
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	t.Cleanup(func() { s.c.Disconnect(0) })
+	return s
+}
+
+func (s *subscriber) snapshot() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]received(nil), s.msgs...)
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// checkDelivery: every (device, seq) in want arrived; per device, first
+// occurrences are in order; every copy of an id is byte-identical.
+func checkDelivery(t *testing.T, msgs []received, want map[string]uint64) {
+	t.Helper()
+	first := map[string]bool{}
+	payloadOf := map[string]string{}
+	next := map[string]uint64{}
+	dups := 0
+	for _, m := range msgs {
+		id, _ := m.ev["id"].(string)
+		dev, _ := m.ev["device"].(string)
+		seq := uint64(m.ev["seq"].(float64))
+		if p, ok := payloadOf[id]; ok {
+			dups++
+			if p != string(m.payload) {
+				t.Fatalf("duplicate of %s differs:\n%s\n%s", id, p, m.payload)
+			}
+			continue
+		}
+		payloadOf[id] = string(m.payload)
+		first[id] = true
+		if seq != next[dev]+1 {
+			t.Fatalf("device %s: seq %d arrived after %d (lost or reordered)", dev, seq, next[dev])
+		}
+		next[dev] = seq
+		if want := envelope.EventID("hw-"+dev, 1, seq); id != want {
+			t.Fatalf("device %s seq %d has id %s, want the stable %s", dev, seq, id, want)
+		}
+	}
+	for dev, n := range want {
+		if next[dev] != n {
+			t.Fatalf("device %s: %d of %d events arrived", dev, next[dev], n)
+		}
+	}
+	t.Logf("%d messages, %d unique, %d duplicates (same id, same bytes)", len(msgs), len(first), dups)
+}
+
+func TestPublishesEverythingInOrder(t *testing.T) {
+	b := mqtttest.Start(t, nil)
+	j := openJournal(t)
+	sub := subscribe(t, b.URL, "officegate/gw-test/devices/+/events/#")
+	want := map[string]uint64{}
+	for seq := uint64(1); seq <= 300; seq++ {
+		for _, dev := range []string{"t-1", "t-2", "t-3"} {
+			appendEvent(t, j, "attendance", dev, seq)
+			want[dev] = seq
+		}
+	}
+	startUplink(t, j, b.URL, nil)
+	waitFor(t, "900 events", 30*time.Second, func() bool { return len(sub.snapshot()) >= 900 })
+	checkDelivery(t, sub.snapshot(), want)
+	waitFor(t, "journal drained", 10*time.Second, func() bool {
+		for _, s := range j.Stats().Streams {
+			if s.Depth != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, m := range sub.snapshot()[:1] {
+		if m.topic != "officegate/gw-test/devices/"+m.ev["device"].(string)+"/events/attendance.punch" {
+			t.Fatalf("topic %q", m.topic)
+		}
+	}
+}
+
+func TestBrokerKilledMidStream(t *testing.T) {
+	b := mqtttest.Start(t, nil)
+	j := openJournal(t)
+	filter := "officegate/gw-test/devices/+/events/#"
+	var subMu sync.Mutex
+	subs := []*subscriber{subscribe(t, b.URL, filter)}
+	u := startUplink(t, j, b.URL, func(o *Options) {
+		// The test's subscriber must be back before the gateway republishes
+		// (the broker keeps no sessions across its restart).
+		o.BackoffMin, o.BackoffMax = 800*time.Millisecond, 2*time.Second
+	})
+	devices := []string{"t-1", "t-2", "t-3", "t-4"}
+	want := map[string]uint64{}
+	var wantMu sync.Mutex
+	stop := make(chan struct{})
+	var appenders sync.WaitGroup
+	start := time.Now()
+	for _, dev := range devices { // ≈ 250 events/s each, ≈ 1 000/s in all
+		appenders.Add(1)
+		go func() {
+			defer appenders.Done()
+			tick := time.NewTicker(4 * time.Millisecond)
+			defer tick.Stop()
+			for seq := uint64(1); ; seq++ {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				appendEvent(t, j, "attendance", dev, seq)
+				wantMu.Lock()
+				want[dev] = seq
+				wantMu.Unlock()
+			}
+		}()
+	}
+	for kill := 0; kill < 3; kill++ {
+		waitFor(t, "connected", 20*time.Second, func() bool { ok, _ := u.Connected(); return ok })
+		time.Sleep(300 * time.Millisecond) // let traffic flow before the next kill
+		b.Kill()
+		waitFor(t, "uplink noticed", 20*time.Second, func() bool { ok, _ := u.Connected(); return !ok })
+		b.Restart()
+		s := subscribe(t, b.URL, filter)
+		subMu.Lock()
+		subs = append(subs, s)
+		subMu.Unlock()
+	}
+	waitFor(t, "connected", 20*time.Second, func() bool { ok, _ := u.Connected(); return ok })
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	appenders.Wait()
+	t.Logf("offered %.0f events/s", float64(sum(want))/time.Since(start).Seconds())
+	total := uint64(0)
+	for _, n := range want {
+		total += n
+	}
+	var all []received
+	waitFor(t, "every event", 60*time.Second, func() bool {
+		all = all[:0]
+		for _, s := range subs {
+			all = append(all, s.snapshot()...)
+		}
+		seen := map[string]bool{}
+		for _, m := range all {
+			seen[m.ev["id"].(string)] = true
+		}
+		return uint64(len(seen)) >= total
+	})
+	checkDelivery(t, all, want)
+}
+
+func TestRetainedStatusAfterBrokerRestart(t *testing.T) {
+	b := mqtttest.Start(t, nil)
+	j := openJournal(t)
+	u := startUplink(t, j, b.URL, nil)
+	u.SetDeviceStatus(envelope.DeviceStatus{Device: "t-1", State: envelope.StateOnline, Kind: "terminal"})
+	u.SetDeviceStatus(envelope.DeviceStatus{Device: "t-2", State: envelope.StateOffline, Kind: "terminal"})
+	for round := 0; round < 2; round++ {
+		waitFor(t, "connected", 20*time.Second, func() bool { ok, _ := u.Connected(); return ok })
+		s := subscribe(t, b.URL, "officegate/gw-test/#")
+		waitFor(t, "retained statuses", 20*time.Second, func() bool {
+			got := map[string]string{}
+			for _, m := range s.snapshot() {
+				got[m.topic], _ = m.ev["state"].(string)
+			}
+			return got["officegate/gw-test/status"] == "online" &&
+				got["officegate/gw-test/devices/t-1/status"] == "online" &&
+				got["officegate/gw-test/devices/t-2/status"] == "offline"
+		})
+		s.c.Disconnect(0)
+		b.Kill() // no persistence: every retained message is gone
+		waitFor(t, "uplink noticed", 20*time.Second, func() bool { ok, _ := u.Connected(); return !ok })
+		b.Restart()
+	}
+}
+
+func TestWillAndCleanShutdown(t *testing.T) {
+	b := mqtttest.Start(t, nil)
+	j := openJournal(t)
+	s := subscribe(t, b.URL, "officegate/gw-test/status")
+	u, err := New(j, Options{Broker: b.URL, ClientID: "gw", Topics: topics, Boot: "boot-7", Streams: []string{"control"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- u.Run(ctx) }()
+	waitFor(t, "online", 20*time.Second, func() bool {
+		m := s.snapshot()
+		return len(m) > 0 && m[len(m)-1].ev["state"] == "online"
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "offline after clean shutdown", 20*time.Second, func() bool {
+		m := s.snapshot()
+		return len(m) > 0 && m[len(m)-1].ev["state"] == "offline" && m[len(m)-1].ev["boot"] == "boot-7"
+	})
+}
+
+func sum(m map[string]uint64) (n uint64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
