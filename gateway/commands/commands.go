@@ -1,0 +1,348 @@
+// Package commands owns command handling: each command arriving over MQTT is
+// validated, deduplicated by id durably (a repeated id gets the first result
+// again and never executes twice, also across a restart), refused once expired,
+// routed to its device, and answered exactly once through the journal.
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/officegate/officegate/gateway/envelope"
+	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/gateway/uplink"
+)
+
+// Router executes commands on devices; the gateway implements it over its
+// drivers. Execute must honour ctx (its deadline is the command's expires_at).
+type Router interface {
+	// Known reports whether device is a device this gateway runs ("" is the
+	// gateway itself). Commands for unknown devices are answered at once.
+	Known(device string) bool
+	Execute(ctx context.Context, device, name string, args json.RawMessage) Outcome
+}
+
+// Outcome is what executing a command produced.
+type Outcome struct {
+	Status string // envelope.StatusOK, StatusError, StatusUnsupported, StatusBusy
+	Error  string
+	Data   any
+}
+
+// Keep is how long results are kept for answering repeated ids: a command can
+// be valid for at most envelope.MaxTTL, plus a margin for clock differences.
+const Keep = envelope.MaxTTL + time.Hour
+
+// Stream is the journal stream the processor uses (markers and results).
+var Stream = journal.Stream{Name: "results", Priority: journal.PriorityControl, Keep: Keep}
+
+// Options configure a Processor.
+type Options struct {
+	Gateway     string
+	Now         func() time.Time
+	Log         *zerolog.Logger
+	QueuePerDev int // commands waiting per device; default 16
+	// OnMalformed, if set, counts commands that could not be answered (no
+	// readable id): they get a log line.
+	OnMalformed func()
+}
+
+// Processor handles commands.
+type Processor struct {
+	// Immutable.
+	j      *journal.Journal
+	router Router
+	opt    Options
+	log    zerolog.Logger
+
+	mu sync.Mutex
+	// Guarded by mu.
+	seen    map[string]*entry
+	workers map[string]chan job
+	wg      sync.WaitGroup
+}
+
+type entry struct {
+	result  *envelope.Result // nil while executing
+	expires time.Time
+}
+
+type job struct {
+	id      string
+	device  string
+	name    string
+	args    json.RawMessage
+	expires time.Time
+}
+
+// New rebuilds the processor's memory of command ids from the journal. A
+// command marked received without a result was interrupted by a restart: it is
+// answered now with an error, never executed again.
+func New(ctx context.Context, j *journal.Journal, router Router, o Options) (*Processor, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.QueuePerDev == 0 {
+		o.QueuePerDev = 16
+	}
+	p := &Processor{j: j, router: router, opt: o, seen: map[string]*entry{}, workers: map[string]chan job{}}
+	p.log = zerolog.Nop()
+	if o.Log != nil {
+		p.log = *o.Log
+	}
+	markers := map[string]*envelope.Marker{}
+	var order []string
+	err := j.Replay(ctx, Stream.Name, func(rec journal.Record) error {
+		ob, err := envelope.DecodeOutbound(rec.Body)
+		if err != nil {
+			p.log.Error().Err(err).Uint64("seq", rec.Seq).Msg("commands: unreadable command log record skipped")
+			return nil
+		}
+		switch {
+		case ob.Marker != nil:
+			if _, done := p.seen[ob.Marker.Command]; !done {
+				markers[ob.Marker.Command] = ob.Marker
+				order = append(order, ob.Marker.Command)
+			}
+		case ob.Result != nil:
+			p.seen[ob.Result.ID] = &entry{result: ob.Result, expires: rec.Time.Add(Keep)}
+			delete(markers, ob.Result.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("commands: replay the command log: %w", err)
+	}
+	for _, id := range order {
+		m, ok := markers[id]
+		if !ok {
+			continue
+		}
+		r := p.result(id, m.Device, m.Name, Outcome{Status: envelope.StatusError,
+			Error: "outcome unknown: the gateway restarted while executing this command; it was not executed again"})
+		if err := p.answer(ctx, r); err != nil {
+			return nil, err
+		}
+		p.seen[id] = &entry{result: r, expires: o.Now().Add(Keep)}
+	}
+	return p, nil
+}
+
+// Run handles commands from in until ctx ends, then waits for executions in
+// progress (their contexts end with ctx).
+func (p *Processor) Run(ctx context.Context, in <-chan uplink.Inbound) error {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	defer p.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-in:
+			p.Handle(ctx, c)
+		case <-tick.C:
+			p.forget()
+		}
+	}
+}
+
+// forget drops ids whose results no longer need to be remembered.
+func (p *Processor) forget() {
+	now := p.opt.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, e := range p.seen {
+		if e.result != nil && now.After(e.expires) {
+			delete(p.seen, id)
+		}
+	}
+}
+
+// Handle processes one inbound command. It never blocks on execution.
+func (p *Processor) Handle(ctx context.Context, in uplink.Inbound) {
+	now := p.opt.Now()
+	cmd, perr := envelope.ParseCommand(in.Payload, now)
+	if in.Err != nil || perr != nil {
+		reason := in.Err
+		if reason == nil {
+			reason = perr
+		}
+		id := lenientID(in.Payload)
+		if id == "" {
+			p.log.Warn().Err(reason).Str("topic", in.Topic).Int("bytes", len(in.Payload)).
+				Msg("commands: malformed command without a usable id: not answered")
+			if p.opt.OnMalformed != nil {
+				p.opt.OnMalformed()
+			}
+			return
+		}
+		dev := in.Device
+		if in.Err != nil {
+			dev = "" // the topic is not trusted: answer on the gateway's results topic
+		}
+		p.once(ctx, id, dev, in.Name, Outcome{Status: envelope.StatusError, Error: reason.Error()})
+		return
+	}
+	p.mu.Lock()
+	if e, ok := p.seen[cmd.ID]; ok {
+		p.mu.Unlock()
+		if e.result != nil {
+			// The first result again, as it was: QoS 1 redelivered the command,
+			// or the sender retried.
+			if err := p.answer(ctx, e.result); err != nil {
+				p.log.Error().Err(err).Str("command", cmd.ID).Msg("commands: could not repeat a result")
+			}
+		}
+		return // still executing: its one result is on its way
+	}
+	p.mu.Unlock()
+	if !cmd.ExpiresAt.After(now) {
+		p.once(ctx, cmd.ID, in.Device, in.Name, Outcome{Status: envelope.StatusExpired,
+			Error: fmt.Sprintf("expired at %s, received at %s", cmd.ExpiresAt.UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano))})
+		return
+	}
+	if !p.router.Known(in.Device) {
+		what := fmt.Sprintf("unknown device %q", in.Device)
+		if in.Device == "" {
+			what = fmt.Sprintf("unknown gateway command %q", in.Name)
+		}
+		p.once(ctx, cmd.ID, in.Device, in.Name, Outcome{Status: envelope.StatusError, Error: what})
+		return
+	}
+	p.mu.Lock()
+	w, ok := p.workers[in.Device]
+	if !ok {
+		w = make(chan job, p.opt.QueuePerDev)
+		p.workers[in.Device] = w
+		p.wg.Add(1)
+		go p.worker(ctx, w)
+	}
+	p.seen[cmd.ID] = &entry{expires: *cmd.ExpiresAt}
+	p.mu.Unlock()
+	// Durable before execution: after a crash the id is known and is answered,
+	// never executed again.
+	body, _ := (&envelope.Outbound{Marker: &envelope.Marker{Command: cmd.ID, Device: in.Device, Name: in.Name,
+		ExpiresMs: cmd.ExpiresAt.UnixMilli()}}).Encode()
+	if _, err := p.j.Append(ctx, Stream.Name, body); err != nil {
+		p.mu.Lock()
+		delete(p.seen, cmd.ID) // nothing happened: a retry may execute it
+		p.mu.Unlock()
+		p.log.Error().Err(err).Str("command", cmd.ID).Msg("commands: could not record a command; answering busy")
+		p.answerOnce(ctx, p.result(cmd.ID, in.Device, in.Name, Outcome{Status: envelope.StatusBusy, Error: "gateway cannot record the command: " + err.Error()}), false)
+		return
+	}
+	select {
+	case w <- job{id: cmd.ID, device: in.Device, name: in.Name, args: cmd.Args, expires: *cmd.ExpiresAt}:
+	default:
+		p.finish(ctx, cmd.ID, in.Device, in.Name, Outcome{Status: envelope.StatusBusy,
+			Error: fmt.Sprintf("device %q has %d commands waiting", in.Device, p.opt.QueuePerDev)})
+	}
+}
+
+// worker executes one device's commands in arrival order.
+func (p *Processor) worker(ctx context.Context, jobs <-chan job) {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case jb := <-jobs:
+			if !p.opt.Now().Before(jb.expires) {
+				p.finish(ctx, jb.id, jb.device, jb.name, Outcome{Status: envelope.StatusExpired, Error: "expired while waiting for the device"})
+				continue
+			}
+			ectx, cancel := context.WithDeadline(ctx, jb.expires)
+			out := p.router.Execute(ectx, jb.device, jb.name, jb.args)
+			cancel()
+			if ctx.Err() != nil {
+				return // shutting down: the marker makes the next start answer it
+			}
+			p.finish(ctx, jb.id, jb.device, jb.name, out)
+		}
+	}
+}
+
+func (p *Processor) finish(ctx context.Context, id, device, name string, out Outcome) {
+	r := p.result(id, device, name, out)
+	p.mu.Lock()
+	if e := p.seen[id]; e != nil {
+		e.result = r
+	}
+	p.mu.Unlock()
+	if err := p.answer(ctx, r); err != nil {
+		p.log.Error().Err(err).Str("command", id).Msg("commands: could not journal a result")
+	}
+}
+
+// once answers a command that is not executed (malformed, expired, unknown
+// device), remembering the answer so a repeat gets the same one.
+func (p *Processor) once(ctx context.Context, id, device, name string, out Outcome) {
+	p.mu.Lock()
+	if e, ok := p.seen[id]; ok {
+		p.mu.Unlock()
+		if e.result != nil {
+			p.answer(ctx, e.result)
+		}
+		return
+	}
+	r := p.result(id, device, name, out)
+	p.seen[id] = &entry{result: r, expires: p.opt.Now().Add(Keep)}
+	p.mu.Unlock()
+	p.answerOnce(ctx, r, true)
+}
+
+func (p *Processor) answerOnce(ctx context.Context, r *envelope.Result, remember bool) {
+	if err := p.answer(ctx, r); err != nil {
+		p.log.Error().Err(err).Str("command", r.ID).Msg("commands: could not journal a result")
+		if remember {
+			p.mu.Lock()
+			delete(p.seen, r.ID)
+			p.mu.Unlock()
+		}
+	}
+}
+
+func (p *Processor) result(id, device, name string, out Outcome) *envelope.Result {
+	data, err := envelope.EncodeData(out.Data)
+	if err != nil {
+		out = Outcome{Status: envelope.StatusError, Error: "result data cannot be encoded: " + err.Error()}
+		data = nil
+	}
+	return &envelope.Result{V: envelope.Version, ID: id, Gateway: p.opt.Gateway, Device: device, Command: name,
+		Status: out.Status, Error: out.Error, Time: envelope.StampOf(p.opt.Now().UTC()), Data: data}
+}
+
+func (p *Processor) answer(ctx context.Context, r *envelope.Result) error {
+	body, err := (&envelope.Outbound{Result: r}).Encode()
+	if err != nil {
+		return fmt.Errorf("commands: encode result %s: %w", r.ID, err)
+	}
+	// A result must not be lost to a cancelled context: it is the one answer.
+	_, err = p.j.Append(context.WithoutCancel(ctx), Stream.Name, body)
+	return err
+}
+
+// lenientID digs an id out of a payload that failed validation, so the sender
+// gets an error result it can match. It returns "" when there is none usable.
+func lenientID(payload []byte) string {
+	if len(payload) > envelope.MaxCommandBytes {
+		return ""
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(payload, &v) != nil || v.ID == "" || len(v.ID) > 128 {
+		return ""
+	}
+	for _, r := range v.ID {
+		if r < 0x21 || r > 0x7e {
+			return ""
+		}
+	}
+	return v.ID
+}
