@@ -96,6 +96,7 @@ func New(ctx context.Context, j *journal.Journal, router Router, o Options) (*Pr
 		p.log = *o.Log
 	}
 	markers := map[string]*envelope.Marker{}
+	answered := map[string]*envelope.Result{} // by devices, before a restart
 	var order []string
 	err := j.Replay(ctx, Stream.Name, func(rec journal.Record) error {
 		ob, err := envelope.DecodeOutbound(rec.Body)
@@ -104,6 +105,8 @@ func New(ctx context.Context, j *journal.Journal, router Router, o Options) (*Pr
 			return nil
 		}
 		switch {
+		case ob.Marker != nil && ob.Marker.Result != nil:
+			answered[ob.Marker.Command] = ob.Marker.Result
 		case ob.Marker != nil:
 			if _, done := p.seen[ob.Marker.Command]; !done {
 				markers[ob.Marker.Command] = ob.Marker
@@ -125,6 +128,12 @@ func New(ctx context.Context, j *journal.Journal, router Router, o Options) (*Pr
 		}
 		r := p.result(id, m.Device, m.Name, Outcome{Status: envelope.StatusError,
 			Error: "outcome unknown: the gateway restarted while executing this command; it was not executed again"})
+		if dr := answered[id]; dr != nil {
+			// The device had answered and its answer was durable: that is the result.
+			c := *dr
+			c.Command, c.Gateway = m.Name, o.Gateway
+			r = &c
+		}
 		if err := p.answer(ctx, r); err != nil {
 			return nil, err
 		}

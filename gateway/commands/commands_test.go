@@ -302,3 +302,31 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+func TestRestartAfterDeviceAnsweredPublishesTheDevicesAnswer(t *testing.T) {
+	d := &doors{block: make(chan struct{})}
+	rg := open(t, t.TempDir(), d, time.Now)
+	rg.send("door-1", "door.pulse", `{"id":"c-5"}`)
+	waitFor(t, func() bool {
+		n := 0
+		rg.j.Replay(context.Background(), Stream.Name, func(journal.Record) error { n++; return nil })
+		return n == 1
+	})
+	// The device's answer reached the journal (the intake does this when the
+	// link receives a RESULT), then the gateway died before publishing it.
+	data, _ := envelope.EncodeData(map[string]any{"pulses": 1})
+	b, _ := (&envelope.Outbound{Marker: &envelope.Marker{Command: "c-5", Device: "door-1", Result: &envelope.Result{
+		V: 1, ID: "c-5", Device: "door-1", Status: "ok", Data: data}}}).Encode()
+	if _, err := rg.j.Append(context.Background(), Stream.Name, b); err != nil {
+		t.Fatal(err)
+	}
+	dir := rg.dir
+	rg.close()
+	d.block = nil
+	rg = open(t, dir, d, time.Now)
+	r := rg.results(t, 1)[0]
+	if r.ID != "c-5" || r.Status != "ok" || r.Command != "door.pulse" || r.Gateway != "gw" || d.pulses.Load() != 0 {
+		t.Fatalf("after restart: %+v (pulses %d)", r, d.pulses.Load())
+	}
+	rg.noMoreResults(t)
+}

@@ -58,7 +58,11 @@ func init() {
 	}
 }
 
-// EncodeData encodes a type-specific body for Event.Data or Result.Data.
+// EncodeData encodes a type-specific body for Event.Data or Result.Data. It
+// refuses a body that Payload could not render (not a text-keyed map, beyond
+// DecodeData's limits, a NaN or infinite float): the body is journaled and the
+// device told to forget its copy before anything is published, so a body that
+// fails only at publish time would be a record that can never be delivered.
 func EncodeData(v any) (cbor.RawMessage, error) {
 	if v == nil {
 		return nil, nil
@@ -66,6 +70,13 @@ func EncodeData(v any) (cbor.RawMessage, error) {
 	b, err := storeEnc.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("envelope: encode data: %w", err)
+	}
+	m, err := DecodeData(b)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := json.Marshal(m); err != nil {
+		return nil, fmt.Errorf("envelope: encode data: not renderable as JSON: %w", err)
 	}
 	return b, nil
 }
@@ -158,6 +169,10 @@ type Marker struct {
 	Device    string `cbor:"2,keyasint,omitempty"`
 	Name      string `cbor:"3,keyasint"`
 	ExpiresMs int64  `cbor:"4,keyasint"`
+	// Result is set when a device answered the command: the answer is
+	// durable before the device forgets it, and published once, by the
+	// command processor, as the command's result.
+	Result *Result `cbor:"5,keyasint,omitempty"`
 }
 
 // Encode gives the journaled form.

@@ -1,0 +1,296 @@
+// Package intake owns the step from a device link to the journal: it turns
+// what a device reports into envelopes, makes them durable before the link
+// acknowledges them to the device, and keeps the per-device event high-water
+// marks the link resumes from (firmware-bridge/PROTOCOL.md §6.4).
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/officegate/officegate/firmware-bridge/link"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/envelope"
+	"github.com/officegate/officegate/gateway/journal"
+)
+
+// The journal streams the gateway uses, most important first (DESIGN.md §5).
+const (
+	StreamControl    = "control"    // device lifecycle and alarms
+	StreamResults    = "results"    // command results (gateway/commands)
+	StreamRecords    = "attendance" // attendance punches, credential reads, visitors
+	StreamTelemetry  = "rooms"      // room occupancy, buttons, other telemetry
+	StreamDiagnostic = "diag"       // diagnostics
+)
+
+// StreamFor picks the journal stream for an event type: what payroll and the
+// front desk depend on is never shed, telemetry may be when the disk is full.
+func StreamFor(eventType string) string {
+	switch {
+	case strings.HasPrefix(eventType, "device."):
+		return StreamControl
+	case strings.HasPrefix(eventType, "attendance."), strings.HasPrefix(eventType, "credential."),
+		strings.HasPrefix(eventType, "visitor."), strings.HasPrefix(eventType, "badge."), strings.HasPrefix(eventType, "door."):
+		return StreamRecords
+	case strings.HasPrefix(eventType, "diag."):
+		return StreamDiagnostic
+	}
+	return StreamTelemetry
+}
+
+// EventType names a device's event on the wire: a device that says "punch"
+// is an attendance terminal, so the type is "attendance.punch"; a kind that
+// already has a dot is used as it is.
+func EventType(kind msg.Kind, event string) string {
+	if strings.Contains(event, ".") {
+		return event
+	}
+	prefix := map[msg.Kind]string{msg.KindAttendance: "attendance.", msg.KindKiosk: "kiosk.", msg.KindRoomPanel: "room."}[kind]
+	if prefix == "" {
+		prefix = "device."
+	}
+	return prefix + event
+}
+
+// Options configure an Intake.
+type Options struct {
+	Gateway  string
+	Location *time.Location // the office's zone, for device times; default UTC
+	Now      func() time.Time
+	Log      *zerolog.Logger
+	// MarksEvery is how often high-water marks are saved; default 1 s. Marks
+	// may lag (a device then resends events consumers deduplicate); they
+	// never lead what the journal holds.
+	MarksEvery time.Duration
+	// OnEvent, if set, is told of each event made durable (metrics, status).
+	OnEvent func(device string, at time.Time)
+}
+
+// Intake implements link.Sink and link.Store on the journal.
+type Intake struct {
+	// Immutable.
+	j     *journal.Journal
+	opt   Options
+	log   zerolog.Logger
+	path  string
+	kinds sync.Map // hardware id → msg.Kind, learnt from the link's status
+
+	mu sync.Mutex
+	// Guarded by mu.
+	marks map[string]link.Mark
+	dirty bool
+}
+
+var (
+	_ link.Sink  = (*Intake)(nil)
+	_ link.Store = (*Intake)(nil)
+)
+
+// New loads the saved high-water marks from dir (beside the journal).
+func New(j *journal.Journal, dir string, o Options) (*Intake, error) {
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MarksEvery == 0 {
+		o.MarksEvery = time.Second
+	}
+	in := &Intake{j: j, opt: o, path: filepath.Join(dir, "marks"), marks: map[string]link.Mark{}}
+	in.log = zerolog.Nop()
+	if o.Log != nil {
+		in.log = *o.Log
+	}
+	m, err := loadMarks(in.path)
+	if err != nil {
+		// Lost marks only make devices resend what the journal has: log, go on.
+		in.log.Warn().Err(err).Msg("intake: high-water marks unusable; devices will resend what they hold")
+	}
+	if m != nil {
+		in.marks = m
+	}
+	return in, nil
+}
+
+// SetKind tells the intake what kind of device a hardware id is (from the
+// link's HELLO), for naming its events.
+func (in *Intake) SetKind(hardwareID string, k msg.Kind) { in.kinds.Store(hardwareID, k) }
+
+// Mark implements link.Store.
+func (in *Intake) Mark(_ context.Context, hw string) (link.Mark, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.marks[hw], nil
+}
+
+// SaveBoot implements link.Store.
+func (in *Intake) SaveBoot(_ context.Context, hw string, boot uint32) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	m := in.marks[hw]
+	if boot > m.Boot {
+		m.Boot = boot
+		in.marks[hw] = m
+		in.dirty = true
+	}
+	return nil
+}
+
+// Commit implements link.Sink: it returns nil only once rec is durable.
+func (in *Intake) Commit(ctx context.Context, rec link.Record) error {
+	var (
+		stream string
+		bodies [][]byte
+		err    error
+	)
+	switch rec.Kind {
+	case link.RecordEvent:
+		stream, bodies, err = in.event(rec)
+	case link.RecordResult:
+		// The device's answer to a command: durable now so the device may
+		// forget it; published by the command processor, which also journals
+		// it as the command's one result.
+		stream, bodies, err = in.deviceResult(rec)
+	case link.RecordMalformed:
+		in.log.Warn().Str("device", rec.DeviceID).Str("type", rec.Type.String()).Str("error", rec.Err).
+			Int("bytes", len(rec.Body)).Msg("intake: device sent a malformed body; acknowledged and dropped")
+		return nil
+	default:
+		return fmt.Errorf("intake: unknown record kind %d from %q", rec.Kind, rec.DeviceID)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := in.j.AppendBatch(ctx, stream, bodies); err != nil {
+		if errors.Is(err, journal.ErrFull) {
+			return fmt.Errorf("%w: %w", link.ErrBusy, err)
+		}
+		return err
+	}
+	if rec.Kind == link.RecordEvent {
+		in.mu.Lock()
+		m := in.marks[rec.HardwareID]
+		if id := rec.Event.ID; id.Boot > m.HighWater.Boot || id.Boot == m.HighWater.Boot && id.Seq > m.HighWater.Seq {
+			m.HighWater = id
+			m.Boot = max(m.Boot, id.Boot)
+			in.marks[rec.HardwareID] = m
+			in.dirty = true
+		}
+		in.mu.Unlock()
+		if in.opt.OnEvent != nil {
+			in.opt.OnEvent(rec.DeviceID, rec.Received)
+		}
+	}
+	return nil
+}
+
+func (in *Intake) event(rec link.Record) (string, [][]byte, error) {
+	ev := rec.Event
+	kind, _ := in.kinds.Load(rec.HardwareID)
+	k, _ := kind.(msg.Kind)
+	typ := EventType(k, ev.Kind)
+	if err := envelope.CheckLevel("event type", typ); err != nil {
+		typ = "device.unknown_event"
+	}
+	data, err := envelope.EncodeData(ev.Data)
+	if err != nil {
+		return "", nil, fmt.Errorf("intake: event %v from %q: %w", ev.ID, rec.DeviceID, err)
+	}
+	devTime := time.UnixMilli(int64(ev.Time)).In(in.opt.Location)
+	clock := envelope.ClockUnknown
+	switch {
+	case ev.Clock == msg.ClockUnset:
+	case rec.Clock.State == link.ClockSynced:
+		clock = envelope.ClockSynced
+	case rec.Clock.State == link.ClockDrifted:
+		clock = envelope.ClockDrifted
+	}
+	var bodies [][]byte
+	if rec.Missing > 0 {
+		// The device's store overflowed: say so, in order, before the event.
+		gapData, _ := envelope.EncodeData(map[string]any{"boot": ev.ID.Boot, "lost": rec.Missing, "before_seq": ev.ID.Seq})
+		gap := in.envelope(rec, "device.events_lost", envelope.EventID(rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq)-uint64(rec.Missing)), ev.ID, devTime, clock, gapData)
+		b, err := (&envelope.Outbound{Event: gap}).Encode()
+		if err != nil {
+			return "", nil, err
+		}
+		bodies = append(bodies, b)
+	}
+	e := in.envelope(rec, typ, envelope.EventID(rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq)), ev.ID, devTime, clock, data)
+	b, err := (&envelope.Outbound{Event: e}).Encode()
+	if err != nil {
+		return "", nil, err
+	}
+	// The gap note and the event share a stream so they stay in order.
+	return StreamFor(typ), append(bodies, b), nil
+}
+
+func (in *Intake) envelope(rec link.Record, typ, id string, eid msg.EventID, devTime time.Time, clock string, data cbor.RawMessage) *envelope.Event {
+	return &envelope.Event{
+		V: envelope.Version, ID: id, Type: typ, Gateway: in.opt.Gateway, Device: rec.DeviceID,
+		Boot: eid.Boot, Seq: uint64(eid.Seq),
+		Time: envelope.StampOf(devTime), TimeRaw: devTime.Format("2006-01-02T15:04:05.000"),
+		Clock: clock, Received: envelope.StampOf(rec.Received.UTC()), Data: data,
+	}
+}
+
+func (in *Intake) deviceResult(rec link.Record) (string, [][]byte, error) {
+	r := rec.Result
+	data, err := envelope.EncodeData(r.Data)
+	if err != nil {
+		return "", nil, fmt.Errorf("intake: result %q from %q: %w", r.ID, rec.DeviceID, err)
+	}
+	m := &envelope.Marker{Command: r.ID, Device: rec.DeviceID, Result: &envelope.Result{
+		V: envelope.Version, ID: r.ID, Gateway: in.opt.Gateway, Device: rec.DeviceID,
+		Status: r.Status.String(), Error: r.Error, Time: envelope.StampOf(rec.Received.UTC()), Data: data,
+	}}
+	b, err := (&envelope.Outbound{Marker: m}).Encode()
+	return StreamResults, [][]byte{b}, err
+}
+
+// Run saves changed high-water marks every MarksEvery until ctx ends, and once
+// more then.
+func (in *Intake) Run(ctx context.Context) error {
+	t := time.NewTicker(in.opt.MarksEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return in.save()
+		case <-t.C:
+			if err := in.save(); err != nil {
+				in.log.Warn().Err(err).Msg("intake: could not save high-water marks (will retry)")
+			}
+		}
+	}
+}
+
+func (in *Intake) save() error {
+	in.mu.Lock()
+	if !in.dirty {
+		in.mu.Unlock()
+		return nil
+	}
+	snap := make(map[string]link.Mark, len(in.marks))
+	for k, v := range in.marks {
+		snap[k] = v
+	}
+	in.dirty = false
+	in.mu.Unlock()
+	if err := saveMarks(in.path, snap); err != nil {
+		in.mu.Lock()
+		in.dirty = true
+		in.mu.Unlock()
+		return err
+	}
+	return nil
+}

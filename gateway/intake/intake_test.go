@@ -1,0 +1,106 @@
+package intake
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/officegate/officegate/firmware-bridge/link"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/envelope"
+	"github.com/officegate/officegate/gateway/journal"
+)
+
+func streams() []journal.Stream {
+	return []journal.Stream{
+		{Name: StreamControl, Priority: journal.PriorityControl},
+		{Name: StreamResults, Priority: journal.PriorityControl},
+		{Name: StreamRecords, Priority: journal.PriorityRecord},
+		{Name: StreamTelemetry, Priority: journal.PriorityTelemetry},
+		{Name: StreamDiagnostic, Priority: journal.PriorityDiagnostics},
+	}
+}
+
+func TestCommitEventsAndMarks(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	in, err := New(j, dir, Options{Gateway: "gw-1", Location: shanghai})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.SetKind("HW-1", msg.KindAttendance)
+	ctx := context.Background()
+	devTime := time.Date(2026, 11, 24, 1, 2, 3, 0, time.UTC) // 09:02:03 in Shanghai
+	for seq := uint32(1); seq <= 3; seq++ {
+		rec := link.Record{Kind: link.RecordEvent, HardwareID: "HW-1", DeviceID: "t-1", DeviceBoot: 4,
+			Received: time.Now(), Clock: link.ClockInfo{State: link.ClockSynced},
+			Event: &msg.Event{ID: msg.EventID{Boot: 4, Seq: seq}, Kind: "punch", Time: uint64(devTime.UnixMilli()),
+				Clock: msg.ClockSet, Data: map[string]any{"person": "E-1001", "credential": "card"}}}
+		if seq == 3 {
+			rec.Missing = 2 // the device's store overflowed before this one
+		}
+		if err := in.Commit(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _ := j.Reader(StreamRecords)
+	var evs []*envelope.Event
+	for len(evs) < 4 {
+		rec, err := r.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ob, err := envelope.DecodeOutbound(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ob.Event)
+	}
+	e := evs[0]
+	if e.Type != "attendance.punch" || e.Device != "t-1" || e.Boot != 4 || e.Seq != 1 ||
+		e.ID != envelope.EventID("HW-1", 4, 1) || e.Clock != envelope.ClockSynced ||
+		e.Time.String() != "2026-11-24T09:02:03.000+08:00" || e.TimeRaw != "2026-11-24T09:02:03.000" {
+		t.Fatalf("envelope %+v (time %s)", e, e.Time)
+	}
+	if evs[2].Type != "device.events_lost" || evs[3].Seq != 3 {
+		t.Fatalf("gap note not before the event: %s, %d", evs[2].Type, evs[3].Seq)
+	}
+	p, _ := e.Payload(envelope.JSON)
+	t.Logf("%s", p)
+
+	// Marks: saved, reloaded, never above what was committed.
+	in.SaveBoot(ctx, "HW-1", 4)
+	if err := in.save(); err != nil {
+		t.Fatal(err)
+	}
+	in2, _ := New(j, dir, Options{Gateway: "gw-1"})
+	if m, _ := in2.Mark(ctx, "HW-1"); m.HighWater != (msg.EventID{Boot: 4, Seq: 3}) || m.Boot != 4 {
+		t.Fatalf("reloaded mark %+v", m)
+	}
+	// A damaged marks file is ignored: marks start from zero (resend, never loss).
+	b, _ := os.ReadFile(filepath.Join(dir, "marks"))
+	b[len(b)-1] ^= 0x01
+	os.WriteFile(filepath.Join(dir, "marks"), b, 0o600)
+	in3, _ := New(j, dir, Options{Gateway: "gw-1"})
+	if m, _ := in3.Mark(ctx, "HW-1"); m != (link.Mark{}) {
+		t.Fatalf("damaged marks file trusted: %+v", m)
+	}
+}
+
+func TestStreamFor(t *testing.T) {
+	for typ, want := range map[string]string{
+		"attendance.punch": StreamRecords, "visitor.checked_in": StreamRecords, "credential.read": StreamRecords,
+		"room.occupancy": StreamTelemetry, "device.alarm": StreamControl, "diag.log": StreamDiagnostic,
+	} {
+		if got := StreamFor(typ); got != want {
+			t.Errorf("StreamFor(%q) = %q, want %q", typ, got, want)
+		}
+	}
+}
