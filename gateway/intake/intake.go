@@ -26,10 +26,24 @@ import (
 const (
 	StreamControl    = "control"    // device lifecycle and alarms
 	StreamResults    = "results"    // command results (gateway/commands)
-	StreamRecords    = "attendance" // attendance punches, credential reads, visitors
+	StreamRecords    = "attendance" // attendance punches, credential reads
+	StreamVisitors   = "visitors"   // visitor check-ins, badges, doors: own stream for privacy retention
 	StreamTelemetry  = "rooms"      // room occupancy, buttons, other telemetry
 	StreamDiagnostic = "diag"       // diagnostics
 )
+
+// Streams is the gateway's stream table, most important first; retention
+// (MaxAge) is filled in from the configuration.
+func Streams() []journal.Stream {
+	return []journal.Stream{
+		{Name: StreamControl, Priority: journal.PriorityControl},
+		{Name: StreamResults, Priority: journal.PriorityControl}, // Keep: set by the daemon from commands.Keep
+		{Name: StreamRecords, Priority: journal.PriorityRecord},
+		{Name: StreamVisitors, Priority: journal.PriorityRecord},
+		{Name: StreamTelemetry, Priority: journal.PriorityTelemetry},
+		{Name: StreamDiagnostic, Priority: journal.PriorityDiagnostics},
+	}
+}
 
 // StreamFor picks the journal stream for an event type: what payroll and the
 // front desk depend on is never shed, telemetry may be when the disk is full.
@@ -37,9 +51,11 @@ func StreamFor(eventType string) string {
 	switch {
 	case strings.HasPrefix(eventType, "device."):
 		return StreamControl
-	case strings.HasPrefix(eventType, "attendance."), strings.HasPrefix(eventType, "credential."),
-		strings.HasPrefix(eventType, "visitor."), strings.HasPrefix(eventType, "badge."), strings.HasPrefix(eventType, "door."):
+	case strings.HasPrefix(eventType, "attendance."), strings.HasPrefix(eventType, "credential."):
 		return StreamRecords
+	case strings.HasPrefix(eventType, "visitor."), strings.HasPrefix(eventType, "badge."), strings.HasPrefix(eventType, "door."),
+		strings.HasPrefix(eventType, "kiosk."):
+		return StreamVisitors
 	case strings.HasPrefix(eventType, "diag."):
 		return StreamDiagnostic
 	}

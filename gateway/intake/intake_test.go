@@ -13,15 +13,7 @@ import (
 	"github.com/officegate/officegate/gateway/journal"
 )
 
-func streams() []journal.Stream {
-	return []journal.Stream{
-		{Name: StreamControl, Priority: journal.PriorityControl},
-		{Name: StreamResults, Priority: journal.PriorityControl},
-		{Name: StreamRecords, Priority: journal.PriorityRecord},
-		{Name: StreamTelemetry, Priority: journal.PriorityTelemetry},
-		{Name: StreamDiagnostic, Priority: journal.PriorityDiagnostics},
-	}
-}
+func streams() []journal.Stream { return Streams() }
 
 func TestCommitEventsAndMarks(t *testing.T) {
 	dir := t.TempDir()
@@ -96,8 +88,8 @@ func TestCommitEventsAndMarks(t *testing.T) {
 
 func TestStreamFor(t *testing.T) {
 	for typ, want := range map[string]string{
-		"attendance.punch": StreamRecords, "visitor.checked_in": StreamRecords, "credential.read": StreamRecords,
-		"room.occupancy": StreamTelemetry, "device.alarm": StreamControl, "diag.log": StreamDiagnostic,
+		"attendance.punch": StreamRecords, "visitor.checked_in": StreamVisitors, "credential.read": StreamRecords,
+		"room.occupancy": StreamTelemetry, "kiosk.scan": StreamVisitors, "device.alarm": StreamControl, "diag.log": StreamDiagnostic,
 	} {
 		if got := StreamFor(typ); got != want {
 			t.Errorf("StreamFor(%q) = %q, want %q", typ, got, want)

@@ -1,0 +1,189 @@
+// Command officegate is the office hardware gateway: it takes events from
+// attendance terminals, reception kiosks and meeting-room panels to MQTT
+// without losing, duplicating or reordering any.
+//
+//	officegate run --config /etc/officegate/officegate.toml
+//	officegate demo [--duration 30s] [--broker tcp://host:1883]
+//	officegate check-config FILE
+//	officegate version
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/officegate/officegate/gateway/config"
+	"github.com/officegate/officegate/gateway/daemon"
+	"github.com/officegate/officegate/gateway/demo"
+	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/gateway/logging"
+	"github.com/officegate/officegate/gateway/uplink"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+func main() {
+	// SIGINT and SIGTERM become one cancellation; a second signal kills.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, errUsage) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "officegate:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+const usage = `usage:
+  officegate run --config FILE     run the gateway
+  officegate demo [flags]          run everything with an embedded broker and emulated devices
+  officegate check-config FILE     validate a configuration file
+  officegate version               print the version
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "run":
+		fs := flag.NewFlagSet("run", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		path := fs.String("config", "/etc/officegate/officegate.toml", "configuration `file`")
+		if err := fs.Parse(args[1:]); err != nil {
+			return errUsage
+		}
+		return runGateway(ctx, *path, stdout)
+	case "demo":
+		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		dur := fs.Duration("duration", 0, "stop after this long (default: until Ctrl-C)")
+		broker := fs.String("broker", "", "use this broker `URL` instead of the embedded one")
+		rate := fs.Float64("rate", 2, "events per second per emulated device")
+		verbose := fs.Bool("v", false, "log the gateway's own records too")
+		if err := fs.Parse(args[1:]); err != nil {
+			return errUsage
+		}
+		level := zerolog.WarnLevel
+		if *verbose {
+			level = zerolog.InfoLevel
+		}
+		log := logging.New(stderr, logging.Options{Level: level})
+		return demo.Run(ctx, demo.Options{Duration: *dur, Broker: *broker, Rate: *rate, Out: stdout, Log: log, Version: versionString()})
+	case "check-config":
+		if len(args) != 2 {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		cfg, err := config.Load(args[1])
+		if err != nil {
+			return err
+		}
+		for _, w := range cfg.Warnings {
+			fmt.Fprintln(stdout, "warning:", w.String())
+		}
+		fmt.Fprintf(stdout, "%s: ok (gateway %q, %d devices, broker %s)\n", args[1], cfg.Gateway.ID, len(cfg.Devices), cfg.MQTT.URL)
+		return nil
+	case "version":
+		fmt.Fprintln(stdout, "officegate", versionString())
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "officegate: unknown command %q\n%s", args[0], usage)
+	return errUsage
+}
+
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	return v
+}
+
+func runGateway(ctx context.Context, path string, stdout io.Writer) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	log := logging.New(stdout, logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format})
+	for _, w := range cfg.Warnings {
+		log.Warn().Msg(w.String())
+	}
+	password, err := cfg.MQTT.ReadPassword()
+	if err != nil {
+		return err
+	}
+	var devs []daemon.Device
+	for _, d := range cfg.Devices {
+		if d.Port != "" {
+			devs = append(devs, daemon.Device{ID: d.ID, Kind: d.Kind, Port: d.Port, Baud: d.Baud})
+		}
+	}
+	uo := uplink.Options{
+		Broker: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: password,
+		Topics: cfg.Topics(), Format: cfg.MQTT.Format, Inflight: cfg.MQTT.Inflight,
+		KeepAlive: cfg.MQTT.Keepalive, ConnectTimeout: cfg.MQTT.ConnectTimeout,
+		BackoffMin: cfg.MQTT.BackoffMin, BackoffMax: cfg.MQTT.BackoffMax,
+	}
+	if cfg.MQTT.TLSEnabled {
+		t := cfg.MQTT.TLS
+		uo.TLS = func() (*tls.Config, error) { return tlsConfig(t) }
+	}
+	return daemon.Run(ctx, daemon.Options{
+		Gateway: cfg.Gateway.ID, Location: cfg.Gateway.Timezone,
+		StateDir: filepath.Dir(cfg.Journal.Dir), JournalDir: cfg.Journal.Dir,
+		Journal: journal.Options{MaxBytes: cfg.Journal.MaxBytes, SegmentSize: cfg.Journal.SegmentSize,
+			SyncWindow: cfg.Journal.SyncWindow, CursorInterval: cfg.Journal.CursorInterval},
+		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Version: versionString(), Log: log,
+	})
+}
+
+// tlsConfig reads the CA and client certificate files; it runs before every
+// connection attempt, so renewed files are used without a restart.
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt.tls.ca_file %q: no PEM certificate in it", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.cert_file/key_file: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}

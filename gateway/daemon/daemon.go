@@ -1,0 +1,320 @@
+// Package daemon runs the gateway: it wires the journal, the device links and
+// their serial ports, the intake, the command processor and the MQTT uplink
+// together, and stops them in order.
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/officegate/officegate/devices/serialport"
+	"github.com/officegate/officegate/firmware-bridge/link"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/commands"
+	"github.com/officegate/officegate/gateway/envelope"
+	"github.com/officegate/officegate/gateway/intake"
+	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/gateway/uplink"
+)
+
+// Device is one device on a serial port speaking the firmware-bridge link.
+type Device struct {
+	ID   string // the device id on the wire
+	Kind string // terminal, panel, kiosk, …: reported until the device says what it is
+	Port string // /dev/serial/by-id/… (or any tty)
+	Baud int
+}
+
+// Options configure a gateway run. The binary fills them from the
+// configuration file; the demo and tests build them directly.
+type Options struct {
+	Gateway    string
+	Location   *time.Location
+	StateDir   string // small state beside the journal (device high-water marks)
+	JournalDir string // default StateDir/journal
+	Journal    journal.Options
+	// Retention is the per-stream maximum age (privacy), by stream name.
+	Retention map[string]time.Duration
+	Uplink    uplink.Options // Topics.Gateway, Streams and Boot are filled in
+	Devices   []Device
+	Version   string
+	Log       zerolog.Logger
+	// Ready, if set, is called once the journal is open and every part runs.
+	Ready func(*Gateway)
+}
+
+// Gateway is a running gateway, as Ready sees it.
+type Gateway struct {
+	Journal *journal.Journal
+	Uplink  *uplink.Uplink
+	Intake  *intake.Intake
+	Links   map[string]*link.Gateway // by device id
+}
+
+// Run runs the gateway until ctx ends. Shutdown: device links stop (nothing new
+// is acknowledged to devices), then commands, then the uplink publishes the
+// offline status, then marks are saved and the journal is closed.
+func Run(ctx context.Context, o Options) error {
+	log := o.Log
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if err := os.MkdirAll(o.StateDir, 0o750); err != nil {
+		return fmt.Errorf("daemon: state directory: %w", err)
+	}
+	jo := o.Journal
+	jo.Streams = intake.Streams()
+	for i := range jo.Streams {
+		if jo.Streams[i].Name == commands.Stream.Name {
+			jo.Streams[i].Keep = commands.Keep
+		}
+		if age, ok := o.Retention[jo.Streams[i].Name]; ok {
+			jo.Streams[i].MaxAge = age
+		}
+	}
+	jl := log.With().Str("part", "journal").Logger()
+	jo.Log = &jl
+	if o.JournalDir == "" {
+		o.JournalDir = filepath.Join(o.StateDir, "journal")
+	}
+	j, err := journal.Open(o.JournalDir, &jo)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	logRecovery(log, j.Recovery())
+
+	in, err := intake.New(j, o.StateDir, intake.Options{Gateway: o.Gateway, Location: o.Location, Log: &log})
+	if err != nil {
+		return err
+	}
+	uo := o.Uplink
+	uo.Topics.Gateway = o.Gateway
+	if uo.Topics.Root == "" {
+		uo.Topics.Root = "officegate"
+	}
+	for _, s := range jo.Streams {
+		uo.Streams = append(uo.Streams, s.Name)
+	}
+	uo.Boot = envelope.NewID()
+	uo.Version = o.Version
+	ul := log.With().Str("part", "uplink").Logger()
+	uo.Log = &ul
+	up, err := uplink.New(j, uo)
+	if err != nil {
+		return err
+	}
+
+	g := &Gateway{Journal: j, Uplink: up, Intake: in, Links: map[string]*link.Gateway{}}
+	for _, d := range o.Devices {
+		dl := log.With().Str("device", d.ID).Logger()
+		lg, err := link.NewGateway(link.GatewayConfig{
+			Sink: in, Store: in, Directory: fixedID(d.ID),
+			Logf: func(f string, a ...any) { dl.Warn().Msgf("link: "+f, a...) },
+		})
+		if err != nil {
+			return fmt.Errorf("daemon: device %q: %w", d.ID, err)
+		}
+		g.Links[d.ID] = lg
+	}
+	cl := log.With().Str("part", "commands").Logger()
+	cp, err := commands.New(ctx, j, router{links: g.Links}, commands.Options{Gateway: o.Gateway, Log: &cl})
+	if err != nil {
+		return err
+	}
+
+	var (
+		devWG, cmdWG, upWG, inWG sync.WaitGroup
+		devCtx, stopDevs         = context.WithCancel(context.WithoutCancel(ctx))
+		cmdCtx, stopCmds         = context.WithCancel(context.WithoutCancel(ctx))
+		upCtx, stopUp            = context.WithCancel(context.WithoutCancel(ctx))
+		inCtx, stopIn            = context.WithCancel(context.WithoutCancel(ctx))
+	)
+	defer func() { stopDevs(); stopCmds(); stopUp(); stopIn() }()
+	inWG.Add(1)
+	go func() { defer inWG.Done(); in.Run(inCtx) }()
+	upWG.Add(1)
+	go func() {
+		defer upWG.Done()
+		if err := up.Run(upCtx); err != nil {
+			log.Error().Err(err).Msg("uplink stopped")
+		}
+	}()
+	cmdWG.Add(1)
+	go func() { defer cmdWG.Done(); cp.Run(cmdCtx, up.Commands()) }()
+	for _, d := range o.Devices {
+		lg := g.Links[d.ID]
+		dl := log.With().Str("device", d.ID).Str("port", d.Port).Logger()
+		sup, err := serialport.NewSupervisor(serialport.Config{Name: d.Port, Baud: d.Baud}, &serialport.SupervisorOpts{
+			OnEvent: func(e serialport.Event) {
+				ev := dl.Info()
+				if e.Err != nil {
+					ev = dl.Warn().Err(e.Err)
+				}
+				ev.Str("state", e.State.String()).Int("attempt", e.Attempt).Dur("retry_in", e.Delay).Msg("serial port")
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("daemon: device %q: %w", d.ID, err)
+		}
+		devWG.Add(2)
+		go func() {
+			defer devWG.Done()
+			sup.Run(devCtx, func(ctx context.Context, p *serialport.Port) error { return lg.Run(ctx, p) })
+		}()
+		go func() { defer devWG.Done(); watchStatus(devCtx, d, lg, in, up) }()
+	}
+	log.Info().Str("gateway", o.Gateway).Int("devices", len(o.Devices)).Str("broker", uo.Broker).Msg("officegate running")
+	if o.Ready != nil {
+		o.Ready(g)
+	}
+	<-ctx.Done()
+	log.Info().Msg("shutting down")
+	stopDevs()
+	devWG.Wait()
+	stopCmds()
+	cmdWG.Wait()
+	stopUp()
+	upWG.Wait()
+	stopIn()
+	inWG.Wait()
+	return j.Close()
+}
+
+// fixedID enrolls whatever answers on a configured port under the configured
+// device id (provisioning replaces this with approval and keys).
+type fixedID string
+
+func (f fixedID) Lookup(_ context.Context, h *msg.Hello) (link.Identity, error) {
+	return link.Identity{Enrollment: link.Enrolled, DeviceID: string(f)}, nil
+}
+
+// watchStatus mirrors a link's status into the retained device status.
+func watchStatus(ctx context.Context, d Device, lg *link.Gateway, in *intake.Intake, up *uplink.Uplink) {
+	var last envelope.DeviceStatus
+	for {
+		st, err := lg.Wait(ctx, func(s link.Status) bool {
+			return deviceStatus(d, s) != last
+		})
+		if err != nil {
+			return
+		}
+		if st.HardwareID != "" {
+			in.SetKind(st.HardwareID, st.Kind)
+		}
+		last = deviceStatus(d, st)
+		up.SetDeviceStatus(last)
+	}
+}
+
+func deviceStatus(d Device, s link.Status) envelope.DeviceStatus {
+	state := envelope.StateOffline
+	if s.Online {
+		state = envelope.StateOnline
+	}
+	kind := kindName(s.Kind)
+	if s.HardwareID == "" && d.Kind != "" {
+		kind = d.Kind // no HELLO yet: what the configuration says
+	}
+	ds := envelope.DeviceStatus{Device: d.ID, State: state, Kind: kind, Model: s.Model,
+		Firmware: s.Firmware, Clock: s.Clock.State.String()}
+	if !s.LastSeen.IsZero() {
+		ds.LastSeen = s.LastSeen.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	return ds
+}
+
+func kindName(k msg.Kind) string {
+	switch k {
+	case msg.KindAttendance:
+		return "terminal"
+	case msg.KindKiosk:
+		return "kiosk"
+	case msg.KindRoomPanel:
+		return "panel"
+	}
+	return "other"
+}
+
+// router executes device commands over their links.
+type router struct{ links map[string]*link.Gateway }
+
+func (r router) Known(device string) bool { _, ok := r.links[device]; return ok }
+
+func (r router) Execute(ctx context.Context, req commands.Request) commands.Outcome {
+	lg := r.links[req.Device]
+	a, err := jsonArgs(req.Args)
+	if err != nil {
+		return commands.Outcome{Status: envelope.StatusError, Error: err.Error()}
+	}
+	cmd := msg.Command{ID: req.ID, Name: req.Name, Args: a}
+	if dl, ok := ctx.Deadline(); ok {
+		cmd.Deadline = uint64(dl.UnixMilli())
+	}
+	res, err := lg.Send(ctx, cmd)
+	if err != nil {
+		status := envelope.StatusError
+		if errors.Is(err, context.DeadlineExceeded) {
+			status = envelope.StatusExpired
+		}
+		return commands.Outcome{Status: status, Error: err.Error()}
+	}
+	return commands.Outcome{Status: res.Status.String(), Error: res.Error, Data: res.Data}
+}
+
+// jsonArgs turns a command's JSON arguments into the CBOR-ready map the link
+// carries, keeping integers integers (JSON numbers would otherwise all become
+// floats on the device).
+func jsonArgs(raw json.RawMessage) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("args: %w", err)
+	}
+	return fixNumbers(m).(map[string]any), nil
+}
+
+func fixNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = fixNumbers(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = fixNumbers(e)
+		}
+		return x
+	}
+	return v
+}
+
+func logRecovery(log zerolog.Logger, r journal.Recovery) {
+	ev := log.Info()
+	if len(r.Losses) > 0 || r.CursorsReset != "" {
+		ev = log.Warn()
+	}
+	ev.Int("segments", r.Segments).Int("scanned", len(r.Scanned)).Uint64("records_lost", r.Lost()).
+		Strs("broken_copies", r.Broken).Strs("removed_temp", r.RemovedTemp).Str("cursors_reset", r.CursorsReset).
+		Strs("notes", r.Notes).Msg("journal opened")
+	for _, l := range r.Losses {
+		log.Error().Str("loss", l.String()).Msg("journal damage found at open")
+	}
+}

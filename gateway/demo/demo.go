@@ -1,0 +1,137 @@
+// Package demo runs officegate with nothing to set up: an embedded MQTT broker
+// on loopback (or an external one), emulated devices speaking the
+// firmware-bridge link over real PTYs, the real pipeline and journal in a
+// temporary directory, and a live view of what HR and admin services receive.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/rs/zerolog"
+
+	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/daemon"
+	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/gateway/uplink"
+)
+
+// Options configure the demo.
+type Options struct {
+	Duration time.Duration // 0: until ctx ends
+	Broker   string        // external broker URL; "" starts the embedded one
+	Rate     float64       // events per second per device; default 2
+	Out      io.Writer     // the live view; default stdout
+	Log      zerolog.Logger
+	Version  string
+}
+
+// Gateway is the demo gateway's id.
+const Gateway = "demo"
+
+// Run runs the demo until the duration passes or ctx ends.
+func Run(ctx context.Context, o Options) error {
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if o.Rate == 0 {
+		o.Rate = 2
+	}
+	if o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Duration)
+		defer cancel()
+	}
+	dir, err := os.MkdirTemp("", "officegate-demo-")
+	if err != nil {
+		return fmt.Errorf("demo: temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	brokerURL, host, port := o.Broker, "", 0
+	if brokerURL == "" {
+		b, err := StartBroker()
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokerURL, host, port = b.URL, b.Host, b.Port
+	}
+
+	type spec struct {
+		id   string
+		kind msg.Kind
+	}
+	specs := []spec{{"t-lobby-1", msg.KindAttendance}, {"t-lobby-2", msg.KindAttendance}, {"panel-3f-aurora", msg.KindRoomPanel}}
+	var devs []daemon.Device
+	for i, s := range specs {
+		d, err := StartDevice(dir, s.id, s.kind, o.Rate, uint64(i+1))
+		if err != nil {
+			return err
+		}
+		defer d.Stop()
+		kind := "terminal"
+		if s.kind == msg.KindRoomPanel {
+			kind = "panel"
+		}
+		devs = append(devs, daemon.Device{ID: s.id, Kind: kind, Port: d.Path, Baud: 115200})
+	}
+
+	fmt.Fprintf(o.Out, "officegate demo: %d emulated devices on PTYs, journal in %s\n", len(devs), filepath.Join(dir, "state", "journal"))
+	fmt.Fprintf(o.Out, "broker: %s\n", brokerURL)
+	if host != "" {
+		fmt.Fprintf(o.Out, "watch from another terminal:  mosquitto_sub -h %s -p %d -t 'officegate/#' -v\n", host, port)
+		fmt.Fprintf(o.Out, "send a command:               mosquitto_pub -h %s -p %d -t officegate/demo/devices/t-lobby-1/commands/ping -m '{\"id\":\"my-ping-1\",\"args\":{\"hello\":\"world\"}}'\n", host, port)
+	}
+	fmt.Fprintln(o.Out, strings.Repeat("-", 100))
+	v, err := startView(brokerURL, "officegate/"+Gateway+"/#", o.Out)
+	if err != nil {
+		return err
+	}
+	defer v.close()
+
+	ready := make(chan *daemon.Gateway, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{
+			Gateway: Gateway, StateDir: filepath.Join(dir, "state"),
+			Journal: journal.Options{SegmentSize: 1 << 20, MaxBytes: 64 << 20},
+			Uplink:  uplink.Options{Broker: brokerURL, ClientID: "officegate-" + Gateway, BackoffMin: 250 * time.Millisecond, BackoffMax: 5 * time.Second},
+			Devices: devs, Version: o.Version, Log: o.Log,
+			Ready: func(g *daemon.Gateway) { ready <- g },
+		})
+	}()
+	var g *daemon.Gateway
+	select {
+	case g = <-ready:
+	case err := <-done:
+		return err
+	}
+	// An admin service pings a terminal once it is up.
+	go func() {
+		select {
+		case <-time.After(3 * time.Second):
+		case <-ctx.Done():
+			return
+		}
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID("officegate-demo-admin"))
+		if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+			c.Publish("officegate/"+Gateway+"/devices/t-lobby-1/commands/ping", 1, false,
+				`{"id":"demo-ping-1","args":{"hello":"world"}}`).WaitTimeout(5 * time.Second)
+			c.Disconnect(100)
+		}
+	}()
+	err = <-done
+	events, unique, results := v.counts()
+	fmt.Fprintln(o.Out, strings.Repeat("-", 100))
+	st := g.Journal.Stats()
+	fmt.Fprintf(o.Out, "received %d events (%d unique ids), %d command results; journal: %d records committed in %d group commits (%d fsyncs)\n",
+		events, unique, results, st.Records, st.Commits, st.Fsyncs)
+	return err
+}

@@ -1,0 +1,107 @@
+package demo
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// view prints what HR and admin services receive, one line per message.
+type view struct {
+	out io.Writer
+	c   paho.Client
+
+	mu sync.Mutex
+	// Guarded by mu.
+	events  int
+	unique  map[string]bool
+	results int
+}
+
+func startView(broker, filter string, out io.Writer) (*view, error) {
+	v := &view{out: out, unique: map[string]bool{}}
+	o := paho.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("officegate-demo-view-%d", time.Now().UnixNano())).
+		SetCleanSession(true).SetAutoReconnect(true).SetOrderMatters(true)
+	v.c = paho.NewClient(o)
+	if tok := v.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		return nil, fmt.Errorf("demo: view cannot connect to %s: %v", broker, tok.Error())
+	}
+	if tok := v.c.Subscribe(filter, 1, v.show); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		return nil, fmt.Errorf("demo: view cannot subscribe: %v", tok.Error())
+	}
+	return v, nil
+}
+
+func (v *view) show(_ paho.Client, m paho.Message) {
+	var p map[string]any
+	if err := json.Unmarshal(m.Payload(), &p); err != nil {
+		return
+	}
+	parts := strings.Split(m.Topic(), "/")
+	now := time.Now().Format("15:04:05.000")
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	str := func(k string) string { s, _ := p[k].(string); return s }
+	switch {
+	case strings.Contains(m.Topic(), "/events/"):
+		v.events++
+		dup := ""
+		if v.unique[str("id")] {
+			dup = "  (duplicate: same id, dropped by a consumer)"
+		}
+		v.unique[str("id")] = true
+		fmt.Fprintf(v.out, "%s  HR     %-16s %-20s %-34s seq %-5v id %s…%s\n", now, str("device"), str("type"),
+			fields(p["data"]), p["seq"], short(str("id")), dup)
+	case strings.HasSuffix(m.Topic(), "/results"):
+		v.results++
+		fmt.Fprintf(v.out, "%s  ADMIN  %-16s result of %-10s %-8s %s %s\n", now, str("device"), str("command"),
+			str("status"), str("error"), fields(p["data"]))
+	case len(parts) >= 3 && parts[len(parts)-1] == "status":
+		who := "gateway " + str("gateway")
+		if d := str("device"); d != "" {
+			who = d
+		}
+		fmt.Fprintf(v.out, "%s  STATUS %-16s %-8s %s %s\n", now, who, str("state"), str("kind"), str("firmware"))
+	}
+}
+
+func (v *view) counts() (events, unique, results int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.events, len(v.unique), v.results
+}
+
+func (v *view) close() { v.c.Disconnect(100) }
+
+func fields(d any) string {
+	m, ok := d.(map[string]any)
+	if !ok || len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%v", k, m[k])
+	}
+	return b.String()
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
