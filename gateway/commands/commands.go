@@ -24,7 +24,16 @@ type Router interface {
 	// Known reports whether device is a device this gateway runs ("" is the
 	// gateway itself). Commands for unknown devices are answered at once.
 	Known(device string) bool
-	Execute(ctx context.Context, device, name string, args json.RawMessage) Outcome
+	Execute(ctx context.Context, req Request) Outcome
+}
+
+// Request is one command to execute. ID is the command's id: passing it on to
+// the device lets a device's durable answer be matched to it after a restart.
+type Request struct {
+	ID     string
+	Device string // "" for the gateway itself
+	Name   string
+	Args   json.RawMessage // a JSON object
 }
 
 // Outcome is what executing a command produced.
@@ -216,11 +225,12 @@ func (p *Processor) Handle(ctx context.Context, in uplink.Inbound) {
 		return
 	}
 	if !p.router.Known(in.Device) {
-		what := fmt.Sprintf("unknown device %q", in.Device)
+		out := Outcome{Status: envelope.StatusError, Error: fmt.Sprintf("unknown device %q", in.Device)}
 		if in.Device == "" {
-			what = fmt.Sprintf("unknown gateway command %q", in.Name)
+			// MQTT.md §7: a gateway command this gateway does not implement.
+			out = Outcome{Status: envelope.StatusUnsupported, Error: fmt.Sprintf("gateway command %q is not implemented", in.Name)}
 		}
-		p.once(ctx, cmd.ID, in.Device, in.Name, Outcome{Status: envelope.StatusError, Error: what})
+		p.once(ctx, cmd.ID, in.Device, in.Name, out)
 		return
 	}
 	p.mu.Lock()
@@ -266,7 +276,7 @@ func (p *Processor) worker(ctx context.Context, jobs <-chan job) {
 				continue
 			}
 			ectx, cancel := context.WithDeadline(ctx, jb.expires)
-			out := p.router.Execute(ectx, jb.device, jb.name, jb.args)
+			out := p.router.Execute(ectx, Request{ID: jb.id, Device: jb.device, Name: jb.name, Args: jb.args})
 			cancel()
 			if ctx.Err() != nil {
 				return // shutting down: the marker makes the next start answer it

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -23,7 +22,8 @@ type doors struct {
 }
 
 func (d *doors) Known(dev string) bool { return dev == "door-1" }
-func (d *doors) Execute(ctx context.Context, dev, name string, args json.RawMessage) Outcome {
+func (d *doors) Execute(ctx context.Context, req Request) Outcome {
+	name := req.Name
 	if d.block != nil {
 		select {
 		case <-d.block:
@@ -180,7 +180,8 @@ func TestRefusals(t *testing.T) {
 	rg.send("door-1", "door.fly", `{"id":"fly"}`)
 	rg.send("door-1", "door.pulse", `{"id":"typo","expire_at":"2030-01-01T00:00:00Z"}`)
 	rg.send("door-1", "door.pulse", `{"id":"far","expires_at":"2099-01-01T00:00:00Z"}`)
-	want := map[string]string{"late": "expired", "who": "error", "fly": "unsupported", "typo": "error", "far": "error"}
+	rg.send("", "reboot", `{"id":"gw-cmd"}`)
+	want := map[string]string{"late": "expired", "who": "error", "fly": "unsupported", "typo": "error", "far": "error", "gw-cmd": "unsupported"}
 	for _, r := range rg.results(t, len(want)) {
 		if want[r.ID] != r.Status {
 			t.Errorf("%s: status %s (%s), want %s", r.ID, r.Status, r.Error, want[r.ID])

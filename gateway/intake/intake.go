@@ -214,10 +214,14 @@ func (in *Intake) event(rec link.Record) (string, [][]byte, error) {
 	kind, _ := in.kinds.Load(rec.HardwareID)
 	k, _ := kind.(msg.Kind)
 	typ := EventType(k, ev.Kind)
+	body := any(ev.Data)
 	if err := envelope.CheckLevel("event type", typ); err != nil {
+		// Never dropped: published under a reserved type, with the name the
+		// device used (MQTT.md §5).
 		typ = "device.unknown_event"
+		body = map[string]any{"event": ev.Kind, "data": ev.Data}
 	}
-	data, err := envelope.EncodeData(ev.Data)
+	data, err := envelope.EncodeData(body)
 	if err != nil {
 		return "", nil, fmt.Errorf("intake: event %v from %q: %w", ev.ID, rec.DeviceID, err)
 	}
