@@ -44,4 +44,3 @@ func (c *Config) JournalOptions(streams []journal.Stream) (journal.Options, erro
 		CursorInterval: c.Journal.CursorInterval,
 	}, nil
 }
-

@@ -1,0 +1,12 @@
+// Package metrics owns what the gateway exposes to monitoring: its
+// Prometheus registry (its own, never the global one), the /metrics and
+// /healthz handlers and the loopback server that serves them.
+//
+// Journal figures are read from journal.Stats at scrape time by a collector,
+// so there is no polling goroutine and every scrape is one consistent
+// snapshot. The uplink and the device drivers report through small methods
+// (Published, Reconnected, DeviceSeen …). Labels are bounded: a stream name
+// or a device id, never an event id, a card number or a person reference
+// (DESIGN.md §9); device series are capped (MaxDevices) so a bug that passes
+// such a value as a device id cannot grow the registry without bound.
+package metrics
