@@ -23,6 +23,7 @@ import (
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/gateway/metrics"
 	"github.com/officegate/officegate/gateway/uplink"
 )
 
@@ -46,8 +47,11 @@ type Options struct {
 	Retention map[string]time.Duration
 	Uplink    uplink.Options // Topics.Gateway, Streams and Boot are filled in
 	Devices   []Device
-	Version   string
-	Log       zerolog.Logger
+	// HTTP, if set, serves /metrics and /healthz there (loopback, per the
+	// configuration's rules).
+	HTTP    string
+	Version string
+	Log     zerolog.Logger
 	// Ready, if set, is called once the journal is open and every part runs.
 	Ready func(*Gateway)
 }
@@ -83,6 +87,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	jl := log.With().Str("part", "journal").Logger()
 	jo.Log = &jl
+	m := metrics.New(nil)
+	jo.OnSync = m.OnSync
 	if o.JournalDir == "" {
 		o.JournalDir = filepath.Join(o.StateDir, "journal")
 	}
@@ -93,7 +99,11 @@ func Run(ctx context.Context, o Options) error {
 	defer j.Close()
 	logRecovery(log, j.Recovery())
 
-	in, err := intake.New(j, o.StateDir, intake.Options{Gateway: o.Gateway, Location: o.Location, Log: &log})
+	if err := m.WatchJournal(j); err != nil {
+		return err
+	}
+	in, err := intake.New(j, o.StateDir, intake.Options{Gateway: o.Gateway, Location: o.Location, Log: &log,
+		OnEvent: func(device string, at time.Time) { m.DeviceSeen(device, at) }})
 	if err != nil {
 		return err
 	}
@@ -109,6 +119,7 @@ func Run(ctx context.Context, o Options) error {
 	uo.Version = o.Version
 	ul := log.With().Str("part", "uplink").Logger()
 	uo.Log = &ul
+	uo.Metrics = m
 	up, err := uplink.New(j, uo)
 	if err != nil {
 		return err
@@ -172,6 +183,18 @@ func Run(ctx context.Context, o Options) error {
 			sup.Run(devCtx, func(ctx context.Context, p *serialport.Port) error { return lg.Run(ctx, p) })
 		}()
 		go func() { defer devWG.Done(); watchStatus(devCtx, d, lg, in, up) }()
+	}
+	if o.HTTP != "" {
+		health := &metrics.Health{}
+		health.Add("journal", metrics.JournalCheck(j))
+		health.Add("uplink", m.UplinkCheck(2*time.Minute))
+		inWG.Add(1)
+		go func() {
+			defer inWG.Done()
+			if err := metrics.Serve(inCtx, o.HTTP, metrics.Handler(m, health)); err != nil {
+				log.Error().Err(err).Msg("metrics server stopped")
+			}
+		}()
 	}
 	log.Info().Str("gateway", o.Gateway).Int("devices", len(o.Devices)).Str("broker", uo.Broker).Msg("officegate running")
 	if o.Ready != nil {

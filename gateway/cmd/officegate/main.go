@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"syscall"
+	_ "time/tzdata" // zone names work on a board without the tzdata package
 
 	"github.com/rs/zerolog"
 
@@ -160,6 +161,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		Journal: journal.Options{MaxBytes: cfg.Journal.MaxBytes, SegmentSize: cfg.Journal.SegmentSize,
 			SyncWindow: cfg.Journal.SyncWindow, CursorInterval: cfg.Journal.CursorInterval},
 		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Version: versionString(), Log: log,
+		HTTP: cfg.HTTP.Listen,
 	})
 }
 
