@@ -168,6 +168,10 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 		g.runStats.add(portStats(p))
 		g.p, g.w, g.jobsOut, g.backlog = nil, nil, 0, nil
 		g.gen++ // reports of this Run will never come
+		// Frames accepted but not reported committed will never be
+		// acknowledged: expect them again. What did commit is dropped by
+		// the worker's high-water mark when it comes back.
+		g.rcvNext = inc(g.ack)
 		g.up = false
 		g.helloJob, g.helloNew = false, nil
 		g.setOnline(false)
@@ -383,7 +387,7 @@ func (g *Gateway) onReport(now time.Time, r report) {
 		return
 	}
 	if j.kind == jobRecord && j.rec.Kind == RecordResult && r.err == nil && !r.skipped {
-		g.answer(j.rec.Result, r.dup)
+		g.answer(j.rec.Result)
 	}
 	if j.seq == 0 {
 		if r.err != nil {
@@ -409,11 +413,10 @@ func (g *Gateway) onReport(now time.Time, r report) {
 	}
 }
 
-// answer resolves the Send waiting for a committed result.
-func (g *Gateway) answer(res *msg.Result, dup bool) {
-	if dup {
-		return
-	}
+// answer resolves the Send waiting for a committed result. A duplicate
+// resolves it too: the first copy was committed, but its report may have
+// been lost when the Run it came in ended.
+func (g *Gateway) answer(res *msg.Result) {
 	if _, ok := g.answered[res.ID]; !ok {
 		if len(g.ansOrder) >= answeredKeep {
 			delete(g.answered, g.ansOrder[0])

@@ -97,15 +97,9 @@ func openGateway(t *testing.T, l *line) *serialport.Port {
 func run(t *testing.T, f func(ctx context.Context) error) (cancel func(), done <-chan error) {
 	ctx, c := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
-	go func() { ch <- f(ctx) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			c()
-			<-ch
-		}
-	}
+	fin := make(chan struct{})
+	go func() { ch <- f(ctx); close(fin) }()
+	stop := func() { c(); <-fin }
 	t.Cleanup(stop)
 	return stop, ch
 }

@@ -50,7 +50,9 @@ func (j *Journal) Commit(ctx context.Context, rec link.Record) error {
 	j.recs = append(j.recs, rec)
 	if rec.Kind == link.RecordEvent {
 		m := j.marks[rec.HardwareID]
-		m.HighWater = rec.Event.ID
+		if id := rec.Event.ID; id.Boot > m.HighWater.Boot || id.Boot == m.HighWater.Boot && id.Seq > m.HighWater.Seq {
+			m.HighWater = id
+		}
 		m.Boot = max(m.Boot, rec.Event.ID.Boot)
 		j.marks[rec.HardwareID] = m
 	}
