@@ -2,6 +2,7 @@
 // them over, on the machine it runs on.
 //
 //	go run ./gateway/bench journal [flags]   the journal, bbolt and SQLite side by side
+//	go run ./gateway/bench e2e [flags]       devices → officegate → mosquitto, against raw paho
 //
 // It is a tool, not a test: nothing here asserts a timing.
 package main
@@ -24,19 +25,25 @@ type command struct {
 
 var commands = []command{
 	{"journal", "the journal, bbolt and SQLite doing the same store-and-forward work", journalMain},
+	{"e2e", "devices on PTYs → officegate → mosquitto, against raw paho with the same messages", e2eMain},
 }
 
-func main() {
+func main() { os.Exit(mainWith(os.Args[1:])) }
+
+// mainWith runs a command until it ends or SIGINT or SIGTERM cancels it,
+// and returns the exit code.
+func mainWith(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := dispatch(ctx, os.Args[1:])
+	err := dispatch(ctx, args)
 	stop()
 	if errors.Is(err, errUsage) {
-		os.Exit(2)
+		return 2
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 var errUsage = errors.New("bench: usage")

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,20 +44,79 @@ func procWriteBytes() (uint64, error) {
 }
 
 // peakRSS is VmHWM from /proc/self/status, in bytes.
-func peakRSS() (uint64, error) {
-	f, err := os.Open("/proc/self/status")
+func peakRSS() (uint64, error) { return statusField("/proc/self/status", "VmHWM") }
+
+// peakRSSOf is VmHWM of another process, in bytes; read it before the
+// process exits.
+func peakRSSOf(pid int) (uint64, error) {
+	return statusField(fmt.Sprintf("/proc/%d/status", pid), "VmHWM")
+}
+
+// rssOf is a process's resident memory now, in bytes: anonymous (heap,
+// stacks) and file-backed (mostly the executable's pages, shared with the
+// page cache and reclaimable).
+func rssOf(pid int) (anon, file uint64, err error) {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	anon, err1 := statusField(path, "RssAnon")
+	file, err2 := statusField(path, "RssFile")
+	return anon, file, errors.Join(err1, err2)
+}
+
+// statusField reads a "kB" field of a /proc/<pid>/status file, in bytes.
+func statusField(path, key string) (uint64, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
 			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
+	return 0, fmt.Errorf("no %s in %s", key, path)
+}
+
+// userHZ is the unit of the times in /proc/<pid>/stat: USER_HZ, which the
+// kernel fixes at 100 for user space on every architecture (proc(5)).
+const userHZ = 100
+
+// procCPU is the CPU time (user + system) a process has used so far, from
+// /proc/<pid>/stat, in 10 ms ticks: measure over seconds, not milliseconds.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces and parentheses: the fields
+	// that follow start after its last ')'. utime and stime are fields 14 and
+	// 15, so the 12th and 13th after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name", pid, len(f))
+	}
+	ut, err1 := strconv.ParseUint(string(f[11]), 10, 64)
+	st, err2 := strconv.ParseUint(string(f[12]), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return time.Duration(ut+st) * time.Second / userHZ, nil
+}
+
+// selfCPU is this process's CPU time (user + system) with microsecond
+// resolution.
+func selfCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // deviceStat is the block device's own count of what reached it: every

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// The e2e command runs the whole path, emulated devices on PTYs → officegate
+// (the daemon, in a child process) → mosquitto → a subscriber, and beside it,
+// in the same run, plain paho publishing the same messages with the same
+// window to the same broker (in a child process of its own). The devices and
+// the subscriber live in this process, so the children's CPU and RSS are the
+// gateway's and paho's alone.
+
+// e2eConfig is the e2e command's flags.
+type e2eConfig struct {
+	Devices        int           // emulated devices, each on its own PTY
+	Inflight       int           // publishes awaiting PUBACK, gateway and raw alike
+	SyncWindow     time.Duration // the gateway journal's
+	Rate           float64       // events/s offered in total for the latency figures
+	LatencyFor     time.Duration // how long to offer Rate
+	Warmup         time.Duration // saturated, before the throughput window opens
+	SaturateFor    time.Duration // the throughput window
+	Backlog        int           // events produced during the broker outage
+	RestartBacklog int           // events in the journal at the restart
+	Dir            string        // parent of the gateway's state directory; "" is the current directory
+	Mosquitto      string        // the broker binary; "" searches
+	JSON           bool
+
+	// Internal: a child's own flags.
+	Child    string // "gateway" or "raw"
+	Broker   string
+	State    string // gateway: state directory
+	Ports    string // gateway: id=tty,…
+	Messages string // raw: file of messages to publish
+}
+
+// phaseTimeout bounds every wait for delivery: a phase that has not
+// delivered within it has lost something, and the run says so.
+const phaseTimeout = 60 * time.Second
+
+// recordCap bounds the messages kept for the raw run (≈ 400 B each).
+const recordCap = 300_000
+
+// e2eResult is the comparison. The first seven keys are the ones the goals
+// are set on; the rest are what they are made of.
+type e2eResult struct {
+	ThroughputRatio float64 `json:"throughput_ratio"` // officegate events/s ÷ raw paho msg/s, both saturated
+	P50Ms           float64 `json:"p50_ms"`           // device emit → subscriber, at Rate offered
+	P99Ms           float64 `json:"p99_ms"`
+	CPURatio        float64 `json:"cpu_ratio"` // gateway CPU per event ÷ raw paho CPU per message
+	RSSMB           float64 `json:"rss_mb"`    // gateway peak RSS (VmHWM)
+	DrainRatio      float64 `json:"drain_ratio"`
+	RestartMs       float64 `json:"restart_ms"` // gateway process start → first event at the subscriber
+
+	Devices           int     `json:"devices"`
+	Inflight          int     `json:"inflight"`
+	GatewayEventsPerS float64 `json:"gateway_events_per_s"`
+	RawMsgsPerS       float64 `json:"raw_msgs_per_s"`
+	GatewayCPUUs      float64 `json:"gateway_cpu_us_per_event"`
+	RawCPUUs          float64 `json:"raw_cpu_us_per_msg"`
+	RSSAnonMB         float64 `json:"rss_anon_mb"` // of the gateway after the drain: heap and stacks
+	RSSFileMB         float64 `json:"rss_file_mb"` // the executable's pages, mostly
+	RawRSSMB          float64 `json:"raw_rss_mb"`  // raw paho child, holding every message it publishes
+	SyncWindowMs      float64 `json:"sync_window_ms"`
+	OfferedPerS       float64 `json:"offered_per_s"` // achieved during the latency phase
+	LatencyEvents     int     `json:"latency_events"`
+	MaxMs             float64 `json:"max_ms"`
+	DrainEvents       int     `json:"drain_events"`
+	GatewayDrainPerS  float64 `json:"gateway_drain_per_s"`
+	RawDrainPerS      float64 `json:"raw_drain_per_s"`
+	ReconnectMs       float64 `json:"reconnect_ms"` // broker and subscriber up again → first backlog event delivered (backoff)
+	RestartEvents     int     `json:"restart_events"`
+	RestartDrainPerS  float64 `json:"restart_drain_per_s"`
+	Duplicates        int     `json:"duplicates"` // redeliveries seen by the subscriber (same id again)
+}
+
+func e2eMain(ctx context.Context, args []string) error {
+	var cfg e2eConfig
+	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
+	fs.IntVar(&cfg.Devices, "devices", 64, "emulated devices, each on its own PTY")
+	fs.IntVar(&cfg.Inflight, "inflight", 64, "publishes awaiting PUBACK at once, for the gateway and raw paho alike")
+	fs.DurationVar(&cfg.SyncWindow, "sync-window", 10*time.Millisecond, "the gateway journal's sync window: at most one fsync per window under load (the configuration's default)")
+	fs.Float64Var(&cfg.Rate, "rate", 1000, "events/s offered in total while measuring latency")
+	fs.DurationVar(&cfg.LatencyFor, "latency-for", 10*time.Second, "how long to offer -rate")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "saturated load before the throughput window opens")
+	fs.DurationVar(&cfg.SaturateFor, "saturate-for", 10*time.Second, "the throughput window")
+	fs.IntVar(&cfg.Backlog, "backlog", 20000, "events the devices produce while the broker is down")
+	fs.IntVar(&cfg.RestartBacklog, "restart-backlog", 100000, "events in the journal when the gateway restarts")
+	fs.StringVar(&cfg.Dir, "dir", "", "where to make the gateway's state directory (default: the current directory; never tmpfs)")
+	fs.StringVar(&cfg.Mosquitto, "mosquitto", "", "mosquitto binary (default: from PATH or the sbin directories)")
+	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
+	fs.StringVar(&cfg.Child, "child", "", "internal: run the gateway or the raw publisher in this process")
+	fs.StringVar(&cfg.Broker, "broker", "", "internal: broker URL")
+	fs.StringVar(&cfg.State, "state", "", "internal: gateway state directory")
+	fs.StringVar(&cfg.Ports, "ports", "", "internal: id=tty,… of the devices")
+	fs.StringVar(&cfg.Messages, "messages", "", "internal: messages for the raw publisher")
+	internal := map[string]bool{"child": true, "broker": true, "state": true, "ports": true, "messages": true}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: bench e2e [flags]\n\n"+
+			"Runs emulated devices on PTYs through officegate and mosquitto to a subscriber,\n"+
+			"and raw paho QoS 1 publishing the same messages, in one run, and compares them.\n"+
+			"Needs mosquitto.\n\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			if internal[f.Name] {
+				return
+			}
+			name, usage := flag.UnquoteUsage(f)
+			if f.DefValue != "" && f.DefValue != "false" {
+				usage += " (default " + f.DefValue + ")"
+			}
+			fmt.Fprintf(fs.Output(), "  -%s %s\n    \t%s\n", f.Name, name, usage)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("e2e: unexpected argument %q", fs.Arg(0))
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	switch cfg.Child {
+	case "gateway":
+		return gatewayChild(ctx, cfg)
+	case "raw":
+		return rawChild(ctx, cfg)
+	}
+	var progress io.Writer = os.Stderr
+	if cfg.JSON {
+		progress = io.Discard
+	}
+	r, err := runE2E(ctx, cfg, progress)
+	if err != nil {
+		return err
+	}
+	if cfg.JSON {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	printE2E(os.Stdout, cfg, r)
+	return nil
+}
+
+func (c *e2eConfig) validate() error {
+	switch {
+	case c.Devices < 1 || c.Devices > 256:
+		return fmt.Errorf("e2e: -devices %d: must be 1..256", c.Devices)
+	case c.Inflight < 1 || c.Inflight > 65535:
+		return fmt.Errorf("e2e: -inflight %d: must be 1..65535", c.Inflight)
+	case c.SyncWindow <= 0 || c.SyncWindow > time.Second:
+		// The configuration's range; 0 would mean the default here.
+		return fmt.Errorf("e2e: -sync-window %v: must be in (0, 1s]", c.SyncWindow)
+	case c.Rate <= 0 || c.Rate > 100000:
+		return fmt.Errorf("e2e: -rate %g: must be in (0, 100000]", c.Rate)
+	case c.LatencyFor <= 0 || c.SaturateFor <= 0 || c.Warmup < 0:
+		return fmt.Errorf("e2e: -latency-for %v, -saturate-for %v, -warmup %v: must be positive", c.LatencyFor, c.SaturateFor, c.Warmup)
+	case c.Backlog < 2 || c.Backlog > 10000*c.Devices:
+		// 10 000 is an emulated device's store: beyond it events are dropped.
+		return fmt.Errorf("e2e: -backlog %d: must be 2..%d (10 000 per device)", c.Backlog, 10000*c.Devices)
+	case c.RestartBacklog < 1:
+		return fmt.Errorf("e2e: -restart-backlog %d: must be positive", c.RestartBacklog)
+	case c.Child != "" && c.Child != "gateway" && c.Child != "raw":
+		return fmt.Errorf("e2e: -child %q: gateway or raw", c.Child)
+	case c.Child != "" && c.Broker == "":
+		return fmt.Errorf("e2e: -child %s needs -broker", c.Child)
+	case c.Child == "gateway" && c.State == "":
+		return errors.New("e2e: -child gateway needs -state")
+	case c.Child == "raw" && c.Messages == "":
+		return errors.New("e2e: -child raw needs -messages")
+	}
+	return nil
+}

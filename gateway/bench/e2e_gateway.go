@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/officegate/officegate/gateway/daemon"
+	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/gateway/uplink"
+)
+
+// benchGateway is the gateway id the e2e command runs under; events arrive
+// on officegate/bench/devices/+/events/+.
+const benchGateway = "bench"
+
+// gatewayOptions is what the gateway child runs with: the daemon as the
+// binary would run it, with the configuration file's defaults.
+func gatewayOptions(cfg e2eConfig, ready func()) (daemon.Options, error) {
+	var devs []daemon.Device
+	if cfg.Ports != "" {
+		for _, p := range strings.Split(cfg.Ports, ",") {
+			id, path, ok := strings.Cut(p, "=")
+			if !ok || id == "" || path == "" {
+				return daemon.Options{}, fmt.Errorf("e2e: -ports entry %q: want id=tty", p)
+			}
+			devs = append(devs, daemon.Device{ID: id, Kind: "terminal", Port: path, Baud: 115200})
+		}
+	}
+	log := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Str("child", "gateway").Logger()
+	return daemon.Options{
+		Gateway: benchGateway, StateDir: cfg.State, Version: "bench",
+		Journal: journal.Options{SyncWindow: cfg.SyncWindow},
+		Uplink: uplink.Options{
+			Broker: cfg.Broker, ClientID: "officegate-" + benchGateway, Inflight: cfg.Inflight,
+			// The drain is timed from its first delivery, so the reconnect
+			// delay is not in its rate; a short ceiling only keeps the run short.
+			BackoffMax: time.Second,
+		},
+		Devices: devs, Log: log,
+		Ready: func(*daemon.Gateway) { ready() },
+	}, nil
+}
+
+// gatewayChild runs the gateway until SIGTERM; it prints "ready" once every
+// part runs.
+func gatewayChild(ctx context.Context, cfg e2eConfig) error {
+	o, err := gatewayOptions(cfg, func() { fmt.Println("ready") })
+	if err != nil {
+		return err
+	}
+	return daemon.Run(ctx, o)
+}
+
+// child is a bench child process: the gateway or the raw paho publisher.
+type child struct {
+	cmd    *exec.Cmd
+	out    *bufio.Reader // its stdout
+	start  time.Time     // just before the process was started
+	waited chan error
+}
+
+// startChild runs this executable's e2e command with -child and args.
+func startChild(exe string, args ...string) (*child, error) {
+	cmd := exec.Command(exe, append([]string{"e2e"}, args...)...)
+	cmd.Stderr = os.Stderr
+	pr, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, out: bufio.NewReader(pr), waited: make(chan error, 1)}
+	c.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: start %v: %w", args, err)
+	}
+	return c, nil
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// line reads the child's next line of output, or fails after timeout.
+func (c *child) line(ctx context.Context, timeout time.Duration) (string, error) {
+	type res struct {
+		s   string
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() { s, err := c.out.ReadString('\n'); ch <- res{strings.TrimSpace(s), err} }()
+	select {
+	case r := <-ch:
+		if r.err != nil && r.s == "" {
+			return "", fmt.Errorf("bench: child %s ended: %w", c.cmd.Args[2:], r.err)
+		}
+		return r.s, nil
+	case <-time.After(timeout):
+		c.kill()
+		return "", fmt.Errorf("bench: child %s printed nothing for %v", c.cmd.Args[2:], timeout)
+	case <-ctx.Done():
+		c.kill()
+		return "", ctx.Err()
+	}
+}
+
+// stop asks the child to stop (SIGTERM) and waits; a child that does not
+// stop within 10 s is killed.
+func (c *child) stop() error {
+	if c.cmd.ProcessState != nil {
+		return nil
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	go func() { io.Copy(io.Discard, c.out); c.waited <- c.cmd.Wait() }()
+	select {
+	case err := <-c.waited:
+		return err
+	case <-time.After(10 * time.Second):
+		c.cmd.Process.Kill()
+		<-c.waited
+		return fmt.Errorf("bench: child %s did not stop within 10 s", c.cmd.Args[2:])
+	}
+}
+
+func (c *child) kill() {
+	if c.cmd.ProcessState == nil {
+		c.cmd.Process.Kill()
+	}
+}
+
+// gatewayArgs are the child's flags for cfg's gateway.
+func gatewayArgs(cfg e2eConfig, broker, state, ports string) []string {
+	return []string{"-child", "gateway", "-broker", broker, "-state", state, "-ports", ports,
+		"-inflight", strconv.Itoa(cfg.Inflight), "-sync-window", cfg.SyncWindow.String()}
+}

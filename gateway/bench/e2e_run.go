@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/officegate/officegate/gateway/envelope"
+)
+
+// runE2E runs the phases in order, on one broker, one subscriber and one
+// fleet of devices:
+//
+//  1. links up: one event per device, so every link has done its handshake;
+//  2. latency: cfg.Rate events/s offered for cfg.LatencyFor, each carrying
+//     its emit time;
+//  3. throughput: every device kept busy; the gateway's events/s and CPU
+//     per event over cfg.SaturateFor; the messages are recorded;
+//  4. raw paho publishes the recorded messages: msg/s and CPU per message;
+//  5. drain: broker stopped, cfg.Backlog events into the journal, broker
+//     restarted; the gateway's drain rate, then raw paho's on the same
+//     messages;
+//  6. the gateway's peak RSS, then it stops;
+//  7. restart: a new gateway on a journal holding cfg.RestartBacklog events;
+//     process start to first event at the subscriber.
+//
+// Every phase checks that each event it produced arrived, by id.
+func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, error) {
+	r := e2eResult{Devices: cfg.Devices, Inflight: cfg.Inflight, SyncWindowMs: ms(cfg.SyncWindow)}
+	bin, err := findMosquitto(cfg.Mosquitto)
+	if err != nil {
+		return r, err
+	}
+	base := cfg.Dir
+	if base == "" {
+		base = "."
+	}
+	if err := checkRealDisk(base); err != nil {
+		return r, err
+	}
+	work, err := os.MkdirTemp(base, "bench-e2e-")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(work)
+	emuDir, err := memDir(work)
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(emuDir)
+	exe, err := os.Executable()
+	if err != nil {
+		return r, err
+	}
+	step := func(f string, a ...any) { fmt.Fprintf(progress, "e2e: "+f+"\n", a...) }
+
+	b, err := startBroker(bin, work)
+	if err != nil {
+		return r, err
+	}
+	defer b.stop()
+	sub := newSubscriber(b.url, envelope.Topics{Root: "officegate", Gateway: benchGateway}.Event("+", "#"))
+	if err := sub.connect(); err != nil {
+		return r, err
+	}
+	defer func() { sub.disconnect() }()
+	fl, err := startFleet(emuDir, cfg.Devices)
+	if err != nil {
+		return r, err
+	}
+	defer fl.stop()
+	gw, err := startChild(exe, gatewayArgs(cfg, b.url, filepath.Join(work, "gateway"), fl.ports())...)
+	if err != nil {
+		return r, err
+	}
+	defer gw.stop()
+	if line, err := gw.line(ctx, phaseTimeout); err != nil || line != "ready" {
+		return r, fmt.Errorf("bench: gateway child: %q, %v", line, err)
+	}
+
+	// 1. Links up.
+	step("%d devices: waiting for every link", cfg.Devices)
+	sub.reset(0)
+	m := fl.mark()
+	for i := range cfg.Devices {
+		if err := fl.emit(i); err != nil {
+			return r, err
+		}
+	}
+	if _, err := sub.waitIDs(ctx, "links up", fl.since(m), phaseTimeout); err != nil {
+		return r, err
+	}
+
+	// 2. Latency.
+	step("latency: %g events/s offered for %v", cfg.Rate, cfg.LatencyFor)
+	sub.reset(0)
+	m = fl.mark()
+	t0 := time.Now()
+	if err := fl.paced(ctx, cfg.Rate, cfg.LatencyFor); err != nil {
+		return r, err
+	}
+	offered := time.Since(t0)
+	want := fl.since(m)
+	if _, err := sub.waitIDs(ctx, "latency", want, phaseTimeout); err != nil {
+		return r, err
+	}
+	lat := sub.latencies()
+	r.OfferedPerS = round(float64(len(want))/offered.Seconds(), 0)
+	r.LatencyEvents = len(lat)
+	r.P50Ms, r.P99Ms, r.MaxMs = ms(quantile(lat, 0.50)), ms(quantile(lat, 0.99)), ms(quantile(lat, 1))
+	r.Duplicates += sub.sample().dups
+
+	// 3. Throughput, saturated.
+	step("throughput: devices kept busy, %v warm-up, %v measured", cfg.Warmup, cfg.SaturateFor)
+	sub.reset(0)
+	m = fl.mark()
+	satCtx, stopSat := context.WithCancel(ctx)
+	satDone := make(chan error, 1)
+	go func() { satDone <- fl.saturate(satCtx) }()
+	stopSaturating := func() error { stopSat(); return <-satDone }
+	if err := sleep(ctx, cfg.Warmup); err != nil {
+		stopSaturating()
+		return r, err
+	}
+	s0, cpu0, err := measurePoint(sub, gw.pid())
+	if err != nil {
+		stopSaturating()
+		return r, err
+	}
+	sub.record(recordCap)
+	serr := sleep(ctx, cfg.SaturateFor)
+	s1, cpu1, err := measurePoint(sub, gw.pid())
+	msgs := sub.stopRecording()
+	if err := firstErr(stopSaturating(), serr, err); err != nil {
+		return r, err
+	}
+	sm, err := sub.waitIDs(ctx, "throughput", fl.since(m), phaseTimeout)
+	if err != nil {
+		return r, err
+	}
+	r.Duplicates += sm.dups
+	events := s1.count - s0.count
+	if events <= 0 || len(msgs) == 0 {
+		return r, fmt.Errorf("bench: throughput: no event arrived in %v", cfg.SaturateFor)
+	}
+	r.GatewayEventsPerS = round(float64(events)/s1.at.Sub(s0.at).Seconds(), 0)
+	r.GatewayCPUUs = round(float64((cpu1-cpu0).Microseconds())/float64(events), 1)
+
+	// 4. Raw paho, the same messages.
+	step("raw paho: %d of those messages, window %d", len(msgs), cfg.Inflight)
+	rr, rs, err := runRaw(ctx, exe, work, cfg, b.url, sub, msgs)
+	if err != nil {
+		return r, err
+	}
+	r.RawMsgsPerS = round(spanRate(rs), 0)
+	r.RawCPUUs = round(rr.CPUSec*1e6/float64(rr.Published), 1)
+	r.RawRSSMB = rr.RSSMB
+	r.ThroughputRatio = round(r.GatewayEventsPerS/r.RawMsgsPerS, 2)
+	r.CPURatio = round(r.GatewayCPUUs/r.RawCPUUs, 2)
+
+	// 5. Drain after an outage.
+	step("drain: broker stopped, %d events into the journal, broker restarted", cfg.Backlog)
+	sub.disconnect()
+	b.stop()
+	m = fl.mark()
+	if err := fl.burst(cfg.Backlog); err != nil {
+		return r, err
+	}
+	if err := fl.waitHeld0(ctx, phaseTimeout); err != nil {
+		return r, err
+	}
+	sub.reset(cfg.Backlog)
+	// The subscriber must be back before the gateway: the restarted broker
+	// has no session for it and would drop what the gateway publishes. The
+	// gateway keeps retrying meanwhile, so it is held (SIGSTOP; its backlog
+	// is durable, its devices idle) until the subscriber has subscribed.
+	if err := gw.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return r, err
+	}
+	err = b.start()
+	if err == nil {
+		err = sub.connect()
+	}
+	if cerr := gw.cmd.Process.Signal(syscall.SIGCONT); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return r, err
+	}
+	up := time.Now()
+	sm, err = sub.waitIDs(ctx, "drain", fl.since(m), phaseTimeout)
+	if err != nil {
+		return r, err
+	}
+	drained := sub.stopRecording()
+	r.Duplicates += sm.dups
+	r.DrainEvents = sm.unique
+	r.ReconnectMs = ms(sm.first.Sub(up))
+	r.GatewayDrainPerS = round(spanRate(sm), 0)
+	step("raw paho: the same %d messages", len(drained))
+	_, rs, err = runRaw(ctx, exe, work, cfg, b.url, sub, drained)
+	if err != nil {
+		return r, err
+	}
+	r.RawDrainPerS = round(spanRate(rs), 0)
+	r.DrainRatio = round(r.GatewayDrainPerS/r.RawDrainPerS, 2)
+
+	// 6. Peak RSS of the gateway that ran all of the above.
+	rss, err := peakRSSOf(gw.pid())
+	if err != nil {
+		return r, err
+	}
+	anon, file, err := rssOf(gw.pid())
+	if err != nil {
+		return r, err
+	}
+	r.RSSMB, r.RSSAnonMB, r.RSSFileMB = mb(rss), mb(anon), mb(file)
+	if err := gw.stop(); err != nil {
+		return r, fmt.Errorf("bench: gateway child: %w", err)
+	}
+
+	// 7. Restart on a backlog.
+	step("restart: building a journal of %d undelivered events", cfg.RestartBacklog)
+	state := filepath.Join(work, "restart")
+	ids, err := buildBacklog(ctx, state, cfg.RestartBacklog, cfg.Devices)
+	if err != nil {
+		return r, err
+	}
+	sub.reset(0)
+	step("restart: gateway started on it")
+	gw2, err := startChild(exe, gatewayArgs(cfg, b.url, state, "")...)
+	if err != nil {
+		return r, err
+	}
+	defer gw2.stop()
+	sm, ok := sub.waitFor(ctx, phaseTimeout, func(s sample) bool { return s.count > 0 })
+	if !ok {
+		return r, fmt.Errorf("bench: restart: nothing published within %v", phaseTimeout)
+	}
+	r.RestartMs = ms(sm.first.Sub(gw2.start))
+	sm, err = sub.waitIDs(ctx, "restart", ids, phaseTimeout)
+	if err != nil {
+		return r, err
+	}
+	r.Duplicates += sm.dups
+	r.RestartEvents = sm.unique
+	r.RestartDrainPerS = round(spanRate(sm), 0)
+	if err := gw2.stop(); err != nil {
+		return r, fmt.Errorf("bench: gateway child after restart: %w", err)
+	}
+	return r, nil
+}
+
+// point is the subscriber's count and the time it was taken.
+type point struct {
+	count int
+	at    time.Time
+}
+
+func measurePoint(sub *subscriber, pid int) (point, time.Duration, error) {
+	cpu, err := procCPU(pid)
+	return point{sub.sample().count, time.Now()}, cpu, err
+}
+
+// spanRate is messages per second between the first and the last arrival.
+func spanRate(s sample) float64 {
+	d := s.last.Sub(s.first).Seconds()
+	if s.unique < 2 || d <= 0 {
+		return 0
+	}
+	return float64(s.unique-1) / d
+}
+
+func mb(b uint64) float64 { return round(float64(b)/(1<<20), 1) }
+
+func ms(d time.Duration) float64 { return round(d.Seconds()*1e3, 2) }
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
