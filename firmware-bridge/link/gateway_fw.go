@@ -19,10 +19,22 @@ type Image struct {
 	// Signature is Ed25519 over msg.FirmwareSigningInput(SHA-256(Data)),
 	// made with the vendor's signing key; the device checks it.
 	Signature []byte
+	// SHA is the image hash from the release manifest, sent in the offer
+	// as is; nil means SHA-256 of Data. The device checks the bytes it
+	// received against it, so a manifest that does not match the image is
+	// refused (bad_hash) instead of booted.
+	SHA []byte
 }
 
-// SHA256 returns the image's hash, which names it in FW_ACTIVATE.
-func (img Image) SHA256() []byte { s := sha256.Sum256(img.Data); return s[:] }
+// SHA256 returns the hash the offer carries, which names the image in
+// FW_ACTIVATE.
+func (img Image) SHA256() []byte {
+	if img.SHA != nil {
+		return img.SHA
+	}
+	s := sha256.Sum256(img.Data)
+	return s[:]
+}
 
 type fwPhase int
 

@@ -194,3 +194,18 @@ func filterStacks(s string) string {
 func ping(n int) msg.Command {
 	return msg.Command{ID: fmt.Sprintf("cmd-%06d", n), Name: "ping", Args: map[string]any{"n": uint64(n)}}
 }
+
+// waitFor polls cond until it holds or ctx ends; for state that has no
+// change notification (the emulator's slot, its config).
+func waitFor(ctx context.Context, cond func() bool) error {
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -157,7 +158,7 @@ func TestDeviceRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		want = append(want, ids...)
-		dev := &unclosable{l.dev}
+		dev := newKeepOpen(l.dev)
 		stopE, _ := run(t, func(ctx context.Context) error { return e.Run(ctx, dev) })
 		if round == 5 {
 			waitEvents(t, ctx, j, len(want))
@@ -188,12 +189,19 @@ func TestDeviceRestart(t *testing.T) {
 	t.Logf("%d boots, %d commands with unknown outcome, gateway %d sessions", len(boots), unknown, g.Stats().Sessions)
 }
 
-// unclosable keeps the line open when the emulator stops: the device
-// reboots, the UART stays.
-type unclosable struct{ rw interface{ Read([]byte) (int, error); Write([]byte) (int, error) } }
+// keepOpen is the device end of a line that stays open when the device
+// restarts, as a UART does: Close only wakes a blocked Read (a read
+// deadline on the pollable PTY master), and the next keepOpen clears it.
+type keepOpen struct{ f *os.File }
 
-func (u *unclosable) Read(b []byte) (int, error)  { return u.rw.Read(b) }
-func (u *unclosable) Write(b []byte) (int, error) { return u.rw.Write(b) }
+func newKeepOpen(f *os.File) *keepOpen {
+	f.SetReadDeadline(time.Time{})
+	return &keepOpen{f}
+}
+
+func (k *keepOpen) Read(b []byte) (int, error)  { return k.f.Read(b) }
+func (k *keepOpen) Write(b []byte) (int, error) { return k.f.Write(b) }
+func (k *keepOpen) Close() error                { return k.f.SetReadDeadline(time.Now()) }
 
 // TestGatewayRestart stops the gateway mid-stream and starts a fresh one
 // (new session id, high-water mark from the Store) on the same port, five
