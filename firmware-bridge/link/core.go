@@ -12,6 +12,7 @@ type Stats struct {
 	FramesIn, FramesOut uint64 // valid frames received, frames queued for the line
 	WireIn, WireOut     uint64 // bytes read from and written to the line
 	Retransmits         uint64 // sequenced frames sent again (timeout, resume, BUSY)
+	FastRetransmits     uint64 // times duplicate ACKs triggered a retransmission
 	Duplicates          uint64 // sequenced frames received again, acknowledged, not delivered
 	OutOfOrder          uint64 // sequenced frames ahead of the next expected, dropped
 	OverWindow          uint64 // sequenced frames beyond the window, dropped
@@ -99,6 +100,8 @@ type core struct {
 	busySeq   uint32    // the frame the peer refused last
 	busyWait  time.Duration
 	busyUntil time.Time // no sequenced frame goes before this; zero if not refused
+	dupAcks   int       // standalone ACKs in a row that did not advance
+	fastSeq   uint32    // oldest frame already fast-retransmitted
 
 	// Receiving.
 	rcvNext  uint32    // next seq expected
@@ -115,6 +118,7 @@ type core struct {
 func (c *core) resetSession() {
 	c.sndNext, c.unacked, c.rto, c.rtxAt = 1, nil, c.rtoInit, time.Time{}
 	c.busySeq, c.busyWait, c.busyUntil = 0, 0, time.Time{}
+	c.dupAcks, c.fastSeq = 0, 0
 	c.rcvNext, c.ack, c.ackDue, c.ackOwed = 1, 0, time.Time{}, 0
 }
 
@@ -221,6 +225,7 @@ func (c *core) onAck(now time.Time, a uint32) []entry {
 	done := c.unacked[:i:i]
 	c.unacked = append([]entry(nil), c.unacked[i:]...)
 	c.rto = c.rtoInit
+	c.dupAcks = 0
 	if c.busySeq != 0 && !before(a, c.busySeq) {
 		c.busySeq, c.busyWait, c.busyUntil = 0, 0, time.Time{}
 	}
@@ -314,6 +319,23 @@ func (c *core) onBusy(now time.Time, b *msg.Busy) {
 	c.busySeq, c.busyWait = b.Seq, min(wait, maxBusyWait)
 	c.busyUntil = now.Add(c.busyWait)
 	c.rtxAt = time.Time{}
+}
+
+// onStandaloneAck counts ACK frames that do not advance: a receiver sends
+// one at once for every frame after a gap (§5.3), so the second in a row
+// means the oldest frame was lost. Retransmitting then, once per oldest
+// frame, saves waiting for its timer (fast retransmit, §5.4).
+func (c *core) onStandaloneAck(now time.Time, a uint32) {
+	if len(c.unacked) == 0 || a+1 != c.unacked[0].seq {
+		c.dupAcks = 0
+		return
+	}
+	c.dupAcks++
+	if c.dupAcks >= 2 && c.fastSeq != c.unacked[0].seq && c.busyUntil.IsZero() && c.up {
+		c.fastSeq = c.unacked[0].seq
+		c.stats.FastRetransmits++
+		c.retransmit(now)
+	}
 }
 
 // retransmit sends every unacknowledged frame again (go-back-N: the

@@ -307,8 +307,11 @@ func (d *Device) onFrame(ctx context.Context, now time.Time, f frame.Frame) {
 	}
 	d.lastRx = now
 	switch f.Type {
-	case frame.TypeHeartbeat, frame.TypeAck:
+	case frame.TypeHeartbeat:
 		d.ackIn(now, f.Ack)
+	case frame.TypeAck:
+		d.ackIn(now, f.Ack)
+		d.onStandaloneAck(now, f.Ack)
 	case frame.TypeBusy:
 		d.ackIn(now, f.Ack)
 		if m, err := msg.Decode(f); err == nil {

@@ -291,8 +291,11 @@ func (g *Gateway) onFrame(now time.Time, f frame.Frame) {
 	}
 	g.status.LastSeen = now
 	switch f.Type {
-	case frame.TypeHeartbeat, frame.TypeAck:
+	case frame.TypeHeartbeat:
 		g.ackIn(now, f.Ack)
+	case frame.TypeAck:
+		g.ackIn(now, f.Ack)
+		g.onStandaloneAck(now, f.Ack)
 	case frame.TypeBusy:
 		g.ackIn(now, f.Ack)
 		if m, err := msg.Decode(f); err == nil {
