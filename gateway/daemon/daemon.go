@@ -129,7 +129,7 @@ func Run(ctx context.Context, o Options) error {
 	for _, d := range o.Devices {
 		dl := log.With().Str("device", d.ID).Logger()
 		lg, err := link.NewGateway(link.GatewayConfig{
-			Sink: in, Store: in, Directory: fixedID(d.ID),
+			Sink: in, Store: in, Directory: fixedID{id: d.ID, in: in},
 			Logf: func(f string, a ...any) { dl.Warn().Msgf("link: "+f, a...) },
 		})
 		if err != nil {
@@ -182,7 +182,7 @@ func Run(ctx context.Context, o Options) error {
 			defer devWG.Done()
 			sup.Run(devCtx, func(ctx context.Context, p *serialport.Port) error { return lg.Run(ctx, p) })
 		}()
-		go func() { defer devWG.Done(); watchStatus(devCtx, d, lg, in, up) }()
+		go func() { defer devWG.Done(); watchStatus(devCtx, d, lg, up) }()
 	}
 	if o.HTTP != "" {
 		health := &metrics.Health{}
@@ -214,15 +214,22 @@ func Run(ctx context.Context, o Options) error {
 }
 
 // fixedID enrolls whatever answers on a configured port under the configured
-// device id (provisioning replaces this with approval and keys).
-type fixedID string
+// device id (provisioning replaces this with approval and keys). The link asks
+// it about every HELLO before the session opens, so this is where the intake
+// learns what kind of device it is, before the first event: an event's type
+// must not depend on which goroutine ran first.
+type fixedID struct {
+	id string
+	in *intake.Intake
+}
 
 func (f fixedID) Lookup(_ context.Context, h *msg.Hello) (link.Identity, error) {
-	return link.Identity{Enrollment: link.Enrolled, DeviceID: string(f)}, nil
+	f.in.SetKind(h.HardwareID, h.Kind)
+	return link.Identity{Enrollment: link.Enrolled, DeviceID: f.id}, nil
 }
 
 // watchStatus mirrors a link's status into the retained device status.
-func watchStatus(ctx context.Context, d Device, lg *link.Gateway, in *intake.Intake, up *uplink.Uplink) {
+func watchStatus(ctx context.Context, d Device, lg *link.Gateway, up *uplink.Uplink) {
 	var last envelope.DeviceStatus
 	for {
 		st, err := lg.Wait(ctx, func(s link.Status) bool {
@@ -230,9 +237,6 @@ func watchStatus(ctx context.Context, d Device, lg *link.Gateway, in *intake.Int
 		})
 		if err != nil {
 			return
-		}
-		if st.HardwareID != "" {
-			in.SetKind(st.HardwareID, st.Kind)
 		}
 		last = deviceStatus(d, st)
 		up.SetDeviceStatus(last)
