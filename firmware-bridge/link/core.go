@@ -211,11 +211,14 @@ func (c *core) armRtx(now time.Time) {
 
 // onAck processes a cumulative ack and returns the frames it acknowledges.
 func (c *core) onAck(now time.Time, a uint32) []entry {
-	if len(c.unacked) == 0 || a == 0 || before(a, c.unacked[0].seq) {
+	if a == 0 {
 		return nil
 	}
-	if last := c.unacked[len(c.unacked)-1].seq; before(last, a) {
-		c.stats.BadAcks++
+	if last := c.sndNext - 1; before(last, a) {
+		c.stats.BadAcks++ // acknowledges a frame never sent
+		return nil
+	}
+	if len(c.unacked) == 0 || before(a, c.unacked[0].seq) {
 		return nil
 	}
 	i := 0
