@@ -62,6 +62,10 @@ func Start(t testing.TB, o *Options) *Broker {
 	lines := []string{
 		fmt.Sprintf("listener %d 127.0.0.1", port),
 		"allow_anonymous true",
+		// Started as root, mosquitto would drop to its own user and could not
+		// read the test's files (0700 temp dirs); as any other user this has
+		// no effect.
+		"user root",
 		"persistence false",
 		// mosquitto's default of 1000 queued messages per client silently drops
 		// QoS 1 messages for a slow subscriber; a test that counts must not

@@ -10,8 +10,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -153,7 +151,8 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 	}
 	if cfg.MQTT.TLSEnabled {
 		t := cfg.MQTT.TLS
-		uo.TLS = func() (*tls.Config, error) { return tlsConfig(t) }
+		uo.TLS = uplink.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+			ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}.Config
 	}
 	return daemon.Run(ctx, daemon.Options{
 		Gateway: cfg.Gateway.ID, Location: cfg.Gateway.Timezone,
@@ -163,29 +162,4 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Version: versionString(), Log: log,
 		HTTP: cfg.HTTP.Listen,
 	})
-}
-
-// tlsConfig reads the CA and client certificate files; it runs before every
-// connection attempt, so renewed files are used without a restart.
-func tlsConfig(t config.TLS) (*tls.Config, error) {
-	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mqtt.tls.ca_file %q: no PEM certificate in it", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.cert_file/key_file: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
