@@ -322,6 +322,28 @@ func (e *Emulator) EmitN(n int) ([]msg.EventID, error) {
 	return ids, err
 }
 
+// EmitMany records one event of kind per data map, with one write of the
+// state file.
+func (e *Emulator) EmitMany(kind string, data []map[string]any) ([]msg.EventID, error) {
+	e.mu.Lock()
+	ids := make([]msg.EventID, 0, len(data))
+	for _, d := range data {
+		id, err := e.record(kind, d)
+		if err != nil {
+			e.mu.Unlock()
+			return ids, err
+		}
+		ids = append(ids, id)
+	}
+	err := e.persist()
+	dev := e.dev
+	e.mu.Unlock()
+	if err == nil {
+		dev.Wake()
+	}
+	return ids, err
+}
+
 // record appends an event to the store in memory. Called with mu held.
 func (e *Emulator) record(kind string, data map[string]any) (msg.EventID, error) {
 	t, clk := e.clock.Now()
@@ -432,8 +454,10 @@ func (s *store) Ack(id msg.EventID) {
 	if i == 0 {
 		return
 	}
-	e.evs = append([]msg.Event(nil), e.evs[i:]...)
-	e.st.Events = append([][]byte(nil), e.st.Events[i:]...)
+	// Reslice rather than copy: acks come every few records and the store
+	// may hold thousands. The arrays are replaced as appends grow them.
+	e.evs = e.evs[i:]
+	e.st.Events = e.st.Events[i:]
 	e.dirty = true
 }
 

@@ -52,7 +52,9 @@ type line struct {
 	hold  *os.File // the slave descriptor pty.Open returned, closed at cleanup
 }
 
-func newLine(t *testing.T) *line {
+func newLine(t *testing.T) *line { return newLineB(t) }
+
+func newLineB(t testing.TB) *line {
 	t.Helper()
 	m, s, err := pty.Open()
 	if err != nil {
@@ -68,7 +70,7 @@ func newLine(t *testing.T) *line {
 
 // pollable swaps f for a non-blocking duplicate under Go's poller: a
 // creack/pty master otherwise ignores deadlines and Close.
-func pollable(t *testing.T, f *os.File) *os.File {
+func pollable(t testing.TB, f *os.File) *os.File {
 	t.Helper()
 	fd, err := unix.Dup(int(f.Fd()))
 	if err != nil {
@@ -82,7 +84,9 @@ func pollable(t *testing.T, f *os.File) *os.File {
 }
 
 // openGateway opens the gateway's end with the real serial port package.
-func openGateway(t *testing.T, l *line) *serialport.Port {
+func openGateway(t *testing.T, l *line) *serialport.Port { return openGatewayB(t, l) }
+
+func openGatewayB(t testing.TB, l *line) *serialport.Port {
 	t.Helper()
 	p, err := serialport.Open(serialport.Config{Name: l.slave})
 	if err != nil {
@@ -118,12 +122,14 @@ func newGateway(t *testing.T, j *linktest.Journal, mod func(*link.GatewayConfig)
 	return g
 }
 
-func emuOpts(t *testing.T, dir string) fwemu.Options {
+func emuOpts(_ testing.TB, dir string) fwemu.Options {
 	return fwemu.Options{
 		StatePath: filepath.Join(dir, "flash"), HardwareID: "TERM-0001", Kind: msg.KindAttendance,
 		Seed: 7, SigningKey: signer.Public().(ed25519.PublicKey), Timing: fastTiming, SlotSize: 256 << 10,
 	}
 }
+
+func newEmuB(o fwemu.Options) (*fwemu.Emulator, error) { return fwemu.New(o) }
 
 func newEmu(t *testing.T, o fwemu.Options) *fwemu.Emulator {
 	t.Helper()

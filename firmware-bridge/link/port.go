@@ -83,6 +83,16 @@ func (p *port) write(ctx context.Context, w io.Writer) {
 		case <-ctx.Done():
 			return
 		case b := <-p.out:
+			// Coalesce what else is queued into one write: one system call
+			// for a burst of frames instead of one each.
+			for more := true; more && len(b) < 4096; {
+				select {
+				case c := <-p.out:
+					b = append(b[:len(b):len(b)], c...)
+				default:
+					more = false
+				}
+			}
 			n, err := w.Write(b)
 			p.queued.Add(-int64(len(b)))
 			p.wire.Add(uint64(n))
