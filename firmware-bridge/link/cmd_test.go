@@ -1,0 +1,90 @@
+package link_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/officegate/officegate/firmware-bridge/fwemu"
+	"github.com/officegate/officegate/firmware-bridge/link"
+	"github.com/officegate/officegate/firmware-bridge/link/linktest"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+)
+
+// TestFwemuProcessKilled runs the fwemu command as a process on a PTY,
+// generating events at 2000/s, and kills it with SIGKILL mid-stream four
+// times. At the end the device's flash is drained by one more boot, and
+// the journal holds, for every boot, the events 1..n exactly once, in
+// order: nothing recorded durably was lost, nothing doubled.
+func TestFwemuProcessKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the fwemu command")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build fwemu")
+	}
+	noLeaks(t)
+	ctx := testCtx(t, 50*time.Second)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fwemu")
+	if out, err := exec.Command(gobin, "build", "-o", bin, "../cmd/fwemu").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	m, s, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwEnd := pollable(t, m) // the gateway takes any io.ReadWriter
+	slave := s.Name()
+	t.Cleanup(func() { gwEnd.Close(); s.Close() })
+	j := new(linktest.Journal)
+	g := newGateway(t, j, func(c *link.GatewayConfig) { c.Timing = link.Timing{} }) // the command's timers are the defaults
+	run(t, func(ctx context.Context) error { return g.Run(ctx, gwEnd) })
+	state := filepath.Join(dir, "flash")
+	for round := 0; round < 4; round++ {
+		cmd := exec.Command(bin, "-port", slave, "-state", state, "-rate", "2000", "-hwid", "PROC-1", "-seed", strconv.Itoa(round))
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		target := linktest.CountEvents(j.Records()) + 300
+		waitEvents(t, ctx, j, target)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	}
+	// Drain what the last boots left in flash with an in-process boot.
+	e := newEmu(t, fwemu.Options{StatePath: state, HardwareID: "PROC-1"})
+	f, err := fwemu.OpenTTY(slave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopE, _ := run(t, func(ctx context.Context) error { return e.Run(ctx, f) })
+	if err := waitFor(ctx, func() bool { return e.Held() == 0 }); err != nil {
+		t.Fatalf("flash still holds %d records: %v", e.Held(), err)
+	}
+	// The last acks reach the journal before the device deletes: the
+	// journal is complete now.
+	stopE()
+	evs := j.Events()
+	checkOrder(t, evs)
+	next := map[uint32]uint32{}
+	for _, ev := range evs {
+		if want := next[ev.ID.Boot] + 1; ev.ID.Seq != want {
+			t.Fatalf("boot %d: event %d after %d: lost records", ev.ID.Boot, ev.ID.Seq, want-1)
+		}
+		next[ev.ID.Boot] = ev.ID.Seq
+	}
+	if len(next) < 4 {
+		t.Fatalf("events from %d boots, want 4", len(next))
+	}
+	t.Logf("%d events from boots %v", len(evs), next)
+	_ = msg.EventID{}
+}
