@@ -27,12 +27,12 @@ import (
 
 type config struct {
 	port, state, kind, hwid, model, firmware string
-	pubkey, key, failTest                     string
-	epoch                                     uint
-	rate                                      float64
-	seed                                      uint64
-	capacity                                  int
-	rtc                                       bool
+	pubkey, key, failTest                    string
+	epoch                                    uint
+	rate                                     float64
+	seed                                     uint64
+	capacity                                 int
+	rtc                                      bool
 }
 
 func main() {
