@@ -31,6 +31,8 @@ type e2eConfig struct {
 	RestartBacklog int           // events in the journal at the restart
 	Dir            string        // parent of the gateway's state directory; "" is the current directory
 	Mosquitto      string        // the broker binary; "" searches
+	Profile        string        // write the gateway's CPU profile here
+	MemProfile     string        // write the gateway's heap profile here as it stops
 	JSON           bool
 
 	// Internal: a child's own flags.
@@ -75,7 +77,9 @@ type e2eResult struct {
 	DrainEvents       int     `json:"drain_events"`
 	GatewayDrainPerS  float64 `json:"gateway_drain_per_s"`
 	RawDrainPerS      float64 `json:"raw_drain_per_s"`
-	ReconnectMs       float64 `json:"reconnect_ms"` // broker and subscriber up again → first backlog event delivered (backoff)
+	DrainCPUUs        float64 `json:"drain_cpu_us_per_event"` // gateway, over the drain (no device traffic)
+	DrainCPURatio     float64 `json:"drain_cpu_ratio"`        // that ÷ raw paho's on the same messages
+	ReconnectMs       float64 `json:"reconnect_ms"`           // broker and subscriber up again → first backlog event delivered (backoff)
 	RestartEvents     int     `json:"restart_events"`
 	RestartDrainPerS  float64 `json:"restart_drain_per_s"`
 	Duplicates        int     `json:"duplicates"` // redeliveries seen by the subscriber (same id again)
@@ -91,11 +95,13 @@ func e2eMain(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 10*time.Second, "how long to offer -rate")
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "saturated load before the throughput window opens")
 	fs.DurationVar(&cfg.SaturateFor, "saturate-for", 10*time.Second, "the throughput window")
-	fs.IntVar(&cfg.Backlog, "backlog", 20000, "events the devices produce while the broker is down")
+	fs.IntVar(&cfg.Backlog, "backlog", 40000, "events the devices produce while the broker is down")
 	fs.IntVar(&cfg.RestartBacklog, "restart-backlog", 100000, "events in the journal when the gateway restarts")
 	fs.StringVar(&cfg.Dir, "dir", "", "where to make the gateway's state directory (default: the current directory; never tmpfs)")
 	fs.StringVar(&cfg.Mosquitto, "mosquitto", "", "mosquitto binary (default: from PATH or the sbin directories)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
+	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write the gateway's heap profile (as its first process stops) to `file`")
+	fs.StringVar(&cfg.Profile, "cpuprofile", "", "write the gateway's CPU profile (the whole run of its first process) to `file`")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run the gateway or the raw publisher in this process")
 	fs.StringVar(&cfg.Broker, "broker", "", "internal: broker URL")
 	fs.StringVar(&cfg.State, "state", "", "internal: gateway state directory")

@@ -79,6 +79,7 @@ func startBroker(bin, dir string) (*broker, error) {
 func (b *broker) start() error {
 	cmd := exec.Command(b.bin, "-c", b.conf)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = orphanSignal()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("bench: start mosquitto: %w", err)
 	}

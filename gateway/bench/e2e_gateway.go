@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,7 +60,50 @@ func gatewayChild(ctx context.Context, cfg e2eConfig) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Profile != "" {
+		f, err := os.Create(cfg.Profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if cfg.MemProfile != "" {
+		runtime.MemProfileRate = 4096 // finer than the default 512 KiB: a gateway's heap is a few MB
+		// Written as the stop begins, while every link still runs: the
+		// profile is of the last collection's live heap.
+		done := make(chan error, 1)
+		stop := context.AfterFunc(ctx, func() { done <- writeHeapProfile(cfg.MemProfile) })
+		defer func() {
+			if !stop() {
+				if err := <-done; err != nil {
+					fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
+				}
+			}
+		}()
+	}
 	return daemon.Run(ctx, o)
+}
+
+// writeHeapProfile writes the heap profile and says on stderr where the
+// rest of the process's memory is.
+func writeHeapProfile(path string) error {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "bench: gateway: %d goroutines; heap in use %.1f MB, goal %.1f MB; stacks %.1f MB; runtime total %.1f MB\n",
+		runtime.NumGoroutine(), mb(ms.HeapInuse), mb(ms.NextGC), mb(ms.StackInuse), mb(ms.Sys-ms.HeapReleased))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // child is a bench child process: the gateway or the raw paho publisher.
@@ -73,6 +118,7 @@ type child struct {
 func startChild(exe string, args ...string) (*child, error) {
 	cmd := exec.Command(exe, append([]string{"e2e"}, args...)...)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = orphanSignal()
 	pr, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -133,6 +179,11 @@ func (c *child) kill() {
 		c.cmd.Process.Kill()
 	}
 }
+
+// orphanSignal has a child terminated if the bench dies without stopping
+// it (Linux's parent-death signal), so no gateway or broker outlives a
+// killed run.
+func orphanSignal() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} }
 
 // gatewayArgs are the child's flags for cfg's gateway.
 func gatewayArgs(cfg e2eConfig, broker, state, ports string) []string {

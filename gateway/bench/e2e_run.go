@@ -56,7 +56,18 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	if err != nil {
 		return r, err
 	}
-	step := func(f string, a ...any) { fmt.Fprintf(progress, "e2e: "+f+"\n", a...) }
+	var gwPID int // the first gateway while it runs, for its memory in the progress lines
+	step := func(f string, a ...any) {
+		line := fmt.Sprintf(f, a...)
+		if gwPID != 0 {
+			anon, file, err1 := rssOf(gwPID)
+			peak, err2 := peakRSSOf(gwPID)
+			if err1 == nil && err2 == nil {
+				line += fmt.Sprintf(" [gateway RSS so far: anon %.1f MB, file %.1f MB, peak %.1f MB]", mb(anon), mb(file), mb(peak))
+			}
+		}
+		fmt.Fprintln(progress, "e2e: "+line)
+	}
 
 	b, err := startBroker(bin, work)
 	if err != nil {
@@ -73,7 +84,17 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 		return r, err
 	}
 	defer fl.stop()
-	gw, err := startChild(exe, gatewayArgs(cfg, b.url, filepath.Join(work, "gateway"), fl.ports())...)
+	args := gatewayArgs(cfg, b.url, filepath.Join(work, "gateway"), fl.ports())
+	for flag, path := range map[string]string{"-cpuprofile": cfg.Profile, "-memprofile": cfg.MemProfile} {
+		if path != "" {
+			abs, err := filepath.Abs(path)
+			if err != nil {
+				return r, err
+			}
+			args = append(args, flag, abs)
+		}
+	}
+	gw, err := startChild(exe, args...)
 	if err != nil {
 		return r, err
 	}
@@ -81,6 +102,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	if line, err := gw.line(ctx, phaseTimeout); err != nil || line != "ready" {
 		return r, fmt.Errorf("bench: gateway child: %q, %v", line, err)
 	}
+	gwPID = gw.pid()
 
 	// 1. Links up.
 	step("%d devices: waiting for every link", cfg.Devices)
@@ -181,6 +203,10 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	if err := gw.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		return r, err
 	}
+	dcpu0, err := procCPU(gw.pid())
+	if err != nil {
+		return r, err
+	}
 	err = b.start()
 	if err == nil {
 		err = sub.connect()
@@ -196,17 +222,25 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	if err != nil {
 		return r, err
 	}
+	dcpu1, err := procCPU(gw.pid())
+	if err != nil {
+		return r, err
+	}
 	drained := sub.stopRecording()
 	r.Duplicates += sm.dups
 	r.DrainEvents = sm.unique
 	r.ReconnectMs = ms(sm.first.Sub(up))
 	r.GatewayDrainPerS = round(spanRate(sm), 0)
 	step("raw paho: the same %d messages", len(drained))
-	_, rs, err = runRaw(ctx, exe, work, cfg, b.url, sub, drained)
+	rr, rs, err = runRaw(ctx, exe, work, cfg, b.url, sub, drained)
 	if err != nil {
 		return r, err
 	}
 	r.RawDrainPerS = round(spanRate(rs), 0)
+	// The uplink's share alone: journal → render → paho, nothing from the
+	// devices (they are idle), against raw paho on the same messages.
+	r.DrainCPUUs = round(float64((dcpu1-dcpu0).Microseconds())/float64(len(drained)), 1)
+	r.DrainCPURatio = round(r.DrainCPUUs/(rr.CPUSec*1e6/float64(rr.Published)), 2)
 	r.DrainRatio = round(r.GatewayDrainPerS/r.RawDrainPerS, 2)
 
 	// 6. Peak RSS of the gateway that ran all of the above.
@@ -219,6 +253,8 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 		return r, err
 	}
 	r.RSSMB, r.RSSAnonMB, r.RSSFileMB = mb(rss), mb(anon), mb(file)
+	step("gateway stopping")
+	gwPID = 0
 	if err := gw.stop(); err != nil {
 		return r, fmt.Errorf("bench: gateway child: %w", err)
 	}
