@@ -63,7 +63,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 			anon, file, err1 := rssOf(gwPID)
 			peak, err2 := peakRSSOf(gwPID)
 			if err1 == nil && err2 == nil {
-				line += fmt.Sprintf(" [gateway RSS so far: anon %.1f MB, file %.1f MB, peak %.1f MB]", mb(anon), mb(file), mb(peak))
+				line += fmt.Sprintf(" [gateway RSS now: anon %.1f MB, file %.1f MB; peak %.1f MB]", mb(anon), mb(file), mb(peak))
 			}
 		}
 		fmt.Fprintln(progress, "e2e: "+line)
