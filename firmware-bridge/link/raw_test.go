@@ -265,3 +265,59 @@ func TestHostileGateway(t *testing.T) {
 	}
 	_ = sha256.Sum256
 }
+
+// TestCrossingHello pins PROTOCOL.md §6.2: a HELLO repeated before its
+// WELCOME arrived does not open a second session with the same boot ids,
+// on either side. Were it to, the device's next frame would be read under
+// the other session's sequence numbers.
+func TestCrossingHello(t *testing.T) {
+	t.Run("gateway", func(t *testing.T) {
+		noLeaks(t)
+		ctx := testCtx(t, 20*time.Second)
+		j := new(linktest.Journal)
+		g := newGateway(t, j, nil)
+		l := newLine(t)
+		port := openGateway(t, l)
+		run(t, func(ctx context.Context) error { return g.Run(ctx, port) })
+		d := newRawPeer(t, l.dev, true)
+		h := testHello("RAW-X")
+		d.send(h, 0, 0)
+		_, m := d.expectMsg(ctx, frame.TypeWelcome)
+		w1 := m.(*msg.Welcome)
+		d.send(&msg.Event{ID: msg.EventID{Boot: 3, Seq: 1}, Kind: "button", Time: 1}, 1, 0)
+		d.acked(ctx, 1)
+		d.send(h, 0, 0) // the same HELLO, sent before the device had the WELCOME
+		_, m = d.expectMsg(ctx, frame.TypeWelcome)
+		if w2 := m.(*msg.Welcome); w2.GatewayBoot != w1.GatewayBoot || w2.Resume {
+			t.Fatalf("second WELCOME %+v after %+v", w2, w1)
+		}
+		d.send(&msg.Event{ID: msg.EventID{Boot: 3, Seq: 2}, Kind: "button", Time: 2}, 2, 0)
+		d.acked(ctx, 2)
+		checkEvents(t, j.Events(), []msg.EventID{{Boot: 3, Seq: 1}, {Boot: 3, Seq: 2}})
+		if s := g.Stats(); s.Sessions != 1 {
+			t.Fatalf("%d sessions opened", s.Sessions)
+		}
+	})
+	t.Run("device", func(t *testing.T) {
+		noLeaks(t)
+		ctx := testCtx(t, 20*time.Second)
+		e := newEmu(t, emuOpts(t, t.TempDir()))
+		l := newLine(t)
+		port := openGateway(t, l)
+		gw := newRawPeer(t, port, false)
+		run(t, func(ctx context.Context) error { return e.Run(ctx, l.dev) })
+		_, m := gw.expectMsg(ctx, frame.TypeHello)
+		w := &msg.Welcome{DeviceID: "d", Time: uint64(time.Now().UnixMilli()), Window: 8, Heartbeat: 60000, Proto: 1,
+			Caps: m.(*msg.Hello).Caps, GatewayBoot: 77, MTU: 1024, RTO: 60000}
+		gw.send(w, 0, 0)
+		e.Emit("button", nil)
+		f, _ := gw.expectMsg(ctx, frame.TypeEvent)
+		gw.send(&msg.Ack{}, 0, f.Seq)
+		gw.send(w, 0, 0) // answer to a HELLO the device repeated: ignored
+		e.Emit("button", nil)
+		f2, m2 := gw.expectMsg(ctx, frame.TypeEvent)
+		if f2.Seq != f.Seq+1 || m2.(*msg.Event).ID.Seq != 2 {
+			t.Fatalf("after a repeated WELCOME the device sent seq %d (event %v), want seq %d", f2.Seq, m2.(*msg.Event).ID, f.Seq+1)
+		}
+	})
+}
