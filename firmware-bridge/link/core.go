@@ -1,6 +1,7 @@
 package link
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/officegate/officegate/firmware-bridge/frame"
@@ -162,7 +163,7 @@ type errTooLarge struct {
 }
 
 func (e errTooLarge) Error() string {
-	return "link: " + e.t.String() + " body of " + itoa(e.body) + " bytes does not fit the session mtu of " + itoa(e.mtu)
+	return fmt.Sprintf("link: %v body of %d bytes does not fit the session mtu of %d", e.t, e.body, e.mtu)
 }
 
 // sendCtl sends an unsequenced frame.
@@ -413,26 +414,4 @@ func portStats(p *port) Stats {
 	s := Stats{WireIn: rs.Bytes, WireOut: p.wire.Load(), Overruns: p.inDrops.Load() + p.outDrops.Load()}
 	copy(s.Dropped[:], rs.Drops[:])
 	return s
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

@@ -1,7 +1,7 @@
 // Command fwemu runs the emulated device firmware on a tty, for the demo,
 // tests and benchmarks:
 //
-//	go run ./firmware-bridge/cmd/fwemu -port /dev/pts/N -kind terminal -rate 5 -state /var/tmp/term1.flash
+//	go run ./firmware-bridge/cmd/fwemu -port /dev/pts/N -kind terminal -rate 5 -state term1.flash
 //
 // It keeps its flash (event records, boot counter, configuration,
 // firmware slots) in the state file, so a killed and restarted fwemu is
