@@ -1,0 +1,143 @@
+package devices
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrBiometric is wrapped by CheckData's error for data that holds, or may
+// hold, biometric material.
+var ErrBiometric = errors.New("devices: biometric data refused")
+
+// MaxBytesLen is the largest byte string CheckData lets through. 64 bytes
+// hold any card UID, hash or HMAC we send (SHA-256 is 32) and no fingerprint
+// template (ISO 19794-2 minutiae take hundreds of bytes) or image.
+const MaxBytesLen = 64
+
+// MaxDataDepth bounds how deeply data may nest. Real bodies are two or three
+// levels deep; the bound also stops a map that contains itself.
+const MaxDataDepth = 16
+
+// biometricSuffixes are the key endings refused, compared after folding case
+// and dropping '_' and '-' so "faceTemplate", "face_template" and
+// "FACE-TEMPLATE" are one key. The list matches the MQTT contract's privacy
+// rule (which refuses them on the wire) plus raw fingerprint data.
+var biometricSuffixes = []string{
+	"template", "templates",
+	"photo", "photos",
+	"image", "images",
+	"picture", "pictures",
+	"biometric", "biometrics",
+	"fingerprintraw", "fingerprintsraw",
+}
+
+// CheckData refuses data that must never enter an event or a result:
+// biometric material (a key, at any depth, that is or ends in template,
+// photo, image, picture, biometric or fingerprint_raw, plurals and any case
+// included; a byte string longer than MaxBytesLen), and anything the
+// gateway could not publish as JSON (map keys that are not strings, NaN and
+// infinities, channels, functions, structs other than time.Time, nesting
+// deeper than MaxDataDepth). The error names the offending key by its path
+// ("users[2].face_template"). Privacy is by default: there is no switch.
+func CheckData(data map[string]any) error {
+	if data == nil {
+		return nil
+	}
+	return checkValue("", reflect.ValueOf(data), 0)
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+func checkValue(path string, v reflect.Value, depth int) error {
+	if depth > MaxDataDepth {
+		return fmt.Errorf("devices: data key %q: nested deeper than %d levels", path, MaxDataDepth)
+	}
+	switch v.Kind() {
+	case reflect.Invalid:
+		return nil // a nil interface: JSON null
+	case reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return nil
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("devices: data key %q: %v cannot be published as JSON", path, f)
+		}
+		return nil
+	case reflect.Interface, reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return checkValue(path, v.Elem(), depth+1)
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if v.Len() > MaxBytesLen {
+				return fmt.Errorf("%w: key %q holds %d bytes, at most %d (a longer byte string may be a template or an image)",
+					ErrBiometric, path, v.Len(), MaxBytesLen)
+			}
+			return nil
+		}
+		for i := 0; i < v.Len(); i++ {
+			if err := checkValue(fmt.Sprintf("%s[%d]", path, i), v.Index(i), depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Map:
+		// Sorted, so that data with several faults always reports the same one.
+		keys := v.MapKeys()
+		names := make([]string, len(keys))
+		for i, k := range keys {
+			if k.Kind() == reflect.Interface && !k.IsNil() {
+				k = k.Elem()
+			}
+			if k.Kind() != reflect.String {
+				return fmt.Errorf("devices: data key %q: map key %v of type %s, want a string", path, k, k.Type())
+			}
+			names[i] = k.String()
+		}
+		order := make([]int, len(keys))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+		for _, i := range order {
+			k := names[i]
+			p := k
+			if path != "" {
+				p = path + "." + p
+			}
+			if isBiometricKey(k) {
+				return fmt.Errorf("%w: key %q (no templates, photos, images or raw fingerprints leave the device)", ErrBiometric, p)
+			}
+			if err := checkValue(p, v.MapIndex(keys[i]), depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Struct:
+		if v.Type() == timeType {
+			return nil
+		}
+	}
+	// Structs, channels, functions and complex numbers: a struct's fields
+	// would be published under names this check never saw.
+	return fmt.Errorf("devices: data key %q: a %s is not a plain value (want maps, slices, strings, numbers, booleans or time.Time)", path, v.Type())
+}
+
+var separators = strings.NewReplacer("_", "", "-", "")
+
+func isBiometricKey(k string) bool {
+	k = separators.Replace(strings.ToLower(k))
+	for _, s := range biometricSuffixes {
+		if strings.HasSuffix(k, s) {
+			return true
+		}
+	}
+	return false
+}
