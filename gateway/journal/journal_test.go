@@ -392,3 +392,15 @@ func TestAppendBatch(t *testing.T) {
 		t.Errorf("batch over MaxBatchBytes: %v", err)
 	}
 }
+
+// TestNoCursorResetWithoutAcks: a journal nobody has read yet reopens cleanly.
+func TestNoCursorResetWithoutAcks(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, dir, smallOpts())
+	appendN(t, j, "attendance", 0, 3)
+	j.Close()
+	j = mustOpen(t, dir, smallOpts())
+	if r := j.Recovery(); r.CursorsReset != "" {
+		t.Fatalf("reopen of an unread journal reports %q", r.CursorsReset)
+	}
+}

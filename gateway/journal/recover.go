@@ -128,8 +128,17 @@ func (j *Journal) recover() error {
 		}
 	}
 	j.segs = kept
+	fresh := len(segs) == 0 && !exists(filepath.Join(j.dir, cursorsFile))
 	if err := j.loadCursorsInto(); err != nil {
 		return err
+	}
+	if fresh {
+		// A new journal gets its cursors file at once, so that "missing" can
+		// only ever mean lost: a journal whose cursors never moved would
+		// otherwise report a reset at every open.
+		if err := saveCursors(j.dir, map[string]cursor{}); err != nil {
+			return err
+		}
 	}
 
 	// The active segment: the last one if it was scanned (not sealed), else a new one.
