@@ -34,6 +34,17 @@ type Sink interface {
 	Commit(ctx context.Context, rec Record) error
 }
 
+// BatchSink is an optional Sink ability: committing several events at once,
+// durable together or not at all. A device sends a window of events before it
+// needs an acknowledgement; with a journal whose commits are paced (one
+// fsync per window of time), committing them one by one would cap a device at
+// one event per commit. The link gives CommitBatch the events already waiting,
+// in the device's order.
+type BatchSink interface {
+	Sink
+	CommitBatch(ctx context.Context, recs []Record) error
+}
+
 // Store tells the gateway link what is durable about a device across
 // restarts of the gateway (PROTOCOL.md §6.4). The gateway implements it on
 // its journal.

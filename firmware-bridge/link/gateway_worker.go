@@ -52,17 +52,38 @@ type worker struct {
 	g    *Gateway
 	jobs chan *job
 	done chan report
+	next *job // taken from jobs while gathering a batch, to run next
 }
+
+// maxBatch bounds one CommitBatch: a device window is at most 16 frames.
+const maxBatch = 16
 
 func (w *worker) run(ctx context.Context) {
 	failedGen := uint64(0)
 	failed := false
+	bs, batching := w.g.sink.(BatchSink)
 	for {
 		var j *job
-		select {
-		case <-ctx.Done():
-			return
-		case j = <-w.jobs:
+		if j, w.next = w.next, nil; j == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case j = <-w.jobs:
+			}
+		}
+		if batching && isEvent(j) && !(j.seq != 0 && failed && j.gen == failedGen) {
+			batch := w.gather(j)
+			for _, r := range w.commitBatch(ctx, bs, batch) {
+				if r.err != nil && r.job.seq != 0 {
+					failed, failedGen = true, r.job.gen
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case w.done <- r:
+				}
+			}
+			continue
 		}
 		r := report{job: j}
 		switch {
@@ -161,6 +182,79 @@ func (w *worker) commit(ctx context.Context, j *job) (dup bool, err error) {
 		g.committed.add(rec.Result.ID)
 	}
 	return false, nil
+}
+
+func isEvent(j *job) bool { return j.kind == jobRecord && j.rec.Kind == RecordEvent }
+
+// gather takes the event jobs of j's generation that are already queued, in
+// order; the first job of another kind is kept for the next round.
+func (w *worker) gather(j *job) []*job {
+	batch := []*job{j}
+	for len(batch) < maxBatch {
+		select {
+		case nj := <-w.jobs:
+			if isEvent(nj) && nj.gen == j.gen {
+				batch = append(batch, nj)
+				continue
+			}
+			w.next = nj
+		default:
+		}
+		break
+	}
+	return batch
+}
+
+// commitBatch is commit for several events: duplicates and gaps are judged
+// in order against a running mark, the rest is committed at once, and the
+// mark moves only when the Sink said all of it is durable. On failure the
+// first committed job carries the error and the others are skipped, exactly
+// as one-by-one commits would have left them.
+func (w *worker) commitBatch(ctx context.Context, bs BatchSink, jobs []*job) []report {
+	g := w.g
+	reports := make([]report, len(jobs))
+	var recs []Record
+	var included []int
+	running := map[string]msg.EventID{}
+	for i, j := range jobs {
+		reports[i].job = j
+		rec := j.rec
+		m := g.marks[rec.HardwareID]
+		if m == nil {
+			m = new(Mark)
+			g.marks[rec.HardwareID] = m
+		}
+		hw, ok := running[rec.HardwareID]
+		if !ok {
+			hw = m.HighWater
+		}
+		id := rec.Event.ID
+		if !eventAfter(id, hw) {
+			reports[i].dup = true
+			continue
+		}
+		if id.Boot == hw.Boot && id.Seq > hw.Seq+1 {
+			rec.Missing = id.Seq - hw.Seq - 1
+		}
+		running[rec.HardwareID] = id
+		recs = append(recs, rec)
+		included = append(included, i)
+	}
+	if len(recs) == 0 {
+		return reports
+	}
+	if err := bs.CommitBatch(ctx, recs); err != nil {
+		first := included[0]
+		reports[first].err = err
+		for i := first + 1; i < len(reports); i++ {
+			reports[i].dup, reports[i].skipped = false, true
+		}
+		return reports
+	}
+	for hwID, id := range running {
+		g.marks[hwID].HighWater = id
+	}
+	return reports
 }
 
 // eventAfter reports whether a comes after b, lexicographically on

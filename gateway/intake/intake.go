@@ -106,8 +106,8 @@ type Intake struct {
 }
 
 var (
-	_ link.Sink  = (*Intake)(nil)
-	_ link.Store = (*Intake)(nil)
+	_ link.BatchSink = (*Intake)(nil)
+	_ link.Store     = (*Intake)(nil)
 )
 
 // New loads the saved high-water marks from dir (beside the journal).
@@ -193,20 +193,53 @@ func (in *Intake) Commit(ctx context.Context, rec link.Record) error {
 		return err
 	}
 	if rec.Kind == link.RecordEvent {
-		in.mu.Lock()
-		m := in.marks[rec.HardwareID]
-		if id := rec.Event.ID; id.Boot > m.HighWater.Boot || id.Boot == m.HighWater.Boot && id.Seq > m.HighWater.Seq {
-			m.HighWater = id
-			m.Boot = max(m.Boot, id.Boot)
-			in.marks[rec.HardwareID] = m
-			in.dirty = true
-		}
-		in.mu.Unlock()
-		if in.opt.OnEvent != nil {
-			in.opt.OnEvent(rec.DeviceID, rec.Received)
-		}
+		in.advance(rec)
 	}
 	return nil
+}
+
+// CommitBatch implements link.BatchSink: a device's waiting events, durable
+// together in one journal commit (across streams), or not at all.
+func (in *Intake) CommitBatch(ctx context.Context, recs []link.Record) error {
+	var entries []journal.Entry
+	for _, rec := range recs {
+		if rec.Kind != link.RecordEvent {
+			return fmt.Errorf("intake: a batch holds a record of kind %d from %q; only events are batched", rec.Kind, rec.DeviceID)
+		}
+		stream, bodies, err := in.event(rec)
+		if err != nil {
+			return err
+		}
+		for _, b := range bodies {
+			entries = append(entries, journal.Entry{Stream: stream, Body: b})
+		}
+	}
+	if _, err := in.j.AppendEntries(ctx, entries); err != nil {
+		if errors.Is(err, journal.ErrFull) {
+			return fmt.Errorf("%w: %w", link.ErrBusy, err)
+		}
+		return err
+	}
+	for _, rec := range recs {
+		in.advance(rec)
+	}
+	return nil
+}
+
+// advance moves a device's high-water mark past a durable event.
+func (in *Intake) advance(rec link.Record) {
+	in.mu.Lock()
+	m := in.marks[rec.HardwareID]
+	if id := rec.Event.ID; id.Boot > m.HighWater.Boot || id.Boot == m.HighWater.Boot && id.Seq > m.HighWater.Seq {
+		m.HighWater = id
+		m.Boot = max(m.Boot, id.Boot)
+		in.marks[rec.HardwareID] = m
+		in.dirty = true
+	}
+	in.mu.Unlock()
+	if in.opt.OnEvent != nil {
+		in.opt.OnEvent(rec.DeviceID, rec.Received)
+	}
 }
 
 func (in *Intake) event(rec link.Record) (string, [][]byte, error) {

@@ -96,3 +96,37 @@ func TestStreamFor(t *testing.T) {
 		}
 	}
 }
+
+func TestCommitBatchOneCommitAcrossStreams(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	in, _ := New(j, dir, Options{Gateway: "gw-1"})
+	in.SetKind("HW-P", msg.KindRoomPanel)
+	var recs []link.Record
+	for seq, kind := range []string{"occupancy", "button", "attendance.punch"} {
+		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-P", DeviceID: "p-1", Received: time.Now(),
+			Event: &msg.Event{ID: msg.EventID{Boot: 2, Seq: uint32(seq + 1)}, Kind: kind, Time: uint64(time.Now().UnixMilli()),
+				Data: map[string]any{"n": uint64(seq)}}})
+	}
+	before := j.Stats().Commits
+	if err := in.CommitBatch(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if c := j.Stats().Commits - before; c != 1 {
+		t.Fatalf("%d commits for one batch", c)
+	}
+	if m, _ := in.Mark(context.Background(), "HW-P"); m.HighWater != (msg.EventID{Boot: 2, Seq: 3}) {
+		t.Fatalf("mark after the batch: %+v", m)
+	}
+	depth := map[string]uint64{}
+	for _, s := range j.Stats().Streams {
+		depth[s.Name] = s.Depth
+	}
+	if depth[StreamTelemetry] != 2 || depth[StreamRecords] != 1 {
+		t.Fatalf("stream depths %v", depth)
+	}
+}

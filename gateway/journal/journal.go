@@ -111,11 +111,29 @@ func (j *Journal) AppendCBOR(ctx context.Context, streamName string, v any) (uin
 // one fdatasync shared with every other appender. The batch must fit in
 // Options.MaxBatchBytes.
 func (j *Journal) AppendBatch(ctx context.Context, streamName string, bodies [][]byte) ([]uint64, error) {
-	first, err := j.appendMany(ctx, streamName, bodies, 0)
+	entries := make([]Entry, len(bodies))
+	for i, b := range bodies {
+		entries[i] = Entry{Stream: streamName, Body: b}
+	}
+	return j.AppendEntries(ctx, entries)
+}
+
+// Entry is one record for AppendEntries.
+type Entry struct {
+	Stream string
+	Body   []byte
+}
+
+// AppendEntries appends records to any streams in one commit, in the order
+// given, and returns their sequence numbers (consecutive) once all are
+// durable: they become durable together or not at all. A device's window of
+// events, which may belong to several streams, is stored this way.
+func (j *Journal) AppendEntries(ctx context.Context, entries []Entry) ([]uint64, error) {
+	first, err := j.appendMany(ctx, entries, 0)
 	if err != nil {
 		return nil, err
 	}
-	seqs := make([]uint64, len(bodies))
+	seqs := make([]uint64, len(entries))
 	for i := range seqs {
 		seqs[i] = first + uint64(i)
 	}
@@ -123,32 +141,35 @@ func (j *Journal) AppendBatch(ctx context.Context, streamName string, bodies [][
 }
 
 func (j *Journal) append(ctx context.Context, streamName string, body []byte, flags uint8) (uint64, error) {
-	return j.appendMany(ctx, streamName, [][]byte{body}, flags)
+	return j.appendMany(ctx, []Entry{{Stream: streamName, Body: body}}, flags)
 }
 
-// appendMany adds bodies to the current batch, contiguously, and waits for its
-// commit. It returns the first record's sequence number.
-func (j *Journal) appendMany(ctx context.Context, streamName string, bodies [][]byte, flags uint8) (uint64, error) {
-	st := j.byName[streamName]
-	if st == nil || !st.configured {
-		return 0, fmt.Errorf("%w: %q", ErrUnknownStream, streamName)
+// appendMany adds entries to the current batch, contiguously, and waits for
+// its commit. It returns the first record's sequence number.
+func (j *Journal) appendMany(ctx context.Context, entries []Entry, flags uint8) (uint64, error) {
+	if len(entries) == 0 {
+		return 0, fmt.Errorf("%w: no records", ErrEmpty)
 	}
-	if len(bodies) == 0 {
-		return 0, fmt.Errorf("%w: stream %q: no records", ErrEmpty, streamName)
-	}
+	sts := make([]*stream, len(entries))
 	size := 0
-	for i, body := range bodies {
+	for i, e := range entries {
+		st := j.byName[e.Stream]
 		switch {
-		case len(body) == 0:
-			return 0, fmt.Errorf("%w: stream %q, record %d of %d", ErrEmpty, streamName, i+1, len(bodies))
-		case len(body) > j.opt.MaxRecordSize:
-			return 0, fmt.Errorf("%w: stream %q: %d bytes, limit %d", ErrTooLarge, streamName, len(body), j.opt.MaxRecordSize)
+		case st == nil || !st.configured:
+			return 0, fmt.Errorf("%w: %q", ErrUnknownStream, e.Stream)
+		case len(e.Body) == 0:
+			return 0, fmt.Errorf("%w: stream %q, record %d of %d", ErrEmpty, e.Stream, i+1, len(entries))
+		case len(e.Body) > j.opt.MaxRecordSize:
+			return 0, fmt.Errorf("%w: stream %q: %d bytes, limit %d", ErrTooLarge, e.Stream, len(e.Body), j.opt.MaxRecordSize)
 		}
-		size += recordSize(len(body))
+		sts[i] = st
+		size += recordSize(len(e.Body))
 	}
+	streamName := entries[0].Stream
+	st := sts[0]
 	if size > j.opt.MaxBatchBytes {
 		return 0, fmt.Errorf("%w: stream %q: a batch of %d records takes %d bytes, limit %d (MaxBatchBytes)",
-			ErrTooLarge, streamName, len(bodies), size, j.opt.MaxBatchBytes)
+			ErrTooLarge, streamName, len(entries), size, j.opt.MaxBatchBytes)
 	}
 	timeMs := j.opt.Now().UnixMilli()
 
@@ -177,9 +198,9 @@ func (j *Journal) appendMany(ctx context.Context, streamName string, bodies [][]
 	}
 	b := j.cur
 	idx := len(b.offs)
-	for _, body := range bodies {
+	for i, e := range entries {
 		b.offs = append(b.offs, len(b.buf))
-		b.buf = appendUnsealed(b.buf, timeMs, st.id, flags, body)
+		b.buf = appendUnsealed(b.buf, timeMs, sts[i].id, flags, e.Body)
 	}
 	j.inflight += int64(size)
 	j.mu.Unlock()

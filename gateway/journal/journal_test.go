@@ -404,3 +404,27 @@ func TestNoCursorResetWithoutAcks(t *testing.T) {
 		t.Fatalf("reopen of an unread journal reports %q", r.CursorsReset)
 	}
 }
+
+func TestAppendEntriesAcrossStreams(t *testing.T) {
+	j := mustOpen(t, t.TempDir(), smallOpts())
+	seqs, err := j.AppendEntries(ctxT(t), []Entry{
+		{Stream: "attendance", Body: []byte("punch-1")},
+		{Stream: "control", Body: []byte("alarm-1")},
+		{Stream: "attendance", Body: []byte("punch-2")},
+	})
+	if err != nil || len(seqs) != 3 || seqs[1] != seqs[0]+1 || seqs[2] != seqs[1]+1 {
+		t.Fatalf("AppendEntries: %v %v", seqs, err)
+	}
+	if s := j.Stats(); s.Commits != 1 {
+		t.Fatalf("%d commits for one AppendEntries", s.Commits)
+	}
+	ra, _ := j.Reader("attendance")
+	rc, _ := j.Reader("control")
+	a, c := readAll(t, ra), readAll(t, rc)
+	if len(a) != 2 || string(a[1].Body) != "punch-2" || len(c) != 1 || c[0].Seq != seqs[1] {
+		t.Fatalf("read back %d attendance, %d control", len(a), len(c))
+	}
+	if _, err := j.AppendEntries(ctxT(t), []Entry{{Stream: "attendance", Body: []byte("x")}, {Stream: "nope", Body: []byte("y")}}); !errors.Is(err, ErrUnknownStream) {
+		t.Fatalf("unknown stream in a batch: %v", err)
+	}
+}

@@ -44,6 +44,29 @@ func (j *Journal) Commit(ctx context.Context, rec link.Record) error {
 	if j.Busy != nil && j.Busy(rec) {
 		return fmt.Errorf("linktest: journal full: %w", link.ErrBusy)
 	}
+	return j.commitNoBusy(ctx, rec)
+}
+
+// CommitBatch implements link.BatchSink: all or nothing, like a journal
+// commit. Busy refuses the whole batch if it refuses any record of it.
+func (j *Journal) CommitBatch(ctx context.Context, recs []link.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if j.Busy != nil && j.Busy(rec) {
+			return fmt.Errorf("linktest: journal full: %w", link.ErrBusy)
+		}
+	}
+	for _, rec := range recs {
+		if err := j.commitNoBusy(ctx, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *Journal) commitNoBusy(ctx context.Context, rec link.Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.init()
@@ -59,6 +82,8 @@ func (j *Journal) Commit(ctx context.Context, rec link.Record) error {
 	j.notify()
 	return nil
 }
+
+var _ link.BatchSink = (*Journal)(nil)
 
 // Mark returns the high-water mark of hardwareID, minus Lag.
 func (j *Journal) Mark(ctx context.Context, hardwareID string) (link.Mark, error) {
