@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -59,6 +60,10 @@ type Chip struct {
 	path    string
 	offsets [2]uint32
 	f       *os.File // the line request; Close from another goroutine ends a Read
+
+	// closed is set by Close, so reads tell a closed source from a failing one
+	// (os.File's deadline calls report a close as a bare "use of closed file").
+	closed atomic.Bool
 
 	// Mutable, owned by the goroutine calling ReadEdges.
 	buf []byte
@@ -257,7 +262,7 @@ func (c *Chip) parse(b []byte) (Edge, bool) {
 }
 
 func (c *Chip) readError(err error) error {
-	if errors.Is(err, os.ErrClosed) {
+	if c.closed.Load() || errors.Is(err, os.ErrClosed) {
 		return ErrClosed
 	}
 	return fmt.Errorf("wiegand: read lines %d and %d of %q: %w", c.offsets[0], c.offsets[1], c.path, err)
@@ -265,6 +270,7 @@ func (c *Chip) readError(err error) error {
 
 // Close releases the lines. A ReadEdges waiting in another goroutine returns ErrClosed.
 func (c *Chip) Close() error {
+	c.closed.Store(true)
 	if err := c.f.Close(); err != nil {
 		return fmt.Errorf("wiegand: close lines %d and %d of %q: %w", c.offsets[0], c.offsets[1], c.path, err)
 	}
