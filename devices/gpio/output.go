@@ -112,8 +112,11 @@ func (o *Output) Set(active bool) error {
 // Pulse while one runs is refused with ErrPulsing, so a retried command
 // cannot stretch an unlock.
 func (o *Output) Pulse(ctx context.Context, d time.Duration) error {
-	if d <= 0 || d > o.maxPulse {
-		return fmt.Errorf("%w: output %s: pulse of %v refused, must be more than 0 and at most %v", ErrPulseTooLong, o.pin, d, o.maxPulse)
+	if d <= 0 {
+		return fmt.Errorf("gpio: output %s: pulse of %v refused: must be positive", o.pin, d)
+	}
+	if d > o.maxPulse {
+		return fmt.Errorf("%w: output %s: pulse of %v refused, the maximum is %v", ErrPulseTooLong, o.pin, d, o.maxPulse)
 	}
 	o.mu.Lock()
 	if o.closed {

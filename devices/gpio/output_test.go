@@ -110,7 +110,12 @@ func TestPulseCap(t *testing.T) {
 		t.Errorf("MaxPulse %v", o.MaxPulse())
 	}
 	before := len(pin.History())
-	for _, d := range []time.Duration{6 * time.Second, time.Hour, 0, -time.Second} {
+	for _, d := range []time.Duration{0, -time.Second} {
+		if err := o.Pulse(ctx, d); err == nil || errors.Is(err, gpio.ErrPulseTooLong) || !strings.Contains(err.Error(), "positive") {
+			t.Errorf("Pulse(%v) = %v, want a refusal saying it must be positive", d, err)
+		}
+	}
+	for _, d := range []time.Duration{5*time.Second + 1, 6 * time.Second, time.Hour} {
 		err := o.Pulse(ctx, d)
 		if !errors.Is(err, gpio.ErrPulseTooLong) || !strings.Contains(err.Error(), d.String()) || !strings.Contains(err.Error(), "5s") {
 			t.Errorf("Pulse(%v) = %v, want a refusal naming %v and the 5s maximum", d, err, d)
