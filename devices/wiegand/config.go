@@ -73,6 +73,9 @@ func (c Config) withDefaults() (Config, error) {
 	case c.MaxPIN < 0 || c.MaxPIN > maxPINCap:
 		return c, fmt.Errorf("wiegand: configuration invalid: max PIN length %d is not between 1 and %d", c.MaxPIN, maxPINCap)
 	}
+	if len(c.Formats) == 0 {
+		return c, fmt.Errorf("wiegand: configuration invalid: no formats (nil means the defaults)")
+	}
 	var seen [65]Format
 	for _, f := range c.Formats {
 		if !f.valid() || f == PIN {

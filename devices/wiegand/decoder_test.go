@@ -369,6 +369,7 @@ func TestConfigInvalid(t *testing.T) {
 		{Formats: []wiegand.Format{wiegand.W34, wiegand.W34Number}},
 		{Formats: []wiegand.Format{wiegand.PIN}},
 		{Formats: []wiegand.Format{0}},
+		{Formats: []wiegand.Format{}},
 	} {
 		if _, err := wiegand.New(&c); err == nil || !strings.HasPrefix(err.Error(), "wiegand: ") {
 			t.Errorf("New(%+v) = %v", c, err)
