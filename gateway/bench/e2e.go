@@ -40,6 +40,7 @@ type e2eConfig struct {
 	Broker   string
 	State    string // gateway: state directory
 	Ports    string // gateway: id=tty,…
+	HTTP     string // gateway: where to serve /metrics (loopback), for a diagnosis when a phase fails
 	Messages string // raw: file of messages to publish
 }
 
@@ -83,6 +84,10 @@ type e2eResult struct {
 	RestartEvents     int     `json:"restart_events"`
 	RestartDrainPerS  float64 `json:"restart_drain_per_s"`
 	Duplicates        int     `json:"duplicates"` // redeliveries seen by the subscriber (same id again)
+	// SubscriberMissing counts throughput-phase events the broker acknowledged
+	// to the gateway (its journal drained, nothing shed) that never reached the
+	// bench's subscriber: loss between the broker and the subscriber.
+	SubscriberMissing int `json:"subscriber_missing,omitempty"`
 }
 
 func e2eMain(ctx context.Context, args []string) error {
@@ -106,6 +111,7 @@ func e2eMain(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Broker, "broker", "", "internal: broker URL")
 	fs.StringVar(&cfg.State, "state", "", "internal: gateway state directory")
 	fs.StringVar(&cfg.Ports, "ports", "", "internal: id=tty,… of the devices")
+	fs.StringVar(&cfg.HTTP, "http", "", "internal: the gateway's metrics address")
 	fs.StringVar(&cfg.Messages, "messages", "", "internal: messages for the raw publisher")
 	internal := map[string]bool{"child": true, "broker": true, "state": true, "ports": true, "messages": true}
 	fs.Usage = func() {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -48,7 +50,7 @@ func gatewayOptions(cfg e2eConfig, ready func()) (daemon.Options, error) {
 			// delay is not in its rate; a short ceiling only keeps the run short.
 			BackoffMax: time.Second,
 		},
-		Devices: devs, Log: log,
+		Devices: devs, Log: log, HTTP: cfg.HTTP,
 		Ready: func(*daemon.Gateway) { ready() },
 	}, nil
 }
@@ -188,5 +190,57 @@ func orphanSignal() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig
 // gatewayArgs are the child's flags for cfg's gateway.
 func gatewayArgs(cfg e2eConfig, broker, state, ports string) []string {
 	return []string{"-child", "gateway", "-broker", broker, "-state", state, "-ports", ports,
-		"-inflight", strconv.Itoa(cfg.Inflight), "-sync-window", cfg.SyncWindow.String()}
+		"-inflight", strconv.Itoa(cfg.Inflight), "-sync-window", cfg.SyncWindow.String(), "-http", metricsAddr}
+}
+
+// metricsAddr is where the gateway child serves /metrics, so that a phase
+// that comes up short can say whether the events are still in its journal.
+var metricsAddr = func() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return ""
+	}
+	defer l.Close()
+	return l.Addr().String()
+}()
+
+// gatewayDiagnosis is the gateway's journal and uplink counters, for an error.
+func gatewayDiagnosis() string {
+	if metricsAddr == "" {
+		return ""
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		return "gateway metrics unavailable: " + err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var keep []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.Contains(line, "journal_depth") || strings.Contains(line, "journal_appended_total") ||
+			strings.Contains(line, "uplink_published_total") || strings.Contains(line, "uplink_connect") ||
+			strings.Contains(line, "uplink_reconnects") || strings.Contains(line, "uplink_inflight") || strings.Contains(line, "shed_total") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "; ")
+}
+
+// gatewayDelivered reads a diagnosis: every journal stream at depth 0 and
+// nothing shed means the broker acknowledged everything the gateway took in.
+func gatewayDelivered(diag string) bool {
+	if !strings.Contains(diag, "journal_depth") {
+		return false
+	}
+	for _, kv := range strings.Split(diag, "; ") {
+		name, val, _ := strings.Cut(kv, " ")
+		// Exact names: "published_total" ends in "shed_total" too.
+		if (strings.HasPrefix(name, "officegate_journal_depth{") || strings.HasPrefix(name, "officegate_journal_shed_total{")) && val != "0" {
+			return false
+		}
+	}
+	return true
 }
