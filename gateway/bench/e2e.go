@@ -142,6 +142,9 @@ func e2eMain(ctx context.Context, args []string) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	if cfg.Child != "" {
+		go exitWithParent()
+	}
 	switch cfg.Child {
 	case "gateway":
 		return gatewayChild(ctx, cfg)

@@ -182,10 +182,23 @@ func (c *child) kill() {
 	}
 }
 
-// orphanSignal has a child terminated if the bench dies without stopping
-// it (Linux's parent-death signal), so no gateway or broker outlives a
-// killed run.
-func orphanSignal() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} }
+// orphanSignal is nil: Linux's parent-death signal fires when the OS thread
+// that started the child exits, which the Go runtime may do at any moment, and
+// it killed healthy children mid-run. Children watch their parent instead
+// (exitWithParent); the broker is stopped by the bench's own cleanup.
+func orphanSignal() *syscall.SysProcAttr { return nil }
+
+// exitWithParent ends a child whose bench died without stopping it: an
+// orphan is re-parented, so its parent pid changes.
+func exitWithParent() {
+	ppid := os.Getppid()
+	for {
+		time.Sleep(500 * time.Millisecond)
+		if os.Getppid() != ppid {
+			os.Exit(3)
+		}
+	}
+}
 
 // gatewayArgs are the child's flags for cfg's gateway.
 func gatewayArgs(cfg e2eConfig, broker, state, ports string) []string {
