@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -254,14 +255,22 @@ func decode(payload []byte) (any, error) {
 
 var printer = message.NewPrinter(language.English)
 
+// privacyKey is common.json's privacySafe pattern: a key it matches is refused
+// as biometric material.
+var privacyKey = regexp.MustCompile(`(^|_)(templates?|photos?|images?|pictures?|biometrics?|fingerprints?_raw)$`)
+
 // violations flattens the error tree into its leaves: the keyword that failed
 // and where in the payload.
 func violations(out []string, ve *jsonschema.ValidationError) []string {
 	if len(ve.Causes) == 0 {
 		at := "/" + strings.Join(ve.InstanceLocation, "/") + ": "
 		if _, ok := ve.ErrorKind.(*kind.FalseSchema); ok {
-			// The schemas use false only for the privacy rule.
-			return append(out, at+"field not allowed: no biometric templates, photos or images (MQTT.md \"Privacy\")")
+			// The schemas use false for a field that must not be there: the
+			// privacy rule's keys, and fields another field rules out.
+			if n := len(ve.InstanceLocation); n > 0 && privacyKey.MatchString(ve.InstanceLocation[n-1]) {
+				return append(out, at+"field not allowed: no biometric templates, photos, images or raw fingerprint data (MQTT.md \"Privacy\")")
+			}
+			return append(out, at+"field not allowed here (see the schema's description and MQTT.md)")
 		}
 		return append(out, at+ve.ErrorKind.LocalizedString(printer))
 	}

@@ -44,6 +44,25 @@ func punchEvent(t *testing.T) *envelope.Event {
 	}
 }
 
+// deviceEvent is an event of the given type as the gateway renders it: from a
+// device's record (boot > 0) or originated by the gateway (boot 0).
+func deviceEvent(t *testing.T, typ, device string, boot uint32, seq uint64, data map[string]any) *envelope.Event {
+	t.Helper()
+	d, err := envelope.EncodeData(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &envelope.Event{
+		V: envelope.Version, ID: envelope.EventID("HW-"+device, boot, seq), Type: typ, Gateway: "hq-3f", Device: device,
+		Boot: boot, Seq: seq, Time: envelope.StampOf(t0), TimeRaw: t0.Format(rawLayout), Clock: envelope.ClockSynced,
+		Received: envelope.StampOf(t0.Add(4 * time.Millisecond).UTC()), Data: d,
+	}
+	if boot == 0 {
+		e.ID = envelope.NewID()
+	}
+	return e
+}
+
 // gatewayOutput is one of everything the envelope package renders.
 func gatewayOutput(t *testing.T) map[string]struct {
 	kind Kind
@@ -77,6 +96,27 @@ func gatewayOutput(t *testing.T) map[string]struct {
 		Device: "term-lobby-1", Boot: 17, Seq: 4214, Time: envelope.StampOf(t0), TimeRaw: t0.Format(rawLayout),
 		Clock: envelope.ClockSynced, Received: envelope.StampOf(t0.UTC()), Data: lostData,
 	}
+	clearCard := deviceEvent(t, "attendance.punch", "reader-door-2", 0, 0, map[string]any{
+		"card": "12:34567", "credential": "card", "state": "unknown",
+		"raw": map[string]any{"format": "h10301", "bits": 26},
+	})
+	redacted := deviceEvent(t, "attendance.punch", "term-lobby-1", 17, 4212, map[string]any{
+		"person": "10234", "credential": "face", "state": "out", "work_code": "7",
+		"raw": map[string]any{"verify": "face", "state": 1}, "redacted": []string{"raw.face_template"},
+	})
+	cardRead := deviceEvent(t, "credential.read", "reader-door-2", 0, 0, map[string]any{
+		"card_hash": strings.Repeat("cd", 32), "format": "w34_number", "bits": 34,
+	})
+	keypad := deviceEvent(t, "credential.read", "reader-door-2", 0, 0, map[string]any{
+		"format": "keypad8", "pin_entered": true, "keys": 4,
+	})
+	offline := deviceEvent(t, "device.status", "term-lobby-1", 0, 0, map[string]any{
+		"state": "offline", "reason": "link lost: no answer for 10 s", "firmware": "6.60.1", "clock": "synced",
+		"clock_offset_ms": -120,
+	})
+	drift := deviceEvent(t, "device.alarm", "term-lobby-1", 0, 0, map[string]any{
+		"alarm": "clock_drift", "detail": "device clock 184 s ahead; stepped", "clock_offset_ms": 184230,
+	})
 	okData, err := envelope.EncodeData(map[string]any{"pulsed_ms": 3000})
 	if err != nil {
 		t.Fatal(err)
@@ -98,16 +138,22 @@ func gatewayOutput(t *testing.T) map[string]struct {
 		kind Kind
 		f    func(envelope.Format) ([]byte, error)
 	}{
-		"punch":           {Event, punch.Payload},
-		"gpio card punch": {Event, wiegand.Payload},
-		"unknown type":    {Event, unknownType.Payload},
-		"events lost":     {Event, lost.Payload},
-		"result ok":       {Result, ok.Payload},
-		"result expired":  {Result, expired.Payload},
-		"gateway result":  {Result, gwErr.Payload},
-		"gateway status":  {GatewayStatus, func(f envelope.Format) ([]byte, error) { return envelope.StatusPayload(f, gs) }},
-		"device status":   {DeviceStatus, func(f envelope.Format) ([]byte, error) { return envelope.StatusPayload(f, ds) }},
-		"pending device":  {DeviceStatus, func(f envelope.Format) ([]byte, error) { return envelope.StatusPayload(f, pending) }},
+		"punch":            {Event, punch.Payload},
+		"gpio card punch":  {Event, wiegand.Payload},
+		"unknown type":     {Event, unknownType.Payload},
+		"events lost":      {Event, lost.Payload},
+		"clear card punch": {Event, clearCard.Payload},
+		"redacted punch":   {Event, redacted.Payload},
+		"card read":        {Event, cardRead.Payload},
+		"keypad entry":     {Event, keypad.Payload},
+		"device offline":   {Event, offline.Payload},
+		"clock drift":      {Event, drift.Payload},
+		"result ok":        {Result, ok.Payload},
+		"result expired":   {Result, expired.Payload},
+		"gateway result":   {Result, gwErr.Payload},
+		"gateway status":   {GatewayStatus, func(f envelope.Format) ([]byte, error) { return envelope.StatusPayload(f, gs) }},
+		"device status":    {DeviceStatus, func(f envelope.Format) ([]byte, error) { return envelope.StatusPayload(f, ds) }},
+		"pending device":   {DeviceStatus, func(f envelope.Format) ([]byte, error) { return envelope.StatusPayload(f, pending) }},
 	}
 }
 
@@ -210,6 +256,14 @@ func TestBadPayloadsFailUsefully(t *testing.T) {
 	result, _ := out["result ok"].f(envelope.JSON)
 	gs, _ := out["gateway status"].f(envelope.JSON)
 	ds, _ := out["device status"].f(envelope.JSON)
+	render := func(name string) []byte {
+		p, err := out[name].f(envelope.JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cardRead, keypad, offline, drift := render("card read"), render("keypad entry"), render("device offline"), render("clock drift")
 	data := func(edit func(d map[string]any)) func(m map[string]any) {
 		return func(m map[string]any) { edit(m["data"].(map[string]any)) }
 	}
@@ -233,10 +287,43 @@ func TestBadPayloadsFailUsefully(t *testing.T) {
 		{"punch with card and card_hash", Event, with(t, punch, data(func(d map[string]any) {
 			d["card"], d["card_hash"] = "1234", strings.Repeat("0", 64)
 		})), []string{"/data:"}},
-		{"punch naming nobody", Event, with(t, punch, data(func(d map[string]any) { delete(d, "person") })), []string{"/data:", "person"}},
+		{"punch naming nobody", Event, with(t, punch, data(func(d map[string]any) { delete(d, "person") })), []string{"/data:", "person", "card", "card_hash"}},
 		{"template in data", Event, with(t, punch, data(func(d map[string]any) {
 			d["raw"] = map[string]any{"fp_template": "TVRQ..."}
 		})), []string{"/data/raw/fp_template:", "templates"}},
+		{"punch with a card but no card_hash, person or card", Event, with(t, punch, data(func(d map[string]any) {
+			delete(d, "person")
+			d["credential"] = "card"
+		})), []string{"/data:", "card_hash"}},
+		{"punch with a bad card_hash", Event, with(t, punch, data(func(d map[string]any) { d["card_hash"] = strings.Repeat("AB", 32) })), []string{"/data/card_hash:", "pattern"}},
+		{"punch with a card in hex", Event, with(t, punch, data(func(d map[string]any) { d["card"] = "0x1F2E" })), []string{"/data/card:", "pattern"}},
+		{"punch with an empty person", Event, with(t, punch, data(func(d map[string]any) { d["person"] = "" })), []string{"/data/person:"}},
+		{"punch with redacted not a list", Event, with(t, punch, data(func(d map[string]any) { d["redacted"] = "raw.face_template" })), []string{"/data/redacted:"}},
+		{"punch carrying a template", Event, with(t, punch, data(func(d map[string]any) { d["fingerprint_template"] = "TVRQ..." })), []string{"/data/fingerprint_template:", "biometric"}},
+		{"punch carrying raw fingerprint data", Event, with(t, punch, data(func(d map[string]any) {
+			d["raw"] = map[string]any{"fingerprint_raw": "AAEC"}
+		})), []string{"/data/raw/fingerprint_raw:", "biometric"}},
+		{"punch with a nested raw value", Event, with(t, punch, data(func(d map[string]any) { d["raw"] = map[string]any{"verify": map[string]any{"x": 1}} })), []string{"/data/raw/verify:"}},
+		{"card read with card and card_hash", Event, with(t, cardRead, data(func(d map[string]any) { d["card"] = "1234" })), []string{"/data:"}},
+		{"card read without a card", Event, with(t, cardRead, data(func(d map[string]any) { delete(d, "card_hash") })), []string{"/data:"}},
+		{"card read without bits", Event, with(t, cardRead, data(func(d map[string]any) { delete(d, "bits") })), []string{"/data:", "bits"}},
+		{"h10301 read of 34 bits", Event, with(t, cardRead, data(func(d map[string]any) { d["format"] = "h10301" })), []string{"/data/bits:", "26"}},
+		{"card read with an unknown format", Event, with(t, cardRead, data(func(d map[string]any) { d["format"] = "corp1000" })), []string{"/data/format:", "h10304"}},
+		{"card read claiming a PIN", Event, with(t, cardRead, data(func(d map[string]any) { d["pin_entered"] = true })), []string{"/data/pin_entered:", "not allowed here"}},
+		{"keypad entry with the PIN digits", Event, with(t, keypad, data(func(d map[string]any) { d["pin"] = "4711" })), []string{"/data/pin:", "not allowed here"}},
+		{"keypad entry with digits as keys", Event, with(t, keypad, data(func(d map[string]any) { d["keys"] = "4711" })), []string{"/data/keys:", "integer"}},
+		{"keypad entry with the digits as a card", Event, with(t, keypad, data(func(d map[string]any) { d["card"] = "4711" })), []string{"/data/card:", "not allowed here"}},
+		{"keypad entry with bits", Event, with(t, keypad, data(func(d map[string]any) { d["bits"] = 32 })), []string{"/data/bits:"}},
+		{"keypad entry without keys", Event, with(t, keypad, data(func(d map[string]any) { delete(d, "keys") })), []string{"/data:", "keys"}},
+		{"keypad entry not entered", Event, with(t, keypad, data(func(d map[string]any) { d["pin_entered"] = false })), []string{"/data/pin_entered:"}},
+		{"card read with a photo", Event, with(t, cardRead, data(func(d map[string]any) { d["face_photo"] = "…" })), []string{"/data/face_photo:", "biometric"}},
+		{"device.status pending", Event, with(t, offline, data(func(d map[string]any) { d["state"] = "pending" })), []string{"/data/state:", "offline"}},
+		{"device.status without clock", Event, with(t, offline, data(func(d map[string]any) { delete(d, "clock") })), []string{"/data:", "clock"}},
+		{"device.status without reason", Event, with(t, offline, data(func(d map[string]any) { delete(d, "reason") })), []string{"/data:", "reason"}},
+		{"device.status fractional offset", Event, with(t, offline, data(func(d map[string]any) { d["clock_offset_ms"] = 1.5 })), []string{"/data/clock_offset_ms:", "integer"}},
+		{"device.alarm unknown", Event, with(t, drift, data(func(d map[string]any) { d["alarm"] = "fire" })), []string{"/data/alarm:", "tamper"}},
+		{"clock_drift without offset", Event, with(t, drift, data(func(d map[string]any) { delete(d, "clock_offset_ms") })), []string{"/data:", "clock_offset_ms"}},
+		{"device.alarm without detail", Event, with(t, drift, data(func(d map[string]any) { delete(d, "detail") })), []string{"/data:", "detail"}},
 		{"photo deep in an unknown type", Event, with(t, punch, func(m map[string]any) {
 			m["type"], m["data"] = "visitor.checked_in", map[string]any{"visitor": map[string]any{"photo": "…"}}
 		}), []string{"/data/visitor/photo:"}},
@@ -405,5 +492,84 @@ func TestSchemasFS(t *testing.T) {
 	}
 	if _, err := fs.Stat(Schemas(), "event-attendance.punch.json"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestPrivacyPatternIsCommons: the key contract.go reports as biometric is the
+// one common.json refuses.
+func TestPrivacyPatternIsCommons(t *testing.T) {
+	b, err := files.ReadFile("schemas/common.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := mustJSON(t, b)["$defs"].(map[string]any)["privacySafe"].(map[string]any)["patternProperties"].(map[string]any)
+	if _, ok := pp[privacyKey.String()]; len(pp) != 1 || !ok {
+		t.Errorf("common.json privacySafe has %v, contract.go %s", pp, privacyKey)
+	}
+	for key, want := range map[string]bool{
+		"template": true, "face_template": true, "fp_templates": true, "photo": true, "visitor_photos": true,
+		"image": true, "picture": true, "biometric": true, "fingerprint_raw": true, "fingerprints_raw": true,
+		"raw": false, "fingerprint": false, "photographer": false, "templated": false, "redacted": false, "pin_entered": false,
+	} {
+		if privacyKey.MatchString(key) != want {
+			t.Errorf("key %q: refused = %v, want %v", key, !want, want)
+		}
+	}
+}
+
+// TestTerminalAndReaderDataShapes: the data bodies of the terminal and reader events,
+// valid and invalid, one field at a time.
+func TestTerminalAndReaderDataShapes(t *testing.T) {
+	ev := func(typ, data string) []byte {
+		return []byte(`{"v":1,"id":"00000000-0000-8000-8000-000000000000","type":"` + typ + `","gateway":"hq-3f",` +
+			`"device":"reader-door-2","boot":0,"seq":0,"time":"2026-11-24T08:02:45.310+08:00",` +
+			`"time_raw":"2026-11-24T08:02:45.310","clock":"synced","received":"2026-11-24T00:02:45.314Z","data":` + data + `}`)
+	}
+	h := strings.Repeat("0f", 32)
+	for _, c := range []struct {
+		typ, data string
+		valid     bool
+	}{
+		{"attendance.punch", `{"person":"10234","credential":"fingerprint","state":"in"}`, true},
+		{"attendance.punch", `{"card":"4660","credential":"card","state":"unknown"}`, true},
+		{"attendance.punch", `{"card":"12:4660","credential":"card","state":"in","raw":{"format":"h10301","bits":26}}`, true},
+		{"attendance.punch", `{"card_hash":"` + h + `","credential":"card","state":"in"}`, true},
+		{"attendance.punch", `{"person":"7","card_hash":"` + h + `","credential":"card","state":"break_out","work_code":"A1"}`, true},
+		{"attendance.punch", `{"person":"7","credential":"face","state":"in","redacted":["raw.face_image","photo"]}`, true},
+		{"attendance.punch", `{"credential":"card","state":"in"}`, false},                                      // nobody
+		{"attendance.punch", `{"card":"1","card_hash":"` + h + `","credential":"card","state":"in"}`, false},   // both
+		{"attendance.punch", `{"person":"7","credential":"face","state":"in","face_image":"/9j/4AAQ"}`, false}, // biometric
+		{"attendance.punch", `{"person":"7","credential":"face","state":"in","raw":{"photo":"x"}}`, false},     // biometric in raw
+		{"attendance.punch", `{"person":"7","credential":"face","state":"in","redacted":[]}`, false},           // empty list
+		{"attendance.punch", `{"person":"` + strings.Repeat("9", 65) + `","credential":"card","state":"in"}`, false},
+		{"credential.read", `{"card":"4660","format":"w34_number","bits":34}`, true},
+		{"credential.read", `{"card":"1:2","format":"h10304","bits":37}`, true},
+		{"credential.read", `{"card_hash":"` + h + `","format":"h10301","bits":26}`, true},
+		{"credential.read", `{"format":"keypad4","pin_entered":true,"keys":6}`, true},
+		{"credential.read", `{"format":"keypad4","pin_entered":true,"keys":4,"pin":"1234"}`, false},    // the digits
+		{"credential.read", `{"format":"keypad4","pin_entered":true,"keys":4,"digits":"1234"}`, false}, // the digits
+		{"credential.read", `{"format":"keypad4","pin_entered":true,"keys":4,"card":"1234"}`, false},   // the digits as a card
+		{"credential.read", `{"format":"keypad8","pin_entered":true,"keys":"1234"}`, false},            // the digits as keys
+		{"credential.read", `{"format":"keypad8","keys":4}`, false},
+		{"credential.read", `{"card":"4660","card_hash":"` + h + `","format":"w34","bits":34}`, false},
+		{"credential.read", `{"format":"w34","bits":34}`, false},
+		{"credential.read", `{"card":"4660","format":"h10304","bits":26}`, false},
+		{"credential.read", `{"card":"4660","format":"h10301"}`, false},
+		{"device.status", `{"state":"online","reason":"connected","clock":"synced"}`, true},
+		{"device.status", `{"state":"online","reason":"connected","firmware":"6.60.1","clock":"drifted","clock_offset_ms":-93000}`, true},
+		{"device.status", `{"state":"retired","reason":"removed","clock":"unknown"}`, false},
+		{"device.status", `{"state":"online","clock":"synced"}`, false},
+		{"device.status", `{"state":"online","reason":"","clock":"synced"}`, false},
+		{"device.alarm", `{"alarm":"tamper","detail":"case opened"}`, true},
+		{"device.alarm", `{"alarm":"clock_drift","detail":"93 s behind","clock_offset_ms":-93000}`, true},
+		{"device.alarm", `{"alarm":"biometric_refused","detail":"record carried raw.face_template; removed"}`, true},
+		{"device.alarm", `{"alarm":"clock_drift","detail":"93 s behind"}`, false},
+		{"device.alarm", `{"alarm":"store_full"}`, false},
+		{"device.alarm", `{"alarm":"auth_failed","detail":"x","user_template":"x"}`, false},
+	} {
+		err := Strict(Event, ev(c.typ, c.data))
+		if (err == nil) != c.valid {
+			t.Errorf("%s %s: valid = %v, want %v (%v)", c.typ, c.data, err == nil, c.valid, err)
+		}
 	}
 }
