@@ -141,3 +141,45 @@ func isBiometricKey(k string) bool {
 	}
 	return false
 }
+
+// Redact returns a copy of data without biometric material — the keys
+// CheckData refuses as biometric, at any depth, and byte strings longer than
+// MaxBytesLen — and the paths it removed, sorted. Where refusing would lose
+// the event (a terminal that sends a photo along with a punch), the gateway
+// keeps the punch and drops only what must never leave the device.
+func Redact(data map[string]any) (map[string]any, []string) {
+	var removed []string
+	out, _ := redact("", data, &removed).(map[string]any)
+	slices.Sort(removed)
+	return out, removed
+}
+
+func redact(path string, v any, removed *[]string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if isBiometricKey(k) {
+				*removed = append(*removed, p)
+				continue
+			}
+			if b, ok := e.([]byte); ok && len(b) > MaxBytesLen {
+				*removed = append(*removed, p)
+				continue
+			}
+			out[k] = redact(p, e, removed)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redact(fmt.Sprintf("%s[%d]", path, i), e, removed)
+		}
+		return out
+	}
+	return v
+}

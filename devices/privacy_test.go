@@ -2,6 +2,7 @@ package devices_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -95,4 +96,23 @@ func FuzzCheckDataKeys(f *testing.F) {
 			t.Fatalf("unprefixed error %v", err)
 		}
 	})
+}
+
+func TestRedact(t *testing.T) {
+	in := map[string]any{
+		"user": "10042", "faceTemplate": []byte{1, 2, 3},
+		"extra": map[string]any{"photo": "base64…", "note": "ok", "blob": make([]byte, 200)},
+		"list":  []any{map[string]any{"fingerprint_raw": "x", "n": 1}},
+	}
+	out, removed := devices.Redact(in)
+	want := []string{"extra.blob", "extra.photo", "faceTemplate", "list[0].fingerprint_raw"}
+	if fmt.Sprint(removed) != fmt.Sprint(want) {
+		t.Fatalf("removed %v, want %v", removed, want)
+	}
+	if err := devices.CheckData(out); err != nil {
+		t.Fatalf("redacted data still refused: %v", err)
+	}
+	if out["user"] != "10042" || out["extra"].(map[string]any)["note"] != "ok" || in["faceTemplate"] == nil {
+		t.Fatalf("redact changed what it should keep (or its input): %v", out)
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/terminal"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/envelope"
@@ -164,18 +166,17 @@ func (in *Intake) SaveBoot(_ context.Context, hw string, boot uint32) error {
 // Commit implements link.Sink: it returns nil only once rec is durable.
 func (in *Intake) Commit(ctx context.Context, rec link.Record) error {
 	var (
-		stream string
-		bodies [][]byte
-		err    error
+		entries []journal.Entry
+		err     error
 	)
 	switch rec.Kind {
 	case link.RecordEvent:
-		stream, bodies, err = in.event(rec)
+		entries, err = in.event(rec)
 	case link.RecordResult:
 		// The device's answer to a command: durable now so the device may
 		// forget it; published by the command processor, which also journals
 		// it as the command's one result.
-		stream, bodies, err = in.deviceResult(rec)
+		entries, err = in.deviceResult(rec)
 	case link.RecordMalformed:
 		in.log.Warn().Str("device", rec.DeviceID).Str("type", rec.Type.String()).Str("error", rec.Err).
 			Int("bytes", len(rec.Body)).Msg("intake: device sent a malformed body; acknowledged and dropped")
@@ -186,7 +187,7 @@ func (in *Intake) Commit(ctx context.Context, rec link.Record) error {
 	if err != nil {
 		return err
 	}
-	if _, err := in.j.AppendBatch(ctx, stream, bodies); err != nil {
+	if _, err := in.j.AppendEntries(ctx, entries); err != nil {
 		if errors.Is(err, journal.ErrFull) {
 			return fmt.Errorf("%w: %w", link.ErrBusy, err)
 		}
@@ -206,13 +207,11 @@ func (in *Intake) CommitBatch(ctx context.Context, recs []link.Record) error {
 		if rec.Kind != link.RecordEvent {
 			return fmt.Errorf("intake: a batch holds a record of kind %d from %q; only events are batched", rec.Kind, rec.DeviceID)
 		}
-		stream, bodies, err := in.event(rec)
+		es, err := in.event(rec)
 		if err != nil {
 			return err
 		}
-		for _, b := range bodies {
-			entries = append(entries, journal.Entry{Stream: stream, Body: b})
-		}
+		entries = append(entries, es...)
 	}
 	if _, err := in.j.AppendEntries(ctx, entries); err != nil {
 		if errors.Is(err, journal.ErrFull) {
@@ -242,22 +241,11 @@ func (in *Intake) advance(rec link.Record) {
 	}
 }
 
-func (in *Intake) event(rec link.Record) (string, [][]byte, error) {
+func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 	ev := rec.Event
 	kind, _ := in.kinds.Load(rec.HardwareID)
 	k, _ := kind.(msg.Kind)
 	typ := EventType(k, ev.Kind)
-	body := any(ev.Data)
-	if err := envelope.CheckLevel("event type", typ); err != nil {
-		// Never dropped: published under a reserved type, with the name the
-		// device used (MQTT.md §5).
-		typ = "device.unknown_event"
-		body = map[string]any{"event": ev.Kind, "data": ev.Data}
-	}
-	data, err := envelope.EncodeData(body)
-	if err != nil {
-		return "", nil, fmt.Errorf("intake: event %v from %q: %w", ev.ID, rec.DeviceID, err)
-	}
 	devTime := time.UnixMilli(int64(ev.Time)).In(in.opt.Location)
 	clock := envelope.ClockUnknown
 	switch {
@@ -267,24 +255,63 @@ func (in *Intake) event(rec link.Record) (string, [][]byte, error) {
 	case rec.Clock.State == link.ClockDrifted:
 		clock = envelope.ClockDrifted
 	}
-	var bodies [][]byte
-	if rec.Missing > 0 {
-		// The device's store overflowed: say so, in order, before the event.
-		gapData, _ := envelope.EncodeData(map[string]any{"boot": ev.ID.Boot, "lost": rec.Missing, "before_seq": ev.ID.Seq})
-		gap := in.envelope(rec, "device.events_lost", envelope.EventID(rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq)-uint64(rec.Missing)), ev.ID, devTime, clock, gapData)
-		b, err := (&envelope.Outbound{Event: gap}).Encode()
+	var entries []journal.Entry
+	add := func(stream, typ, id string, data any) error {
+		raw, err := envelope.EncodeData(data)
 		if err != nil {
-			return "", nil, err
+			return fmt.Errorf("intake: event %v from %q: %w", ev.ID, rec.DeviceID, err)
 		}
-		bodies = append(bodies, b)
+		b, err := (&envelope.Outbound{Event: in.envelope(rec, typ, id, ev.ID, devTime, clock, raw)}).Encode()
+		if err != nil {
+			return err
+		}
+		entries = append(entries, journal.Entry{Stream: stream, Body: b})
+		return nil
 	}
-	e := in.envelope(rec, typ, envelope.EventID(rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq)), ev.ID, devTime, clock, data)
-	b, err := (&envelope.Outbound{Event: e}).Encode()
-	if err != nil {
-		return "", nil, err
+	id := envelope.EventID(rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq))
+	// Derived notes get ids of their own, stable like the event's.
+	noteID := func(what string) string {
+		return envelope.EventID(rec.HardwareID+"/"+what, ev.ID.Boot, uint64(ev.ID.Seq))
 	}
-	// The gap note and the event share a stream so they stay in order.
-	return StreamFor(typ), append(bodies, b), nil
+	if rec.Missing > 0 {
+		// The device's store overflowed: say so, in order, before the event —
+		// in the event's stream, so the note cannot overtake or trail it.
+		err := add(StreamFor(typ), "device.events_lost", envelope.EventID(rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq)-uint64(rec.Missing)),
+			map[string]any{"boot": ev.ID.Boot, "lost": rec.Missing, "before_seq": ev.ID.Seq})
+		if err != nil {
+			return nil, err
+		}
+	}
+	data, removed := devices.Redact(ev.Data)
+	var body any = data
+	switch {
+	case envelope.CheckLevel("event type", typ) != nil:
+		// Never dropped: published under a reserved type, with the name the
+		// device used (MQTT.md §5).
+		typ, body = "device.unknown_event", map[string]any{"event": ev.Kind, "data": data}
+	case typ == "attendance.punch":
+		p, err := terminal.Punch(ev.Data) // lists what it redacts itself
+		if err != nil {
+			// A punch HR cannot use is flagged, not dropped. The alarm says
+			// what was wrong, not what the terminal sent: its record could hold
+			// a card number that this site publishes only hashed.
+			typ, body = "device.alarm", map[string]any{"alarm": "other",
+				"detail": fmt.Sprintf("unusable %s event (boot %d, seq %d): %v", ev.Kind, ev.ID.Boot, ev.ID.Seq, err)}
+			break
+		}
+		body = p
+	}
+	if err := add(StreamFor(typ), typ, id, body); err != nil {
+		return nil, err
+	}
+	if len(removed) > 0 {
+		err := add(StreamControl, "device.alarm", noteID("biometric"), map[string]any{"alarm": "biometric_refused",
+			"detail": fmt.Sprintf("%d field(s) removed from a %s event: biometric data never leaves the device", len(removed), ev.Kind)})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return entries, nil
 }
 
 func (in *Intake) envelope(rec link.Record, typ, id string, eid msg.EventID, devTime time.Time, clock string, data cbor.RawMessage) *envelope.Event {
@@ -296,18 +323,19 @@ func (in *Intake) envelope(rec link.Record, typ, id string, eid msg.EventID, dev
 	}
 }
 
-func (in *Intake) deviceResult(rec link.Record) (string, [][]byte, error) {
+func (in *Intake) deviceResult(rec link.Record) ([]journal.Entry, error) {
 	r := rec.Result
-	data, err := envelope.EncodeData(r.Data)
+	clean, _ := devices.Redact(r.Data)
+	data, err := envelope.EncodeData(clean)
 	if err != nil {
-		return "", nil, fmt.Errorf("intake: result %q from %q: %w", r.ID, rec.DeviceID, err)
+		return nil, fmt.Errorf("intake: result %q from %q: %w", r.ID, rec.DeviceID, err)
 	}
 	m := &envelope.Marker{Command: r.ID, Device: rec.DeviceID, Result: &envelope.Result{
 		V: envelope.Version, ID: r.ID, Gateway: in.opt.Gateway, Device: rec.DeviceID,
 		Status: r.Status.String(), Error: r.Error, Time: envelope.StampOf(rec.Received.UTC()), Data: data,
 	}}
 	b, err := (&envelope.Outbound{Marker: m}).Encode()
-	return StreamResults, [][]byte{b}, err
+	return []journal.Entry{{Stream: StreamResults, Body: b}}, err
 }
 
 // Run saves changed high-water marks every MarksEvery until ctx ends, and once

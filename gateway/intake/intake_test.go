@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
 )
@@ -44,8 +46,10 @@ func TestCommitEventsAndMarks(t *testing.T) {
 	}
 	r, _ := j.Reader(StreamRecords)
 	var evs []*envelope.Event
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
 	for len(evs) < 4 {
-		rec, err := r.Next(ctx)
+		rec, err := r.Next(rctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +114,7 @@ func TestCommitBatchOneCommitAcrossStreams(t *testing.T) {
 	for seq, kind := range []string{"occupancy", "button", "attendance.punch"} {
 		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-P", DeviceID: "p-1", Received: time.Now(),
 			Event: &msg.Event{ID: msg.EventID{Boot: 2, Seq: uint32(seq + 1)}, Kind: kind, Time: uint64(time.Now().UnixMilli()),
-				Data: map[string]any{"n": uint64(seq)}}})
+				Data: map[string]any{"n": uint64(seq), "user": "10042"}}})
 	}
 	before := j.Stats().Commits
 	if err := in.CommitBatch(context.Background(), recs); err != nil {
@@ -128,5 +132,109 @@ func TestCommitBatchOneCommitAcrossStreams(t *testing.T) {
 	}
 	if depth[StreamTelemetry] != 2 || depth[StreamRecords] != 1 {
 		t.Fatalf("stream depths %v", depth)
+	}
+}
+
+func TestPunchPrivacyAndMalformed(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	in, _ := New(j, dir, Options{Gateway: "gw-1"})
+	in.SetKind("HW-T", msg.KindAttendance)
+	ev := func(seq uint32, data map[string]any) link.Record {
+		return link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceID: "t-1", Received: time.Now(),
+			Event: &msg.Event{ID: msg.EventID{Boot: 1, Seq: seq}, Kind: "punch", Time: uint64(time.Now().UnixMilli()), Data: data}}
+	}
+	ctx := context.Background()
+	if err := in.CommitBatch(ctx, []link.Record{
+		ev(1, map[string]any{"user": "10042", "verify": "face", "state": uint64(1), "face_template": []byte{1, 2, 3}}),
+		ev(2, map[string]any{"verify": "card"}), // no person: flagged, not dropped
+	}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(stream string, n int) []string {
+		r, _ := j.Reader(stream)
+		defer r.Close()
+		var out []string
+		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer rcancel()
+		for len(out) < n {
+			rec, err := r.Next(rctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ob, _ := envelope.DecodeOutbound(rec.Body)
+			p, _ := ob.Event.Payload(envelope.JSON)
+			out = append(out, string(p))
+		}
+		return out
+	}
+	punch := read(StreamRecords, 1)[0]
+	for _, want := range []string{`"type":"attendance.punch"`, `"person":"10042"`, `"credential":"face"`, `"state":"out"`, `"redacted":["face_template"]`} {
+		if !strings.Contains(punch, want) {
+			t.Errorf("punch lacks %s: %s", want, punch)
+		}
+	}
+	if strings.Contains(punch, "template\":") {
+		t.Errorf("biometric data published: %s", punch)
+	}
+	alarms := strings.Join(read(StreamControl, 2), "\n")
+	for _, want := range []string{`"alarm":"biometric_refused"`, `"alarm":"other"`, "unusable punch event (boot 1, seq 2)"} {
+		if !strings.Contains(alarms, want) {
+			t.Errorf("alarms lack %s:\n%s", want, alarms)
+		}
+	}
+}
+
+// TestPublishedEventsKeepTheContract: what the intake journals for punches,
+// alarms and notes passes the contract's strict schemas.
+func TestPublishedEventsKeepTheContract(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	in, _ := New(j, dir, Options{Gateway: "gw-1"})
+	in.SetKind("HW-T", msg.KindAttendance)
+	var recs []link.Record
+	for i, data := range []map[string]any{
+		{"user": "10042", "verify": "finger", "state": uint64(0)},
+		{"user": "10043", "verify": "face", "state": uint64(1), "face_template": []byte{1}},
+		{"verify": "card"},
+	} {
+		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceID: "t-1", Received: time.Now(),
+			Missing: uint32(i % 2), Event: &msg.Event{ID: msg.EventID{Boot: 1, Seq: uint32(2*i + 2)}, Kind: "punch",
+				Time: uint64(time.Now().UnixMilli()), Clock: msg.ClockSet, Data: data}})
+	}
+	if err := in.CommitBatch(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, stream := range []string{StreamRecords, StreamControl} {
+		r, _ := j.Reader(stream)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		for {
+			rec, err := r.Next(ctx)
+			if err != nil {
+				break
+			}
+			ob, _ := envelope.DecodeOutbound(rec.Body)
+			p, _ := ob.Event.Payload(envelope.JSON)
+			if err := contract.Strict(contract.Event, p); err != nil {
+				t.Errorf("%v\n%s", err, p)
+			}
+			n++
+		}
+		cancel()
+		r.Close()
+	}
+	// 2 punches, 1 gap note (before the second), 1 biometric alarm, 1
+	// unusable-punch alarm.
+	if n != 5 {
+		t.Fatalf("%d events checked, want 5", n)
 	}
 }

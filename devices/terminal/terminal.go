@@ -1,0 +1,102 @@
+// Package terminal owns what an attendance terminal's punch means: it maps the
+// vendor's verify and state codes onto the MQTT contract's vocabulary
+// (credential, state), keeps the device's own codes for audit, and never lets
+// biometric material through.
+package terminal
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/officegate/officegate/devices"
+)
+
+// Credentials and states as the contract names them (gateway/MQTT.md §5.1).
+var (
+	credentials = map[string]string{
+		"finger": "fingerprint", "fingerprint": "fingerprint", "fp": "fingerprint",
+		"face": "face", "palm": "palm", "card": "card", "rfid": "card",
+		"pin": "password", "password": "password", "pwd": "password", "qr": "qr",
+	}
+	// The ZKTeco in/out codes 0–5 (hardware.md, "Attendance terminals"); the
+	// numbers are what most terminals send, whatever their brand.
+	stateCodes = []string{"in", "out", "break_out", "break_in", "overtime_in", "overtime_out"}
+	stateNames = map[string]bool{"in": true, "out": true, "break_out": true, "break_in": true,
+		"overtime_in": true, "overtime_out": true}
+)
+
+// Punch maps a terminal's punch body ({"user", "verify", "state", "work_code",
+// …}) to the contract's attendance.punch data. Unknown codes become "unknown"
+// — terminals disagree on them — and the device's own values are kept under
+// "raw". Biometric material is removed (listed under "redacted"), never
+// published. It fails only when there is no person at all.
+func Punch(body map[string]any) (map[string]any, error) {
+	body, redacted := devices.Redact(body)
+	person := text(body["user"])
+	if person == "" {
+		person = text(body["person"])
+	}
+	if person == "" || len(person) > 64 {
+		return nil, fmt.Errorf("terminal: punch without a usable person (user %q)", text(body["user"]))
+	}
+	out := map[string]any{"person": person, "credential": "unknown", "state": "unknown"}
+	raw := map[string]any{}
+	for k, v := range body {
+		switch k {
+		case "user", "person":
+		case "verify", "credential":
+			raw[k] = v
+			if c, ok := credentials[strings.ToLower(text(v))]; ok {
+				out["credential"] = c
+			}
+		case "state":
+			raw[k] = v
+			out["state"] = state(v)
+		case "work_code", "workcode":
+			if wc := text(v); wc != "" && len(wc) <= 32 {
+				out["work_code"] = wc
+			}
+		default:
+			raw[k] = v
+		}
+	}
+	if len(raw) > 0 {
+		out["raw"] = raw
+	}
+	if len(redacted) > 0 {
+		out["redacted"] = redacted
+	}
+	return out, nil
+}
+
+func state(v any) string {
+	s := strings.ToLower(text(v))
+	if stateNames[s] {
+		return s
+	}
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < len(stateCodes) {
+		return stateCodes[n]
+	}
+	return "unknown"
+}
+
+// text renders a CBOR-decoded scalar as text: device ids and codes arrive as
+// strings or unsigned integers depending on the firmware.
+func text(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		if x == float64(int64(x)) {
+			return strconv.FormatInt(int64(x), 10)
+		}
+	}
+	return ""
+}
