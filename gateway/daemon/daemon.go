@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/serialport"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
@@ -47,6 +48,9 @@ type Options struct {
 	Retention map[string]time.Duration
 	Uplink    uplink.Options // Topics.Gateway, Streams and Boot are filled in
 	Devices   []Device
+	// Drivers are devices not on a firmware-bridge link (a Wiegand reader on
+	// GPIO), built by the caller from its driver registry.
+	Drivers []devices.Driver
 	// HTTP, if set, serves /metrics and /healthz there (loopback, per the
 	// configuration's rules).
 	HTTP    string
@@ -138,7 +142,15 @@ func Run(ctx context.Context, o Options) error {
 		g.Links[d.ID] = lg
 	}
 	cl := log.With().Str("part", "commands").Logger()
-	cp, err := commands.New(ctx, j, router{links: g.Links}, commands.Options{Gateway: o.Gateway, Log: &cl})
+	drivers := map[string]devices.Driver{}
+	for _, d := range o.Drivers {
+		id := d.Describe().ID
+		if _, dup := g.Links[id]; dup || drivers[id] != nil {
+			return fmt.Errorf("daemon: device id %q used twice", id)
+		}
+		drivers[id] = d
+	}
+	cp, err := commands.New(ctx, j, router{links: g.Links, drivers: drivers}, commands.Options{Gateway: o.Gateway, Log: &cl})
 	if err != nil {
 		return err
 	}
@@ -196,7 +208,17 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}()
 	}
-	log.Info().Str("gateway", o.Gateway).Int("devices", len(o.Devices)).Str("broker", uo.Broker).Msg("officegate running")
+	for _, d := range o.Drivers {
+		devWG.Add(2)
+		go func() {
+			defer devWG.Done()
+			if err := d.Run(devCtx, in); err != nil {
+				log.Error().Err(err).Str("device", d.Describe().ID).Msg("driver stopped")
+			}
+		}()
+		go func() { defer devWG.Done(); driverStatus(devCtx, d, up) }()
+	}
+	log.Info().Str("gateway", o.Gateway).Int("devices", len(o.Devices)+len(o.Drivers)).Str("broker", uo.Broker).Msg("officegate running")
 	if o.Ready != nil {
 		o.Ready(g)
 	}
@@ -255,7 +277,7 @@ func deviceStatus(d Device, s link.Status) envelope.DeviceStatus {
 	ds := envelope.DeviceStatus{Device: d.ID, State: state, Kind: kind, Model: s.Model,
 		Firmware: s.Firmware, Clock: s.Clock.State.String()}
 	if !s.LastSeen.IsZero() {
-		ds.LastSeen = s.LastSeen.UTC().Truncate(time.Second).Format(time.RFC3339)
+		ds.LastSeen = s.LastSeen.UTC().Format("2006-01-02T15:04:05.000Z07:00") // MQTT.md: UTC with milliseconds
 	}
 	return ds
 }
@@ -272,17 +294,34 @@ func kindName(k msg.Kind) string {
 	return "other"
 }
 
-// router executes device commands over their links.
-type router struct{ links map[string]*link.Gateway }
+// router executes device commands over their links, or hands them to a
+// driver that takes commands.
+type router struct {
+	links   map[string]*link.Gateway
+	drivers map[string]devices.Driver
+}
 
-func (r router) Known(device string) bool { _, ok := r.links[device]; return ok }
+func (r router) Known(device string) bool {
+	_, onLink := r.links[device]
+	_, driver := r.drivers[device]
+	return onLink || driver
+}
 
 func (r router) Execute(ctx context.Context, req commands.Request) commands.Outcome {
-	lg := r.links[req.Device]
 	a, err := jsonArgs(req.Args)
 	if err != nil {
 		return commands.Outcome{Status: envelope.StatusError, Error: err.Error()}
 	}
+	if d, ok := r.drivers[req.Device]; ok {
+		c, ok := d.(devices.Commander)
+		if !ok {
+			return commands.Outcome{Status: envelope.StatusUnsupported, Error: fmt.Sprintf("device %q takes no commands", req.Device)}
+		}
+		dl, _ := ctx.Deadline()
+		res := c.Handle(ctx, devices.Command{ID: req.ID, Name: req.Name, Args: a, Deadline: dl})
+		return commands.Outcome{Status: res.Status, Error: res.Error, Data: res.Data}
+	}
+	lg := r.links[req.Device]
 	cmd := msg.Command{ID: req.ID, Name: req.Name, Args: a}
 	if dl, ok := ctx.Deadline(); ok {
 		cmd.Deadline = uint64(dl.UnixMilli())
@@ -343,5 +382,36 @@ func logRecovery(log zerolog.Logger, r journal.Recovery) {
 		Strs("notes", r.Notes).Msg("journal opened")
 	for _, l := range r.Losses {
 		log.Error().Str("loss", l.String()).Msg("journal damage found at open")
+	}
+}
+
+// driverStatus publishes a driver's retained status now and then: drivers
+// have no session to watch, so a Statuser says what it knows.
+func driverStatus(ctx context.Context, d devices.Driver, up *uplink.Uplink) {
+	desc := d.Describe()
+	var last envelope.DeviceStatus
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		st := envelope.DeviceStatus{Device: desc.ID, State: envelope.StateOnline, Kind: desc.Kind, Model: desc.Model}
+		if s, ok := d.(devices.Statuser); ok {
+			ds := s.Status()
+			if !ds.Online {
+				st.State = envelope.StateOffline
+			}
+			st.Firmware, st.Clock = ds.Firmware, ds.Clock
+			if !ds.LastSeen.IsZero() {
+				st.LastSeen = ds.LastSeen.UTC().Format("2006-01-02T15:04:05.000Z07:00") // MQTT.md: UTC with milliseconds
+			}
+		}
+		if st != last {
+			up.SetDeviceStatus(st)
+			last = st
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/journal"
@@ -96,6 +97,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer v.close()
 
+	// A Wiegand card reader at the lobby door: a simulated reader produces
+	// real pulse trains, decoded by the same code as on a Pi's GPIO.
+	cardReader, rush, err := startCardReader(ctx, o.Log)
+	if err != nil {
+		return err
+	}
+
 	ready := make(chan *daemon.Gateway, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -103,7 +111,7 @@ func Run(ctx context.Context, o Options) error {
 			Gateway: Gateway, StateDir: filepath.Join(dir, "state"),
 			Journal: journal.Options{SegmentSize: 1 << 20, MaxBytes: 64 << 20},
 			Uplink:  uplink.Options{Broker: brokerURL, ClientID: "officegate-" + Gateway, BackoffMin: 250 * time.Millisecond, BackoffMax: 5 * time.Second},
-			Devices: devs, Version: o.Version, Log: o.Log,
+			Devices: devs, Drivers: []devices.Driver{cardReader}, Version: o.Version, Log: o.Log,
 			Ready: func(g *daemon.Gateway) { ready <- g },
 		})
 	}()
@@ -113,6 +121,7 @@ func Run(ctx context.Context, o Options) error {
 	case err := <-done:
 		return err
 	}
+	go rush(ctx)
 	// An admin service pings a terminal once it is up.
 	go func() {
 		select {

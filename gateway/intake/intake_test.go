@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/contract"
@@ -236,5 +237,39 @@ func TestPublishedEventsKeepTheContract(t *testing.T) {
 	// unusable-punch alarm.
 	if n != 5 {
 		t.Fatalf("%d events checked, want 5", n)
+	}
+}
+
+func TestEmitGatewayOriginated(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	in, _ := New(j, dir, Options{Gateway: "gw-1"})
+	err = in.Emit(context.Background(), devices.Event{Device: "r-1", Type: "attendance.punch", Time: time.Now(),
+		Clock: devices.ClockSynced, Data: map[string]any{"credential": "card", "state": "unknown", "card": "12:3456",
+			"raw": map[string]any{"format": "h10301", "bits": 26}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Emit(context.Background(), devices.Event{Device: "r-1", Type: "Bad Type", Time: time.Now()}); err == nil {
+		t.Fatal("an invalid event was accepted")
+	}
+	r, _ := j.Reader(StreamRecords)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rec, err := r.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, _ := envelope.DecodeOutbound(rec.Body)
+	p, _ := ob.Event.Payload(envelope.JSON)
+	if err := contract.Strict(contract.Event, p); err != nil {
+		t.Fatalf("%v\n%s", err, p)
+	}
+	if ob.Event.Boot != 0 || ob.Event.Seq != 0 || ob.Event.ID == "" {
+		t.Fatalf("gateway-originated event %+v", ob.Event)
 	}
 }

@@ -23,6 +23,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/reader"
+
 	"github.com/officegate/officegate/gateway/config"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/demo"
@@ -33,6 +36,11 @@ import (
 
 // version is set at build time: -ldflags "-X main.version=1.2.3".
 var version = "dev"
+
+// registry is every driver this binary knows that does not speak the
+// firmware-bridge link (those are configured by their serial port). Only main
+// knows every driver (DESIGN.md §3).
+var registry = devices.Registry{reader.Kind: reader.New}
 
 func main() {
 	// SIGINT and SIGTERM become one cancellation; a second signal kills.
@@ -138,10 +146,21 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		return err
 	}
 	var devs []daemon.Device
+	var drivers []devices.Driver
 	for _, d := range cfg.Devices {
 		if d.Port != "" {
 			devs = append(devs, daemon.Device{ID: d.ID, Kind: d.Kind, Port: d.Port, Baud: d.Baud})
+			continue
 		}
+		opts := devices.Options{Log: logging.Device(log, d.ID)}
+		if d.Options.Present() {
+			opts.Config = d.Options
+		}
+		drv, err := registry.New(d.Kind, d.ID, opts)
+		if err != nil {
+			return fmt.Errorf("%s:%d: device %q: %w", cfg.File, d.Line, d.ID, err)
+		}
+		drivers = append(drivers, drv)
 	}
 	uo := uplink.Options{
 		Broker: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: password,
@@ -159,7 +178,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		StateDir: filepath.Dir(cfg.Journal.Dir), JournalDir: cfg.Journal.Dir,
 		Journal: journal.Options{MaxBytes: cfg.Journal.MaxBytes, SegmentSize: cfg.Journal.SegmentSize,
 			SyncWindow: cfg.Journal.SyncWindow, CursorInterval: cfg.Journal.CursorInterval},
-		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Version: versionString(), Log: log,
+		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
 		HTTP: cfg.HTTP.Listen,
 	})
 }

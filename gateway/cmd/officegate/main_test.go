@@ -35,7 +35,7 @@ func TestDemo(t *testing.T) {
 	if events < 10 || results < 1 {
 		t.Fatalf("demo delivered %d events and %d command results:\n%s", events, results, s)
 	}
-	for _, want := range []string{"mosquitto_sub -h 127.0.0.1", "attendance.punch", "result of ping", "STATUS gateway demo"} {
+	for _, want := range []string{"mosquitto_sub -h 127.0.0.1", "attendance.punch", "result of ping", "STATUS gateway demo", "reader-lobby", "credential=card person="} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

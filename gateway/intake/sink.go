@@ -1,0 +1,71 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/gateway/envelope"
+	"github.com/officegate/officegate/gateway/journal"
+)
+
+var _ devices.Sink = (*Intake)(nil)
+
+// Emit implements devices.Sink for drivers that are not on a firmware-bridge
+// link (a Wiegand reader on GPIO): it returns once the event is durable. An
+// event with a device memory behind it (Source set) gets the stable id of
+// (hardware id, boot, seq); one the gateway originates gets a random id, drawn
+// here once and journaled with it, so every publish of it carries the same id.
+func (in *Intake) Emit(ctx context.Context, ev devices.Event) error {
+	if err := ev.Check(); err != nil && !errors.Is(err, devices.ErrBiometric) {
+		return fmt.Errorf("intake: event from %q refused: %w", ev.Device, err)
+	}
+	data, removed := devices.Redact(ev.Data)
+	id := envelope.NewID()
+	var boot uint32
+	var seq uint64
+	if !ev.Source.IsZero() {
+		id = envelope.EventID(ev.Source.HardwareID, ev.Source.Boot, ev.Source.Seq)
+		boot, seq = ev.Source.Boot, ev.Source.Seq
+	}
+	raw, err := envelope.EncodeData(data)
+	if err != nil {
+		return fmt.Errorf("intake: event %s from %q: %w", ev.Type, ev.Device, err)
+	}
+	timeRaw := ev.TimeRaw
+	if timeRaw == "" {
+		timeRaw = ev.Time.In(in.opt.Location).Format("2006-01-02T15:04:05.000")
+	}
+	clock := ev.Clock
+	if clock == "" {
+		clock = envelope.ClockUnknown
+	}
+	e := &envelope.Event{V: envelope.Version, ID: id, Type: ev.Type, Gateway: in.opt.Gateway, Device: ev.Device,
+		Boot: boot, Seq: seq, Time: envelope.StampOf(ev.Time.In(in.opt.Location)), TimeRaw: timeRaw, Clock: clock,
+		Received: envelope.StampOf(in.opt.Now().UTC()), Data: raw}
+	b, err := (&envelope.Outbound{Event: e}).Encode()
+	if err != nil {
+		return err
+	}
+	entries := []journal.Entry{{Stream: StreamFor(ev.Type), Body: b}}
+	if len(removed) > 0 {
+		alarm, _ := envelope.EncodeData(map[string]any{"alarm": "biometric_refused",
+			"detail": fmt.Sprintf("%d field(s) removed from a %s event: biometric data never leaves the device", len(removed), ev.Type)})
+		a := *e
+		a.ID, a.Type, a.Data = envelope.NewID(), "device.alarm", alarm
+		ab, _ := (&envelope.Outbound{Event: &a}).Encode()
+		entries = append(entries, journal.Entry{Stream: StreamControl, Body: ab})
+	}
+	if _, err := in.j.AppendEntries(ctx, entries); err != nil {
+		if errors.Is(err, journal.ErrFull) {
+			return fmt.Errorf("%w: %w", devices.ErrBusy, err)
+		}
+		return err
+	}
+	if in.opt.OnEvent != nil {
+		in.opt.OnEvent(ev.Device, time.Now())
+	}
+	return nil
+}
