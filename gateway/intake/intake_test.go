@@ -18,6 +18,22 @@ import (
 
 func streams() []journal.Stream { return Streams() }
 
+// openIntake is a journal with the gateway's streams and an intake on it.
+func openIntake(t *testing.T) (*journal.Journal, *Intake) {
+	t.Helper()
+	dir := t.TempDir()
+	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	in, err := New(j, dir, Options{Gateway: "gw-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, in
+}
+
 func TestCommitEventsAndMarks(t *testing.T) {
 	dir := t.TempDir()
 	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
@@ -103,13 +119,7 @@ func TestStreamFor(t *testing.T) {
 }
 
 func TestCommitBatchOneCommitAcrossStreams(t *testing.T) {
-	dir := t.TempDir()
-	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	in, _ := New(j, dir, Options{Gateway: "gw-1"})
+	j, in := openIntake(t)
 	in.SetKind("HW-P", msg.KindRoomPanel)
 	var recs []link.Record
 	for seq, kind := range []string{"occupancy", "button", "attendance.punch"} {
@@ -137,13 +147,7 @@ func TestCommitBatchOneCommitAcrossStreams(t *testing.T) {
 }
 
 func TestPunchPrivacyAndMalformed(t *testing.T) {
-	dir := t.TempDir()
-	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	in, _ := New(j, dir, Options{Gateway: "gw-1"})
+	j, in := openIntake(t)
 	in.SetKind("HW-T", msg.KindAttendance)
 	ev := func(seq uint32, data map[string]any) link.Record {
 		return link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceID: "t-1", Received: time.Now(),
@@ -193,13 +197,7 @@ func TestPunchPrivacyAndMalformed(t *testing.T) {
 // TestPublishedEventsKeepTheContract: what the intake journals for punches,
 // alarms and notes passes the contract's strict schemas.
 func TestPublishedEventsKeepTheContract(t *testing.T) {
-	dir := t.TempDir()
-	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	in, _ := New(j, dir, Options{Gateway: "gw-1"})
+	j, in := openIntake(t)
 	in.SetKind("HW-T", msg.KindAttendance)
 	var recs []link.Record
 	for i, data := range []map[string]any{
@@ -241,14 +239,8 @@ func TestPublishedEventsKeepTheContract(t *testing.T) {
 }
 
 func TestEmitGatewayOriginated(t *testing.T) {
-	dir := t.TempDir()
-	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	in, _ := New(j, dir, Options{Gateway: "gw-1"})
-	err = in.Emit(context.Background(), devices.Event{Device: "r-1", Type: "attendance.punch", Time: time.Now(),
+	j, in := openIntake(t)
+	err := in.Emit(context.Background(), devices.Event{Device: "r-1", Type: "attendance.punch", Time: time.Now(),
 		Clock: devices.ClockSynced, Data: map[string]any{"credential": "card", "state": "unknown", "card": "12:3456",
 			"raw": map[string]any{"format": "h10301", "bits": 26}}})
 	if err != nil {
