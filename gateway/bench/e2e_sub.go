@@ -92,7 +92,10 @@ func (s *subscriber) onMessage(_ paho.Client, m paho.Message) {
 	var e struct {
 		ID   string `json:"id"`
 		Data struct {
-			T float64 `json:"t_us"` // a float: integers may render in exponent form
+			T   float64 `json:"t_us"` // a float: integers may render in exponent form
+			Raw struct {
+				T float64 `json:"t_us"` // a terminal punch keeps fields it does not map under raw
+			} `json:"raw"`
 		} `json:"data"`
 	}
 	err := json.Unmarshal(m.Payload(), &e)
@@ -114,8 +117,8 @@ func (s *subscriber) onMessage(_ paho.Client, m paho.Message) {
 	if s.seen[e.ID] == 1 && len(s.recorded) < s.recordMax {
 		s.recorded = append(s.recorded, message{m.Topic(), m.Payload()})
 	}
-	if e.Data.T > 0 {
-		s.lat = append(s.lat, now.Sub(time.UnixMicro(int64(e.Data.T))))
+	if t := max(e.Data.T, e.Data.Raw.T); t > 0 {
+		s.lat = append(s.lat, now.Sub(time.UnixMicro(int64(t))))
 	}
 }
 
