@@ -302,33 +302,22 @@ func (e *Emulator) Emit(kind string, data map[string]any) (msg.EventID, error) {
 
 // EmitN records n generated events with one write of the state file.
 func (e *Emulator) EmitN(n int) ([]msg.EventID, error) {
-	e.mu.Lock()
-	ids := make([]msg.EventID, 0, n)
-	for i := 0; i < n; i++ {
-		kind, data := e.synth()
-		id, err := e.record(kind, data)
-		if err != nil {
-			e.mu.Unlock()
-			return ids, err
-		}
-		ids = append(ids, id)
-	}
-	err := e.persist()
-	dev := e.dev
-	e.mu.Unlock()
-	if err == nil {
-		dev.Wake()
-	}
-	return ids, err
+	return e.emitEach(n, func(int) (string, map[string]any) { return e.synth() })
 }
 
 // EmitMany records one event of kind per data map, with one write of the
 // state file.
 func (e *Emulator) EmitMany(kind string, data []map[string]any) ([]msg.EventID, error) {
+	return e.emitEach(len(data), func(i int) (string, map[string]any) { return kind, data[i] })
+}
+
+// emitEach records n events made by next (called with mu held) and writes the
+// state file once, then wakes the link.
+func (e *Emulator) emitEach(n int, next func(i int) (string, map[string]any)) ([]msg.EventID, error) {
 	e.mu.Lock()
-	ids := make([]msg.EventID, 0, len(data))
-	for _, d := range data {
-		id, err := e.record(kind, d)
+	ids := make([]msg.EventID, 0, n)
+	for i := 0; i < n; i++ {
+		id, err := e.record(next(i))
 		if err != nil {
 			e.mu.Unlock()
 			return ids, err

@@ -113,23 +113,10 @@ func e2eMain(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Ports, "ports", "", "internal: id=tty,… of the devices")
 	fs.StringVar(&cfg.HTTP, "http", "", "internal: the gateway's metrics address")
 	fs.StringVar(&cfg.Messages, "messages", "", "internal: messages for the raw publisher")
-	internal := map[string]bool{"child": true, "broker": true, "state": true, "ports": true, "messages": true}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: bench e2e [flags]\n\n"+
-			"Runs emulated devices on PTYs through officegate and mosquitto to a subscriber,\n"+
-			"and raw paho QoS 1 publishing the same messages, in one run, and compares them.\n"+
-			"Needs mosquitto.\n\n")
-		fs.VisitAll(func(f *flag.Flag) {
-			if internal[f.Name] {
-				return
-			}
-			name, usage := flag.UnquoteUsage(f)
-			if f.DefValue != "" && f.DefValue != "false" {
-				usage += " (default " + f.DefValue + ")"
-			}
-			fmt.Fprintf(fs.Output(), "  -%s %s\n    \t%s\n", f.Name, name, usage)
-		})
-	}
+	setUsage(fs, "usage: bench e2e [flags]\n\n"+
+		"Runs emulated devices on PTYs through officegate and mosquitto to a subscriber,\n"+
+		"and raw paho QoS 1 publishing the same messages, in one run, and compares them.\n"+
+		"Needs mosquitto.\n\n", "child", "broker", "state", "ports", "messages", "http")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -168,6 +170,14 @@ func (c *child) stop() error {
 	go func() { io.Copy(io.Discard, c.out); c.waited <- c.cmd.Wait() }()
 	select {
 	case err := <-c.waited:
+		// Ending by the SIGTERM sent just above is what stopping means; only
+		// another way of dying is an error.
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+				return nil
+			}
+		}
 		return err
 	case <-time.After(10 * time.Second):
 		c.cmd.Process.Kill()
@@ -183,9 +193,9 @@ func (c *child) kill() {
 }
 
 // orphanSignal is nil: Linux's parent-death signal fires when the OS thread
-// that started the child exits, which the Go runtime may do at any moment, and
-// it killed healthy children mid-run. Children watch their parent instead
-// (exitWithParent); the broker is stopped by the bench's own cleanup.
+// that started the child exits, which the Go runtime may do at any moment, not
+// when the bench does. Children watch their parent instead (exitWithParent);
+// the broker is stopped by the bench's own cleanup.
 func orphanSignal() *syscall.SysProcAttr { return nil }
 
 // exitWithParent ends a child whose bench died without stopping it: an
@@ -203,26 +213,27 @@ func exitWithParent() {
 // gatewayArgs are the child's flags for cfg's gateway.
 func gatewayArgs(cfg e2eConfig, broker, state, ports string) []string {
 	return []string{"-child", "gateway", "-broker", broker, "-state", state, "-ports", ports,
-		"-inflight", strconv.Itoa(cfg.Inflight), "-sync-window", cfg.SyncWindow.String(), "-http", metricsAddr}
+		"-inflight", strconv.Itoa(cfg.Inflight), "-sync-window", cfg.SyncWindow.String(), "-http", metricsAddr()}
 }
 
 // metricsAddr is where the gateway child serves /metrics, so that a phase
 // that comes up short can say whether the events are still in its journal.
-var metricsAddr = func() string {
+var metricsAddr = sync.OnceValue(func() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return ""
 	}
 	defer l.Close()
 	return l.Addr().String()
-}()
+})
 
 // gatewayDiagnosis is the gateway's journal and uplink counters, for an error.
 func gatewayDiagnosis() string {
-	if metricsAddr == "" {
+	addr := metricsAddr()
+	if addr == "" {
 		return ""
 	}
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return "gateway metrics unavailable: " + err.Error()
 	}

@@ -72,21 +72,9 @@ func journalMain(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
 	storeList := fs.String("stores", "journal,bbolt,sqlite", "stores to run, comma-separated")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run one store in this process")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: bench journal [flags]\n\n"+
-			"Runs the same store-and-forward work on the journal, bbolt and SQLite (WAL,\n"+
-			"synchronous=FULL), each in its own process, and compares them.\n\n")
-		fs.VisitAll(func(f *flag.Flag) {
-			if f.Name == "child" {
-				return
-			}
-			name, usage := flag.UnquoteUsage(f)
-			if f.DefValue != "" && f.DefValue != "false" {
-				usage += " (default " + f.DefValue + ")"
-			}
-			fmt.Fprintf(fs.Output(), "  -%s %s\n    \t%s\n", f.Name, name, usage)
-		})
-	}
+	setUsage(fs, "usage: bench journal [flags]\n\n"+
+		"Runs the same store-and-forward work on the journal, bbolt and SQLite (WAL,\n"+
+		"synchronous=FULL), each in its own process, and compares them.\n\n", "child")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -10,9 +10,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -69,5 +71,23 @@ func usage() {
 	fmt.Fprintln(os.Stderr, "usage: bench <command> [flags]   (bench <command> -h for its flags)")
 	for _, c := range commands {
 		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
+	}
+}
+
+// setUsage makes fs print header and its flags, without the internal ones
+// (the flags a parent passes to its child processes).
+func setUsage(fs *flag.FlagSet, header string, internal ...string) {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), header)
+		fs.VisitAll(func(f *flag.Flag) {
+			if slices.Contains(internal, f.Name) {
+				return
+			}
+			name, usage := flag.UnquoteUsage(f)
+			if f.DefValue != "" && f.DefValue != "false" {
+				usage += " (default " + f.DefValue + ")"
+			}
+			fmt.Fprintf(fs.Output(), "  -%s %s\n    \t%s\n", f.Name, name, usage)
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -121,9 +122,12 @@ func Run(ctx context.Context, o Options) error {
 	case err := <-done:
 		return err
 	}
-	go rush(ctx)
+	// Both helpers end with ctx, as the gateway does; the demo waits for them.
+	var helpers sync.WaitGroup
+	defer helpers.Wait()
+	helpers.Go(func() { rush(ctx) })
 	// An admin service pings a terminal once it is up.
-	go func() {
+	helpers.Go(func() {
 		select {
 		case <-time.After(3 * time.Second):
 		case <-ctx.Done():
@@ -135,7 +139,7 @@ func Run(ctx context.Context, o Options) error {
 				`{"id":"demo-ping-1","args":{"hello":"world"}}`).WaitTimeout(5 * time.Second)
 			c.Disconnect(100)
 		}
-	}()
+	})
 	err = <-done
 	events, unique, results := v.counts()
 	fmt.Fprintln(o.Out, strings.Repeat("-", 100))
