@@ -156,7 +156,7 @@ func (e *Emulator) boot() error {
 	}
 	dev, err := link.NewDevice(link.DeviceConfig{
 		Hello: e.hello, Boot: st.Boot, Key: e.opts.Key, Events: (*store)(e), Handler: (*handler)(e),
-		Clock: e.clock, MTU: e.opts.MTU, Timing: e.opts.Timing, LinkClock: e.opts.LinkClock,
+		Clock: stepClock{e}, MTU: e.opts.MTU, Timing: e.opts.Timing, LinkClock: e.opts.LinkClock,
 		// Its own source: the link draws under its lock, the generator under ours.
 		Rand: rand.New(rand.NewPCG(e.opts.Seed^0x9e3779b97f4a7c15, uint64(st.Boot))).Uint64,
 	})

@@ -44,6 +44,18 @@ type DeviceClock interface {
 	Adjust(delta int64)
 }
 
+// ClockStepper is a DeviceClock that can step itself and say, in the same
+// atomic action, the seq its next event will get (TIME_RESP key 6, §8): no
+// event may read the clock before the step and take a seq after it. A device
+// whose clock implements it lets the gateway flag exactly the events recorded
+// before a step.
+type ClockStepper interface {
+	DeviceClock
+	// Step adds delta ms (possibly 0) to the clock, marks it set if delta is
+	// not 0, and returns the seq of the next event of this boot.
+	Step(delta int64) (next uint32)
+}
+
 // DeviceConfig configures the device side of a link.
 type DeviceConfig struct {
 	// Hello returns the application's HELLO fields (hardware id, model,
@@ -326,12 +338,15 @@ func (d *Device) onFrame(ctx context.Context, now time.Time, f frame.Frame) {
 			return
 		}
 		r := m.(*msg.TimeReq)
-		if r.Adjust != 0 {
+		var next uint32
+		if cs, ok := d.cfg.Clock.(ClockStepper); ok {
+			next = cs.Step(r.Adjust)
+		} else if r.Adjust != 0 {
 			d.cfg.Clock.Adjust(r.Adjust)
 		}
 		t2, _ := d.cfg.Clock.Now()
 		t3, st := d.cfg.Clock.Now()
-		d.sendCtl(now, &msg.TimeResp{ID: r.ID, T1: r.T1, T2: t2, T3: t3, Clock: st})
+		d.sendCtl(now, &msg.TimeResp{ID: r.ID, T1: r.T1, T2: t2, T3: t3, Clock: st, Next: next})
 	default:
 		if !f.Type.Sequenced() {
 			d.stats.Unknown++

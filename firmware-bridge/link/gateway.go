@@ -649,7 +649,7 @@ func (g *Gateway) open(now time.Time, h *msg.Hello, id Identity, mark Mark) {
 
 	g.cfgOnSession(want, h.ConfigHash)
 	g.fwOnSession(now, h, restarted)
-	g.ts.start(now, caps)
+	g.ts.start(now, caps, h, g.tsync.Step)
 }
 
 // resume continues the session after a reconnect (§6.4): the device's ack

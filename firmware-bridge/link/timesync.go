@@ -19,6 +19,20 @@ type timeSync struct {
 	best    *sample
 	adjust  int64 // ms the next TIME_REQ adds to the device clock
 	info    ClockInfo
+	// A step in flight: the TIME_REQ that carries it was sent, and no
+	// TIME_RESP said where in the device's events it fell.
+	stepping bool
+	stepID   uint32        // id of that TIME_REQ
+	stepFrom time.Duration // θ the step corrects
+	boundary stepBoundary  // where the last step fell
+}
+
+// stepBoundary says which events were recorded before the last clock step:
+// those of Boot with a seq below Next, whose clock was off by Offset.
+type stepBoundary struct {
+	Boot   uint32
+	Next   uint32
+	Offset time.Duration
 }
 
 type sample struct {
@@ -26,12 +40,29 @@ type sample struct {
 	clock        msg.ClockState
 }
 
-func (t *timeSync) start(now time.Time, caps msg.Caps) {
+// start begins a session's time sync. Until its first round ends, the
+// device's clock is judged by the time in its HELLO, off by at most the
+// HELLO's transit and lookup: good enough to flag a clock off by more than
+// step among the events the device resends at once.
+func (t *timeSync) start(now time.Time, caps msg.Caps, h *msg.Hello, step time.Duration) {
 	t.enabled = caps&msg.CapTime != 0
-	t.sent, t.best, t.adjust = 0, nil, 0
+	t.sent, t.best, t.adjust, t.stepping = 0, nil, 0, false
 	t.nextAt = time.Time{}
-	if t.enabled {
-		t.nextAt = now
+	if t.boundary.Boot != h.Boot {
+		t.boundary = stepBoundary{}
+	}
+	if !t.enabled {
+		return
+	}
+	t.nextAt = now
+	steps, from := t.info.Steps, t.info.StepOffset
+	t.info = ClockInfo{State: ClockUnknown, Device: h.Clock, Steps: steps, StepOffset: from}
+	if h.Time != 0 && h.Clock == msg.ClockSet {
+		theta := time.Duration(int64(h.Time)-int64(unixMS(now))) * time.Millisecond
+		t.info.State, t.info.Offset, t.info.At, t.info.Estimated = ClockSynced, theta, now, true
+		if theta > step || theta < -step {
+			t.info.State = ClockDrifted
+		}
 	}
 }
 
@@ -48,6 +79,9 @@ func (g *Gateway) tickTime(now time.Time) {
 		g.sendCtl(now, &msg.TimeReq{ID: t.id, T1: unixMS(now), Adjust: t.adjust})
 		if t.adjust != 0 {
 			t.info.State = ClockDrifted // stepped; measured again in this round
+			t.stepping, t.stepID, t.stepFrom = true, t.id, -time.Duration(t.adjust)*time.Millisecond
+			t.info.Steps++
+			t.info.StepOffset = t.stepFrom
 		}
 		t.adjust = 0
 		t.sent++
@@ -62,7 +96,8 @@ func (g *Gateway) tickTime(now time.Time) {
 		t.nextAt = now.Add(g.tsync.Spacing) // every sample lost or too slow: again
 		return
 	}
-	t.info = ClockInfo{Offset: b.theta, Delay: b.delta, At: now, Device: b.clock, State: ClockSynced}
+	t.info = ClockInfo{Offset: b.theta, Delay: b.delta, At: now, Device: b.clock, State: ClockSynced,
+		Steps: t.info.Steps, StepOffset: t.info.StepOffset}
 	if b.theta > g.tsync.Step || b.theta < -g.tsync.Step {
 		t.info.State = ClockDrifted
 		t.adjust = -b.theta.Milliseconds()
@@ -78,6 +113,15 @@ func (g *Gateway) tickTime(now time.Time) {
 
 func (g *Gateway) onTimeResp(now time.Time, m *msg.TimeResp) {
 	t := &g.ts
+	if t.stepping && m.ID >= t.stepID && m.ID <= t.id {
+		// The first answer since the step: its key 6 (read after the step,
+		// so an upper bound if this is a later sample) bounds the events
+		// recorded with the old clock.
+		t.stepping = false
+		if m.Next != 0 && g.sess != nil {
+			t.boundary = stepBoundary{Boot: g.sess.devBoot, Next: m.Next, Offset: t.stepFrom}
+		}
+	}
 	if m.ID < t.first || m.ID > t.id || t.first == 0 {
 		return // from an earlier round
 	}
@@ -96,11 +140,20 @@ func (g *Gateway) onTimeResp(now time.Time, m *msg.TimeResp) {
 	}
 }
 
-// clockFor says how far an arriving event's time can be trusted.
+// clockFor says how far an arriving event's time can be trusted: an event
+// recorded before a step carries the clock as it was then, whenever it
+// arrives.
 func (g *Gateway) clockFor(ev *msg.Event) ClockInfo {
-	info := g.ts.info
-	if ev.Clock == msg.ClockUnset || info.At.IsZero() {
+	t := &g.ts
+	info := t.info
+	switch b := t.boundary; {
+	case ev.Clock == msg.ClockUnset || info.At.IsZero():
 		info.State = ClockUnknown
+	case t.stepping && g.sess != nil && ev.ID.Boot == g.sess.devBoot:
+		// Before or after the step in flight: no way to tell yet.
+		info.State, info.Offset = ClockDrifted, t.stepFrom
+	case b.Next != 0 && ev.ID.Boot == b.Boot && ev.ID.Seq < b.Next:
+		info.State, info.Offset = ClockDrifted, b.Offset
 	}
 	return info
 }

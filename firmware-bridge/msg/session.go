@@ -92,6 +92,10 @@ type TimeResp struct {
 	T2    uint64     `cbor:"3,keyasint"` // device clock at receipt, ms
 	T3    uint64     `cbor:"4,keyasint"` // device clock at send, ms
 	Clock ClockState `cbor:"5,keyasint,omitempty"`
+	// Next is the seq the device will give its next event in this boot,
+	// read atomically with applying Adjust: events with a lower seq were
+	// recorded before the step (§8). 0: the device does not say.
+	Next uint32 `cbor:"6,keyasint,omitempty"`
 }
 
 func (*Hello) Type() frame.Type     { return frame.TypeHello }

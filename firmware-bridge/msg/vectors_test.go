@@ -75,7 +75,7 @@ const (
 // goodVectors tell one story: a kiosk boots (boot 7) with events of its
 // previous boot (6) still in flash, says HELLO, is welcomed into gateway
 // boot 0x5eed0001, resends an old punch, and so on.
-var goodVectors = []struct {
+type goodVector struct {
 	name  string
 	means string
 	m     msg.Message
@@ -83,7 +83,9 @@ var goodVectors = []struct {
 	seq   uint32
 	ack   uint32
 	auth  bool
-}{
+}
+
+var goodVectors = []goodVector{
 	{"hello", "HELLO from a kiosk after its 7th boot, no session to resume (gateway boot 0, ack 0), untagged: not yet enrolled",
 		&msg.Hello{HardwareID: "KS-8C1F6440A2B1", Model: "OG-KIOSK-2", Kind: msg.KindKiosk, Firmware: "1.4.2", Boot: 7,
 			Caps:     msg.CapEvents | msg.CapCommands | msg.CapTime | msg.CapConfig | msg.CapFirmware | msg.CapAuth,
@@ -112,6 +114,8 @@ var goodVectors = []struct {
 		&msg.TimeReq{ID: 1, T1: t0 + 123, Adjust: 1500}, 0, 0, 0, false},
 	{"time-resp", "TIME_RESP 1: t1 echoed, device clock at receipt (t2) and at send (t3)",
 		&msg.TimeResp{ID: 1, T1: t0 + 123, T2: t0 + 131, T3: t0 + 133, Clock: msg.ClockSet}, frame.FlagFromDevice, 0, 0, false},
+	{"time-resp-step", "TIME_RESP 2 answering a TIME_REQ that stepped the clock: events from seq 57 on carry the stepped clock",
+		&msg.TimeResp{ID: 2, T1: t0 + 2123, T2: t0 + 2131, T3: t0 + 2133, Clock: msg.ClockSet, Next: 57}, frame.FlagFromDevice, 0, 0, false},
 	{"event", "EVENT seq 1: a punch recorded in the previous boot (event id [6, 42]) resent from flash",
 		&msg.Event{ID: msg.EventID{Boot: 6, Seq: 42}, Kind: "punch", Time: t0 - 5000, Clock: msg.ClockSet,
 			Data: map[string]any{"user": "10234", "verify": "card", "state": uint64(0)}},
@@ -196,7 +200,7 @@ func badVectors(t testing.TB) []badVector {
 	badVer[0] = 2
 	badLen := rawOf(t, hb, nil)
 	badLen[12] = 0x05
-	ev := goodVectors[10]
+	ev := vectorNamed(t, "event-tagged")
 	body, _ := msg.Marshal(ev.m)
 	badMAC := rawOf(t, frame.Frame{Type: ev.m.Type(), Flags: ev.flags, Seq: ev.seq, Ack: ev.ack, Body: body}, &testAuth)
 	badMAC[len(badMAC)-frame.CRCLen-1] ^= 0x80
@@ -424,4 +428,15 @@ func TestVectorsDecode(t *testing.T) {
 	if !ed25519.Verify(testSigner.Public().(ed25519.PublicKey), msg.FirmwareSigningInput(imageSHA[:]), imageSig) {
 		t.Fatal("test signature does not verify")
 	}
+}
+
+func vectorNamed(t testing.TB, name string) goodVector {
+	t.Helper()
+	for _, v := range goodVectors {
+		if v.name == name {
+			return v
+		}
+	}
+	t.Fatalf("no vector %q", name)
+	return goodVector{}
 }

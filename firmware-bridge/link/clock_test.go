@@ -1,0 +1,106 @@
+package link_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/officegate/officegate/firmware-bridge/link"
+	"github.com/officegate/officegate/firmware-bridge/link/linktest"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+)
+
+// TestClockStepBoundary: a terminal whose battery-backed clock is 5 minutes
+// behind records punches while the line is down. When it connects, the
+// gateway steps its clock; every punch recorded before the step is reported
+// drifted with the offset it had — also those that arrive after the step —
+// and every punch recorded after it is synced.
+func TestClockStepBoundary(t *testing.T) {
+	// Arriving during the first round, the punches are judged by the
+	// HELLO's time; held back by a slow journal until the step is done,
+	// by TIME_RESP key 6.
+	t.Run("arriving before the step", func(t *testing.T) { testClockStep(t, false) })
+	t.Run("arriving after the step", func(t *testing.T) { testClockStep(t, true) })
+}
+
+// heldSink holds every commit until release is closed.
+type heldSink struct {
+	j       *linktest.Journal
+	release chan struct{}
+}
+
+func (h heldSink) Commit(ctx context.Context, rec link.Record) error {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return h.j.Commit(ctx, rec)
+}
+
+func testClockStep(t *testing.T, hold bool) {
+	noLeaks(t)
+	ctx := testCtx(t, 30*time.Second)
+	const skew = -5 * time.Minute
+	j := new(linktest.Journal)
+	release := make(chan struct{})
+	if !hold {
+		close(release)
+	}
+	g := newGateway(t, j, func(c *link.GatewayConfig) { c.Sink = heldSink{j, release} })
+	o := emuOpts(t, t.TempDir())
+	o.RTC, o.ClockSkew = true, skew
+	e := newEmu(t, o)
+	before, err := e.EmitN(40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLine(t)
+	port := openGateway(t, l)
+	run(t, func(ctx context.Context) error { return g.Run(ctx, port) })
+	run(t, func(ctx context.Context) error { return e.Run(ctx, l.dev) })
+
+	st, err := g.Wait(ctx, func(s link.Status) bool { return s.Clock.Steps >= 1 && s.Clock.State == link.ClockSynced })
+	if err != nil {
+		t.Fatalf("no step: %v", err)
+	}
+	if d := st.Clock.StepOffset - skew; d < -time.Second || d > time.Second {
+		t.Fatalf("step corrected %v, want about %v", st.Clock.StepOffset, skew)
+	}
+	if hold {
+		if n := linktest.CountEvents(j.Records()); n != 0 {
+			t.Fatalf("%d events committed while the sink was held", n)
+		}
+		close(release)
+	}
+	after, err := e.EmitN(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.WaitFor(ctx, func(r []link.Record) bool { return linktest.CountEvents(r) >= 50 }); err != nil {
+		t.Fatal(err)
+	}
+	clocks := map[msg.EventID]link.ClockInfo{}
+	for _, r := range j.Records() {
+		if r.Kind == link.RecordEvent {
+			clocks[r.Event.ID] = r.Clock
+		}
+	}
+	for _, id := range before {
+		c := clocks[id]
+		if c.State != link.ClockDrifted {
+			t.Errorf("event %v recorded before the step: clock %v, want drifted", id, c.State)
+		}
+		if d := c.Offset - skew; d < -time.Second || d > time.Second {
+			t.Errorf("event %v: offset %v, want about %v", id, c.Offset, skew)
+		}
+	}
+	for _, id := range after {
+		if c := clocks[id]; c.State != link.ClockSynced {
+			t.Errorf("event %v recorded after the step: clock %v (offset %v), want synced", id, c.State, c.Offset)
+		}
+	}
+	if st := g.Status(); st.Clock.Steps != 1 {
+		t.Errorf("%d steps, want 1", st.Clock.Steps)
+	}
+}
