@@ -1,7 +1,3 @@
-// Package terminal owns what an attendance terminal's punch means: it maps the
-// vendor's verify and state codes onto the MQTT contract's vocabulary
-// (credential, state), keeps the device's own codes for audit, and never lets
-// biometric material through.
 package terminal
 
 import (
