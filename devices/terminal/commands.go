@@ -39,6 +39,11 @@ const (
 	defLimit   = 500
 )
 
+// LinkName is the name a terminal command has on the serial link: the
+// gateway's name with '_' for '.' ("user.upsert" → "user_upsert"), because
+// a link command name is [a-z0-9_-] (firmware-bridge/PROTOCOL.md §4.1).
+func LinkName(name string) string { return strings.ReplaceAll(name, ".", "_") }
+
 // CheckCommand validates the args of the terminal command name (decoded from
 // JSON: integers as int64, other numbers as float64) and returns them
 // normalised for the serial link: only strings, booleans and uint64, with

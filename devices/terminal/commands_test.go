@@ -14,6 +14,14 @@ func TestCommandsSorted(t *testing.T) {
 	if !slices.IsSorted(Commands) || len(Commands) != 4 || slices.Contains(Commands, "time.set") {
 		t.Fatalf("Commands = %v", Commands)
 	}
+	for _, c := range Commands {
+		if n := LinkName(c); strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789_-") != "" || len(n) > 32 {
+			t.Errorf("LinkName(%q) = %q, not a link command name", c, n)
+		}
+	}
+	if LinkName("user.upsert") != "user_upsert" {
+		t.Errorf("LinkName(user.upsert) = %q", LinkName("user.upsert"))
+	}
 }
 
 // checkCases are valid args and their normalised form (printed with %v,

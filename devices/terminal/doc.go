@@ -16,7 +16,8 @@
 // args as they arrive from MQTT (JSON: integers as int64, other numbers as
 // float64; an integral float64 is taken as an integer) and returns them
 // normalised for the serial link: only strings, booleans and uint64, with
-// every default filled in. An arg key the command does not define is an
+// every default filled in. On the serial link a command goes by LinkName
+// ("user_upsert": link command names have no '.'). An arg key the command does not define is an
 // error naming the key. "time.set" is not a terminal command: the gateway
 // sets device clocks itself.
 //
