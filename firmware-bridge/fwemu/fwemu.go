@@ -51,6 +51,11 @@ type Options struct {
 	// FailTestBoot, if set, says which versions crash in their test boot:
 	// the bootloader reverts them and the next HELLO says so (§10.3).
 	FailTestBoot func(version string) bool
+	// Door says a door relay is wired to the terminal (door.pulse).
+	Door bool
+	// LogCapacity is how many punches an attendance terminal's log keeps
+	// for attendance.fetch; default DefaultLogCapacity.
+	LogCapacity int
 	// MTU is the largest frame the device accepts; default 1024.
 	MTU    int
 	Timing link.Timing
@@ -76,6 +81,7 @@ type Emulator struct {
 	fwXfer  uint32 // transfer id of the current offer
 	chunks  int    // chunks since the last FW_STATUS
 	rebootN int    // boots performed by this Emulator
+	term    terminal
 }
 
 // New loads the state file and boots the device: the boot counter goes up
@@ -99,8 +105,11 @@ func New(opts Options) (*Emulator, error) {
 	if opts.SlotSize == 0 {
 		opts.SlotSize = 1 << 20
 	}
-	if opts.Rate < 0 || opts.Capacity < 0 || opts.SlotSize < 0 {
-		return nil, fmt.Errorf("fwemu: negative rate, capacity or slot size in %+v", opts)
+	if opts.LogCapacity == 0 {
+		opts.LogCapacity = DefaultLogCapacity
+	}
+	if opts.Rate < 0 || opts.Capacity < 0 || opts.SlotSize < 0 || opts.LogCapacity < 0 {
+		return nil, fmt.Errorf("fwemu: negative rate, capacity, log capacity or slot size in %+v", opts)
 	}
 	st, err := loadState(opts.StatePath)
 	if err != nil {
@@ -116,6 +125,9 @@ func New(opts Options) (*Emulator, error) {
 			return nil, fmt.Errorf("fwemu: state file %s: record %d: %w", opts.StatePath, i, err)
 		}
 		e.evs = append(e.evs, *m.(*msg.Event))
+	}
+	if err := e.loadTerminal(); err != nil {
+		return nil, err
 	}
 	e.clock = &devClock{set: opts.RTC, offset: opts.ClockSkew}
 	if err := e.boot(); err != nil {
@@ -333,9 +345,16 @@ func (e *Emulator) emitEach(n int, next func(i int) (string, map[string]any)) ([
 	return ids, err
 }
 
-// record appends an event to the store in memory. Called with mu held.
+// record appends an event to the store in memory; a terminal's punches go
+// to its attendance log too. Called with mu held.
 func (e *Emulator) record(kind string, data map[string]any) (msg.EventID, error) {
 	t, clk := e.clock.Now()
+	return e.recordAt(kind, t, clk, data, kind == "punch" && e.opts.Kind == msg.KindAttendance)
+}
+
+// recordAt is record with the time given, and logPunch saying whether the
+// event goes to the attendance log (a replayed punch does not).
+func (e *Emulator) recordAt(kind string, t uint64, clk msg.ClockState, data map[string]any, logPunch bool) (msg.EventID, error) {
 	ev := msg.Event{ID: msg.EventID{Boot: e.st.Boot, Seq: e.nextSeq}, Kind: kind, Time: t, Clock: clk, Data: data}
 	body, err := msg.Marshal(&ev)
 	if err != nil {
@@ -345,6 +364,11 @@ func (e *Emulator) record(kind string, data map[string]any) (msg.EventID, error)
 		return msg.EventID{}, fmt.Errorf("fwemu: event %q of %d bytes does not fit a frame (%d)", kind, len(body), frame.MaxBodyAuth)
 	}
 	e.nextSeq++ // used up even if dropped below: the gateway sees the gap
+	if logPunch {
+		// Logged even when the store drops it: the log is the terminal's
+		// own record, from which attendance.fetch fills the gap.
+		e.logPunch(ev, body)
+	}
 	if len(e.evs) >= e.opts.Capacity {
 		e.st.Lost++
 		return ev.ID, nil

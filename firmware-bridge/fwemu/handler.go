@@ -63,6 +63,9 @@ func (e *Emulator) command(ctx context.Context, c *msg.Command) *msg.Result {
 	default:
 		f := e.opts.Commands[c.Name]
 		if f == nil {
+			f = e.terminalCommand(c.Name)
+		}
+		if f == nil {
 			res.Status, res.Error = msg.StatusUnsupported, fmt.Sprintf("unknown command %q", c.Name)
 			return res
 		}

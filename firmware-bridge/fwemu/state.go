@@ -29,6 +29,11 @@ type state struct {
 	// PendingTest: the spare slot is to be booted once at the next boot.
 	PendingTest bool `cbor:"10,keyasint"`
 	Slot        slot `cbor:"11,keyasint"`
+
+	// The attendance terminal's application (terminal.go); absent from
+	// older state files, which load as an empty table and log.
+	Users map[string]User `cbor:"12,keyasint,omitempty"` // by user id
+	Log   [][]byte        `cbor:"13,keyasint,omitempty"` // EVENT bodies of logged punches, oldest first
 }
 
 type image struct {
