@@ -25,7 +25,37 @@
 // Events are generated at a configurable rate (punches for terminals,
 // occupancy and buttons for panels), deterministically from a seed; tests
 // add their own with Emit. Commands: ping and echo answer with their
-// arguments, set_time sets the clock, and Options.Commands adds more.
+// arguments, set_time sets the clock, and Options.Commands adds more (and
+// takes precedence over the terminal's).
+//
+// # Attendance terminal
+//
+// An emulator of Kind msg.KindAttendance runs a terminal application (see
+// devices/terminal for the gateway's side of these commands; on the link
+// their names have '_' for '.', as link names must, §4.1):
+//   - A user table in the state file (key 12): user_upsert {user, name,
+//     card, role, enabled} creates or replaces a user and answers {user,
+//     created}; user_delete {user} answers {user, deleted}. At most MaxUsers.
+//     Any key naming a template, photo, image, fingerprint, face, palm, iris
+//     or vein, or a byte string over 64 bytes, is refused whatever the
+//     gateway let through: biometrics are enrolled at the terminal. Other
+//     unknown keys are ignored.
+//   - door_pulse {ms: 100–10000, default 3000} on a terminal with a relay
+//     (Options.Door; otherwise RESULT error "no door relay wired") holds the
+//     relay for ms on a real timer and answers {ms}; another pulse meanwhile
+//     answers RESULT busy. DoorPulses lists them for tests.
+//   - An attendance log in the state file (key 13): every "punch" event
+//     recorded, as first encoded, also when the record store was full.
+//     Acknowledgement does not remove it; beyond Options.LogCapacity the
+//     oldest is dropped, as a terminal's cyclic log does.
+//   - attendance_fetch {since_ms, until_ms (0: none), limit (1–5000,
+//     default 500)} selects the logged punches with since_ms ≤ time <
+//     until_ms, oldest first by device time, at most limit and at most the
+//     record store's free room, and answers {count, more}; RESULT busy when
+//     the store has no room. Each selected punch is recorded again as a new
+//     event (a new id): kind "punch", Time and Clock of the original, Data
+//     the original's plus "replay": {"boot", "seq"}, the original id. Replays
+//     are not logged again. The log is never cleared by a fetch.
 //
 // The emulator serves whatever line it is given (a PTY in tests, a tty in
 // cmd/fwemu) through link.Device; see Emulator.Run.

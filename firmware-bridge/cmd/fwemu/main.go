@@ -4,8 +4,9 @@
 //	go run ./firmware-bridge/cmd/fwemu -port /dev/pts/N -kind terminal -rate 5 -state term1.flash
 //
 // It keeps its flash (event records, boot counter, configuration,
-// firmware slots) in the state file, so a killed and restarted fwemu is
-// the same device after a reboot. SIGINT or SIGTERM stops it cleanly.
+// firmware slots, a terminal's users and attendance log) in the state
+// file, so a killed and restarted fwemu is the same device after a
+// reboot. SIGINT or SIGTERM stops it cleanly.
 package main
 
 import (
@@ -31,8 +32,8 @@ type config struct {
 	epoch                                    uint
 	rate                                     float64
 	seed                                     uint64
-	capacity                                 int
-	rtc                                      bool
+	capacity, logCapacity                    int
+	rtc, door                                bool
 }
 
 func main() {
@@ -51,6 +52,8 @@ func main() {
 	flag.UintVar(&c.epoch, "epoch", 1, "link key epoch")
 	flag.StringVar(&c.failTest, "fail-test-boot", "", "firmware version that crashes in its test boot")
 	flag.BoolVar(&c.rtc, "rtc", false, "the clock is battery-backed (set at boot)")
+	flag.BoolVar(&c.door, "door", false, "a door relay is wired to the terminal (door_pulse)")
+	flag.IntVar(&c.logCapacity, "log-capacity", fwemu.DefaultLogCapacity, "punches a terminal's attendance log keeps")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -62,7 +65,7 @@ func main() {
 
 func options(c config) (fwemu.Options, error) {
 	o := fwemu.Options{StatePath: c.state, HardwareID: c.hwid, Model: c.model, Firmware: c.firmware,
-		Rate: c.rate, Seed: c.seed, Capacity: c.capacity, RTC: c.rtc}
+		Rate: c.rate, Seed: c.seed, Capacity: c.capacity, RTC: c.rtc, Door: c.door, LogCapacity: c.logCapacity}
 	if c.port == "" || c.state == "" {
 		return o, errors.New("-port and -state are required")
 	}
