@@ -35,6 +35,11 @@ type Options struct {
 	Log zerolog.Logger
 	// Now is the gateway's clock; nil means time.Now. Tests inject one.
 	Now func() time.Time
+	// CardKey is the site's card key ([privacy] card_key_file): a driver
+	// that reads card numbers sends KeyedHash(CardKey, card) as "card_hash"
+	// instead of the number, unless its own configuration names another
+	// key. nil: cards travel in clear.
+	CardKey []byte
 }
 
 // Clock returns o.Now, or time.Now when it is nil.

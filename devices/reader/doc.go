@@ -13,7 +13,7 @@
 //	end_gap       = "25ms"                # quiet that ends a frame (the default)
 //	emit          = "read"                # "read" (the default) or "punch"
 //	card_text     = "facility:number"     # or "number"
-//	card_key_file = "/etc/officegate/card.key"  # set: cards travel as keyed hashes
+//	card_key_file = "/etc/officegate/card.key"  # default: the site's [privacy] card_key_file
 //
 // New validates all of it without touching the hardware, so a reader that is unplugged at
 // start-up does not stop the gateway; Run opens the chip and reopens it, with backoff,
@@ -26,7 +26,9 @@
 // card_text = "number" every format sends the decimal of all its data bits (the facility
 // and card together, without the parity bits), which is what some readers print on the card.
 //
-// With card_key_file set, the card never leaves the driver in clear: the event carries
+// With card_key_file set — or, when the reader does not set it, the site's key ([privacy]
+// card_key_file in the gateway's configuration, passed as devices.Options.CardKey) — the
+// card never leaves the driver in clear: the event carries
 // card_hash, the lower-case hex HMAC-SHA256 of the card text under the key, and no card.
 // The key is the file's bytes without a final line ending ("\n" or "\r\n"), so a key made
 // with `openssl rand -hex 32 > card.key` works; it must be at least 16 bytes. New reads

@@ -1,9 +1,6 @@
 package reader
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -44,9 +41,7 @@ func (r *Reader) card(f wiegand.Frame) (string, string) {
 	if r.set.key == nil {
 		return "card", text
 	}
-	m := hmac.New(sha256.New, r.set.key)
-	m.Write([]byte(text))
-	return "card_hash", hex.EncodeToString(m.Sum(nil))
+	return "card_hash", devices.KeyedHash(r.set.key, text)
 }
 
 // cardText is the text of f's card (doc.go §Card text and hashing).

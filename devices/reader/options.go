@@ -1,14 +1,13 @@
 package reader
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/wiegand"
 )
 
@@ -48,9 +47,8 @@ func DefaultOptions() Options {
 	}
 }
 
-// MinKeyLen is the shortest card key accepted: 128 bits, below which a keyed hash of a
-// card number (a space of at most 2^35) stops being a secret worth the name.
-const MinKeyLen = 16
+// MinKeyLen is the shortest card key accepted (devices.MinKeyLen).
+const MinKeyLen = devices.MinKeyLen
 
 // maxEndGap bounds end_gap: beyond a second, two people presenting cards one after the
 // other would merge into one (rejected) frame.
@@ -155,23 +153,9 @@ func (o Options) validate(needLines bool) (settings, error) {
 		return s, fmt.Errorf("reader: option card_text: %q is not %q or %q", o.CardText, CardTextFacility, CardTextNumber)
 	}
 	if o.CardKeyFile != "" {
-		if s.key, err = readKey(o.CardKeyFile); err != nil {
+		if s.key, err = devices.ReadKey(o.CardKeyFile); err != nil {
 			return s, fmt.Errorf("reader: option card_key_file: %w", err)
 		}
 	}
 	return s, nil
-}
-
-// readKey reads a card key: the file's bytes without a final line ending.
-func readKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the key: %w", err)
-	}
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	if len(b) < MinKeyLen {
-		return nil, fmt.Errorf("key file %q holds %d bytes, need at least %d", path, len(b), MinKeyLen)
-	}
-	return b, nil
 }

@@ -94,6 +94,9 @@ func NewWith(id string, opts devices.Options, w With) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	if set.key == nil && opts.CardKey != nil {
+		set.key = opts.CardKey // the site's key, unless the reader names its own
+	}
 	dec, err := wiegand.New(&set.decoder)
 	if err != nil {
 		return nil, err // validate built the same decoder

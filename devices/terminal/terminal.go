@@ -26,8 +26,11 @@ var (
 // …}) to the contract's attendance.punch data. Unknown codes become "unknown"
 // — terminals disagree on them — and the device's own values are kept under
 // "raw". Biometric material is removed (listed under "redacted"), never
-// published. It fails only when there is no person at all.
-func Punch(body map[string]any) (map[string]any, error) {
+// published. A card number the terminal reports ("card", "card_no",
+// "cardno", "card_number") becomes "card" — or, with a site card key,
+// "card_hash", and the number is then nowhere in the result, not even
+// under "raw". It fails only when there is no person at all.
+func Punch(body map[string]any, cardKey []byte) (map[string]any, error) {
 	body, redacted := devices.Redact(body)
 	person := text(body["user"])
 	if person == "" {
@@ -53,6 +56,19 @@ func Punch(body map[string]any) (map[string]any, error) {
 			if wc := text(v); wc != "" && len(wc) <= 32 {
 				out["work_code"] = wc
 			}
+		case "card", "card_no", "cardno", "card_number":
+			c := text(v)
+			switch {
+			case c == "" || c == "0":
+				// Terminals send 0 for "no card"; anything unreadable
+				// that may be a number is dropped rather than leaked.
+			case cardKey != nil:
+				out["card_hash"] = devices.KeyedHash(cardKey, c)
+			case validCard(c):
+				out["card"] = c
+			default:
+				raw[k] = c
+			}
 		default:
 			raw[k] = v
 		}
@@ -64,6 +80,30 @@ func Punch(body map[string]any) (map[string]any, error) {
 		out["redacted"] = redacted
 	}
 	return out, nil
+}
+
+// validCard accepts the contract's card text: decimal, or facility:number.
+func validCard(c string) bool {
+	if len(c) > 41 {
+		return false
+	}
+	f, n, two := strings.Cut(c, ":")
+	if !two {
+		return digits(c)
+	}
+	return digits(f) && digits(n)
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func state(v any) string {

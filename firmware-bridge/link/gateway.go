@@ -697,6 +697,10 @@ func (g *Gateway) pump(now time.Time) {
 	}
 }
 
+// StepThreshold is how far off a device clock may be before it is stepped
+// and its events count as drifted (TimeSync.Step).
+func (g *Gateway) StepThreshold() time.Duration { return g.tsync.Step }
+
 // Status returns what the gateway knows of the device now.
 func (g *Gateway) Status() Status {
 	g.mu.Lock()

@@ -1,6 +1,9 @@
 package link
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/officegate/officegate/firmware-bridge/msg"
@@ -156,4 +159,33 @@ func (g *Gateway) clockFor(ev *msg.Event) ClockInfo {
 		info.State, info.Offset = ClockDrifted, b.Offset
 	}
 	return info
+}
+
+// ErrNoClock is returned by SyncClock for a device that is not connected or
+// has no clock to sync (no time capability).
+var ErrNoClock = errors.New("link: no device clock to sync")
+
+// SyncClock runs a time-sync round now (PROTOCOL.md §8) rather than at the
+// next interval, stepping the device clock if it is off, and returns the
+// clock as measured once it is within the threshold. ctx bounds the wait.
+func (g *Gateway) SyncClock(ctx context.Context) (ClockInfo, error) {
+	g.mu.Lock()
+	t := &g.ts
+	if !g.up || !t.enabled {
+		g.mu.Unlock()
+		return ClockInfo{}, ErrNoClock
+	}
+	before := t.info.At
+	if t.sent == 0 && t.adjust == 0 {
+		t.nextAt = g.clock.Now() // a round in progress is as good
+	}
+	g.mu.Unlock()
+	g.wake()
+	st, err := g.Wait(ctx, func(s Status) bool {
+		return s.Clock.At.After(before) && !s.Clock.Estimated && s.Clock.State != ClockDrifted
+	})
+	if err != nil {
+		return st.Clock, fmt.Errorf("link: syncing the clock of %q: %w", st.HardwareID, err)
+	}
+	return st.Clock, nil
 }

@@ -57,6 +57,11 @@ func TestBad(t *testing.T) {
 				`c.toml:8: journal.retention."Bad Name" = "Bad Name": must be 1..64 of a-z 0-9 . _ - (it is an MQTT topic level)`,
 				`c.toml:9: journal.retention.short = "1s": must be 1m0s..876000h0m0s`,
 			}},
+		{"bad clock and card key", "[gateway]\nid = \"gw1\"\nclock_threshold = \"10ms\"\n[mqtt]\nurl = \"tcp://b:1\"\n[privacy]\ncard_key_file = \"/no/such/card.key\"\n",
+			[]string{
+				`c.toml:3: gateway.clock_threshold = "10ms": must be 100ms..1h0m0s`,
+				`c.toml:7: privacy.card_key_file = "/no/such/card.key": cannot read the key: open /no/such/card.key: no such file or directory`,
+			}},
 		{"bad url scheme", "[gateway]\nid = \"gw1\"\n[mqtt]\nurl = \"ws://b.example.com\"\n",
 			[]string{`c.toml:4: mqtt.url = "ws://b.example.com": scheme "ws": want tcp, mqtt, ssl, tls or mqtts`}},
 		{"url with credentials", "[gateway]\nid = \"gw1\"\n[mqtt]\nurl = \"tcp://u:secret@b\"\n",

@@ -19,6 +19,7 @@ type Config struct {
 	Journal Journal
 	HTTP    HTTP
 	Log     Log
+	Privacy Privacy
 	Devices []Device
 
 	// Warnings are doubtful but valid settings, in file order, for the daemon
@@ -33,6 +34,18 @@ type Gateway struct {
 	ID       string         // topic level and default client id; [a-z0-9._-]{1,64}
 	Name     string         // free text for people; default ID
 	Timezone *time.Location // applied to device local times; default Local
+	// ClockThreshold is how far off a device clock may be before it is
+	// stepped, its events count as drifted and an alarm is raised; default 1 s.
+	ClockThreshold time.Duration
+	// ClockSyncEvery is the interval between clock syncs; default 10 min.
+	ClockSyncEvery time.Duration
+}
+
+// Privacy is [privacy].
+type Privacy struct {
+	// CardKeyFile, if set, makes every card number travel as a keyed hash
+	// (MQTT.md §11); the file is read at start (devices.ReadKey).
+	CardKeyFile string
 }
 
 // MQTT is [mqtt] and [mqtt.tls].

@@ -29,7 +29,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := &Config{
 		File:    "config.toml",
-		Gateway: Gateway{ID: "gw1", Name: "gw1", Timezone: time.Local},
+		Gateway: Gateway{ID: "gw1", Name: "gw1", Timezone: time.Local, ClockThreshold: time.Second, ClockSyncEvery: 10 * time.Minute},
 		MQTT: MQTT{
 			URL: "tcp://127.0.0.1:1883", ClientID: "officegate-gw1", TopicRoot: "officegate", Format: envelope.JSON,
 			Inflight: 64, Keepalive: 30 * time.Second, ConnectTimeout: 10 * time.Second,

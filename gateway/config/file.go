@@ -10,13 +10,21 @@ type file struct {
 	Journal fileJournal  `toml:"journal"`
 	HTTP    fileHTTP     `toml:"http"`
 	Log     fileLog      `toml:"log"`
+	Privacy filePrivacy  `toml:"privacy"`
 	Devices []fileDevice `toml:"devices"`
+}
+
+type filePrivacy struct {
+	CardKeyFile *string `toml:"card_key_file"`
 }
 
 type fileGateway struct {
 	ID       *string `toml:"id"`
 	Name     *string `toml:"name"`
 	Timezone *string `toml:"timezone"`
+	// Device clocks.
+	ClockThreshold any `toml:"clock_threshold"`
+	ClockSyncEvery any `toml:"clock_sync_every"`
 }
 
 type fileMQTT struct {

@@ -104,6 +104,7 @@ func ParseOpts(name string, data []byte, opts *Opts) (*Config, error) {
 	v.journal(&f.Journal)
 	v.http(&f.HTTP)
 	v.log(&f.Log)
+	v.privacy(&f.Privacy)
 	v.devices(f.Devices, raw.Devices)
 	if err := p.err(); err != nil {
 		return nil, err

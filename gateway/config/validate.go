@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/logging"
 )
@@ -148,6 +149,9 @@ func (v *validator) gateway(f *fileGateway) {
 	if g.Name == "" {
 		g.Name = g.ID
 	}
+	g.ClockThreshold, g.ClockSyncEvery = time.Second, 10*time.Minute
+	v.duration("gateway.clock_threshold", f.ClockThreshold, &g.ClockThreshold, 100*time.Millisecond, time.Hour)
+	v.duration("gateway.clock_sync_every", f.ClockSyncEvery, &g.ClockSyncEvery, 10*time.Second, 24*time.Hour)
 	g.Timezone = time.Local
 	if f.Timezone != nil {
 		// LoadLocation also opens files: refuse anything that is not a zone
@@ -159,6 +163,15 @@ func (v *validator) gateway(f *fileGateway) {
 			v.p.at("gateway.timezone", tz, "not an IANA time zone name (or tzdata is missing)")
 		} else {
 			g.Timezone = loc
+		}
+	}
+}
+
+func (v *validator) privacy(f *filePrivacy) {
+	v.c.Privacy.CardKeyFile = v.path("privacy.card_key_file", f.CardKeyFile)
+	if p := v.c.Privacy.CardKeyFile; p != "" {
+		if _, err := devices.ReadKey(p); err != nil {
+			v.p.at("privacy.card_key_file", *f.CardKeyFile, "%v", err)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/serialport"
+	"github.com/officegate/officegate/devices/terminal"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/commands"
@@ -58,6 +61,11 @@ type Options struct {
 	Log     zerolog.Logger
 	// Ready, if set, is called once the journal is open and every part runs.
 	Ready func(*Gateway)
+	// CardKey, if set, hashes card numbers in terminal punches (the site's
+	// [privacy] card_key_file).
+	CardKey []byte
+	// TimeSync tunes device clock syncs (the threshold is its Step).
+	TimeSync link.TimeSync
 }
 
 // Gateway is a running gateway, as Ready sees it.
@@ -107,7 +115,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	in, err := intake.New(j, o.StateDir, intake.Options{Gateway: o.Gateway, Location: o.Location, Log: &log,
-		OnEvent: func(device string, at time.Time) { m.DeviceSeen(device, at) }})
+		OnEvent: func(device string, at time.Time) { m.DeviceSeen(device, at) }, CardKey: o.CardKey})
 	if err != nil {
 		return err
 	}
@@ -133,7 +141,7 @@ func Run(ctx context.Context, o Options) error {
 	for _, d := range o.Devices {
 		dl := log.With().Str("device", d.ID).Logger()
 		lg, err := link.NewGateway(link.GatewayConfig{
-			Sink: in, Store: in, Directory: fixedID{id: d.ID, in: in},
+			Sink: in, Store: in, Directory: fixedID{id: d.ID, in: in}, TimeSync: o.TimeSync,
 			Logf: func(f string, a ...any) { dl.Warn().Msgf("link: "+f, a...) },
 		})
 		if err != nil {
@@ -150,7 +158,12 @@ func Run(ctx context.Context, o Options) error {
 		}
 		drivers[id] = d
 	}
-	cp, err := commands.New(ctx, j, router{links: g.Links, drivers: drivers}, commands.Options{Gateway: o.Gateway, Log: &cl})
+	kinds := map[string]string{}
+	for _, d := range o.Devices {
+		kinds[d.ID] = d.Kind
+	}
+	rt := router{links: g.Links, kinds: kinds, drivers: drivers, in: in, log: cl}
+	cp, err := commands.New(ctx, j, rt, commands.Options{Gateway: o.Gateway, Log: &cl})
 	if err != nil {
 		return err
 	}
@@ -194,7 +207,7 @@ func Run(ctx context.Context, o Options) error {
 			defer devWG.Done()
 			sup.Run(devCtx, func(ctx context.Context, p *serialport.Port) error { return lg.Run(ctx, p) })
 		}()
-		go func() { defer devWG.Done(); watchStatus(devCtx, d, lg, up) }()
+		go func() { defer devWG.Done(); watchStatus(devCtx, d, lg, up, in, dl) }()
 	}
 	if o.HTTP != "" {
 		health := &metrics.Health{}
@@ -250,19 +263,79 @@ func (f fixedID) Lookup(_ context.Context, h *msg.Hello) (link.Identity, error) 
 	return link.Identity{Enrollment: link.Enrolled, DeviceID: f.id}, nil
 }
 
-// watchStatus mirrors a link's status into the retained device status.
-func watchStatus(ctx context.Context, d Device, lg *link.Gateway, up *uplink.Uplink) {
-	var last envelope.DeviceStatus
+// watchStatus mirrors a link's status into the retained device status, and
+// journals its history: a device.status event when the device connects or
+// drops off or its clock state changes, and a clock_drift alarm for every
+// step of its clock (MQTT.md §5.4, §5.5), in the order they happened.
+func watchStatus(ctx context.Context, d Device, lg *link.Gateway, up *uplink.Uplink, in *intake.Intake, log zerolog.Logger) {
+	var (
+		last   envelope.DeviceStatus
+		steps  uint64
+		seenUp bool // history starts at the first connection, not at our own start
+	)
+	note := func(typ string, data map[string]any) {
+		// Control stream: protected, so only a stopping gateway refuses it.
+		if err := in.Note(ctx, d.ID, typ, data); err != nil && ctx.Err() == nil {
+			log.Warn().Err(err).Str("event", typ).Msg("could not journal a device status change")
+		}
+	}
 	for {
 		st, err := lg.Wait(ctx, func(s link.Status) bool {
-			return deviceStatus(d, s) != last
+			return deviceStatus(d, s) != last || s.Clock.Steps != steps
 		})
 		if err != nil {
 			return
 		}
-		last = deviceStatus(d, st)
-		up.SetDeviceStatus(last)
+		ds := deviceStatus(d, st)
+		if st.Clock.Steps > steps {
+			off := st.Clock.StepOffset
+			note("device.alarm", map[string]any{"alarm": "clock_drift", "clock_offset_ms": off.Milliseconds(),
+				"detail": fmt.Sprintf("device clock %s the gateway's by %.1f s (threshold %s); stepped",
+					aheadBehind(off), abs(off).Seconds(), lg.StepThreshold())})
+			steps = st.Clock.Steps
+		}
+		if ds.State == envelope.StateOnline {
+			seenUp = true
+		}
+		if seenUp && (ds.State != last.State || ds.Clock != last.Clock) {
+			data := map[string]any{"state": ds.State, "clock": ds.Clock, "reason": statusReason(last, ds)}
+			if ds.Firmware != "" {
+				data["firmware"] = ds.Firmware
+			}
+			if !st.Clock.At.IsZero() {
+				data["clock_offset_ms"] = st.Clock.Offset.Milliseconds()
+			}
+			note("device.status", data)
+		}
+		last = ds
+		up.SetDeviceStatus(ds)
 	}
+}
+
+func statusReason(was, now envelope.DeviceStatus) string {
+	switch {
+	case now.State != was.State && now.State == envelope.StateOnline:
+		return "connected"
+	case now.State != was.State:
+		return "link lost"
+	case now.Clock == envelope.ClockSynced && was.Clock == envelope.ClockDrifted:
+		return "clock stepped"
+	}
+	return "clock " + now.Clock
+}
+
+func aheadBehind(d time.Duration) string {
+	if d < 0 {
+		return "behind"
+	}
+	return "ahead of"
+}
+
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 func deviceStatus(d Device, s link.Status) envelope.DeviceStatus {
@@ -298,7 +371,10 @@ func kindName(k msg.Kind) string {
 // driver that takes commands.
 type router struct {
 	links   map[string]*link.Gateway
+	kinds   map[string]string // configured kind of each link device
 	drivers map[string]devices.Driver
+	in      *intake.Intake
+	log     zerolog.Logger
 }
 
 func (r router) Known(device string) bool {
@@ -322,7 +398,25 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 		return commands.Outcome{Status: res.Status, Error: res.Error, Data: res.Data}
 	}
 	lg := r.links[req.Device]
-	cmd := msg.Command{ID: req.ID, Name: req.Name, Args: a}
+	if req.Name == "time.set" {
+		return r.syncClock(ctx, lg, a)
+	}
+	if r.isTerminal(req.Device, lg) && slices.Contains(terminal.Commands, req.Name) {
+		if a, err = terminal.CheckCommand(req.Name, a); err != nil {
+			if errors.Is(err, devices.ErrBiometric) {
+				// Someone tried to push biometric data: an administrator
+				// should know, whatever the sender does with the error.
+				if nerr := r.in.Note(ctx, req.Device, "device.alarm", map[string]any{"alarm": "biometric_refused",
+					"detail": fmt.Sprintf("command %s (id %.64s) refused: it carried biometric data", req.Name, req.ID)}); nerr != nil {
+					r.log.Warn().Err(nerr).Str("device", req.Device).Msg("could not journal a biometric_refused alarm")
+				}
+			}
+			return commands.Outcome{Status: envelope.StatusError, Error: err.Error()}
+		}
+	}
+	// Link command names have no '.' (PROTOCOL.md §4): door.pulse goes as
+	// door_pulse.
+	cmd := msg.Command{ID: req.ID, Name: strings.ReplaceAll(req.Name, ".", "_"), Args: a}
 	if dl, ok := ctx.Deadline(); ok {
 		cmd.Deadline = uint64(dl.UnixMilli())
 	}
@@ -335,6 +429,39 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 		return commands.Outcome{Status: status, Error: err.Error()}
 	}
 	return commands.Outcome{Status: res.Status.String(), Error: res.Error, Data: res.Data}
+}
+
+func (r router) isTerminal(device string, lg *link.Gateway) bool {
+	if st := lg.Status(); st.HardwareID != "" {
+		return st.Kind == msg.KindAttendance
+	}
+	return r.kinds[device] == "terminal"
+}
+
+// syncClock is time.set: the gateway owns device clocks, so setting one
+// means syncing it with the gateway's (NTP-synced) clock now, stepping it if
+// it is off, rather than writing a time someone typed.
+func (r router) syncClock(ctx context.Context, lg *link.Gateway, args map[string]any) commands.Outcome {
+	if len(args) != 0 {
+		return commands.Outcome{Status: envelope.StatusError,
+			Error: "time.set takes no args: the device clock is set from the gateway's clock"}
+	}
+	before := lg.Status().Clock
+	info, err := lg.SyncClock(ctx)
+	switch {
+	case errors.Is(err, link.ErrNoClock):
+		return commands.Outcome{Status: envelope.StatusError, Error: "device not connected, or it has no clock to set"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return commands.Outcome{Status: envelope.StatusExpired, Error: err.Error()}
+	case err != nil:
+		return commands.Outcome{Status: envelope.StatusError, Error: err.Error()}
+	}
+	data := map[string]any{"clock": info.State.String(), "clock_offset_ms": info.Offset.Milliseconds(),
+		"stepped": info.Steps > before.Steps}
+	if info.Steps > before.Steps {
+		data["corrected_ms"] = info.StepOffset.Milliseconds()
+	}
+	return commands.Outcome{Status: envelope.StatusOK, Data: data}
 }
 
 // jsonArgs turns a command's JSON arguments into the CBOR-ready map the link

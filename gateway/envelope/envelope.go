@@ -43,6 +43,9 @@ type Event struct {
 	// Data is the type-specific body, kept as CBOR so that what is journaled is
 	// exactly what is published on every retry.
 	Data cbor.RawMessage `json:"-" cbor:"12,keyasint,omitempty"`
+	// ClockOffsetMS is, for a drifted clock, the device clock minus the
+	// gateway's when the event was recorded, as measured; nil otherwise.
+	ClockOffsetMS *int64 `json:"clock_offset_ms,omitempty" cbor:"13,keyasint,omitempty"`
 }
 
 // Result answers one command, exactly once.

@@ -105,6 +105,7 @@ type wireEvent struct {
 	Time     string         `json:"time" cbor:"time"`
 	TimeRaw  string         `json:"time_raw" cbor:"time_raw"`
 	Clock    string         `json:"clock" cbor:"clock"`
+	Offset   *int64         `json:"clock_offset_ms,omitempty" cbor:"clock_offset_ms,omitempty"`
 	Received string         `json:"received" cbor:"received"`
 	Data     map[string]any `json:"data" cbor:"data"`
 }
@@ -129,7 +130,7 @@ func (e *Event) Payload(f Format) ([]byte, error) {
 	}
 	w := wireEvent{
 		V: e.V, ID: e.ID, Type: e.Type, Gateway: e.Gateway, Device: e.Device, Boot: e.Boot, Seq: e.Seq,
-		Time: e.Time.String(), TimeRaw: e.TimeRaw, Clock: e.Clock, Received: e.Received.String(), Data: data,
+		Time: e.Time.String(), TimeRaw: e.TimeRaw, Clock: e.Clock, Offset: e.ClockOffsetMS, Received: e.Received.String(), Data: data,
 	}
 	return marshal(f, w)
 }

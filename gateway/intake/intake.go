@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -90,6 +91,9 @@ type Options struct {
 	MarksEvery time.Duration
 	// OnEvent, if set, is told of each event made durable (metrics, status).
 	OnEvent func(device string, at time.Time)
+	// CardKey is the site's card key: card numbers in terminal punches are
+	// published as card_hash under it. nil: in clear.
+	CardKey []byte
 }
 
 // Intake implements link.Sink and link.Store on the journal.
@@ -261,7 +265,12 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 		if err != nil {
 			return fmt.Errorf("intake: event %v from %q: %w", ev.ID, rec.DeviceID, err)
 		}
-		b, err := (&envelope.Outbound{Event: in.envelope(rec, typ, id, ev.ID, devTime, clock, raw)}).Encode()
+		env := in.envelope(rec, typ, id, ev.ID, devTime, clock, raw)
+		if clock == envelope.ClockDrifted {
+			off := rec.Clock.Offset.Milliseconds()
+			env.ClockOffsetMS = &off
+		}
+		b, err := (&envelope.Outbound{Event: env}).Encode()
 		if err != nil {
 			return err
 		}
@@ -282,6 +291,25 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 			return nil, err
 		}
 	}
+	if r, ok := ev.Data["replay"]; ok && typ == "attendance.punch" {
+		// A punch sent again at an attendance.fetch: published under the id
+		// it had the first time, so consumers that have it drop it.
+		orig, err := replayOf(r, ev.ID)
+		if err != nil {
+			typ := "device.alarm"
+			err := add(StreamFor(typ), typ, id, map[string]any{"alarm": "other",
+				"detail": fmt.Sprintf("unusable replayed punch (boot %d, seq %d): %v", ev.ID.Boot, ev.ID.Seq, err)})
+			return entries, err
+		}
+		d := make(map[string]any, len(ev.Data))
+		for k, v := range ev.Data {
+			if k != "replay" {
+				d[k] = v
+			}
+		}
+		ev = &msg.Event{ID: orig, Kind: ev.Kind, Time: ev.Time, Clock: ev.Clock, Data: d}
+		id = envelope.EventID(rec.HardwareID, orig.Boot, uint64(orig.Seq))
+	}
 	data, removed := devices.Redact(ev.Data)
 	var body any = data
 	switch {
@@ -290,7 +318,7 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 		// device used (MQTT.md §5).
 		typ, body = "device.unknown_event", map[string]any{"event": ev.Kind, "data": data}
 	case typ == "attendance.punch":
-		p, err := terminal.Punch(ev.Data) // lists what it redacts itself
+		p, err := terminal.Punch(ev.Data, in.opt.CardKey) // lists what it redacts itself
 		if err != nil {
 			// A punch HR cannot use is flagged, not dropped. The alarm says
 			// what was wrong, not what the terminal sent: its record could hold
@@ -336,6 +364,28 @@ func (in *Intake) deviceResult(rec link.Record) ([]journal.Entry, error) {
 	}}
 	b, err := (&envelope.Outbound{Marker: m}).Encode()
 	return []journal.Entry{{Stream: StreamResults, Body: b}}, err
+}
+
+// replayOf reads a replayed punch's reference to its first sending: the
+// {"boot", "seq"} it had, which must come before the replay itself — a
+// device could otherwise claim the id of an event it has yet to send, and
+// consumers would drop that event as a duplicate.
+func replayOf(v any, now msg.EventID) (msg.EventID, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return msg.EventID{}, fmt.Errorf("replay is %T, want a map with boot and seq", v)
+	}
+	b, bok := m["boot"].(uint64)
+	q, qok := m["seq"].(uint64)
+	if !bok || !qok || b == 0 || q == 0 || b > math.MaxUint32 || q > math.MaxUint32 {
+		return msg.EventID{}, fmt.Errorf("replay %v: want boot and seq, unsigned 32-bit, not 0", m)
+	}
+	orig := msg.EventID{Boot: uint32(b), Seq: uint32(q)}
+	if orig.Boot > now.Boot || orig.Boot == now.Boot && orig.Seq >= now.Seq {
+		return msg.EventID{}, fmt.Errorf("replay names event [%d %d], not before the replay itself [%d %d]",
+			orig.Boot, orig.Seq, now.Boot, now.Seq)
+	}
+	return orig, nil
 }
 
 // Run saves changed high-water marks every MarksEvery until ctx ends, and once

@@ -19,6 +19,19 @@ var _ devices.Sink = (*Intake)(nil)
 // (hardware id, boot, seq); one the gateway originates gets a random id, drawn
 // here once and journaled with it, so every publish of it carries the same id.
 func (in *Intake) Emit(ctx context.Context, ev devices.Event) error {
+	return in.emit(ctx, ev, true)
+}
+
+// Note journals an event the gateway itself originates about a device (its
+// status changed, its clock was stepped): like Emit, but it is not news from
+// the device, so the device does not count as seen. The event's time is now,
+// by the gateway's clock.
+func (in *Intake) Note(ctx context.Context, device, typ string, data map[string]any) error {
+	now := in.opt.Now()
+	return in.emit(ctx, devices.Event{Device: device, Type: typ, Time: now, Clock: devices.ClockSynced, Data: data}, false)
+}
+
+func (in *Intake) emit(ctx context.Context, ev devices.Event, seen bool) error {
 	if err := ev.Check(); err != nil && !errors.Is(err, devices.ErrBiometric) {
 		return fmt.Errorf("intake: event from %q refused: %w", ev.Device, err)
 	}
@@ -64,7 +77,7 @@ func (in *Intake) Emit(ctx context.Context, ev devices.Event) error {
 		}
 		return err
 	}
-	if in.opt.OnEvent != nil {
+	if seen && in.opt.OnEvent != nil {
 		in.opt.OnEvent(ev.Device, time.Now())
 	}
 	return nil

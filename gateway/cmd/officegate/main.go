@@ -25,6 +25,7 @@ import (
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/reader"
+	"github.com/officegate/officegate/firmware-bridge/link"
 
 	"github.com/officegate/officegate/gateway/config"
 	"github.com/officegate/officegate/gateway/daemon"
@@ -145,6 +146,12 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var cardKey []byte
+	if cfg.Privacy.CardKeyFile != "" {
+		if cardKey, err = devices.ReadKey(cfg.Privacy.CardKeyFile); err != nil {
+			return fmt.Errorf("privacy.card_key_file: %w", err)
+		}
+	}
 	var devs []daemon.Device
 	var drivers []devices.Driver
 	for _, d := range cfg.Devices {
@@ -152,7 +159,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 			devs = append(devs, daemon.Device{ID: d.ID, Kind: d.Kind, Port: d.Port, Baud: d.Baud})
 			continue
 		}
-		opts := devices.Options{Log: logging.Device(log, d.ID)}
+		opts := devices.Options{Log: logging.Device(log, d.ID), CardKey: cardKey}
 		if d.Options.Present() {
 			opts.Config = d.Options
 		}
@@ -179,6 +186,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		Journal: journal.Options{MaxBytes: cfg.Journal.MaxBytes, SegmentSize: cfg.Journal.SegmentSize,
 			SyncWindow: cfg.Journal.SyncWindow, CursorInterval: cfg.Journal.CursorInterval},
 		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
-		HTTP: cfg.HTTP.Listen,
+		HTTP: cfg.HTTP.Listen, CardKey: cardKey,
+		TimeSync: link.TimeSync{Step: cfg.Gateway.ClockThreshold, Every: cfg.Gateway.ClockSyncEvery},
 	})
 }
