@@ -101,8 +101,8 @@ func CheckCommand(name string, args map[string]any) (map[string]any, error) {
 		c.user()
 		c.known("user")
 	case "door.pulse":
-		c.out["ms"] = c.optInt("ms", minPulseMS, maxPulseMS, defPulseMS)
-		c.known("ms")
+		c.out["ms"] = c.optInt("duration_ms", minPulseMS, maxPulseMS, defPulseMS)
+		c.known("duration_ms")
 	case "attendance.fetch":
 		since, ok := c.optTime("since")
 		if !ok && c.err == nil {
@@ -312,4 +312,22 @@ func quote(v any) string {
 		s = s[:80] + "…"
 	}
 	return fmt.Sprintf("%s (%T)", s, v)
+}
+
+// ResultData maps a terminal's result data back to the MQTT contract's
+// names: door.pulse's link "ms" is "duration_ms", as in its args.
+func ResultData(name string, data map[string]any) map[string]any {
+	if name != "door.pulse" || data == nil {
+		return data
+	}
+	if ms, ok := data["ms"]; ok {
+		out := make(map[string]any, len(data))
+		for k, v := range data {
+			out[k] = v
+		}
+		delete(out, "ms")
+		out["duration_ms"] = ms
+		return out
+	}
+	return data
 }

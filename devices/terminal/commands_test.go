@@ -39,8 +39,8 @@ var checkCases = []struct {
 		"map[card:00123 enabled:true name:" + strings.Repeat("é", 64) + " role:user user:" + strings.Repeat("x", 64) + "]"},
 	{"user.delete", map[string]any{"user": "10042"}, "map[user:10042]"},
 	{"door.pulse", nil, "map[ms:3000]"},
-	{"door.pulse", map[string]any{"ms": int64(100)}, "map[ms:100]"},
-	{"door.pulse", map[string]any{"ms": float64(10000)}, "map[ms:10000]"},
+	{"door.pulse", map[string]any{"duration_ms": int64(100)}, "map[ms:100]"},
+	{"door.pulse", map[string]any{"duration_ms": float64(10000)}, "map[ms:10000]"},
 	{"attendance.fetch", map[string]any{"since": "2026-11-24T09:00:00+08:00"},
 		"map[limit:500 since_ms:1795482000000 until_ms:0]"},
 	{"attendance.fetch", map[string]any{"since": "2026-11-24T01:00:00Z", "until": "2026-11-24T01:00:00.001Z", "limit": int64(5000)},
@@ -105,12 +105,12 @@ func TestCheckCommandInvalid(t *testing.T) {
 		{"user.upsert", map[string]any{"user": "1", "Password": "x"}, `"Password" refused`},
 		{"user.delete", nil, `"user" = missing`},
 		{"user.delete", map[string]any{"user": "1", "role": "user"}, `unknown arg "role"`},
-		{"door.pulse", map[string]any{"ms": int64(99)}, `"ms" = 99 (int64): want an integer in 100..10000`},
-		{"door.pulse", map[string]any{"ms": int64(10001)}, `"ms"`},
-		{"door.pulse", map[string]any{"ms": float64(3000.5)}, `"ms" = 3000.5 (float64)`},
-		{"door.pulse", map[string]any{"ms": "3000"}, `"ms" = "3000"`},
-		{"door.pulse", map[string]any{"ms": int64(-1)}, `"ms"`},
-		{"door.pulse", map[string]any{"duration_ms": int64(3000)}, `unknown arg "duration_ms"`},
+		{"door.pulse", map[string]any{"duration_ms": int64(99)}, `"duration_ms" = 99 (int64): want an integer in 100..10000`},
+		{"door.pulse", map[string]any{"duration_ms": int64(10001)}, `"duration_ms"`},
+		{"door.pulse", map[string]any{"duration_ms": float64(3000.5)}, `"duration_ms" = 3000.5 (float64)`},
+		{"door.pulse", map[string]any{"duration_ms": "3000"}, `"duration_ms" = "3000"`},
+		{"door.pulse", map[string]any{"duration_ms": int64(-1)}, `"duration_ms"`},
+		{"door.pulse", map[string]any{"ms": int64(3000)}, `unknown arg "ms"`},
 		{"attendance.fetch", nil, `"since" = missing: required`},
 		{"attendance.fetch", map[string]any{"since": "2026-11-24T09:00:00"}, `"since" = "2026-11-24T09:00:00"`},
 		{"attendance.fetch", map[string]any{"since": "2026-11-24"}, `"since"`},
@@ -207,4 +207,14 @@ func FuzzCheckCommand(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestResultData(t *testing.T) {
+	got := ResultData("door.pulse", map[string]any{"ms": uint64(3000)})
+	if fmt.Sprint(got) != "map[duration_ms:3000]" {
+		t.Errorf("door.pulse result %v", got)
+	}
+	if got := ResultData("user.delete", map[string]any{"ms": 1}); fmt.Sprint(got) != "map[ms:1]" {
+		t.Errorf("user.delete result rewritten: %v", got)
+	}
 }

@@ -39,8 +39,9 @@
 //
 // door.pulse releases the door relay wired to the terminal:
 //
-//	args  {"ms": 3000}  integer 100–10000, default 3000
-//	data  {"ms": 3000}
+//	args  {"duration_ms": 3000}  integer 100–10000, default 3000
+//	link  {"ms": 3000}
+//	data  {"duration_ms": 3000}  (the link's {"ms"}, renamed by ResultData)
 //	status "busy" while a pulse is running; "error" on a terminal without a relay
 //
 // attendance.fetch asks the terminal to send again the punches it logged in a

@@ -428,7 +428,11 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 		}
 		return commands.Outcome{Status: status, Error: err.Error()}
 	}
-	return commands.Outcome{Status: res.Status.String(), Error: res.Error, Data: res.Data}
+	data := res.Data
+	if r.isTerminal(req.Device, lg) {
+		data = terminal.ResultData(req.Name, data)
+	}
+	return commands.Outcome{Status: res.Status.String(), Error: res.Error, Data: data}
 }
 
 func (r router) isTerminal(device string, lg *link.Gateway) bool {
