@@ -1,0 +1,310 @@
+package door
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/officegate/officegate/devices/gpio"
+)
+
+// Door errors.
+var (
+	// ErrBusy: the strike is already released, by a pulse or by held_open
+	// mode. A retried command must not stretch an unlock.
+	ErrBusy = errors.New("door: busy, strike already released")
+	// ErrLocked: the door is in locked mode and refuses pulses.
+	ErrLocked = errors.New("door: locked mode refuses pulses")
+	// ErrClosed: the Door was closed or its context cancelled.
+	ErrClosed = errors.New("door: closed")
+	// ErrPulseTooLong: a pulse above max_pulse was asked for. It is refused,
+	// never shortened. It is gpio's error, so either name matches.
+	ErrPulseTooLong = gpio.ErrPulseTooLong
+	// ErrBadMode is wrapped by SetMode's error for an unknown mode.
+	ErrBadMode = errors.New("door: unknown mode")
+)
+
+// Mode is how the door treats the strike.
+type Mode string
+
+// Modes.
+const (
+	ModeNormal   Mode = "normal"    // locked; Pulse releases it for a while
+	ModeHeldOpen Mode = "held_open" // released until the mode changes (reception hours)
+	ModeLocked   Mode = "locked"    // locked; pulses refused (lockdown)
+)
+
+// State is what the door contact says.
+type State string
+
+// States. Events report the first four; StateUnknown is State's answer for a
+// door without a contact.
+const (
+	StateClosed   State = "closed"
+	StateOpen     State = "open"      // opened while the strike was released
+	StateForced   State = "forced"    // opened while the strike was locked: an alarm
+	StateHeldOpen State = "held_open" // still open held_open_after after it opened
+	StateUnknown  State = "unknown"
+)
+
+// Event is a change of the door's state.
+type Event struct {
+	State State
+	// Time is when it happened by the gateway's clock: for open, closed and
+	// forced, when the contact first moved (before debouncing settled);
+	// for held_open, when the threshold passed.
+	Time time.Time
+}
+
+// Door is a door strike on a relay, with an optional door contact. Its
+// methods are safe for concurrent use.
+type Door struct {
+	// Immutable.
+	relayPin      string
+	relay         *gpio.Output
+	closedLevel   gpio.Level
+	maxPulse      time.Duration
+	heldOpenAfter time.Duration
+	clock         gpio.Clock
+	ctx           context.Context // the Door's life; cancelled by Close
+	cancel        context.CancelFunc
+	events        chan Event
+	wg            sync.WaitGroup // the contact watcher and the pulse timers
+
+	mu         sync.Mutex
+	mode       Mode          // guarded by mu
+	released   bool          // guarded by mu; the strike is (or may be) released
+	releasedAt time.Time     // guarded by mu; when the strike was last released
+	lockedAt   time.Time     // guarded by mu; when it was last locked again
+	endPulse   chan struct{} // guarded by mu; closed to stop the running pulse's timer; nil when none
+	state      State         // guarded by mu
+	closed     bool          // guarded by mu
+}
+
+// Open drives the strike locked at once, and again when ctx is cancelled or
+// Close is called; it starts watching the contact if there is one. pins
+// opens the pins by name (gpio.Open on a board, a gpiosim Board in tests).
+func Open(ctx context.Context, pins gpio.Opener, cfg Config) (*Door, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	active, _ := parseLevel(cfg.RelayActive)
+	clock := cfg.Clock
+	if clock == nil {
+		clock = realClock{}
+	}
+	relayPin, err := pins(cfg.RelayPin)
+	if err != nil {
+		return nil, fmt.Errorf("door: relay_pin %q: %w", cfg.RelayPin, err)
+	}
+	d := &Door{
+		relayPin: cfg.RelayPin, maxPulse: cfg.MaxPulse, heldOpenAfter: cfg.HeldOpenAfter, clock: clock,
+		events: make(chan Event, 16), mode: ModeNormal, state: StateUnknown,
+	}
+	d.ctx, d.cancel = context.WithCancel(ctx)
+	// The safe level is "locked": NewOutput drives it now and whenever the
+	// context ends, before any of our own code runs.
+	d.relay, err = gpio.NewOutput(d.ctx, relayPin, !active, &gpio.OutputOpts{MaxPulse: cfg.MaxPulse, Clock: cfg.Clock})
+	if err != nil {
+		d.cancel()
+		return nil, fmt.Errorf("door: relay_pin %q: %w", cfg.RelayPin, err)
+	}
+	if cfg.ContactPin == "" {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			<-d.ctx.Done()
+			close(d.events)
+		}()
+		return d, nil
+	}
+	if err := d.watchContact(pins, cfg); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Events returns the door's state changes: transitions only, one per
+// settled movement of the contact, however much it bounced. The channel is
+// closed once the Door is closed or its context cancelled; it stays empty
+// for a door without a contact. Read it: while it is full, later changes
+// wait (State is still current).
+func (d *Door) Events() <-chan Event { return d.events }
+
+// Mode returns the current mode.
+func (d *Door) Mode() Mode {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.mode
+}
+
+// State returns what the contact says now, StateUnknown without one.
+func (d *Door) State() State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
+// Released reports whether the strike is released (or its relay failed and
+// may be: an unknown state is reported as released). It asks the relay, which
+// also knows when a cancelled context locked it.
+func (d *Door) Released() bool { return d.relay.Active() }
+
+// MaxPulse returns the longest pulse accepted.
+func (d *Door) MaxPulse() time.Duration { return d.maxPulse }
+
+// Pulse releases the strike for dur (0 means MaxPulse) and returns once it
+// is released; the Door locks it again when dur has passed. A dur above
+// MaxPulse is refused with ErrPulseTooLong, not shortened. While the strike
+// is released Pulse returns ErrBusy; in locked mode, ErrLocked. ctx only
+// bounds the start: a pulse, once begun, runs its course unless the mode
+// changes or the Door closes, both of which lock at once.
+func (d *Door) Pulse(ctx context.Context, dur time.Duration) error {
+	if dur < 0 {
+		return fmt.Errorf("door %s: pulse of %v refused: negative", d.relayPin, dur)
+	}
+	if dur == 0 {
+		dur = d.maxPulse
+	}
+	if dur > d.maxPulse {
+		return fmt.Errorf("%w: door %s: pulse of %v refused, not shortened: max_pulse is %v",
+			ErrPulseTooLong, d.relayPin, dur, d.maxPulse)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("door %s: pulse not started: %w", d.relayPin, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return err
+	}
+	switch {
+	case d.mode == ModeLocked:
+		return fmt.Errorf("%w: door %s", ErrLocked, d.relayPin)
+	case d.mode == ModeHeldOpen:
+		return fmt.Errorf("%w: door %s is in held_open mode", ErrBusy, d.relayPin)
+	case d.released:
+		return fmt.Errorf("%w: door %s: a pulse is running", ErrBusy, d.relayPin)
+	}
+	if err := d.drive(true); err != nil {
+		return errors.Join(err, d.drive(false))
+	}
+	end := make(chan struct{})
+	d.endPulse = end
+	// The timer starts before Pulse returns, so the unlock is dur from now
+	// however late the goroutine below gets scheduled.
+	timer, stop := d.clock.Timer(dur)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer stop()
+		select {
+		case <-timer:
+		case <-end: // the mode changed or the Door closed: they locked already
+			return
+		case <-d.ctx.Done(): // the Output's own hook locks
+			return
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.endPulse == end {
+			d.endPulse = nil
+			_ = d.drive(false) // a failure leaves released set: the next Pulse is refused, SetMode retries
+		}
+	}()
+	return nil
+}
+
+// SetMode changes the mode. held_open releases the strike until the mode
+// changes; normal and locked lock it, ending a running pulse (except normal
+// while already normal, which changes nothing).
+func (d *Door) SetMode(m Mode) error {
+	switch m {
+	case ModeNormal, ModeHeldOpen, ModeLocked:
+	default:
+		return fmt.Errorf("%w %q for door %s (want %s, %s or %s)", ErrBadMode, m, d.relayPin, ModeNormal, ModeHeldOpen, ModeLocked)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return err
+	}
+	if m == d.mode && m == ModeNormal {
+		return nil
+	}
+	d.stopPulse()
+	if err := d.drive(m == ModeHeldOpen); err != nil {
+		if m == ModeHeldOpen {
+			err = errors.Join(err, d.drive(false))
+		}
+		return err
+	}
+	d.mode = m
+	return nil
+}
+
+// Close locks the strike, stops watching the contact and waits for the
+// Door's goroutines. It returns the result of locking. After a cancelled
+// context the strike is already locked; Close still waits.
+func (d *Door) Close() error {
+	d.mu.Lock()
+	d.closed = true
+	d.stopPulse()
+	d.mu.Unlock()
+	err := d.relay.Close()
+	d.mu.Lock()
+	d.released, d.lockedAt = d.relay.Active(), d.clock.Now()
+	d.mu.Unlock()
+	d.cancel()
+	d.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("door %s: lock on close: %w", d.relayPin, err)
+	}
+	return nil
+}
+
+// usable reports why the Door can no longer act. d.mu must be held.
+func (d *Door) usable() error {
+	if d.closed || d.ctx.Err() != nil {
+		return fmt.Errorf("%w: door %s", ErrClosed, d.relayPin)
+	}
+	return nil
+}
+
+// stopPulse ends the running pulse's timer; the caller drives the level
+// that stays. d.mu must be held.
+func (d *Door) stopPulse() {
+	if d.endPulse != nil {
+		close(d.endPulse)
+		d.endPulse = nil
+	}
+}
+
+// drive releases (true) or locks (false) the strike and records when.
+// d.mu must be held.
+func (d *Door) drive(release bool) error {
+	err := d.relay.Set(release)
+	now := d.clock.Now()
+	switch {
+	case err != nil:
+		d.released = true // unknown: never claim locked
+		return fmt.Errorf("door %s: %w", d.relayPin, err)
+	case release && !d.released:
+		d.released, d.releasedAt = true, now
+	case !release && d.released:
+		d.released, d.lockedAt = false, now
+	}
+	return nil
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
