@@ -64,12 +64,13 @@ func (d *device) send(t *testing.T, s string) {
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(hang)
+	tick := time.NewTicker(time.Millisecond) // how often to look, not how long anything takes
+	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %v waiting for %s", hang, what)
 		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond) // poll interval of the wait, not a timing assumption
+		<-tick.C
 	}
 }
 
