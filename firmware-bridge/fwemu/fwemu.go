@@ -81,6 +81,7 @@ type Emulator struct {
 	fwXfer  uint32 // transfer id of the current offer
 	chunks  int    // chunks since the last FW_STATUS
 	rebootN int    // boots performed by this Emulator
+	cycle   bool   // Reboot asked for a power cycle
 	term    terminal
 }
 
@@ -242,7 +243,8 @@ func (e *Emulator) Run(ctx context.Context, rw io.ReadWriter) error {
 	defer func() { cancel(); wg.Wait() }()
 	for {
 		e.mu.Lock()
-		if e.st.PendingTest {
+		if e.st.PendingTest || e.cycle {
+			e.cycle = false
 			if err := e.boot(); err != nil {
 				e.mu.Unlock()
 				return err
@@ -258,11 +260,16 @@ func (e *Emulator) Run(ctx context.Context, rw io.ReadWriter) error {
 			select {
 			case <-bootCtx.Done():
 			case <-e.reboot:
-				// §10.3: wait for the FW_STATUS rebooting to be acknowledged,
-				// or 1 s, then reset.
-				fctx, c := context.WithTimeout(bootCtx, time.Second)
-				dev.Flush(fctx)
-				c()
+				e.mu.Lock()
+				cycle := e.cycle
+				e.mu.Unlock()
+				if !cycle {
+					// §10.3: wait for the FW_STATUS rebooting to be
+					// acknowledged, or 1 s, then reset.
+					fctx, c := context.WithTimeout(bootCtx, time.Second)
+					dev.Flush(fctx)
+					c()
+				}
 				stop()
 			}
 		}()
@@ -274,7 +281,7 @@ func (e *Emulator) Run(ctx context.Context, rw io.ReadWriter) error {
 			return nil
 		}
 		e.mu.Lock()
-		pending := e.st.PendingTest
+		pending := e.st.PendingTest || e.cycle
 		e.mu.Unlock()
 		if !pending {
 			if err == nil {
@@ -413,6 +420,20 @@ func (e *Emulator) generate(ctx context.Context) {
 				e.EmitN(n) // a full store drops and counts; nothing to do here
 			}
 		}
+	}
+}
+
+// Reboot power-cycles the device while Run runs, as a brown-out or a
+// watchdog reset does: the link drops without a goodbye, whatever was in
+// flight is lost, the boot counter goes up, and the records the flash holds
+// are sent again in the new boot's session.
+func (e *Emulator) Reboot() {
+	e.mu.Lock()
+	e.cycle = true
+	e.mu.Unlock()
+	select {
+	case e.reboot <- struct{}{}:
+	default:
 	}
 }
 

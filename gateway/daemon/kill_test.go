@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -158,6 +159,8 @@ func TestGatewayKilled(t *testing.T) {
 	t.Logf("%d kills; %d events emitted by devices; subscriber got %d messages, %d unique, %d duplicates (same id, same device content)", kills, total, n, unique, dups)
 }
 
+var collectors atomic.Int64
+
 // collector is the HR consumer: it keeps every message it receives.
 type collector struct {
 	mu   sync.Mutex
@@ -166,7 +169,8 @@ type collector struct {
 
 func newCollector(t *testing.T, broker, filter string) *collector {
 	c := &collector{}
-	cl := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("hr-collector").SetCleanSession(true).SetOrderMatters(true))
+	id := fmt.Sprintf("hr-collector-%d", collectors.Add(1)) // two with one id would take turns
+	cl := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(true).SetOrderMatters(true))
 	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("collector: %v", tok.Error())
 	}

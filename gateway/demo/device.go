@@ -28,6 +28,14 @@ type Device struct {
 
 // StartDevice starts an emulated device whose flash (state file) lives in dir.
 func StartDevice(dir, id string, kind msg.Kind, rate float64, seed uint64) (*Device, error) {
+	return StartEmulator(id, fwemu.Options{
+		StatePath: filepath.Join(dir, id+".state"), HardwareID: "EMU-" + id, Kind: kind,
+		Rate: rate, Seed: seed, RTC: true,
+	})
+}
+
+// StartEmulator starts an emulated device configured by o on a new PTY.
+func StartEmulator(id string, o fwemu.Options) (*Device, error) {
 	m, s, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("demo: open a pty for %s: %w", id, err)
@@ -49,10 +57,7 @@ func StartDevice(dir, id string, kind msg.Kind, rate float64, seed uint64) (*Dev
 		return nil, fmt.Errorf("demo: pty master for %s: %w", id, err)
 	}
 	master := os.NewFile(uintptr(fd), "ptmx-"+id)
-	emu, err := fwemu.New(fwemu.Options{
-		StatePath: filepath.Join(dir, id+".state"), HardwareID: "EMU-" + id, Kind: kind,
-		Rate: rate, Seed: seed, RTC: true,
-	})
+	emu, err := fwemu.New(o)
 	if err != nil {
 		master.Close()
 		s.Close()
