@@ -90,6 +90,15 @@ func (l *loop) run(ctx context.Context, edges <-chan gpio.Edge) {
 			warm = nil
 			l.endWarmup(ctx)
 		case <-l.hold:
+			// Edges already waiting happened before the timer fired was
+			// seen: a motion among them cancels this hold.
+			fired := l.hold
+			if !l.drain(ctx, edges) {
+				return
+			}
+			if l.hold != fired {
+				continue
+			}
 			l.hold = nil
 			l.stopHold = func() {}
 			l.transition(ctx, StateVacant, l.releaseAt)
@@ -98,6 +107,21 @@ func (l *loop) run(ctx context.Context, edges <-chan gpio.Edge) {
 				return
 			}
 			l.edge(ctx, e)
+		}
+	}
+}
+
+// drain handles the edges waiting on the channel; false if it closed.
+func (l *loop) drain(ctx context.Context, edges <-chan gpio.Edge) bool {
+	for {
+		select {
+		case e, ok := <-edges:
+			if !ok {
+				return false
+			}
+			l.edge(ctx, e)
+		default:
+			return true
 		}
 	}
 }
