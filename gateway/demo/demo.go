@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/journal"
@@ -69,11 +71,20 @@ func Run(ctx context.Context, o Options) error {
 	type spec struct {
 		id   string
 		kind msg.Kind
+		door bool
+		skew time.Duration
 	}
-	specs := []spec{{"t-lobby-1", msg.KindAttendance}, {"t-lobby-2", msg.KindAttendance}, {"panel-3f-aurora", msg.KindRoomPanel}}
+	// t-lobby-2's battery clock has drifted 90 s behind: the gateway flags
+	// what it recorded meanwhile, raises an alarm and steps it.
+	specs := []spec{{"t-lobby-1", msg.KindAttendance, true, 0}, {"t-lobby-2", msg.KindAttendance, false, -90 * time.Second},
+		{"panel-3f-aurora", msg.KindRoomPanel, false, 0}}
 	var devs []daemon.Device
+	var terminals []*Device
 	for i, s := range specs {
-		d, err := StartDevice(dir, s.id, s.kind, o.Rate, uint64(i+1))
+		d, err := StartEmulator(s.id, fwemu.Options{
+			StatePath: filepath.Join(dir, s.id+".state"), HardwareID: "EMU-" + s.id, Kind: s.kind,
+			Rate: o.Rate, Seed: uint64(i + 1), RTC: true, ClockSkew: s.skew, Door: s.door, LogCapacity: 2000,
+		})
 		if err != nil {
 			return err
 		}
@@ -81,8 +92,27 @@ func Run(ctx context.Context, o Options) error {
 		kind := "terminal"
 		if s.kind == msg.KindRoomPanel {
 			kind = "panel"
+		} else {
+			terminals = append(terminals, d)
 		}
 		devs = append(devs, daemon.Device{ID: s.id, Kind: kind, Port: d.Path, Baud: 115200})
+	}
+	// The morning rush at the terminals: a queue of people, a punch every
+	// 100–400 ms, recorded before the gateway is even up for the first few.
+	terminalRush := func(ctx context.Context) {
+		n := 0
+		for n < 120 {
+			for _, d := range terminals {
+				d.Emu.Emit("punch", map[string]any{"user": fmt.Sprintf("%05d", 10000+n), "verify": []string{"finger", "face", "card"}[n%3],
+					"state": uint64(0), "card": fmt.Sprintf("%d", 4000+n)})
+				n++
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(100+rand.IntN(300)) * time.Millisecond):
+			}
+		}
 	}
 
 	fmt.Fprintf(o.Out, "officegate demo: %d emulated devices on PTYs, journal in %s\n", len(devs), filepath.Join(dir, "state", "journal"))
@@ -126,7 +156,9 @@ func Run(ctx context.Context, o Options) error {
 	var helpers sync.WaitGroup
 	defer helpers.Wait()
 	helpers.Go(func() { rush(ctx) })
-	// An admin service pings a terminal once it is up.
+	helpers.Go(func() { terminalRush(ctx) })
+	// The admin service enrolls a visitor-desk user on a terminal, releases
+	// the lobby door, and pings, once the terminal is up.
 	helpers.Go(func() {
 		select {
 		case <-time.After(3 * time.Second):
@@ -135,8 +167,13 @@ func Run(ctx context.Context, o Options) error {
 		}
 		c := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID("officegate-demo-admin"))
 		if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
-			c.Publish("officegate/"+Gateway+"/devices/t-lobby-1/commands/ping", 1, false,
-				`{"id":"demo-ping-1","args":{"hello":"world"}}`).WaitTimeout(5 * time.Second)
+			for _, cmd := range []struct{ name, body string }{
+				{"user.upsert", `{"id":"demo-user-1","args":{"user":"10042","name":"李伟","card":"12:4660"}}`},
+				{"door.pulse", `{"id":"demo-door-1","args":{"duration_ms":3000}}`},
+				{"ping", `{"id":"demo-ping-1","args":{"hello":"world"}}`},
+			} {
+				c.Publish("officegate/"+Gateway+"/devices/t-lobby-1/commands/"+cmd.name, 1, false, cmd.body).WaitTimeout(5 * time.Second)
+			}
 			c.Disconnect(100)
 		}
 	})
