@@ -10,10 +10,11 @@ import (
 	"github.com/officegate/officegate/gateway/mqtttest"
 )
 
-// TestMain lets the e2e smoke test run this test binary as its gateway and
-// raw paho children ("e2e -child …"), as the bench command runs itself.
+// TestMain lets the e2e and terminals smoke tests run this test binary as
+// their children ("e2e -child …", "terminals -child …"), as the bench
+// command runs itself.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "e2e" {
+	if len(os.Args) > 1 && (os.Args[1] == "e2e" || os.Args[1] == "terminals") {
 		os.Exit(mainWith(os.Args[1:]))
 	}
 	os.Exit(m.Run())

@@ -3,6 +3,7 @@
 //
 //	go run ./gateway/bench journal [flags]   the journal, bbolt and SQLite side by side
 //	go run ./gateway/bench e2e [flags]       devices → officegate → mosquitto, against raw paho
+//	go run ./gateway/bench terminals [flags] punches/s from attendance terminals into the journal
 //
 // It is a tool, not a test: nothing here asserts a timing.
 package main
@@ -28,6 +29,7 @@ type command struct {
 var commands = []command{
 	{"journal", "the journal, bbolt and SQLite doing the same store-and-forward work", journalMain},
 	{"e2e", "devices on PTYs → officegate → mosquitto, against raw paho with the same messages", e2eMain},
+	{"terminals", "punches/s from 1 and 16 attendance terminals on PTYs into the journal", terminalsMain},
 }
 
 func main() { os.Exit(mainWith(os.Args[1:])) }
