@@ -74,7 +74,8 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 		return r, err
 	}
 	defer b.stop()
-	sub := newSubscriber(b.url, envelope.Topics{Root: "officegate", Gateway: benchGateway}.Event("+", "#"))
+	// Punches only: the gateway also journals device.status events of its own.
+	sub := newSubscriber(b.url, envelope.Topics{Root: "officegate", Gateway: benchGateway}.Event("+", "attendance.punch"))
 	if err := sub.connect(); err != nil {
 		return r, err
 	}
