@@ -115,7 +115,8 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	in, err := intake.New(j, o.StateDir, intake.Options{Gateway: o.Gateway, Location: o.Location, Log: &log,
-		OnEvent: func(device string, at time.Time) { m.DeviceSeen(device, at) }, CardKey: o.CardKey})
+		OnEvent: func(device string, at time.Time) { m.DeviceSeen(device, at) }, CardKey: o.CardKey,
+		ClockThreshold: o.TimeSync.Step})
 	if err != nil {
 		return err
 	}

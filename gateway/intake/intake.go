@@ -94,6 +94,10 @@ type Options struct {
 	// CardKey is the site's card key: card numbers in terminal punches are
 	// published as card_hash under it. nil: in clear.
 	CardKey []byte
+	// ClockThreshold: an event whose device time is further than this
+	// after its arrival is flagged drifted, whatever the last sync said;
+	// default 1 s (the link's step threshold).
+	ClockThreshold time.Duration
 }
 
 // Intake implements link.Sink and link.Store on the journal.
@@ -126,6 +130,9 @@ func New(j *journal.Journal, dir string, o Options) (*Intake, error) {
 	}
 	if o.MarksEvery == 0 {
 		o.MarksEvery = time.Second
+	}
+	if o.ClockThreshold == 0 {
+		o.ClockThreshold = time.Second
 	}
 	in := &Intake{j: j, opt: o, path: filepath.Join(dir, "marks"), marks: map[string]link.Mark{}}
 	in.log = zerolog.Nop()
@@ -259,6 +266,12 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 	case rec.Clock.State == link.ClockDrifted:
 		clock = envelope.ClockDrifted
 	}
+	offset := rec.Clock.Offset
+	if ahead := devTime.Sub(rec.Received); ev.Clock != msg.ClockUnset && ahead > in.opt.ClockThreshold {
+		// Recorded after it arrived: whatever the last sync said, this
+		// clock was wrong, by at least that much.
+		clock, offset = envelope.ClockDrifted, ahead
+	}
 	var entries []journal.Entry
 	add := func(stream, typ, id string, data any) error {
 		raw, err := envelope.EncodeData(data)
@@ -267,7 +280,7 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 		}
 		env := in.envelope(rec, typ, id, ev.ID, devTime, clock, raw)
 		if clock == envelope.ClockDrifted {
-			off := rec.Clock.Offset.Milliseconds()
+			off := offset.Milliseconds()
 			env.ClockOffsetMS = &off
 		}
 		b, err := (&envelope.Outbound{Event: env}).Encode()

@@ -2,7 +2,9 @@ package intake
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,12 +52,27 @@ func TestTerminalPunches(t *testing.T) {
 		"replay": map[string]any{"boot": uint64(3), "seq": uint64(3)}}) // names itself: refused
 	commit(4, synced, map[string]any{"user": "8", "verify": "finger", "state": uint64(1),
 		"replay": "yesterday"})
-
-	if n := j.Stats().Records; n != 4 {
-		t.Errorf("%d records journaled, want 4: two punches, two alarms", n)
+	// Bad input from a terminal: a far-future time, unknown codes, no person.
+	future := link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceID: "term-1", DeviceBoot: 3,
+		Received: time.Now(), Clock: synced,
+		Event: &msg.Event{ID: msg.EventID{Boot: 3, Seq: 5}, Kind: "punch", Time: uint64(time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()),
+			Clock: msg.ClockSet, Data: map[string]any{"user": "9", "verify": uint64(77), "state": "lunch"}}}
+	if err := in.Commit(ctx, future); err != nil {
+		t.Fatal(err)
 	}
-	got := readEvents(t, j, StreamRecords, 2)
-	control := readEvents(t, j, StreamControl, 2)
+	commit(6, synced, map[string]any{"verify": "finger", "card": "12:4660"})
+
+	if n := j.Stats().Records; n != 6 {
+		t.Errorf("%d records journaled, want 6: three punches, three alarms", n)
+	}
+	got := readEvents(t, j, StreamRecords, 3)
+	control := readEvents(t, j, StreamControl, 3)
+	odd := got[2]
+	if d, _ := envelope.DecodeData(odd.Data); odd.Clock != envelope.ClockDrifted || odd.ClockOffsetMS == nil || *odd.ClockOffsetMS < 1e12 ||
+		d["credential"] != "unknown" || d["state"] != "unknown" {
+		t.Errorf("far-future punch with unknown codes: clock %s offset %v data %v", odd.Clock, odd.ClockOffsetMS, d)
+	}
+	got = got[:2]
 	first, replay := got[0], got[1]
 	if first.ClockOffsetMS == nil || *first.ClockOffsetMS != -93400 || first.Clock != envelope.ClockDrifted {
 		t.Errorf("drifted punch: clock %s offset %v", first.Clock, first.ClockOffsetMS)
@@ -77,8 +94,8 @@ func TestTerminalPunches(t *testing.T) {
 	}
 	for _, e := range control {
 		d, _ := envelope.DecodeData(e.Data)
-		if e.Type != "device.alarm" || d["alarm"] != "other" {
-			t.Errorf("bad replay gave %s %v, want an alarm", e.Type, d)
+		if e.Type != "device.alarm" || d["alarm"] != "other" || strings.Contains(fmt.Sprint(d), "4660") {
+			t.Errorf("bad replay or punch gave %s %v, want an alarm without the card", e.Type, d)
 		}
 	}
 }
