@@ -14,6 +14,9 @@ import (
 	"github.com/officegate/officegate/devices/serialport"
 )
 
+// The gateway's serial port is a Conn.
+var _ escpos.Conn = (*serialport.Port)(nil)
+
 // hang is how long a test waits for something that should happen at once before calling
 // it a hang. It detects hangs; it does not measure speed.
 const hang = 10 * time.Second
