@@ -82,7 +82,9 @@ func TestTerminals(t *testing.T) {
 		}
 		rush = append(rush, ids...)
 		if i == 4 || i == 8 {
+			boot := lobby.Emu.Boot()
 			lobby.Emu.Reboot()
+			waitUntil(t, 10*time.Second, "the lobby terminal rebooted", func() bool { return lobby.Emu.Boot() > boot })
 		}
 	}
 	if first, last := rush[0].Boot, rush[len(rush)-1].Boot; last != first+2 {
