@@ -91,6 +91,10 @@ type Options struct {
 	MarksEvery time.Duration
 	// OnEvent, if set, is told of each event made durable (metrics, status).
 	OnEvent func(device string, at time.Time)
+	// Observe, if set, is given each event from a device link once it is
+	// durable (a room driver acting on its panel's buttons). It runs on the
+	// link's commit path: it must not block.
+	Observe func(device, typ string, data map[string]any, at time.Time)
 	// CardKey is the site's card key: card numbers in terminal punches are
 	// published as card_hash under it. nil: in clear.
 	CardKey []byte
@@ -249,6 +253,11 @@ func (in *Intake) advance(rec link.Record) {
 	in.mu.Unlock()
 	if in.opt.OnEvent != nil {
 		in.opt.OnEvent(rec.DeviceID, rec.Received)
+	}
+	if in.opt.Observe != nil {
+		kind, _ := in.kinds.Load(rec.HardwareID)
+		k, _ := kind.(msg.Kind)
+		in.opt.Observe(rec.DeviceID, EventType(k, rec.Event.Kind), rec.Event.Data, rec.Received)
 	}
 }
 
