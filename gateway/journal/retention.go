@@ -215,6 +215,10 @@ type Stats struct {
 	SyncTime  time.Duration
 	Losses    []Loss // damage found while reading, since Open
 	Failed    error  // non-nil once a write failed
+	// Pending is the record bytes appended and not yet durable (waiting for
+	// or in a commit). Pending above zero while Commits stands still is a
+	// stalled disk: the watchdog's test (gateway/sdnotify).
+	Pending int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -224,7 +228,7 @@ func (j *Journal) Stats() Stats {
 	s := Stats{
 		Segments: len(j.segs), DiskBytes: j.diskBytes, MaxBytes: j.opt.MaxBytes,
 		Commits: j.st.commits, Records: j.st.records, Bytes: j.st.bytes, Fsyncs: j.st.fsyncs,
-		SyncTime: j.st.syncTime, Losses: slices.Clone(j.losses), Failed: j.failed,
+		SyncTime: j.st.syncTime, Losses: slices.Clone(j.losses), Failed: j.failed, Pending: j.inflight,
 	}
 	for _, st := range j.byName {
 		ss := StreamStats{

@@ -142,6 +142,9 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 	for _, w := range cfg.Warnings {
 		log.Warn().Msg(w.String())
 	}
+	// systemd: READY, watchdog, STOPPING (systemd.go).
+	sd := startSystemd(ctx, log)
+	defer sd.close()
 	password, err := cfg.MQTT.ReadPassword()
 	if err != nil {
 		return err
@@ -188,5 +191,6 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
 		HTTP: cfg.HTTP.Listen, CardKey: cardKey,
 		TimeSync: link.TimeSync{Step: cfg.Gateway.ClockThreshold, Every: cfg.Gateway.ClockSyncEvery},
+		Ready:    sd.ready,
 	})
 }
