@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,6 +41,11 @@ type Options struct {
 	// instead of the number, unless its own configuration names another
 	// key. nil: cards travel in clear.
 	CardKey []byte
+	// Send, if set, sends a command to another device of this gateway by
+	// its device id and returns that device's result (a room driver writing
+	// its panel's display line). The gateway sets it; it fails while the
+	// gateway is not running yet.
+	Send func(ctx context.Context, device string, c Command) (Result, error)
 }
 
 // Clock returns o.Now, or time.Now when it is nil.

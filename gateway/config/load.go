@@ -29,6 +29,7 @@ func DefaultKinds() []Kind {
 		{Name: "panel", NeedsPort: true},
 		{Name: "kiosk"},
 		{Name: "reader"},
+		{Name: "room"},
 	}
 }
 

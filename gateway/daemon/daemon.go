@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -66,6 +67,54 @@ type Options struct {
 	CardKey []byte
 	// TimeSync tunes device clock syncs (the threshold is its Step).
 	TimeSync link.TimeSync
+	// Sender, if set, is bound to this run: drivers built with its Send
+	// (devices.Options.Send) reach the other devices through it.
+	Sender *Sender
+}
+
+// Sender lets drivers send commands to other devices of the gateway (a room
+// driver to its panel). Drivers are built before the gateway runs, so it is
+// bound late: Send fails until Run has started.
+type Sender struct {
+	r atomic.Pointer[router]
+}
+
+// ErrNotRunning is returned by Sender.Send before the gateway runs.
+var ErrNotRunning = errors.New("daemon: the gateway is not running")
+
+// Send sends c to device and returns its result.
+func (s *Sender) Send(ctx context.Context, device string, c devices.Command) (devices.Result, error) {
+	r := s.r.Load()
+	if r == nil {
+		return devices.Result{}, ErrNotRunning
+	}
+	if c.ID == "" {
+		c.ID = "gw-" + envelope.NewID()
+	}
+	if d, ok := r.drivers[device]; ok {
+		cd, ok := d.(devices.Commander)
+		if !ok {
+			return devices.Result{}, fmt.Errorf("daemon: device %q takes no commands", device)
+		}
+		return cd.Handle(ctx, c), nil
+	}
+	lg := r.links[device]
+	if lg == nil {
+		return devices.Result{}, fmt.Errorf("daemon: no device %q", device)
+	}
+	res, err := lg.Send(ctx, msg.Command{ID: c.ID, Name: strings.ReplaceAll(c.Name, ".", "_"), Args: c.Args})
+	if err != nil {
+		return devices.Result{}, err
+	}
+	return devices.Result{Status: res.Status.String(), Error: res.Error, Data: res.Data}, nil
+}
+
+// PanelListener is a driver that acts on another device's events (a room
+// driver on its panel's buttons): the gateway hands it every event of the
+// device PanelID names, once durable.
+type PanelListener interface {
+	PanelID() string
+	PanelEvent(ctx context.Context, typ string, data map[string]any, at time.Time)
 }
 
 // Gateway is a running gateway, as Ready sees it.
@@ -114,7 +163,20 @@ func Run(ctx context.Context, o Options) error {
 	if err := m.WatchJournal(j); err != nil {
 		return err
 	}
-	in, err := intake.New(j, o.StateDir, intake.Options{Gateway: o.Gateway, Location: o.Location, Log: &log,
+	listeners := map[string][]PanelListener{}
+	for _, d := range o.Drivers {
+		if l, ok := d.(PanelListener); ok && l.PanelID() != "" {
+			listeners[l.PanelID()] = append(listeners[l.PanelID()], l)
+		}
+	}
+	observeCtx, stopObserve := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopObserve()
+	observe := func(device, typ string, data map[string]any, at time.Time) {
+		for _, l := range listeners[device] {
+			l.PanelEvent(observeCtx, typ, data, at)
+		}
+	}
+	in, err := intake.New(j, o.StateDir, intake.Options{Observe: observe, Gateway: o.Gateway, Location: o.Location, Log: &log,
 		OnEvent: func(device string, at time.Time) { m.DeviceSeen(device, at) }, CardKey: o.CardKey,
 		ClockThreshold: o.TimeSync.Step})
 	if err != nil {
@@ -164,6 +226,10 @@ func Run(ctx context.Context, o Options) error {
 		kinds[d.ID] = d.Kind
 	}
 	rt := router{links: g.Links, kinds: kinds, drivers: drivers, in: in, log: cl}
+	if o.Sender != nil {
+		o.Sender.r.Store(&rt)
+		defer o.Sender.r.Store(nil)
+	}
 	cp, err := commands.New(ctx, j, rt, commands.Options{Gateway: o.Gateway, Log: &cl})
 	if err != nil {
 		return err

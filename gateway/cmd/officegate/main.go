@@ -24,7 +24,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/kiosk"
 	"github.com/officegate/officegate/devices/reader"
+	"github.com/officegate/officegate/devices/roomdrv"
 	"github.com/officegate/officegate/firmware-bridge/link"
 
 	"github.com/officegate/officegate/gateway/config"
@@ -38,10 +40,19 @@ import (
 // version is set at build time: -ldflags "-X main.version=1.2.3".
 var version = "dev"
 
-// registry is every driver this binary knows that does not speak the
+// newRegistry is every driver this binary knows that does not speak the
 // firmware-bridge link (those are configured by their serial port). Only main
-// knows every driver (DESIGN.md §3).
-var registry = devices.Registry{reader.Kind: reader.New}
+// knows every driver (DESIGN.md §3). A room reaches its panel through send.
+func newRegistry(send *daemon.Sender) devices.Registry {
+	toPanel := func(ctx context.Context, panel, name string, args map[string]any) error {
+		res, err := send.Send(ctx, panel, devices.Command{Name: name, Args: args})
+		if err == nil && res.Status != devices.StatusOK {
+			err = fmt.Errorf("panel %q answered %s to %s: %s", panel, res.Status, name, res.Error)
+		}
+		return err
+	}
+	return devices.Registry{reader.Kind: reader.New, kiosk.Kind: kiosk.New, roomdrv.Kind: roomdrv.Factory(nil, nil, toPanel)}
+}
 
 func main() {
 	// SIGINT and SIGTERM become one cancellation; a second signal kills.
@@ -155,6 +166,8 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 			return fmt.Errorf("privacy.card_key_file: %w", err)
 		}
 	}
+	sender := &daemon.Sender{}
+	registry := newRegistry(sender)
 	var devs []daemon.Device
 	var drivers []devices.Driver
 	for _, d := range cfg.Devices {
@@ -162,7 +175,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 			devs = append(devs, daemon.Device{ID: d.ID, Kind: d.Kind, Port: d.Port, Baud: d.Baud})
 			continue
 		}
-		opts := devices.Options{Log: logging.Device(log, d.ID), CardKey: cardKey}
+		opts := devices.Options{Log: logging.Device(log, d.ID), CardKey: cardKey, Send: sender.Send}
 		if d.Options.Present() {
 			opts.Config = d.Options
 		}
@@ -189,7 +202,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		Journal: journal.Options{MaxBytes: cfg.Journal.MaxBytes, SegmentSize: cfg.Journal.SegmentSize,
 			SyncWindow: cfg.Journal.SyncWindow, CursorInterval: cfg.Journal.CursorInterval},
 		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
-		HTTP: cfg.HTTP.Listen, CardKey: cardKey,
+		HTTP: cfg.HTTP.Listen, CardKey: cardKey, Sender: sender,
 		TimeSync: link.TimeSync{Step: cfg.Gateway.ClockThreshold, Every: cfg.Gateway.ClockSyncEvery},
 		Ready:    sd.ready,
 	})
