@@ -3,7 +3,10 @@ package roomdrv_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,5 +260,57 @@ func TestCorruptStateFile(t *testing.T) {
 	}
 	if w.leds() != "---" || d.Status().Online {
 		t.Errorf("LEDs %s, online %v", w.leds(), d.Status().Online)
+	}
+}
+
+// TestBusySink: a busy sink is retried with backoff until it takes the
+// events, which arrive complete and in order.
+func TestBusySink(t *testing.T) {
+	noLeak(t)
+	w := newWorld(t)
+	var busy atomic.Int32
+	busy.Store(5)
+	got := make(chan devices.Event, 100)
+	sink := devices.SinkFunc(func(_ context.Context, e devices.Event) error {
+		if busy.Add(-1) >= 0 {
+			return fmt.Errorf("journal behind: %w", devices.ErrBusy)
+		}
+		got <- e
+		return nil
+	})
+	d, err := roomdrv.NewWith("room-aurora", devices.Options{Config: tomlSection(w.baseConfig())}, roomdrv.With{Opener: w.board.Open, Clock: w.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(testCtx(t))
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, sink) }()
+	for !d.Status().Online {
+		runtime.Gosched()
+	}
+	if res := d.Handle(ctx, devices.Command{Name: room.CmdScheduleSet, Args: schedule(1)}); res.Status != devices.StatusOK {
+		t.Fatalf("schedule_set %+v", res)
+	}
+	var states []any
+	for len(states) < 2 {
+		select {
+		case e := <-got:
+			states = append(states, e.Data["state"])
+		case <-testCtx(t).Done():
+			t.Fatalf("events %v", states)
+		default:
+			w.clk.Advance(10 * time.Millisecond) // the backoff's timers
+			runtime.Gosched()
+		}
+	}
+	if states[0] != "offline" || states[1] != "available" {
+		t.Errorf("states %v", states)
+	}
+	if c := d.Status().Counters; c["busy_retries"] != 5 || c["events_lost"] != 0 || c["events_emitted"] != 2 {
+		t.Errorf("counters %v", c)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
 	}
 }

@@ -137,12 +137,13 @@ func (w *world) start(cfg string, hook roomdrv.PanelFunc) *rig {
 		r.events <- e
 		return nil
 	})
-	ctx, cancel := context.WithCancel(testCtx(w.t))
+	ctx, cancel := context.WithCancel(context.Background()) // stop cancels it
 	r.cancel = cancel
 	go func() { r.done <- d.Run(ctx, sink) }()
 	w.t.Cleanup(func() { r.stop() })
+	wait := testCtx(w.t)
 	for !d.Status().Online { // the state file is open: commands are taken
-		if ctx.Err() != nil {
+		if wait.Err() != nil {
 			w.t.Fatal("the driver never came online")
 		}
 		runtime.Gosched()
@@ -191,7 +192,9 @@ func (r *rig) want(typ string, match map[string]any) devices.Event {
 				return e
 			}
 		case <-ctx.Done():
-			r.t.Fatalf("no %s %v; events so far:\n%s", typ, match, r.log())
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			r.t.Fatalf("no %s %v; events so far:\n%s\n%s", typ, match, r.log(), buf[:n])
 			return devices.Event{}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/gpio"
@@ -79,7 +80,7 @@ func (d *Driver) loop(ctx context.Context, leds [3]*gpio.Output, ps *panelSender
 		// clock that jumps meanwhile (a test's, or NTP's) brings it at once.
 		t := d.clock.Now()
 		d.refresh(leds, ps)
-		timer, stop := d.clock.Timer(t.Add(d.set.tick).Sub(d.clock.Now()))
+		timer, stop := timerAt(d.clock, t.Add(d.set.tick))
 		select {
 		case <-ctx.Done():
 			stop()
@@ -97,6 +98,22 @@ func (d *Driver) loop(ctx context.Context, leds [3]*gpio.Output, ps *panelSender
 		case <-d.kick:
 			stop()
 		}
+	}
+}
+
+// timerAt returns a timer that fires once clock reaches deadline (at once
+// if it has). gpio.Clock arms by duration, so a clock that moves between
+// reading it and arming would push the deadline back by the move: the timer
+// is armed again until the clock stood still (within a millisecond, which
+// a real clock's reads stay within and a test's manual steps do not).
+func timerAt(clock gpio.Clock, deadline time.Time) (<-chan time.Time, func()) {
+	for {
+		now := clock.Now()
+		ch, stop := clock.Timer(deadline.Sub(now))
+		if moved := clock.Now().Sub(now); moved < time.Millisecond {
+			return ch, stop
+		}
+		stop()
 	}
 }
 
