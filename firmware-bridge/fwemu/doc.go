@@ -57,6 +57,21 @@
 //     the original's plus "replay": {"boot", "seq"}, the original id. Replays
 //     are not logged again. The log is never cleared by a fetch.
 //
+// # Meeting-room panel
+//
+// An emulator of Kind msg.KindRoomPanel runs a panel application: the
+// commands the gateway's room driver sends, named with '_' on the link,
+// are taken and kept in RAM (a boot clears them; the driver sends them
+// again), for Panel, PanelLine and PanelLED to show:
+//   - panel_display {line: UTF-8 text of at most MaxPanelLine bytes}
+//     answers {line}.
+//   - panel_led {state: "available"|"pending"|"occupied"|"offline"}
+//     answers {state}.
+//
+// Other args are ignored; a missing or bad line or state is RESULT error.
+// Options.Rate 0 leaves a panel quiet: Emit("button", {"button": 1}) presses
+// a key as a person would.
+//
 // The emulator serves whatever line it is given (a PTY in tests, a tty in
 // cmd/fwemu) through link.Device; see Emulator.Run.
 package fwemu

@@ -83,6 +83,7 @@ type Emulator struct {
 	rebootN int    // boots performed by this Emulator
 	cycle   bool   // Reboot asked for a power cycle
 	term    terminal
+	panel   PanelState // a meeting-room panel's display and LED, in RAM
 }
 
 // New loads the state file and boots the device: the boot counter goes up
@@ -160,6 +161,7 @@ func (e *Emulator) boot() error {
 	st.Boot++
 	e.nextSeq = 1
 	e.rebootN++
+	e.panel = PanelState{} // RAM: the gateway sends the line and LED again
 	e.rnd = rand.New(rand.NewPCG(e.opts.Seed, uint64(st.Boot)))
 	if !e.opts.RTC {
 		e.clock.reset()

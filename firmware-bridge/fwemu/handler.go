@@ -66,6 +66,9 @@ func (e *Emulator) command(ctx context.Context, c *msg.Command) *msg.Result {
 			f = e.terminalCommand(c.Name)
 		}
 		if f == nil {
+			f = e.panelCommand(c.Name)
+		}
+		if f == nil {
 			res.Status, res.Error = msg.StatusUnsupported, fmt.Sprintf("unknown command %q", c.Name)
 			return res
 		}
