@@ -208,11 +208,12 @@ func (p *Processor) Handle(ctx context.Context, in uplink.Inbound) {
 	}
 	p.mu.Lock()
 	if e, ok := p.seen[cmd.ID]; ok {
+		first := e.result // written by finish under mu
 		p.mu.Unlock()
-		if e.result != nil {
+		if first != nil {
 			// The first result again, as it was: QoS 1 redelivered the command,
 			// or the sender retried.
-			if err := p.answer(ctx, e.result); err != nil {
+			if err := p.answer(ctx, first); err != nil {
 				p.log.Error().Err(err).Str("command", cmd.ID).Msg("commands: could not repeat a result")
 			}
 		}
@@ -303,9 +304,10 @@ func (p *Processor) finish(ctx context.Context, id, device, name string, out Out
 func (p *Processor) once(ctx context.Context, id, device, name string, out Outcome) {
 	p.mu.Lock()
 	if e, ok := p.seen[id]; ok {
+		first := e.result // written by finish under mu
 		p.mu.Unlock()
-		if e.result != nil {
-			p.answer(ctx, e.result)
+		if first != nil {
+			p.answer(ctx, first)
 		}
 		return
 	}
