@@ -19,6 +19,7 @@
 //	pulse           = "3s"       # door release on check-in (the default); 100ms to door.max_pulse
 //	printer_poll    = "10s"      # the default; 100ms to 1h
 //	location        = "HQ 3F"    # the badge's heading, ≤ 40 characters; default "VISITOR"
+//	display         = "kiosk-lobby-panel"  # the kiosk's panel (a device on the serial link); default none
 //
 //	[devices.kiosk.door]         # left out: no door
 //	relay_pin       = "GPIO17"   # required
@@ -159,7 +160,17 @@
 // events_emitted, events_lost, events_queued, busy_retries, checked_in,
 // checked_out, scans_rejected, approved, badges_printed, badges_failed,
 // door_released, door_busy, door_refused, state_save_failed, printer_opened,
-// printer_open_failed. Online is the scanner's port being open.
+// printer_open_failed, display_sent, display_failed, display_dropped. Online
+// is the scanner's port being open.
+//
+// # Display
+//
+// With display set (the device id of the kiosk's own panel, a device on the
+// firmware-bridge link), the kiosk tells the visitor what happened: it sends
+// kiosk.display {"line": text} — "Welcome, 王芳 · Li Na is on the way",
+// "Please wait: the front desk will help you", "Goodbye, 王芳" — through
+// devices.Options.Send. The flow never waits for the panel: lines queue (8)
+// to one sender, and a slow or absent panel only loses lines, counted.
 //
 // # Performance
 //

@@ -21,6 +21,7 @@ func (k *Kiosk) handleScan(ctx context.Context, sc scanner.Scan) {
 	if v := k.cache.openVisit(hash, at); v != nil {
 		v.CheckedOut = at
 		k.out.put(checkedOut(*v, at, MethodQR))
+		k.disp.show("Goodbye, %s", v.Name)
 		k.cnt.checkedOut.Add(1)
 		seq, b, err := k.snapshot()
 		k.mu.Unlock()
@@ -40,6 +41,7 @@ func (k *Kiosk) handleScan(ctx context.Context, sc scanner.Scan) {
 			k.pending = append(k.pending[:0], k.pending[len(k.pending)-maxPending:]...)
 		}
 		k.out.put(devices.Event{Type: TypeScanRejected, Time: at, Data: data})
+		k.disp.show("Please wait: the front desk will help you")
 		k.cnt.scansRejected.Add(1)
 		k.mu.Unlock()
 		return
@@ -64,6 +66,7 @@ func (k *Kiosk) checkIn(ctx context.Context, v Visit, scanID string) {
 		data["scan_id"] = scanID
 	}
 	k.out.put(devices.Event{Type: TypeCheckedIn, Time: v.CheckedIn, Data: data})
+	k.disp.show("Welcome, %s · %s is on the way", v.Name, v.Host)
 	k.cnt.checkedIn.Add(1)
 	d := k.door
 	seq, b, err := k.snapshot()

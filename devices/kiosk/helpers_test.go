@@ -176,6 +176,12 @@ type rig struct {
 
 func newRig(t testing.TB, o rigOpts) *rig {
 	t.Helper()
+	return newRigWith(t, o, nil)
+}
+
+// newRigWith is newRig with the gateway's Send (devices.Options.Send).
+func newRigWith(t testing.TB, o rigOpts, send func(context.Context, string, devices.Command) (devices.Result, error)) *rig {
+	t.Helper()
 	r := &rig{t: t, dir: o.dir, sink: newCollector(), clk: &clock{now: t0}}
 	if r.dir == "" {
 		r.dir = t.TempDir()
@@ -206,7 +212,7 @@ func newRig(t testing.TB, o rigOpts) *rig {
 	if err := r.contact.Drive(gpio.Low); err != nil { // shut
 		t.Fatal(err)
 	}
-	r.k, err = kiosk.NewWith("kiosk-lobby", devices.Options{Config: tomlSection(section)}, kiosk.With{Pins: board.Open, Now: r.clk.Now})
+	r.k, err = kiosk.NewWith("kiosk-lobby", devices.Options{Config: tomlSection(section), Send: send}, kiosk.With{Pins: board.Open, Now: r.clk.Now})
 	if err != nil {
 		t.Fatalf("NewWith: %v", err)
 	}

@@ -59,6 +59,7 @@ type Kiosk struct {
 	rand  io.Reader
 	scan  *scanner.Scanner
 	out   *outbox
+	disp  *displayer
 	jobs  chan badgeJob // to the printer goroutine; nil without a printer
 	ran   atomic.Bool
 	cnt   counters
@@ -127,6 +128,7 @@ func NewWith(id string, opts devices.Options, w With) (*Kiosk, error) {
 		k.rand = rand.Reader
 	}
 	k.out = newOutbox(k)
+	k.disp = newDisplayer(set.display, opts.Send, k.log)
 	if set.printer != nil {
 		k.jobs = make(chan badgeJob, maxBadgeQueue)
 	}
@@ -170,6 +172,7 @@ func (k *Kiosk) Run(ctx context.Context, sink devices.Sink) error {
 		start(func() { k.forwardDoor(d) })
 	}
 	start(func() { k.out.run(ctx, sink) })
+	start(func() { k.disp.run(ctx) })
 	if k.jobs != nil {
 		start(func() { k.runPrinter(ctx) })
 	}
@@ -212,6 +215,7 @@ func (k *Kiosk) Status() devices.Status {
 	c := st.Counters
 	maps.Copy(c, k.cnt.snapshot())
 	c["events_queued"] = uint64(k.out.len())
+	c["display_sent"], c["display_failed"], c["display_dropped"] = k.disp.sent.Load(), k.disp.failed.Load(), k.disp.dropped.Load()
 	return devices.Status{Online: st.Online, LastSeen: st.LastSeen, Clock: devices.ClockSynced, Counters: c}
 }
 

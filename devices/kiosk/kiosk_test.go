@@ -2,7 +2,10 @@ package kiosk_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -382,5 +385,44 @@ func TestRunStopsPromptly(t *testing.T) {
 	}
 	if res := r.cmd("door.pulse", nil); res.Status != devices.StatusError {
 		t.Fatalf("door.pulse after Run: %+v", res)
+	}
+}
+
+// TestDisplay: with display set, the kiosk tells its panel what it decided,
+// through the gateway's Send, and a panel that fails never holds up the flow.
+func TestDisplay(t *testing.T) {
+	var mu sync.Mutex
+	var lines []string
+	fail := true
+	send := func(_ context.Context, device string, c devices.Command) (devices.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if device != "kiosk-panel" || c.Name != kiosk.CmdDisplay {
+			return devices.Result{}, fmt.Errorf("sent %s to %s", c.Name, device)
+		}
+		if fail {
+			fail = false
+			return devices.Failed(errors.New("panel unplugged")), nil
+		}
+		lines = append(lines, c.Args["line"].(string))
+		return devices.OK(nil), nil
+	}
+	r := newRigWith(t, rigOpts{extra: "display = \"kiosk-panel\"\n"}, send).start()
+	r.invite("inv-1", "TOKEN-1", "王芳")
+	r.scan("NOT-AN-INVITE") // its line fails at the panel
+	r.sink.wait(t, kiosk.TypeScanRejected, 1)
+	r.scan("TOKEN-1")
+	r.sink.wait(t, kiosk.TypeCheckedIn, 1)
+	r.waitReleases(1)
+	eventually(t, "the welcome line on the panel", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(lines) == 1
+	})
+	if !strings.HasPrefix(lines[0], "Welcome, 王芳") {
+		t.Errorf("panel shows %q", lines[0])
+	}
+	if c := r.k.Status().Counters; c["display_failed"] != 1 || c["display_sent"] != 1 {
+		t.Errorf("display counters %v", c)
 	}
 }

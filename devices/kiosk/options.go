@@ -3,6 +3,7 @@ package kiosk
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/officegate/officegate/devices"
@@ -28,6 +29,7 @@ type Options struct {
 	Pulse          string       `toml:"pulse"`           // default "3s"
 	PrinterPoll    string       `toml:"printer_poll"`    // default "10s"
 	Location       string       `toml:"location"`        // badge heading; default "VISITOR"
+	Display        string       `toml:"display"`         // device id of the kiosk's panel; "": none
 }
 
 // DoorOptions is the [devices.kiosk.door] table; the keys are package door's.
@@ -81,6 +83,7 @@ type settings struct {
 	pulse          time.Duration
 	printerPoll    time.Duration
 	location       string
+	display        string
 }
 
 // validate checks o against the device's common options; errors name the key
@@ -174,5 +177,11 @@ func (o Options) validate(common devices.Options) (settings, error) {
 		return s, fmt.Errorf("kiosk: option location: %q: want 1 to %d printable characters", o.Location, maxLocation)
 	}
 	s.location = loc
+	if o.Display != "" && (len(o.Display) > 64 || strings.ContainsFunc(o.Display, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-')
+	})) {
+		return s, fmt.Errorf("kiosk: option display: %q: want a device id (1 to 64 of a-z 0-9 . _ -)", o.Display)
+	}
+	s.display = o.Display
 	return s, nil
 }
