@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -21,27 +22,28 @@ type Broker struct {
 
 // StartBroker listens on 127.0.0.1:1883 if it is free, else on a free port.
 func StartBroker() (*Broker, error) {
-	port := 1883
-	if l, err := net.Listen("tcp", "127.0.0.1:1883"); err == nil {
-		l.Close()
-	} else {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("demo: no free loopback port for the broker: %w", err)
-		}
-		port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
-	}
 	srv := mqtt.New(&mqtt.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return nil, fmt.Errorf("demo: broker: %w", err)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "demo", Address: addr})); err != nil {
-		return nil, fmt.Errorf("demo: broker listen on %s: %w", addr, err)
+	// Listening is the test of freedom: another demo may take the port
+	// between a check and the listen.
+	l := listeners.NewTCP(listeners.Config{ID: "demo", Address: "127.0.0.1:1883"})
+	if err := srv.AddListener(l); err != nil {
+		l = listeners.NewTCP(listeners.Config{ID: "demo-any", Address: "127.0.0.1:0"})
+		if err := srv.AddListener(l); err != nil {
+			return nil, fmt.Errorf("demo: no free loopback port for the broker: %w", err)
+		}
+	}
+	addr := l.Address() // the port the kernel chose
+	host, portText, err := net.SplitHostPort(addr)
+	port, perr := strconv.Atoi(portText)
+	if err != nil || perr != nil {
+		srv.Close()
+		return nil, fmt.Errorf("demo: broker listens on %q, not a host and port", addr)
 	}
 	go srv.Serve()
-	return &Broker{URL: "tcp://" + addr, Host: "127.0.0.1", Port: port, srv: srv}, nil
+	return &Broker{URL: "tcp://" + addr, Host: host, Port: port, srv: srv}, nil
 }
 
 // Close stops the broker.

@@ -2,6 +2,22 @@
 // on loopback (or an external one), emulated devices speaking the
 // firmware-bridge link over real PTYs, the real pipeline and journal in a
 // temporary directory, and a live view of what HR and admin services receive.
+//
+// It plays a scripted morning in real time. At the two attendance terminals
+// and the Wiegand reader, a rush of punches (one terminal's clock drifted);
+// the admin service enrolls a user and pulses a door. At reception, the
+// kiosk kiosk-lobby (a QR scanner and an ESC/POS badge printer on PTYs, the
+// door on a simulated GPIO board): the admin service invites two visitors,
+// one scans in (checked in, door released, badge printed: its preview is
+// written as a PNG, BadgePreview), a stranger's code is rejected and
+// approved, the other visitor scans in, the first scans out. In the meeting
+// room room-aurora (a simulated PIR and LEDs, its panel panel-3f-aurora on
+// the link): the booking system pushes two bookings starting within
+// seconds, the first is checked in on the panel, the PIR sees people come
+// and go, and nobody shows for the second, whose release is suggested
+// within the first quarter minute. The room's display lines reach the
+// emulated panel through the gateway (daemon.Sender) and are printed as
+// PANEL lines; what the script does is printed as DEMO lines.
 package demo
 
 import (
@@ -34,6 +50,10 @@ type Options struct {
 	Out      io.Writer     // the live view; default stdout
 	Log      zerolog.Logger
 	Version  string
+	// BadgeDir is where the first badge's preview (BadgePreview) is
+	// written; default the system's temporary directory, since the demo's
+	// own is removed when it ends.
+	BadgeDir string
 }
 
 // Gateway is the demo gateway's id.
@@ -43,6 +63,12 @@ const Gateway = "demo"
 func Run(ctx context.Context, o Options) error {
 	if o.Out == nil {
 		o.Out = os.Stdout
+	}
+	// The view, the scripts and the panel watcher print from their own
+	// goroutines.
+	o.Out = &lockedWriter{w: o.Out}
+	if o.BadgeDir == "" {
+		o.BadgeDir = os.TempDir()
 	}
 	if o.Rate == 0 {
 		o.Rate = 2
@@ -77,13 +103,18 @@ func Run(ctx context.Context, o Options) error {
 	// t-lobby-2's battery clock has drifted 90 s behind: the gateway flags
 	// what it recorded meanwhile, raises an alarm and steps it.
 	specs := []spec{{"t-lobby-1", msg.KindAttendance, true, 0}, {"t-lobby-2", msg.KindAttendance, false, -90 * time.Second},
-		{"panel-3f-aurora", msg.KindRoomPanel, false, 0}}
+		{Panel, msg.KindRoomPanel, false, 0}}
 	var devs []daemon.Device
 	var terminals []*Device
+	var panel *Device
 	for i, s := range specs {
+		rate := o.Rate
+		if s.kind == msg.KindRoomPanel {
+			rate = 0 // quiet: the room script presses its buttons
+		}
 		d, err := StartEmulator(s.id, fwemu.Options{
 			StatePath: filepath.Join(dir, s.id+".state"), HardwareID: "EMU-" + s.id, Kind: s.kind,
-			Rate: o.Rate, Seed: uint64(i + 1), RTC: true, ClockSkew: s.skew, Door: s.door, LogCapacity: 2000,
+			Rate: rate, Seed: uint64(i + 1), RTC: true, ClockSkew: s.skew, Door: s.door, LogCapacity: 2000,
 		})
 		if err != nil {
 			return err
@@ -91,7 +122,7 @@ func Run(ctx context.Context, o Options) error {
 		defer d.Stop()
 		kind := "terminal"
 		if s.kind == msg.KindRoomPanel {
-			kind = "panel"
+			kind, panel = "panel", d
 		} else {
 			terminals = append(terminals, d)
 		}
@@ -115,7 +146,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 
-	fmt.Fprintf(o.Out, "officegate demo: %d emulated devices on PTYs, journal in %s\n", len(devs), filepath.Join(dir, "state", "journal"))
+	fmt.Fprintf(o.Out, "officegate demo: %d emulated link devices on PTYs, a Wiegand reader, reception kiosk %s, meeting room %s; journal in %s\n",
+		len(devs), Lobby, Room, filepath.Join(dir, "state", "journal"))
 	fmt.Fprintf(o.Out, "broker: %s\n", brokerURL)
 	if host != "" {
 		fmt.Fprintf(o.Out, "watch from another terminal:  mosquitto_sub -h %s -p %d -t 'officegate/#' -v\n", host, port)
@@ -135,6 +167,37 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
+	// The reception kiosk and the meeting room, and the back-office services
+	// that drive them over MQTT.
+	lob, err := startLobby(dir, o.BadgeDir, o.Log.With().Str("device", Lobby).Logger())
+	if err != nil {
+		return err
+	}
+	defer lob.close()
+	sender := &daemon.Sender{}
+	roomDrv, pir, err := startRoom(dir, sender, o.Log.With().Str("device", Room).Logger())
+	if err != nil {
+		return err
+	}
+	admin, err := dialService(brokerURL, "admin")
+	if err != nil {
+		return err
+	}
+	defer admin.close()
+	bookings, err := dialService(brokerURL, "booking")
+	if err != nil {
+		return err
+	}
+	defer bookings.close()
+	say := func(format string, a ...any) {
+		fmt.Fprintf(o.Out, "%s  DEMO   %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, a...))
+	}
+	script := func(name string, f func() error) {
+		if err := f(); err != nil && ctx.Err() == nil {
+			say("the %s script stopped: %v", name, err)
+		}
+	}
+
 	ready := make(chan *daemon.Gateway, 1)
 	done := make(chan error, 1)
 	go func() {
@@ -142,7 +205,7 @@ func Run(ctx context.Context, o Options) error {
 			Gateway: Gateway, StateDir: filepath.Join(dir, "state"),
 			Journal: journal.Options{SegmentSize: 1 << 20, MaxBytes: 64 << 20},
 			Uplink:  uplink.Options{Broker: brokerURL, ClientID: "officegate-" + Gateway, BackoffMin: 250 * time.Millisecond, BackoffMax: 5 * time.Second},
-			Devices: devs, Drivers: []devices.Driver{cardReader}, Version: o.Version, Log: o.Log,
+			Devices: devs, Drivers: []devices.Driver{cardReader, lob.k, roomDrv}, Sender: sender, Version: o.Version, Log: o.Log,
 			Ready: func(g *daemon.Gateway) { ready <- g },
 		})
 	}()
@@ -152,11 +215,14 @@ func Run(ctx context.Context, o Options) error {
 	case err := <-done:
 		return err
 	}
-	// Both helpers end with ctx, as the gateway does; the demo waits for them.
+	// The helpers end with ctx, as the gateway does; the demo waits for them.
 	var helpers sync.WaitGroup
 	defer helpers.Wait()
 	helpers.Go(func() { rush(ctx) })
 	helpers.Go(func() { terminalRush(ctx) })
+	helpers.Go(func() { watchPanel(ctx, panel, o.Out) })
+	helpers.Go(func() { script("reception", func() error { return receptionMorning(ctx, admin, lob, say) }) })
+	helpers.Go(func() { script("meeting room", func() error { return roomMorning(ctx, bookings, panel, pir, say) }) })
 	// The admin service enrolls a visitor-desk user on a terminal, releases
 	// the lobby door, and pings, once the terminal is up.
 	helpers.Go(func() {
@@ -184,4 +250,16 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "received %d events (%d unique ids), %d command results; journal: %d records committed in %d group commits (%d fsyncs)\n",
 		events, unique, results, st.Records, st.Commits, st.Fsyncs)
 	return err
+}
+
+// lockedWriter serialises whole writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer // guarded by mu
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

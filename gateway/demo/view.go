@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,8 +57,8 @@ func (v *view) show(_ paho.Client, m paho.Message) {
 			dup = "  (duplicate: same id, dropped by a consumer)"
 		}
 		v.unique[str("id")] = true
-		fmt.Fprintf(v.out, "%s  HR     %-16s %-20s %-34s seq %-5v id %s…%s\n", now, str("device"), str("type"),
-			fields(p["data"]), p["seq"], short(str("id")), dup)
+		fmt.Fprintf(v.out, "%s  HR     %-16s %-22s %-34s seq %-5v id %s…%s\n", now, str("device"), str("type"),
+			describe(str("type"), p["data"]), p["seq"], short(str("id")), dup)
 	case strings.HasSuffix(m.Topic(), "/results"):
 		v.results++
 		fmt.Fprintf(v.out, "%s  ADMIN  %-16s result of %-10s %-8s %s %s\n", now, str("device"), str("command"),
@@ -78,6 +79,53 @@ func (v *view) counts() (events, unique, results int) {
 }
 
 func (v *view) close() { v.c.Disconnect(100) }
+
+// describe says what an event's data mean in a few words, for the types
+// whose raw fields read poorly (hashes, RFC 3339 times); other types show
+// their fields.
+func describe(typ string, d any) string {
+	m, _ := d.(map[string]any)
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	clock := func(k string) string {
+		t, err := time.Parse(time.RFC3339, str(k))
+		if err != nil {
+			return str(k)
+		}
+		return t.Local().Format("15:04:05")
+	}
+	opt := func(k, format string) string {
+		if v := str(k); v != "" {
+			return fmt.Sprintf(format, v)
+		}
+		return ""
+	}
+	switch typ {
+	case "visitor.checked_in":
+		return fmt.Sprintf("%s%s checked in (%s), host %s, invite %s", str("name"), opt("company", " of %s"), str("method"), str("host"), str("invite_id"))
+	case "visitor.checked_out":
+		return fmt.Sprintf("%s checked out (%s), invite %s", str("name"), str("method"), str("invite_id"))
+	case "visitor.scan_rejected":
+		return fmt.Sprintf("scan rejected: %s, token %s…, scan_id %s awaiting approval", str("reason"), short(str("token_hash")), str("scan_id"))
+	case "badge.print_result":
+		return fmt.Sprintf("badge %s for invite %s%s", str("result"), str("invite_id"), opt("detail", ": %s"))
+	case "door.state", "printer.status":
+		return str("state")
+	case "room.checkin":
+		return fmt.Sprintf("checked in to %s %s–%s via %s", str("booking"), clock("start"), clock("end"), str("source"))
+	case "room.release_suggested":
+		return fmt.Sprintf("release %s %s–%s suggested: no check-in, no motion by %s", str("booking"), clock("start"), clock("end"), clock("window_end"))
+	case "room.led":
+		return fmt.Sprintf("LED %s (%s)%s", cmp.Or(str("color"), "dark"), str("state"), opt("previous", ", was %s"))
+	case "room.occupancy":
+		if str("last_motion") != "" {
+			return str("state") + ", last motion " + clock("last_motion")
+		}
+		return str("state")
+	case "room.button":
+		return fmt.Sprintf("button %v pressed", m["button"])
+	}
+	return fields(d)
+}
 
 func fields(d any) string {
 	m, ok := d.(map[string]any)
