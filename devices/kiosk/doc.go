@@ -153,6 +153,14 @@
 // Every change rewrites it (10 000 invites make about 3 MB), so loading that
 // many one command at a time is slow on an SD card.
 //
+// # Badges
+//
+// A badge carries the visitor's name (Chinese names print in GB18030), their
+// company, host, the date and a QR code: "OGB1:" and the visit's token_hash
+// (BadgePrefix) — never the invite's token. Scanned at the kiosk, a badge
+// checks its visitor out; it never checks anyone in (a token_hash is no
+// secret: events carry it).
+//
 // # Counters
 //
 // Status().Counters: the scanner's (lines_accepted, too_long, non_printable,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/officegate/officegate/devices"
@@ -15,7 +16,10 @@ import (
 // handleScan decides a scan (doc.go, "Flow"): the token is hashed first and
 // its clear text goes no further than this line.
 func (k *Kiosk) handleScan(ctx context.Context, sc scanner.Scan) {
-	hash := devices.KeyedHash(k.set.key, sc.Text)
+	hash, badge := badgeHash(sc.Text)
+	if !badge {
+		hash = devices.KeyedHash(k.set.key, sc.Text)
+	}
 	at := sc.Time
 	k.mu.Lock()
 	if v := k.cache.openVisit(hash, at); v != nil {
@@ -29,6 +33,11 @@ func (k *Kiosk) handleScan(ctx context.Context, sc scanner.Scan) {
 		return
 	}
 	inv, why := k.cache.lookup(hash, at)
+	if badge && why == "" {
+		// A badge only checks its visitor out: it is printed, not invited,
+		// and its hash is no secret (events carry it).
+		inv, why = nil, ReasonUnknown
+	}
 	if why != "" {
 		p := pendingScan{id: k.newScanID(), hash: hash, at: at}
 		data := map[string]any{"token_hash": hash, "reason": why, "pending_approval": true, "scan_id": p.id}
@@ -75,7 +84,8 @@ func (k *Kiosk) checkIn(ctx context.Context, v Visit, scanID string) {
 		k.release(ctx, d)
 	}
 	if k.jobs != nil {
-		job := badgeJob{inviteID: v.ID, badge: escpos.Badge{Title: k.set.location, Name: v.Name, Company: v.Company, Host: v.Host, Date: v.CheckedIn}}
+		job := badgeJob{inviteID: v.ID, badge: escpos.Badge{Title: k.set.location, Name: v.Name, Company: v.Company, Host: v.Host,
+			Date: v.CheckedIn, QR: BadgePrefix + v.TokenHash}}
 		select {
 		case k.jobs <- job:
 		default:
@@ -157,4 +167,23 @@ func (k *Kiosk) checkout(inviteID string) error {
 func checkedOut(v Visit, at time.Time, method string) devices.Event {
 	return devices.Event{Type: TypeCheckedOut, Time: at, Data: map[string]any{
 		"invite_id": v.ID, "token_hash": v.TokenHash, "name": v.Name, "method": method}}
+}
+
+// BadgePrefix starts the QR code printed on a visitor's badge: the prefix
+// and the visit's token_hash. Scanned at the kiosk, a badge checks its
+// visitor out (never in); the clear token is never printed.
+const BadgePrefix = "OGB1:"
+
+// badgeHash recognises a badge's QR code and returns the token hash it holds.
+func badgeHash(text string) (string, bool) {
+	h, ok := strings.CutPrefix(text, BadgePrefix)
+	if !ok || len(h) != 64 {
+		return "", false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", false
+		}
+	}
+	return h, true
 }

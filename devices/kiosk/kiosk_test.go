@@ -426,3 +426,28 @@ func TestDisplay(t *testing.T) {
 		t.Errorf("display counters %v", c)
 	}
 }
+
+// TestBadgeChecksOut: the badge's QR holds the visit's token hash, never the
+// token; scanned, it checks the visitor out, and it never checks anyone in.
+func TestBadgeChecksOut(t *testing.T) {
+	r := newRig(t, rigOpts{}).start()
+	r.invite("inv-1", "TOKEN-1", "王芳")
+	r.scan("TOKEN-1")
+	r.sink.wait(t, kiosk.TypeCheckedIn, 1)
+	eventually(t, "the badge printed", func() bool { return len(r.printer.Jobs()) == 1 })
+	job := string(r.printer.Jobs()[0])
+	code := kiosk.BadgePrefix + hash("TOKEN-1")
+	if !strings.Contains(job, code) || strings.Contains(job, "TOKEN-1") {
+		t.Fatalf("badge QR: want %q and never the token", code)
+	}
+	r.scan(code)
+	out := r.sink.wait(t, kiosk.TypeCheckedOut, 1)
+	if out.Data["invite_id"] != "inv-1" {
+		t.Errorf("checked out %v", out.Data)
+	}
+	r.scan(code) // not checked in any more: a badge does not check in
+	rej := r.sink.wait(t, kiosk.TypeScanRejected, 1)
+	if rej.Data["reason"] != kiosk.ReasonUnknown || len(r.sink.ofType(kiosk.TypeCheckedIn)) != 1 {
+		t.Errorf("badge scanned after checkout: %v, %d check-ins", rej.Data, len(r.sink.ofType(kiosk.TypeCheckedIn)))
+	}
+}
