@@ -1,6 +1,11 @@
-// Package metrics owns what the gateway exposes to monitoring: its
-// Prometheus registry (its own, never the global one), the /metrics and
+// Package metrics owns what the gateway exposes to monitoring: its own small
+// metrics registry written in the Prometheus text format, the /metrics and
 // /healthz handlers and the loopback server that serves them.
+//
+// It does not use prometheus/client_golang: that library (with protobuf,
+// expfmt and procfs) added about 3 MB to a binary meant for a small board,
+// for a few counters, gauges and two histograms. What it needs of the format
+// is specified in expose.go.
 //
 // Journal figures are read from journal.Stats at scrape time by a collector,
 // so there is no polling goroutine and every scrape is one consistent

@@ -1,10 +1,11 @@
 package metrics
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/officegate/officegate/gateway/journal"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // StatsSource is what the journal collector reads; *journal.Journal has it.
@@ -13,9 +14,15 @@ type StatsSource interface {
 }
 
 // WatchJournal registers a collector that reads src.Stats() at each scrape.
-// Call it once per journal.
+// Call it once: the families have no journal label, so a second journal is
+// refused (errDuplicate).
 func (m *Metrics) WatchJournal(src StatsSource) error {
-	return m.reg.Register(&journalCollector{src: src, now: m.now})
+	c := &journalCollector{src: src, now: m.now}
+	names := make([]string, len(journalDesc))
+	for i, d := range journalDesc {
+		names[i] = d.name
+	}
+	return m.reg.register(funcCollector(c.collect), names...)
 }
 
 type journalCollector struct {
@@ -23,70 +30,69 @@ type journalCollector struct {
 	now func() time.Time
 }
 
-func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "journal", name), help, labels, nil)
-}
+func jdesc(typ, name, help string) desc { return desc{fqName("journal", name), help, typ} }
 
+// The stream families carry the label "stream"; the others none.
 var (
-	dDepth      = desc("depth", "Records of the stream not yet acknowledged by the broker.", "stream")
-	dOldest     = desc("oldest_undelivered_age_seconds", "Age of the oldest undelivered record of the stream (0 when none; a lower bound, from its segment).", "stream")
-	dAppended   = desc("appended_total", "Records appended to the stream since the journal opened.", "stream")
-	dAcked      = desc("acked_total", "Records of the stream acknowledged since the journal opened.", "stream")
-	dShed       = desc("shed_total", "Undelivered records of the stream dropped to stay under the disk cap.", "stream")
-	dExpired    = desc("expired_total", "Undelivered records of the stream deleted by its retention limit.", "stream")
-	dSegments   = desc("segments", "Segment files on disk.")
-	dDiskBytes  = desc("disk_bytes", "Bytes of segment files on disk (preallocated).")
-	dMaxBytes   = desc("max_bytes", "The journal's disk cap in bytes.")
-	dCommits    = desc("commits_total", "Group commits since the journal opened.")
-	dRecords    = desc("records_total", "Records committed since the journal opened.")
-	dBytes      = desc("written_bytes_total", "Record bytes committed since the journal opened.")
-	dFsyncs     = desc("fsyncs_total", "fdatasync and fsync calls since the journal opened, metadata included.")
-	dSyncTime   = desc("fsync_seconds_total", "Time spent in fdatasync and fsync since the journal opened.")
-	dLosses     = desc("damaged_ranges", "Damaged ranges found while reading since the journal opened.")
-	dFailed     = desc("failed", "1 once a write or fsync failed: the journal accepts nothing more until restarted.")
-	journalDesc = []*prometheus.Desc{dDepth, dOldest, dAppended, dAcked, dShed, dExpired, dSegments, dDiskBytes,
+	dDepth      = jdesc(typeGauge, "depth", "Records of the stream not yet acknowledged by the broker.")
+	dOldest     = jdesc(typeGauge, "oldest_undelivered_age_seconds", "Age of the oldest undelivered record of the stream (0 when none; a lower bound, from its segment).")
+	dAppended   = jdesc(typeCounter, "appended_total", "Records appended to the stream since the journal opened.")
+	dAcked      = jdesc(typeCounter, "acked_total", "Records of the stream acknowledged since the journal opened.")
+	dShed       = jdesc(typeCounter, "shed_total", "Undelivered records of the stream dropped to stay under the disk cap.")
+	dExpired    = jdesc(typeCounter, "expired_total", "Undelivered records of the stream deleted by its retention limit.")
+	dSegments   = jdesc(typeGauge, "segments", "Segment files on disk.")
+	dDiskBytes  = jdesc(typeGauge, "disk_bytes", "Bytes of segment files on disk (preallocated).")
+	dMaxBytes   = jdesc(typeGauge, "max_bytes", "The journal's disk cap in bytes.")
+	dCommits    = jdesc(typeCounter, "commits_total", "Group commits since the journal opened.")
+	dRecords    = jdesc(typeCounter, "records_total", "Records committed since the journal opened.")
+	dBytes      = jdesc(typeCounter, "written_bytes_total", "Record bytes committed since the journal opened.")
+	dFsyncs     = jdesc(typeCounter, "fsyncs_total", "fdatasync and fsync calls since the journal opened, metadata included.")
+	dSyncTime   = jdesc(typeCounter, "fsync_seconds_total", "Time spent in fdatasync and fsync since the journal opened.")
+	dLosses     = jdesc(typeGauge, "damaged_ranges", "Damaged ranges found while reading since the journal opened.")
+	dFailed     = jdesc(typeGauge, "failed", "1 once a write or fsync failed: the journal accepts nothing more until restarted.")
+	journalDesc = []desc{dDepth, dOldest, dAppended, dAcked, dShed, dExpired, dSegments, dDiskBytes,
 		dMaxBytes, dCommits, dRecords, dBytes, dFsyncs, dSyncTime, dLosses, dFailed}
 )
 
-func (c *journalCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range journalDesc {
-		ch <- d
-	}
-}
-
-func (c *journalCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *journalCollector) collect(dst []family) []family {
 	s := c.src.Stats()
 	now := c.now()
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	counter := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
-	}
-	for _, st := range s.Streams {
-		gauge(dDepth, float64(st.Depth), st.Name)
+	// Per-stream families, series in the order of sortStreams.
+	streams := []*family{{desc: dDepth}, {desc: dOldest}, {desc: dAppended}, {desc: dAcked}, {desc: dShed}, {desc: dExpired}}
+	for _, st := range sortStreams(s.Streams) {
 		age := 0.0
 		if st.Depth > 0 && !st.OldestUndelivered.IsZero() {
 			age = max(now.Sub(st.OldestUndelivered).Seconds(), 0)
 		}
-		gauge(dOldest, age, st.Name)
-		counter(dAppended, float64(st.Appended), st.Name)
-		counter(dAcked, float64(st.Acked), st.Name)
-		counter(dShed, float64(st.Shed), st.Name)
-		counter(dExpired, float64(st.Expired), st.Name)
+		for i, v := range []float64{float64(st.Depth), age, float64(st.Appended), float64(st.Acked), float64(st.Shed), float64(st.Expired)} {
+			streams[i].samples = append(streams[i].samples, sample{label: "stream", value: st.Name, v: v})
+		}
 	}
-	gauge(dSegments, float64(s.Segments))
-	gauge(dDiskBytes, float64(s.DiskBytes))
-	gauge(dMaxBytes, float64(s.MaxBytes))
-	counter(dCommits, float64(s.Commits))
-	counter(dRecords, float64(s.Records))
-	counter(dBytes, float64(s.Bytes))
-	counter(dFsyncs, float64(s.Fsyncs))
-	counter(dSyncTime, s.SyncTime.Seconds())
-	gauge(dLosses, float64(len(s.Losses)))
+	for _, f := range streams {
+		dst = append(dst, *f)
+	}
+	one := func(d desc, v float64) { dst = append(dst, family{d, []sample{{v: v}}}) }
+	one(dSegments, float64(s.Segments))
+	one(dDiskBytes, float64(s.DiskBytes))
+	one(dMaxBytes, float64(s.MaxBytes))
+	one(dCommits, float64(s.Commits))
+	one(dRecords, float64(s.Records))
+	one(dBytes, float64(s.Bytes))
+	one(dFsyncs, float64(s.Fsyncs))
+	one(dSyncTime, s.SyncTime.Seconds())
+	one(dLosses, float64(len(s.Losses)))
 	failed := 0.0
 	if s.Failed != nil {
 		failed = 1
 	}
-	gauge(dFailed, failed)
+	one(dFailed, failed)
+	return dst
+}
+
+// sortStreams returns the streams sorted by name, the series order of the
+// text format (expose.go); stream names are unique in a journal.
+func sortStreams(ss []journal.StreamStats) []journal.StreamStats {
+	ss = slices.Clone(ss)
+	slices.SortFunc(ss, func(a, b journal.StreamStats) int { return strings.Compare(a.Name, b.Name) })
+	return ss
 }

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/gateway/envelope"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Namespace prefixes every metric name.
@@ -20,7 +18,7 @@ const MaxDevices = 1024
 type Opts struct {
 	// Now is the clock for ages and health. Default time.Now.
 	Now func() time.Time
-	// NoRuntime leaves out the Go and process collectors (tests that compare
+	// NoRuntime leaves out the Go and process metrics (tests that compare
 	// the whole output).
 	NoRuntime bool
 }
@@ -29,20 +27,20 @@ type Opts struct {
 // Its methods are safe for concurrent use and never block.
 type Metrics struct {
 	// Immutable.
-	reg *prometheus.Registry
+	reg *registry
 	now func() time.Time
 
-	syncLatency   prometheus.Histogram
-	published     *prometheus.CounterVec
-	publishErrors *prometheus.CounterVec
-	undeliverable *prometheus.CounterVec
-	connFailures  prometheus.Counter
-	pubackLatency prometheus.Histogram
-	inflight      prometheus.Gauge
-	connectedG    prometheus.Gauge
-	reconnects    prometheus.Counter
-	lastSeen      *prometheus.GaugeVec
-	dropped       prometheus.Counter
+	syncLatency   *histogram
+	published     *vec
+	publishErrors *vec
+	undeliverable *vec
+	connFailures  *scalar
+	pubackLatency *histogram
+	inflight      *scalar
+	connectedG    *scalar
+	reconnects    *scalar
+	lastSeen      *vec
+	dropped       *scalar
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -60,8 +58,8 @@ var (
 	pubackBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 )
 
-// New returns a registry with the Go and process collectors and the
-// gateway's metrics.
+// New returns a registry with the Go and process metrics and the gateway's
+// metrics.
 func New(opts *Opts) *Metrics {
 	if opts == nil {
 		opts = &Opts{}
@@ -70,66 +68,52 @@ func New(opts *Opts) *Metrics {
 	if now == nil {
 		now = time.Now
 	}
-	m := &Metrics{reg: prometheus.NewRegistry(), now: now, devices: map[string]bool{}}
+	m := &Metrics{reg: &registry{}, now: now, devices: map[string]bool{}}
 	m.changed = now()
 	if !opts.NoRuntime {
-		m.reg.MustRegister(
-			collectors.NewGoCollector(),
-			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: Namespace}),
-		)
+		m.reg.mustRegister(funcCollector(collectRuntime), runtimeNames...)
 	}
 	f := factory{m.reg}
 	m.syncLatency = f.histogram("journal", "sync_seconds", "Latency of the fdatasync that makes a group commit durable.", syncBuckets)
-	m.published = f.counterVec("uplink", "published_total", "Records the broker acknowledged (PUBACK), by journal stream.", "stream")
-	m.publishErrors = f.counterVec("uplink", "publish_errors_total", "Publishes that failed or were not acknowledged before the connection ended, by journal stream.", "stream")
-	m.undeliverable = f.counterVec("uplink", "undeliverable_total", "Journaled records that could not be rendered for publishing and were dropped, by journal stream.", "stream")
-	m.connFailures = f.counter("uplink", "connection_failures_total", "Connection attempts that failed and connections that ended.")
+	m.published = f.vec(typeCounter, "uplink", "published_total", "Records the broker acknowledged (PUBACK), by journal stream.", "stream")
+	m.publishErrors = f.vec(typeCounter, "uplink", "publish_errors_total", "Publishes that failed or were not acknowledged before the connection ended, by journal stream.", "stream")
+	m.undeliverable = f.vec(typeCounter, "uplink", "undeliverable_total", "Journaled records that could not be rendered for publishing and were dropped, by journal stream.", "stream")
+	m.connFailures = f.scalar(typeCounter, "uplink", "connection_failures_total", "Connection attempts that failed and connections that ended.")
 	m.pubackLatency = f.histogram("uplink", "puback_seconds", "Time from sending a PUBLISH to its PUBACK.", pubackBuckets)
-	m.inflight = f.gauge("uplink", "inflight", "Publishes awaiting their PUBACK.")
-	m.connectedG = f.gauge("uplink", "connected", "1 while connected to the broker, else 0.")
-	m.reconnects = f.counter("uplink", "reconnects_total", "Connections established after the first one.")
-	m.dropped = f.counter("metrics", "device_labels_dropped_total", "Device reports not recorded because MaxDevices ids were already recorded or the id was not a valid device id.")
-	m.lastSeen = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: Namespace, Subsystem: "device", Name: "last_seen_timestamp_seconds",
-		Help: "Unix time of the last frame received from the device.",
-	}, []string{"device"})
-	m.reg.MustRegister(m.lastSeen)
+	m.inflight = f.scalar(typeGauge, "uplink", "inflight", "Publishes awaiting their PUBACK.")
+	m.connectedG = f.scalar(typeGauge, "uplink", "connected", "1 while connected to the broker, else 0.")
+	m.reconnects = f.scalar(typeCounter, "uplink", "reconnects_total", "Connections established after the first one.")
+	m.dropped = f.scalar(typeCounter, "metrics", "device_labels_dropped_total", "Device reports not recorded because MaxDevices ids were already recorded or the id was not a valid device id.")
+	m.lastSeen = f.vec(typeGauge, "device", "last_seen_timestamp_seconds", "Unix time of the last frame received from the device.", "device")
 	return m
 }
 
-type factory struct{ reg *prometheus.Registry }
+// factory names metrics Namespace_subsystem_name and registers them.
+type factory struct{ reg *registry }
 
-func (f factory) counter(sub, name, help string) prometheus.Counter {
-	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Subsystem: sub, Name: name, Help: help})
-	f.reg.MustRegister(c)
-	return c
+func fqName(sub, name string) string { return Namespace + "_" + sub + "_" + name }
+
+func (f factory) scalar(typ, sub, name, help string) *scalar {
+	s := newScalar(typ, fqName(sub, name), help)
+	f.reg.mustRegister(s, s.name)
+	return s
 }
 
-func (f factory) counterVec(sub, name, help, label string) *prometheus.CounterVec {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: sub, Name: name, Help: help}, []string{label})
-	f.reg.MustRegister(c)
-	return c
+func (f factory) vec(typ, sub, name, help, label string) *vec {
+	v := newVec(typ, fqName(sub, name), help, label)
+	f.reg.mustRegister(v, v.name)
+	return v
 }
 
-func (f factory) gauge(sub, name, help string) prometheus.Gauge {
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Subsystem: sub, Name: name, Help: help})
-	f.reg.MustRegister(g)
-	return g
-}
-
-func (f factory) histogram(sub, name, help string, buckets []float64) prometheus.Histogram {
-	h := prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Subsystem: sub, Name: name, Help: help, Buckets: buckets})
-	f.reg.MustRegister(h)
+func (f factory) histogram(sub, name, help string, buckets []float64) *histogram {
+	h := newHistogram(fqName(sub, name), help, buckets)
+	f.reg.mustRegister(h, h.name)
 	return h
 }
 
-// Registry is the registry the handler serves, for the daemon to add its own
-// collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // OnSync has the signature of journal.Options.OnSync: pass m.OnSync there.
 func (m *Metrics) OnSync(latency time.Duration, records, bytes int) {
-	m.syncLatency.Observe(latency.Seconds())
+	m.syncLatency.observe(latency.Seconds())
 }
 
 // The uplink's reports (uplink.Metrics). Stream labels are the journal's
@@ -137,22 +121,22 @@ func (m *Metrics) OnSync(latency time.Duration, records, bytes int) {
 
 // Published counts a PUBACK'd record of a stream and its PUBACK latency.
 func (m *Metrics) Published(stream string, ackLatency time.Duration) {
-	m.published.WithLabelValues(stream).Inc()
-	m.pubackLatency.Observe(ackLatency.Seconds())
+	m.published.inc(stream)
+	m.pubackLatency.observe(ackLatency.Seconds())
 }
 
 // PublishFailed counts a publish that failed or lost its connection.
-func (m *Metrics) PublishFailed(stream string) { m.publishErrors.WithLabelValues(stream).Inc() }
+func (m *Metrics) PublishFailed(stream string) { m.publishErrors.inc(stream) }
 
 // Undeliverable counts a journaled record that cannot be published.
-func (m *Metrics) Undeliverable(stream string) { m.undeliverable.WithLabelValues(stream).Inc() }
+func (m *Metrics) Undeliverable(stream string) { m.undeliverable.inc(stream) }
 
 // Reconnect counts a failed connection attempt or an ended connection; the
 // error is the logger's business, not a label.
-func (m *Metrics) Reconnect(err error) { m.connFailures.Inc() }
+func (m *Metrics) Reconnect(err error) { m.connFailures.inc() }
 
 // Inflight sets the number of publishes awaiting their PUBACK.
-func (m *Metrics) Inflight(n int) { m.inflight.Set(float64(n)) }
+func (m *Metrics) Inflight(n int) { m.inflight.set(float64(n)) }
 
 // Connected records the connection state; a connection after the first
 // counts as a reconnect.
@@ -163,13 +147,13 @@ func (m *Metrics) Connected(up bool) {
 		return
 	}
 	if up {
-		m.connectedG.Set(1)
+		m.connectedG.set(1)
 		if m.seenUp {
-			m.reconnects.Inc()
+			m.reconnects.inc()
 		}
 		m.seenUp = true
 	} else {
-		m.connectedG.Set(0)
+		m.connectedG.set(0)
 	}
 	m.connected, m.changed = up, m.now()
 }
@@ -185,10 +169,10 @@ func (m *Metrics) DeviceSeen(id string, t time.Time) {
 	}
 	m.mu.Unlock()
 	if !ok {
-		m.dropped.Inc()
+		m.dropped.inc()
 		return
 	}
-	m.lastSeen.WithLabelValues(id).Set(float64(t.UnixNano()) / 1e9)
+	m.lastSeen.set(id, float64(t.UnixNano())/1e9)
 }
 
 // DeviceRemoved forgets a retired device's series.
@@ -196,5 +180,5 @@ func (m *Metrics) DeviceRemoved(id string) {
 	m.mu.Lock()
 	delete(m.devices, id)
 	m.mu.Unlock()
-	m.lastSeen.DeleteLabelValues(id)
+	m.lastSeen.delete(id)
 }

@@ -43,6 +43,9 @@ func scrape(t *testing.T, h http.Handler) string {
 	if rec.Code != 200 {
 		t.Fatalf("/metrics: %d %s", rec.Code, rec.Body)
 	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
+		t.Errorf("/metrics content type %q", ct)
+	}
 	return rec.Body.String()
 }
 

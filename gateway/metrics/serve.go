@@ -6,22 +6,42 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Handler serves /metrics from m's registry and /healthz from h.
 func Handler(m *Metrics, h *Health) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		// A failing collector must not hide the others.
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 4,
-		Timeout:             10 * time.Second,
-	}))
+	mux.Handle("GET /metrics", &scrapeHandler{reg: m.reg, slots: make(chan struct{}, maxScrapes)})
 	mux.Handle("GET /healthz", h)
 	return mux
+}
+
+// maxScrapes bounds concurrent scrapes: each builds its whole body in memory
+// (tens of kilobytes with a floor of devices), and one local agent scrapes
+// one at a time, so more than a few at once is a misbehaving client.
+const maxScrapes = 4
+
+// scrapeHandler serves the registry in the text format (expose.go).
+type scrapeHandler struct {
+	reg   *registry
+	slots chan struct{} // a token per scrape in progress
+}
+
+func (s *scrapeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		http.Error(w, "metrics: too many scrapes in progress", http.StatusServiceUnavailable)
+		return
+	}
+	body := s.reg.appendText(nil)
+	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(body) // a client gone mid-body is not the gateway's error
 }
 
 // Serve listens on addr and serves h until ctx is cancelled, then shuts down
