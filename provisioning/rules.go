@@ -74,10 +74,10 @@ type Window struct {
 }
 
 // Open says whether the window is open at now.
-func (w *Window) Open(now time.Time) bool { return now.Before(w.Until) }
+func (w Window) Open(now time.Time) bool { return now.Before(w.Until) }
 
 // Check validates every rule.
-func (w *Window) Check() error {
+func (w Window) Check() error {
 	for i := range w.Rules {
 		if err := w.Rules[i].Check(); err != nil {
 			return fmt.Errorf("window rule %d: %w", i+1, err)
@@ -87,7 +87,7 @@ func (w *Window) Check() error {
 }
 
 // match returns the first rule of an open window that matches d.
-func (w *Window) match(now time.Time, d *Device) *Rule {
+func (w Window) match(now time.Time, d *Device) *Rule {
 	if !w.Open(now) {
 		return nil
 	}
