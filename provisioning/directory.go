@@ -52,6 +52,9 @@ func (r *Registry) lookup(h *msg.Hello, port string) (link.Identity, error) {
 	err := r.updateLocked(func(s *state, now time.Time) (bool, error) {
 		d, known := s.devices[h.HardwareID]
 		changed := false
+		if known && port == "" {
+			port = d.Port // a lookup without a port does not unbind the device
+		}
 		if !known || d.State == StatePending {
 			var err error
 			if changed, err = r.pendingLocked(s, now, h.HardwareID, h.Kind, h.Model, port, h.Firmware); err != nil {
@@ -59,9 +62,6 @@ func (r *Registry) lookup(h *msg.Hello, port string) (link.Identity, error) {
 			}
 			d = s.devices[h.HardwareID]
 		} else if d.State == StateActive {
-			if port == "" {
-				port = d.Port // a lookup without a port does not unbind it
-			}
 			changed = observe(d, port, h.Firmware, h.Model, h.ConfigHash, now)
 		}
 		switch d.State {
@@ -73,6 +73,9 @@ func (r *Registry) lookup(h *msg.Hello, port string) (link.Identity, error) {
 			out = link.Identity{Enrollment: link.Retired}
 		default:
 			out = link.Identity{Enrollment: link.Pending}
+		}
+		if changed {
+			d.LastSeen = now // this write carries the sighting too
 		}
 		return changed, nil
 	})

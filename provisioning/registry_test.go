@@ -294,3 +294,37 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("%d devices, want 80", n)
 	}
 }
+
+// TestLookupObserves: an enrolled device's HELLO refreshes its port,
+// firmware and config hash (one write), and counts as a sighting; the
+// configuration hook fills Identity.Config.
+func TestLookupObserves(t *testing.T) {
+	c := &clock{t: t0}
+	r, err := OpenWith(t.TempDir(), Options{Now: c.Now, Config: func(d Device) []byte { return []byte("cfg:" + d.Profile) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.OnPort("/dev/a").Lookup(ctx, hello("HW", msg.KindKiosk)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Approve("HW", "kiosk-1", "", "", "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Hour)
+	h := hello("HW", msg.KindKiosk)
+	h.Firmware, h.ConfigHash = "2.0", []byte{1, 2}
+	id, err := r.OnPort("/dev/b").Lookup(ctx, h)
+	if err != nil || string(id.Config) != "cfg:lobby" {
+		t.Fatalf("%+v %v", id, err)
+	}
+	// A lookup that does not know its port keeps the binding.
+	if _, err := r.Lookup(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	n := reopen(t, r, c)
+	d, _ := n.ByHardwareID("HW")
+	if d.Port != "/dev/b" || d.Firmware != "2.0" || !bytes.Equal(d.ConfigHash, []byte{1, 2}) || !d.LastSeen.Equal(c.Now()) {
+		t.Errorf("after HELLO: %+v", d)
+	}
+}
