@@ -71,19 +71,20 @@ type Emulator struct {
 
 	mu sync.Mutex
 	// Guarded by mu.
-	st      state
-	evs     []msg.Event // decoded st.Events
-	nextSeq uint32      // next event number in this boot
-	dirty   bool        // acknowledged records deleted in memory, not yet in the file
-	clock   *devClock
-	dev     *link.Device
-	rnd     *rand.Rand
-	fwXfer  uint32 // transfer id of the current offer
-	chunks  int    // chunks since the last FW_STATUS
-	rebootN int    // boots performed by this Emulator
-	cycle   bool   // Reboot asked for a power cycle
-	term    terminal
-	panel   PanelState // a meeting-room panel's display and LED, in RAM
+	st       state
+	evs      []msg.Event // decoded st.Events
+	nextSeq  uint32      // next event number in this boot
+	dirty    bool        // acknowledged records deleted in memory, not yet in the file
+	clock    *devClock
+	dev      *link.Device
+	rnd      *rand.Rand
+	fwXfer   uint32 // transfer id of the current offer
+	chunks   int    // chunks since the last FW_STATUS
+	rebootN  int    // boots performed by this Emulator
+	cycle    bool   // Reboot asked for a power cycle
+	keyReset bool   // ForgetKey erased the key: Options.Key no longer applies
+	term     terminal
+	panel    PanelState // a meeting-room panel's display and LED, in RAM
 }
 
 // New loads the state file and boots the device: the boot counter goes up
@@ -170,7 +171,7 @@ func (e *Emulator) boot() error {
 		return err
 	}
 	dev, err := link.NewDevice(link.DeviceConfig{
-		Hello: e.hello, Boot: st.Boot, Key: e.opts.Key, Events: (*store)(e), Handler: (*handler)(e),
+		Hello: e.hello, Boot: st.Boot, Key: e.linkKey(), OnKey: e.storeKey, Events: (*store)(e), Handler: (*handler)(e),
 		Clock: stepClock{e}, MTU: e.opts.MTU, Timing: e.opts.Timing, LinkClock: e.opts.LinkClock,
 		// Its own source: the link draws under its lock, the generator under ours.
 		Rand: rand.New(rand.NewPCG(e.opts.Seed^0x9e3779b97f4a7c15, uint64(st.Boot))).Uint64,
@@ -209,10 +210,7 @@ func mustMarshal(v any) []byte {
 func (e *Emulator) hello() msg.Hello {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	caps := msg.CapEvents | msg.CapCommands | msg.CapTime | msg.CapConfig | msg.CapFirmware
-	if e.opts.Key != nil {
-		caps |= msg.CapAuth
-	}
+	caps := msg.CapEvents | msg.CapCommands | msg.CapTime | msg.CapConfig | msg.CapFirmware | msg.CapAuth
 	if e.opts.RTC {
 		caps |= msg.CapRTC
 	}
@@ -423,6 +421,47 @@ func (e *Emulator) generate(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// linkKey is the key the link starts a boot with: the one agreed at
+// enrollment and kept in flash, else Options.Key. Called with mu held.
+func (e *Emulator) linkKey() *link.Key {
+	if k := e.st.Key; k != nil {
+		return &link.Key{Epoch: k.Epoch, Secret: k.Secret}
+	}
+	if e.keyReset {
+		return nil
+	}
+	return e.opts.Key
+}
+
+// storeKey keeps a key agreed at enrollment in flash before the link uses it.
+func (e *Emulator) storeKey(k link.Key) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.st.Key = &storedKey{Epoch: k.Epoch, Secret: append([]byte(nil), k.Secret...)}
+	return e.persist()
+}
+
+// ForgetKey erases the link key from flash, as a factory reset of the key
+// does; the next boot is keyless and offers an enrollment key again.
+func (e *Emulator) ForgetKey() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.st.Key = nil
+	e.keyReset = true
+	return e.persist()
+}
+
+// Key returns the link key the device holds now, nil if none.
+func (e *Emulator) Key() *link.Key {
+	e.mu.Lock()
+	dev := e.dev
+	e.mu.Unlock()
+	if dev == nil {
+		return nil
+	}
+	return dev.Key()
 }
 
 // Reboot power-cycles the device while Run runs, as a brown-out or a

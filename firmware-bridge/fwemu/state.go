@@ -34,6 +34,9 @@ type state struct {
 	// older state files, which load as an empty table and log.
 	Users map[string]User `cbor:"12,keyasint,omitempty"` // by user id
 	Log   [][]byte        `cbor:"13,keyasint,omitempty"` // EVENT bodies of logged punches, oldest first
+	// Key is the link key agreed at enrollment (PROTOCOL.md §6.7); nil
+	// until then, or after ForgetKey (a factory reset of the key).
+	Key *storedKey `cbor:"14,keyasint,omitempty"`
 }
 
 type image struct {
@@ -101,4 +104,9 @@ func writeAtomic(path string, b []byte) error {
 		return fmt.Errorf("fwemu: syncing %s: %w", dir, err)
 	}
 	return nil
+}
+
+type storedKey struct {
+	Epoch  uint16 `cbor:"1,keyasint"`
+	Secret []byte `cbor:"2,keyasint"`
 }

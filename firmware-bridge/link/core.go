@@ -24,6 +24,11 @@ type Stats struct {
 	Overruns            uint64 // frames dropped because a queue between goroutines was full
 	Sessions, Resumes   uint64 // new sessions opened, sessions resumed
 	LinkDowns           uint64 // times the peer was silent for 3 heartbeats
+	// AuthRefused counts HELLOs refused for authentication: untagged from
+	// an enrolled (or approved, keyless) device, or with a bad tag. Someone
+	// may be impersonating the device (gateway side).
+	AuthRefused uint64
+	Enrolled    uint64 // key agreements completed (gateway side, §6.7)
 	// Dropped counts frames the reader rejected, by reason (PROTOCOL.md §2.6).
 	Dropped [frame.NumReasons]uint64
 }

@@ -2,6 +2,8 @@ package link
 
 import (
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -64,8 +66,12 @@ type DeviceConfig struct {
 	Hello func() msg.Hello
 	// Boot is this boot's id, ≠ 0: a counter in non-volatile memory,
 	// incremented at every boot before anything is sent (§6.4).
-	Boot    uint32
-	Key     *Key // the link key once enrolled; nil before
+	Boot uint32
+	Key  *Key // the link key once enrolled; nil before
+	// OnKey, if set, lets a device without a Key agree one when it is
+	// approved (§6.7): it must store the key durably (flash) and return nil
+	// only then; from its next HELLO on the device tags every frame with it.
+	OnKey   func(Key) error
 	Events  EventStore
 	Handler Handler
 	Clock   DeviceClock
@@ -110,6 +116,9 @@ type Device struct {
 	results   map[string]msg.Result
 	resOrder  []string
 	changed   chan struct{}
+	key       *Key             // the link key: cfg.Key, or agreed (§6.7)
+	enroll    *ecdh.PrivateKey // this boot's enrollment key pair while keyless
+	hwID      string           // from the last HELLO, for the key derivation
 }
 
 // NewDevice validates cfg.
@@ -146,18 +155,43 @@ func NewDevice(cfg DeviceConfig) (*Device, error) {
 	d.window, d.mtu, d.hb = t.Window, cfg.MTU, t.Heartbeat
 	d.rtoInit, d.rtoMax = t.RTO, t.RTOMax
 	d.resetSession()
+	d.key = cfg.Key
 	d.setAuth()
 	return d, nil
 }
 
 func (d *Device) setAuth() {
 	d.auth = nil
-	if k := d.cfg.Key; k != nil {
+	if k := d.key; k != nil {
 		d.auth = &frame.Auth{Epoch: k.Epoch, Key: k.Secret, DeviceBoot: d.cfg.Boot, GatewayBoot: d.gwBoot}
 	}
 	if d.p != nil {
 		d.p.rd.SetAuth(d.auth)
 	}
+}
+
+// acceptKey completes §6.7 on the device: the key agreed with the gateway's
+// offer, stored through OnKey, then used for every frame. Called with mu
+// held; false leaves the device keyless (it offers again at its next HELLO).
+func (d *Device) acceptKey(e *msg.Enroll) bool {
+	k, err := agreeKey(d.enroll, e.Pub, d.hwID, e.Epoch)
+	if err != nil {
+		d.stats.Malformed++
+		return false
+	}
+	if err := d.cfg.OnKey(*k); err != nil {
+		return false // not stored: a key lost at the next reset would lock the device out
+	}
+	d.key, d.enroll = k, nil
+	d.setAuth()
+	return true
+}
+
+// Key returns the device's link key, nil while it has none.
+func (d *Device) Key() *Key {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.key
 }
 
 // Wake tells the link that new records are durable in the EventStore.
@@ -274,6 +308,17 @@ func (d *Device) sendHello(now time.Time) {
 	}
 	h.MTU, h.Window = uint16(d.maxMTU), uint8(d.timing.Window)
 	h.Time, h.Clock = d.cfg.Clock.Now()
+	d.hwID = h.HardwareID
+	if d.key == nil && d.cfg.OnKey != nil {
+		if d.enroll == nil {
+			if k, err := ecdh.X25519().GenerateKey(rand.Reader); err == nil {
+				d.enroll = k
+			}
+		}
+		if d.enroll != nil {
+			h.EnrollPub = d.enroll.PublicKey().Bytes()
+		}
+	}
 	d.sendCtl(now, &h)
 	d.helloAt = now.Add(jitter(d.helloWait, 0.2, d.rand))
 	d.helloWait = min(2*d.helloWait, d.timing.HelloMax)
@@ -303,6 +348,11 @@ func (d *Device) onFrame(ctx context.Context, now time.Time, f frame.Frame) {
 		c := m.(*msg.Close)
 		d.up = false
 		d.state = stWaiting
+		if c.Code == msg.CodeEnrolled && c.Enroll != nil && d.enroll != nil && d.acceptKey(c.Enroll) {
+			d.helloAt = now // §6.7: say HELLO again at once, tagged
+			d.notify()
+			return
+		}
 		if c.Retry != 0 {
 			d.helloAt = now.Add(time.Duration(c.Retry) * time.Millisecond)
 		} else if c.Code == msg.CodeNoSession {

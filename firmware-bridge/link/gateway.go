@@ -505,11 +505,13 @@ func (g *Gateway) helloAuthOK(now time.Time, f frame.Frame, h *msg.Hello, id Ide
 		return true
 	}
 	if !f.Authenticated() {
+		g.stats.AuthRefused++
 		g.sendClose(now, msg.CodeAuthRequired, "enrolled device must tag its frames", 0)
 		return false
 	}
 	a := &frame.Auth{Epoch: id.Key.Epoch, Key: id.Key.Secret, DeviceBoot: h.Boot}
 	if err := f.Verify(a); err != nil {
+		g.stats.AuthRefused++
 		g.stats.Dropped[frame.ReasonBadMAC]++
 		g.logf("link: HELLO from %q: %v", h.HardwareID, err)
 		return false
@@ -545,6 +547,19 @@ func (g *Gateway) finishHello(now time.Time, r report) {
 	case Enrolled:
 	case Retired:
 		g.sendClose(now, msg.CodeRetired, "", time.Hour)
+		return
+	case Keying:
+		if id.offer == nil {
+			g.stats.AuthRefused++
+			g.sendClose(now, msg.CodeAuthRequired, "approved: offer an enrollment key (HELLO key 19) to agree a link key", 30*time.Second)
+			return
+		}
+		// The key is stored: the device derives it and says HELLO again,
+		// tagged (§6.7).
+		g.stats.Enrolled++
+		g.sendCtl(now, &msg.Close{Code: msg.CodeEnrolled, Text: "enrolled", Enroll: id.offer})
+		g.status.Refused = msg.CodeEnrolled
+		g.notify()
 		return
 	default:
 		retry := id.Retry

@@ -83,6 +83,11 @@ const (
 	Enrolled Enrollment = iota // known: the session opens
 	Pending                    // unknown or awaiting approval: CLOSE pending
 	Retired                    // retired: CLOSE retired
+	// Keying: approved, no link key yet. A device that offers its
+	// enrollment key (HELLO key 19) agrees one (§6.7): the gateway stores it
+	// through the Directory's KeyStore and answers CLOSE enrolled; one that
+	// does not is told auth_required.
+	Keying
 )
 
 // Identity is what the gateway holds for an enrolled hardware id.
@@ -97,6 +102,8 @@ type Identity struct {
 	Config []byte
 	// Retry is the wait a Pending device is told; 0 means 30 s.
 	Retry time.Duration
+
+	offer *msg.Enroll // set by the worker for Keying: the CLOSE enrolled to send
 }
 
 // Key is a link key and the epoch that names it.

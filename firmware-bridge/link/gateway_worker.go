@@ -119,6 +119,17 @@ func (w *worker) lookup(ctx context.Context, h *msg.Hello) (Identity, Mark, erro
 			id.DeviceID = h.HardwareID
 		}
 	}
+	if id.Enrollment == Keying && len(h.EnrollPub) == msg.EnrollKeyLen {
+		ks, ok := g.dir.(KeyStore)
+		if !ok {
+			return id, Mark{}, errNoKeyStore
+		}
+		offer, err := offerKey(ctx, ks, h, id.Key)
+		if err != nil {
+			return id, Mark{}, err
+		}
+		id.offer = offer
+	}
 	if id.Enrollment != Enrolled {
 		return id, Mark{}, nil
 	}

@@ -127,6 +127,7 @@ const (
 	CodeInternal           Code = 10
 	CodeShutdown           Code = 11
 	CodeNoSession          Code = 12
+	CodeEnrolled           Code = 13
 	CodeTooLarge           Code = 20
 	CodeBadOffset          Code = 21
 	CodeBadHash            Code = 22
@@ -153,6 +154,7 @@ var codeNames = map[Code]string{
 	CodeInternal:           "internal",
 	CodeShutdown:           "shutdown",
 	CodeNoSession:          "no_session",
+	CodeEnrolled:           "enrolled",
 	CodeTooLarge:           "too_large",
 	CodeBadOffset:          "bad_offset",
 	CodeBadHash:            "bad_hash",

@@ -29,6 +29,9 @@ type Hello struct {
 	RevertCode  Code       `cbor:"16,keyasint,omitempty"`
 	Time        uint64     `cbor:"17,keyasint,omitempty"` // device clock, ms since the Unix epoch
 	Clock       ClockState `cbor:"18,keyasint,omitempty"`
+	// EnrollPub is the X25519 public key of a device without a link key,
+	// for agreeing one when it is approved (§6.7); absent once it has one.
+	EnrollPub []byte `cbor:"19,keyasint,omitempty"`
 }
 
 // Welcome accepts a HELLO and fixes the session's parameters (§6.2).
@@ -61,7 +64,19 @@ type Close struct {
 	Code  Code   `cbor:"1,keyasint"`
 	Text  string `cbor:"2,keyasint,omitempty"`
 	Retry uint32 `cbor:"3,keyasint,omitempty"` // ms before the next HELLO; 0 = the default
+	// Enroll completes a key agreement (§6.7), with code enrolled.
+	Enroll *Enroll `cbor:"4,keyasint,omitempty"`
 }
+
+// Enroll is the gateway's half of a key agreement (§6.7): with the device's
+// HELLO key 19 it gives both ends the link key.
+type Enroll struct {
+	Pub   []byte `cbor:"1,keyasint"` // the gateway's X25519 public key for this agreement
+	Epoch uint16 `cbor:"2,keyasint"` // the key's epoch, ≥ 1
+}
+
+// EnrollKeyLen is the length of an X25519 public key.
+const EnrollKeyLen = 32
 
 // Heartbeat keeps an idle link alive (§6.3).
 type Heartbeat struct {
@@ -156,6 +171,9 @@ func (m *Hello) Validate() error {
 	if err := checkText("reverted version", m.Reverted, 0, MaxVersion); err != nil {
 		return err
 	}
+	if m.EnrollPub != nil && len(m.EnrollPub) != EnrollKeyLen {
+		return fmt.Errorf("enrollment key is %d bytes, need %d", len(m.EnrollPub), EnrollKeyLen)
+	}
 	return checkClock(m.Clock)
 }
 
@@ -193,7 +211,17 @@ func (m *Welcome) Validate() error {
 	return nil
 }
 
-func (m *Close) Validate() error { return checkText("text", m.Text, 0, MaxTextLen) }
+func (m *Close) Validate() error {
+	if e := m.Enroll; e != nil {
+		if m.Code != CodeEnrolled {
+			return fmt.Errorf("enrollment offer in a CLOSE %v", m.Code)
+		}
+		if len(e.Pub) != EnrollKeyLen || e.Epoch == 0 {
+			return fmt.Errorf("enrollment offer with a %d-byte key, epoch %d", len(e.Pub), e.Epoch)
+		}
+	}
+	return checkText("text", m.Text, 0, MaxTextLen)
+}
 
 func (m *Heartbeat) Validate() error { return nil }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -104,6 +105,14 @@ var goodVectors = []goodVector{
 		frame.FlagFromDevice, 0, 0, true},
 	{"close", "CLOSE answering a HELLO from an unknown hardware id: pending enrollment, say HELLO again in 30 s",
 		&msg.Close{Code: msg.CodePending, Text: "enrollment pending", Retry: 30000}, 0, 0, 0, false},
+	{"hello-enroll", "HELLO from a terminal without a link key, offering its X25519 enrollment key (the RFC 7748 §6.1 test key of Alice)",
+		&msg.Hello{HardwareID: "TERM-0001", Model: "OG-EMU-1", Kind: msg.KindAttendance, Firmware: "1.0.0", Boot: 1,
+			Caps: msg.CapEvents | msg.CapCommands | msg.CapTime | msg.CapAuth, ProtoMin: 1, ProtoMax: 1, MTU: 1024, Window: 8,
+			EnrollPub: unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")},
+		frame.FlagFromDevice, 0, 0, false},
+	{"close-enrolled", "CLOSE enrolled: the gateway's X25519 key (Bob's, RFC 7748 §6.1) and epoch 1; with hello-enroll both ends derive the link key of §6.7",
+		&msg.Close{Code: msg.CodeEnrolled, Text: "enrolled",
+			Enroll: &msg.Enroll{Pub: unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"), Epoch: 1}}, 0, 0, 0, false},
 	{"heartbeat", "HEARTBEAT from the device, 15 s after boot, acknowledging gateway seq 3",
 		&msg.Heartbeat{Uptime: 15000}, frame.FlagFromDevice, 0, 3, false},
 	{"ack", "standalone ACK from the device: gateway frames up to seq 5 delivered",
@@ -439,4 +448,12 @@ func vectorNamed(t testing.TB, name string) goodVector {
 	}
 	t.Fatalf("no vector %q", name)
 	return goodVector{}
+}
+
+func unhex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
