@@ -294,9 +294,7 @@ func (d *Device) check() error {
 		}
 		return nil
 	case StateActive, StateDisabled:
-		if d.KeyRef == "" {
-			return fmt.Errorf("an %s device needs a key_ref", d.State)
-		}
+		// No key_ref: approved, the link key not agreed yet (PROTOCOL.md §6.7).
 	case StateRetired:
 		if d.KeyRef != "" {
 			return fmt.Errorf("a retired device keeps no key_ref")

@@ -208,7 +208,8 @@ func observedStep(r *Registry, hw, id string, i int) (int, string) {
 	case d.State == StateRetired:
 		if i%2 == 1 {
 			n, err := r.ByHardwareID(hw + "-N")
-			if err != nil || n.State != StateActive || n.DeviceID != id || n.Name != id+"-b" || n.KeyRef == "" {
+			// The new unit awaits its key (agreed at its first HELLO, §6.7).
+			if err != nil || n.State != StateActive || n.DeviceID != id || n.Name != id+"-b" || n.KeyRef != "" {
 				return -1, fmt.Sprintf("replaced, but the new unit is %+v (%v)", n, err)
 			}
 		}

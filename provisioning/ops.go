@@ -2,10 +2,12 @@ package provisioning
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/officegate/officegate/firmware-bridge/frame"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 )
@@ -195,7 +197,7 @@ func (r *Registry) logf(format string, args ...any) {
 	}
 }
 
-// approveLocked makes the pending device d active with a fresh key.
+// approveLocked makes the pending device d active, awaiting its key.
 func (r *Registry) approveLocked(s *state, now time.Time, d *Device, id, name, room, profile string) error {
 	if d.State != StatePending {
 		return fmt.Errorf("%w: hardware id %q is %s, not pending", ErrState, d.HardwareID, d.State)
@@ -211,13 +213,10 @@ func (r *Registry) approveLocked(s *state, now time.Time, d *Device, id, name, r
 			return fmt.Errorf("%w: %q is used by %s", ErrConflict, v, who)
 		}
 	}
-	ref, key, err := r.newKey(s)
-	if err != nil {
-		return err
-	}
-	s.keys[ref] = key
+	// No key yet: the device and the link agree one at its next HELLO
+	// (PROTOCOL.md §6.7), and SetKey stores it.
 	d.DeviceID, d.Name, d.Room, d.Profile = id, name, room, profile
-	d.State, d.KeyRef, d.Updated = StateActive, ref, now
+	d.State, d.KeyRef, d.Updated = StateActive, "", now
 	return nil
 }
 
@@ -234,8 +233,8 @@ func checkAssign(id, name, room, profile string) error {
 }
 
 // Approve makes the pending device hw active under device id id (name
-// defaults to id), with a fresh 32-byte link key, and returns the identity
-// the link needs from now on.
+// defaults to id) and returns the identity the link needs from now on:
+// keying, until the device and the link agree its key (SetKey).
 func (r *Registry) Approve(hw, id, name, room, profile string) (link.Identity, error) {
 	var out link.Identity
 	err := r.update(func(s *state, now time.Time) (bool, error) {
@@ -252,11 +251,14 @@ func (r *Registry) Approve(hw, id, name, room, profile string) (link.Identity, e
 	return out, err
 }
 
-// identity is what the link is told about an active device.
+// identity is what the link is told about an active device: enrolled with
+// its key, or keying while it has none (PROTOCOL.md §6.7).
 func (r *Registry) identity(s *state, d *Device) link.Identity {
-	k := s.keys[d.KeyRef]
-	id := link.Identity{Enrollment: link.Enrolled, DeviceID: d.DeviceID,
-		Key: &link.Key{Epoch: k.Epoch, Secret: append([]byte(nil), k.Secret...)}}
+	id := link.Identity{Enrollment: link.Keying, DeviceID: d.DeviceID, Retry: keyingRetry}
+	if k, ok := s.keys[d.KeyRef]; ok && d.KeyRef != "" {
+		id.Enrollment, id.Retry = link.Enrolled, 0
+		id.Key = &link.Key{Epoch: k.Epoch, Secret: append([]byte(nil), k.Secret...)}
+	}
 	if r.opts.Config != nil {
 		id.Config = r.opts.Config(d.clone())
 	}
@@ -331,7 +333,8 @@ func (r *Registry) Retire(id string) error {
 
 // Replace hands device id old over to the unit with hardware id hw: the new
 // unit takes the old one's device id, name, room and profile (and so its
-// topics and configuration) with a fresh key; the old unit is retired and
+// topics and configuration), keying (it agrees a key of its own at its next
+// HELLO); the old unit is retired and
 // its key destroyed. hw may be pending (it said HELLO) or unknown (it will be
 // enrolled when it does); it must be of the old unit's kind. The old device
 // may already be retired if no other unit took its id since.
@@ -444,4 +447,34 @@ func observe(d *Device, port, firmware, model string, hash []byte, now time.Time
 		d.ConfigHash = nil
 	}
 	return true
+}
+
+// keyingRetry is the wait told to an approved device that cannot agree a
+// key (it offered none).
+const keyingRetry = 30 * time.Second
+
+// SetKey implements link.KeyStore: it stores the key the link agreed with
+// the active (or disabled) device hw (PROTOCOL.md §6.7), replacing any key
+// it had, durably before it returns.
+func (r *Registry) SetKey(_ context.Context, hw string, k link.Key) error {
+	if len(k.Secret) != frame.KeyLen || k.Epoch == 0 {
+		return fmt.Errorf("%w: key for %q: %d bytes, epoch %d", ErrInvalid, hw, len(k.Secret), k.Epoch)
+	}
+	return r.update(func(s *state, now time.Time) (bool, error) {
+		d, ok := s.devices[hw]
+		if !ok {
+			return false, fmt.Errorf("%w: hardware id %q", ErrNotFound, hw)
+		}
+		if d.State != StateActive && d.State != StateDisabled {
+			return false, fmt.Errorf("%w: hardware id %q is %s: no key for it", ErrState, hw, d.State)
+		}
+		ref, err := r.newRef(s)
+		if err != nil {
+			return false, err
+		}
+		delete(s.keys, d.KeyRef)
+		s.keys[ref] = link.Key{Epoch: k.Epoch, Secret: append([]byte(nil), k.Secret...)}
+		d.KeyRef, d.Updated = ref, now
+		return true, nil
+	})
 }

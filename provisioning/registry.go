@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/officegate/officegate/firmware-bridge/frame"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/provisioning/internal/atomicfile"
 )
@@ -201,19 +200,16 @@ func (r *Registry) updateLocked(fn func(s *state, now time.Time) (bool, error)) 
 	return r.commit(next)
 }
 
-// newKey draws a key secret and a fresh ref from the injected randomness.
-func (r *Registry) newKey(s *state) (string, link.Key, error) {
-	buf := make([]byte, 8+frame.KeyLen)
+// newRef draws a fresh key ref from the injected randomness.
+func (r *Registry) newRef(s *state) (string, error) {
+	buf := make([]byte, 8)
 	for {
 		if _, err := io.ReadFull(r.opts.Rand, buf); err != nil {
-			return "", link.Key{}, fmt.Errorf("provisioning: drawing a key: %w", err)
+			return "", fmt.Errorf("provisioning: drawing a key ref: %w", err)
 		}
-		ref := "k-" + hex.EncodeToString(buf[:8])
+		ref := "k-" + hex.EncodeToString(buf)
 		if _, taken := s.keys[ref]; !taken {
-			// Epochs name successive keys of one unit on the link; a unit is
-			// enrolled once, so its first and only key is epoch 1. Re-keying
-			// a unit would bump it.
-			return ref, link.Key{Epoch: 1, Secret: append([]byte(nil), buf[8:]...)}, nil
+			return ref, nil
 		}
 	}
 }

@@ -108,12 +108,20 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ident.Enrollment != link.Enrolled || ident.DeviceID != "term-1" || ident.Key == nil || len(ident.Key.Secret) != 32 || ident.Key.Epoch != 1 {
+	// Approved, no key yet: the link agrees one at the next HELLO (§6.7).
+	if ident.Enrollment != link.Keying || ident.DeviceID != "term-1" || ident.Key != nil {
 		t.Fatalf("approve: %+v", ident)
 	}
+	agreed := link.Key{Epoch: 1, Secret: bytes.Repeat([]byte{7}, 32)}
+	if err := r.SetKey(ctx, "HW-1", agreed); err != nil {
+		t.Fatal(err)
+	}
 	got, err := dirp.Lookup(ctx, hello("HW-1", msg.KindAttendance))
-	if err != nil || got.Enrollment != link.Enrolled || !bytes.Equal(got.Key.Secret, ident.Key.Secret) {
-		t.Fatalf("lookup after approval: %+v, %v", got, err)
+	if err != nil || got.Enrollment != link.Enrolled || got.Key == nil || !bytes.Equal(got.Key.Secret, agreed.Secret) || got.Key.Epoch != 1 {
+		t.Fatalf("lookup after the key agreement: %+v, %v", got, err)
+	}
+	if err := r.SetKey(ctx, "HW-9", agreed); !errors.Is(err, ErrNotFound) {
+		t.Errorf("key for an unknown unit: %v", err)
 	}
 	if _, err := r.Approve("HW-1", "term-1", "", "", ""); !errors.Is(err, ErrState) {
 		t.Errorf("second approval: %v, want ErrState", err)
@@ -155,8 +163,8 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if nid.DeviceID != "term-1" || bytes.Equal(nid.Key.Secret, ident.Key.Secret) {
-		t.Errorf("replacement identity %+v: want term-1 with a fresh key", nid)
+	if nid.DeviceID != "term-1" || nid.Enrollment != link.Keying || nid.Key != nil {
+		t.Errorf("replacement identity %+v: want term-1, keying (a fresh key is agreed with the new unit)", nid)
 	}
 	if got, _ := r.Lookup(ctx, hello("HW-1", msg.KindAttendance)); got.Enrollment != link.Retired {
 		t.Errorf("old unit: %+v, want retired", got)
@@ -166,8 +174,8 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("Get after replace: %+v", n)
 	}
 	r = reopen(t, r, c)
-	if len(r.st.keys) != 1 {
-		t.Errorf("key store holds %d keys, want only the new unit's", len(r.st.keys))
+	if len(r.st.keys) != 0 {
+		t.Errorf("key store holds %d keys: the old unit's key must be gone, the new unit's not agreed yet", len(r.st.keys))
 	}
 
 	// Replace by a unit not yet seen, then it says HELLO.
@@ -175,7 +183,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := r.Lookup(ctx, hello("HW-4", msg.KindAttendance)); got.Enrollment != link.Enrolled || !bytes.Equal(got.Key.Secret, nid2.Key.Secret) {
+	if got, _ := r.Lookup(ctx, hello("HW-4", msg.KindAttendance)); got.Enrollment != link.Keying || got.DeviceID != nid2.DeviceID {
 		t.Errorf("pre-replaced unit: %+v", got)
 	}
 	if err := r.Retire("term-1"); err != nil {

@@ -110,10 +110,10 @@ func TestWindow(t *testing.T) {
 		id      string
 	}
 	for _, s := range []step{
-		{"AT-2", msg.KindAttendance, "/dev/ttyUSB1", 0, link.Enrolled, "term-3f-2"},
+		{"AT-2", msg.KindAttendance, "/dev/ttyUSB1", 0, link.Keying, "term-3f-2"},
 		{"AT-3", msg.KindAttendance, "/dev/ttyACM0", 0, link.Pending, ""}, // port rule misses
 		{"RP-1", msg.KindRoomPanel, "/dev/ttyUSB2", 0, link.Pending, ""},  // no rule for panels
-		{"KI-01", msg.KindKiosk, "", 0, link.Enrolled, "kiosk-01"},
+		{"KI-01", msg.KindKiosk, "", 0, link.Keying, "kiosk-01"},
 		{"KJ-01", msg.KindKiosk, "", 0, link.Pending, ""},                                // kiosk-01 taken, no {n}: stays pending
 		{"AT-4", msg.KindAttendance, "/dev/ttyUSB3", 10 * time.Minute, link.Pending, ""}, // closed
 	} {
@@ -125,8 +125,8 @@ func TestWindow(t *testing.T) {
 		if id.Enrollment != s.want || id.DeviceID != s.id {
 			t.Errorf("%s: %v %q, want %v %q", s.hw, id.Enrollment, id.DeviceID, s.want, s.id)
 		}
-		if s.want == link.Enrolled && (id.Key == nil || len(id.Key.Secret) != 32) {
-			t.Errorf("%s: enrolled without a key", s.hw)
+		if s.want == link.Keying && id.Key != nil {
+			t.Errorf("%s: a key before the key agreement", s.hw)
 		}
 	}
 	if r.Window().Open(c.Now()) {
