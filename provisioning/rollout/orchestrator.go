@@ -28,8 +28,9 @@ type Config struct {
 	// after DeferRetry, never skipped. It must not block.
 	Busy func(deviceID string) (busy bool, reason string)
 	// Progress, if set, receives every phase change and a summary at the
-	// end of each rollout, one call at a time. It must not block: the
-	// gateway hands events to its MQTT publisher through a buffer.
+	// end of each rollout, one call at a time, with no lock of this package
+	// held (it may call Snapshot). It must not block: the gateway hands
+	// events to its MQTT publisher through a buffer.
 	Progress func(Event)
 
 	Canary   int // devices updated first, one at a time; default 1

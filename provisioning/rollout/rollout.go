@@ -160,8 +160,8 @@ func (r *Rollout) devLocked(id string) *DeviceRecord {
 // the disk behind the devices.
 func (r *Rollout) set(id string, ph Phase, reason string, f func(*DeviceRecord)) bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.err != nil {
+		r.mu.Unlock()
 		return false
 	}
 	now := r.o.cfg.Clock.Now().UTC()
@@ -174,17 +174,20 @@ func (r *Rollout) set(id string, ph Phase, reason string, f func(*DeviceRecord))
 		f(d)
 	}
 	r.rec.Updated = now
-	if err := r.rec.save(r.o.cfg.Dir); err != nil {
+	err := r.rec.save(r.o.cfg.Dir)
+	ev := Event{Rollout: r.id, State: r.rec.State, At: now, Device: id, Phase: ph, Reason: reason}
+	if err != nil {
 		r.err = err
 		r.stop()
-		r.emitLocked(Event{Reason: "stopped: " + err.Error()})
-		return false
-	}
-	ev := Event{Device: id, Phase: ph, Reason: reason}
-	if ph == Transferring {
+		ev = Event{Rollout: r.id, State: r.rec.State, At: now, Reason: "stopped: " + err.Error()}
+	} else if ph == Transferring {
 		ev.Total = int64(len(r.img.Data))
 	}
-	r.emitLocked(ev)
+	r.mu.Unlock()
+	r.send(ev)
+	if err != nil {
+		return false
+	}
 	if ph.Final() {
 		r.o.release(r.id, id)
 	}
@@ -195,38 +198,41 @@ func (r *Rollout) set(id string, ph Phase, reason string, f func(*DeviceRecord))
 // the kept image, and reports the summary.
 func (r *Rollout) finish(st State, reason string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.rec.State, r.rec.Reason = st, reason
-	r.rec.Updated = r.o.cfg.Clock.Now().UTC()
+	now := r.o.cfg.Clock.Now().UTC()
+	r.rec.State, r.rec.Reason, r.rec.Updated = st, reason, now
 	if err := r.rec.save(r.o.cfg.Dir); err != nil {
 		r.err = err
-		r.emitLocked(Event{Reason: "stopped: " + err.Error()})
+		r.mu.Unlock()
+		r.send(Event{Rollout: r.id, State: st, At: now, Reason: "stopped: " + err.Error()})
 		return
 	}
 	var ids []string
 	for _, d := range r.rec.Devices {
 		ids = append(ids, d.ID)
 	}
+	sum := r.rec.Summary()
+	r.mu.Unlock()
 	r.o.release(r.id, ids...)
 	if err := os.Remove(imagePath(r.o.cfg.Dir, r.id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		r.o.cfg.Logf("rollout %s: remove kept image: %v", r.id, err)
 	} else if err := atomicfile.SyncDir(r.o.cfg.Dir); err != nil {
 		r.o.cfg.Logf("rollout %s: %v", r.id, err)
 	}
-	sum := r.rec.Summary()
-	r.emitLocked(Event{Reason: reason, Summary: &sum})
+	r.send(Event{Rollout: r.id, State: st, At: now, Reason: reason, Summary: &sum})
 }
 
 // emit reports ev with the rollout's id, state and the time filled in.
 func (r *Rollout) emit(ev Event) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.emitLocked(ev)
+	ev.Rollout, ev.State = r.id, r.rec.State
+	r.mu.Unlock()
+	ev.At = r.o.cfg.Clock.Now().UTC()
+	r.send(ev)
 }
 
-func (r *Rollout) emitLocked(ev Event) {
-	ev.Rollout, ev.State = r.id, r.rec.State
-	ev.At = r.o.cfg.Clock.Now().UTC()
+// send calls Progress without r.mu held, so that it may look at the
+// rollout (Snapshot); emitMu keeps the calls one at a time.
+func (r *Rollout) send(ev Event) {
 	r.o.emitMu.Lock()
 	defer r.o.emitMu.Unlock()
 	r.o.cfg.Progress(ev)

@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -98,7 +99,21 @@ func fleet(ids ...string) rollouttest.Fleet {
 
 func TestAllConfirmed(t *testing.T) {
 	f := fleet("a", "b", "c", "d")
-	o, ev := newOrch(t, t.TempDir(), f, func(c *rollout.Config) { c.Parallel = 2 })
+	var orch atomic.Pointer[rollout.Orchestrator]
+	o, ev := newOrch(t, t.TempDir(), f, func(c *rollout.Config) {
+		c.Parallel = 2
+		add := c.Progress
+		c.Progress = func(e rollout.Event) {
+			// Progress may look at the rollout: no lock is held.
+			if o := orch.Load(); o != nil {
+				for _, r := range o.Rollouts() {
+					r.Snapshot()
+				}
+			}
+			add(e)
+		}
+	})
+	orch.Store(o)
 	img := rollouttest.Image("2.0.0", 5000, sign)
 	r, err := o.Start(rollout.Spec{Image: img, Devices: []string{"a", "b", "c", "d"}})
 	if err != nil {
@@ -174,6 +189,30 @@ func TestCanaryFailsHalts(t *testing.T) {
 		return e.Summary != nil && *e.Summary == rollout.Summary{RolledBack: 1, Untouched: 2}
 	}) {
 		t.Errorf("no summary: %+v", ev.all())
+	}
+	// The state file says the same, in the format doc.go describes.
+	b, err := os.ReadFile(filepath.Join(o.Config().Dir, rec.ID+".rollout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Format  int    `json:"format"`
+		State   string `json:"state"`
+		Reason  string `json:"reason"`
+		Image   struct{ Version, SHA256 string }
+		Devices []struct {
+			ID, Phase, Reason string
+			Attempts          int
+			Finished          string
+		}
+	}
+	if err := json.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	if file.Format != 1 || file.State != "halted" || file.Reason != rec.Reason || file.Image.Version != "2.0.0" ||
+		len(file.Image.SHA256) != 64 || len(file.Devices) != 3 || file.Devices[0].Phase != "rolled_back" ||
+		file.Devices[0].Attempts != 1 || file.Devices[0].Finished == "" || file.Devices[1].Phase != "waiting" {
+		t.Errorf("state file:\n%s", b)
 	}
 	// The halted rollout no longer holds b and c.
 	r2, err := o.Start(rollout.Spec{Image: rollouttest.Image("2.0.1", 3000, sign), Devices: []string{"b"}})
