@@ -413,3 +413,30 @@ func TestDamagedStateRefused(t *testing.T) {
 		t.Error("damaged file reset")
 	}
 }
+
+// TestRefusals: unknown and duplicate devices are refused before anything
+// is written; an unplugged device fails its transfer after the timeout
+// instead of holding the rollout, and as a canary halts it.
+func TestRefusals(t *testing.T) {
+	f := fleet("a", "b")
+	dir := t.TempDir()
+	o, _ := newOrch(t, dir, f, func(c *rollout.Config) { c.TransferTimeout = 20 * time.Millisecond })
+	img := rollouttest.Image("2.0.0", 3000, sign)
+	for _, devs := range [][]string{{"a", "nope"}, {"a", "b", "a"}, nil} {
+		if _, err := o.Start(rollout.Spec{Image: img, Devices: devs}); err == nil {
+			t.Errorf("%q accepted", devs)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("state directory holds %d files after refusals", len(ents))
+	}
+	f["a"].SetOnline(false)
+	r, err := o.Start(rollout.Spec{Image: img, Devices: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := wait(t, r)
+	if d := rec.Devices[0]; rec.State != rollout.Halted || d.Phase != rollout.Failed || !strings.Contains(d.Reason, "transfer not finished") {
+		t.Fatalf("%s: %+v", rec.State, d)
+	}
+}
