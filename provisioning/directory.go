@@ -72,7 +72,8 @@ func (r *Registry) lookup(h *msg.Hello, port string) (link.Identity, error) {
 		case StateRetired:
 			out = link.Identity{Enrollment: link.Retired}
 		default:
-			out = link.Identity{Enrollment: link.Pending}
+			// Asked again soon: once approved, the unit should not wait long.
+			out = link.Identity{Enrollment: link.Pending, Retry: PendingRetry}
 		}
 		if changed {
 			d.LastSeen = now // this write carries the sighting too
@@ -85,3 +86,7 @@ func (r *Registry) lookup(h *msg.Hello, port string) (link.Identity, error) {
 	// A HELLO is a sign of life of every unit, refused or not.
 	return out, r.seenLocked(h.HardwareID, utc(r.opts.Now()))
 }
+
+// PendingRetry is how soon a pending unit says HELLO again: a HELLO every
+// few seconds costs nothing, and an approval takes effect within it.
+const PendingRetry = 5 * time.Second

@@ -506,12 +506,15 @@ func (g *Gateway) helloAuthOK(now time.Time, f frame.Frame, h *msg.Hello, id Ide
 	}
 	if !f.Authenticated() {
 		g.stats.AuthRefused++
+		g.status.RefusedHardwareID = h.HardwareID
 		g.sendClose(now, msg.CodeAuthRequired, "enrolled device must tag its frames", 0)
 		return false
 	}
 	a := &frame.Auth{Epoch: id.Key.Epoch, Key: id.Key.Secret, DeviceBoot: h.Boot}
 	if err := f.Verify(a); err != nil {
 		g.stats.AuthRefused++
+		g.status.RefusedHardwareID = h.HardwareID
+		g.notify()
 		g.stats.Dropped[frame.ReasonBadMAC]++
 		g.logf("link: HELLO from %q: %v", h.HardwareID, err)
 		return false
@@ -551,6 +554,7 @@ func (g *Gateway) finishHello(now time.Time, r report) {
 	case Keying:
 		if id.offer == nil {
 			g.stats.AuthRefused++
+			g.status.RefusedHardwareID = h.HardwareID
 			g.sendClose(now, msg.CodeAuthRequired, "approved: offer an enrollment key (HELLO key 19) to agree a link key", 30*time.Second)
 			return
 		}

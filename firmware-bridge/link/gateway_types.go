@@ -203,9 +203,11 @@ type Status struct {
 	ConfigHash []byte   // configuration the device last said it has
 	// Refused is the code of the CLOSE that answered the last HELLO
 	// (pending, retired, auth_required, …), 0 when the session opened.
-	Refused  msg.Code
-	Clock    ClockInfo
-	LastSeen time.Time
+	Refused msg.Code
+	// RefusedHardwareID is the hardware id the refused HELLO claimed.
+	RefusedHardwareID string
+	Clock             ClockInfo
+	LastSeen          time.Time
 }
 
 // TimeSync tunes the time-sync exchange (PROTOCOL.md §8). Zero fields

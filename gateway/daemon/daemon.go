@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ import (
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/metrics"
 	"github.com/officegate/officegate/gateway/uplink"
+	"github.com/officegate/officegate/provisioning"
 )
 
 // Device is one device on a serial port speaking the firmware-bridge link.
@@ -70,6 +72,9 @@ type Options struct {
 	// Sender, if set, is bound to this run: drivers built with its Send
 	// (devices.Options.Send) reach the other devices through it.
 	Sender *Sender
+	// Provisioning, if set, opens the device registry and watches its
+	// ports for devices to enroll.
+	Provisioning *Provisioning
 }
 
 // Sender lets drivers send commands to other devices of the gateway (a room
@@ -98,7 +103,7 @@ func (s *Sender) Send(ctx context.Context, device string, c devices.Command) (de
 		}
 		return cd.Handle(ctx, c), nil
 	}
-	lg := r.links[device]
+	lg := r.links.byDevice(device)
 	if lg == nil {
 		return devices.Result{}, fmt.Errorf("daemon: no device %q", device)
 	}
@@ -122,8 +127,17 @@ type Gateway struct {
 	Journal *journal.Journal
 	Uplink  *uplink.Uplink
 	Intake  *intake.Intake
-	Links   map[string]*link.Gateway // by device id
+	Links   map[string]*link.Gateway // the configured devices', by device id
+	// Registry is the device registry; nil without provisioning.
+	Registry *provisioning.Registry
+	links    *linkSet
 }
+
+// Link returns the link of device id, configured or discovered; nil if none.
+func (g *Gateway) Link(id string) *link.Gateway { return g.links.byDevice(id) }
+
+// Ports returns the status of the link on every discovered port.
+func (g *Gateway) Ports() map[string]link.Status { return g.links.portStatus() }
 
 // Run runs the gateway until ctx ends. Shutdown: device links stop (nothing new
 // is acknowledged to devices), then commands, then the uplink publishes the
@@ -225,7 +239,24 @@ func Run(ctx context.Context, o Options) error {
 	for _, d := range o.Devices {
 		kinds[d.ID] = d.Kind
 	}
-	rt := router{links: g.Links, kinds: kinds, drivers: drivers, in: in, log: cl}
+	g.links = &linkSet{fixed: g.Links, ports: map[string]*link.Gateway{}}
+	var reg *provisioning.Registry
+	if p := o.Provisioning; p != nil {
+		dir := p.Dir
+		if dir == "" {
+			dir = filepath.Join(o.StateDir, "registry")
+		}
+		rl := log.With().Str("part", "registry").Logger()
+		reg, err = provisioning.OpenWith(dir, provisioning.Options{
+			Config: func(d provisioning.Device) []byte { return p.Profiles[d.Profile] },
+			Logf:   func(f string, a ...any) { rl.Warn().Msgf(f, a...) },
+		})
+		if err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
+		g.Registry = reg
+	}
+	rt := router{links: g.links, kinds: kinds, drivers: drivers, in: in, log: cl, reg: reg}
 	if o.Sender != nil {
 		o.Sender.r.Store(&rt)
 		defer o.Sender.r.Store(nil)
@@ -288,6 +319,14 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}()
 	}
+	if reg != nil {
+		en := &enrollment{reg: reg, up: up, links: g.links, kick: make(chan struct{}, 1)}
+		pw := &portWatcher{p: *o.Provisioning, reg: reg, links: g.links, in: in, up: up, enroll: en, tsync: o.TimeSync,
+			log: log.With().Str("part", "ports").Logger(), wg: &devWG}
+		devWG.Add(2)
+		go func() { defer devWG.Done(); en.run(devCtx) }()
+		go func() { defer devWG.Done(); pw.run(devCtx) }()
+	}
 	for _, d := range o.Drivers {
 		devWG.Add(2)
 		go func() {
@@ -330,53 +369,82 @@ func (f fixedID) Lookup(_ context.Context, h *msg.Hello) (link.Identity, error) 
 	return link.Identity{Enrollment: link.Enrolled, DeviceID: f.id}, nil
 }
 
-// watchStatus mirrors a link's status into the retained device status, and
-// journals its history: a device.status event when the device connects or
-// drops off or its clock state changes, and a clock_drift alarm for every
-// step of its clock (MQTT.md §5.4, §5.5), in the order they happened.
+// watchStatus mirrors a configured device's link into its retained status
+// and history until ctx ends.
 func watchStatus(ctx context.Context, d Device, lg *link.Gateway, up *uplink.Uplink, in *intake.Intake, log zerolog.Logger) {
-	var (
-		last   envelope.DeviceStatus
-		steps  uint64
-		seenUp bool // history starts at the first connection, not at our own start
-	)
-	note := func(typ string, data map[string]any) {
-		// Control stream: protected, so only a stopping gateway refuses it.
-		if err := in.Note(ctx, d.ID, typ, data); err != nil && ctx.Err() == nil {
-			log.Warn().Err(err).Str("event", typ).Msg("could not journal a device status change")
-		}
-	}
+	h := newStatusHistory(d, lg, up, in, log)
+	var last link.Status
 	for {
-		st, err := lg.Wait(ctx, func(s link.Status) bool {
-			return deviceStatus(d, s) != last || s.Clock.Steps != steps
-		})
+		st, err := lg.Wait(ctx, func(s link.Status) bool { return !reflect.DeepEqual(s, last) || lg.Stats().AuthRefused != h.refused })
 		if err != nil {
 			return
 		}
-		ds := deviceStatus(d, st)
-		if st.Clock.Steps > steps {
-			off := st.Clock.StepOffset
-			note("device.alarm", map[string]any{"alarm": "clock_drift", "clock_offset_ms": off.Milliseconds(),
-				"detail": fmt.Sprintf("device clock %s the gateway's by %.1f s (threshold %s); stepped",
-					aheadBehind(off), abs(off).Seconds(), lg.StepThreshold())})
-			steps = st.Clock.Steps
-		}
-		if ds.State == envelope.StateOnline {
-			seenUp = true
-		}
-		if seenUp && (ds.State != last.State || ds.Clock != last.Clock) {
-			data := map[string]any{"state": ds.State, "clock": ds.Clock, "reason": statusReason(last, ds)}
-			if ds.Firmware != "" {
-				data["firmware"] = ds.Firmware
-			}
-			if !st.Clock.At.IsZero() {
-				data["clock_offset_ms"] = st.Clock.Offset.Milliseconds()
-			}
-			note("device.status", data)
-		}
-		last = ds
-		up.SetDeviceStatus(ds)
+		h.update(ctx, st)
+		last = st
 	}
+}
+
+// statusHistory turns a link's status into the device's retained status and
+// journals its history: a device.status event when the device connects or
+// drops off or its clock state changes, a clock_drift alarm for every step
+// of its clock, and an auth_failed alarm when a unit claiming the device's
+// hardware id cannot prove its key (MQTT.md §5.4, §5.5), in the order they
+// happened.
+type statusHistory struct {
+	d       Device
+	lg      *link.Gateway
+	up      *uplink.Uplink
+	in      *intake.Intake
+	log     zerolog.Logger
+	last    envelope.DeviceStatus
+	steps   uint64
+	refused uint64 // link AuthRefused count already reported
+	seenUp  bool   // history starts at the first connection, not at our own start
+}
+
+func newStatusHistory(d Device, lg *link.Gateway, up *uplink.Uplink, in *intake.Intake, log zerolog.Logger) *statusHistory {
+	return &statusHistory{d: d, lg: lg, up: up, in: in, log: log, refused: lg.Stats().AuthRefused}
+}
+
+func (h *statusHistory) note(ctx context.Context, typ string, data map[string]any) {
+	// Control stream: protected, so only a stopping gateway refuses it.
+	if err := h.in.Note(ctx, h.d.ID, typ, data); err != nil && ctx.Err() == nil {
+		h.log.Warn().Err(err).Str("event", typ).Msg("could not journal a device status change")
+	}
+}
+
+func (h *statusHistory) update(ctx context.Context, st link.Status) {
+	ds := deviceStatus(h.d, st)
+	if st.Clock.Steps > h.steps {
+		off := st.Clock.StepOffset
+		h.note(ctx, "device.alarm", map[string]any{"alarm": "clock_drift", "clock_offset_ms": off.Milliseconds(),
+			"detail": fmt.Sprintf("device clock %s the gateway's by %.1f s (threshold %s); stepped",
+				aheadBehind(off), abs(off).Seconds(), h.lg.StepThreshold())})
+		h.steps = st.Clock.Steps
+	}
+	if n := h.lg.Stats().AuthRefused; n > h.refused {
+		h.note(ctx, "device.alarm", map[string]any{"alarm": "auth_failed",
+			"detail": fmt.Sprintf("%d HELLO(s) on %s refused: a unit claiming hardware id %q could not prove its link key",
+				n-h.refused, h.d.Port, st.HardwareID)})
+		h.refused = n
+	}
+	if ds.State == envelope.StateOnline {
+		h.seenUp = true
+	}
+	if h.seenUp && (ds.State != h.last.State || ds.Clock != h.last.Clock) {
+		data := map[string]any{"state": ds.State, "clock": ds.Clock, "reason": statusReason(h.last, ds)}
+		if ds.Firmware != "" {
+			data["firmware"] = ds.Firmware
+		}
+		if !st.Clock.At.IsZero() {
+			data["clock_offset_ms"] = st.Clock.Offset.Milliseconds()
+		}
+		h.note(ctx, "device.status", data)
+	}
+	if ds != h.last {
+		h.up.SetDeviceStatus(ds)
+	}
+	h.last = ds
 }
 
 func statusReason(was, now envelope.DeviceStatus) string {
@@ -437,17 +505,23 @@ func kindName(k msg.Kind) string {
 // router executes device commands over their links, or hands them to a
 // driver that takes commands.
 type router struct {
-	links   map[string]*link.Gateway
+	links   *linkSet
 	kinds   map[string]string // configured kind of each link device
 	drivers map[string]devices.Driver
 	in      *intake.Intake
 	log     zerolog.Logger
+	reg     *provisioning.Registry // nil without provisioning
 }
 
 func (r router) Known(device string) bool {
-	_, onLink := r.links[device]
-	_, driver := r.drivers[device]
-	return onLink || driver
+	if _, driver := r.drivers[device]; driver || r.links.byDevice(device) != nil {
+		return true
+	}
+	if r.reg != nil {
+		d, err := r.reg.Get(device)
+		return err == nil && d.State != provisioning.StateRetired
+	}
+	return false
 }
 
 func (r router) Execute(ctx context.Context, req commands.Request) commands.Outcome {
@@ -464,7 +538,11 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 		res := c.Handle(ctx, devices.Command{ID: req.ID, Name: req.Name, Args: a, Deadline: dl})
 		return commands.Outcome{Status: res.Status, Error: res.Error, Data: res.Data}
 	}
-	lg := r.links[req.Device]
+	lg := r.links.byDevice(req.Device)
+	if lg == nil {
+		// Enrolled in the registry, but no port has seen it yet.
+		return commands.Outcome{Status: envelope.StatusError, Error: fmt.Sprintf("device %q is enrolled but has not connected to this gateway", req.Device)}
+	}
 	if req.Name == "time.set" {
 		return r.syncClock(ctx, lg, a)
 	}

@@ -22,6 +22,7 @@ type Topics struct {
 func (t Topics) base() string { return t.Root + "/" + t.Gateway }
 
 func (t Topics) GatewayStatus() string          { return t.base() + "/status" }
+func (t Topics) Enrollment() string             { return t.base() + "/enrollment" }
 func (t Topics) DeviceStatus(dev string) string { return t.base() + "/devices/" + dev + "/status" }
 func (t Topics) Event(dev, typ string) string {
 	return t.base() + "/devices/" + dev + "/events/" + typ

@@ -88,6 +88,7 @@ type Uplink struct {
 	// Guarded by mu.
 	client    mqtt.Client // the connected client, nil when down
 	statuses  map[string]envelope.DeviceStatus
+	enroll    []byte // the retained enrollment message; nil: none
 	connected bool
 	lastUp    time.Time
 }
@@ -175,6 +176,19 @@ func (u *Uplink) SetDeviceStatus(st envelope.DeviceStatus) {
 	u.mu.Unlock()
 	if c != nil {
 		u.publishStatus(c, st) // fire and forget: a failure ends the session, which republishes
+	}
+}
+
+// SetEnrollment records the retained enrollment message (the units waiting
+// for approval, MQTT.md §8) and publishes it if connected; every new
+// session republishes it.
+func (u *Uplink) SetEnrollment(payload []byte) {
+	u.mu.Lock()
+	u.enroll = payload
+	c := u.client
+	u.mu.Unlock()
+	if c != nil {
+		c.Publish(u.opt.Topics.Enrollment(), 1, true, payload)
 	}
 }
 
@@ -317,6 +331,7 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error) 
 	for _, st := range u.statuses {
 		statuses = append(statuses, st)
 	}
+	enroll := u.enroll
 	u.mu.Unlock()
 	u.opt.Metrics.Connected(true)
 	defer func() {
@@ -328,6 +343,9 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error) 
 	}()
 	for _, st := range statuses {
 		u.publishStatus(c, st)
+	}
+	if enroll != nil {
+		c.Publish(u.opt.Topics.Enrollment(), 1, true, enroll)
 	}
 	u.log.Info().Str("broker", u.opt.Broker).Msg("uplink: connected")
 

@@ -1,0 +1,147 @@
+package daemon_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/officegate/officegate/firmware-bridge/fwemu"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/daemon"
+	"github.com/officegate/officegate/gateway/demo"
+	"github.com/officegate/officegate/gateway/mqtttest"
+	"github.com/officegate/officegate/gateway/uplink"
+	"github.com/officegate/officegate/provisioning"
+)
+
+// TestEnrollment: terminals plugged into watched ports (real PTYs) with
+// emulated firmware. The gateway lists them as pending in its retained
+// enrollment message; one is approved by hand, one by an enrollment
+// window's rule, and both then agree their link keys and deliver punches
+// under their device ids; a unit plugged in after the window closed stays
+// pending; a unit claiming an enrolled hardware id without its key is
+// refused and raises an auth_failed alarm on the device it claimed to be.
+func TestEnrollment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	b := mqtttest.Start(t, nil)
+	dir := t.TempDir()
+	ports := filepath.Join(dir, "ports")
+	os.Mkdir(ports, 0o755)
+	plug := func(name, hw string, flash string) *demo.Device {
+		t.Helper()
+		d, err := demo.StartEmulator(name, fwemu.Options{StatePath: flash, HardwareID: hw, Kind: msg.KindAttendance, RTC: true, Seed: 9})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Stop() })
+		if err := os.Symlink(d.Path, filepath.Join(ports, "tty-"+name)); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a := plug("a", "HW-AAA", filepath.Join(dir, "a.flash"))
+	bdev := plug("b", "HW-BBB", filepath.Join(dir, "b.flash"))
+	a.Emu.Emit("punch", map[string]any{"user": "10001", "verify": "card", "state": uint64(0)})
+	bdev.Emu.Emit("punch", map[string]any{"user": "10002", "verify": "face", "state": uint64(0)})
+
+	events := newCollector(t, b.URL, "officegate/gw-e/devices/+/events/#")
+	enroll := newCollector(t, b.URL, "officegate/gw-e/enrollment")
+	ready := make(chan *daemon.Gateway, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{
+			Gateway: "gw-e", StateDir: filepath.Join(dir, "gw"),
+			Uplink:       uplink.Options{Broker: b.URL, ClientID: "officegate-gw-e"},
+			Provisioning: &daemon.Provisioning{Ports: []string{filepath.Join(ports, "tty-*")}, Scan: 100 * time.Millisecond},
+			Log:          zerolog.Nop(), Ready: func(g *daemon.Gateway) { ready <- g },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	g := <-ready
+	pending := func() map[string]bool {
+		enroll.mu.Lock()
+		defer enroll.mu.Unlock()
+		out := map[string]bool{}
+		if len(enroll.msgs) == 0 {
+			return out
+		}
+		var st daemon.EnrollmentStatus
+		json.Unmarshal(enroll.msgs[len(enroll.msgs)-1], &st)
+		for _, p := range st.Pending {
+			out[p.HardwareID] = true
+		}
+		return out
+	}
+	waitUntil(t, 20*time.Second, "both units pending in the enrollment message", func() bool {
+		p := pending()
+		return p["HW-AAA"] && p["HW-BBB"]
+	})
+	if n := len(eventsOf(t, events, "")); n != 0 {
+		t.Fatalf("%d events from pending units", n)
+	}
+
+	// Facilities approve A by hand, and open a window whose rule takes B.
+	if _, err := g.Registry.Approve("HW-AAA", "term-lobby", "Lobby terminal", "1F", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Registry.SetWindow(provisioning.Window{Until: time.Now().Add(time.Minute),
+		Rules: []provisioning.Rule{{Kind: "attendance", HardwareID: "HW-B*", Name: "term-{n}", Room: "2F"}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "punches from both under their device ids", func() bool {
+		var lobby, other bool
+		for _, e := range eventsOf(t, events, "") {
+			if e.Type == "attendance.punch" {
+				lobby = lobby || e.Device == "term-lobby" && e.Data["person"] == "10001"
+				other = other || strings.HasPrefix(e.Device, "term-") && e.Device != "term-lobby" && e.Data["person"] == "10002"
+			}
+		}
+		return lobby && other
+	})
+	if a.Emu.Key() == nil || bdev.Emu.Key() == nil {
+		t.Fatal("an enrolled unit holds no link key")
+	}
+	if p := pending(); len(p) != 0 {
+		t.Errorf("still pending after approval: %v", p)
+	}
+
+	// The window closes; a unit plugged in afterwards waits.
+	if err := g.Registry.SetWindow(provisioning.Window{}); err != nil {
+		t.Fatal(err)
+	}
+	plug("c", "HW-BCC", filepath.Join(dir, "c.flash"))
+	waitUntil(t, 20*time.Second, "the late unit pending", func() bool { return pending()["HW-BCC"] })
+	if d, _ := g.Registry.ByHardwareID("HW-BCC"); d.State != provisioning.StatePending {
+		t.Errorf("late unit %+v approved after the window closed", d)
+	}
+
+	// An impostor claims the lobby terminal's hardware id, without its key.
+	plug("x", "HW-AAA", filepath.Join(dir, "x.flash"))
+	waitUntil(t, 20*time.Second, "an auth_failed alarm on term-lobby", func() bool {
+		for _, e := range eventsOf(t, events, "term-lobby") {
+			if e.Type == "device.alarm" && e.Data["alarm"] == "auth_failed" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range eventsOf(t, events, "") {
+		if e.Type == "attendance.punch" && e.Data["person"] != "10001" && e.Data["person"] != "10002" {
+			t.Errorf("unexpected punch %v from %s", e.Data, e.Device)
+		}
+	}
+}
