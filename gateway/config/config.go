@@ -13,14 +13,15 @@ import (
 // Config is a validated configuration with every default applied. Paths are
 // absolute or relative to the directory of the configuration file.
 type Config struct {
-	File    string // the name errors are reported under
-	Gateway Gateway
-	MQTT    MQTT
-	Journal Journal
-	HTTP    HTTP
-	Log     Log
-	Privacy Privacy
-	Devices []Device
+	File         string // the name errors are reported under
+	Gateway      Gateway
+	MQTT         MQTT
+	Journal      Journal
+	HTTP         HTTP
+	Log          Log
+	Privacy      Privacy
+	Provisioning Provisioning
+	Devices      []Device
 
 	// Warnings are doubtful but valid settings, in file order, for the daemon
 	// to log at start and check-config to print.
@@ -40,6 +41,24 @@ type Gateway struct {
 	// ClockSyncEvery is the interval between clock syncs; default 10 min.
 	ClockSyncEvery time.Duration
 }
+
+// Provisioning is [provisioning].
+type Provisioning struct {
+	// Ports are glob patterns of serial ports watched for devices to
+	// enroll; none: devices are only the configured ones.
+	Ports       []string
+	Baud        int    // default 115200
+	RegistryDir string // default: "registry" beside the journal directory
+	Socket      string // the admin socket; default /run/officegate/admin.sock
+	SocketGroup string // group allowed to use the socket; "" keeps the process's
+	FirmwareKey string // Ed25519 public key file for firmware rollouts; "" refuses rollouts
+	// Profiles are configuration files by profile name, pushed by hash to
+	// the devices of that profile.
+	Profiles map[string]string
+}
+
+// DefaultSocket is where the admin socket is when the file does not say.
+const DefaultSocket = "/run/officegate/admin.sock"
 
 // Privacy is [privacy].
 type Privacy struct {

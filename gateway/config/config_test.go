@@ -35,6 +35,7 @@ func TestDefaults(t *testing.T) {
 			Inflight: 64, Keepalive: 30 * time.Second, ConnectTimeout: 10 * time.Second,
 			BackoffMin: 500 * time.Millisecond, BackoffMax: time.Minute,
 		},
+		Provisioning: Provisioning{Baud: 115200, Socket: DefaultSocket},
 		Journal: Journal{
 			Dir: "/var/lib/officegate/journal", MaxBytes: 1 << 30, SegmentSize: 8 << 20,
 			SyncWindow: 10 * time.Millisecond, CursorInterval: time.Second, Retention: map[string]time.Duration{},
@@ -170,7 +171,7 @@ func TestExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range knownKeys() {
-		short := strings.TrimSuffix(key, ".<stream>")
+		short := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(key, ".<stream>"), ".<profile>"), "[]")
 		short = short[strings.LastIndex(short, ".")+1:]
 		if !strings.Contains(Example, short) {
 			t.Errorf("example.toml does not mention %s", key)
@@ -200,7 +201,7 @@ func knownKeys() []string {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Map {
-				key += ".<stream>"
+				key += ".<" + map[string]string{"retention": "stream", "profiles": "profile"}[f.Tag.Get("toml")] + ">"
 			}
 			if ft.Kind() == reflect.Struct {
 				walk(key, ft)

@@ -11,7 +11,18 @@ type file struct {
 	HTTP    fileHTTP     `toml:"http"`
 	Log     fileLog      `toml:"log"`
 	Privacy filePrivacy  `toml:"privacy"`
+	Prov    fileProv     `toml:"provisioning"`
 	Devices []fileDevice `toml:"devices"`
+}
+
+type fileProv struct {
+	Ports       []string          `toml:"ports"`
+	Baud        *int64            `toml:"baud"`
+	RegistryDir *string           `toml:"registry_dir"`
+	Socket      *string           `toml:"socket"`
+	SocketGroup *string           `toml:"socket_group"`
+	FirmwareKey *string           `toml:"firmware_key"`
+	Profiles    map[string]string `toml:"profiles"`
 }
 
 type filePrivacy struct {

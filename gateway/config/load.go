@@ -106,6 +106,7 @@ func ParseOpts(name string, data []byte, opts *Opts) (*Config, error) {
 	v.http(&f.HTTP)
 	v.log(&f.Log)
 	v.privacy(&f.Privacy)
+	v.provisioning(&f.Prov)
 	v.devices(f.Devices, raw.Devices)
 	if err := p.err(); err != nil {
 		return nil, err

@@ -167,6 +167,42 @@ func (v *validator) gateway(f *fileGateway) {
 	}
 }
 
+func (v *validator) provisioning(f *fileProv) {
+	p := &v.c.Provisioning
+	p.Baud, p.Socket = 115200, DefaultSocket
+	for i, g := range f.Ports {
+		key := fmt.Sprintf("provisioning.ports[%d]", i)
+		if _, err := filepath.Match(g, ""); err != nil || !strings.HasPrefix(g, "/dev/") {
+			v.p.at(key, g, "want a glob of device paths, e.g. \"/dev/officegate/*\"")
+			continue
+		}
+		p.Ports = append(p.Ports, g)
+	}
+	if f.Baud != nil {
+		if !slices.Contains(bauds, *f.Baud) {
+			v.p.at("provisioning.baud", *f.Baud, "not a standard rate %v", bauds)
+		} else {
+			p.Baud = int(*f.Baud)
+		}
+	}
+	p.RegistryDir = v.path("provisioning.registry_dir", f.RegistryDir)
+	if s := v.path("provisioning.socket", f.Socket); s != "" {
+		p.Socket = s
+	}
+	p.SocketGroup = v.text("provisioning.socket_group", f.SocketGroup, 32)
+	p.FirmwareKey = v.path("provisioning.firmware_key", f.FirmwareKey)
+	if len(f.Profiles) > 0 {
+		p.Profiles = map[string]string{}
+	}
+	for name, file := range f.Profiles {
+		key := "provisioning.profiles." + name
+		if !v.level(key, name) {
+			continue
+		}
+		p.Profiles[name] = v.path(key, &file)
+	}
+}
+
 func (v *validator) privacy(f *filePrivacy) {
 	v.c.Privacy.CardKeyFile = v.path("privacy.card_key_file", f.CardKeyFile)
 	if p := v.c.Privacy.CardKeyFile; p != "" {

@@ -196,14 +196,36 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		uo.TLS = uplink.TLSFiles{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
 			ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}.Config
 	}
+	prov, err := provisioningOptions(cfg)
+	if err != nil {
+		return err
+	}
 	return daemon.Run(ctx, daemon.Options{
 		Gateway: cfg.Gateway.ID, Location: cfg.Gateway.Timezone,
 		StateDir: filepath.Dir(cfg.Journal.Dir), JournalDir: cfg.Journal.Dir,
 		Journal: journal.Options{MaxBytes: cfg.Journal.MaxBytes, SegmentSize: cfg.Journal.SegmentSize,
 			SyncWindow: cfg.Journal.SyncWindow, CursorInterval: cfg.Journal.CursorInterval},
 		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
-		HTTP: cfg.HTTP.Listen, CardKey: cardKey, Sender: sender,
+		HTTP: cfg.HTTP.Listen, CardKey: cardKey, Sender: sender, Provisioning: prov,
 		TimeSync: link.TimeSync{Step: cfg.Gateway.ClockThreshold, Every: cfg.Gateway.ClockSyncEvery},
 		Ready:    sd.ready,
 	})
+}
+
+// provisioningOptions reads [provisioning]: the profiles' files are read now,
+// so a missing one stops the start with its name.
+func provisioningOptions(cfg *config.Config) (*daemon.Provisioning, error) {
+	c := cfg.Provisioning
+	p := &daemon.Provisioning{Ports: c.Ports, Baud: c.Baud, Dir: c.RegistryDir, Profiles: map[string][]byte{}}
+	if p.Dir == "" {
+		p.Dir = filepath.Join(filepath.Dir(cfg.Journal.Dir), "registry")
+	}
+	for name, file := range c.Profiles {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("provisioning.profiles.%s: %w", name, err)
+		}
+		p.Profiles[name] = b
+	}
+	return p, nil
 }
