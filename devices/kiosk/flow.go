@@ -16,6 +16,7 @@ import (
 // handleScan decides a scan (doc.go, "Flow"): the token is hashed first and
 // its clear text goes no further than this line.
 func (k *Kiosk) handleScan(ctx context.Context, sc scanner.Scan) {
+	k.lastScan.Store(sc.Time.UnixNano())
 	hash, badge := badgeHash(sc.Text)
 	if !badge {
 		hash = devices.KeyedHash(k.set.key, sc.Text)

@@ -60,9 +60,12 @@ type Kiosk struct {
 	scan  *scanner.Scanner
 	out   *outbox
 	disp  *displayer
-	jobs  chan badgeJob // to the printer goroutine; nil without a printer
-	ran   atomic.Bool
-	cnt   counters
+	// lastScan is when the last scan came (unix ns): a visitor is at the
+	// kiosk for a while after it.
+	lastScan atomic.Int64
+	jobs     chan badgeJob // to the printer goroutine; nil without a printer
+	ran      atomic.Bool
+	cnt      counters
 
 	mu      sync.Mutex
 	cache   *cache        // guarded by mu
@@ -263,4 +266,24 @@ func (realClock) Now() time.Time { return time.Now() }
 func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
 	t := time.NewTimer(d)
 	return t.C, func() { t.Stop() }
+}
+
+// busyAfterScan is how long after a scan the kiosk counts as mid check-in:
+// the visitor reads the display, takes the badge, walks through the door.
+const busyAfterScan = 2 * time.Minute
+
+// Busy says whether a firmware update of the kiosk's panel would disturb a
+// visitor now: a scan came within the last two minutes, or a badge is
+// waiting to print. The gateway defers rollouts to the panel while it is.
+func (k *Kiosk) Busy(device string) (bool, string) {
+	if device == "" || device != k.set.display {
+		return false, ""
+	}
+	if last := k.lastScan.Load(); last != 0 && k.now().Sub(time.Unix(0, last)) < busyAfterScan {
+		return true, fmt.Sprintf("kiosk %s is mid check-in", k.id)
+	}
+	if k.jobs != nil && len(k.jobs) > 0 {
+		return true, fmt.Sprintf("kiosk %s is printing a badge", k.id)
+	}
+	return false, ""
 }

@@ -419,6 +419,12 @@ func TestDisplay(t *testing.T) {
 		defer mu.Unlock()
 		return len(lines) == 1
 	})
+	if busy, why := r.k.Busy("kiosk-panel"); !busy || why == "" {
+		t.Errorf("kiosk panel not busy right after a check-in: %v %q", busy, why)
+	}
+	if busy, _ := r.k.Busy("t-lobby-1"); busy {
+		t.Error("busy for a device that is not the kiosk's panel")
+	}
 	if !strings.HasPrefix(lines[0], "Welcome, 王芳") {
 		t.Errorf("panel shows %q", lines[0])
 	}

@@ -380,3 +380,20 @@ func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
 	t := time.NewTimer(d)
 	return t.C, func() { t.Stop() }
 }
+
+// Busy says whether a firmware update of the room's panel would disturb a
+// meeting now: the room is occupied (checked in, reserved in progress, or
+// motion without a booking). The gateway defers rollouts to the panel while
+// it is.
+func (d *Driver) Busy(device string) (bool, string) {
+	if device != d.set.panel || device == "" {
+		return false, ""
+	}
+	d.mu.Lock()
+	lit := d.lit
+	d.mu.Unlock()
+	if lit == room.LEDOccupied {
+		return true, fmt.Sprintf("room %s is occupied", d.id)
+	}
+	return false, ""
+}

@@ -84,6 +84,13 @@ func TestMorning(t *testing.T) {
 	if st := r2.d.Status(); st.Counters["buttons"] != 1 || !st.Online {
 		t.Errorf("status %+v", st)
 	}
+	// A meeting is on: a firmware update of the panel must wait.
+	if busy, why := r2.d.Busy("panel-3f-aurora"); !busy || why == "" {
+		t.Errorf("panel not busy during a checked-in meeting: %v %q", busy, why)
+	}
+	if busy, _ := r2.d.Busy("some-other-panel"); busy {
+		t.Error("busy for a panel that is not the room's")
+	}
 
 	// Restart past b2's window: the check-in is kept, no suggestion.
 	if err := r2.stop(); err != nil {
