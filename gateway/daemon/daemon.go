@@ -32,6 +32,7 @@ import (
 	"github.com/officegate/officegate/gateway/metrics"
 	"github.com/officegate/officegate/gateway/uplink"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/rollout"
 )
 
 // Device is one device on a serial port speaking the firmware-bridge link.
@@ -130,6 +131,8 @@ type Gateway struct {
 	Links   map[string]*link.Gateway // the configured devices', by device id
 	// Registry is the device registry; nil without provisioning.
 	Registry *provisioning.Registry
+	// Rollouts runs firmware rollouts; nil without provisioning.firmware_key.
+	Rollouts *rollout.Orchestrator
 	links    *linkSet
 }
 
@@ -323,6 +326,16 @@ func Run(ctx context.Context, o Options) error {
 		en := &enrollment{reg: reg, up: up, links: g.links, kick: make(chan struct{}, 1)}
 		pw := &portWatcher{p: *o.Provisioning, reg: reg, links: g.links, in: in, up: up, enroll: en, tsync: o.TimeSync,
 			log: log.With().Str("part", "ports").Logger(), wg: &devWG}
+		if o.Provisioning.FirmwareKey != nil {
+			spawn := func(f func()) { devWG.Add(1); go func() { defer devWG.Done(); f() }() }
+			orch, err := startRollouts(devCtx, o, g.links, drivers, in, log.With().Str("part", "rollouts").Logger(), spawn)
+			if err != nil {
+				stopDevs()
+				devWG.Wait()
+				return err
+			}
+			g.Rollouts = orch
+		}
 		devWG.Add(2)
 		go func() { defer devWG.Done(); en.run(devCtx) }()
 		go func() { defer devWG.Done(); pw.run(devCtx) }()
@@ -343,6 +356,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	<-ctx.Done()
 	log.Info().Msg("shutting down")
+	if g.Rollouts != nil {
+		g.Rollouts.Close() // before the links stop: a rollout stops where it is, nothing marked failed
+	}
 	stopDevs()
 	devWG.Wait()
 	stopCmds()

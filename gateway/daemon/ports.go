@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -37,6 +38,9 @@ type Provisioning struct {
 	// (pushed by hash: re-applying the same one does nothing).
 	Profiles map[string][]byte
 	Scan     time.Duration // how often the patterns are read; default 2 s
+	// FirmwareKey is the Ed25519 key firmware images must be signed with;
+	// nil: no rollouts.
+	FirmwareKey ed25519.PublicKey
 }
 
 // linkSet is every link of the gateway: the configured devices' by device

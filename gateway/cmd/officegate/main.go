@@ -10,6 +10,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // zone names work on a board without the tzdata package
 
@@ -220,6 +223,13 @@ func provisioningOptions(cfg *config.Config) (*daemon.Provisioning, error) {
 	if p.Dir == "" {
 		p.Dir = filepath.Join(filepath.Dir(cfg.Journal.Dir), "registry")
 	}
+	if c.FirmwareKey != "" {
+		k, err := readPublicKey(c.FirmwareKey)
+		if err != nil {
+			return nil, fmt.Errorf("provisioning.firmware_key: %w", err)
+		}
+		p.FirmwareKey = k
+	}
 	for name, file := range c.Profiles {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -228,4 +238,21 @@ func provisioningOptions(cfg *config.Config) (*daemon.Provisioning, error) {
 		p.Profiles[name] = b
 	}
 	return p, nil
+}
+
+// readPublicKey reads an Ed25519 public key: 32 raw bytes, or 64 hex digits
+// (a final line ending allowed).
+func readPublicKey(path string) (ed25519.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == ed25519.PublicKeySize {
+		return ed25519.PublicKey(b), nil
+	}
+	h, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(h) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%s: want an Ed25519 public key, 32 bytes or 64 hex digits", path)
+	}
+	return ed25519.PublicKey(h), nil
 }
