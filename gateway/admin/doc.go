@@ -1,0 +1,91 @@
+// Package admin owns the gateway's admin service: the one place where
+// devices are listed, approved, renamed, disabled, retired, replaced and
+// configured, whether a person asks through the CLI (a Unix socket) or an
+// admin system through MQTT gateway commands (issue 7 item 6).
+//
+// The daemon makes one Service (New) over its provisioning.Registry and its
+// live links (Links), serves the socket (Serve) and routes
+// {root}/{gw}/commands/{name} to Command. Every mutation is the registry's,
+// durable before it answers. Errors wrap provisioning's sentinels
+// (ErrNotFound, ErrState, ErrConflict, ErrInvalid, ErrManifest) or
+// ErrNoProfile, so each caller maps them to its own vocabulary.
+//
+// # Socket API
+//
+// HTTP/1.1 on a Unix socket, by default /run/officegate/admin.sock, mode 0660
+// and owned by the daemon's group: whoever may use it is in that group (or
+// root); there is no other authentication. Request and response bodies are
+// JSON (UTF-8), except the manifest of POST /v1/import (text/csv). Unknown
+// fields in a request are refused (400), so a misspelt field never goes
+// unnoticed. Device JSON (Device) has hardware_id, device_id (absent while
+// pending), name, kind, model, room, profile, state (pending, active,
+// disabled, retired), keyed, port, online, firmware, config_hash (hex),
+// refused (why the link last refused its HELLO), last_seen, created, updated.
+//
+//	GET    /v1/devices                  → {time, devices: [Device…], window?, preapprovals}
+//	GET    /v1/devices/{id}             → Device; {id} is a device id or a hardware id
+//	POST   /v1/devices/{hw}/approve     {id, name?, room?, profile?} → Device
+//	POST   /v1/devices/{id}/rename      {name} → Device
+//	POST   /v1/devices/{id}/disable     → Device
+//	POST   /v1/devices/{id}/enable      → Device
+//	POST   /v1/devices/{id}/retire      → Device
+//	POST   /v1/devices/{id}/replace     {hardware_id} → Device (the new unit)
+//	POST   /v1/import                   CSV manifest → {approved, waiting, done} (device ids)
+//	GET    /v1/enroll                   → {until, rules} (until is zero when closed)
+//	POST   /v1/enroll                   {for: "10m", rules: [Rule…]} → {until, rules}
+//	DELETE /v1/enroll                   → {}
+//	POST   /v1/config/{profile}/push    → {profile, hash, devices: [{device, outcome, code?, error?}…]}
+//
+// Path elements are URL-escaped (a hardware id may hold '/' or spaces).
+// A Rule is {kind?, model?, hardware_id?, port?, name?, room?, profile?}:
+// kind is "terminal" (or "attendance"), "kiosk", "room" (or "room-panel");
+// model, hardware_id and port are globs; name is a name template
+// (provisioning, "{kind}-{n}" if absent). for is a Go duration, more than 0
+// and at most 24h.
+//
+// An error is {error, code} with code and HTTP status:
+//
+//	not_found  404  no such device (provisioning.ErrNotFound)
+//	no_profile 404  no such configuration profile (ErrNoProfile)
+//	state      409  not allowed in the device's state (provisioning.ErrState)
+//	conflict   409  id or name already in use (provisioning.ErrConflict)
+//	invalid    400  bad value or request body (provisioning.ErrInvalid)
+//	manifest   400  manifest rejected; the body also has problems: [{line, field?, reason}…]
+//	internal   500  anything else (a disk error: the registry is unchanged)
+//
+// Client speaks this API; its errors are *Error, matching the sentinels
+// with errors.Is, or wrap ErrNotRunning when nothing serves the socket.
+//
+// # Configuration push outcomes
+//
+// Per device of the profile in state active: applied (it took the new
+// configuration); unchanged (it already had it, nothing sent: pushing the same
+// configuration again does nothing); rejected (the device refused it: code is
+// the protocol code, error its explanation); offline (not connected: the link
+// pushes it at the device's next session); timeout (connected, no answer in
+// time: still pushed at the next session); failed (error says why).
+//
+// # MQTT gateway commands
+//
+// Published on {root}/{gw}/commands/{name}, answered on {root}/{gw}/results
+// (gateway/MQTT.md §6, §7). Arguments a command does not define are refused
+// with status error naming the key, before anything is done; so are missing
+// or mistyped ones. Failures are status error with the reason; a name not in
+// this list is unsupported.
+//
+//	command         args                                                    result data
+//	devices.list    none                                                    {time, devices: [Device…], window?, preapprovals}
+//	device.show     device (device id or hardware id)                       {device: Device}
+//	device.approve  hardware_id, device, name?, room?, profile?             {device: Device}
+//	device.rename   device, name                                            {device: Device}
+//	device.disable  device                                                  {device: Device}
+//	device.enable   device                                                  {device: Device}
+//	device.retire   device                                                  {device: Device}
+//	device.replace  device (the old id), hardware_id (the new unit)         {device: Device} (the new unit)
+//	devices.import  csv (the manifest's text)                               {approved, waiting, done}; on problems: error, data {problems: [{line, field?, reason}…]}, nothing applied
+//	enroll.open     for ("10m" or seconds, ≤ 24h), rule (a Rule object)     {until, rules}
+//	enroll.close    none                                                    {}
+//	config.push     profile                                                 {profile, hash, devices: [{device, outcome, code?, error?}…]}
+//
+// Commands lists the names.
+package admin
