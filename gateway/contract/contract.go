@@ -28,10 +28,11 @@ const (
 	Command       Kind = "command"        // {root}/{gw}/devices/{device}/commands/{name}, {root}/{gw}/commands/{name}
 	GatewayStatus Kind = "gateway-status" // {root}/{gw}/status
 	DeviceStatus  Kind = "device-status"  // {root}/{gw}/devices/{device}/status
+	Enrollment    Kind = "enrollment"     // {root}/{gw}/enrollment
 )
 
 // Kinds lists every kind, in the order MQTT.md presents them.
-func Kinds() []Kind { return []Kind{Event, Result, Command, GatewayStatus, DeviceStatus} }
+func Kinds() []Kind { return []Kind{Event, Result, Command, GatewayStatus, DeviceStatus, Enrollment} }
 
 // BaseURL is the $id prefix of every schema file. Nothing is fetched from it.
 const BaseURL = "https://github.com/officegate/officegate/gateway/contract/schemas/"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/mqtttest"
@@ -80,7 +81,11 @@ func TestEnrollment(t *testing.T) {
 			return out
 		}
 		var st daemon.EnrollmentStatus
-		json.Unmarshal(enroll.msgs[len(enroll.msgs)-1], &st)
+		m := enroll.msgs[len(enroll.msgs)-1]
+		if err := contract.Strict(contract.Enrollment, m); err != nil {
+			t.Fatalf("enrollment message breaks the contract: %v\n%s", err, m)
+		}
+		json.Unmarshal(m, &st)
 		for _, p := range st.Pending {
 			out[p.HardwareID] = true
 		}
