@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/firmware-bridge/link"
-	"github.com/officegate/officegate/provisioning/internal/atomicfile"
+	"github.com/officegate/officegate/internal/atomicfile"
 )
 
 // Registry is the gateway's list of devices, backed by two files in one

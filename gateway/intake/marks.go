@@ -12,7 +12,7 @@ import (
 
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/internal/atomicfile"
+	"github.com/officegate/officegate/internal/atomicfile"
 )
 
 // The marks file: the magic "OGMARKS1", a CRC-32C (Castagnoli) of the body,

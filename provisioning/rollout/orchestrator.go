@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/firmware-bridge/link"
-	"github.com/officegate/officegate/provisioning/internal/atomicfile"
+	"github.com/officegate/officegate/internal/atomicfile"
 )
 
 // Config configures an Orchestrator. Dir, PublicKey and Fleet are required;

@@ -9,7 +9,7 @@ import (
 	"os"
 	"sync"
 
-	"github.com/officegate/officegate/provisioning/internal/atomicfile"
+	"github.com/officegate/officegate/internal/atomicfile"
 )
 
 // Rollout is one image going to a list of devices.

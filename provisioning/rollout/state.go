@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/officegate/officegate/provisioning/internal/atomicfile"
+	"github.com/officegate/officegate/internal/atomicfile"
 )
 
 // Phase is where one device stands in a rollout (doc.go, "State file").

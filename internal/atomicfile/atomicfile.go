@@ -1,10 +1,7 @@
 // Package atomicfile replaces files so that a crash leaves the old content or
 // the new, never a mix or an empty file: temp file, fsync, rename, fsync of the
-// directory.
-//
-// It is a copy of gateway/internal/atomicfile: the layering (gateway's
-// layers_test.go) forbids provisioning to import gateway, and Go's internal
-// rule forbids importing that package from here.
+// directory. It sits at the module's root so every layer (gateway,
+// provisioning, devices) shares one implementation.
 package atomicfile
 
 import (
