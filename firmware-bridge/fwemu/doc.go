@@ -69,6 +69,8 @@
 //     answers {state}.
 //
 // Other args are ignored; a missing or bad line or state is RESULT error.
+// An emulator of Kind msg.KindKiosk (a reception kiosk's own panel) takes
+// kiosk_display {line} the same way (PanelLine shows it).
 // Options.Rate 0 leaves a panel quiet: Emit("button", {"button": 1}) presses
 // a key as a person would.
 //

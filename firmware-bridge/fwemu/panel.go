@@ -28,6 +28,9 @@ type PanelState struct {
 // or on a device that is not a meeting-room panel. Link names, as for the
 // terminal: the gateway's "panel.display" is "panel_display" here.
 func (e *Emulator) panelCommand(name string) CommandFunc {
+	if e.opts.Kind == msg.KindKiosk && name == "kiosk_display" {
+		return e.panelDisplay // a kiosk's own panel: the welcome line (PanelLine)
+	}
 	if e.opts.Kind != msg.KindRoomPanel {
 		return nil
 	}
