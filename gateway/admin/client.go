@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"syscall"
 	"time"
+
+	"github.com/officegate/officegate/provisioning/rollout"
 )
 
 // DefaultSocket is where the daemon serves the socket API (systemd's
@@ -125,6 +127,24 @@ func (c *Client) EnrollClose(ctx context.Context) error {
 func (c *Client) ConfigPush(ctx context.Context, profile string) (PushResult, error) {
 	var out PushResult
 	return out, c.do(ctx, http.MethodPost, "/v1/config/"+url.PathEscape(profile)+"/push", nil, &out)
+}
+
+// FirmwareRollout starts a firmware rollout.
+func (c *Client) FirmwareRollout(ctx context.Context, req RolloutRequest) (rollout.Record, error) {
+	var out rollout.Record
+	return out, c.do(ctx, http.MethodPost, "/v1/firmware/rollouts", req, &out)
+}
+
+// FirmwareRollouts lists the rollouts.
+func (c *Client) FirmwareRollouts(ctx context.Context) ([]rollout.Record, error) {
+	var out []rollout.Record
+	return out, c.do(ctx, http.MethodGet, "/v1/firmware/rollouts", nil, &out)
+}
+
+// FirmwareStatus returns one rollout.
+func (c *Client) FirmwareStatus(ctx context.Context, id string) (rollout.Record, error) {
+	var out rollout.Record
+	return out, c.do(ctx, http.MethodGet, "/v1/firmware/rollouts/"+url.PathEscape(id), nil, &out)
 }
 
 type rawBody struct {

@@ -28,7 +28,7 @@ func (s *Service) commands() map[string]command {
 			return wrapDevice(f(id))
 		}}
 	}
-	return map[string]command{
+	cmds := map[string]command{
 		"devices.list": {nil, func(context.Context, args) (any, error) { return s.List(), nil }},
 		"device.show":  dev(s.Show),
 		"device.approve": {[]string{"hardware_id", "device", "name", "room", "profile"}, func(_ context.Context, a args) (any, error) {
@@ -78,6 +78,28 @@ func (s *Service) commands() map[string]command {
 			return s.ConfigPush(ctx, p)
 		}},
 	}
+	if s.rollouts != nil {
+		cmds["firmware.rollout"] = command{[]string{"image", "version", "devices", "canary", "parallel"}, func(_ context.Context, a args) (any, error) {
+			req := RolloutRequest{Image: a.str("image", true), Version: a.str("version", true), Devices: a.strs("devices"),
+				Canary: a.count("canary"), Parallel: a.count("parallel")}
+			if a.err != nil {
+				return nil, a.err
+			}
+			return s.FirmwareRollout(req)
+		}}
+		cmds["firmware.status"] = command{[]string{"rollout"}, func(_ context.Context, a args) (any, error) {
+			id := a.str("rollout", false)
+			if a.err != nil {
+				return nil, a.err
+			}
+			if id == "" {
+				recs, err := s.FirmwareRollouts()
+				return map[string]any{"rollouts": recs}, err
+			}
+			return s.FirmwareStatus(id)
+		}}
+	}
+	return cmds
 }
 
 // wrapDevice puts a device under "device" in the result data.
@@ -187,6 +209,39 @@ func (a *args) duration(key string) time.Duration {
 		a.fail("argument %q must be a duration such as \"10m\" or a number of seconds, not %T", key, v)
 	}
 	return 0
+}
+
+// strs reads a non-empty list of non-empty strings.
+func (a *args) strs(key string) []string {
+	v, ok := a.m[key].([]any)
+	if !ok || len(v) == 0 {
+		a.fail("argument %q must be a non-empty list of strings", key)
+		return nil
+	}
+	out := make([]string, len(v))
+	for i, x := range v {
+		s, ok := x.(string)
+		if !ok || s == "" {
+			a.fail("argument %q: element %d must be a non-empty string", key, i+1)
+			return nil
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// count reads an optional whole number ≥ 0 (0 when absent).
+func (a *args) count(key string) int {
+	v, ok := a.m[key]
+	if !ok || v == nil {
+		return 0
+	}
+	f, ok := v.(float64)
+	if !ok || f < 0 || f != float64(int(f)) || f > 1000 {
+		a.fail("argument %q must be a whole number from 0 to 1000, not %v", key, v)
+		return 0
+	}
+	return int(f)
 }
 
 var ruleKeys = []string{"kind", "model", "hardware_id", "port", "name", "room", "profile"}

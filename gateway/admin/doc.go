@@ -35,6 +35,9 @@
 //	POST   /v1/enroll                   {for: "10m", rules: [Rule…]} → {until, rules}
 //	DELETE /v1/enroll                   → {}
 //	POST   /v1/config/{profile}/push    → {profile, hash, devices: [{device, outcome, code?, error?}…]}
+//	POST   /v1/firmware/rollouts        {image, version, devices, canary?, parallel?} → Rollout
+//	GET    /v1/firmware/rollouts        → [Rollout…]
+//	GET    /v1/firmware/rollouts/{id}   → Rollout
 //
 // Path elements are URL-escaped (a hardware id may hold '/' or spaces).
 // A Rule is {kind?, model?, hardware_id?, port?, name?, room?, profile?}:
@@ -51,7 +54,16 @@
 //	conflict   409  id or name already in use (provisioning.ErrConflict)
 //	invalid    400  bad value or request body (provisioning.ErrInvalid)
 //	manifest   400  manifest rejected; the body also has problems: [{line, field?, reason}…]
+//	no_firmware 409 firmware rollouts are not configured (ErrNoFirmware)
 //	internal   500  anything else (a disk error: the registry is unchanged)
+//
+// A Rollout is the rollout's record (provisioning/rollout, "State file"):
+// {id, state (running, done, halted), reason?, image {path, version, size,
+// sha256, signature}, canary, parallel, devices: [{id, phase, attempts,
+// deferrals, reason?, …}…], created, updated}. image is a path on the
+// gateway; its signature is beside it (IMAGE.sig), checked before anything
+// is sent; every device must be active; a device already in an unfinished
+// rollout is a conflict.
 //
 // Client speaks this API; its errors are *Error, matching the sentinels
 // with errors.Is, or wrap ErrNotRunning when nothing serves the socket.
@@ -86,6 +98,10 @@
 //	enroll.open     for ("10m" or seconds, ≤ 24h), rule (a Rule object)     {until, rules}
 //	enroll.close    none                                                    {}
 //	config.push     profile                                                 {profile, hash, devices: [{device, outcome, code?, error?}…]}
+//	firmware.rollout image (path on the gateway), version, devices ([ids], canaries first), canary?, parallel?   Rollout as started
+//	firmware.status rollout? (an id; absent: all)                           Rollout, or {rollouts: [Rollout…]}
 //
-// Commands lists the names.
+// The firmware commands exist only when the daemon runs a rollout
+// orchestrator (Deps.Rollouts); progress events are the orchestrator's to
+// publish. Commands lists the names.
 package admin

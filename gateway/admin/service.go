@@ -13,6 +13,7 @@ import (
 
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/rollout"
 )
 
 // Links is what the daemon tells the admin service about live links.
@@ -34,6 +35,11 @@ type Deps struct {
 	// answer; 0 means 30 s (a push is a few frames, a device that takes
 	// longer is stuck or busy, and the CLI is waiting).
 	PushWait time.Duration
+	// Rollouts, if set, runs firmware rollouts (the daemon makes it with its
+	// Fleet, Busy and Progress hooks, and calls Resume); nil: the firmware
+	// operations answer ErrNoFirmware and the MQTT firmware commands are
+	// unsupported.
+	Rollouts *rollout.Orchestrator
 }
 
 // Errors of this package; others come from provisioning and wrap its
@@ -59,6 +65,7 @@ type Service struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	pushWait time.Duration
+	rollouts *rollout.Orchestrator
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -71,7 +78,7 @@ func New(deps Deps) (*Service, error) {
 		return nil, errors.New("admin: Registry and Links are required")
 	}
 	s := &Service{reg: deps.Registry, links: deps.Links, profiles: maps.Clone(deps.Profiles),
-		log: deps.Log, now: deps.Now, pushWait: deps.PushWait}
+		log: deps.Log, now: deps.Now, pushWait: deps.PushWait, rollouts: deps.Rollouts}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -218,6 +218,22 @@ func (s *Service) Handler() http.Handler {
 		res, err := s.ConfigPush(r.Context(), r.PathValue("profile"))
 		reply(w, res, err)
 	})
+	mux.HandleFunc("POST /v1/firmware/rollouts", func(w http.ResponseWriter, r *http.Request) {
+		var req RolloutRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		rec, err := s.FirmwareRollout(req)
+		reply(w, rec, err)
+	})
+	mux.HandleFunc("GET /v1/firmware/rollouts", func(w http.ResponseWriter, r *http.Request) {
+		recs, err := s.FirmwareRollouts()
+		reply(w, recs, err)
+	})
+	mux.HandleFunc("GET /v1/firmware/rollouts/{id}", func(w http.ResponseWriter, r *http.Request) {
+		rec, err := s.FirmwareStatus(r.PathValue("id"))
+		reply(w, rec, err)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("admin: no route %s %s", r.Method, r.URL.Path), Code: "no_route"})
 	})
@@ -246,7 +262,7 @@ type (
 
 type errorBody struct {
 	Error string `json:"error"`
-	Code  string `json:"code"` // not_found, state, conflict, invalid, manifest, no_profile, internal
+	Code  string `json:"code"` // not_found, state, conflict, invalid, manifest, no_profile, no_firmware, internal
 }
 
 type importError struct {
@@ -300,6 +316,7 @@ var codes = []struct {
 	{provisioning.ErrManifest, "manifest", http.StatusBadRequest},
 	{provisioning.ErrInvalid, "invalid", http.StatusBadRequest},
 	{provisioning.ErrCorrupt, "corrupt", http.StatusInternalServerError},
+	{ErrNoFirmware, "no_firmware", http.StatusConflict},
 }
 
 func codeOf(err error) string {

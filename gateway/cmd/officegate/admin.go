@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/officegate/officegate/gateway/admin"
+	"github.com/officegate/officegate/provisioning/rollout"
 )
 
 // The admin subcommands talk to the running daemon over its socket
@@ -29,6 +31,8 @@ const adminUsage = `usage:
                     [--name-pattern T] [--room R] [--profile P]
   officegate enroll status|close
   officegate config push PROFILE
+  officegate firmware rollout IMAGE --version V --devices ID,ID… [--canary N] [--parallel N] [--wait]
+  officegate firmware status [ROLLOUT_ID] [--wait]
 Every command takes --socket PATH (default ` + admin.DefaultSocket + `).
 `
 
@@ -63,6 +67,10 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = a.enroll(ctx, args[1:])
 	case "config":
 		err = a.config(ctx, args[1:])
+	case "firmware":
+		err = a.firmware(ctx, args[1:])
+	default:
+		err = a.usageErr("unknown command %q", args[0])
 	}
 	if errors.Is(err, admin.ErrNotRunning) {
 		return fmt.Errorf("%w; start it (systemctl start officegate) or name its socket with --socket", err)
@@ -105,7 +113,8 @@ func (a *adminCmd) flags(name string) *flag.FlagSet {
 }
 
 // parse parses flags wherever they stand among the positional arguments
-// ("devices approve HW --id ID") and checks the count of positionals.
+// ("devices approve HW --id ID") and checks the count of positionals: want,
+// or at most -want if negative.
 func (a *adminCmd) parse(fs *flag.FlagSet, args []string, want int, what string) ([]string, error) {
 	var pos []string
 	for {
@@ -120,7 +129,7 @@ func (a *adminCmd) parse(fs *flag.FlagSet, args []string, want int, what string)
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if len(pos) != want {
+	if len(pos) != want && !(want < 0 && len(pos) <= -want) {
 		return nil, a.usageErr("%s: want %s", fs.Name(), what)
 	}
 	return pos, nil
@@ -358,6 +367,107 @@ func (a *adminCmd) config(ctx context.Context, args []string) error {
 		return fmt.Errorf("config push %s: %d device(s) did not take it", res.Profile, failed)
 	}
 	return nil
+}
+
+func (a *adminCmd) firmware(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return a.usageErr("firmware: want rollout or status")
+	}
+	fs := a.flags("firmware " + args[0])
+	wait := fs.Bool("wait", false, "follow the rollout until it ends, drawing its progress")
+	var rec rollout.Record
+	switch args[0] {
+	case "rollout":
+		var req admin.RolloutRequest
+		var devs string
+		fs.StringVar(&req.Version, "version", "", "the image's firmware `version`, required")
+		fs.StringVar(&devs, "devices", "", "comma-separated device `ids`, canaries first, required")
+		fs.IntVar(&req.Canary, "canary", 0, "how many devices go first, one at a time (default 1)")
+		fs.IntVar(&req.Parallel, "parallel", 0, "how many devices at once after the canaries (default 1)")
+		pos, err := a.parse(fs, args[1:], 1, "an IMAGE (its signature beside it, IMAGE.sig)")
+		if err != nil {
+			return err
+		}
+		if req.Version == "" || devs == "" {
+			return a.usageErr("firmware rollout: --version and --devices are required")
+		}
+		req.Devices = strings.Split(devs, ",")
+		// The daemon reads the image: give it a path that does not depend
+		// on this shell's directory.
+		if req.Image, err = filepath.Abs(pos[0]); err != nil {
+			return err
+		}
+		if rec, err = a.client().FirmwareRollout(ctx, req); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "rollout %s started: %s %s to %d device(s)\n", rec.ID, filepath.Base(req.Image), req.Version, len(rec.Devices))
+	case "status":
+		pos, err := a.parse(fs, args[1:], -1, "at most one ROLLOUT_ID")
+		if err != nil {
+			return err
+		}
+		if len(pos) == 0 {
+			recs, err := a.client().FirmwareRollouts(ctx)
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				fmt.Fprintf(a.stdout, "%s  %-8s %s  %s\n", r.ID, r.State, r.Image.Version, r.Summary())
+			}
+			return nil
+		}
+		if rec, err = a.client().FirmwareStatus(ctx, pos[0]); err != nil {
+			return err
+		}
+	default:
+		return a.usageErr("firmware: want rollout or status")
+	}
+	last := ""
+	for {
+		if line := progress(rec); line != last {
+			fmt.Fprintln(a.stdout, line)
+			last = line
+		}
+		if !*wait || rec.State != rollout.Running {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil // the rollout goes on in the daemon
+		case <-time.After(time.Second): // polling the daemon, at a person's pace
+		}
+		var err error
+		if rec, err = a.client().FirmwareStatus(ctx, rec.ID); err != nil {
+			return err
+		}
+	}
+	if s := rec.Summary(); rec.State != rollout.Running && (s.RolledBack > 0 || s.Failed > 0 || rec.State != rollout.Done) {
+		return fmt.Errorf("rollout %s %s: %s %s", rec.ID, rec.State, s, rec.Reason)
+	}
+	return nil
+}
+
+// progress draws a rollout in one line: a bar of final devices, then each
+// device's phase.
+func progress(rec rollout.Record) string {
+	const width = 20
+	final := 0
+	var phases []string
+	for _, d := range rec.Devices {
+		if d.Phase.Final() {
+			final++
+		}
+		p := fmt.Sprintf("%s %s", d.ID, d.Phase)
+		if d.Reason != "" && !d.Phase.Final() {
+			p += " (" + d.Reason + ")"
+		}
+		phases = append(phases, p)
+	}
+	fill := 0
+	if n := len(rec.Devices); n > 0 {
+		fill = final * width / n
+	}
+	return fmt.Sprintf("[%s%s] %d/%d %s · %s", strings.Repeat("#", fill), strings.Repeat(".", width-fill), final, len(rec.Devices), rec.State, strings.Join(phases, ", "))
 }
 
 func (a *adminCmd) json(v any) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"github.com/officegate/officegate/gateway/admin"
 	"github.com/officegate/officegate/gateway/admin/admintest"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/rollout"
+	"github.com/officegate/officegate/provisioning/rollout/rollouttest"
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
@@ -24,6 +27,12 @@ var t0 = time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
 // registry with term-1 (active, online), kiosk-1 (active, never seen) and
 // TERM-0002 (pending).
 func adminDaemon(t *testing.T) (socket string, reg *provisioning.Registry) {
+	t.Helper()
+	return adminDaemonWith(t, nil)
+}
+
+// adminDaemonWith is adminDaemon with the service's Deps changed by mod.
+func adminDaemonWith(t *testing.T, mod func(*admin.Deps)) (socket string, reg *provisioning.Registry) {
 	t.Helper()
 	now := func() time.Time { return t0 }
 	reg, err := provisioning.OpenWith(t.TempDir(), provisioning.Options{Now: now})
@@ -46,7 +55,11 @@ func adminDaemon(t *testing.T) (socket string, reg *provisioning.Registry) {
 	}
 	links := &admintest.Links{}
 	links.SetStatus("/dev/officegate/term1", link.Status{Online: true, HardwareID: "TERM-0001", Firmware: "1.2.0", LastSeen: t0.Add(-3 * time.Second)})
-	svc, err := admin.New(admin.Deps{Registry: reg, Links: links, Now: now, Profiles: map[string][]byte{"lobby": {0xa0}}})
+	deps := admin.Deps{Registry: reg, Links: links, Now: now, Profiles: map[string][]byte{"lobby": {0xa0}}}
+	if mod != nil {
+		mod(&deps)
+	}
+	svc, err := admin.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,5 +242,40 @@ func TestDaemonNotRunning(t *testing.T) {
 	_, errs, code := cli(t, "devices", "list", "--socket", sock)
 	if code != 1 || !strings.Contains(errs, "the officegate daemon is not running (no socket at "+sock+")") || !strings.Contains(errs, "systemctl start officegate") {
 		t.Fatalf("exit %d:\n%s", code, errs)
+	}
+}
+
+func TestFirmwareRolloutCLI(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	devs := map[string]*rollouttest.Device{"term-1": rollouttest.New("1.0.0"), "kiosk-1": rollouttest.New("1.0.0")}
+	devs["kiosk-1"].FailTestBoot(true)
+	o, err := rollout.New(rollout.Config{Dir: t.TempDir(), PublicKey: key.Public().(ed25519.PublicKey),
+		Fleet:     rollout.FleetFunc(func(id string) (rollout.Device, error) { return devs[id], nil }),
+		Probation: time.Millisecond, Poll: time.Millisecond, BootTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	sock, _ := adminDaemonWith(t, func(d *admin.Deps) { d.Rollouts = o })
+	img := rollouttest.Image("2.0.0", 3000, func(sha []byte) []byte { return ed25519.Sign(key, msg.FirmwareSigningInput(sha)) })
+	path := filepath.Join(t.TempDir(), "fw.bin")
+	os.WriteFile(path, img.Data, 0o600)
+	os.WriteFile(path+rollout.SigSuffix, img.Signature, 0o600)
+
+	out, errs, code := cli(t, "firmware", "rollout", path, "--version", "2.0.0", "--devices", "term-1", "--wait", "--socket", sock)
+	if code != 0 || !strings.Contains(out, "rollout ") || !strings.Contains(out, "[####################] 1/1 done · term-1 confirmed") {
+		t.Fatalf("rollout: exit %d\n%s%s", code, out, errs)
+	}
+	// A canary that fails its test boot halts the rollout: reported, exit 1.
+	out, errs, code = cli(t, "firmware", "rollout", path, "--version", "2.0.0", "--devices", "kiosk-1,term-1", "--wait", "--socket", sock)
+	if code != 1 || !strings.Contains(out, "kiosk-1 rolled_back") || !strings.Contains(errs, "halted") {
+		t.Fatalf("rolled back canary: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = cli(t, "firmware", "status", "--socket", sock)
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Fatalf("status: exit %d\n%s%s", code, out, errs)
+	}
+	if _, errs, code := cli(t, "firmware", "rollout", path, "--socket", sock); code != 2 || !strings.Contains(errs, "--version and --devices are required") {
+		t.Fatalf("usage: exit %d\n%s", code, errs)
 	}
 }

@@ -78,7 +78,7 @@ const usage = `usage:
   officegate demo [flags]          run everything with an embedded broker and emulated devices
   officegate check-config FILE     validate a configuration file
   officegate version               print the version
-  officegate devices|enroll|config …  administer devices through the running daemon (help: officegate devices)
+  officegate devices|enroll|config|firmware …  administer devices through the running daemon (help: officegate devices)
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s: ok (gateway %q, %d devices, broker %s)\n", args[1], cfg.Gateway.ID, len(cfg.Devices), cfg.MQTT.URL)
 		return nil
-	case "devices", "enroll", "config", "--socket", "-socket":
+	case "devices", "enroll", "config", "firmware", "--socket", "-socket":
 		return runAdmin(ctx, args, stdout, stderr) // admin.go
 	case "version":
 		fmt.Fprintln(stdout, "officegate", versionString())

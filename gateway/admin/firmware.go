@@ -1,0 +1,89 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/rollout"
+)
+
+// ErrNoFirmware is returned by the firmware operations when the daemon runs
+// without a rollout orchestrator (no firmware key configured).
+var ErrNoFirmware = errors.New("admin: firmware rollouts are not configured on this gateway")
+
+// RolloutRequest starts a firmware rollout. Image is a path on the gateway;
+// its signature is Image + ".sig" (provisioning/rollout).
+type RolloutRequest struct {
+	Image    string   `json:"image"`
+	Version  string   `json:"version"`
+	Devices  []string `json:"devices"` // device ids, in order: the first Canary are the canaries
+	Canary   int      `json:"canary,omitempty"`
+	Parallel int      `json:"parallel,omitempty"`
+}
+
+// FirmwareRollout checks req (every device active in the registry, the
+// image readable) and starts the rollout; the orchestrator checks the
+// signature before anything is sent. It returns the rollout as started;
+// FirmwareStatus follows it.
+func (s *Service) FirmwareRollout(req RolloutRequest) (rollout.Record, error) {
+	if s.rollouts == nil {
+		return rollout.Record{}, ErrNoFirmware
+	}
+	if req.Image == "" || req.Version == "" || len(req.Devices) == 0 {
+		return rollout.Record{}, fmt.Errorf("%w: a rollout needs an image, its version and at least one device", provisioning.ErrInvalid)
+	}
+	if req.Canary < 0 || req.Parallel < 0 {
+		return rollout.Record{}, fmt.Errorf("%w: canary %d, parallel %d: must not be negative", provisioning.ErrInvalid, req.Canary, req.Parallel)
+	}
+	for _, id := range req.Devices {
+		d, err := s.reg.Get(id)
+		if err != nil {
+			return rollout.Record{}, err
+		}
+		if d.State != provisioning.StateActive {
+			return rollout.Record{}, fmt.Errorf("%w: device %q is %s", provisioning.ErrState, id, d.State)
+		}
+	}
+	img, err := rollout.ReadImage(req.Image, req.Version)
+	if err != nil {
+		return rollout.Record{}, fmt.Errorf("%w: image: %v", provisioning.ErrInvalid, err)
+	}
+	r, err := s.rollouts.Start(rollout.Spec{Image: img, Devices: req.Devices, Canary: req.Canary, Parallel: req.Parallel})
+	switch {
+	case errors.Is(err, rollout.ErrInRollout):
+		return rollout.Record{}, fmt.Errorf("%w: %v", provisioning.ErrConflict, err)
+	case errors.Is(err, rollout.ErrBadSignature):
+		return rollout.Record{}, fmt.Errorf("%w: %v", provisioning.ErrInvalid, err)
+	case err != nil:
+		return rollout.Record{}, err
+	}
+	s.log.Info().Str("rollout", r.ID()).Str("version", req.Version).Strs("devices", req.Devices).Msg("admin: firmware rollout started")
+	return r.Snapshot(), nil
+}
+
+// FirmwareRollouts returns every rollout of this process and the unfinished
+// ones of the previous.
+func (s *Service) FirmwareRollouts() ([]rollout.Record, error) {
+	if s.rollouts == nil {
+		return nil, ErrNoFirmware
+	}
+	out := []rollout.Record{}
+	for _, r := range s.rollouts.Rollouts() {
+		out = append(out, r.Snapshot())
+	}
+	return out, nil
+}
+
+// FirmwareStatus returns the rollout named id.
+func (s *Service) FirmwareStatus(id string) (rollout.Record, error) {
+	if s.rollouts == nil {
+		return rollout.Record{}, ErrNoFirmware
+	}
+	for _, r := range s.rollouts.Rollouts() {
+		if r.ID() == id {
+			return r.Snapshot(), nil
+		}
+	}
+	return rollout.Record{}, fmt.Errorf("%w: rollout %q", provisioning.ErrNotFound, id)
+}
