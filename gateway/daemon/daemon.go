@@ -25,6 +25,7 @@ import (
 	"github.com/officegate/officegate/devices/terminal"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/admin"
 	"github.com/officegate/officegate/gateway/commands"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/intake"
@@ -133,7 +134,10 @@ type Gateway struct {
 	Registry *provisioning.Registry
 	// Rollouts runs firmware rollouts; nil without provisioning.firmware_key.
 	Rollouts *rollout.Orchestrator
-	links    *linkSet
+	// Admin is the admin service (socket API, gateway MQTT commands); nil
+	// without provisioning.
+	Admin *admin.Service
+	links *linkSet
 }
 
 // Link returns the link of device id, configured or discovered; nil if none.
@@ -259,7 +263,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		g.Registry = reg
 	}
-	rt := router{links: g.links, kinds: kinds, drivers: drivers, in: in, log: cl, reg: reg}
+	rt := router{links: g.links, kinds: kinds, drivers: drivers, in: in, log: cl, reg: reg, admin: &atomic.Pointer[admin.Service]{}}
 	if o.Sender != nil {
 		o.Sender.r.Store(&rt)
 		defer o.Sender.r.Store(nil)
@@ -335,6 +339,31 @@ func Run(ctx context.Context, o Options) error {
 				return err
 			}
 			g.Rollouts = orch
+		}
+		svc, err := admin.New(admin.Deps{Registry: reg, Links: g, Profiles: o.Provisioning.Profiles, Rollouts: g.Rollouts,
+			Log: log.With().Str("part", "admin").Logger()})
+		if err != nil {
+			stopDevs()
+			devWG.Wait()
+			return fmt.Errorf("daemon: admin service: %w", err)
+		}
+		g.Admin = svc
+		rt.admin.Store(svc)
+		if sock := o.Provisioning.Socket; sock != "" {
+			// The gateway's job does not depend on the CLI: a socket that
+			// cannot be made (no /run/officegate outside systemd) is an
+			// error in the log, not a reason to stop collecting punches.
+			if ln, err := admin.Listen(sock, o.Provisioning.SocketGID); err != nil {
+				log.Error().Err(err).Str("socket", sock).Msg("admin socket unavailable: the officegate devices/enroll/firmware commands cannot reach this gateway")
+			} else {
+				inWG.Add(1)
+				go func() {
+					defer inWG.Done()
+					if err := svc.ServeListener(inCtx, ln); err != nil {
+						log.Error().Err(err).Msg("admin socket stopped")
+					}
+				}()
+			}
 		}
 		devWG.Add(2)
 		go func() { defer devWG.Done(); en.run(devCtx) }()
@@ -527,9 +556,13 @@ type router struct {
 	in      *intake.Intake
 	log     zerolog.Logger
 	reg     *provisioning.Registry // nil without provisioning
+	admin   *atomic.Pointer[admin.Service]
 }
 
 func (r router) Known(device string) bool {
+	if device == "" {
+		return r.admin.Load() != nil // gateway commands
+	}
 	if _, driver := r.drivers[device]; driver || r.links.byDevice(device) != nil {
 		return true
 	}
@@ -544,6 +577,14 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 	a, err := jsonArgs(req.Args)
 	if err != nil {
 		return commands.Outcome{Status: envelope.StatusError, Error: err.Error()}
+	}
+	if req.Device == "" {
+		svc := r.admin.Load()
+		if svc == nil {
+			return commands.Outcome{Status: envelope.StatusUnsupported, Error: "gateway commands need provisioning"}
+		}
+		st, msg, data := svc.Command(ctx, req.Name, a)
+		return commands.Outcome{Status: st, Error: msg, Data: data}
 	}
 	if d, ok := r.drivers[req.Device]; ok {
 		c, ok := d.(devices.Commander)

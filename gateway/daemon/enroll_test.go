@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/admin"
 	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/demo"
@@ -61,9 +63,10 @@ func TestEnrollment(t *testing.T) {
 	go func() {
 		done <- daemon.Run(ctx, daemon.Options{
 			Gateway: "gw-e", StateDir: filepath.Join(dir, "gw"),
-			Uplink:       uplink.Options{Broker: b.URL, ClientID: "officegate-gw-e"},
-			Provisioning: &daemon.Provisioning{Ports: []string{filepath.Join(ports, "tty-*")}, Scan: 100 * time.Millisecond},
-			Log:          zerolog.Nop(), Ready: func(g *daemon.Gateway) { ready <- g },
+			Uplink: uplink.Options{Broker: b.URL, ClientID: "officegate-gw-e"},
+			Provisioning: &daemon.Provisioning{Ports: []string{filepath.Join(ports, "tty-*")}, Scan: 100 * time.Millisecond,
+				Socket: filepath.Join(dir, "admin.sock"), SocketGID: -1},
+			Log: zerolog.Nop(), Ready: func(g *daemon.Gateway) { ready <- g },
 		})
 	}()
 	t.Cleanup(func() {
@@ -99,13 +102,30 @@ func TestEnrollment(t *testing.T) {
 		t.Fatalf("%d events from pending units", n)
 	}
 
-	// Facilities approve A by hand, and open a window whose rule takes B.
-	if _, err := g.Registry.Approve("HW-AAA", "term-lobby", "Lobby terminal", "1F", ""); err != nil {
+	// Facilities approve A with the CLI's socket API, and the admin service
+	// opens a window over MQTT whose rule takes B.
+	cli := admin.NewClient(filepath.Join(dir, "admin.sock"))
+	if _, err := cli.Approve(ctx, "HW-AAA", admin.ApproveRequest{ID: "term-lobby", Name: "Lobby terminal", Room: "1F"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Registry.SetWindow(provisioning.Window{Until: time.Now().Add(time.Minute),
-		Rules: []provisioning.Rule{{Kind: "attendance", HardwareID: "HW-B*", Name: "term-{n}", Room: "2F"}}}); err != nil {
-		t.Fatal(err)
+	results := newCollector(t, b.URL, "officegate/gw-e/results")
+	adm := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL).SetClientID("facilities"))
+	if tok := adm.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer adm.Disconnect(0)
+	body, _ := json.Marshal(map[string]any{"id": "enroll-1", "args": map[string]any{"for": "1m",
+		"rule": map[string]any{"kind": "attendance", "hardware_id": "HW-B*", "name": "term-{n}", "room": "2F"}}})
+	if tok := adm.Publish("officegate/gw-e/commands/enroll.open", 1, false, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	waitUntil(t, 20*time.Second, "the enroll.open result", func() bool {
+		results.mu.Lock()
+		defer results.mu.Unlock()
+		return len(results.msgs) > 0
+	})
+	if r := results.msgs[0]; !strings.Contains(string(r), `"status":"ok"`) {
+		t.Fatalf("enroll.open: %s", r)
 	}
 	waitUntil(t, 30*time.Second, "punches from both under their device ids", func() bool {
 		var lobby, other bool
@@ -122,6 +142,19 @@ func TestEnrollment(t *testing.T) {
 	}
 	if p := pending(); len(p) != 0 {
 		t.Errorf("still pending after approval: %v", p)
+	}
+	list, err := cli.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	online := 0
+	for _, d := range list.Devices {
+		if d.Online && d.Keyed {
+			online++
+		}
+	}
+	if online != 2 {
+		t.Errorf("devices list: %d online and keyed, want 2: %+v", online, list.Devices)
 	}
 
 	// The window closes; a unit plugged in afterwards waits.

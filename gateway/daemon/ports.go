@@ -41,6 +41,10 @@ type Provisioning struct {
 	// FirmwareKey is the Ed25519 key firmware images must be signed with;
 	// nil: no rollouts.
 	FirmwareKey ed25519.PublicKey
+	// Socket is the admin socket the CLI talks to (gateway/admin); "" for
+	// none. SocketGID is the group allowed to use it; -1 keeps the process's.
+	Socket    string
+	SocketGID int
 }
 
 // linkSet is every link of the gateway: the configured devices' by device

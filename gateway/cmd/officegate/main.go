@@ -18,8 +18,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	_ "time/tzdata" // zone names work on a board without the tzdata package
@@ -222,7 +224,17 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 // so a missing one stops the start with its name.
 func provisioningOptions(cfg *config.Config) (*daemon.Provisioning, error) {
 	c := cfg.Provisioning
-	p := &daemon.Provisioning{Ports: c.Ports, Baud: c.Baud, Dir: c.RegistryDir, Profiles: map[string][]byte{}}
+	p := &daemon.Provisioning{Ports: c.Ports, Baud: c.Baud, Dir: c.RegistryDir, Profiles: map[string][]byte{},
+		Socket: c.Socket, SocketGID: -1}
+	if c.SocketGroup != "" {
+		grp, err := user.LookupGroup(c.SocketGroup)
+		if err != nil {
+			return nil, fmt.Errorf("provisioning.socket_group: %w", err)
+		}
+		if p.SocketGID, err = strconv.Atoi(grp.Gid); err != nil {
+			return nil, fmt.Errorf("provisioning.socket_group %q: gid %q: %w", c.SocketGroup, grp.Gid, err)
+		}
+	}
 	if p.Dir == "" {
 		p.Dir = filepath.Join(filepath.Dir(cfg.Journal.Dir), "registry")
 	}
