@@ -10,6 +10,7 @@ import (
 
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/rollout"
 )
 
 // command is one gateway command (doc.go, "MQTT gateway commands").
@@ -85,7 +86,8 @@ func (s *Service) commands() map[string]command {
 			if a.err != nil {
 				return nil, a.err
 			}
-			return s.FirmwareRollout(req)
+			rec, err := s.FirmwareRollout(req)
+			return rolloutData(rec), err
 		}}
 		cmds["firmware.status"] = command{[]string{"rollout"}, func(_ context.Context, a args) (any, error) {
 			id := a.str("rollout", false)
@@ -94,9 +96,14 @@ func (s *Service) commands() map[string]command {
 			}
 			if id == "" {
 				recs, err := s.FirmwareRollouts()
-				return map[string]any{"rollouts": recs}, err
+				out := make([]map[string]any, len(recs))
+				for i, r := range recs {
+					out[i] = rolloutData(r)
+				}
+				return map[string]any{"rollouts": out}, err
 			}
-			return s.FirmwareStatus(id)
+			rec, err := s.FirmwareStatus(id)
+			return rolloutData(rec), err
 		}}
 	}
 	return cmds
@@ -146,6 +153,18 @@ func (s *Service) Command(ctx context.Context, name string, argv map[string]any)
 		return envelope.StatusError, err.Error(), data
 	}
 	return envelope.StatusOK, "", toMap(out)
+}
+
+// rolloutData is a rollout record as MQTT result data: its image is under
+// "firmware", since the contract refuses any key named like image data
+// (MQTT.md §11: no photos or templates) and would drop the whole result.
+func rolloutData(rec rollout.Record) map[string]any {
+	m := toMap(rec)
+	if v, ok := m["image"]; ok {
+		delete(m, "image")
+		m["firmware"] = v
+	}
+	return m
 }
 
 // toMap turns a result into the JSON object the result's data is.

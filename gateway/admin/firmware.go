@@ -38,10 +38,13 @@ func (s *Service) FirmwareRollout(req RolloutRequest) (rollout.Record, error) {
 	}
 	for _, id := range req.Devices {
 		d, err := s.reg.Get(id)
-		if err != nil {
+		switch {
+		case errors.Is(err, provisioning.ErrNotFound) && s.links.Link(id) != nil:
+			// A device of the configuration (trusted by its port), not of
+			// the registry: its link is what a rollout needs.
+		case err != nil:
 			return rollout.Record{}, err
-		}
-		if d.State != provisioning.StateActive {
+		case d.State != provisioning.StateActive:
 			return rollout.Record{}, fmt.Errorf("%w: device %q is %s", provisioning.ErrState, id, d.State)
 		}
 	}

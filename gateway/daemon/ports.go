@@ -45,6 +45,10 @@ type Provisioning struct {
 	// none. SocketGID is the group allowed to use it; -1 keeps the process's.
 	Socket    string
 	SocketGID int
+	// Probation is how long a test image must stay up before the rollout
+	// confirms it, BootTimeout how long a device may take to come back
+	// from its test boot; 0: the defaults (60 s, 5 min).
+	Probation, BootTimeout time.Duration
 }
 
 // linkSet is every link of the gateway: the configured devices' by device

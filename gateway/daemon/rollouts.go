@@ -46,7 +46,7 @@ func startRollouts(ctx context.Context, o Options, links *linkSet, drivers map[s
 			}
 			return rollout.Link(lg), nil
 		}),
-		Busy: busy,
+		Busy: busy, Probation: p.Probation, BootTimeout: p.BootTimeout,
 		Progress: func(e rollout.Event) {
 			select {
 			case events <- e:
