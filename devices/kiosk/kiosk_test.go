@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -455,5 +456,52 @@ func TestBadgeChecksOut(t *testing.T) {
 	rej := r.sink.wait(t, kiosk.TypeScanRejected, 1)
 	if rej.Data["reason"] != kiosk.ReasonUnknown || len(r.sink.ofType(kiosk.TypeCheckedIn)) != 1 {
 		t.Errorf("badge scanned after checkout: %v, %d check-ins", rej.Data, len(r.sink.ofType(kiosk.TypeCheckedIn)))
+	}
+}
+
+// gatedSink is busy until opened.
+type gatedSink struct {
+	open atomic.Bool
+	next devices.Sink
+}
+
+func (g *gatedSink) Emit(ctx context.Context, e devices.Event) error {
+	if !g.open.Load() {
+		return fmt.Errorf("journal behind: %w", devices.ErrBusy)
+	}
+	return g.next.Emit(ctx, e)
+}
+
+// TestShutdownDrains: a check-in decided while the journal was busy is not
+// lost when the gateway stops: the kiosk hands its queue to the sink, which
+// outlives it, before Run returns.
+func TestShutdownDrains(t *testing.T) {
+	r := newRig(t, rigOpts{noPrinter: true})
+	r.invite("inv-1", "TOKEN-1", "王芳")
+	g := &gatedSink{next: r.sink}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.k.Run(ctx, g) }()
+	eventually(t, "the scanner's port to open", func() bool { return r.k.Status().Online })
+	r.scan("TOKEN-1")
+	r.waitReleases(1) // let in; its event waits for the busy journal
+	if n := len(r.sink.ofType(kiosk.TypeCheckedIn)); n != 0 {
+		t.Fatalf("%d check-ins through a busy sink", n)
+	}
+	cancel()
+	g.open.Store(true) // the journal catches up as the drivers stop
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(hang):
+		t.Fatal("Run did not return")
+	}
+	if n := len(r.sink.ofType(kiosk.TypeCheckedIn)); n != 1 {
+		t.Errorf("%d check-ins delivered at shutdown, want 1", n)
+	}
+	if lost := r.k.Status().Counters["events_lost"]; lost != 0 {
+		t.Errorf("%d events lost at shutdown", lost)
 	}
 }

@@ -59,9 +59,25 @@ func (o *outbox) len() int {
 	return len(o.q)
 }
 
-// run emits queued events in order until ctx ends; what is still queued then
-// is lost, counted and logged.
+// drainTimeout bounds the hand-over of the queue at shutdown.
+const drainTimeout = 5 * time.Second
+
+// run emits queued events in order until ctx ends, then hands what is still
+// queued to the sink under a short deadline of its own: those events are
+// decisions already acted on (a visitor let in), and the gateway keeps its
+// journal open until every driver has returned. Only what the sink still
+// cannot take is lost, counted and logged.
 func (o *outbox) run(ctx context.Context, sink devices.Sink) {
+	o.loop(ctx, sink, false)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	o.loop(dctx, sink, true)
+}
+
+// loop emits queued events in order until ctx ends; with final (the drain
+// at shutdown) it returns once the queue is empty, and what is still queued
+// when ctx ends is lost (counted and logged); otherwise it stays queued.
+func (o *outbox) loop(ctx context.Context, sink devices.Sink, final bool) {
 	for {
 		o.mu.Lock()
 		var e devices.Event
@@ -71,6 +87,14 @@ func (o *outbox) run(ctx context.Context, sink devices.Sink) {
 		}
 		o.mu.Unlock()
 		if !have {
+			if final {
+				return // drained
+			}
+			select {
+			case <-ctx.Done():
+				return
+			default:
+			}
 			select {
 			case <-o.notify:
 				continue
@@ -79,6 +103,9 @@ func (o *outbox) run(ctx context.Context, sink devices.Sink) {
 			}
 		}
 		if !o.emit(ctx, sink, e) && ctx.Err() != nil {
+			if !final {
+				return
+			}
 			o.mu.Lock()
 			left := o.q
 			o.q = nil

@@ -78,17 +78,35 @@ func (q *queue) close() []devices.Event {
 	return left
 }
 
-// emitLoop emits queued events in order until ctx ends; the events still
-// queued then are lost, and counted.
+// drainTimeout bounds the hand-over of the queue at shutdown.
+const drainTimeout = 5 * time.Second
+
+// emitLoop emits queued events in order until ctx ends, then hands what is
+// still queued to the sink under a short deadline of its own: those events
+// are decisions already saved in the state file, which will not be made
+// again, and the gateway keeps its journal open until every driver has
+// returned. Only what the sink still cannot take is lost, and counted.
 func (d *Driver) emitLoop(ctx context.Context, sink devices.Sink) {
+	d.emitUntil(ctx, sink, false)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
 	defer func() {
 		for _, e := range d.q.close() {
-			d.lose(e, ctx.Err(), "the driver stopped before the sink took it")
+			d.lose(e, dctx.Err(), "the driver stopped before the sink took it")
 		}
 	}()
+	d.emitUntil(dctx, sink, true)
+}
+
+// emitUntil emits queued events until ctx ends; draining, it also returns
+// as soon as the queue is empty.
+func (d *Driver) emitUntil(ctx context.Context, sink devices.Sink, draining bool) {
 	for {
 		e, ok := d.q.next()
 		if !ok {
+			if draining || ctx.Err() != nil {
+				return
+			}
 			select {
 			case <-d.q.ready:
 				continue
