@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,10 +221,13 @@ func TestBrokerKilledMidStream(t *testing.T) {
 	filter := "officegate/gw-test/devices/+/events/#"
 	var subMu sync.Mutex
 	subs := []*subscriber{subscribe(t, b.URL, filter)}
-	u := startUplink(t, j, b.URL, func(o *Options) {
-		// The test's subscriber must be back before the gateway republishes
-		// (the broker keeps no sessions across its restart).
-		o.BackoffMin, o.BackoffMax = 800*time.Millisecond, 2*time.Second
+	// The gateway reaches the broker through a gate: after a restart the
+	// test's subscriber must be back before the gateway republishes (the
+	// broker keeps no sessions across its restart), so the gate opens only
+	// then — a timing margin would fail on a loaded machine.
+	gate := newGate(t, b.Addr)
+	u := startUplink(t, j, "tcp://"+gate.addr, func(o *Options) {
+		o.BackoffMin, o.BackoffMax = 50*time.Millisecond, 500*time.Millisecond
 	})
 	devices := []string{"t-1", "t-2", "t-3", "t-4"}
 	want := map[string]uint64{}
@@ -251,6 +257,7 @@ func TestBrokerKilledMidStream(t *testing.T) {
 	for kill := 0; kill < 3; kill++ {
 		waitFor(t, "connected", 20*time.Second, func() bool { ok, _ := u.Connected(); return ok })
 		time.Sleep(300 * time.Millisecond) // let traffic flow before the next kill
+		gate.open.Store(false)
 		b.Kill()
 		waitFor(t, "uplink noticed", 20*time.Second, func() bool { ok, _ := u.Connected(); return !ok })
 		b.Restart()
@@ -258,6 +265,7 @@ func TestBrokerKilledMidStream(t *testing.T) {
 		subMu.Lock()
 		subs = append(subs, s)
 		subMu.Unlock()
+		gate.open.Store(true)
 	}
 	waitFor(t, "connected", 20*time.Second, func() bool { ok, _ := u.Connected(); return ok })
 	time.Sleep(300 * time.Millisecond)
@@ -345,4 +353,45 @@ func sum(m map[string]uint64) (n uint64) {
 		n += v
 	}
 	return n
+}
+
+// gate is a TCP relay to the broker that refuses connections while closed.
+type gate struct {
+	addr string
+	open atomic.Bool
+}
+
+func newGate(t *testing.T, broker string) *gate {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{addr: ln.Addr().String()}
+	g.open.Store(true)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if !g.open.Load() {
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", broker)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			wg.Add(2)
+			go func() { defer wg.Done(); io.Copy(up, c); up.Close() }()
+			go func() { defer wg.Done(); io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return g
 }
