@@ -223,7 +223,7 @@ func TestKiosk(t *testing.T) {
 	}
 
 	// The admin service's door.pulse, delivered twice (QoS 1): one release.
-	time.Sleep(3500 * time.Millisecond) // the check-in's 3 s release ends first
+	waitUntil(t, 20*time.Second, "the check-in's 3 s release over", func() bool { return r.relay.Read() == gpio.Low })
 	r.send("door.pulse", "door-1", map[string]any{"duration_ms": 300})
 	r.send("door.pulse", "door-1", map[string]any{"duration_ms": 300})
 	if res := r.result("door-1"); res["status"] != "ok" {
