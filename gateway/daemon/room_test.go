@@ -54,7 +54,7 @@ func TestRoom(t *testing.T) {
 		}
 		return err
 	})
-	section := fmt.Sprintf("state_file = %q\npanel = \"panel-aurora\"\nname = \"Aurora\"\ncheckin_before = \"2s\"\ncheckin_after = \"8s\"\ntick = \"1s\"\nled_green = \"GPIO17\"\nled_yellow = \"GPIO27\"\nled_red = \"GPIO22\"\n",
+	section := fmt.Sprintf("state_file = %q\npanel = \"panel-aurora\"\nname = \"Aurora\"\ncheckin_before = \"2s\"\ncheckin_after = \"60s\"\ntick = \"1s\"\nled_green = \"GPIO17\"\nled_yellow = \"GPIO27\"\nled_red = \"GPIO22\"\n",
 		filepath.Join(dir, "room.json"))
 	rm, err := factory("room-aurora", devices.Options{Config: tomlSection(section)})
 	if err != nil {
