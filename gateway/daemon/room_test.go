@@ -85,7 +85,7 @@ func TestRoom(t *testing.T) {
 		defer status.mu.Unlock()
 		return len(status.msgs) > 0 && strings.Contains(string(status.msgs[len(status.msgs)-1]), `"online"`)
 	})
-	// The booking system's schedule: "standup" began 20 s ago and nobody
+	// The booking system's schedule: "standup" began 90 s ago and nobody
 	// came (its window is over); "review" starts in 2 s (its window is open).
 	now := time.Now()
 	at := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339Nano) }
@@ -95,7 +95,7 @@ func TestRoom(t *testing.T) {
 	}
 	defer admin.Disconnect(0)
 	body, _ := json.Marshal(map[string]any{"id": "sched-1", "args": map[string]any{"version": 1, "bookings": []any{
-		map[string]any{"id": "standup", "start": at(-20 * time.Second), "end": at(time.Second), "organizer": "Li Na"},
+		map[string]any{"id": "standup", "start": at(-90 * time.Second), "end": at(time.Second), "organizer": "Li Na"},
 		map[string]any{"id": "review", "start": at(2 * time.Second), "end": at(time.Hour), "title": "Design review"},
 	}}})
 	if tok := admin.Publish("officegate/gw-r/devices/room-aurora/commands/room.schedule_set", 1, false, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
