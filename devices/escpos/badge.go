@@ -11,6 +11,7 @@ var (
 	cmdInit             = []byte{0x1B, 0x40}       // ESC @: initialise, clears the buffer and modes
 	cmdChineseOn        = []byte{0x1C, 0x26}       // FS &: Chinese (double-byte) mode on
 	cmdChineseOff       = []byte{0x1C, 0x2E}       // FS .: Chinese mode off
+	cmdCodePage858      = []byte{0x1B, 0x74, 0x13} // ESC t 19: code page PC858 (Latin-1 and €) for bytes 0x80–0xFF
 	cmdCentre           = []byte{0x1B, 0x61, 0x01} // ESC a 1
 	cmdBoldOn           = []byte{0x1B, 0x45, 0x01} // ESC E 1
 	cmdBoldOff          = []byte{0x1B, 0x45, 0x00} // ESC E 0
@@ -98,6 +99,7 @@ func AppendBadge(dst []byte, b Badge, opts *Options) ([]byte, error) {
 	}
 	out := append(dst, cmdInit...)
 	out = append(out, cmdChineseOff...) // some printers power up in Chinese mode
+	out = append(out, cmdCodePage858...)
 	out = append(out, cmdCentre...)
 	line := func(field, s, prefix string) error {
 		s, err := clean(field, s)

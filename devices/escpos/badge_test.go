@@ -9,7 +9,7 @@ import (
 )
 
 func TestAppendBadge(t *testing.T) {
-	head := "\x1B\x40\x1C\x2E\x1B\x61\x01\x1B\x45\x01" // init, Chinese off, centre, bold
+	head := "\x1B\x40\x1C\x2E\x1B\x74\x13\x1B\x61\x01\x1B\x45\x01" // init, Chinese off, PC858, centre, bold
 	name := func(s string) string { return "\x1D\x21\x11" + s + "\n\x1D\x21\x00\x1B\x45\x00" }
 	cut := "\x1D\x56\x42\x00"
 	for _, tc := range []struct {
@@ -24,6 +24,8 @@ func TestAppendBadge(t *testing.T) {
 		{"chinese name", Badge{Name: "张伟"}, head + name("\x1C\x26\xD5\xC5\xCE\xB0\x1C\x2E") + cut},
 		{"mixed name", Badge{Name: "Wei 张"}, head + name("Wei \x1C\x26\xD5\xC5\x1C\x2E") + cut},
 		{"pinyin tone marks are in GBK", Badge{Name: "Lǚ"}, head + name("L\x1C\x26\xA8\xB7\x1C\x2E") + cut},
+		{"latin-1 names in PC858", Badge{Name: "Søren Müller"}, head + name("S\x9Bren M\x81ller") + cut},
+		{"latin and chinese", Badge{Name: "José 张"}, head + name("Jos\x82 \x1C\x26\xD5\xC5\x1C\x2E") + cut},
 		{"controls removed", Badge{Name: "A\x1B@\x00B\u202Ec\u200B"}, head + name("A@Bc") + cut},
 		{"spaces folded and trimmed", Badge{Name: "  Ada\t\n Lovelace "}, head + name("Ada Lovelace") + cut},
 		{"empty fields skipped", Badge{Name: "Ada", Company: " \x07 ", Host: ""}, head + name("Ada") + cut},
@@ -58,9 +60,9 @@ func TestAppendBadgeRefuses(t *testing.T) {
 		{"invalid UTF-8", Badge{Name: "Ada\xff"}, nil, ErrUnprintable},
 		{"emoji", Badge{Name: "Ada 😀"}, nil, ErrUnprintable},
 		{"four-byte GB18030", Badge{Name: "𠀀"}, nil, ErrUnprintable},
-		{"letter outside GBK", Badge{Name: "Søren"}, nil, ErrUnprintable},
+		{"letter in neither PC858 nor GBK", Badge{Name: "Łukasz"}, nil, ErrUnprintable},
 		{"name too long", Badge{Name: strings.Repeat("张", MaxNameRunes+1)}, nil, ErrUnprintable},
-		{"unprintable host", Badge{Name: "Ada", Host: "Søren"}, nil, ErrUnprintable},
+		{"unprintable host", Badge{Name: "Ada", Host: "Łukasz"}, nil, ErrUnprintable},
 		{"qr control byte", Badge{Name: "Ada", QR: "a\nb"}, nil, ErrBadQR},
 		{"qr non-ASCII", Badge{Name: "Ada", QR: "张"}, nil, ErrBadQR},
 		{"qr too long", Badge{Name: "Ada", QR: strings.Repeat("a", MaxQRBytes+1)}, nil, ErrBadQR},

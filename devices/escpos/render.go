@@ -138,7 +138,7 @@ func (l *layout) apply(t token) error {
 		return l.feed()
 	case opInit:
 		l.reset()
-	case opChineseOn, opChineseOff, opQRModel:
+	case opChineseOn, opChineseOff, opQRModel, opCodePage:
 		// Chinese mode is the scanner's; model 2 is the only model read.
 	case opAlign:
 		l.align = t.arg % 48

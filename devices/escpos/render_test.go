@@ -166,3 +166,24 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+// TestRenderLatin: a European name in code page PC858 renders (its letters outside
+// the preview's ASCII font as boxes of one cell each).
+func TestRenderLatin(t *testing.T) {
+	b, err := AppendBadge(nil, Badge{Title: "VISITOR", Name: "Søren Müller", Host: "José Núñez"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Render(b)
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	if img.Bounds().Dx() != Width58mm {
+		t.Errorf("width %d", img.Bounds().Dx())
+	}
+	// Bytes 0x80–0xFF outside Chinese mode are text only after ESC t 19.
+	raw := []byte{0x1B, 0x40, 0x81, 0x0A}
+	if _, err := Render(raw); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("a code-page byte without ESC t 19: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -45,6 +46,7 @@ const (
 	opQRStore                  // GS ( k fn 80
 	opQRPrint                  // GS ( k fn 81
 	opCut                      // GS V m [n]
+	opCodePage                 // ESC t n
 )
 
 // token is one command or character of a stream.
@@ -66,9 +68,10 @@ const maxQRStore = 7089
 // scanner reads one token at a time; it tracks Chinese mode, which decides how bytes
 // from 0x80 up are read.
 type scanner struct {
-	b       []byte
-	off     int
-	chinese bool
+	b        []byte
+	off      int
+	chinese  bool
+	codePage int // ESC t n; 0 (PC437) after ESC @
 }
 
 func (s *scanner) fail(err error, format string, a ...any) error {
@@ -94,10 +97,14 @@ func (s *scanner) next() (t token, ok bool, err error) {
 	t.off = s.off
 	s.off += t.n
 	switch t.op {
-	case opInit, opChineseOff:
+	case opInit:
+		s.chinese, s.codePage = false, 0
+	case opChineseOff:
 		s.chinese = false
 	case opChineseOn:
 		s.chinese = true
+	case opCodePage:
+		s.codePage = t.arg
 	}
 	return t, true, nil
 }
@@ -112,8 +119,10 @@ func (s *scanner) read() (token, error) {
 		return token{n: 1, op: opLineFeed}, nil
 	case c >= 0x80 && s.chinese:
 		return s.wide()
+	case c >= 0x80 && s.codePage == 19:
+		return token{n: 1, op: opText, arg: int(charmap.CodePage858.DecodeByte(c))}, nil
 	case c >= 0x80:
-		return token{}, s.fail(ErrUnsupported, "byte 0x%02X outside Chinese mode (code page characters)", c)
+		return token{}, s.fail(ErrUnsupported, "byte 0x%02X outside Chinese mode in code page %d (only 19, PC858, is read)", c, s.codePage)
 	}
 	if len(b) < 2 {
 		return token{}, s.fail(ErrTruncated, "0x%02X at the end of the stream", c)
@@ -127,6 +136,8 @@ func (s *scanner) read() (token, error) {
 			return s.arg3(opAlign, "ESC a", func(n byte) bool { return n <= 2 || (n >= 48 && n <= 50) })
 		case 0x45:
 			return s.arg3(opBold, "ESC E", func(n byte) bool { return true })
+		case 0x74:
+			return s.arg3(opCodePage, "ESC t", func(n byte) bool { return true })
 		}
 	case 0x1C:
 		switch b[1] {

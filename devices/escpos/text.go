@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -58,21 +59,23 @@ func cut(s string, n int) string {
 	return strings.TrimRight(string(r[:n-3]), " ") + "..."
 }
 
-// appendText appends s as the printer reads it (FORMAT.md, "Text"): ASCII as is, every
-// run of other characters in GB18030 between FS & (Chinese mode on) and FS . (off).
-// Each such character must take exactly two bytes: the printer's Chinese font covers
-// the double-byte range (GBK) only. s must already be clean.
+// appendText appends s as the printer reads it (FORMAT.md, "Text"): ASCII as is; a
+// Latin letter of code page PC858 (é, ü, ø, ß, …: European names) as its one byte,
+// outside Chinese mode; every run of other characters in GB18030 between FS & (Chinese
+// mode on) and FS . (off). Each such character must take exactly two bytes: the
+// printer's Chinese font covers the double-byte range (GBK) only. s must already be
+// clean.
 func appendText(dst []byte, field, s string) ([]byte, error) {
 	enc := simplifiedchinese.GB18030.NewEncoder()
 	chinese := false
 	var buf [8]byte
 	for _, r := range s {
-		if r < utf8.RuneSelf {
+		if b, ok := pc858(r); ok {
 			if chinese {
 				dst = append(dst, cmdChineseOff...)
 				chinese = false
 			}
-			dst = append(dst, byte(r))
+			dst = append(dst, b)
 			continue
 		}
 		n := utf8.EncodeRune(buf[:4], r)
@@ -91,4 +94,18 @@ func appendText(dst []byte, field, s string) ([]byte, error) {
 		dst = append(dst, cmdChineseOff...)
 	}
 	return dst, nil
+}
+
+// pc858 returns the byte of r in code page PC858, for ASCII and the Latin-1 letters
+// and signs (U+00A0–U+00FF) and €; false for anything else, which goes to the Chinese
+// font or is refused.
+func pc858(r rune) (byte, bool) {
+	if r < utf8.RuneSelf {
+		return byte(r), true
+	}
+	if (r < 0xA0 || r > 0xFF) && r != '€' {
+		return 0, false
+	}
+	b, ok := charmap.CodePage858.EncodeRune(r)
+	return b, ok && b >= 0x80
 }
