@@ -4,7 +4,7 @@
 // status right across reconnects, and hands inbound commands to the gateway.
 //
 // paho's auto-reconnect is off (with it on, a publish token can complete without
-// a PUBACK; shared/research/dependencies.md): a supervisor builds a fresh client
+// a PUBACK, a known paho trap): a supervisor builds a fresh client
 // for every connection, with jittered exponential backoff, and each session
 // replays every stream from its delivered cursor. Sessions are clean: pending
 // publish tokens then fail when the connection drops, which is the honest
