@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/officegate/officegate/internal/atomicfile"
 )
 
 // ErrCorrupt is wrapped by the error for a state file whose content is not a
@@ -141,38 +142,11 @@ func save(path string, c *cache) error {
 	return writeFile(path, b)
 }
 
-// writeFile is save's write: temp file, fsync, rename, fsync the directory.
-func writeFile(path string, b []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+// writeFile is save's write: temp file, fsync, rename, fsync the directory
+// (internal/atomicfile). The file holds visitor names: owner only.
+func writeFile(path string, b []byte) error {
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("kiosk: save state %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("kiosk: save state %s: write %s: %w", path, tmp, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("kiosk: save state %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("kiosk: save state %s: open directory: %w", path, err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
-		return fmt.Errorf("kiosk: save state %s: fsync directory %s: %w", path, dir, err)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/internal/atomicfile"
+
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/kiosk"
 )
@@ -71,7 +73,7 @@ func TestStateFileFormat(t *testing.T) {
 	// No temporary files left behind.
 	ents, _ := os.ReadDir(r.dir)
 	for _, e := range ents {
-		if strings.Contains(e.Name(), ".tmp-") {
+		if strings.HasSuffix(e.Name(), atomicfile.TempSuffix) {
 			t.Errorf("left %s", e.Name())
 		}
 	}

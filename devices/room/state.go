@@ -8,8 +8,9 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/officegate/officegate/internal/atomicfile"
 )
 
 // ErrCorrupt is wrapped by the error for a state file whose content cannot
@@ -156,41 +157,13 @@ func load(path string) (state, error) {
 // save replaces the state file at path with s atomically: a temporary file
 // in the same directory, fsync'd, renamed over path, and the directory
 // fsync'd so the rename itself survives a power cut.
-func save(path string, s state) (err error) {
+func save(path string, s state) error {
 	b, err := encode(s)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("room: save state %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("room: save state %s: write %s: %w", path, tmp, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("room: save state %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("room: save state %s: open directory: %w", path, err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
-		return fmt.Errorf("room: save state %s: fsync directory %s: %w", path, dir, err)
 	}
 	return nil
 }

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/officegate/officegate/internal/atomicfile"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -73,35 +74,10 @@ func loadState(path string) (state, error) {
 }
 
 // writeAtomic replaces path with b so that a crash at any point leaves
-// either the old or the new file: temp file, fsync, rename, fsync dir.
+// either the old or the new file (internal/atomicfile).
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("fwemu: writing state: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("fwemu: writing state %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fwemu: syncing %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fwemu: syncing %s: %w", dir, err)
 	}
 	return nil
 }
