@@ -420,13 +420,36 @@ func watchStatus(ctx context.Context, d Device, lg *link.Gateway, up *uplink.Upl
 	h := newStatusHistory(d, lg, up, in, log)
 	var last link.Status
 	for {
-		st, err := lg.Wait(ctx, func(s link.Status) bool { return !reflect.DeepEqual(s, last) || lg.Stats().AuthRefused != h.refused })
+		st, err := nextStatus(ctx, lg, last, h.refused)
 		if err != nil {
 			return
 		}
 		h.update(ctx, st)
 		last = st
 	}
+}
+
+// lastSeenEvery is how often a link watcher wakes without a change, to carry
+// last_seen forward into the retained status and the registry.
+const lastSeenEvery = 30 * time.Second
+
+// nextStatus waits until lg's status changes in anything but LastSeen, or
+// its count of refused HELLOs moves from refused, or lastSeenEvery passes,
+// and returns the status then. LastSeen moves with every frame, without a
+// notification: compared, it only made a wake-up race with the next frame;
+// carried forward on a timer, the retained last_seen is never older than
+// lastSeenEvery while the device talks.
+func nextStatus(ctx context.Context, lg *link.Gateway, last link.Status, refused uint64) (link.Status, error) {
+	wctx, cancel := context.WithTimeout(ctx, lastSeenEvery)
+	defer cancel()
+	st, err := lg.Wait(wctx, func(s link.Status) bool {
+		s.LastSeen = last.LastSeen
+		return !reflect.DeepEqual(s, last) || lg.Stats().AuthRefused != refused
+	})
+	if err != nil && ctx.Err() == nil {
+		return lg.Status(), nil // quiet for lastSeenEvery
+	}
+	return st, err
 }
 
 // statusHistory turns a link's status into the device's retained status and

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"sort"
 	"sync"
@@ -233,9 +232,7 @@ func (w *portWatcher) watch(ctx context.Context, port string, lg *link.Gateway, 
 		refused = lg.Stats().AuthRefused
 	)
 	for {
-		st, err := lg.Wait(ctx, func(s link.Status) bool {
-			return !reflect.DeepEqual(s, last) || lg.Stats().AuthRefused != refused
-		})
+		st, err := nextStatus(ctx, lg, last, refused)
 		if err != nil {
 			return
 		}
