@@ -14,13 +14,6 @@ import (
 // while the journal is behind, a few MB at most.
 const maxQueued = 10000
 
-// Backoff between attempts at a busy sink: journal back-pressure usually
-// clears within milliseconds; the cap keeps a long outage from spinning.
-const (
-	busyBackoffMin = 10 * time.Millisecond
-	busyBackoffMax = time.Second
-)
-
 // outbox queues events for the one goroutine that emits them, so they reach
 // the sink in the order they happened and no flow waits for the journal.
 type outbox struct {
@@ -126,29 +119,15 @@ func (o *outbox) loop(ctx context.Context, sink devices.Sink, final bool) {
 // lasts. It reports whether e was taken; an event the sink refuses outright
 // is lost (counted and logged) and emit returns false with ctx still live.
 func (o *outbox) emit(ctx context.Context, sink devices.Sink, e devices.Event) bool {
-	wait := busyBackoffMin
-	for {
-		err := sink.Emit(ctx, e)
-		switch {
-		case err == nil:
-			o.k.cnt.emitted.Add(1)
-			return true
-		case ctx.Err() != nil:
-			return false
-		case !errors.Is(err, devices.ErrBusy):
-			o.k.lose(e, err)
-			return false
-		}
-		o.k.cnt.busyRetries.Add(1)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		}
-		wait = min(2*wait, busyBackoffMax)
+	err := devices.EmitRetry(ctx, sink, e, 0, nil, func() { o.k.cnt.busyRetries.Add(1) })
+	switch {
+	case err == nil:
+		o.k.cnt.emitted.Add(1)
+		return true
+	case ctx.Err() == nil:
+		o.k.lose(e, err)
 	}
+	return false
 }
 
 // lose counts and logs an event that will not be delivered: its type and

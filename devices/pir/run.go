@@ -13,13 +13,6 @@ import (
 // timeLayout is the contract's UTC-millisecond form for times inside data.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// Busy-sink backoff: the journal is behind for milliseconds, a full disk
-// for much longer.
-const (
-	busyBackoffMin = 10 * time.Millisecond
-	busyBackoffMax = time.Second
-)
-
 // Run implements devices.Driver: it opens the pin, ignores it for the
 // warm-up, then emits a room.occupancy event at every transition until ctx
 // is cancelled. It returns an error only when the pin cannot be opened or
@@ -199,36 +192,16 @@ func (l *loop) transition(ctx context.Context, st State, at time.Time) {
 // it lost otherwise. A lost transition is not re-sent: the state it carried
 // is reported again by the next one.
 func (s *Sensor) deliver(ctx context.Context, sink devices.Sink, e devices.Event) {
-	wait := busyBackoffMin
-	var waited time.Duration
-	for {
-		err := sink.Emit(ctx, e)
-		switch {
-		case err == nil:
-			s.emitted.Add(1)
-			return
-		case ctx.Err() != nil:
-			s.lose(e, err, "the gateway stopped")
-			return
-		case !errors.Is(err, devices.ErrBusy):
-			s.lose(e, err, "the sink refused it")
-			return
-		case waited >= s.opts.BusyRetry:
-			s.lose(e, err, "the sink stayed busy")
-			return
-		}
-		s.busyRetries.Add(1)
-		d := min(wait, s.opts.BusyRetry-waited)
-		ch, stop := s.opts.Clock.Timer(d)
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			stop()
-			s.lose(e, ctx.Err(), "the gateway stopped")
-			return
-		}
-		waited += d
-		wait = min(2*wait, busyBackoffMax)
+	err := devices.EmitRetry(ctx, sink, e, s.opts.BusyRetry, s.opts.Clock.Timer, func() { s.busyRetries.Add(1) })
+	switch {
+	case err == nil:
+		s.emitted.Add(1)
+	case ctx.Err() != nil:
+		s.lose(e, err, "the gateway stopped")
+	case errors.Is(err, devices.ErrBusy):
+		s.lose(e, err, "the sink stayed busy")
+	default:
+		s.lose(e, err, "the sink refused it")
 	}
 }
 

@@ -25,13 +25,6 @@ const (
 // DefaultBusyRetry is how long a busy sink is retried before an event is lost.
 const DefaultBusyRetry = 2 * time.Second
 
-// Backoff between attempts at a busy sink: short first, as journal back-pressure usually
-// clears within milliseconds, capped so the last attempts still come before the deadline.
-const (
-	busyBackoffMin = 10 * time.Millisecond
-	busyBackoffMax = 500 * time.Millisecond
-)
-
 // Backoff between attempts to open the chip: a reader's lines do not come back by
 // themselves within milliseconds (a permission or an overlay is being fixed).
 const (
@@ -175,32 +168,16 @@ func (r *Reader) deliver(ctx context.Context, sink devices.Sink, f wiegand.Frame
 	r.lastSeen = at
 	r.mu.Unlock()
 	e := r.event(f, at)
-	wait := busyBackoffMin
-	var waited time.Duration
-	for {
-		err := sink.Emit(ctx, e)
-		switch {
-		case err == nil:
-			r.emitted.Add(1)
-			return
-		case ctx.Err() != nil:
-			r.lose(e, f, err, "the gateway stopped")
-			return
-		case !errors.Is(err, devices.ErrBusy):
-			r.lose(e, f, err, "the sink refused it")
-			return
-		case waited >= r.busyRetry:
-			r.lose(e, f, err, "the sink stayed busy")
-			return
-		}
-		r.busyRetries.Add(1)
-		d := min(wait, r.busyRetry-waited)
-		if !sleep(ctx, d) {
-			r.lose(e, f, ctx.Err(), "the gateway stopped")
-			return
-		}
-		waited += d
-		wait = min(2*wait, busyBackoffMax)
+	err := devices.EmitRetry(ctx, sink, e, r.busyRetry, nil, func() { r.busyRetries.Add(1) })
+	switch {
+	case err == nil:
+		r.emitted.Add(1)
+	case ctx.Err() != nil:
+		r.lose(e, f, err, "the gateway stopped")
+	case errors.Is(err, devices.ErrBusy):
+		r.lose(e, f, err, "the sink stayed busy")
+	default:
+		r.lose(e, f, err, "the sink refused it")
 	}
 }
 

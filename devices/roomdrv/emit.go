@@ -2,19 +2,11 @@ package roomdrv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/officegate/officegate/devices"
-)
-
-// Busy-sink backoff: the journal is behind for milliseconds, a full disk
-// for much longer.
-const (
-	busyBackoffMin = 10 * time.Millisecond
-	busyBackoffMax = time.Second
 )
 
 // maxQueue bounds the events waiting for the sink. A room makes a few
@@ -125,29 +117,16 @@ func (d *Driver) emitUntil(ctx context.Context, sink devices.Sink, draining bool
 // a room's events are decisions already saved in the state file, which will
 // not be made again. It returns false, leaving e queued, only when ctx ends.
 func (d *Driver) deliver(ctx context.Context, sink devices.Sink, e devices.Event) bool {
-	wait := busyBackoffMin
-	for {
-		err := sink.Emit(ctx, e)
-		switch {
-		case err == nil:
-			d.emitted.Add(1)
-			return true
-		case ctx.Err() != nil:
-			return false
-		case !errors.Is(err, devices.ErrBusy):
-			d.lose(e, err, "the sink refused it")
-			return true
-		}
-		d.busyRetries.Add(1)
-		ch, stop := d.clock.Timer(wait)
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			stop()
-			return false
-		}
-		wait = min(2*wait, busyBackoffMax)
+	err := devices.EmitRetry(ctx, sink, e, 0, d.clock.Timer, func() { d.busyRetries.Add(1) })
+	switch {
+	case err == nil:
+		d.emitted.Add(1)
+	case ctx.Err() != nil:
+		return false
+	default:
+		d.lose(e, err, "the sink refused it")
 	}
+	return true
 }
 
 func (d *Driver) lose(e devices.Event, err error, why string) {
