@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/creack/pty"
+	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +55,7 @@ func New() (*Printer, error) {
 	}
 	// The slave must be raw: with the default line discipline it would echo the job
 	// back and take 0x04 (EOT), part of every status request, as end of file.
-	err = makeRaw(s)
+	err = fwemu.MakeRaw(s) // raw 8N1, as a printer's serial line
 	var dev *os.File
 	if err == nil {
 		dev, err = pollable(m)
@@ -277,31 +278,4 @@ func pollable(f *os.File) (*os.File, error) {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), "ptmx"), nil
-}
-
-// makeRaw sets the tty raw 8N1: no echo, no line editing, no signals, no flow control.
-func makeRaw(f *os.File) error {
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ierr error
-	err = sc.Control(func(fd uintptr) {
-		t, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
-		if err != nil {
-			ierr = err
-			return
-		}
-		t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-		t.Oflag &^= unix.OPOST
-		t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		t.Cflag &^= unix.CSIZE | unix.PARENB
-		t.Cflag |= unix.CS8
-		t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
-		ierr = unix.IoctlSetTermios(int(fd), unix.TCSETS, t)
-	})
-	if err != nil {
-		return err
-	}
-	return ierr
 }
