@@ -35,27 +35,11 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	if err != nil {
 		return r, err
 	}
-	base := cfg.Dir
-	if base == "" {
-		base = "."
-	}
-	if err := checkRealDisk(base); err != nil {
-		return r, err
-	}
-	work, err := os.MkdirTemp(base, "bench-e2e-")
+	work, emuDir, exe, cleanup, err := workspace(cfg.Dir, "bench-e2e-")
 	if err != nil {
 		return r, err
 	}
-	defer os.RemoveAll(work)
-	emuDir, err := memDir(work)
-	if err != nil {
-		return r, err
-	}
-	defer os.RemoveAll(emuDir)
-	exe, err := os.Executable()
-	if err != nil {
-		return r, err
-	}
+	defer cleanup()
 	var gwPID int // the first gateway while it runs, for its memory in the progress lines
 	step := func(f string, a ...any) {
 		line := fmt.Sprintf(f, a...)

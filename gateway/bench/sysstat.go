@@ -161,3 +161,28 @@ func readDeviceStat(path string) deviceStat {
 	d.sectors, _ = strconv.ParseUint(string(f[6]), 10, 64)
 	return d
 }
+
+// workspace makes a run's scratch directory on the real disk under base
+// (default "."), where the stores under test write, and a memory-backed one
+// for the emulated devices' flash, so their fsyncs do not compete with the
+// journal's; exe is this program, for the child processes. cleanup removes
+// both directories.
+func workspace(base, prefix string) (work, flash, exe string, cleanup func(), err error) {
+	if base == "" {
+		base = "."
+	}
+	if err := checkRealDisk(base); err != nil {
+		return "", "", "", nil, err
+	}
+	if exe, err = os.Executable(); err != nil {
+		return "", "", "", nil, err
+	}
+	if work, err = os.MkdirTemp(base, prefix); err != nil {
+		return "", "", "", nil, err
+	}
+	if flash, err = memDir(work); err != nil {
+		os.RemoveAll(work)
+		return "", "", "", nil, err
+	}
+	return work, flash, exe, func() { os.RemoveAll(flash); os.RemoveAll(work) }, nil
+}

@@ -31,29 +31,13 @@ func runTerminals(ctx context.Context, cfg terminalsConfig, progress io.Writer) 
 		LogCapacity: fwemu.DefaultLogCapacity}
 	r.WireBytesPerPunch = meanWireBytes(cfg.Punches)
 	r.WirePerSAt115k2 = round(baud115200/r.WireBytesPerPunch, 1)
-	base := cfg.Dir
-	if base == "" {
-		base = "."
-	}
-	if err := checkRealDisk(base); err != nil {
-		return r, err
-	}
-	work, err := os.MkdirTemp(base, "bench-terminals-")
+	// The terminals' flash is in memory: every batch writes and fsyncs a
+	// state file, and that must not compete with the journal for the disk.
+	work, emuDir, exe, cleanup, err := workspace(cfg.Dir, "bench-terminals-")
 	if err != nil {
 		return r, err
 	}
-	defer os.RemoveAll(work)
-	// The terminals' flash: every batch writes and fsyncs a state file, and
-	// that must not compete with the journal for the disk.
-	emuDir, err := memDir(work)
-	if err != nil {
-		return r, err
-	}
-	defer os.RemoveAll(emuDir)
-	exe, err := os.Executable()
-	if err != nil {
-		return r, err
-	}
+	defer cleanup()
 	for _, n := range cfg.Fleets {
 		fmt.Fprintf(progress, "terminals: %d terminal(s), %d punches each in batches of %d...\n", n, cfg.Punches, cfg.Batch)
 		run, err := runFleet(ctx, cfg, exe, filepath.Join(work, fmt.Sprintf("n%d", n)), filepath.Join(emuDir, fmt.Sprintf("n%d", n)), n)
