@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/firmware-bridge/msg"
 )
 
 // Commands are the command names CheckCommand accepts, sorted. "time.set"
@@ -39,10 +40,9 @@ const (
 	defLimit   = 500
 )
 
-// LinkName is the name a terminal command has on the serial link: the
-// gateway's name with '_' for '.' ("user.upsert" → "user_upsert"), because
-// a link command name is [a-z0-9_-] (firmware-bridge/PROTOCOL.md §4.1).
-func LinkName(name string) string { return strings.ReplaceAll(name, ".", "_") }
+// LinkName is the name a terminal command has on the serial link
+// (msg.CommandName: "user.upsert" → "user_upsert").
+func LinkName(name string) string { return msg.CommandName(name) }
 
 // CheckCommand validates the args of the terminal command name (decoded from
 // JSON: integers as int64, other numbers as float64) and returns them

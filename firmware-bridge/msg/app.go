@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/officegate/officegate/firmware-bridge/frame"
 )
@@ -204,3 +205,7 @@ func (m *FwStatus) Validate() error {
 }
 
 func (m *FwActivate) Validate() error { return checkHash("image sha-256", m.SHA256, false) }
+
+// CommandName is the link's name of a command the gateway names with dots
+// ("door.pulse" → "door_pulse"): a link command name is [a-z0-9_-] (§4.1).
+func CommandName(name string) string { return strings.ReplaceAll(name, ".", "_") }

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,7 +108,7 @@ func (s *Sender) Send(ctx context.Context, device string, c devices.Command) (de
 	if lg == nil {
 		return devices.Result{}, fmt.Errorf("daemon: no device %q", device)
 	}
-	res, err := lg.Send(ctx, msg.Command{ID: c.ID, Name: strings.ReplaceAll(c.Name, ".", "_"), Args: c.Args})
+	res, err := lg.Send(ctx, msg.Command{ID: c.ID, Name: msg.CommandName(c.Name), Args: c.Args})
 	if err != nil {
 		return devices.Result{}, err
 	}
@@ -641,7 +640,7 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 	}
 	// Link command names have no '.' (PROTOCOL.md §4): door.pulse goes as
 	// door_pulse.
-	cmd := msg.Command{ID: req.ID, Name: strings.ReplaceAll(req.Name, ".", "_"), Args: a}
+	cmd := msg.Command{ID: req.ID, Name: msg.CommandName(req.Name), Args: a}
 	if dl, ok := ctx.Deadline(); ok {
 		cmd.Deadline = uint64(dl.UnixMilli())
 	}
