@@ -6,10 +6,11 @@ import (
 
 	"github.com/officegate/officegate/devices/door"
 	"github.com/officegate/officegate/devices/gpio"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 func TestForcedOpen(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newRig(t, baseConfig())
 	if r.d.State() != door.StateClosed {
 		t.Fatalf("initial state %s", r.d.State())
@@ -32,9 +33,9 @@ func TestForcedOpen(t *testing.T) {
 }
 
 func TestOpenDuringPulse(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newRig(t, baseConfig())
-	if err := r.d.Pulse(testCtx(t), 3*time.Second); err != nil {
+	if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	r.move(time.Second, gpio.High)
@@ -48,7 +49,7 @@ func TestOpenDuringPulse(t *testing.T) {
 
 	// Pushed open in the pulse's last moment: the contact settles only after
 	// the strike relocked, but it moved while released.
-	if err := r.d.Pulse(testCtx(t), 3*time.Second); err != nil {
+	if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	start := 3*time.Second + 2*debounce
@@ -72,11 +73,11 @@ func TestOpenDuringPulse(t *testing.T) {
 }
 
 func TestHeldOpen(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	cfg := baseConfig()
 	cfg.HeldOpenAfter = 20 * time.Second
 	r := newRig(t, cfg)
-	if err := r.d.Pulse(testCtx(t), 3*time.Second); err != nil {
+	if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	r.move(time.Second, gpio.High)
@@ -115,7 +116,7 @@ func TestHeldOpen(t *testing.T) {
 
 // A bouncing contact gives one event per settled movement.
 func TestContactBounce(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newRig(t, baseConfig())
 	if err := r.d.SetMode(door.ModeHeldOpen); err != nil {
 		t.Fatal(err)
@@ -146,7 +147,7 @@ func TestContactBounce(t *testing.T) {
 // A door open at start-up is open without an event, and held open once the
 // threshold passes from start-up.
 func TestOpenAtStart(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	cfg := baseConfig()
 	cfg.ContactClosed = "high" // the pin reads Low at start: open
 	r := newRig(t, cfg)

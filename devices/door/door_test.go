@@ -10,12 +10,13 @@ import (
 	"github.com/officegate/officegate/devices/door"
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // Boot: before the gateway opens the pin, the board's pull holds the relay
 // at the locked level; Open drives that same level. Both polarities.
 func TestBootIsLocked(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	for _, tc := range []struct {
 		pin, active string
 		locked      gpio.Level
@@ -29,7 +30,7 @@ func TestBootIsLocked(t *testing.T) {
 		if pin.Level() != tc.locked {
 			t.Fatalf("%s at reset reads %s: this wiring would not be fail-secure", tc.pin, pin.Level())
 		}
-		d, err := door.Open(testCtx(t), board.Open, door.Config{RelayPin: tc.pin, RelayActive: tc.active, Clock: clk})
+		d, err := door.Open(testkit.Ctx(t, 10*time.Second), board.Open, door.Config{RelayPin: tc.pin, RelayActive: tc.active, Clock: clk})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,9 +50,9 @@ func TestBootIsLocked(t *testing.T) {
 }
 
 func TestPulseTiming(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newRig(t, door.Config{RelayPin: "GPIO17", RelayActive: "high"})
-	if err := r.d.Pulse(testCtx(t), 3*time.Second); err != nil {
+	if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if !r.d.Released() || r.relay.Level() != gpio.High {
@@ -70,7 +71,7 @@ func TestPulseTiming(t *testing.T) {
 		t.Error("Released after the pulse")
 	}
 	// 0 means the configured maximum.
-	if err := r.d.Pulse(testCtx(t), 0); err != nil {
+	if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), 0); err != nil {
 		t.Fatal(err)
 	}
 	r.advance(door.DefaultMaxPulse)
@@ -81,17 +82,17 @@ func TestPulseTiming(t *testing.T) {
 }
 
 func TestPulseCap(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newRig(t, door.Config{RelayPin: "GPIO17", RelayActive: "high"})
 	for _, d := range []time.Duration{door.DefaultMaxPulse + time.Nanosecond, time.Minute} {
-		err := r.d.Pulse(testCtx(t), d)
+		err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), d)
 		if !errors.Is(err, door.ErrPulseTooLong) || !errors.Is(err, gpio.ErrPulseTooLong) ||
 			!strings.Contains(err.Error(), "not shortened") || !strings.Contains(err.Error(), d.String()) ||
 			!strings.Contains(err.Error(), "max_pulse is 5s") {
 			t.Errorf("Pulse(%v) = %v, want ErrPulseTooLong saying so", d, err)
 		}
 	}
-	if err := r.d.Pulse(testCtx(t), -time.Second); err == nil || errors.Is(err, door.ErrPulseTooLong) {
+	if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), -time.Second); err == nil || errors.Is(err, door.ErrPulseTooLong) {
 		t.Errorf("negative pulse: %v", err)
 	}
 	if got := r.relayLevels(); got != "L@0s" {
@@ -100,15 +101,15 @@ func TestPulseCap(t *testing.T) {
 
 	// Configuration may raise the cap up to 30 s.
 	r2 := newRig(t, door.Config{RelayPin: "GPIO17", RelayActive: "high", MaxPulse: 30 * time.Second})
-	if err := r2.d.Pulse(testCtx(t), 30*time.Second); err != nil {
+	if err := r2.d.Pulse(testkit.Ctx(t, 10*time.Second), 30*time.Second); err != nil {
 		t.Errorf("30 s pulse with max_pulse 30s: %v", err)
 	}
-	if err := r2.d.Pulse(testCtx(t), time.Second); !errors.Is(err, door.ErrBusy) {
+	if err := r2.d.Pulse(testkit.Ctx(t, 10*time.Second), time.Second); !errors.Is(err, door.ErrBusy) {
 		t.Errorf("%v", err)
 	}
 
 	// A cancelled context refuses the start.
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	cancel()
 	if err := r.d.Pulse(ctx, time.Second); !errors.Is(err, context.Canceled) || r.d.Released() {
 		t.Errorf("Pulse with a cancelled ctx: %v", err)
@@ -116,9 +117,9 @@ func TestPulseCap(t *testing.T) {
 }
 
 func TestPulseBusy(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newRig(t, door.Config{RelayPin: "GPIO17", RelayActive: "high"})
-	ctx := testCtx(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
 	if err := r.d.Pulse(ctx, 4*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -140,9 +141,9 @@ func TestPulseBusy(t *testing.T) {
 }
 
 func TestModes(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newRig(t, door.Config{RelayPin: "GPIO17", RelayActive: "high"})
-	ctx := testCtx(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
 
 	if err := r.d.SetMode(door.ModeLocked); err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func TestModes(t *testing.T) {
 // Close, or a cancelled context (a crash of the program is the board's
 // pull, see TestBootIsLocked), leave the strike locked whatever it was doing.
 func TestCloseAndCancelLock(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	t.Run("close in held_open", func(t *testing.T) {
 		r := newRig(t, baseConfig())
 		if err := r.d.SetMode(door.ModeHeldOpen); err != nil {
@@ -207,7 +208,7 @@ func TestCloseAndCancelLock(t *testing.T) {
 		if r.relay.Level() != gpio.Low || r.d.Released() {
 			t.Fatalf("after Close: %s", r.relayLevels())
 		}
-		if err := r.d.Pulse(testCtx(t), time.Second); !errors.Is(err, door.ErrClosed) {
+		if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), time.Second); !errors.Is(err, door.ErrClosed) {
 			t.Errorf("Pulse after Close = %v", err)
 		}
 		if err := r.d.SetMode(door.ModeHeldOpen); !errors.Is(err, door.ErrClosed) || r.relay.Level() != gpio.Low {
@@ -222,7 +223,7 @@ func TestCloseAndCancelLock(t *testing.T) {
 	})
 	t.Run("cancel during a pulse", func(t *testing.T) {
 		r := newRig(t, baseConfig())
-		if err := r.d.Pulse(testCtx(t), 5*time.Second); err != nil {
+		if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		r.cancel()
@@ -230,7 +231,7 @@ func TestCloseAndCancelLock(t *testing.T) {
 		if r.relay.Level() != gpio.Low || r.d.Released() {
 			t.Fatalf("after cancel: %s, released %v", r.relayLevels(), r.d.Released())
 		}
-		if err := r.d.Pulse(testCtx(t), time.Second); !errors.Is(err, door.ErrClosed) {
+		if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), time.Second); !errors.Is(err, door.ErrClosed) {
 			t.Errorf("Pulse after cancel = %v", err)
 		}
 		if err := r.close(); err != nil {
@@ -244,16 +245,16 @@ func TestCloseAndCancelLock(t *testing.T) {
 }
 
 func TestRelayFailure(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newRig(t, door.Config{RelayPin: "GPIO17", RelayActive: "high"})
 	r.relay.SetOutError(gpiosim.ErrOutFailed)
-	if err := r.d.Pulse(testCtx(t), time.Second); !errors.Is(err, gpiosim.ErrOutFailed) {
+	if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), time.Second); !errors.Is(err, gpiosim.ErrOutFailed) {
 		t.Fatalf("Pulse on a failing relay = %v", err)
 	}
 	if !r.d.Released() {
 		t.Error("a relay in an unknown state is reported locked")
 	}
-	if err := r.d.Pulse(testCtx(t), time.Second); !errors.Is(err, door.ErrBusy) {
+	if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), time.Second); !errors.Is(err, door.ErrBusy) {
 		t.Errorf("Pulse after a failure = %v, want ErrBusy until locked again", err)
 	}
 	r.relay.SetOutError(nil)
@@ -288,11 +289,11 @@ func TestConfig(t *testing.T) {
 		t.Errorf("defaults: %+v, %v", cfg, err)
 	}
 	board := gpiosim.NewBoard(nil)
-	if _, err := door.Open(testCtx(t), board.Open, door.Config{RelayPin: "GPIO99", RelayActive: "high"}); err == nil || !strings.Contains(err.Error(), `relay_pin "GPIO99"`) {
+	if _, err := door.Open(testkit.Ctx(t, 10*time.Second), board.Open, door.Config{RelayPin: "GPIO99", RelayActive: "high"}); err == nil || !strings.Contains(err.Error(), `relay_pin "GPIO99"`) {
 		t.Errorf("Open with an unknown pin: %v", err)
 	}
 	relay, _ := board.Pin("GPIO17")
-	if _, err := door.Open(testCtx(t), board.Open, door.Config{RelayPin: "GPIO17", RelayActive: "high", ContactPin: "LED", ContactClosed: "low"}); err == nil ||
+	if _, err := door.Open(testkit.Ctx(t, 10*time.Second), board.Open, door.Config{RelayPin: "GPIO17", RelayActive: "high", ContactPin: "LED", ContactClosed: "low"}); err == nil ||
 		!strings.Contains(err.Error(), `contact_pin "LED"`) || relay.Level() != gpio.Low {
 		t.Errorf("Open with an unknown contact pin: %v, relay %s", err, relay.Level())
 	}

@@ -10,38 +10,12 @@ import (
 	"github.com/officegate/officegate/devices/door"
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
 const debounce = gpio.DefaultDebounce
-
-// testCtx bounds every wait in a test, so a bug fails it instead of hanging.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// noLeak fails the test if goroutines it started outlive it. Call it first,
-// so its cleanup runs last.
-func noLeak(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				n := runtime.Stack(buf, true)
-				t.Errorf("%d goroutines before the test, %d after:\n%s", before, runtime.NumGoroutine(), buf[:n])
-				return
-			}
-			runtime.Gosched()
-		}
-	})
-}
 
 // rig is a door on a simulated board: the relay on GPIO17 (pulled down at
 // reset, a module that energises on High: locked is Low), the contact on
@@ -72,7 +46,7 @@ func newRig(t *testing.T, cfg door.Config) *rig {
 		t.Fatal(err)
 	}
 	cfg.Clock = clk
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	d, err := door.Open(ctx, board.Open, cfg)
 	if err != nil {
 		cancel()
@@ -98,7 +72,7 @@ func (r *rig) close() error {
 	r.closed = true
 	done := make(chan error, 1)
 	go func() { done <- r.d.Close() }()
-	ctx := testCtx(r.t)
+	ctx := testkit.Ctx(r.t, 10*time.Second)
 	for {
 		select {
 		case err := <-done:
@@ -115,7 +89,7 @@ func (r *rig) close() error {
 // idle waits until the contact's reader has taken in everything so far.
 func (r *rig) idle() {
 	r.t.Helper()
-	if err := r.contact.WaitIdle(testCtx(r.t)); err != nil {
+	if err := r.contact.WaitIdle(testkit.Ctx(r.t, 10*time.Second)); err != nil {
 		r.t.Fatalf("contact reader never went idle: %v", err)
 	}
 }
@@ -145,7 +119,7 @@ func (r *rig) want(s door.State, at time.Duration) {
 		if e.State != s || !e.Time.Equal(t0.Add(at)) {
 			r.t.Fatalf("event %s at %v, want %s at %v", e.State, e.Time.Sub(t0), s, at)
 		}
-	case <-testCtx(r.t).Done():
+	case <-testkit.Ctx(r.t, 10*time.Second).Done():
 		r.t.Fatalf("no event; want %s at %v", s, at)
 	}
 	if got := r.d.State(); got != s {
@@ -182,7 +156,7 @@ func (r *rig) relayLevels() string {
 // waitRelay waits until the relay has changed level n times in all.
 func (r *rig) waitRelay(n int) {
 	r.t.Helper()
-	if _, err := r.relay.WaitChanges(testCtx(r.t), n); err != nil {
+	if _, err := r.relay.WaitChanges(testkit.Ctx(r.t, 10*time.Second), n); err != nil {
 		r.t.Fatalf("relay: %v; history %s", err, r.relayLevels())
 	}
 }

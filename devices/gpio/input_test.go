@@ -8,6 +8,7 @@ import (
 
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 type inputRig struct {
@@ -31,7 +32,7 @@ func newInputRig(t *testing.T, num int, opts *gpio.InputOpts) *inputRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	edges, err := in.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func newInputRig(t *testing.T, num int, opts *gpio.InputOpts) *inputRig {
 // idle waits until the input's goroutine has taken in everything so far.
 func (r *inputRig) idle() {
 	r.t.Helper()
-	if err := r.pin.WaitIdle(testCtx(r.t)); err != nil {
+	if err := r.pin.WaitIdle(testkit.Ctx(r.t, 10*time.Second)); err != nil {
 		r.t.Fatalf("input never went idle: %v", err)
 	}
 }
@@ -85,7 +86,7 @@ func (r *inputRig) want(l gpio.Level, at time.Duration) {
 		if e.Level != l || !e.Time.Equal(t0.Add(at)) {
 			r.t.Fatalf("edge %s at %v, want %s at %v", e.Level, e.Time.Sub(t0), l, at)
 		}
-	case <-testCtx(r.t).Done():
+	case <-testkit.Ctx(r.t, 10*time.Second).Done():
 		r.t.Fatalf("no edge; want %s at %v", l, at)
 	}
 	if r.in.Level() != l {
@@ -103,7 +104,7 @@ func (r *inputRig) close() {
 }
 
 func TestInputDebouncesBounces(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newInputRig(t, 17, nil) // pulled down: starts Low
 	if r.in.Level() != gpio.Low {
 		t.Fatalf("initial level %s", r.in.Level())
@@ -130,7 +131,7 @@ func TestInputDebouncesBounces(t *testing.T) {
 }
 
 func TestInputIgnoresGlitches(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newInputRig(t, 4, &gpio.InputOpts{Debounce: 20 * time.Millisecond}) // pulled up: starts High
 	if r.in.Level() != gpio.High {
 		t.Fatalf("initial level %s", r.in.Level())
@@ -150,7 +151,7 @@ func TestInputIgnoresGlitches(t *testing.T) {
 }
 
 func TestInputPollsWithPositiveTimeouts(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newInputRig(t, 22, &gpio.InputOpts{Poll: 100 * time.Millisecond})
 	// Nothing happens for a minute: the reader wakes every poll with a
 	// timer it stops, and reports nothing.
@@ -164,7 +165,7 @@ func TestInputPollsWithPositiveTimeouts(t *testing.T) {
 }
 
 func TestInputStopsOnCancel(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newInputRig(t, 17, nil)
 	r.step(time.Second, gpio.High)
 	r.stop()
@@ -186,7 +187,7 @@ func TestInputOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	defer cancel()
 	edges, err := in.Run(ctx)
 	if err != nil {
@@ -201,7 +202,7 @@ func TestInputOptions(t *testing.T) {
 }
 
 func TestInputPull(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	r := newInputRig(t, 17, &gpio.InputOpts{Pull: gpio.PullUp})
 	if r.pin.Pull() != gpio.PullUp || r.in.Level() != gpio.High {
 		t.Errorf("pull %s level %s", r.pin.Pull(), r.in.Level())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 var _ gpio.PinIO = (*gpiosim.Pin)(nil)
@@ -33,7 +34,7 @@ func newOutput(t *testing.T, ctx context.Context, num int, safe gpio.Level, opts
 }
 
 func TestOutputSafeAtOpen(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	for _, tc := range []struct {
 		num  int
 		safe gpio.Level
@@ -42,7 +43,7 @@ func TestOutputSafeAtOpen(t *testing.T) {
 		{4, gpio.High},  // pulled up at boot, relay energises on Low
 		{17, gpio.High}, // the wrong pin for the polarity: still safe once opened
 	} {
-		o, pin, _ := newOutput(t, testCtx(t), tc.num, tc.safe, nil)
+		o, pin, _ := newOutput(t, testkit.Ctx(t, 10*time.Second), tc.num, tc.safe, nil)
 		if !pin.IsOutput() || pin.Level() != tc.safe || o.Active() || o.Safe() != tc.safe {
 			t.Errorf("pin %d safe %s: output %v level %s active %v", tc.num, tc.safe, pin.IsOutput(), pin.Level(), o.Active())
 		}
@@ -54,8 +55,8 @@ func TestOutputSafeAtOpen(t *testing.T) {
 }
 
 func TestOutputSafeAtClose(t *testing.T) {
-	noLeak(t)
-	o, pin, _ := newOutput(t, testCtx(t), 17, gpio.Low, nil)
+	testkit.NoLeaks(t)
+	o, pin, _ := newOutput(t, testkit.Ctx(t, 10*time.Second), 17, gpio.Low, nil)
 	if err := o.Set(true); err != nil || pin.Level() != gpio.High || !o.Active() {
 		t.Fatalf("Set(true): %v, level %s", err, pin.Level())
 	}
@@ -71,7 +72,7 @@ func TestOutputSafeAtClose(t *testing.T) {
 	if err := o.Set(true); !errors.Is(err, gpio.ErrClosed) {
 		t.Errorf("Set after Close: %v", err)
 	}
-	if err := o.Pulse(testCtx(t), time.Second); !errors.Is(err, gpio.ErrClosed) {
+	if err := o.Pulse(testkit.Ctx(t, 10*time.Second), time.Second); !errors.Is(err, gpio.ErrClosed) {
 		t.Errorf("Pulse after Close: %v", err)
 	}
 	if pin.Level() != gpio.Low {
@@ -80,15 +81,15 @@ func TestOutputSafeAtClose(t *testing.T) {
 }
 
 func TestOutputSafeAtCancel(t *testing.T) {
-	noLeak(t)
-	ctx, cancel := context.WithCancel(testCtx(t))
+	testkit.NoLeaks(t)
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	o, pin, _ := newOutput(t, ctx, 4, gpio.High, nil)
 	if err := o.Set(true); err != nil {
 		t.Fatal(err)
 	}
 	n := len(pin.History())
 	cancel()
-	h, err := pin.WaitChanges(testCtx(t), n+1)
+	h, err := pin.WaitChanges(testkit.Ctx(t, 10*time.Second), n+1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestOutputSafeAtCancel(t *testing.T) {
 }
 
 func TestPulseCap(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
 	o, pin, _ := newOutput(t, ctx, 17, gpio.Low, nil)
 	if o.MaxPulse() != gpio.DefaultMaxPulse {
 		t.Errorf("MaxPulse %v", o.MaxPulse())
@@ -139,15 +140,15 @@ func pulse(t *testing.T, ctx context.Context, o *gpio.Output, clk *gpiosim.Clock
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- o.Pulse(ctx, d) }()
-	if err := clk.WaitTimers(testCtx(t), 1); err != nil {
+	if err := clk.WaitTimers(testkit.Ctx(t, 10*time.Second), 1); err != nil {
 		t.Fatalf("pulse never started: %v", err)
 	}
 	return done
 }
 
 func TestPulse(t *testing.T) {
-	noLeak(t)
-	ctx := testCtx(t)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
 	o, pin, clk := newOutput(t, ctx, 17, gpio.Low, nil)
 	done := pulse(t, ctx, o, clk, 3*time.Second)
 	if pin.Level() != gpio.High || !o.Active() {
@@ -170,8 +171,8 @@ func TestPulse(t *testing.T) {
 }
 
 func TestPulseCancelledReturnsToSafe(t *testing.T) {
-	noLeak(t)
-	ctx := testCtx(t)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
 	o, pin, clk := newOutput(t, ctx, 4, gpio.High, nil)
 	pctx, cancel := context.WithCancel(ctx)
 	done := pulse(t, pctx, o, clk, 5*time.Second)
@@ -193,10 +194,10 @@ func TestPulseCancelledReturnsToSafe(t *testing.T) {
 }
 
 func TestPulseOutputContextCancelled(t *testing.T) {
-	noLeak(t)
-	octx, cancel := context.WithCancel(testCtx(t))
+	testkit.NoLeaks(t)
+	octx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	o, pin, clk := newOutput(t, octx, 17, gpio.Low, nil)
-	done := pulse(t, testCtx(t), o, clk, 5*time.Second)
+	done := pulse(t, testkit.Ctx(t, 10*time.Second), o, clk, 5*time.Second)
 	cancel()
 	err := <-done
 	if !errors.Is(err, gpio.ErrPulseCutShort) || !errors.Is(err, gpio.ErrClosed) {
@@ -208,8 +209,8 @@ func TestPulseOutputContextCancelled(t *testing.T) {
 }
 
 func TestPulseClosed(t *testing.T) {
-	noLeak(t)
-	ctx := testCtx(t)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
 	o, pin, clk := newOutput(t, ctx, 17, gpio.Low, nil)
 	done := pulse(t, ctx, o, clk, 5*time.Second)
 	if err := o.Close(); err != nil {
@@ -224,7 +225,7 @@ func TestPulseClosed(t *testing.T) {
 }
 
 func TestPulseRefusedWhilePulsing(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
 	o, pin, clk := newOutput(t, ctx, 17, gpio.Low, nil)
 	done := pulse(t, ctx, o, clk, 4*time.Second)
 	if err := o.Pulse(ctx, time.Second); !errors.Is(err, gpio.ErrPulsing) {
@@ -240,7 +241,7 @@ func TestPulseRefusedWhilePulsing(t *testing.T) {
 }
 
 func TestSetEndsPulse(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
 	o, pin, clk := newOutput(t, ctx, 17, gpio.Low, nil)
 	done := pulse(t, ctx, o, clk, 4*time.Second)
 	clk.Advance(time.Second)
@@ -257,7 +258,7 @@ func TestSetEndsPulse(t *testing.T) {
 }
 
 func TestOutputFailures(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
 	pin := gpiosim.NewPin("relay", 17, nil)
 	pin.SetOutError(gpiosim.ErrOutFailed)
 	_, err := gpio.NewOutput(ctx, pin, gpio.Low, nil)

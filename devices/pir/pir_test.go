@@ -12,16 +12,10 @@ import (
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
 	"github.com/officegate/officegate/devices/pir"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // rig runs a Sensor on a simulated pin with a manual clock.
 type rig struct {
@@ -57,7 +51,7 @@ func newRig(t *testing.T, opts pir.Opts) *rig {
 		r.events <- e
 		return nil
 	})
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	r.cancel = cancel
 	go func() { r.done <- s.Run(ctx, sink) }()
 	r.idle()
@@ -68,7 +62,7 @@ func newRig(t *testing.T, opts pir.Opts) *rig {
 // idle waits until the input's goroutine has taken in everything so far.
 func (r *rig) idle() {
 	r.t.Helper()
-	if err := r.pin.WaitIdle(testCtx(r.t)); err != nil {
+	if err := r.pin.WaitIdle(testkit.Ctx(r.t, 10*time.Second)); err != nil {
 		r.t.Fatalf("input never went idle: %v", err)
 	}
 }
@@ -77,7 +71,7 @@ func (r *rig) idle() {
 // plus the sensor's warm-up or hold timer.
 func (r *rig) timers(n int) {
 	r.t.Helper()
-	if err := r.clk.WaitTimers(testCtx(r.t), n); err != nil {
+	if err := r.clk.WaitTimers(testkit.Ctx(r.t, 10*time.Second), n); err != nil {
 		r.t.Fatalf("%d timers never pending (have %d): %v", n, r.clk.Timers(), err)
 	}
 }
@@ -86,7 +80,7 @@ func (r *rig) timers(n int) {
 // every edge up to the n-th rising one.
 func (r *rig) motions(n uint64) {
 	r.t.Helper()
-	ctx := testCtx(r.t)
+	ctx := testkit.Ctx(r.t, 10*time.Second)
 	for r.s.Stats().Motions < n {
 		if ctx.Err() != nil {
 			r.t.Fatalf("%d motions, want %d", r.s.Stats().Motions, n)
@@ -127,7 +121,7 @@ func (r *rig) want(state pir.State, at time.Duration) devices.Event {
 			r.t.Fatalf("event %s %v at %v, want %s at %v", e.Type, e.Data, e.Time.Sub(t0), state, at)
 		}
 		return e
-	case <-testCtx(r.t).Done():
+	case <-testkit.Ctx(r.t, 10*time.Second).Done():
 		r.t.Fatalf("no event; want %s at %v", state, at)
 	}
 	return devices.Event{}
@@ -137,7 +131,7 @@ func (r *rig) want(state pir.State, at time.Duration) devices.Event {
 // wait on it ends.
 func (r *rig) stop() error {
 	r.cancel()
-	ctx := testCtx(r.t)
+	ctx := testkit.Ctx(r.t, 10*time.Second)
 	for {
 		select {
 		case err := <-r.done:
@@ -256,7 +250,7 @@ func TestStormGivesOneEventPerTransition(t *testing.T) {
 }
 
 func TestCancelStopsCleanly(t *testing.T) {
-	before := runtime.NumGoroutine()
+	testkit.NoLeaks(t)
 	r := newRig(t, pir.Opts{Warmup: pir.NoWarmup})
 	r.want(pir.StateVacant, 0)
 	r.drive(gpio.High)
@@ -272,13 +266,6 @@ func TestCancelStopsCleanly(t *testing.T) {
 	if err := r.s.Run(context.Background(), nil); !errors.Is(err, pir.ErrRunning) {
 		t.Errorf("second Run = %v", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines before, %d after", before, runtime.NumGoroutine())
-		}
-		runtime.Gosched()
-	}
 }
 
 func TestActiveLow(t *testing.T) {
@@ -290,7 +277,7 @@ func TestActiveLow(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := make(chan devices.Event, 10)
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	done := make(chan error, 1)
 	go func() {
 		done <- s.Run(ctx, devices.SinkFunc(func(_ context.Context, e devices.Event) error { events <- e; return nil }))
@@ -298,11 +285,11 @@ func TestActiveLow(t *testing.T) {
 	if e := <-events; e.Data["state"] != "vacant" {
 		t.Fatalf("first %v", e.Data)
 	}
-	if err := pin.WaitIdle(testCtx(t)); err != nil {
+	if err := pin.WaitIdle(testkit.Ctx(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	pin.Drive(gpio.Low)
-	if err := pin.WaitIdle(testCtx(t)); err != nil {
+	if err := pin.WaitIdle(testkit.Ctx(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Second)
@@ -341,7 +328,7 @@ func TestBusySinkRetried(t *testing.T) {
 		}
 		return nil
 	})
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, sink) }()
 	for want := 1; want <= 3; want++ {
@@ -349,7 +336,7 @@ func TestBusySinkRetried(t *testing.T) {
 			t.Fatalf("call %d, want %d", got, want)
 		}
 		if want < 3 {
-			clk.WaitTimers(testCtx(t), 2) // poll and the backoff
+			clk.WaitTimers(testkit.Ctx(t, 10*time.Second), 2) // poll and the backoff
 			clk.Advance(time.Second)
 		}
 	}

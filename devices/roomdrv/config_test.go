@@ -4,10 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/room"
 	"github.com/officegate/officegate/devices/roomdrv"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 func TestConfig(t *testing.T) {
@@ -80,7 +82,7 @@ func TestFactory(t *testing.T) {
 	if w.pin("GPIO16").IsOutput() {
 		t.Error("a factory opened a pin")
 	}
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	done := make(chan error, 1)
 	go func() {
 		done <- d.Run(ctx, devices.SinkFunc(func(context.Context, devices.Event) error { return nil }))

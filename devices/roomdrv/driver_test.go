@@ -14,6 +14,7 @@ import (
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/room"
 	"github.com/officegate/officegate/devices/roomdrv"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // TestMorning scripts a morning: a schedule pushed by command, a booking
@@ -22,7 +23,7 @@ import (
 // after that (the check-in kept, no suggestion), the LEDs and the display
 // following all along.
 func TestMorning(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	w := newWorld(t)
 	r := w.start(w.baseConfig(), nil)
 
@@ -72,7 +73,7 @@ func TestMorning(t *testing.T) {
 	r2.to(at(2, 1)) // b1 over, b2 in its window
 	r2.want(room.EventLED, map[string]any{"state": "pending"})
 	w.waitLEDs("-Y-")
-	r2.d.PanelEvent(testCtx(t), roomdrv.PanelButton, map[string]any{"button": float64(1)}, at(2, 1))
+	r2.d.PanelEvent(testkit.Ctx(t, 10*time.Second), roomdrv.PanelButton, map[string]any{"button": float64(1)}, at(2, 1))
 	c := r2.want(room.EventCheckIn, map[string]any{"booking": "b2", "source": room.SourcePanel})
 	if !c.Time.Equal(at(2, 1)) {
 		t.Errorf("check-in at %v", c.Time)
@@ -119,7 +120,7 @@ func TestMorning(t *testing.T) {
 // TestMotionPreventsSuggestion: the PIR sees someone during the window, so
 // the booking is not suggested for release, though nobody checked in.
 func TestMotionPreventsSuggestion(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	w := newWorld(t)
 	pin := w.pin("GPIO23")
 	r := w.start(w.baseConfig()+"pir_pin = \"GPIO23\"\nwarmup = \"0s\"\n", nil)
@@ -131,7 +132,7 @@ func TestMotionPreventsSuggestion(t *testing.T) {
 	r.want(room.EventLED, map[string]any{"state": "pending"})
 	idle := func() {
 		t.Helper()
-		if err := pin.WaitIdle(testCtx(t)); err != nil {
+		if err := pin.WaitIdle(testkit.Ctx(t, 10*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -174,7 +175,7 @@ func TestPanelHookFailing(t *testing.T) {
 		{"hanging", func(ctx context.Context, _ string, _ map[string]any) error { <-ctx.Done(); return ctx.Err() }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			noLeak(t)
+			testkit.NoLeaks(t)
 			w := newWorld(t)
 			r := w.start(w.baseConfig(), c.hook)
 			r.do(room.CmdScheduleSet, schedule(1, "b1", at(1, 0), at(2, 0)), devices.StatusOK)
@@ -184,7 +185,7 @@ func TestPanelHookFailing(t *testing.T) {
 			r.want(room.EventBooked, map[string]any{"checked_in": true, "minutes": 20})
 			w.waitLEDs("--R")
 			if c.name == "failing" {
-				ctx := testCtx(t)
+				ctx := testkit.Ctx(t, 10*time.Second)
 				for r.d.Status().Counters["panel_sends_failed"] == 0 {
 					if ctx.Err() != nil {
 						t.Fatal("no failed send counted")
@@ -202,13 +203,13 @@ func TestPanelHookFailing(t *testing.T) {
 // TestCommands: bad commands get error results, unknown ones unsupported,
 // expired ones expired; nothing before Run opened the room or after it.
 func TestCommands(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	w := newWorld(t)
 	d, err := roomdrv.NewWith("room-aurora", devices.Options{Config: tomlSection(w.baseConfig())}, roomdrv.With{Opener: w.board.Open, Clock: w.clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := d.Handle(testCtx(t), devices.Command{Name: room.CmdCheckIn}); res.Status != devices.StatusBusy {
+	if res := d.Handle(testkit.Ctx(t, 10*time.Second), devices.Command{Name: room.CmdCheckIn}); res.Status != devices.StatusBusy {
 		t.Errorf("before Run: %+v", res)
 	}
 	r := w.start(w.baseConfig(), nil)
@@ -230,7 +231,7 @@ func TestCommands(t *testing.T) {
 		{devices.Command{Name: "room.explode"}, devices.StatusUnsupported},
 		{devices.Command{Name: room.CmdBook, Args: map[string]any{"minutes": float64(20)}, Deadline: t0}, devices.StatusExpired},
 	} {
-		res := r.d.Handle(testCtx(t), c.cmd)
+		res := r.d.Handle(testkit.Ctx(t, 10*time.Second), c.cmd)
 		if res.Status != c.status || (c.status != devices.StatusOK && res.Error == "") {
 			t.Errorf("%s %v = %+v, want %s", c.cmd.Name, c.cmd.Args, res, c.status)
 		}
@@ -241,10 +242,10 @@ func TestCommands(t *testing.T) {
 	if err := r.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if res := r.d.Handle(testCtx(t), devices.Command{Name: room.CmdCheckIn}); res.Status != devices.StatusError {
+	if res := r.d.Handle(testkit.Ctx(t, 10*time.Second), devices.Command{Name: room.CmdCheckIn}); res.Status != devices.StatusError {
 		t.Errorf("after Run: %+v", res)
 	}
-	if err := r.d.Run(testCtx(t), devices.SinkFunc(func(context.Context, devices.Event) error { return nil })); !errors.Is(err, roomdrv.ErrRunning) {
+	if err := r.d.Run(testkit.Ctx(t, 10*time.Second), devices.SinkFunc(func(context.Context, devices.Event) error { return nil })); !errors.Is(err, roomdrv.ErrRunning) {
 		t.Errorf("second Run = %v", err)
 	}
 }
@@ -252,7 +253,7 @@ func TestCommands(t *testing.T) {
 // TestCorruptStateFile: Run refuses a damaged state file, leaves it, and
 // lights nothing.
 func TestCorruptStateFile(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	w := newWorld(t)
 	if err := os.WriteFile(w.path, []byte("{\"format\": \"officegate.room.state\""), 0o600); err != nil {
 		t.Fatal(err)
@@ -261,7 +262,7 @@ func TestCorruptStateFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = d.Run(testCtx(t), devices.SinkFunc(func(context.Context, devices.Event) error { return nil }))
+	err = d.Run(testkit.Ctx(t, 10*time.Second), devices.SinkFunc(func(context.Context, devices.Event) error { return nil }))
 	if !errors.Is(err, room.ErrCorrupt) {
 		t.Errorf("Run = %v, want ErrCorrupt", err)
 	}
@@ -273,7 +274,7 @@ func TestCorruptStateFile(t *testing.T) {
 // TestBusySink: a busy sink is retried with backoff until it takes the
 // events, which arrive complete and in order.
 func TestBusySink(t *testing.T) {
-	noLeak(t)
+	testkit.NoLeaks(t)
 	w := newWorld(t)
 	var busy atomic.Int32
 	busy.Store(5)
@@ -289,7 +290,7 @@ func TestBusySink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testkit.Ctx(t, 10*time.Second))
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, sink) }()
 	for !d.Status().Online {
@@ -303,7 +304,7 @@ func TestBusySink(t *testing.T) {
 		select {
 		case e := <-got:
 			states = append(states, e.Data["state"])
-		case <-testCtx(t).Done():
+		case <-testkit.Ctx(t, 10*time.Second).Done():
 			t.Fatalf("events %v", states)
 		default:
 			w.clk.Advance(10 * time.Millisecond) // the backoff's timers

@@ -16,6 +16,7 @@ import (
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
 	"github.com/officegate/officegate/devices/roomdrv"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // tomlSection decodes a TOML table as strictly as the gateway's configuration does.
@@ -34,32 +35,6 @@ var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
 // at returns t0 plus h:m, e.g. at(1, 5) is 10:05.
 func at(h, m int) time.Time { return t0.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
-
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// noLeak fails the test if goroutines it started outlive it. Call it first,
-// so its cleanup runs last.
-func noLeak(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				n := runtime.Stack(buf, true)
-				t.Errorf("%d goroutines before the test, %d after:\n%s", before, runtime.NumGoroutine(), buf[:n])
-				return
-			}
-			runtime.Gosched()
-		}
-	})
-}
 
 // panelCall is one call of the Panel hook.
 type panelCall struct {
@@ -141,7 +116,7 @@ func (w *world) start(cfg string, hook roomdrv.PanelFunc) *rig {
 	r.cancel = cancel
 	go func() { r.done <- d.Run(ctx, sink) }()
 	w.t.Cleanup(func() { r.stop() })
-	wait := testCtx(w.t)
+	wait := testkit.Ctx(w.t, 10*time.Second)
 	for !d.Status().Online { // the state file is open: commands are taken
 		if wait.Err() != nil {
 			w.t.Fatal("the driver never came online")
@@ -155,7 +130,7 @@ func (w *world) start(cfg string, hook roomdrv.PanelFunc) *rig {
 // input's wait on it ends.
 func (r *rig) stop() error {
 	r.cancel()
-	ctx := testCtx(r.t)
+	ctx := testkit.Ctx(r.t, 10*time.Second)
 	for {
 		select {
 		case err := <-r.done:
@@ -183,7 +158,7 @@ func (r *rig) to(t time.Time) {
 // match, and returns it.
 func (r *rig) want(typ string, match map[string]any) devices.Event {
 	r.t.Helper()
-	ctx := testCtx(r.t)
+	ctx := testkit.Ctx(r.t, 10*time.Second)
 	for {
 		select {
 		case e := <-r.events:
@@ -231,7 +206,7 @@ func (r *rig) log() string {
 // wantPanel takes panel calls until name with args holding match.
 func (r *rig) wantPanel(name string, match map[string]any) {
 	r.t.Helper()
-	ctx := testCtx(r.t)
+	ctx := testkit.Ctx(r.t, 10*time.Second)
 	var got []panelCall
 	for {
 		select {
@@ -260,7 +235,7 @@ func (w *world) leds() string {
 // waitLEDs waits until the LED pins show want.
 func (w *world) waitLEDs(want string) {
 	w.t.Helper()
-	ctx := testCtx(w.t)
+	ctx := testkit.Ctx(w.t, 10*time.Second)
 	for w.leds() != want {
 		if ctx.Err() != nil {
 			w.t.Fatalf("LEDs %s, want %s", w.leds(), want)
@@ -284,7 +259,7 @@ func schedule(v int, bs ...any) map[string]any {
 // do runs a command and fails the test unless it gets status.
 func (r *rig) do(name string, args map[string]any, status string) devices.Result {
 	r.t.Helper()
-	res := r.d.Handle(testCtx(r.t), devices.Command{ID: name, Name: name, Args: args})
+	res := r.d.Handle(testkit.Ctx(r.t, 10*time.Second), devices.Command{ID: name, Name: name, Args: args})
 	if res.Status != status {
 		r.t.Fatalf("%s %v = %+v, want %s", name, args, res, status)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/scanner"
 	"github.com/officegate/officegate/devices/serialport"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // hang is how long a test waits for something that should happen at once
@@ -72,13 +72,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		<-tick.C
 	}
-}
-
-func noLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		eventually(t, "goroutines to settle", func() bool { return runtime.NumGoroutine() <= before })
-	})
 }
 
 type rig struct {
@@ -154,7 +147,7 @@ func (r *rig) none() {
 }
 
 func TestScannerEndingsAndSplits(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	r, d := start(t, 0)
 	d.send(t, "VISIT-1\r\nVISIT-2\rVISIT-3\n")
 	r.want("VISIT-1", "VISIT-2", "VISIT-3")
@@ -172,7 +165,7 @@ func TestScannerEndingsAndSplits(t *testing.T) {
 }
 
 func TestScannerGarbageAndLongLines(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	r, d := start(t, 0)
 	d.send(t, "\x00\x01\xff\xfe\x1b[0m\x7f\x80\x81junk\r\n")
 	d.send(t, strings.Repeat("Q", 10<<10)+"\r\n")
@@ -191,7 +184,7 @@ func TestScannerGarbageAndLongLines(t *testing.T) {
 }
 
 func TestScannerUnplugReplug(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	r, d := start(t, 0)
 	d.send(t, "before\r\n")
 	r.want("before")
@@ -220,7 +213,7 @@ func TestScannerUnplugReplug(t *testing.T) {
 
 // A receiver that stops reading does not keep Run from stopping.
 func TestScannerStopsWithScanPending(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	r, d := start(t, 0)
 	d.send(t, "never-taken\n")
 	eventually(t, "the scan to be read", func() bool { return r.sc.Counts().Accepted == 1 })
@@ -253,7 +246,7 @@ func TestScannerConfig(t *testing.T) {
 }
 
 func TestScannerRunOnce(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	r, _ := start(t, 0)
 	if err := r.sc.Run(context.Background(), r.scans); !errors.Is(err, scanner.ErrRunning) {
 		t.Errorf("second Run = %v", err)

@@ -4,7 +4,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -100,15 +99,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		<-tick.C
 	}
-}
-
-// noLeaks fails the test if goroutines started during it outlive it. Call it first, so its
-// cleanup runs last.
-func noLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		eventually(t, "goroutines to settle", func() bool { return runtime.NumGoroutine() <= before })
-	})
 }
 
 type readResult struct {

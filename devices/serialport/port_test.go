@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/internal/testkit"
 	"golang.org/x/sys/unix"
 )
 
 func TestBytesBothWays(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	link := byIDLink(t)
 	d := plug(t, link)
 	p := mustOpen(t, Config{Name: link, Baud: 9600})
@@ -49,7 +50,7 @@ func TestBytesBothWays(t *testing.T) {
 
 // A line quiet for several read timeouts is not an error: Read keeps waiting.
 func TestQuietLineIsNotAnError(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	d := newDevice(t)
 	p := mustOpen(t, Config{Name: d.slave})
 	r := readAsync(p)
@@ -68,7 +69,7 @@ func TestQuietLineIsNotAnError(t *testing.T) {
 // Closing the pty master hangs the slave up, as unplugging a USB adapter does: tarm/serial
 // then returns (0, io.EOF) like a timeout, and Port must tell it apart.
 func TestHangupIsUnplugged(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	link := byIDLink(t)
 	d := plug(t, link)
 	p := mustOpen(t, Config{Name: link})
@@ -95,7 +96,7 @@ func TestHangupIsUnplugged(t *testing.T) {
 
 // Write is where a port that is only written to (a printer) learns the device went.
 func TestWriteSeesHangup(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	d := newDevice(t)
 	p := mustOpen(t, Config{Name: d.slave})
 	d.m.Close()
@@ -115,7 +116,7 @@ func TestNodeGoneIsUnplugged(t *testing.T) {
 		{"link re-pointed", func(t *testing.T, link string) { plug(t, link) }, "another device"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			noLeaks(t)
+			testkit.NoLeaks(t)
 			link := byIDLink(t)
 			plug(t, link)
 			p := mustOpen(t, Config{Name: link})
@@ -131,7 +132,7 @@ func TestNodeGoneIsUnplugged(t *testing.T) {
 }
 
 func TestCloseUnblocksRead(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	d := newDevice(t)
 	p := mustOpen(t, Config{Name: d.slave})
 	r := readAsync(p)
@@ -160,7 +161,7 @@ func TestCloseUnblocksRead(t *testing.T) {
 // A Write to a device that does not read blocks; Close must still be prompt (tarm/serial's
 // own Write would hold Close until the device reads).
 func TestCloseUnblocksWrite(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	d := newDevice(t)
 	p := mustOpen(t, Config{Name: d.slave})
 	type result struct {
@@ -190,7 +191,7 @@ func TestCloseUnblocksWrite(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	d := newDevice(t)
 	dir := t.TempDir()
 	dangling := filepath.Join(dir, "usb-gone-if00-port0")
@@ -232,7 +233,7 @@ func TestOpenErrors(t *testing.T) {
 // Exclusive mode keeps other openers off while the port is ours, and must not outlive it:
 // a pty slave would otherwise refuse the next non-root open with EBUSY.
 func TestExclusiveWhileOpen(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	d := newDevice(t)
 	excl := func() int {
 		v, err := unix.IoctlGetUint32(int(d.s.Fd()), unix.TIOCGEXCL)

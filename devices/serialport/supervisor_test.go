@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // fakeClock lets time pass only when the Supervisor waits, and at once: tests see every
@@ -90,7 +92,7 @@ func echoSession(ports chan<- *Port, got chan<- string) Session {
 // The whole hot-plug story: open, talk, unplug, retry with backoff while away, re-plug,
 // talk again, stop promptly — one Run, no restart.
 func TestSupervisorRecoversFromReplug(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	link := byIDLink(t)
 	d1 := plug(t, link)
 	var rec recorder
@@ -161,7 +163,7 @@ func TestSupervisorRecoversFromReplug(t *testing.T) {
 }
 
 func TestSupervisorStopsWhileBackingOff(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	var rec recorder
 	s, err := NewSupervisor(Config{Name: filepath.Join(t.TempDir(), "ttyUSB0")}, &SupervisorOpts{
 		Backoff: Backoff{Min: time.Hour, Max: time.Hour},
@@ -184,7 +186,7 @@ func TestSupervisorStopsWhileBackingOff(t *testing.T) {
 
 // With time and jitter injected, the delays are exactly the backoff schedule.
 func TestSupervisorBackoffSchedule(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	b := Backoff{Min: 100 * time.Millisecond, Max: time.Second}
 	rs := []float64{0, 0.5, 0.25, 0.999, 0.1, 0.75}
 	clock := &fakeClock{}
@@ -224,7 +226,7 @@ func TestSupervisorBackoffSchedule(t *testing.T) {
 // A device that opens and fails at once keeps backing off; one whose session lasted
 // longer than the longest delay starts the schedule again.
 func TestSupervisorFlappingKeepsBackingOff(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	d := newDevice(t)
 	b := Backoff{Min: 100 * time.Millisecond, Max: time.Second}
 	clock := &fakeClock{}

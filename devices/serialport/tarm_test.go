@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/internal/testkit"
 	"github.com/tarm/serial"
 )
 
@@ -17,7 +18,7 @@ var measure = flag.Bool("serialport.measure", false, "measure tarm/serial's Clos
 // Pins the defect Port.Read contains: if tarm/serial ever tells a timeout from a hang-up
 // itself, this fails and Port.Read can be simplified.
 func TestTarmConflatesTimeoutAndHangup(t *testing.T) {
-	noLeaks(t)
+	testkit.NoLeaks(t)
 	d := newDevice(t)
 	sp, err := serial.OpenPort(&serial.Config{Name: d.slave, Baud: 115200, ReadTimeout: DefaultPollInterval})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // dir is a Directory from a map.
@@ -57,8 +58,8 @@ func TestAuth(t *testing.T) {
 		{"retired", "RETIRED", nil, msg.CodeRetired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			noLeaks(t)
-			ctx := testCtx(t, 20*time.Second)
+			testkit.NoLeaks(t)
+			ctx := testkit.Ctx(t, 20*time.Second)
 			j := new(linktest.Journal)
 			g := newGateway(t, j, func(c *link.GatewayConfig) { c.Directory = d })
 			o := emuOpts(t, t.TempDir())

@@ -8,6 +8,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // TestClockStepBoundary: a terminal whose battery-backed clock is 5 minutes
@@ -39,8 +40,8 @@ func (h heldSink) Commit(ctx context.Context, rec link.Record) error {
 }
 
 func testClockStep(t *testing.T, hold bool) {
-	noLeaks(t)
-	ctx := testCtx(t, 30*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 30*time.Second)
 	const skew = -5 * time.Minute
 	j := new(linktest.Journal)
 	release := make(chan struct{})

@@ -16,6 +16,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // TestFwemuProcessKilled runs the fwemu command as a process on a PTY,
@@ -31,8 +32,8 @@ func TestFwemuProcessKilled(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command to build fwemu")
 	}
-	noLeaks(t)
-	ctx := testCtx(t, 50*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 50*time.Second)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "fwemu")
 	if out, err := exec.Command(gobin, "build", "-o", bin, "../cmd/fwemu").CombinedOutput(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // enrollDir is a Directory with approval by hand and a key store: unknown
@@ -82,8 +83,8 @@ func (r *recorder) bytes() []byte {
 // Frames captured from a session and replayed into the next gateway session
 // deliver nothing.
 func TestEnrollment(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 30*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 30*time.Second)
 	dir := newEnrollDir()
 	j := new(linktest.Journal)
 	g := newGateway(t, j, func(c *link.GatewayConfig) { c.Directory = dir })

@@ -15,6 +15,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 func makeImage(size int, version string, seed uint64) link.Image {
@@ -33,8 +34,8 @@ func makeImage(size int, version string, seed uint64) link.Image {
 // into it with a new boot id; its HELLO says "testing"), confirms it, and
 // keeps events flowing throughout.
 func TestFirmwareUpdate(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 40*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 40*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	e := newEmu(t, emuOpts(t, t.TempDir()))
@@ -73,8 +74,8 @@ func TestFirmwareUpdate(t *testing.T) {
 // bytes it kept in its slot). The transfer never starts over and the
 // device ends with the image verified.
 func TestFirmwareResume(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 50*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 50*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	opts := emuOpts(t, t.TempDir())
@@ -125,8 +126,8 @@ func TestFirmwareResume(t *testing.T) {
 // match the bytes, and an image too large for the slot are refused with
 // the protocol's codes, and the next transfer still works.
 func TestFirmwareRejected(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 30*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 30*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	e := newEmu(t, emuOpts(t, t.TempDir()))
@@ -165,8 +166,8 @@ func TestFirmwareRejected(t *testing.T) {
 // the next HELLO says so, TestBoot reports the rollback and the status
 // shows it.
 func TestTestBootRollback(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 30*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 30*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	opts := emuOpts(t, t.TempDir())
@@ -198,8 +199,8 @@ func TestTestBootRollback(t *testing.T) {
 // unchanged, an invalid one is refused naming the reason, and a device
 // that reboots with an older one gets the desired one again.
 func TestConfigPush(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 30*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 30*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	opts := emuOpts(t, t.TempDir())

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,12 +34,6 @@ var fastSync = link.TimeSync{Every: time.Second, Samples: 3, Spacing: 30 * time.
 
 // signer is the test firmware signing key.
 var signer = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
-
-func testCtx(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // line is one PTY: the device end is the master (made pollable so that
 // Close ends a blocked Read and hangs the slave up, as unplugging a USB
@@ -162,39 +154,6 @@ func checkOrder(t *testing.T, got []msg.Event) {
 			t.Fatalf("event %d %v after %v: duplicate or reorder", i, b, a)
 		}
 	}
-}
-
-// noLeaks fails the test if goroutines started by it are still running
-// once its cleanups have run: every goroutine must be owned and stopped.
-func noLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines leaked:\n%s", n-before, filterStacks(string(buf)))
-				return
-			}
-			runtime.Gosched()
-			time.Sleep(10 * time.Millisecond) // polling the runtime, not synchronising with the code under test
-		}
-	})
-}
-
-func filterStacks(s string) string {
-	var keep []string
-	for _, g := range strings.Split(s, "\n\n") {
-		if strings.Contains(g, "firmware-bridge") {
-			keep = append(keep, g)
-		}
-	}
-	return strings.Join(keep, "\n\n")
 }
 
 func ping(n int) msg.Command {

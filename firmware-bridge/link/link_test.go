@@ -10,6 +10,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // TestExchange runs thousands of events up and commands down at the same
@@ -18,8 +19,8 @@ import (
 // event arrives once and in order, every command gets exactly one result,
 // and the journal holds each result once.
 func TestExchange(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 40*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 40*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	e := newEmu(t, emuOpts(t, t.TempDir()))

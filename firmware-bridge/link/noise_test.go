@@ -15,6 +15,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // noise says how a noisy direction damages the bytes that cross it. Rates
@@ -82,8 +83,8 @@ func corrupt(dst io.Writer, src io.Reader, n noise, seed uint64, st *noiseStats)
 // order, every command is executed once and answered once, and the link
 // resynchronises by itself.
 func TestNoisyLine(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 50*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 50*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	var mu sync.Mutex
@@ -156,8 +157,8 @@ func TestNoisyLine(t *testing.T) {
 // gateway answers BUSY, the device keeps its records and retries, and the
 // journal still ends with every event once, in order.
 func TestBusy(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 40*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 40*time.Second)
 	r := rand.New(rand.NewPCG(5, 5))
 	var rmu sync.Mutex
 	j := &linktest.Journal{Busy: func(link.Record) bool { rmu.Lock(); defer rmu.Unlock(); return r.IntN(10) == 0 }}

@@ -11,6 +11,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // rawPeer speaks hand-made frames: a hostile or buggy peer.
@@ -124,8 +125,8 @@ func testHello(hw string) *msg.Hello {
 // diagnostics and acknowledges them (PROTOCOL.md §5.7), and keeps the
 // session.
 func TestHostileDevice(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 20*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 20*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	l := newLine(t)
@@ -206,8 +207,8 @@ func TestHostileDevice(t *testing.T) {
 // id it has answered with the stored result (not a second execution), and
 // retries an EVENT refused with BUSY.
 func TestHostileGateway(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 20*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 20*time.Second)
 	e := newEmu(t, emuOpts(t, t.TempDir()))
 	l := newLine(t)
 	port := openGateway(t, l)
@@ -272,8 +273,8 @@ func TestHostileGateway(t *testing.T) {
 // the other session's sequence numbers.
 func TestCrossingHello(t *testing.T) {
 	t.Run("gateway", func(t *testing.T) {
-		noLeaks(t)
-		ctx := testCtx(t, 20*time.Second)
+		testkit.NoLeaks(t)
+		ctx := testkit.Ctx(t, 20*time.Second)
 		j := new(linktest.Journal)
 		g := newGateway(t, j, nil)
 		l := newLine(t)
@@ -299,8 +300,8 @@ func TestCrossingHello(t *testing.T) {
 		}
 	})
 	t.Run("device", func(t *testing.T) {
-		noLeaks(t)
-		ctx := testCtx(t, 20*time.Second)
+		testkit.NoLeaks(t)
+		ctx := testkit.Ctx(t, 20*time.Second)
 		e := newEmu(t, emuOpts(t, t.TempDir()))
 		l := newLine(t)
 		port := openGateway(t, l)

@@ -14,6 +14,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/testkit"
 )
 
 // waitEvents waits until the journal holds at least n distinct events.
@@ -68,8 +69,8 @@ func sendAll(ctx context.Context, g *link.Gateway, cmds []msg.Command) *sender {
 // new one in: the session resumes each time, and nothing is lost,
 // duplicated or reordered, with commands in flight both ways.
 func TestUnplugResume(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 40*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 40*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	e := newEmu(t, emuOpts(t, t.TempDir()))
@@ -132,8 +133,8 @@ func TestUnplugResume(t *testing.T) {
 // drops what the gateway has, the rest is sent once, in order. Commands
 // the device had without answering are answered by the gateway, once.
 func TestDeviceRestart(t *testing.T) {
-	noLeaks(t)
-	ctx := testCtx(t, 40*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 40*time.Second)
 	j := new(linktest.Journal)
 	g := newGateway(t, j, nil)
 	opts := emuOpts(t, t.TempDir())
@@ -217,8 +218,8 @@ func TestGatewayRestart(t *testing.T) {
 }
 
 func testGatewayRestart(t *testing.T, lag uint32) {
-	noLeaks(t)
-	ctx := testCtx(t, 40*time.Second)
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 40*time.Second)
 	j := &linktest.Journal{Lag: lag}
 	var mu sync.Mutex
 	executed := map[string]int{}
