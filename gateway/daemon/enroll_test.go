@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/uplink"
+	"github.com/officegate/officegate/internal/testkit"
 	"github.com/officegate/officegate/provisioning"
 )
 
@@ -57,25 +57,13 @@ func TestEnrollment(t *testing.T) {
 
 	events := newCollector(t, b.URL, "officegate/gw-e/devices/+/events/#")
 	enroll := newCollector(t, b.URL, "officegate/gw-e/enrollment")
-	ready := make(chan *daemon.Gateway, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{
-			Gateway: "gw-e", StateDir: filepath.Join(dir, "gw"),
-			Uplink: uplink.Options{Broker: b.URL, ClientID: "officegate-gw-e"},
-			Provisioning: &daemon.Provisioning{Ports: []string{filepath.Join(ports, "tty-*")}, Scan: 100 * time.Millisecond,
-				Socket: filepath.Join(dir, "admin.sock"), SocketGID: -1},
-			Log: zerolog.Nop(), Ready: func(g *daemon.Gateway) { ready <- g },
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
+	g := runGateway(t, daemon.Options{
+		Gateway: "gw-e", StateDir: filepath.Join(dir, "gw"),
+		Uplink: uplink.Options{Broker: b.URL, ClientID: "officegate-gw-e"},
+		Provisioning: &daemon.Provisioning{Ports: []string{filepath.Join(ports, "tty-*")}, Scan: 100 * time.Millisecond,
+			Socket: filepath.Join(dir, "admin.sock"), SocketGID: -1},
+		Log: zerolog.Nop(),
 	})
-	g := <-ready
 	pending := func() map[string]bool {
 		enroll.mu.Lock()
 		defer enroll.mu.Unlock()
@@ -104,6 +92,7 @@ func TestEnrollment(t *testing.T) {
 
 	// Facilities approve A with the CLI's socket API, and the admin service
 	// opens a window over MQTT whose rule takes B.
+	ctx := testkit.Ctx(t, time.Minute)
 	cli := admin.NewClient(filepath.Join(dir, "admin.sock"))
 	if _, err := cli.Approve(ctx, "HW-AAA", admin.ApproveRequest{ID: "term-lobby", Name: "Lobby terminal", Room: "1F"}); err != nil {
 		t.Fatal(err)

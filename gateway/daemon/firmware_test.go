@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/json"
@@ -62,21 +61,11 @@ func TestFirmwareRollout(t *testing.T) {
 	events := newCollector(t, b.URL, "officegate/gw-f/devices/+/events/device.firmware")
 	results := newCollector(t, b.URL, "officegate/gw-f/results")
 	status := newCollector(t, b.URL, "officegate/gw-f/status")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{
-			Gateway: "gw-f", StateDir: filepath.Join(dir, "gw"),
-			Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-gw-f"},
-			Devices: devs, Log: zerolog.Nop(),
-			Provisioning: &daemon.Provisioning{FirmwareKey: pub, Probation: 300 * time.Millisecond, BootTimeout: 20 * time.Second},
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
+	runGateway(t, daemon.Options{
+		Gateway: "gw-f", StateDir: filepath.Join(dir, "gw"),
+		Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-gw-f"},
+		Devices: devs, Log: zerolog.Nop(),
+		Provisioning: &daemon.Provisioning{FirmwareKey: pub, Probation: 300 * time.Millisecond, BootTimeout: 20 * time.Second},
 	})
 	waitUntil(t, 20*time.Second, "the gateway online", func() bool {
 		status.mu.Lock()

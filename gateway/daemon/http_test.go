@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,22 +27,12 @@ func TestMetricsAndHealth(t *testing.T) {
 	defer d.Stop()
 	sub := newCollector(t, b.URL, "officegate/gw-m/devices/+/events/#")
 	addr := fmt.Sprintf("127.0.0.1:%d", mqtttest.FreePort(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{
-			Gateway: "gw-m", StateDir: dir + "/gw", HTTP: addr,
-			Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-gw-m"},
-			Devices: []daemon.Device{{ID: "t-1", Kind: "terminal", Port: d.Path, Baud: 115200}},
-			Log:     zerolog.Nop(),
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	runGateway(t, daemon.Options{
+		Gateway: "gw-m", StateDir: dir + "/gw", HTTP: addr,
+		Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-gw-m"},
+		Devices: []daemon.Device{{ID: "t-1", Kind: "terminal", Port: d.Path, Baud: 115200}},
+		Log:     zerolog.Nop(),
+	})
 	waitUntil(t, 20*time.Second, "events at the subscriber", func() bool {
 		sub.mu.Lock()
 		defer sub.mu.Unlock()

@@ -279,3 +279,28 @@ func deviceContent(p []byte) string {
 	b, _ := json.Marshal(m)
 	return string(b)
 }
+
+// runGateway runs the whole gateway with o until the test ends (Ready is
+// taken) and returns it once every part runs; a Run that fails fails t.
+func runGateway(t *testing.T, o daemon.Options) *daemon.Gateway {
+	t.Helper()
+	ready := make(chan *daemon.Gateway, 1)
+	o.Ready = func(g *daemon.Gateway) { ready <- g }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- daemon.Run(ctx, o) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case g := <-ready:
+		return g
+	case err := <-done:
+		done <- err // for the cleanup
+		t.Fatalf("gateway did not start: %v", err)
+		return nil
+	}
+}

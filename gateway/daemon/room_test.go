@@ -63,21 +63,11 @@ func TestRoom(t *testing.T) {
 	events := newCollector(t, b.URL, "officegate/gw-r/devices/room-aurora/events/#")
 	status := newCollector(t, b.URL, "officegate/gw-r/status")
 	results := newCollector(t, b.URL, "officegate/gw-r/devices/room-aurora/results")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{
-			Gateway: "gw-r", StateDir: filepath.Join(dir, "gw"),
-			Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-gw-r"},
-			Devices: []daemon.Device{{ID: "panel-aurora", Kind: "panel", Port: panel.Path, Baud: 115200}},
-			Drivers: []devices.Driver{rm}, Sender: sender, Log: zerolog.Nop(),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
+	runGateway(t, daemon.Options{
+		Gateway: "gw-r", StateDir: filepath.Join(dir, "gw"),
+		Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-gw-r"},
+		Devices: []daemon.Device{{ID: "panel-aurora", Kind: "panel", Port: panel.Path, Baud: 115200}},
+		Drivers: []devices.Driver{rm}, Sender: sender, Log: zerolog.Nop(),
 	})
 
 	waitUntil(t, 20*time.Second, "the gateway online", func() bool {

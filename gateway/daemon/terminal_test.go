@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -52,26 +51,16 @@ func TestTerminals(t *testing.T) {
 
 	events := newCollector(t, b.URL, "officegate/gw-t/devices/+/events/#")
 	results := newCollector(t, b.URL, "officegate/gw-t/devices/+/results")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{
-			Gateway: "gw-t", StateDir: filepath.Join(dir, "gw"),
-			Uplink: uplink.Options{Broker: b.URL, ClientID: "officegate-gw-t"},
-			Devices: []daemon.Device{
-				{ID: "term-lobby", Kind: "terminal", Port: lobby.Path, Baud: 115200},
-				{ID: "term-back", Kind: "terminal", Port: back.Path, Baud: 115200},
-			},
-			TimeSync: link.TimeSync{Spacing: 100 * time.Millisecond},
-			Log:      zerolog.Nop(),
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	runGateway(t, daemon.Options{
+		Gateway: "gw-t", StateDir: filepath.Join(dir, "gw"),
+		Uplink: uplink.Options{Broker: b.URL, ClientID: "officegate-gw-t"},
+		Devices: []daemon.Device{
+			{ID: "term-lobby", Kind: "terminal", Port: lobby.Path, Baud: 115200},
+			{ID: "term-back", Kind: "terminal", Port: back.Path, Baud: 115200},
+		},
+		TimeSync: link.TimeSync{Spacing: 100 * time.Millisecond},
+		Log:      zerolog.Nop(),
+	})
 
 	// The morning rush at the lobby: 12 bursts of 50, two power cycles.
 	var rush []msg.EventID
