@@ -248,6 +248,11 @@ func Run(ctx context.Context, o Options) error {
 	g.links = &linkSet{fixed: g.Links, ports: map[string]*link.Gateway{}}
 	var reg *provisioning.Registry
 	if p := o.Provisioning; p != nil {
+		for _, pat := range p.Ports {
+			if _, err := filepath.Match(pat, ""); err != nil {
+				return fmt.Errorf("daemon: provisioning port pattern %q: %w", pat, err)
+			}
+		}
 		dir := p.Dir
 		if dir == "" {
 			dir = filepath.Join(o.StateDir, "registry")

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -170,5 +171,16 @@ func TestEnrollment(t *testing.T) {
 		if e.Type == "attendance.punch" && e.Data["person"] != "10001" && e.Data["person"] != "10002" {
 			t.Errorf("unexpected punch %v from %s", e.Data, e.Device)
 		}
+	}
+}
+
+// TestBadPortPattern: a port pattern that is not a glob stops the start with
+// the pattern named, instead of watching nothing.
+func TestBadPortPattern(t *testing.T) {
+	err := daemon.Run(context.Background(), daemon.Options{Gateway: "gw-x", StateDir: t.TempDir(),
+		Uplink:       uplink.Options{Broker: "tcp://127.0.0.1:1", ClientID: "officegate-gw-x"},
+		Provisioning: &daemon.Provisioning{Ports: []string{"/dev/officegate/[a-"}}, Log: zerolog.Nop()})
+	if err == nil || !strings.Contains(err.Error(), "/dev/officegate/[a-") {
+		t.Fatalf("Run with a bad pattern: %v", err)
 	}
 }

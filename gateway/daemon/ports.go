@@ -140,7 +140,7 @@ func (w *portWatcher) run(ctx context.Context) {
 }
 
 // match returns the ports the patterns match now, sorted. A pattern that is
-// not a valid glob was refused by the configuration.
+// not a valid glob was refused when Run started.
 func (w *portWatcher) match() []string {
 	var out []string
 	for _, p := range w.p.Ports {
