@@ -10,7 +10,6 @@ import (
 
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/provisioning"
-	"github.com/officegate/officegate/provisioning/rollout"
 )
 
 // command is one gateway command (doc.go, "MQTT gateway commands").
@@ -80,14 +79,13 @@ func (s *Service) commands() map[string]command {
 		}},
 	}
 	if s.rollouts != nil {
-		cmds["firmware.rollout"] = command{[]string{"image", "version", "devices", "canary", "parallel"}, func(_ context.Context, a args) (any, error) {
-			req := RolloutRequest{Image: a.str("image", true), Version: a.str("version", true), Devices: a.strs("devices"),
+		cmds["firmware.rollout"] = command{[]string{"firmware", "version", "devices", "canary", "parallel"}, func(_ context.Context, a args) (any, error) {
+			req := RolloutRequest{Image: a.str("firmware", true), Version: a.str("version", true), Devices: a.strs("devices"),
 				Canary: a.count("canary"), Parallel: a.count("parallel")}
 			if a.err != nil {
 				return nil, a.err
 			}
-			rec, err := s.FirmwareRollout(req)
-			return rolloutData(rec), err
+			return s.FirmwareRollout(req)
 		}}
 		cmds["firmware.status"] = command{[]string{"rollout"}, func(_ context.Context, a args) (any, error) {
 			id := a.str("rollout", false)
@@ -96,14 +94,9 @@ func (s *Service) commands() map[string]command {
 			}
 			if id == "" {
 				recs, err := s.FirmwareRollouts()
-				out := make([]map[string]any, len(recs))
-				for i, r := range recs {
-					out[i] = rolloutData(r)
-				}
-				return map[string]any{"rollouts": out}, err
+				return map[string]any{"rollouts": recs}, err
 			}
-			rec, err := s.FirmwareStatus(id)
-			return rolloutData(rec), err
+			return s.FirmwareStatus(id)
 		}}
 	}
 	return cmds
@@ -153,18 +146,6 @@ func (s *Service) Command(ctx context.Context, name string, argv map[string]any)
 		return envelope.StatusError, err.Error(), data
 	}
 	return envelope.StatusOK, "", toMap(out)
-}
-
-// rolloutData is a rollout record as MQTT result data: its image is under
-// "firmware", since the contract refuses any key named like image data
-// (MQTT.md §11: no photos or templates) and would drop the whole result.
-func rolloutData(rec rollout.Record) map[string]any {
-	m := toMap(rec)
-	if v, ok := m["image"]; ok {
-		delete(m, "image")
-		m["firmware"] = v
-	}
-	return m
 }
 
 // toMap turns a result into the JSON object the result's data is.

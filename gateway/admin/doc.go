@@ -35,7 +35,7 @@
 //	POST   /v1/enroll                   {for: "10m", rules: [Rule…]} → {until, rules}
 //	DELETE /v1/enroll                   → {}
 //	POST   /v1/config/{profile}/push    → {profile, hash, devices: [{device, outcome, code?, error?}…]}
-//	POST   /v1/firmware/rollouts        {image, version, devices, canary?, parallel?} → Rollout
+//	POST   /v1/firmware/rollouts        {firmware, version, devices, canary?, parallel?} → Rollout
 //	GET    /v1/firmware/rollouts        → [Rollout…]
 //	GET    /v1/firmware/rollouts/{id}   → Rollout
 //
@@ -58,9 +58,9 @@
 //	internal   500  anything else (a disk error: the registry is unchanged)
 //
 // A Rollout is the rollout's record (provisioning/rollout, "State file"):
-// {id, state (running, done, halted), reason?, image {path, version, size,
+// {id, state (running, done, halted), reason?, firmware {path, version, size,
 // sha256, signature}, canary, parallel, devices: [{id, phase, attempts,
-// deferrals, reason?, …}…], created, updated}. image is a path on the
+// deferrals, reason?, …}…], created, updated}. firmware is a path on the
 // gateway; its signature is beside it (IMAGE.sig), checked before anything
 // is sent; every device must be active; a device already in an unfinished
 // rollout is a conflict.
@@ -98,7 +98,7 @@
 //	enroll.open     for ("10m" or seconds, ≤ 24h), rule (a Rule object)     {until, rules}
 //	enroll.close    none                                                    {}
 //	config.push     profile                                                 {profile, hash, devices: [{device, outcome, code?, error?}…]}
-//	firmware.rollout image (path on the gateway), version, devices ([ids], canaries first), canary?, parallel?   Rollout as started
+//	firmware.rollout firmware (path of the image on the gateway), version, devices ([ids], canaries first), canary?, parallel?   Rollout as started
 //	firmware.status rollout? (an id; absent: all)                           Rollout, or {rollouts: [Rollout…]}
 //
 // The firmware commands exist only when the daemon runs a rollout

@@ -15,7 +15,7 @@ var ErrNoFirmware = errors.New("admin: firmware rollouts are not configured on t
 // RolloutRequest starts a firmware rollout. Image is a path on the gateway;
 // its signature is Image + ".sig" (provisioning/rollout).
 type RolloutRequest struct {
-	Image    string   `json:"image"`
+	Image    string   `json:"firmware"` // path of the image on the gateway; its signature beside it (+ ".sig")
 	Version  string   `json:"version"`
 	Devices  []string `json:"devices"` // device ids, in order: the first Canary are the canaries
 	Canary   int      `json:"canary,omitempty"`

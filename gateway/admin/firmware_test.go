@@ -120,9 +120,9 @@ func TestFirmwareRollout(t *testing.T) {
 	}
 	// MQTT: arguments checked, then the same operation.
 	for _, a := range []struct{ args, errHas string }{
-		{`{"image":"x","version":"1","devices":"term-1"}`, `"devices" must be a non-empty list`},
-		{`{"image":"x","version":"1","devices":["term-1"],"canary":1.5}`, `"canary" must be a whole number`},
-		{`{"image":"x","version":"1","devices":["term-1"],"force":true}`, `unknown argument "force"`},
+		{`{"firmware":"x","version":"1","devices":"term-1"}`, `"devices" must be a non-empty list`},
+		{`{"firmware":"x","version":"1","devices":["term-1"],"canary":1.5}`, `"canary" must be a whole number`},
+		{`{"firmware":"x","version":"1","devices":["term-1"],"force":true}`, `unknown argument "force"`},
 	} {
 		status, errText, _ := f.svc.Command(ctx, "firmware.rollout", args(t, a.args))
 		if status != envelope.StatusError || !strings.Contains(errText, a.errHas) {

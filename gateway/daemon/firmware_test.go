@@ -77,7 +77,7 @@ func TestFirmwareRollout(t *testing.T) {
 		t.Fatal(tok.Error())
 	}
 	defer adm.Disconnect(0)
-	body, _ := json.Marshal(map[string]any{"id": "fw-1", "args": map[string]any{"image": imgPath, "version": "2.0.0",
+	body, _ := json.Marshal(map[string]any{"id": "fw-1", "args": map[string]any{"firmware": imgPath, "version": "2.0.0",
 		"devices": []string{"t-1", "t-2", "t-3"}}})
 	if tok := adm.Publish("officegate/gw-f/commands/firmware.rollout", 1, false, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())

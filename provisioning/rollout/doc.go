@@ -88,7 +88,7 @@
 //   - "state": "running" (Resume continues it), "done" (every device
 //     reached a final phase) or "halted" (a canary failed, or the kept
 //     image was unusable); "reason" says why it halted.
-//   - "image": "path" as the operator named it (reported only), "version"
+//   - "firmware": "path" of the image as the operator named it (reported only), "version"
 //     (sent in FW_OFFER), "size" in bytes, "sha256" and "signature" in
 //     lower-case hex (32 and 64 bytes).
 //   - "canary", "parallel": the plan, each at least 1.

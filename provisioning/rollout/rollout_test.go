@@ -196,10 +196,10 @@ func TestCanaryFailsHalts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var file struct {
-		Format  int    `json:"format"`
-		State   string `json:"state"`
-		Reason  string `json:"reason"`
-		Image   struct{ Version, SHA256 string }
+		Format  int                              `json:"format"`
+		State   string                           `json:"state"`
+		Reason  string                           `json:"reason"`
+		Image   struct{ Version, SHA256 string } `json:"firmware"`
 		Devices []struct {
 			ID, Phase, Reason string
 			Attempts          int

@@ -56,7 +56,7 @@ type Record struct {
 	Updated  time.Time      `json:"updated"`
 	State    State          `json:"state"`
 	Reason   string         `json:"reason,omitempty"`
-	Image    ImageRef       `json:"image"`
+	Image    ImageRef       `json:"firmware"`
 	Canary   int            `json:"canary"`
 	Parallel int            `json:"parallel"`
 	Devices  []DeviceRecord `json:"devices"`
