@@ -189,11 +189,23 @@ func Run(ctx context.Context, o Options) error {
 			listeners[l.PanelID()] = append(listeners[l.PanelID()], l)
 		}
 	}
-	observeCtx, stopObserve := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopObserve()
+	// A panel's events reach its room through a queue: the intake calls
+	// observe on the panel's commit path, and a room's button press writes
+	// the room's state file.
+	type observed struct {
+		l    PanelListener
+		typ  string
+		data map[string]any
+		at   time.Time
+	}
+	panelQ := make(chan observed, 256)
 	observe := func(device, typ string, data map[string]any, at time.Time) {
 		for _, l := range listeners[device] {
-			l.PanelEvent(observeCtx, typ, data, at)
+			select {
+			case panelQ <- observed{l, typ, data, at}:
+			default:
+				log.Error().Str("device", device).Str("event", typ).Msg("panel event not handed to its room: queue full")
+			}
 		}
 	}
 	in, err := intake.New(j, o.StateDir, intake.Options{Observe: observe, Gateway: o.Gateway, Location: o.Location, Log: &log,
@@ -287,6 +299,18 @@ func Run(ctx context.Context, o Options) error {
 	defer func() { stopDevs(); stopCmds(); stopUp(); stopIn() }()
 	inWG.Add(1)
 	go func() { defer inWG.Done(); in.Run(inCtx) }()
+	devWG.Add(1)
+	go func() {
+		defer devWG.Done()
+		for {
+			select {
+			case <-devCtx.Done():
+				return
+			case e := <-panelQ:
+				e.l.PanelEvent(devCtx, e.typ, e.data, e.at)
+			}
+		}
+	}()
 	upWG.Add(1)
 	go func() {
 		defer upWG.Done()
