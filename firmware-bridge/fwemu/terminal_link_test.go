@@ -33,7 +33,7 @@ func ptyPair(t *testing.T) (dev, gw *os.File) {
 	t.Helper()
 	m, s, err := pty.Open()
 	if err != nil {
-		t.Skipf("pty: %v", err)
+		t.Fatalf("pty: %v", err)
 	}
 	if err := fwemu.MakeRaw(s); err != nil {
 		t.Fatal(err)

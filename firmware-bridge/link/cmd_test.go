@@ -30,7 +30,7 @@ func TestFwemuProcessKilled(t *testing.T) {
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go command to build fwemu")
+		t.Fatalf("no go command to build fwemu: %v", err)
 	}
 	testkit.NoLeaks(t)
 	ctx := testkit.Ctx(t, 50*time.Second)
