@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,6 +60,10 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !ok || len(args) == 0 {
 		return a.usageErr("--socket needs a path and a command")
 	}
+	if wantsHelp(args[1:]) { // "officegate firmware --help": the group's usage
+		fmt.Fprint(a.stdout, usageOf(args[0]))
+		return errHelp
+	}
 	var err error
 	switch args[0] {
 	case "devices":
@@ -104,6 +109,34 @@ func (a *adminCmd) usageErr(format string, v ...any) error {
 	return errUsage
 }
 
+// usageOf returns the lines of adminUsage for name ("devices", "devices
+// approve", "enroll status"), with the --socket note; all of it if none match.
+func usageOf(name string) string {
+	group, sub, _ := strings.Cut(name, " ")
+	var b strings.Builder
+	b.WriteString("usage:\n")
+	in := false
+	for _, line := range strings.Split(strings.TrimSuffix(adminUsage, "\n"), "\n") {
+		rest, ok := strings.CutPrefix(line, "  officegate ")
+		switch {
+		case ok:
+			words := strings.Fields(rest)
+			in = words[0] == group && (sub == "" || len(words) > 1 && slices.Contains(strings.Split(words[1], "|"), sub) ||
+				group == "enroll" && sub != "status" && sub != "close" && strings.HasPrefix(words[1], "-"))
+		case !strings.HasPrefix(line, "    "):
+			in = false
+		}
+		if in {
+			b.WriteString(line + "\n")
+		}
+	}
+	if b.Len() == len("usage:\n") {
+		return adminUsage
+	}
+	b.WriteString("Every command takes --socket PATH (default " + admin.DefaultSocket + ").\n")
+	return b.String()
+}
+
 // flags returns a flag set with --socket.
 func (a *adminCmd) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -118,9 +151,8 @@ func (a *adminCmd) flags(name string) *flag.FlagSet {
 func (a *adminCmd) parse(fs *flag.FlagSet, args []string, want int, what string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			fmt.Fprint(a.stderr, adminUsage)
-			return nil, errUsage
+		if err := parseFlags(fs, args, usageOf(fs.Name())+"flags:\n", a.stdout); err != nil {
+			return nil, err
 		}
 		args = fs.Args()
 		if len(args) == 0 {

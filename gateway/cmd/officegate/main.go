@@ -37,6 +37,7 @@ import (
 	"github.com/officegate/officegate/gateway/config"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/demo"
+	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/logging"
 	"github.com/officegate/officegate/gateway/uplink"
@@ -75,15 +76,62 @@ func main() {
 
 var errUsage = errors.New("usage")
 
+// errHelp is returned once a subcommand has printed its usage because -h or
+// --help asked for it: run reports success.
+var errHelp = errors.New("help printed")
+
+// parseFlags parses args with fs. -h, -help and --help print what, then
+// fs's flags, to stdout and return errHelp; any other flag error prints the
+// flag package's message, what and the flags to fs's output (stderr) and
+// returns errUsage.
+func parseFlags(fs *flag.FlagSet, args []string, what string, stdout io.Writer) error {
+	fs.Usage = func() {} // printed below, to the right stream
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		printFlags(fs, what, stdout)
+		return errHelp
+	default:
+		printFlags(fs, what, fs.Output())
+		return errUsage
+	}
+}
+
+// printFlags prints what and fs's flags to w.
+func printFlags(fs *flag.FlagSet, what string, w io.Writer) {
+	fmt.Fprint(w, what)
+	out := fs.Output()
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+}
+
+// wantsHelp says whether args ask for help: -h, -help or --help, alone.
+func wantsHelp(args []string) bool {
+	return len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help")
+}
+
 const usage = `usage:
   officegate run --config FILE     run the gateway
   officegate demo [flags]          run everything with an embedded broker and emulated devices
   officegate check-config FILE     validate a configuration file
   officegate version               print the version
-  officegate devices|enroll|config|firmware …  administer devices through the running daemon (help: officegate devices)
+  officegate devices|enroll|config|firmware …  administer devices through the running daemon (help: officegate devices --help)
 `
 
+// run runs the command line args. Help asked for is printed to stdout and is
+// not an error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
@@ -93,8 +141,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := flag.NewFlagSet("run", flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		path := fs.String("config", "/etc/officegate/officegate.toml", "configuration `file`")
-		if err := fs.Parse(args[1:]); err != nil {
-			return errUsage
+		if err := parseFlags(fs, args[1:], "usage: officegate run [--config FILE]\n", stdout); err != nil {
+			return err
 		}
 		return runGateway(ctx, *path, stdout)
 	case "demo":
@@ -104,8 +152,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		broker := fs.String("broker", "", "use this broker `URL` instead of the embedded one")
 		rate := fs.Float64("rate", 2, "events per second per emulated device")
 		verbose := fs.Bool("v", false, "log the gateway's own records too")
-		if err := fs.Parse(args[1:]); err != nil {
-			return errUsage
+		if err := parseFlags(fs, args[1:], "usage: officegate demo [flags]\n", stdout); err != nil {
+			return err
 		}
 		level := zerolog.WarnLevel
 		if *verbose {
@@ -114,11 +162,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log := logging.New(stderr, logging.Options{Level: level})
 		return demo.Run(ctx, demo.Options{Duration: *dur, Broker: *broker, Rate: *rate, Out: stdout, Log: log, Version: versionString()})
 	case "check-config":
+		const what = "usage: officegate check-config FILE\n  validate a configuration file as run would, without starting anything\n"
+		if wantsHelp(args[1:]) {
+			fmt.Fprint(stdout, what)
+			return errHelp
+		}
 		if len(args) != 2 {
-			fmt.Fprint(stderr, usage)
+			fmt.Fprint(stderr, what)
 			return errUsage
 		}
-		cfg, err := config.Load(args[1])
+		cfg, _, err := loadConfig(args[1])
 		if err != nil {
 			return err
 		}
@@ -130,9 +183,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "devices", "enroll", "config", "firmware", "--socket", "-socket":
 		return runAdmin(ctx, args, stdout, stderr) // admin.go
 	case "version":
+		if wantsHelp(args[1:]) {
+			fmt.Fprint(stdout, "usage: officegate version\n  print the version\n")
+			return errHelp
+		}
 		fmt.Fprintln(stdout, "officegate", versionString())
 		return nil
-	case "-h", "--help", "help":
+	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -152,8 +209,24 @@ func versionString() string {
 	return v
 }
 
-func runGateway(ctx context.Context, path string, stdout io.Writer) error {
+// loadConfig loads and validates the configuration file, including what
+// only the gateway's own tables can check: a [journal.retention] key that
+// names no stream is an error with its line (a typo must not keep visitor
+// data forever). check-config and run both use it, so they agree.
+func loadConfig(path string) (*config.Config, journal.Options, error) {
 	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, journal.Options{}, err
+	}
+	jo, err := cfg.JournalOptions(intake.Streams())
+	if err != nil {
+		return nil, journal.Options{}, err
+	}
+	return cfg, jo, nil
+}
+
+func runGateway(ctx context.Context, path string, stdout io.Writer) error {
+	cfg, jo, err := loadConfig(path)
 	if err != nil {
 		return err
 	}
@@ -211,8 +284,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 	return daemon.Run(ctx, daemon.Options{
 		Gateway: cfg.Gateway.ID, Location: cfg.Gateway.Timezone,
 		StateDir: filepath.Dir(cfg.Journal.Dir), JournalDir: cfg.Journal.Dir,
-		Journal: journal.Options{MaxBytes: cfg.Journal.MaxBytes, SegmentSize: cfg.Journal.SegmentSize,
-			SyncWindow: cfg.Journal.SyncWindow, CursorInterval: cfg.Journal.CursorInterval},
+		Journal:   jo,
 		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
 		HTTP: cfg.HTTP.Listen, CardKey: cardKey, Sender: sender, Provisioning: prov,
 		TimeSync: link.TimeSync{Step: cfg.Gateway.ClockThreshold, Every: cfg.Gateway.ClockSyncEvery},

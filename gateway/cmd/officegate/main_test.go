@@ -71,3 +71,92 @@ func TestUsageAndVersion(t *testing.T) {
 		t.Errorf("version: %v %q", err, out.String())
 	}
 }
+
+// TestHelp: -h and --help on the binary and on every subcommand its usage
+// texts name print that usage to stdout and succeed (main exits 0), with
+// nothing on stderr and no daemon needed.
+func TestHelp(t *testing.T) {
+	cmds := [][]string{nil, {"help"}}
+	for _, line := range strings.Split(usage+adminUsage, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "officegate ")
+		if !ok {
+			continue
+		}
+		words := strings.Fields(rest)
+		isAdmin := strings.Contains(adminUsage, line)
+		for _, group := range strings.Split(words[0], "|") {
+			cmds = append(cmds, []string{group})
+			// An admin line's second word, in lower case, is a subcommand.
+			if isAdmin && len(words) > 1 && strings.ToLower(words[1]) == words[1] && !strings.HasPrefix(words[1], "-") && !strings.HasPrefix(words[1], "[") {
+				for _, sub := range strings.Split(words[1], "|") {
+					cmds = append(cmds, []string{group, sub})
+				}
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, c := range cmds {
+		for _, h := range []string{"-h", "--help"} {
+			args := append(append([]string{}, c...), h)
+			if c != nil && c[0] == "help" {
+				args = c
+			}
+			key := strings.Join(args, " ")
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			var out, errb bytes.Buffer
+			err := run(context.Background(), args, &out, &errb)
+			if err != nil || !strings.HasPrefix(out.String(), "usage") || errb.Len() != 0 {
+				t.Errorf("officegate %s: err %v, stdout %q, stderr %q", key, err, out.String(), errb.String())
+			}
+		}
+	}
+	for _, want := range []string{"run --help", "demo -h", "check-config --help", "version -h", "devices approve --help",
+		"devices retire -h", "enroll status --help", "config push -h", "firmware rollout --help", "firmware status -h"} {
+		if !seen[want] {
+			t.Errorf("%q not tried (the usage texts changed?)", want)
+		}
+	}
+	// A flag error is still a usage error on stderr (exit 2).
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"devices", "list", "--nope"}, &out, &errb); !errors.Is(err, errUsage) ||
+		out.Len() != 0 || !strings.Contains(errb.String(), "usage") {
+		t.Errorf("bad flag: %v, stdout %q, stderr %q", err, out.String(), errb.String())
+	}
+}
+
+// TestRetentionTypo: a [journal.retention] key naming no stream ("visitor"
+// for "visitors") is an error with its line in check-config and in run,
+// which stops before starting anything.
+func TestRetentionTypo(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	doc := "[gateway]\nid = \"gw-1\"\n\n[mqtt]\nurl = \"tcp://127.0.0.1:1\"\n\n[journal]\ndir = \"" + filepath.Join(dir, "journal") +
+		"\"\n\n[journal.retention]\nvisitor = \"30d\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n"
+	if err := os.WriteFile(bad, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const want = "bad.toml:11: journal.retention.visitor: no such stream"
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", bad}, &out, &errb); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("check-config: %v, want %q", err, want)
+	}
+	// run must refuse it at once; were it to start, the deadline would end
+	// it without an error.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := run(ctx, []string{"run", "--config", bad}, &out, &errb); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("run: %v, want %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "journal")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("run made the journal before refusing the configuration: %v", err)
+	}
+	// The same file with the stream's real name passes.
+	good := filepath.Join(dir, "good.toml")
+	os.WriteFile(good, []byte(strings.Replace(doc, "visitor =", "visitors =", 1)), 0o600)
+	if err := run(context.Background(), []string{"check-config", good}, &out, &errb); err != nil {
+		t.Errorf("check-config with visitors: %v", err)
+	}
+}
