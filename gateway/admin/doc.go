@@ -13,8 +13,9 @@
 // # Socket API
 //
 // HTTP/1.1 on a Unix socket, by default /run/officegate/admin.sock, mode 0660
-// and owned by the daemon's group: whoever may use it is in that group (or
-// root); there is no other authentication. Request and response bodies are
+// whatever the umask, owned by the configured group (provisioning.socket_group)
+// or else the daemon's: whoever may use it is in that group (or root); there
+// is no other authentication. Request and response bodies are
 // JSON (UTF-8), except the manifest of POST /v1/import (text/csv). Unknown
 // fields in a request are refused (400), so a misspelt field never goes
 // unnoticed. Device JSON (Device) has hardware_id, device_id (absent while

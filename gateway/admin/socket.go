@@ -3,8 +3,6 @@ package admin
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,31 +34,39 @@ func (s *Service) Serve(ctx context.Context, path string, gid int) error {
 
 // Listen binds the Unix socket at path. A stale socket file (nothing answers
 // on it) is removed first; a live one, or a file that is not a socket, is an
-// error. With gid ≥ 0 the socket is owned by that group and mode 0660, so
-// only the group (and root) can use it; the socket appears under path only
-// once it is so, never looser. Closing the listener removes the file.
+// error. The socket is mode 0660 whatever the umask, owned by group gid, or
+// by the process's group when gid < 0, so only that group (and root) can use
+// it; it appears under path only once it is so, never looser. Closing the
+// listener removes the file.
 func Listen(path string, gid int) (net.Listener, error) {
 	if err := removeStale(path); err != nil {
 		return nil, err
 	}
-	// Bind under a random name, tighten, then rename into place, so that
-	// the path never names a socket anyone could connect to.
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+hex.EncodeToString(rnd[:]))
+	if gid < 0 {
+		gid = os.Getegid()
+	}
+	// Bind inside a fresh directory of mode 0700 beside path (the umask
+	// decides the socket's first mode, and may leave it 0777), set the
+	// group and mode, then rename it into place: nobody else can reach the
+	// socket before it is 0660, and path never names a looser one. The
+	// process-wide umask is not touched: other goroutines create files.
+	private, err := os.MkdirTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return nil, fmt.Errorf("admin: socket %s: %w", path, err)
+	}
+	defer os.Remove(private)
+	tmp := filepath.Join(private, "sock")
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("admin: listen on %s: %w", path, err)
 	}
 	ln.SetUnlinkOnClose(false) // it would unlink tmp; the file is renamed
 	prepare := func() error {
-		if gid >= 0 {
-			if err := os.Chown(tmp, -1, gid); err != nil {
-				return err
-			}
-			if err := os.Chmod(tmp, 0o660); err != nil {
-				return err
-			}
+		if err := os.Chown(tmp, -1, gid); err != nil {
+			return err
+		}
+		if err := os.Chmod(tmp, socketMode); err != nil {
+			return err
 		}
 		return os.Rename(tmp, path)
 	}
@@ -71,6 +77,10 @@ func Listen(path string, gid int) (net.Listener, error) {
 	}
 	return &socketListener{UnixListener: ln, path: path}, nil
 }
+
+// socketMode is the admin socket's mode: read and write (connect) for the
+// owner and the group, nothing for others (doc.go, "Socket API").
+const socketMode = 0o660
 
 // socketListener removes its socket file, by its final name, on Close.
 type socketListener struct {

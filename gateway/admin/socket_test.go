@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -61,6 +62,61 @@ func TestSocketPermissions(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
 		t.Fatalf("directory holds %d entries, want the socket only", len(entries))
+	}
+}
+
+// TestSocketModeUmask: the socket is 0660, owned by the configured group or
+// else the process's, under every umask (0 used to leave it 0777, open to
+// every local user; the unit's 027 left it 0750, closed to the group). The
+// umask is process-wide: this test must not run in parallel with others.
+func TestSocketModeUmask(t *testing.T) {
+	groups := []int{-1}
+	if os.Geteuid() == 0 {
+		groups = append(groups, 4242) // root may give it any group
+	} else if gs, _ := os.Getgroups(); len(gs) > 0 {
+		for _, g := range gs {
+			if g != os.Getegid() {
+				groups = append(groups, g)
+				break
+			}
+		}
+	}
+	for _, mask := range []int{0, 0o022, 0o027} {
+		for _, gid := range groups {
+			t.Run(fmt.Sprintf("umask %03o gid %d", mask, gid), func(t *testing.T) {
+				old := syscall.Umask(mask)
+				defer syscall.Umask(old)
+				dir := t.TempDir()
+				path := filepath.Join(dir, "admin.sock")
+				ln, err := admin.Listen(path, gid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				fi, err := os.Lstat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantGID := gid
+				if gid < 0 {
+					wantGID = os.Getegid()
+				}
+				if fi.Mode().Type() != fs.ModeSocket || fi.Mode().Perm() != 0o660 {
+					t.Errorf("socket mode %v, want socket 0660", fi.Mode())
+				}
+				if g := int(fi.Sys().(*syscall.Stat_t).Gid); g != wantGID {
+					t.Errorf("socket group %d, want %d", g, wantGID)
+				}
+				if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+					t.Errorf("directory holds %d entries, want the socket only", len(entries))
+				}
+				c, err := net.Dial("unix", path)
+				if err != nil {
+					t.Fatalf("dial: %v", err)
+				}
+				c.Close()
+			})
+		}
 	}
 }
 
