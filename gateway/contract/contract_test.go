@@ -215,9 +215,11 @@ func TestJSONAndCBORCarryTheSameValue(t *testing.T) {
 }
 
 func TestEventIDShape(t *testing.T) {
-	for _, id := range []string{envelope.EventID("ZK-00A1B2C3", 17, 4211), envelope.NewID()} {
-		if len(id) != 36 || id[14] != '8' || !strings.ContainsRune("89ab", rune(id[19])) {
-			t.Errorf("id %s is not a version 8, RFC 9562 variant UUID", id)
+	// Derived ids are version 8, drawn ones version 4 (MQTT.md §4).
+	for id, version := range map[string]byte{envelope.EventID("ZK-00A1B2C3", 17, 4211): '8',
+		envelope.NoteID(envelope.NoteEventsLost, "ZK-00A1B2C3", 17, 4211): '8', envelope.NewID(): '4'} {
+		if len(id) != 36 || id[14] != version || !strings.ContainsRune("89ab", rune(id[19])) {
+			t.Errorf("id %s is not a version %c, RFC 9562 variant UUID", id, version)
 		}
 	}
 	if envelope.EventID("a", 1, 2) != envelope.EventID("a", 1, 2) || envelope.EventID("a", 1, 2) == envelope.EventID("a", 1, 3) {

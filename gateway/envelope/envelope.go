@@ -110,9 +110,40 @@ func EventID(hardwareID string, boot uint32, seq uint64) string {
 	return uuid8(h.Sum(nil))
 }
 
+// Notes the gateway derives from a device's event, each its own id namespace
+// under NoteID.
+const (
+	NoteEventsLost = "events_lost" // the device.events_lost note before the event
+	NoteBiometric  = "biometric"   // the biometric_refused alarm beside the event
+)
+
+// NoteID derives the id of an event the gateway makes about a device's event
+// (NoteEventsLost, NoteBiometric): stable like the event's own id, so every
+// journaling of the note carries the same one, and never the id of any device
+// event nor of another note. EventID's input starts "officegate event v1\x00",
+// NoteID's "officegate note v1\x00": the hash inputs of the two differ in
+// their 12th byte, and within NoteID the note name and hardware id are length
+// prefixed, so two different (note, hardware id, boot, seq) never share an
+// input. A shared id then takes a SHA-256 collision in 122 bits.
+func NoteID(note, hardwareID string, boot uint32, seq uint64) string {
+	h := sha256.New()
+	h.Write([]byte("officegate note v1\x00"))
+	var b [binary.MaxVarintLen64 + 12]byte
+	for _, f := range []string{note, hardwareID} {
+		h.Write(binary.AppendUvarint(b[:0], uint64(len(f))))
+		h.Write([]byte(f))
+	}
+	binary.BigEndian.PutUint32(b[0:4], boot)
+	binary.BigEndian.PutUint64(b[4:12], seq)
+	h.Write(b[:12])
+	return uuid8(h.Sum(nil))
+}
+
 // NewID is a random id for events the gateway itself originates (a Wiegand read
-// on GPIO has no device memory to retry from): it is drawn once, journaled with
-// the event, and so is the same on every publish of it.
+// on GPIO has no device memory to retry from; a device's status change): it is
+// drawn once, journaled with the event, and so is the same on every publish of
+// it. It is a version-4 UUID: derived ids (EventID, NoteID) are version 8, so a
+// drawn id can never equal a derived one.
 func NewID() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -120,14 +151,19 @@ func NewID() string {
 		// there is no safe id to make.
 		panic(fmt.Sprintf("envelope: crypto/rand: %v", err))
 	}
-	return uuid8(b[:])
+	return uuidString(b, 4)
 }
 
 func uuid8(sum []byte) string {
 	var u [16]byte
 	copy(u[:], sum[:16])
-	u[6] = u[6]&0x0f | 0x80 // version 8
-	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return uuidString(u, 8)
+}
+
+// uuidString sets the version and the RFC 9562 variant and renders u.
+func uuidString(u [16]byte, version byte) string {
+	u[6] = u[6]&0x0f | version<<4
+	u[8] = u[8]&0x3f | 0x80
 	x := hex.EncodeToString(u[:])
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }

@@ -300,14 +300,15 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 		return nil
 	}
 	id := envelope.EventID(rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq))
-	// Derived notes get ids of their own, stable like the event's.
-	noteID := func(what string) string {
-		return envelope.EventID(rec.HardwareID+"/"+what, ev.ID.Boot, uint64(ev.ID.Seq))
+	// Notes the gateway makes about this event get ids of their own
+	// namespace, stable like the event's, never a device event's id.
+	noteID := func(note string) string {
+		return envelope.NoteID(note, rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq))
 	}
 	if rec.Missing > 0 {
 		// The device's store overflowed: say so, in order, before the event —
 		// in the event's stream, so the note cannot overtake or trail it.
-		err := add(StreamFor(typ), "device.events_lost", envelope.EventID(rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq)-uint64(rec.Missing)),
+		err := add(StreamFor(typ), "device.events_lost", noteID(envelope.NoteEventsLost),
 			map[string]any{"boot": ev.ID.Boot, "lost": rec.Missing, "before_seq": ev.ID.Seq})
 		if err != nil {
 			return nil, err
@@ -316,12 +317,16 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 	if r, ok := ev.Data["replay"]; ok && typ == "attendance.punch" {
 		// A punch sent again at an attendance.fetch: published under the id
 		// it had the first time, so consumers that have it drop it.
-		orig, err := replayOf(r, ev.ID)
-		if err != nil {
-			typ := "device.alarm"
-			err := add(StreamFor(typ), typ, id, map[string]any{"alarm": "other",
-				"detail": fmt.Sprintf("unusable replayed punch (boot %d, seq %d): %v", ev.ID.Boot, ev.ID.Seq, err)})
-			return entries, err
+		orig, bad := replayOf(r, ev.ID)
+		if bad != nil {
+			// Not a punch HR can place: the event is journaled as an alarm in
+			// its stead (under its id), and the device is acknowledged.
+			alarm := map[string]any{"alarm": "other",
+				"detail": fmt.Sprintf("unusable replayed punch (boot %d, seq %d): %v", ev.ID.Boot, ev.ID.Seq, bad)}
+			if err := add(StreamControl, "device.alarm", id, alarm); err != nil {
+				return nil, err
+			}
+			return entries, nil
 		}
 		d := make(map[string]any, len(ev.Data))
 		for k, v := range ev.Data {
@@ -355,7 +360,7 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 		return nil, err
 	}
 	if len(removed) > 0 {
-		err := add(StreamControl, "device.alarm", noteID("biometric"), map[string]any{"alarm": "biometric_refused",
+		err := add(StreamControl, "device.alarm", noteID(envelope.NoteBiometric), map[string]any{"alarm": "biometric_refused",
 			"detail": fmt.Sprintf("%d field(s) removed from a %s event: biometric data never leaves the device", len(removed), ev.Kind)})
 		if err != nil {
 			return nil, err
@@ -392,15 +397,19 @@ func (in *Intake) deviceResult(rec link.Record) ([]journal.Entry, error) {
 // {"boot", "seq"} it had, which must come before the replay itself — a
 // device could otherwise claim the id of an event it has yet to send, and
 // consumers would drop that event as a duplicate.
+//
+// Its error says what is wrong in the gateway's words, never with what the
+// terminal sent: the alarm it becomes is published, and a replayed record can
+// hold a card number this site publishes only hashed, or any length of text.
 func replayOf(v any, now msg.EventID) (msg.EventID, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return msg.EventID{}, fmt.Errorf("replay is %T, want a map with boot and seq", v)
+		return msg.EventID{}, fmt.Errorf("replay is a %s, want a map with boot and seq", cborKind(v))
 	}
 	b, bok := m["boot"].(uint64)
 	q, qok := m["seq"].(uint64)
 	if !bok || !qok || b == 0 || q == 0 || b > math.MaxUint32 || q > math.MaxUint32 {
-		return msg.EventID{}, fmt.Errorf("replay %v: want boot and seq, unsigned 32-bit, not 0", m)
+		return msg.EventID{}, fmt.Errorf("replay lacks boot and seq as unsigned 32-bit integers, not 0 (%d keys)", len(m))
 	}
 	orig := msg.EventID{Boot: uint32(b), Seq: uint32(q)}
 	if orig.Boot > now.Boot || orig.Boot == now.Boot && orig.Seq >= now.Seq {
@@ -408,6 +417,30 @@ func replayOf(v any, now msg.EventID) (msg.EventID, error) {
 			orig.Boot, orig.Seq, now.Boot, now.Seq)
 	}
 	return orig, nil
+}
+
+// cborKind names the CBOR type of a decoded value, for messages that must not
+// quote it.
+func cborKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "bool"
+	case uint64, int64:
+		return "integer"
+	case float32, float64:
+		return "float"
+	case string:
+		return "text"
+	case []byte:
+		return "byte string"
+	case []any:
+		return "array"
+	case map[string]any, map[any]any:
+		return "map"
+	}
+	return "value"
 }
 
 // Run saves changed high-water marks every MarksEvery until ctx ends, and once
