@@ -296,9 +296,9 @@ func (a *args) token(key []byte) string {
 	switch {
 	case !ok:
 		a.fail("token", fmt.Errorf("a %T, want a string", a.m["token"]))
-	case len(t) == 0 || len(t) > MaxTokenLen || !printable(t):
+	case !plausibleToken(t):
 		// Not quoted: it is the clear token.
-		a.fail("token", fmt.Errorf("want 1 to %d bytes of printable UTF-8 (as the scanner reads it)", MaxTokenLen))
+		a.fail("token", fmt.Errorf("want %d to %d bytes of visible ASCII, no space (what the kiosk accepts as a scan)", MinTokenLen, MaxTokenLen))
 	default:
 		return devices.KeyedHash(key, t)
 	}
@@ -337,5 +337,9 @@ func (a *args) num(key string) (float64, bool) {
 	return f, true
 }
 
-// printable is the scanner's rule for an accepted line.
-func printable(s string) bool { return scanner.Printable([]byte(s)) }
+// plausibleToken is the invite token format, the same rule the kiosk's
+// scanner applies to a scan (doc.go, "Scans"): a token outside it could
+// never be scanned.
+func plausibleToken(s string) bool {
+	return len(s) >= MinTokenLen && len(s) <= MaxTokenLen && scanner.VisibleASCII([]byte(s))
+}

@@ -20,6 +20,8 @@
 //	printer_poll    = "10s"      # the default; 100ms to 1h
 //	location        = "HQ 3F"    # the badge's heading, ≤ 40 characters; default "VISITOR"
 //	display         = "kiosk-lobby-panel"  # the kiosk's panel (a device on the serial link); default none
+//	scan_burst      = 5          # scans accepted back to back (the default); 1 to 1000
+//	scan_interval   = "1s"       # then one scan per interval (the default); 1ms to 1h
 //
 //	[devices.kiosk.door]         # left out: no door
 //	relay_pin       = "GPIO17"   # required
@@ -41,6 +43,26 @@
 // clear token is neither stored, logged, quoted in an error nor sent. The
 // admin service computes the same hash over the token it put in the QR code,
 // or sends the clear token in invite.upsert, which hashes it on arrival.
+//
+// # Scans
+//
+// An invite token — the text of the invitation's QR code — is 6 to 512
+// bytes of visible ASCII (0x21–0x7E: letters, digits, the punctuation of
+// URLs and ids; no space): "OG1-7F3K-Q9ZP-WANG", "https://visit.example.com/i/Ab9?x=1".
+// invite.upsert refuses a token outside this format, since it could never
+// be scanned. A badge's code ("OGB1:" and 64 hex digits) fits it too.
+//
+// The scanner (package scanner, "Plausible scans") refuses every other line
+// quietly: no event, no prompt at the front desk, only a counter by reason
+// (too_long, non_printable, empty, unterminated, too_short, bad_alphabet).
+// A line ending within 500 ms of a line refused for its content is noise,
+// refused too: random bytes on the port (a loose cable, a wrong baud rate, a
+// scanner in a debug mode) arrive back to back, so they make no
+// visitor.scan_rejected however code-like some of their lines are. Scans
+// faster than scan_burst back to back and then one per scan_interval are
+// refused as rate_limited (a scanner stuck in continuous mode, codes waved
+// at it). Only a scan that passes all this is decided below; a code of the
+// right format that no invite holds is still visitor.scan_rejected.
 //
 // # Flow
 //
@@ -105,7 +127,7 @@
 //	                 name, host, company: ≤ 64 characters of UTF-8 without control
 //	                 characters (trimmed; Chinese is fine); times RFC 3339 with an
 //	                 offset, valid_from < valid_until, valid_until not yet passed;
-//	                 token: 1–512 bytes of printable UTF-8, hashed on arrival
+//	                 token: 6–512 bytes of visible ASCII ("Scans"), hashed on arrival
 //	                 result {invite_id, created: bool} (false: replaced, whole record)
 //	                 error: another valid invite has the token; cache full (10 000 after
 //	                 pruning); state not saved (the invite is in effect until restart)
@@ -164,7 +186,8 @@
 // # Counters
 //
 // Status().Counters: the scanner's (lines_accepted, too_long, non_printable,
-// empty, unterminated, port_opened, port_unplugged, port_open_failed) and
+// empty, unterminated, too_short, bad_alphabet, noise, rate_limited,
+// port_opened, port_unplugged, port_open_failed) and
 // events_emitted, events_lost, events_queued, busy_retries, checked_in,
 // checked_out, scans_rejected, approved, badges_printed, badges_failed,
 // door_released, door_busy, door_refused, state_save_failed, printer_opened,

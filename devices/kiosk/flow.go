@@ -25,9 +25,9 @@ func (k *Kiosk) handleScan(ctx context.Context, sc scanner.Scan) {
 	k.mu.Lock()
 	if v := k.cache.openVisit(hash, at); v != nil {
 		v.CheckedOut = at
+		k.cnt.checkedOut.Add(1) // before the event: whoever sees it sees the count
 		k.out.put(checkedOut(*v, at, MethodQR))
 		k.disp.show("Goodbye, %s", v.Name)
-		k.cnt.checkedOut.Add(1)
 		seq, b, err := k.snapshot()
 		k.mu.Unlock()
 		k.persist(seq, b, err)
@@ -50,9 +50,9 @@ func (k *Kiosk) handleScan(ctx context.Context, sc scanner.Scan) {
 		if len(k.pending) > maxPending {
 			k.pending = append(k.pending[:0], k.pending[len(k.pending)-maxPending:]...)
 		}
+		k.cnt.scansRejected.Add(1)
 		k.out.put(devices.Event{Type: TypeScanRejected, Time: at, Data: data})
 		k.disp.show("Please wait: the front desk will help you")
-		k.cnt.scansRejected.Add(1)
 		k.mu.Unlock()
 		return
 	}
@@ -75,9 +75,9 @@ func (k *Kiosk) checkIn(ctx context.Context, v Visit, scanID string) {
 	if scanID != "" {
 		data["scan_id"] = scanID
 	}
+	k.cnt.checkedIn.Add(1) // before the event: whoever sees it sees the count
 	k.out.put(devices.Event{Type: TypeCheckedIn, Time: v.CheckedIn, Data: data})
 	k.disp.show("Welcome, %s · %s is on the way", v.Name, v.Host)
-	k.cnt.checkedIn.Add(1)
 	d := k.door
 	seq, b, err := k.snapshot()
 	k.mu.Unlock()

@@ -18,6 +18,11 @@ const (
 	MaxNameLen  = 64    // characters, for name, host and company
 	MaxIDLen    = 64    // bytes of invite_id
 	MaxTokenLen = 512   // bytes of a clear token: the scanner's longest line by default
+	// MinTokenLen is the shortest clear token: a token is a bearer secret at
+	// an unattended kiosk, and six characters of a 32-letter alphabet are
+	// already only 30 bits; random bytes on a line make printable runs
+	// shorter than this every few hundred bytes (doc.go, "Scans").
+	MinTokenLen = 6
 	// expiredGrace is how long an expired invite is kept after valid_until, so
 	// that a late visitor's scan is rejected as "expired", not "unknown".
 	expiredGrace = 24 * time.Hour

@@ -222,6 +222,10 @@ func (k *Kiosk) Status() devices.Status {
 	return devices.Status{Online: st.Online, LastSeen: st.LastSeen, Clock: devices.ClockSynced, Counters: c}
 }
 
+// Scanner returns the scanner's port and its line counters, refusals by
+// reason included (the gateway exports them as metrics).
+func (k *Kiosk) Scanner() (port string, c scanner.Counts) { return k.scan.Port(), k.scan.Counts() }
+
 // newScanID draws a scan id: 16 hex digits, unique with overwhelming odds
 // across restarts (pending scans are not persisted).
 func (k *Kiosk) newScanID() string {

@@ -30,6 +30,8 @@ type Options struct {
 	PrinterPoll    string       `toml:"printer_poll"`    // default "10s"
 	Location       string       `toml:"location"`        // badge heading; default "VISITOR"
 	Display        string       `toml:"display"`         // device id of the kiosk's panel; "": none
+	ScanBurst      int          `toml:"scan_burst"`      // scans accepted back to back; default 5
+	ScanInterval   string       `toml:"scan_interval"`   // then one scan per interval; default "1s"
 }
 
 // DoorOptions is the [devices.kiosk.door] table; the keys are package door's.
@@ -49,6 +51,17 @@ const (
 	DefaultPrinterPoll    = 10 * time.Second
 	DefaultPrinterBaud    = 9600 // the factory rate of most receipt printers' serial boards
 	DefaultLocation       = "VISITOR"
+	// A lobby's scans come one visitor at a time, each walking through the
+	// door before the next: a few back to back (a group showing their
+	// codes), then about one a second at most. Faster is a scanner stuck in
+	// continuous mode or codes waved at it, each of which would otherwise
+	// be a prompt at the front desk.
+	DefaultScanBurst    = 5
+	DefaultScanInterval = time.Second
+	// noiseQuiet is the scanner's noise rule: a line ending within it of a
+	// line refused for its content is noise. Random bytes come back to back;
+	// a person takes longer than this to present a code after anything else.
+	noiseQuiet = 500 * time.Millisecond
 )
 
 // Limits of the configuration.
@@ -57,6 +70,9 @@ const (
 	minPrinterPoll    = 100 * time.Millisecond
 	maxPrinterPoll    = time.Hour
 	maxLocation       = 40 // escpos cuts the title at 40 characters
+	maxScanBurst      = 1000
+	minScanInterval   = time.Millisecond
+	maxScanInterval   = time.Hour
 )
 
 // DefaultOptions returns the options of a section without keys.
@@ -68,6 +84,8 @@ func DefaultOptions() Options {
 		Pulse:          DefaultPulse.String(),
 		PrinterPoll:    DefaultPrinterPoll.String(),
 		Location:       DefaultLocation,
+		ScanBurst:      DefaultScanBurst,
+		ScanInterval:   DefaultScanInterval.String(),
 	}
 }
 
@@ -100,7 +118,7 @@ func (o Options) validate(common devices.Options) (settings, error) {
 	if port == "" {
 		return s, errors.New("kiosk: option scanner_port: missing (or set the device's port)")
 	}
-	s.scanner = scanner.Config{Port: port, Baud: baud}
+	s.scanner = scanner.Config{Port: port, Baud: baud, MaxLine: MaxTokenLen, MinLine: MinTokenLen, ASCII: true, Quiet: noiseQuiet}
 	if err := s.scanner.Validate(); err != nil {
 		return s, fmt.Errorf("kiosk: option scanner_port/scanner_baud: %w", err)
 	}
@@ -135,6 +153,13 @@ func (o Options) validate(common devices.Options) (settings, error) {
 		return s, err
 	}
 	if s.printerPoll, err = dur("printer_poll", o.PrinterPoll, minPrinterPoll, maxPrinterPoll); err != nil {
+		return s, err
+	}
+	if o.ScanBurst < 1 || o.ScanBurst > maxScanBurst {
+		return s, fmt.Errorf("kiosk: option scan_burst: %d is not between 1 and %d", o.ScanBurst, maxScanBurst)
+	}
+	s.scanner.Limit.Burst = o.ScanBurst
+	if s.scanner.Limit.Every, err = dur("scan_interval", o.ScanInterval, minScanInterval, maxScanInterval); err != nil {
 		return s, err
 	}
 	if o.Door != nil {

@@ -32,6 +32,9 @@ func TestOptionsRefused(t *testing.T) {
 		{base + "[door]\nrelay_pin = \"GPIO17\"\nrelay_active = \"high\"\nmax_pulse = \"1m\"\n", "door.max_pulse"},
 		{base + "location = \"a\\u0007b\"\n", "location"},
 		{base + "colour = \"red\"\n", "colour"},
+		{base + "scan_burst = 0\n", "scan_burst: 0"},
+		{base + "scan_interval = \"0s\"\n", "scan_interval"},
+		{base + "scan_interval = \"often\"\n", "scan_interval"},
 	} {
 		_, err := kiosk.NewWith("k", devices.Options{Config: tomlSection(c.section)}, kiosk.With{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

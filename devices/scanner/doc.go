@@ -28,7 +28,27 @@
 //	empty          nothing between two endings
 //	unterminated   cut off by an unplug (or end of input) before its ending
 //
-// Accepted lines count as lines_accepted; the five add up to every line seen.
+// # Plausible scans
+//
+// A line the LineReader keeps is a scan only if it also passes the rules the
+// driver sets in Config for its codes; the rest is refused quietly — never
+// sent, counted by reason:
+//
+//	too_short     shorter than MinLine bytes
+//	bad_alphabet  with ASCII set, anything but visible ASCII (0x21–0x7E)
+//	noise         ended within Quiet of a line refused for its content
+//	              (too_long, non_printable, too_short, bad_alphabet, noise)
+//	rate_limited  over Limit: Burst scans back to back, then one per Every
+//
+// The noise rule is what keeps random bytes from ever making a scan: they
+// arrive back to back, so once one of their lines is refused every line
+// that follows within Quiet is too, however code-like it looks. A person
+// presents the next code long after. The limit is a token bucket on the
+// gateway's clock (Opts.Now) and takes only scans that passed every other
+// rule.
+//
+// Accepted lines count as lines_accepted; with the reasons above they add up
+// to every line seen (Counts.Total).
 // Memory stays bounded whatever the scanner sends: a 10 KB line or an endless
 // stream of garbage without an ending costs max_line bytes and a 512-byte
 // read buffer. GS1 codes that carry group separators (0x1D) and scanners that

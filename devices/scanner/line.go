@@ -23,33 +23,51 @@ const readChunk = 512
 // bufio does: a Reader that never makes progress is a bug, not a quiet line.
 const maxEmptyReads = 100
 
-// Counts are the LineReader's cumulative counters. Every line it saw ends up
-// in exactly one of them, so they add up to the number of line endings
-// (CR, LF or CRLF, each once) plus one for a line cut off by the end of the
-// input.
+// Counts are the cumulative line counters of a LineReader or a Scanner.
+// Every line seen ends up in exactly one of them, so they add up to the
+// number of line endings (CR, LF or CRLF, each once) plus one for a line cut
+// off by the end of the input. A LineReader counts only the first five; a
+// Scanner also refuses by its format, noise and rate rules, so of the lines
+// its LineReader accepted only the scans it sent count as Accepted.
 type Counts struct {
-	Accepted     uint64 // returned by Next
+	Accepted     uint64 // returned by Next (a Scanner: sent as a Scan)
 	TooLong      uint64 // longer than the cap; discarded up to its end
 	NonPrintable uint64 // a control or format character, or invalid UTF-8
 	Empty        uint64 // nothing between two endings (CRLF is one ending)
 	Unterminated uint64 // cut off by the end of the input (EOF, unplug) or Reset
+	TooShort     uint64 // shorter than the Scanner's MinLine
+	BadAlphabet  uint64 // outside visible ASCII where the Scanner wants it
+	Noise        uint64 // ended within the Scanner's Quiet of a refused line
+	RateLimited  uint64 // over the Scanner's Limit
 }
 
 // Total is the number of lines seen.
 func (c Counts) Total() uint64 {
-	return c.Accepted + c.TooLong + c.NonPrintable + c.Empty + c.Unterminated
+	return c.Accepted + c.Refused()
+}
+
+// Refused is the number of lines refused, for any reason.
+func (c Counts) Refused() uint64 {
+	return c.TooLong + c.NonPrintable + c.Empty + c.Unterminated + c.TooShort + c.BadAlphabet + c.Noise + c.RateLimited
+}
+
+// Reasons are the names of the refusal counters, in the order of Counts:
+// a fixed set, fit to be a metric's label values.
+var Reasons = []string{"too_long", "non_printable", "empty", "unterminated", "too_short", "bad_alphabet", "noise", "rate_limited"}
+
+// ByReason returns the refusal counters in the order of Reasons.
+func (c Counts) ByReason() []uint64 {
+	return []uint64{c.TooLong, c.NonPrintable, c.Empty, c.Unterminated, c.TooShort, c.BadAlphabet, c.Noise, c.RateLimited}
 }
 
 // Map returns the counters by their snake_case names, as devices.Status
-// carries them.
+// carries them: "lines_accepted" and the Reasons.
 func (c Counts) Map() map[string]uint64 {
-	return map[string]uint64{
-		"lines_accepted": c.Accepted,
-		"too_long":       c.TooLong,
-		"non_printable":  c.NonPrintable,
-		"empty":          c.Empty,
-		"unterminated":   c.Unterminated,
+	m := map[string]uint64{"lines_accepted": c.Accepted}
+	for i, n := range c.ByReason() {
+		m[Reasons[i]] = n
 	}
+	return m
 }
 
 // LineReader splits a byte stream into scanned lines. It accepts CR, LF and
@@ -72,6 +90,9 @@ type LineReader struct {
 	discarding bool   // the line passed max: skip to its end
 	afterCR    bool   // the last byte was a CR: an LF now completes a CRLF
 	err        error  // sticky error from r, returned once buf is drained
+	// onRefuse, if set, is called (from Next) as a line is refused as
+	// too_long or non_printable: the Scanner's noise rule needs when.
+	onRefuse func()
 
 	// Counters, readable from any goroutine.
 	accepted, tooLong, nonPrintable, empty, unterminated atomic.Uint64
@@ -167,15 +188,23 @@ func (lr *LineReader) finish() (s string, ok bool) {
 	switch {
 	case lr.discarding:
 		lr.tooLong.Add(1)
+		lr.refuse()
 	case len(lr.line) == 0:
 		lr.empty.Add(1)
 	case !Printable(lr.line):
 		lr.nonPrintable.Add(1)
+		lr.refuse()
 	default:
 		lr.accepted.Add(1)
 		return string(lr.line), true
 	}
 	return "", false
+}
+
+func (lr *LineReader) refuse() {
+	if lr.onRefuse != nil {
+		lr.onRefuse()
+	}
 }
 
 func (lr *LineReader) dropPartial() {

@@ -27,6 +27,19 @@ type Config struct {
 	// MaxLine (key "max_line") is the longest scan accepted, in bytes;
 	// 0 means DefaultMaxLine.
 	MaxLine int
+
+	// The format of a plausible scan, the noise rule and the rate limit
+	// (doc.go, "Plausible scans"): set by the driver that knows its codes.
+
+	// MinLine is the shortest scan accepted, in bytes; 0 means 1.
+	MinLine int
+	// ASCII accepts only scans of visible ASCII (VisibleASCII).
+	ASCII bool
+	// Quiet: a line that ends within Quiet of a line refused for its
+	// content is noise, refused too; 0: no noise rule.
+	Quiet time.Duration
+	// Limit paces the port's scans; the zero Limit: none.
+	Limit Limit
 }
 
 // maxMaxLine bounds MaxLine: a QR code holds at most 2953 bytes of binary
@@ -41,6 +54,19 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxLine < 0 || c.MaxLine > maxMaxLine {
 		return fmt.Errorf("scanner: max_line %d for port %q: want 1 to %d", c.MaxLine, c.Port, maxMaxLine)
+	}
+	if c.MinLine == 0 {
+		c.MinLine = 1
+	}
+	if c.MinLine < 0 || c.MinLine > c.MaxLine {
+		return fmt.Errorf("scanner: min_line %d for port %q: want 1 to max_line (%d)", c.MinLine, c.Port, c.MaxLine)
+	}
+	if c.Quiet < 0 {
+		return fmt.Errorf("scanner: quiet %v for port %q: want 0 or more", c.Quiet, c.Port)
+	}
+	if c.Limit.Burst < 0 || c.Limit.Burst > 0 && c.Limit.Every <= 0 {
+		return fmt.Errorf("scanner: limit %d per %v for port %q: want a burst ≥ 0 and, with a burst, a positive interval",
+			c.Limit.Burst, c.Limit.Every, c.Port)
 	}
 	sc := c.serial()
 	if err := sc.Validate(); err != nil {
@@ -81,7 +107,12 @@ type Scanner struct {
 	onPort  func(serialport.Event)
 	sup     *serialport.Supervisor
 	lines   *LineReader // Next and Reset only from Run's goroutine
+	filter  filter      // Run's goroutine only
 	started atomic.Bool
+
+	// Counters, readable from any goroutine: scans sent, and the lines the
+	// LineReader accepted that the filter refused.
+	accepted, tooShort, badAlphabet, noise, rateLimited atomic.Uint64
 
 	// Mutable.
 	online       atomic.Bool
@@ -105,10 +136,11 @@ func New(cfg Config, opts *Opts) (*Scanner, error) {
 	if opts != nil {
 		o = *opts
 	}
-	s := &Scanner{cfg: cfg, now: o.Now, onPort: o.OnPort, lines: NewLineReader(nil, cfg.MaxLine)}
+	s := &Scanner{cfg: cfg, now: o.Now, onPort: o.OnPort, lines: NewLineReader(nil, cfg.MaxLine), filter: filter{cfg: cfg}}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.lines.onRefuse = func() { s.filter.refused(s.now()) }
 	sup, err := serialport.NewSupervisor(cfg.serial(), &serialport.SupervisorOpts{Backoff: o.Backoff, OnEvent: s.portEvent})
 	if err != nil {
 		return nil, fmt.Errorf("scanner: %w", err)
@@ -136,6 +168,11 @@ func (s *Scanner) Run(ctx context.Context, out chan<- Scan) error {
 				return err // the port failed or was closed: the supervisor decides
 			}
 			sc := Scan{Text: text, Time: s.now()}
+			if c := s.filter.judge(s, text, sc.Time); c != nil {
+				c.Add(1)
+				continue // refused quietly: counted, never sent
+			}
+			s.accepted.Add(1)
 			s.mu.Lock()
 			s.lastSeen = sc.Time
 			s.mu.Unlock()
@@ -153,7 +190,15 @@ func (s *Scanner) Run(ctx context.Context, out chan<- Scan) error {
 func (s *Scanner) Online() bool { return s.online.Load() }
 
 // Counts returns the line counters (see Counts).
-func (s *Scanner) Counts() Counts { return s.lines.Counts() }
+func (s *Scanner) Counts() Counts {
+	c := s.lines.Counts()
+	c.Accepted = s.accepted.Load()
+	c.TooShort, c.BadAlphabet, c.Noise, c.RateLimited = s.tooShort.Load(), s.badAlphabet.Load(), s.noise.Load(), s.rateLimited.Load()
+	return c
+}
+
+// Port returns the configured port, as metrics and logs name the scanner.
+func (s *Scanner) Port() string { return s.cfg.Port }
 
 // Status reports the scanner's health: online, the time of the last scan,
 // and the line counters plus "port_opened", "port_unplugged" and
@@ -162,7 +207,7 @@ func (s *Scanner) Status() devices.Status {
 	s.mu.Lock()
 	last := s.lastSeen
 	s.mu.Unlock()
-	c := s.lines.Counts().Map()
+	c := s.Counts().Map()
 	c["port_opened"] = s.opened.Load()
 	c["port_unplugged"] = s.unplugged.Load()
 	c["port_open_failed"] = s.openFailures.Load()

@@ -52,7 +52,7 @@ func benchScan(b *testing.B, up bool) {
 		b.Fatal(err)
 	}
 	defer printer.Close()
-	section := fmt.Sprintf("scanner_port = %q\nprinter_port = %q\ninvite_key_file = %q\nstate_file = %q\npulse = \"100ms\"\n[door]\nrelay_pin = \"GPIO17\"\nrelay_active = \"high\"\n",
+	section := fmt.Sprintf("scanner_port = %q\nprinter_port = %q\ninvite_key_file = %q\nstate_file = %q\npulse = \"100ms\"\nscan_interval = \"1ms\"\n[door]\nrelay_pin = \"GPIO17\"\nrelay_active = \"high\"\n",
 		s.Name(), printer.Path(), filepath.Join(dir, "invite.key"), filepath.Join(dir, "kiosk.json"))
 	board := gpiosim.NewBoard(nil)
 	relay, _ := board.Pin("GPIO17")
