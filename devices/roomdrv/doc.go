@@ -57,12 +57,17 @@
 // # Panel
 //
 // The gateway calls PanelEvent for every event of the device PanelID
-// names (the panel key); the driver acts on two types:
+// names (the panel key); the driver acts on two types, whose bodies are
+// specified in firmware-bridge PROTOCOL.md §9.4 and checked by PanelData
+// (which the gateway also uses to publish them):
 //
-//	room.button    {button: 1}        the action buttons maps it to, as source "panel":
+//	room.button    {button: 1–32}     the action buttons maps it to, as source "panel":
 //	                                  checkin → Room.CheckIn, extend → Room.Extend(extend_minutes),
 //	                                  end → Room.End, book → Room.BookNow(book_minutes)
 //	room.occupancy {state: "occupied"|"vacant"}  a panel's own sensor, taken as the PIR's
+//
+// A body that breaks §9.4 (e.g. {occupied: true}) is not acted on: it is
+// logged and counted in panel_events_ignored.
 //
 // A press is done at its event's time (the time of the press; now if zero
 // or ahead of the gateway's clock). A press the room refuses (no booking

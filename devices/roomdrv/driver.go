@@ -266,13 +266,20 @@ func (d *Driver) PanelEvent(ctx context.Context, typ string, data map[string]any
 		at = now
 	}
 	d.seen(at)
+	body, known, err := PanelData(typ, data)
+	if !known || err != nil {
+		d.panelIgnored.Add(1)
+		if err != nil {
+			d.log.Warn().Err(err).Msg("roomdrv: panel event not taken")
+		}
+		return
+	}
 	switch typ {
 	case PanelButton:
-		n, ok := buttonNumber(data["button"])
-		action := d.set.buttons[n]
-		if !ok || action == "" {
+		action := d.set.buttons[body["button"].(int)]
+		if action == "" {
 			d.panelIgnored.Add(1)
-			d.log.Info().Any("button", data["button"]).Msg("roomdrv: panel button has no action")
+			d.log.Info().Any("button", body["button"]).Msg("roomdrv: panel button has no action")
 			return
 		}
 		err := d.withRoom(func(r *room.Room) error { return d.press(r, action, at) })
@@ -283,13 +290,10 @@ func (d *Driver) PanelEvent(ctx context.Context, typ string, data map[string]any
 			d.buttons.Add(1)
 		}
 	case PanelOccupancy:
-		if err := d.occupancy(data, at); err != nil {
+		if err := d.occupancy(body, at); err != nil {
 			d.panelIgnored.Add(1)
 			d.log.Warn().Err(err).Msg("roomdrv: panel occupancy not taken")
 		}
-	default:
-		d.panelIgnored.Add(1)
-		return
 	}
 	d.poke()
 }

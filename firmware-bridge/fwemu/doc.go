@@ -71,8 +71,11 @@
 // Other args are ignored; a missing or bad line or state is RESULT error.
 // An emulator of Kind msg.KindKiosk (a reception kiosk's own panel) takes
 // kiosk_display {line} the same way (PanelLine shows it).
-// Options.Rate 0 leaves a panel quiet: Emit("button", {"button": 1}) presses
-// a key as a person would.
+// A panel's events have the bodies of PROTOCOL.md §9.4, built by PanelButton
+// and PanelOccupancy: "button" {button: 1–32} and "occupancy" {state:
+// "occupied"|"vacant"}; the generator makes both (keys 1–4).
+// Options.Rate 0 leaves a panel quiet: Emit("button", PanelButton(1))
+// presses a key as a person would.
 //
 // The emulator serves whatever line it is given (a PTY in tests, a tty in
 // cmd/fwemu) through link.Device; see Emulator.Run.

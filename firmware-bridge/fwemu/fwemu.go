@@ -394,11 +394,11 @@ func (e *Emulator) synth() (string, map[string]any) {
 		return "punch", map[string]any{"user": fmt.Sprintf("%05d", 10000+r.IntN(500)), "verify": verify, "state": uint64(r.IntN(2))}
 	case msg.KindRoomPanel:
 		if r.IntN(3) == 0 {
-			return "occupancy", map[string]any{"occupied": r.IntN(2) == 0}
+			return PanelEventOccupancy, PanelOccupancy(r.IntN(2) == 0)
 		}
-		return "button", map[string]any{"button": uint64(1 + r.IntN(4))}
+		return PanelEventButton, PanelButton(uint64(1 + r.IntN(4)))
 	}
-	return "button", map[string]any{"button": uint64(1 + r.IntN(4))}
+	return PanelEventButton, PanelButton(uint64(1 + r.IntN(4)))
 }
 
 func (e *Emulator) generate(ctx context.Context) {

@@ -13,6 +13,24 @@ import (
 // about 80 bytes.
 const MaxPanelLine = 128
 
+// A meeting-room panel's events and their bodies (PROTOCOL.md §9.4).
+const (
+	PanelEventButton    = "button"    // {"button": n}: key n (1–32) pressed
+	PanelEventOccupancy = "occupancy" // {"state": "occupied"|"vacant"}: the panel's own sensor changed
+)
+
+// PanelButton is the body of a press of key n (§9.4): {"button": n}.
+func PanelButton(n uint64) map[string]any { return map[string]any{"button": n} }
+
+// PanelOccupancy is the body of a change of the panel's own occupancy
+// sensor (§9.4): {"state": "occupied"} or {"state": "vacant"}.
+func PanelOccupancy(occupied bool) map[string]any {
+	if occupied {
+		return map[string]any{"state": "occupied"}
+	}
+	return map[string]any{"state": "vacant"}
+}
+
 // PanelLEDStates are the states panel_led takes: the room's LED states.
 var PanelLEDStates = []string{"available", "pending", "occupied", "offline"}
 

@@ -167,6 +167,16 @@ var goodVectors = []goodVector{
 			ProtoMin: 1, ProtoMax: 1, MTU: 1024, Window: 8, ConfigHash: configSHA[:],
 			Image: msg.ImageReverted, Reverted: "1.5.0", RevertCode: msg.CodeTestBootFailed},
 		frame.FlagFromDevice, 0, 0, false},
+	// A meeting-room panel's two events (§9.4): the bodies the gateway
+	// publishes as room.button and room.occupancy.
+	{"event-panel-button", "EVENT seq 9 from a meeting-room panel (kind 3, §9.4): key 1 pressed, event id [3, 12]",
+		&msg.Event{ID: msg.EventID{Boot: 3, Seq: 12}, Kind: "button", Time: t0 + 4000, Clock: msg.ClockSet,
+			Data: map[string]any{"button": uint64(1)}},
+		frame.FlagFromDevice, 9, 0, false},
+	{"event-panel-occupancy", "EVENT seq 10 from the same panel (§9.4): its own sensor saw nobody for its hold time, event id [3, 13]",
+		&msg.Event{ID: msg.EventID{Boot: 3, Seq: 13}, Kind: "occupancy", Time: t0 + 304000, Clock: msg.ClockSet,
+			Data: map[string]any{"state": "vacant"}},
+		frame.FlagFromDevice, 10, 0, false},
 }
 
 // cobsVectors are COBS encodings on their own, for a firmware's unit tests.

@@ -83,7 +83,7 @@ func gatewayOutput(t *testing.T) map[string]struct {
 		Received: envelope.StampOf(t0.UTC()), Data: cardData,
 	}
 	unknownType := &envelope.Event{ // a type the contract does not specify yet: envelope only
-		V: envelope.Version, ID: envelope.EventID("P-1", 3, 9), Type: "room.button", Gateway: "hq-3f", Device: "panel-a",
+		V: envelope.Version, ID: envelope.EventID("P-1", 3, 9), Type: "room.temperature", Gateway: "hq-3f", Device: "panel-a",
 		Boot: 3, Seq: 9, Time: envelope.StampOf(t0), TimeRaw: "2026-11-24 09:01:02", Clock: envelope.ClockUnknown,
 		Received: envelope.StampOf(t0.UTC()),
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
 	"github.com/officegate/officegate/devices/roomdrv"
+	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/gateway/daemon"
 )
 
@@ -93,7 +94,7 @@ func roomMorning(ctx context.Context, booking *service, panel *Device, pir *gpio
 		return err
 	}
 	say("someone presses check-in on %s", Panel)
-	if _, err := panel.Emu.Emit("button", map[string]any{"button": uint64(1)}); err != nil {
+	if _, err := panel.Emu.Emit(fwemu.PanelEventButton, fwemu.PanelButton(1)); err != nil {
 		return err
 	}
 	if _, err := booking.event(ctx, m, Room, "room.checkin", nil); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/roomdrv"
 	"github.com/officegate/officegate/devices/terminal"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
@@ -350,6 +351,16 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 			// A punch HR cannot use is flagged, not dropped. The alarm says
 			// what was wrong, not what the terminal sent: its record could hold
 			// a card number that this site publishes only hashed.
+			typ, body = "device.alarm", map[string]any{"alarm": "other",
+				"detail": fmt.Sprintf("unusable %s event (boot %d, seq %d): %v", ev.Kind, ev.ID.Boot, ev.ID.Seq, err)}
+			break
+		}
+		body = p
+	case typ == roomdrv.PanelButton || typ == roomdrv.PanelOccupancy:
+		// A panel's body as PROTOCOL.md §9.4 specifies it; one that breaks
+		// it is flagged, as an unusable punch is.
+		p, _, err := roomdrv.PanelData(typ, data)
+		if err != nil {
 			typ, body = "device.alarm", map[string]any{"alarm": "other",
 				"detail": fmt.Sprintf("unusable %s event (boot %d, seq %d): %v", ev.Kind, ev.ID.Boot, ev.ID.Seq, err)}
 			break

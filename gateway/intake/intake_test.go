@@ -123,9 +123,13 @@ func TestCommitBatchOneCommitAcrossStreams(t *testing.T) {
 	in.SetKind("HW-P", msg.KindRoomPanel)
 	var recs []link.Record
 	for seq, kind := range []string{"occupancy", "button", "attendance.punch"} {
+		data := map[string]any{"n": uint64(seq), "user": "10042"}
+		if kind != "attendance.punch" { // a panel's bodies, PROTOCOL.md §9.4
+			data = map[string]any{"state": "occupied", "button": uint64(1)}
+		}
 		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-P", DeviceID: "p-1", Received: time.Now(),
 			Event: &msg.Event{ID: msg.EventID{Boot: 2, Seq: uint32(seq + 1)}, Kind: kind, Time: uint64(time.Now().UnixMilli()),
-				Data: map[string]any{"n": uint64(seq), "user": "10042"}}})
+				Data: data}})
 	}
 	before := j.Stats().Commits
 	if err := in.CommitBatch(context.Background(), recs); err != nil {
