@@ -88,9 +88,11 @@ func newBatch() *batch { return &batch{done: make(chan struct{})} }
 // Append adds a record with a raw body to stream and returns its sequence number
 // once it is durable (fdatasync'd). Concurrent appenders share commits.
 //
-// If ctx ends first, Append returns ctx's error and the record may or may not
-// become durable: the caller must treat it as not acknowledged and retry with
-// the same event id (consumers deduplicate by it).
+// Its result is the record's fate, also when ctx ends: an Append whose ctx
+// ends before the record joins a commit returns ctx's error and appends
+// nothing; once the record is in a commit, Append waits for that commit's
+// outcome (one SyncWindow and an fdatasync at most), so a caller never has
+// to guess whether a record it was refused is durable.
 func (j *Journal) Append(ctx context.Context, streamName string, body []byte) (uint64, error) {
 	return j.append(ctx, streamName, body, 0)
 }
@@ -172,6 +174,9 @@ func (j *Journal) appendMany(ctx context.Context, entries []Entry, flags uint8) 
 			ErrTooLarge, streamName, len(entries), size, j.opt.MaxBatchBytes)
 	}
 	timeMs := j.opt.Now().UnixMilli()
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("journal: append to %q: not appended: %w", streamName, err)
+	}
 
 	j.mu.Lock()
 	for {
@@ -185,7 +190,7 @@ func (j *Journal) appendMany(ctx context.Context, entries []Entry, flags uint8) 
 			select {
 			case <-b.done:
 			case <-ctx.Done():
-				return 0, fmt.Errorf("journal: append to %q: %w", streamName, ctx.Err())
+				return 0, fmt.Errorf("journal: append to %q: not appended: %w", streamName, ctx.Err())
 			}
 			j.mu.Lock()
 			continue
@@ -209,15 +214,16 @@ func (j *Journal) appendMany(ctx context.Context, entries []Entry, flags uint8) 
 	case j.kick <- struct{}{}:
 	default:
 	}
-	select {
-	case <-b.done:
-		if b.err != nil {
-			return 0, fmt.Errorf("journal: append to %q: %w", streamName, b.err)
-		}
-		return b.firstSeq + uint64(idx), nil
-	case <-ctx.Done():
-		return 0, fmt.Errorf("journal: append to %q: not confirmed durable: %w", streamName, ctx.Err())
+	// The entries are in the batch: whatever ctx says now, they become durable
+	// or fail with it, and the caller must learn which. Returning on ctx here
+	// made a link resend (after an unplug) an event that was in fact
+	// committed, journaled twice with two received times. The wait is bounded
+	// by the committer, which commits every batch, also on Close.
+	<-b.done
+	if b.err != nil {
+		return 0, fmt.Errorf("journal: append to %q: %w", streamName, b.err)
 	}
+	return b.firstSeq + uint64(idx), nil
 }
 
 func (j *Journal) usableLocked() error {
