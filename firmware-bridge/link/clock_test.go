@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/firmware-bridge/frame"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
@@ -103,5 +104,110 @@ func testClockStep(t *testing.T, hold bool) {
 	}
 	if st := g.Status(); st.Clock.Steps != 1 {
 		t.Errorf("%d steps, want 1", st.Clock.Steps)
+	}
+}
+
+// TestClockStaleHello: a terminal with a correct battery-backed clock has
+// been calling a gateway that was not reading the port, and has 100
+// punches stored. The first HELLO the gateway reads waited 3 s in the
+// line's buffer. Its time (key 17) is not a measurement — every punch of
+// the backlog must be judged by a TIME exchange: synced, offset near 0
+// (the HELLO's one-way time made it −3 s and every punch drifted).
+func TestClockStaleHello(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 30*time.Second)
+	j := new(linktest.Journal)
+	// A round as long as the default: the HELLO's guess used to stand
+	// until it ended.
+	g := newGateway(t, j, func(c *link.GatewayConfig) {
+		c.TimeSync = link.TimeSync{Samples: 3, Spacing: 2 * time.Second, MaxDelay: 200 * time.Millisecond}
+	})
+	o := emuOpts(t, t.TempDir())
+	o.RTC = true
+	e := newEmu(t, o)
+	backlog, err := e.EmitN(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLine(t)
+	// The HELLO the device sent 3 s ago, still in the buffer.
+	h := msg.Hello{HardwareID: o.HardwareID, Model: "OG-EMU-1", Kind: o.Kind, Firmware: "1.0.0", Boot: e.Boot(),
+		Caps: msg.CapEvents | msg.CapCommands | msg.CapTime | msg.CapRTC, ProtoMin: 1, ProtoMax: 1, MTU: 1024, Window: 8,
+		Time: uint64(time.Now().Add(-3 * time.Second).UnixMilli()), Clock: msg.ClockSet}
+	body, err := msg.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := frame.Append([]byte{0}, frame.Frame{Type: frame.TypeHello, Flags: frame.FlagFromDevice, Body: body}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.dev.Write(stale); err != nil {
+		t.Fatal(err)
+	}
+	port := openGateway(t, l)
+	run(t, func(ctx context.Context) error { return g.Run(ctx, port) })
+	run(t, func(ctx context.Context) error { return e.Run(ctx, l.dev) })
+
+	if err := j.WaitFor(ctx, func(r []link.Record) bool { return linktest.CountEvents(r) >= len(backlog) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range j.Records() {
+		if r.Kind != link.RecordEvent {
+			continue
+		}
+		if r.Clock.State != link.ClockSynced || r.Clock.Offset < -200*time.Millisecond || r.Clock.Offset > 200*time.Millisecond {
+			t.Errorf("event %v: clock %v, offset %v; want synced, near 0", r.Event.ID, r.Clock.State, r.Clock.Offset)
+		}
+	}
+}
+
+// TestClockSetFromWelcome: a panel without a battery-backed clock sets its
+// clock from WELCOME (§8). Punches recorded after that carry a set clock
+// and are synced at once — not unknown until the first round of samples
+// ends (it used to take the whole round, 6 s by default).
+func TestClockSetFromWelcome(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 30*time.Second)
+	j := new(linktest.Journal)
+	g := newGateway(t, j, func(c *link.GatewayConfig) {
+		c.TimeSync = link.TimeSync{Samples: 3, Spacing: 2 * time.Second, MaxDelay: 200 * time.Millisecond}
+	})
+	o := emuOpts(t, t.TempDir())
+	o.RTC = false
+	e := newEmu(t, o)
+	unset, err := e.EmitN(5) // recorded before the clock was set
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLine(t)
+	port := openGateway(t, l)
+	run(t, func(ctx context.Context) error { return g.Run(ctx, port) })
+	run(t, func(ctx context.Context) error { return e.Run(ctx, l.dev) })
+	if err := e.Link().WaitEstablished(ctx); err != nil {
+		t.Fatal(err)
+	}
+	set, err := e.EmitN(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.WaitFor(ctx, func(r []link.Record) bool { return linktest.CountEvents(r) >= 15 }); err != nil {
+		t.Fatal(err)
+	}
+	clocks := map[msg.EventID]link.ClockInfo{}
+	for _, r := range j.Records() {
+		if r.Kind == link.RecordEvent {
+			clocks[r.Event.ID] = r.Clock
+		}
+	}
+	for _, id := range unset {
+		if c := clocks[id]; c.State != link.ClockUnknown {
+			t.Errorf("event %v recorded with the clock unset: %v, want unknown", id, c.State)
+		}
+	}
+	for _, id := range set {
+		if c := clocks[id]; c.State != link.ClockSynced {
+			t.Errorf("event %v recorded after WELCOME set the clock: %v (offset %v), want synced", id, c.State, c.Offset)
+		}
 	}
 }

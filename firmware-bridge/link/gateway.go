@@ -48,6 +48,10 @@ type Gateway struct {
 	w        *worker       // the active Run's worker
 	jobsOut  int           // jobs handed to w and not yet reported
 	backlog  []*job        // records waiting for room in w's queue
+	// held are the device's frames accepted while its clock is being
+	// measured (timeSync.holding), in order; everything after the first
+	// held frame is held too, so the worker still sees the device's order.
+	held     []*job
 	cmds     map[string]*cmdReq
 	queue    []*cmdReq // commands not yet sent, in Send order
 	ctlq     []msg.Message
@@ -166,7 +170,7 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 		wg.Wait()
 		g.mu.Lock()
 		g.runStats.add(portStats(p))
-		g.p, g.w, g.jobsOut, g.backlog = nil, nil, 0, nil
+		g.p, g.w, g.jobsOut, g.backlog, g.held = nil, nil, 0, nil, nil
 		g.gen++ // reports of this Run will never come
 		// Frames accepted but not reported committed will never be
 		// acknowledged: expect them again. What did commit is dropped by
@@ -260,6 +264,9 @@ func (g *Gateway) deadlineLocked() time.Time {
 	d := g.deadline()
 	if g.up {
 		g.earliest(&d, g.ts.nextAt)
+	}
+	if len(g.held) > 0 {
+		g.earliest(&d, g.ts.holdUntil)
 	}
 	return d
 }
@@ -359,16 +366,46 @@ func (g *Gateway) deliver(now time.Time, f frame.Frame) {
 			j.kind, j.note = jobNote, nil
 		}
 	case *msg.Event:
-		j.rec.Kind, j.rec.Event, j.rec.Clock = RecordEvent, m, g.clockFor(m)
+		j.rec.Kind, j.rec.Event = RecordEvent, m // its clock is judged at hand-over
 	case *msg.Result:
 		j.rec.Kind, j.rec.Result = RecordResult, m
 	default:
 		j.kind, j.note = jobNote, m
 	}
-	if !g.submit(j) {
+	if len(g.held) > 0 || g.ts.holding(now) {
+		g.held = append(g.held, j)
+		return
+	}
+	if !g.handOver(j) {
 		g.rcvNext = f.Seq // no room: as if lost; the device sends it again
 		g.stats.Overruns++
 	}
+}
+
+// handOver judges an event's clock (§8) and submits the job to the worker.
+func (g *Gateway) handOver(j *job) bool {
+	if j.kind == jobRecord && j.rec.Kind == RecordEvent {
+		j.rec.Clock = g.clockFor(j.rec.Event)
+	}
+	return g.submit(j)
+}
+
+// releaseHeld hands the held frames to the worker once the device clock is
+// measured, or the wait for it has timed out.
+func (g *Gateway) releaseHeld(now time.Time) {
+	if len(g.held) == 0 || g.ts.holding(now) {
+		return
+	}
+	for _, j := range g.held {
+		if !g.handOver(j) {
+			// No room: this frame and those after it count as lost; the
+			// device sends them again.
+			g.rcvNext = j.seq
+			g.stats.Overruns++
+			break
+		}
+	}
+	g.held = nil
 }
 
 // submit hands j to the worker without blocking.
@@ -616,6 +653,7 @@ func (g *Gateway) open(now time.Time, h *msg.Hello, id Identity, mark Mark) {
 		g.queue = nil
 	}
 	g.ctlq = nil
+	g.held = nil // frames of the old session: the device sends its records again
 
 	gwBoot := uint32(0)
 	for gwBoot == 0 || old != nil && gwBoot == old.gwBoot {
@@ -668,7 +706,7 @@ func (g *Gateway) open(now time.Time, h *msg.Hello, id Identity, mark Mark) {
 
 	g.cfgOnSession(want, h.ConfigHash)
 	g.fwOnSession(now, h, restarted)
-	g.ts.start(now, caps, h, g.tsync.Step)
+	g.ts.start(now, caps, h, g.tsync)
 }
 
 // resume continues the session after a reconnect (§6.4): the device's ack
@@ -693,6 +731,7 @@ func (g *Gateway) pump(now time.Time) {
 		g.backlog = g.backlog[1:]
 		g.submit(j)
 	}
+	g.releaseHeld(now)
 	g.actPump()
 	for g.canSend() {
 		if len(g.ctlq) > 0 {

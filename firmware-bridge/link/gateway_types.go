@@ -178,9 +178,6 @@ type ClockInfo struct {
 	Delay  time.Duration // δ of the sample kept
 	At     time.Time     // when it was measured (gateway clock); zero if never
 	Device msg.ClockState
-	// Estimated: Offset comes from the device's HELLO, not yet from a
-	// round of TIME exchanges (off by the HELLO's transit, milliseconds).
-	Estimated bool
 	// Steps counts the clock steps this link has made (since the gateway
 	// started); StepOffset is the offset the last one corrected.
 	Steps      uint64

@@ -28,6 +28,12 @@ type timeSync struct {
 	stepID   uint32        // id of that TIME_REQ
 	stepFrom time.Duration // θ the step corrects
 	boundary stepBoundary  // where the last step fell
+	// The device clock as it is now has not been measured yet: the session
+	// is new, or a step was sent. Until it is (or holdUntil passes), the
+	// device's sequenced frames wait in Gateway.held, so that every event
+	// is judged by a measurement, not by a guess.
+	unmeasured bool
+	holdUntil  time.Time
 }
 
 // stepBoundary says which events were recorded before the last clock step:
@@ -43,30 +49,41 @@ type sample struct {
 	clock        msg.ClockState
 }
 
-// start begins a session's time sync. Until its first round ends, the
-// device's clock is judged by the time in its HELLO, off by at most the
-// HELLO's transit and lookup: good enough to flag a clock off by more than
-// step among the events the device resends at once.
-func (t *timeSync) start(now time.Time, caps msg.Caps, h *msg.Hello, step time.Duration) {
+// start begins a session's time sync. The clock is unknown until the
+// first exchange of the session answers: the HELLO's own time (key 17) is
+// not used, because it is one-way and a HELLO can wait in the line's
+// buffer for seconds (a gateway that starts after the device has been
+// calling) — which would make a correct clock look seconds behind.
+// Events arriving before that first answer are held for it (holding).
+func (t *timeSync) start(now time.Time, caps msg.Caps, h *msg.Hello, ts TimeSync) {
 	t.enabled = caps&msg.CapTime != 0
-	t.sent, t.best, t.adjust, t.stepping = 0, nil, 0, false
+	t.sent, t.best, t.adjust, t.stepping, t.unmeasured = 0, nil, 0, false, false
 	t.nextAt = time.Time{}
 	if t.boundary.Boot != h.Boot {
 		t.boundary = stepBoundary{}
 	}
+	steps, from := t.info.Steps, t.info.StepOffset
+	t.info = ClockInfo{State: ClockUnknown, Device: h.Clock, Steps: steps, StepOffset: from}
 	if !t.enabled {
 		return
 	}
 	t.nextAt = now
-	steps, from := t.info.Steps, t.info.StepOffset
-	t.info = ClockInfo{State: ClockUnknown, Device: h.Clock, Steps: steps, StepOffset: from}
-	if h.Time != 0 && h.Clock == msg.ClockSet {
-		theta := time.Duration(int64(h.Time)-int64(unixMS(now))) * time.Millisecond
-		t.info.State, t.info.Offset, t.info.At, t.info.Estimated = ClockSynced, theta, now, true
-		if theta > step || theta < -step {
-			t.info.State = ClockDrifted
-		}
-	}
+	t.await(now, ts)
+}
+
+// await marks the device clock unmeasured from now until a TIME_RESP
+// measures it, for at most one round: a device whose answers never come
+// (or all come too late) is not held back longer.
+func (t *timeSync) await(now time.Time, ts TimeSync) {
+	t.unmeasured = true
+	t.holdUntil = now.Add(time.Duration(ts.Samples)*ts.Spacing + ts.MaxDelay)
+}
+
+// holding reports whether the device's sequenced frames must wait for a
+// measurement of its clock (§8): the first of the session, or the one that
+// tells where a step fell and what the stepped clock reads.
+func (t *timeSync) holding(now time.Time) bool {
+	return t.enabled && (t.unmeasured || t.stepping) && now.Before(t.holdUntil)
 }
 
 func (g *Gateway) tickTime(now time.Time) {
@@ -85,6 +102,7 @@ func (g *Gateway) tickTime(now time.Time) {
 			t.stepping, t.stepID, t.stepFrom = true, t.id, -time.Duration(t.adjust)*time.Millisecond
 			t.info.Steps++
 			t.info.StepOffset = t.stepFrom
+			t.await(now, g.tsync)
 		}
 		t.adjust = 0
 		t.sent++
@@ -99,17 +117,12 @@ func (g *Gateway) tickTime(now time.Time) {
 		t.nextAt = now.Add(g.tsync.Spacing) // every sample lost or too slow: again
 		return
 	}
-	t.info = ClockInfo{Offset: b.theta, Delay: b.delta, At: now, Device: b.clock, State: ClockSynced,
-		Steps: t.info.Steps, StepOffset: t.info.StepOffset}
+	// t.info already holds the best sample (onTimeResp).
 	if b.theta > g.tsync.Step || b.theta < -g.tsync.Step {
-		t.info.State = ClockDrifted
 		t.adjust = -b.theta.Milliseconds()
 		t.nextAt = now // step at once, then measure again
 	} else {
 		t.nextAt = now.Add(g.tsync.Every)
-	}
-	if b.clock == msg.ClockUnset && t.adjust == 0 {
-		t.info.State = ClockUnknown
 	}
 	g.notify()
 }
@@ -140,12 +153,27 @@ func (g *Gateway) onTimeResp(now time.Time, m *msg.TimeResp) {
 	}
 	if t.best == nil || delta < t.best.delta {
 		t.best = &sample{theta: theta, delta: delta, clock: m.Clock}
+		// Each sample is a measurement (within δ/2, at most 100 ms):
+		// events are judged by the best one so far rather than waiting
+		// for the round to end.
+		t.info = ClockInfo{Offset: theta, Delay: delta, At: now, Device: m.Clock, State: ClockSynced,
+			Steps: t.info.Steps, StepOffset: t.info.StepOffset}
+		switch {
+		case m.Clock == msg.ClockUnset:
+			t.info.State = ClockUnknown
+		case theta > g.tsync.Step || theta < -g.tsync.Step:
+			t.info.State = ClockDrifted
+		}
+		t.unmeasured = false
+		g.notify()
 	}
 }
 
 // clockFor says how far an arriving event's time can be trusted: an event
 // recorded before a step carries the clock as it was then, whenever it
-// arrives.
+// arrives. It is asked when the event is handed to the worker, after any
+// hold for a measurement (holding), so the stepping case below is only
+// reached when that measurement did not come in time.
 func (g *Gateway) clockFor(ev *msg.Event) ClockInfo {
 	t := &g.ts
 	info := t.info
@@ -182,7 +210,7 @@ func (g *Gateway) SyncClock(ctx context.Context) (ClockInfo, error) {
 	g.mu.Unlock()
 	g.wake()
 	st, err := g.Wait(ctx, func(s Status) bool {
-		return s.Clock.At.After(before) && !s.Clock.Estimated && s.Clock.State != ClockDrifted
+		return s.Clock.At.After(before) && s.Clock.State != ClockDrifted
 	})
 	if err != nil {
 		return st.Clock, fmt.Errorf("link: syncing the clock of %q: %w", st.HardwareID, err)
