@@ -3,6 +3,8 @@ package link
 import (
 	"fmt"
 	"time"
+
+	"github.com/officegate/officegate/firmware-bridge/frame"
 )
 
 // Timing holds the timers and sizes of PROTOCOL.md §5.4 and §6.3. The zero
@@ -18,13 +20,15 @@ type Timing struct {
 	// Heartbeat is H: a side that sent nothing for H sends a HEARTBEAT; the
 	// link is down after 3 × H without a valid frame. Default 2 s.
 	Heartbeat time.Duration
-	// RTO is the initial retransmit timeout. Default 500 ms at 115200,
-	// 3 s at 9600, else 2 × T_max + 250 ms + ack delay rounded up to 100 ms.
+	// RTO is the initial retransmit timeout. Default defaultRTO: 500 ms
+	// at 115200, 3 s at 9600.
 	RTO time.Duration
-	// RTOMax caps the doubling. Default 8 × RTO (4 s at 115200).
+	// RTOMax caps the doubling. Default defaultRTOMax: 4 s at 115200,
+	// 16 s at 9600.
 	RTOMax time.Duration
 	// AckDelay bounds how long a delivered frame waits for a frame to carry
-	// its ack before a standalone ACK goes. Default 20 ms (100 ms at 9600).
+	// its ack before a standalone ACK goes. Default defaultAckDelay: 20 ms
+	// at 115200, 100 ms at 9600.
 	AckDelay time.Duration
 	// BusyRetry is what this side asks a refused peer to wait. Default 1 s.
 	BusyRetry time.Duration
@@ -64,29 +68,13 @@ func (t Timing) withDefaults() (Timing, error) {
 		t.Heartbeat = 2 * time.Second
 	}
 	if t.AckDelay == 0 {
-		t.AckDelay = 20 * time.Millisecond
-		if slow {
-			t.AckDelay = 100 * time.Millisecond
-		}
+		t.AckDelay = defaultAckDelay(t.Baud)
 	}
 	if t.RTO == 0 {
-		switch t.Baud {
-		case 115200:
-			t.RTO = 500 * time.Millisecond
-		case 9600:
-			t.RTO = 3 * time.Second
-		default:
-			// §5.4: 2 × T_max + 250 ms commit budget + ack delay, rounded up.
-			tmax := time.Duration(10300 * float64(time.Second) / float64(t.Baud))
-			d := 2*tmax + 250*time.Millisecond + t.AckDelay
-			t.RTO = (d + 99*time.Millisecond) / (100 * time.Millisecond) * (100 * time.Millisecond)
-		}
+		t.RTO = defaultRTO(t.Baud, t.AckDelay)
 	}
 	if t.RTOMax == 0 {
-		t.RTOMax = 8 * t.RTO
-		if slow {
-			t.RTOMax = 16 * time.Second
-		}
+		t.RTOMax = defaultRTOMax(t.RTO)
 	}
 	if t.BusyRetry == 0 {
 		t.BusyRetry = time.Second
@@ -123,6 +111,56 @@ func (t Timing) withDefaults() (Timing, error) {
 		return t, fmt.Errorf("link: ack delay %v is negative", t.AckDelay)
 	}
 	return t, nil
+}
+
+// The timer formulas of PROTOCOL.md §5.4, for any baud rate (8N1: 10 bits
+// a byte). They give the table's values at 115200 and 9600 baud.
+const (
+	// maxFrameBits is the longest frame on the wire: 1029 encoded bytes
+	// and the delimiter (§2.4).
+	maxFrameBits = (frame.MaxWireLen) * 10
+	// ackFrameBits is a standalone ACK on the wire: 17 bytes decoded, one
+	// COBS code byte, the delimiter.
+	ackFrameBits = (frame.MinLen + 2) * 10
+	// ackDelayBits is one typical EVENT frame (96 bytes with its framing):
+	// waiting that long lets one ACK cover the next frame of a burst.
+	ackDelayBits = 96 * 10
+	// commitBudget is the gateway's group commit and an SD card's slow
+	// fsync (100–200 ms), before an event can be acknowledged.
+	commitBudget = 250 * time.Millisecond
+	// rtoStep: the initial timeout is rounded up to a multiple of it; a
+	// safety net needs no finer tuning.
+	rtoStep = 500 * time.Millisecond
+	// rtoCapMax bounds the doubling unless the initial timeout is longer.
+	rtoCapMax = 16 * time.Second
+)
+
+// bitsTime is how long n bits take at baud, rounded up to a nanosecond.
+func bitsTime(n, baud int) time.Duration {
+	return time.Duration((int64(n)*int64(time.Second) + int64(baud) - 1) / int64(baud))
+}
+
+// defaultAckDelay is §5.4's ack delay at baud: the time of 96 bytes, at
+// least 20 ms, rounded up to a whole millisecond.
+func defaultAckDelay(baud int) time.Duration {
+	d := max(20*time.Millisecond, bitsTime(ackDelayBits, baud))
+	return (d + time.Millisecond - 1) / time.Millisecond * time.Millisecond
+}
+
+// defaultRTO is §5.4's initial retransmit timeout at baud: the longest
+// round trip of a frame's acknowledgement — the ACK may wait behind two
+// maximal frames the peer is sending (one on the wire, one in its
+// transmit buffer), then takes its own wire time — plus the commit budget
+// and the ack delay, rounded up to a multiple of 500 ms.
+func defaultRTO(baud int, ackDelay time.Duration) time.Duration {
+	d := 2*bitsTime(maxFrameBits, baud) + bitsTime(ackFrameBits, baud) + commitBudget + ackDelay
+	return (d + rtoStep - 1) / rtoStep * rtoStep
+}
+
+// defaultRTOMax is §5.4's cap on the doubling: 8 × the initial timeout,
+// at most 16 s unless the initial timeout itself is longer.
+func defaultRTOMax(rto time.Duration) time.Duration {
+	return min(8*rto, max(rtoCapMax, rto))
 }
 
 // wireTime is how long n bytes take on the line: 10 bit times each (8N1).
