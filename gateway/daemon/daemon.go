@@ -342,6 +342,7 @@ func Run(ctx context.Context, o Options) error {
 		}()
 		go func() { defer devWG.Done(); watchStatus(devCtx, d, lg, up, in, dl) }()
 	}
+	watchSerial(devCtx, &devWG, m, o, g, log) // serial errors on /metrics and in the log (serialmetrics.go)
 	if o.HTTP != "" {
 		health := &metrics.Health{}
 		health.Add("journal", metrics.JournalCheck(j))

@@ -9,9 +9,12 @@
 //
 // Journal figures are read from journal.Stats at scrape time by a collector,
 // so there is no polling goroutine and every scrape is one consistent
-// snapshot. The uplink and the device drivers report through small methods
-// (Published, Reconnected, DeviceSeen …). Labels are bounded: a stream name
-// or a device id, never an event id, a card number or a person reference
+// snapshot; so are the serial ports' error counters (WatchSerial: a link's
+// dropped frames, a scanner's refused lines, labelled by port, configured
+// device and a reason from a fixed set). The uplink and the device drivers
+// report through small methods (Published, Reconnected, DeviceSeen …).
+// Labels are bounded: a stream name, a device id, a serial port's path or a
+// reason, never an event id, a card number or a person reference
 // (DESIGN.md §9); device series are capped (MaxDevices) so a bug that passes
 // such a value as a device id cannot grow the registry without bound.
 package metrics

@@ -25,7 +25,8 @@ import (
 //     <name>_count, the latter equal to the +Inf bucket.
 //
 // Families are written sorted by name and the series of a family sorted by
-// label value, as client_golang did, so two scrapes of the same state are
+// label value (the serial families' by port and device, then the reasons in
+// their fixed order), as client_golang did, so two scrapes of the same state are
 // byte-identical and diffs of scrapes are readable.
 
 // ContentType is the Content-Type of the text format 0.0.4.
@@ -49,13 +50,17 @@ type family struct {
 	samples []sample
 }
 
-// A sample is one line of a family. No family here needs more than one label,
-// so a sample carries at most one pair; label "" means none.
+// A sample is one line of a family: most carry at most one label pair
+// (label "" means none); the serial families carry more, in pairs.
 type sample struct {
 	suffix       string // "", or "_bucket", "_sum", "_count" for histograms
 	label, value string
+	pairs        []labelPair // written after label, in this order
 	v            float64
 }
+
+// labelPair is a label and its value.
+type labelPair struct{ name, value string }
 
 // appendFamily appends f in the text format.
 func appendFamily(dst []byte, f *family) []byte {
@@ -71,12 +76,26 @@ func appendFamily(dst []byte, f *family) []byte {
 	for _, s := range f.samples {
 		dst = append(dst, f.name...)
 		dst = append(dst, s.suffix...)
-		if s.label != "" {
+		if s.label != "" || len(s.pairs) > 0 {
 			dst = append(dst, '{')
-			dst = append(dst, s.label...)
-			dst = append(dst, `="`...)
-			dst = appendEscaped(dst, s.value, true)
-			dst = append(dst, `"}`...)
+			sep := false
+			pair := func(name, value string) {
+				if sep {
+					dst = append(dst, ',')
+				}
+				sep = true
+				dst = append(dst, name...)
+				dst = append(dst, `="`...)
+				dst = appendEscaped(dst, value, true)
+				dst = append(dst, '"')
+			}
+			if s.label != "" {
+				pair(s.label, s.value)
+			}
+			for _, p := range s.pairs {
+				pair(p.name, p.value)
+			}
+			dst = append(dst, '}')
 		}
 		dst = append(dst, ' ')
 		dst = appendFloat(dst, s.v)
