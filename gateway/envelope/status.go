@@ -27,7 +27,20 @@ type GatewayStatus struct {
 	Boot    string `json:"boot"`    // random per process start
 	Version string `json:"version"` // officegate's version
 	Since   string `json:"since"`   // when this state began (gateway clock, RFC 3339)
+	// Journal is set while the gateway's journal is full and refuses events
+	// (devices are told busy and keep them); absent otherwise.
+	Journal *JournalStatus `json:"journal,omitempty"`
 }
+
+// JournalStatus says why and since when the journal refuses events.
+type JournalStatus struct {
+	State string `json:"state"` // JournalFull
+	Cause string `json:"cause"` // "cap" (the configured max_bytes) or "disk" (the file system)
+	Since string `json:"since"` // when refusing began (gateway clock, UTC, RFC 3339)
+}
+
+// JournalFull is JournalStatus.State while the journal refuses events.
+const JournalFull = "full"
 
 // DeviceStatus is the retained message on {root}/{gw}/devices/{device}/status.
 type DeviceStatus struct {

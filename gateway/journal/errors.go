@@ -40,12 +40,20 @@ type FullError struct {
 	Stream   string // the stream the refused record was for
 	Used     int64  // bytes the journal occupies on disk
 	Cap      int64  // Options.MaxBytes
+	Cause    string // FullCap, or FullDisk when the file system is full below the cap
 	Blocking string // the highest-priority stream that holds the oldest undelivered data
 }
 
 func (e *FullError) Error() string {
-	return fmt.Sprintf("journal: full: stream %q refused: %d of %d bytes used, undelivered %q records cannot be shed",
-		e.Stream, e.Used, e.Cap, e.Blocking)
+	where := fmt.Sprintf("%d of %d bytes used", e.Used, e.Cap)
+	if e.Cause == FullDisk {
+		where = fmt.Sprintf("the file system has no room for another segment (%d bytes used, cap %d)", e.Used, e.Cap)
+	}
+	if e.Blocking == "" {
+		return fmt.Sprintf("journal: full: stream %q refused: %s, nothing can be shed", e.Stream, where)
+	}
+	return fmt.Sprintf("journal: full: stream %q refused: %s, undelivered %q records cannot be shed",
+		e.Stream, where, e.Blocking)
 }
 
 // Is makes errors.Is(err, ErrFull) true for a *FullError.

@@ -40,6 +40,7 @@ type Journal struct {
 	commitCh     chan struct{} // closed after each commit, to wake readers
 	cursorsDirty bool
 	losses       []Loss // damage found by readers after Open
+	full         fullTracker
 
 	repairMu sync.Mutex // serialises read-time repairs
 	st       counters
@@ -67,6 +68,7 @@ type stream struct {
 	shed     uint64 // since Open
 	expired  uint64 // since Open
 	logged   uint64 // expired as last logged
+	refused  uint64 // records refused with ErrFull since Open
 }
 
 type counters struct {
@@ -168,7 +170,6 @@ func (j *Journal) appendMany(ctx context.Context, entries []Entry, flags uint8) 
 		size += recordSize(len(e.Body))
 	}
 	streamName := entries[0].Stream
-	st := sts[0]
 	if size > j.opt.MaxBatchBytes {
 		return 0, fmt.Errorf("%w: stream %q: a batch of %d records takes %d bytes, limit %d (MaxBatchBytes)",
 			ErrTooLarge, streamName, len(entries), size, j.opt.MaxBatchBytes)
@@ -197,7 +198,7 @@ func (j *Journal) appendMany(ctx context.Context, entries []Entry, flags uint8) 
 		}
 		break
 	}
-	if err := j.reserveLocked(st, size); err != nil {
+	if err := j.reserveLocked(sts, size); err != nil {
 		j.mu.Unlock()
 		return 0, err
 	}
@@ -285,6 +286,9 @@ func (j *Journal) commit() {
 	}
 	j.mu.Lock()
 	j.inflight -= int64(len(b.buf))
+	if errors.Is(err, ErrFull) {
+		j.refusedLocked(j.batchStreamsLocked(b), FullDisk, err)
+	}
 	j.mu.Unlock()
 	b.err = err
 	close(b.done)
@@ -408,6 +412,9 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 	j.st.bytes += uint64(len(b.buf))
 	j.st.fsyncs += uint64(syncs + 2*(len(chunks)-1)) // each new segment: its header and the directory
 	j.st.syncTime += latency
+	if len(chunks) > 1 {
+		j.roomLocked() // a new segment fit on the file system
+	}
 	close(j.commitCh)
 	j.commitCh = make(chan struct{})
 	j.mu.Unlock()
@@ -422,6 +429,17 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 }
 
 func (b *batch) size(i int) int { return b.end(i) - b.offs[i] }
+
+// batchStreamsLocked lists the stream of every record in b, for counting refusals.
+func (j *Journal) batchStreamsLocked(b *batch) []*stream {
+	sts := make([]*stream, 0, len(b.offs))
+	for _, o := range b.offs {
+		if st := j.byID[decodeHeader(b.buf[o:]).Stream]; st != nil {
+			sts = append(sts, st)
+		}
+	}
+	return sts
+}
 
 func (b *batch) end(i int) int {
 	if i+1 < len(b.offs) {

@@ -62,6 +62,7 @@ func Open(dir string, opts *Options) (*Journal, error) {
 		byName:   map[string]*stream{},
 		cur:      newBatch(),
 		commitCh: make(chan struct{}),
+		full:     fullTracker{changed: make(chan struct{})},
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 	}

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,11 +9,13 @@ import (
 	"time"
 )
 
-// reserveLocked admits a record of size bytes under the disk cap. Space grows
-// only by whole preallocated segments, so the question is whether the bytes not
-// yet committed need a new segment, and whether one fits under MaxBytes; if not,
-// it makes room by shedding, or refuses with a *FullError.
-func (j *Journal) reserveLocked(st *stream, size int) error {
+// reserveLocked admits records of size bytes for streams sts under the disk
+// cap. Space grows only by whole preallocated segments, so the question is
+// whether the bytes not yet committed need a new segment, and whether one fits
+// under MaxBytes; if not, it makes room by shedding, or refuses with a
+// *FullError. After ENOSPC the file system is the cap: a new segment is
+// admitted only once one has been freed (or statfs shows room again).
+func (j *Journal) reserveLocked(sts []*stream, size int) error {
 	active := j.segs[len(j.segs)-1]
 	need := j.inflight + int64(size)
 	room := active.size - active.end
@@ -24,16 +27,33 @@ func (j *Journal) reserveLocked(st *stream, size int) error {
 	per := j.opt.SegmentSize - segmentHeaderSize - int64(recordSize(j.opt.MaxRecordSize))
 	segsNeeded := (need - room + per - 1) / per
 	want := j.diskBytes + segsNeeded*j.opt.SegmentSize
-	if want <= j.opt.MaxBytes {
+	limit, cause := j.opt.MaxBytes, FullCap
+	if j.full.fsFull {
+		limit, cause = min(limit, j.diskBytes), FullDisk
+	}
+	if want <= limit {
+		if cause == FullCap {
+			j.roomLocked()
+		}
 		return nil
 	}
-	return j.makeRoomLocked(st, want-j.opt.MaxBytes)
+	if err := j.makeRoomLocked(sts, want-limit, cause); err != nil {
+		if errors.Is(err, ErrFull) {
+			j.refusedLocked(sts, cause, err)
+		}
+		return err
+	}
+	if cause == FullCap {
+		j.roomLocked()
+	}
+	return nil
 }
 
 // makeRoomLocked frees at least excess bytes: first segments nothing needs, then
 // segments whose undelivered records are all sheddable, least important first
 // and oldest first. It never sheds records of a protected stream.
-func (j *Journal) makeRoomLocked(st *stream, excess int64) error {
+func (j *Journal) makeRoomLocked(sts []*stream, excess int64, cause string) error {
+	st := sts[0]
 	nowMs := j.opt.Now().UnixMilli()
 	for excess > 0 {
 		var best *segment
@@ -56,7 +76,7 @@ func (j *Journal) makeRoomLocked(st *stream, excess int64) error {
 			}
 		}
 		if best == nil || (bestPrio <= PriorityDiagnostics && bestPrio.Protected()) {
-			fe := &FullError{Stream: st.cfg.Name, Used: j.diskBytes, Cap: j.opt.MaxBytes}
+			fe := &FullError{Stream: st.cfg.Name, Used: j.diskBytes, Cap: j.opt.MaxBytes, Cause: cause}
 			if blocking != nil {
 				fe.Blocking = blocking.cfg.Name
 			}
@@ -177,6 +197,7 @@ func (j *Journal) maintain(force bool) {
 			}
 		}
 	}
+	j.checkRoomLocked()
 	// Expiries are logged in aggregate: a long outage can expire thousands.
 	for _, st := range j.byName {
 		if st.expired > st.logged {
@@ -200,6 +221,7 @@ type StreamStats struct {
 	OldestUndelivered time.Time
 	Appended, Acked   uint64 // since Open
 	Shed, Expired     uint64 // since Open
+	Refused           uint64 // records refused with ErrFull since Open
 }
 
 // Stats is a snapshot of the journal's counters, for metrics and health.
@@ -219,13 +241,24 @@ type Stats struct {
 	// or in a commit). Pending above zero while Commits stands still is a
 	// stalled disk: the watchdog's test (gateway/sdnotify).
 	Pending int64
+	// Full says whether appends are being refused for lack of room, since
+	// when and why (FullState).
+	Full FullState
+	// FreeBytes is what the journal's file system has left for it (statfs
+	// f_bavail); -1 when statfs failed.
+	FreeBytes int64
 }
 
 // Stats returns a snapshot of the counters.
 func (j *Journal) Stats() Stats {
+	free, err := fsFree(j.dir)
+	if err != nil {
+		free = -1
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	s := Stats{
+		Full: j.full.state, FreeBytes: free,
 		Segments: len(j.segs), DiskBytes: j.diskBytes, MaxBytes: j.opt.MaxBytes,
 		Commits: j.st.commits, Records: j.st.records, Bytes: j.st.bytes, Fsyncs: j.st.fsyncs,
 		SyncTime: j.st.syncTime, Losses: slices.Clone(j.losses), Failed: j.failed, Pending: j.inflight,
@@ -234,7 +267,7 @@ func (j *Journal) Stats() Stats {
 		ss := StreamStats{
 			Name: st.cfg.Name, Priority: st.cfg.Priority, Configured: st.configured,
 			Cursor: st.cur.Acked, Depth: st.depth, Appended: st.appended, Acked: st.acked,
-			Shed: st.shed, Expired: st.expired,
+			Shed: st.shed, Expired: st.expired, Refused: st.refused,
 		}
 		if st.depth > 0 {
 			for _, seg := range j.segs {

@@ -23,8 +23,14 @@ type namedCheck struct {
 	check func() error
 }
 
+// ErrDegraded marks a check's error as degraded rather than failing: the
+// gateway works but not fully (a full journal refuses events; restarting
+// would not help), so /healthz says "degraded" with the reason and still
+// answers 200, and a liveness probe does not restart it.
+var ErrDegraded = errors.New("degraded")
+
 // Add registers a check under a name ("journal", "uplink"). A nil error
-// means healthy.
+// means healthy; an error wrapping ErrDegraded means degraded.
 func (h *Health) Add(name string, check func() error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -32,7 +38,9 @@ func (h *Health) Add(name string, check func() error) {
 }
 
 // Check runs every check; the map holds "ok" or the error's text by name,
-// and err joins the failures ("uplink: disconnected for 3m0s").
+// and err joins the failures ("uplink: disconnected for 3m0s"), degraded
+// ones included (errors.Is(err, ErrDegraded) then tells them apart only when
+// nothing else failed: see status).
 func (h *Health) Check() (map[string]string, error) {
 	h.mu.Lock()
 	checks := append([]namedCheck(nil), h.checks...)
@@ -51,7 +59,8 @@ func (h *Health) Check() (map[string]string, error) {
 }
 
 // ServeHTTP answers 200 {"status":"ok","checks":{…}} when every check
-// passes and 503 {"status":"failing","checks":{…}} otherwise. With no checks
+// passes, 200 {"status":"degraded",…} when the only failures are degraded
+// ones, and 503 {"status":"failing","checks":{…}} otherwise. With no checks
 // registered it answers 503: a daemon still starting is not healthy.
 func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	results, err := h.Check()
@@ -60,8 +69,11 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Checks map[string]string `json:"checks"`
 	}{"ok", results}
 	code := http.StatusOK
-	if err != nil || len(results) == 0 {
+	switch {
+	case len(results) == 0 || (err != nil && !onlyDegraded(err)):
 		body.Status, code = "failing", http.StatusServiceUnavailable
+	case err != nil:
+		body.Status = "degraded"
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -69,11 +81,31 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// JournalCheck fails once the journal has failed a write or an fsync.
+// onlyDegraded reports whether every error joined in err is degraded.
+func onlyDegraded(err error) bool {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return errors.Is(err, ErrDegraded)
+	}
+	for _, e := range j.Unwrap() {
+		if !errors.Is(e, ErrDegraded) {
+			return false
+		}
+	}
+	return true
+}
+
+// JournalCheck fails once the journal has failed a write or an fsync, and is
+// degraded while the journal is full (refusing events: devices keep them).
 func JournalCheck(src StatsSource) func() error {
 	return func() error {
-		if err := src.Stats().Failed; err != nil {
+		s := src.Stats()
+		if err := s.Failed; err != nil {
 			return fmt.Errorf("failed: %v", err)
+		}
+		if f := s.Full; f.Full {
+			return fmt.Errorf("%w: journal full (%s) since %s (%d records refused since start): %s", ErrDegraded,
+				f.Cause, f.Since.UTC().Format(time.RFC3339), f.Refused, f.Reason)
 		}
 		return nil
 	}

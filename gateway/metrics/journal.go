@@ -40,6 +40,7 @@ var (
 	dAcked      = jdesc(typeCounter, "acked_total", "Records of the stream acknowledged since the journal opened.")
 	dShed       = jdesc(typeCounter, "shed_total", "Undelivered records of the stream dropped to stay under the disk cap.")
 	dExpired    = jdesc(typeCounter, "expired_total", "Undelivered records of the stream deleted by its retention limit.")
+	dRefused    = jdesc(typeCounter, "refused_total", "Records of the stream refused because the journal was full (the device was told busy and kept them).")
 	dSegments   = jdesc(typeGauge, "segments", "Segment files on disk.")
 	dDiskBytes  = jdesc(typeGauge, "disk_bytes", "Bytes of segment files on disk (preallocated).")
 	dMaxBytes   = jdesc(typeGauge, "max_bytes", "The journal's disk cap in bytes.")
@@ -50,21 +51,23 @@ var (
 	dSyncTime   = jdesc(typeCounter, "fsync_seconds_total", "Time spent in fdatasync and fsync since the journal opened.")
 	dLosses     = jdesc(typeGauge, "damaged_ranges", "Damaged ranges found while reading since the journal opened.")
 	dFailed     = jdesc(typeGauge, "failed", "1 once a write or fsync failed: the journal accepts nothing more until restarted.")
-	journalDesc = []desc{dDepth, dOldest, dAppended, dAcked, dShed, dExpired, dSegments, dDiskBytes,
-		dMaxBytes, dCommits, dRecords, dBytes, dFsyncs, dSyncTime, dLosses, dFailed}
+	dFull       = jdesc(typeGauge, "full", "1 while the journal refuses appends for lack of room (cap reached or file system full).")
+	dFreeBytes  = jdesc(typeGauge, "fs_free_bytes", "Bytes free for the journal on its file system (statfs f_bavail).")
+	journalDesc = []desc{dDepth, dOldest, dAppended, dAcked, dShed, dExpired, dRefused, dSegments, dDiskBytes,
+		dMaxBytes, dCommits, dRecords, dBytes, dFsyncs, dSyncTime, dLosses, dFailed, dFull, dFreeBytes}
 )
 
 func (c *journalCollector) collect(dst []family) []family {
 	s := c.src.Stats()
 	now := c.now()
 	// Per-stream families, series in the order of sortStreams.
-	streams := []*family{{desc: dDepth}, {desc: dOldest}, {desc: dAppended}, {desc: dAcked}, {desc: dShed}, {desc: dExpired}}
+	streams := []*family{{desc: dDepth}, {desc: dOldest}, {desc: dAppended}, {desc: dAcked}, {desc: dShed}, {desc: dExpired}, {desc: dRefused}}
 	for _, st := range sortStreams(s.Streams) {
 		age := 0.0
 		if st.Depth > 0 && !st.OldestUndelivered.IsZero() {
 			age = max(now.Sub(st.OldestUndelivered).Seconds(), 0)
 		}
-		for i, v := range []float64{float64(st.Depth), age, float64(st.Appended), float64(st.Acked), float64(st.Shed), float64(st.Expired)} {
+		for i, v := range []float64{float64(st.Depth), age, float64(st.Appended), float64(st.Acked), float64(st.Shed), float64(st.Expired), float64(st.Refused)} {
 			streams[i].samples = append(streams[i].samples, sample{label: "stream", value: st.Name, v: v})
 		}
 	}
@@ -86,6 +89,14 @@ func (c *journalCollector) collect(dst []family) []family {
 		failed = 1
 	}
 	one(dFailed, failed)
+	full := 0.0
+	if s.Full.Full {
+		full = 1
+	}
+	one(dFull, full)
+	if s.FreeBytes >= 0 {
+		one(dFreeBytes, float64(s.FreeBytes))
+	}
 	return dst
 }
 

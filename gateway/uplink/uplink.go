@@ -203,11 +203,40 @@ func (u *Uplink) publishStatus(c mqtt.Client, st envelope.DeviceStatus) mqtt.Tok
 }
 
 func (u *Uplink) gatewayStatus(state string) []byte {
-	p, _ := envelope.StatusPayload(u.opt.Format, envelope.GatewayStatus{
+	return u.gatewayStatusAt(state, u.opt.Now(), journal.FullState{})
+}
+
+// gatewayStatusAt renders the gateway status; an online one carries the
+// journal's fullness (MQTT.md §8).
+func (u *Uplink) gatewayStatusAt(state string, since time.Time, full journal.FullState) []byte {
+	st := envelope.GatewayStatus{
 		V: envelope.Version, Gateway: u.opt.Topics.Gateway, State: state, Boot: u.opt.Boot,
-		Version: u.opt.Version, Since: envelope.StampOf(u.opt.Now()).String(),
-	})
+		Version: u.opt.Version, Since: envelope.StampOf(since).String(),
+	}
+	if full.Full {
+		st.Journal = &envelope.JournalStatus{State: envelope.JournalFull, Cause: full.Cause,
+			Since: envelope.StampOf(full.Since.UTC()).String()}
+	}
+	p, _ := envelope.StatusPayload(u.opt.Format, st)
 	return p
+}
+
+// watchJournal republishes the online status whenever the journal starts or
+// stops refusing events, until ctx ends. changed is the channel that came
+// with the state the session's first online status carried.
+func (u *Uplink) watchJournal(ctx context.Context, c mqtt.Client, since time.Time, changed <-chan struct{}) {
+	for {
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+		var full journal.FullState
+		full, changed = u.j.FullState()
+		// Fire and forget, like device statuses: a failed publish ends the
+		// session, and the next one publishes the state afresh.
+		c.Publish(u.opt.Topics.GatewayStatus(), 1, true, u.gatewayStatusAt(envelope.StateOnline, since, full))
+	}
 }
 
 // Run keeps a session up until ctx ends, then publishes the offline status and
@@ -315,7 +344,9 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error) 
 	for _, r := range u.readers {
 		r.Rewind() // replay from the delivered cursor: the last session's in-flight records again
 	}
-	if err := wait(sctx, c.Publish(u.opt.Topics.GatewayStatus(), 1, true, u.gatewayStatus(envelope.StateOnline))); err != nil {
+	since := u.opt.Now()
+	full, fullChanged := u.j.FullState()
+	if err := wait(sctx, c.Publish(u.opt.Topics.GatewayStatus(), 1, true, u.gatewayStatusAt(envelope.StateOnline, since, full))); err != nil {
 		return fmt.Errorf("uplink: publish online status: %w", err)
 	}
 	subs := map[string]byte{}
@@ -358,6 +389,8 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error) 
 	}()
 
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); u.watchJournal(sctx, c, since, fullChanged) }()
 	feeds := make([]chan journal.Record, len(u.readers))
 	for i, r := range u.readers {
 		feeds[i] = make(chan journal.Record)
