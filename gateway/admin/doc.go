@@ -61,9 +61,14 @@
 // A Rollout is the rollout's record (provisioning/rollout, "State file"):
 // {id, state (running, done, halted), reason?, firmware {path, version, size,
 // sha256, signature}, canary, parallel, devices: [{id, phase, attempts,
-// deferrals, reason?, …}…], created, updated}. firmware is a path on the
-// gateway; its signature is beside it (IMAGE.sig), checked before anything
-// is sent; every device must be active; a device already in an unfinished
+// deferrals, reason?, …}…], created, updated}. The request's firmware names
+// a file in the gateway's firmware directory (Deps.Images,
+// provisioning.firmware_dir), or is an absolute path under it; its signature
+// is beside it (IMAGE.sig), checked before anything is sent. Only regular
+// files inside that directory within the size cap are read, opened without
+// blocking; any other name (missing, elsewhere, "..", a symlink leading out,
+// a FIFO, a device) is invalid with one message, the same whatever exists
+// outside. Every device must be active; a device already in an unfinished
 // rollout is a conflict.
 //
 // Client speaks this API; its errors are *Error, matching the sentinels
@@ -99,7 +104,7 @@
 //	enroll.open     for ("10m" or seconds, ≤ 24h), rule (a Rule object)     {until, rules}
 //	enroll.close    none                                                    {}
 //	config.push     profile                                                 {profile, hash, devices: [{device, outcome, code?, error?}…]}
-//	firmware.rollout firmware (path of the image on the gateway), version, devices ([ids], canaries first), canary?, parallel?   Rollout as started
+//	firmware.rollout firmware (the image's name in the firmware directory), version, devices ([ids], canaries first), canary?, parallel?   Rollout as started
 //	firmware.status rollout? (an id; absent: all)                           Rollout, or {rollouts: [Rollout…]}
 //
 // The firmware commands exist only when the daemon runs a rollout

@@ -12,10 +12,11 @@ import (
 // without a rollout orchestrator (no firmware key configured).
 var ErrNoFirmware = errors.New("admin: firmware rollouts are not configured on this gateway")
 
-// RolloutRequest starts a firmware rollout. Image is a path on the gateway;
-// its signature is Image + ".sig" (provisioning/rollout).
+// RolloutRequest starts a firmware rollout. Image names a file in the
+// gateway's firmware directory; its signature is Image + ".sig"
+// (provisioning/rollout, Images).
 type RolloutRequest struct {
-	Image    string   `json:"firmware"` // path of the image on the gateway; its signature beside it (+ ".sig")
+	Image    string   `json:"firmware"` // name of the image in the firmware directory (or an absolute path under it); its signature beside it (+ ".sig")
 	Version  string   `json:"version"`
 	Devices  []string `json:"devices"` // device ids, in order: the first Canary are the canaries
 	Canary   int      `json:"canary,omitempty"`
@@ -23,9 +24,11 @@ type RolloutRequest struct {
 }
 
 // FirmwareRollout checks req (every device active in the registry, the
-// image readable) and starts the rollout; the orchestrator checks the
-// signature before anything is sent. It returns the rollout as started;
-// FirmwareStatus follows it.
+// image a regular file of the firmware directory within the size cap) and
+// starts the rollout; the orchestrator checks the signature before anything
+// is sent. It returns the rollout as started; FirmwareStatus follows it.
+// Nothing here waits on what the name leads to (a FIFO is refused without
+// blocking), so a hostile name cannot hold up the gateway commands after it.
 func (s *Service) FirmwareRollout(req RolloutRequest) (rollout.Record, error) {
 	if s.rollouts == nil {
 		return rollout.Record{}, ErrNoFirmware
@@ -48,9 +51,11 @@ func (s *Service) FirmwareRollout(req RolloutRequest) (rollout.Record, error) {
 			return rollout.Record{}, fmt.Errorf("%w: device %q is %s", provisioning.ErrState, id, d.State)
 		}
 	}
-	img, err := rollout.ReadImage(req.Image, req.Version)
+	img, err := s.images.Read(req.Image, req.Version)
 	if err != nil {
-		return rollout.Record{}, fmt.Errorf("%w: image: %v", provisioning.ErrInvalid, err)
+		// The error names nothing outside the firmware directory
+		// (rollout.ErrNoImage): it goes back to whoever asked.
+		return rollout.Record{}, fmt.Errorf("%w: %v", provisioning.ErrInvalid, err)
 	}
 	r, err := s.rollouts.Start(rollout.Spec{Image: img, Devices: req.Devices, Canary: req.Canary, Parallel: req.Parallel})
 	switch {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,8 +23,14 @@ import (
 var fwKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 
 // withFirmware gives f's service an orchestrator over fake devices term-1
-// and kiosk-1, and writes a signed image (and a badly signed one) to disk.
+// and kiosk-1 and a firmware directory, and writes a signed image (and a
+// badly signed one) there; good and bad are their names in it.
 func withFirmware(t *testing.T, f *fixture) (o *rollout.Orchestrator, good, bad string) {
+	o, good, bad, _ = withFirmwareDir(t, f)
+	return o, good, bad
+}
+
+func withFirmwareDir(t *testing.T, f *fixture) (o *rollout.Orchestrator, good, bad, dir string) {
 	t.Helper()
 	devs := map[string]*rollouttest.Device{"term-1": rollouttest.New("1.0.0"), "kiosk-1": rollouttest.New("1.0.0")}
 	var err error
@@ -39,12 +46,18 @@ func withFirmware(t *testing.T, f *fixture) (o *rollout.Orchestrator, good, bad 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { o.Close() })
-	svc, err := admin.New(admin.Deps{Registry: f.reg, Links: f.links, Now: f.clk.Now, Rollouts: o})
+	dir = filepath.Join(t.TempDir(), "firmware")
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.New(admin.Deps{Registry: f.reg, Links: f.links, Rollouts: o}); err == nil {
+		t.Fatal("a service with rollouts and no firmware directory was made")
+	}
+	svc, err := admin.New(admin.Deps{Registry: f.reg, Links: f.links, Now: f.clk.Now, Rollouts: o, Images: rollout.Images{Dir: dir}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = svc
-	dir := t.TempDir()
 	write := func(name string, sign func([]byte) []byte) string {
 		img := rollouttest.Image("2.0.0", 3000, sign)
 		p := filepath.Join(dir, name)
@@ -54,12 +67,12 @@ func withFirmware(t *testing.T, f *fixture) (o *rollout.Orchestrator, good, bad 
 		if err := os.WriteFile(p+rollout.SigSuffix, img.Signature, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		return p
+		return name
 	}
 	other := ed25519.NewKeyFromSeed(append(make([]byte, ed25519.SeedSize-1), 1))
 	good = write("good.bin", func(sha []byte) []byte { return ed25519.Sign(fwKey, msg.FirmwareSigningInput(sha)) })
 	bad = write("bad.bin", func(sha []byte) []byte { return ed25519.Sign(other, msg.FirmwareSigningInput(sha)) })
-	return o, good, bad
+	return o, good, bad, dir
 }
 
 func TestFirmwareRollout(t *testing.T) {
@@ -132,5 +145,103 @@ func TestFirmwareRollout(t *testing.T) {
 	status, errText, data := f.svc.Command(ctx, "firmware.status", args(t, `{"rollout":"`+rec.ID+`"}`))
 	if status != envelope.StatusOK || data["state"] != "done" {
 		t.Fatalf("firmware.status: %s %s %v", status, errText, data)
+	}
+}
+
+// TestFirmwareImageConfinement: firmware.rollout over MQTT (Command) and the
+// socket reads only regular files of the firmware directory, within the
+// cap. /dev/zero once grew the gateway to 715 MB; a FIFO hung the command
+// worker (a devices.list after it waited); the error told /etc/passwd (exists)
+// from /nonexistent. Now every such name gets the same invalid error at
+// once, and the next command is answered.
+func TestFirmwareImageConfinement(t *testing.T) {
+	f := newFixture(t)
+	_, good, _, dir := withFirmwareDir(t, f)
+	outside := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(outside, "pipe"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.bin"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(outside, "secret.bin"), []byte("secret"), 0o600)
+	for name, target := range map[string]string{"zero.bin": "/dev/zero", "out.bin": filepath.Join(outside, "secret.bin"),
+		"fifo-out.bin": filepath.Join(outside, "pipe"), "passwd.bin": "/etc/passwd"} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Over the cap (16 MiB by default): a sparse file, refused on its size.
+	huge, err := os.Create(filepath.Join(dir, "huge.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge.Truncate(1 << 40)
+	huge.Close()
+	os.WriteFile(filepath.Join(dir, "huge.bin"+rollout.SigSuffix), make([]byte, 64), 0o600)
+
+	c := admin.NewClient(serve(t, f.svc))
+	ctx := context.Background()
+	// within runs op and fails the test if it has not returned within 10 s.
+	within := func(what string, op func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() { defer close(done); op() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s still blocked after 10 s", what)
+		}
+	}
+	hostile := []string{"/dev/zero", "/etc/passwd", "/nonexistent", filepath.Join(outside, "pipe"), "pipe.bin", "fifo-out.bin",
+		"zero.bin", "out.bin", "passwd.bin", "../" + filepath.Base(outside) + "/secret.bin", "../../etc/passwd", "missing.bin"}
+	var first string
+	same := func(via, name, text string) {
+		t.Helper()
+		text = strings.ReplaceAll(text, fmt.Sprintf("%q", name), "NAME")
+		if first == "" {
+			first = text
+		}
+		if text != first {
+			t.Errorf("%s %q: error %q, unlike %q", via, name, text, first)
+		}
+	}
+	for _, name := range hostile {
+		var status, errText string
+		within("firmware.rollout "+name, func() {
+			status, errText, _ = f.svc.Command(ctx, "firmware.rollout", map[string]any{"firmware": name, "version": "2.0.0", "devices": []any{"term-1"}})
+		})
+		if status != envelope.StatusError || !strings.Contains(errText, "no such image in the firmware directory") {
+			t.Errorf("MQTT %q: %s %q", name, status, errText)
+		}
+		same("MQTT", name, errText)
+		// The next gateway command is answered at once.
+		within("devices.list after "+name, func() {
+			if status, errText, _ := f.svc.Command(ctx, "devices.list", nil); status != envelope.StatusOK {
+				t.Errorf("devices.list after %q: %s %s", name, status, errText)
+			}
+		})
+		var sockErr error
+		within("POST /v1/firmware/rollouts "+name, func() {
+			_, sockErr = c.FirmwareRollout(ctx, admin.RolloutRequest{Image: name, Version: "2.0.0", Devices: []string{"term-1"}})
+		})
+		var ae *admin.Error
+		if !errors.Is(sockErr, provisioning.ErrInvalid) || !errors.As(sockErr, &ae) || ae.Status != 400 {
+			t.Errorf("socket %q: %v", name, sockErr)
+			continue
+		}
+		same("socket", name, ae.Message)
+	}
+	status, errText, _ := f.svc.Command(ctx, "firmware.rollout", map[string]any{"firmware": "huge.bin", "version": "2.0.0", "devices": []any{"term-1"}})
+	if status != envelope.StatusError || !strings.Contains(errText, "larger than the cap") {
+		t.Errorf("1 TiB image: %s %q", status, errText)
+	}
+	// The good image, by name or by its absolute path, starts.
+	status, errText, data := f.svc.Command(ctx, "firmware.rollout", map[string]any{"firmware": filepath.Join(dir, good), "version": "2.0.0", "devices": []any{"term-1"}})
+	if status != envelope.StatusOK {
+		t.Fatalf("good image: %s %s", status, errText)
+	}
+	if fw, _ := data["firmware"].(map[string]any); fw["path"] != good {
+		t.Errorf("rollout reports firmware %v, want path %q", data["firmware"], good)
 	}
 }

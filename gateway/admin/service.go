@@ -40,6 +40,9 @@ type Deps struct {
 	// operations answer ErrNoFirmware and the MQTT firmware commands are
 	// unsupported.
 	Rollouts *rollout.Orchestrator
+	// Images is where firmware rollouts take their images from; its Dir
+	// is required with Rollouts (provisioning.firmware_dir).
+	Images rollout.Images
 }
 
 // Errors of this package; others come from provisioning and wrap its
@@ -66,6 +69,7 @@ type Service struct {
 	now      func() time.Time
 	pushWait time.Duration
 	rollouts *rollout.Orchestrator
+	images   rollout.Images
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -77,8 +81,11 @@ func New(deps Deps) (*Service, error) {
 	if deps.Registry == nil || deps.Links == nil {
 		return nil, errors.New("admin: Registry and Links are required")
 	}
+	if deps.Rollouts != nil && deps.Images.Dir == "" {
+		return nil, errors.New("admin: firmware rollouts need a firmware directory (Images.Dir)")
+	}
 	s := &Service{reg: deps.Registry, links: deps.Links, profiles: maps.Clone(deps.Profiles),
-		log: deps.Log, now: deps.Now, pushWait: deps.PushWait, rollouts: deps.Rollouts}
+		log: deps.Log, now: deps.Now, pushWait: deps.PushWait, rollouts: deps.Rollouts, images: deps.Images}
 	if s.now == nil {
 		s.now = time.Now
 	}

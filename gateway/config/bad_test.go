@@ -46,6 +46,11 @@ func TestBad(t *testing.T) {
 				`c.toml:8: journal.max_bytes = "12XB": not a size (want e.g. "512MiB", "1GiB")`,
 				`c.toml:9: journal.segment_size = "-1MiB": must not be negative`,
 			}},
+		{"firmware cap", head + "[provisioning]\nfirmware_max_size = \"4GiB\"\nfirmware_dir = \"\"\n",
+			[]string{
+				`c.toml:7: provisioning.firmware_max_size = "4GiB": must be 1KiB..4294967295B`,
+				`c.toml:8: provisioning.firmware_dir = "": not a path`,
+			}},
 		{"size limits", head + "[journal]\nsegment_size = \"1000001B\"\nmax_bytes = \"2MiB\"\n",
 			[]string{
 				`c.toml:7: journal.segment_size = "1000001B": must be a multiple of 8 bytes`,

@@ -52,6 +52,12 @@ type Provisioning struct {
 	Socket      string // the admin socket; default /run/officegate/admin.sock
 	SocketGroup string // group allowed to use the socket; "" keeps the process's
 	FirmwareKey string // Ed25519 public key file for firmware rollouts; "" refuses rollouts
+	// FirmwareDir is the one directory rollout images are taken from;
+	// "": "firmware" beside the journal directory (the state directory).
+	FirmwareDir string
+	// FirmwareMaxSize caps an image's size, checked before it is read;
+	// default DefaultFirmwareMaxSize.
+	FirmwareMaxSize int64
 	// Profiles are configuration files by profile name, pushed by hash to
 	// the devices of that profile.
 	Profiles map[string]string
@@ -59,6 +65,10 @@ type Provisioning struct {
 
 // DefaultSocket is where the admin socket is when the file does not say.
 const DefaultSocket = "/run/officegate/admin.sock"
+
+// DefaultFirmwareMaxSize is the image cap when the file does not say (the
+// same as provisioning/rollout.DefaultMaxImage, which explains it).
+const DefaultFirmwareMaxSize = 16 << 20
 
 // Privacy is [privacy].
 type Privacy struct {

@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 			Inflight: 64, Keepalive: 30 * time.Second, ConnectTimeout: 10 * time.Second,
 			BackoffMin: 500 * time.Millisecond, BackoffMax: time.Minute,
 		},
-		Provisioning: Provisioning{Baud: 115200, Socket: DefaultSocket},
+		Provisioning: Provisioning{Baud: 115200, Socket: DefaultSocket, FirmwareMaxSize: DefaultFirmwareMaxSize},
 		Journal: Journal{
 			Dir: "/var/lib/officegate/journal", MaxBytes: 1 << 30, SegmentSize: 8 << 20,
 			SyncWindow: 10 * time.Millisecond, CursorInterval: time.Second, Retention: map[string]time.Duration{},

@@ -22,6 +22,8 @@ type fileProv struct {
 	Socket      *string           `toml:"socket"`
 	SocketGroup *string           `toml:"socket_group"`
 	FirmwareKey *string           `toml:"firmware_key"`
+	FirmwareDir *string           `toml:"firmware_dir"`
+	FirmwareMax any               `toml:"firmware_max_size"`
 	Profiles    map[string]string `toml:"profiles"`
 }
 

@@ -191,6 +191,10 @@ func (v *validator) provisioning(f *fileProv) {
 	}
 	p.SocketGroup = v.text("provisioning.socket_group", f.SocketGroup, 32)
 	p.FirmwareKey = v.path("provisioning.firmware_key", f.FirmwareKey)
+	p.FirmwareDir = v.path("provisioning.firmware_dir", f.FirmwareDir)
+	// The link's FW_OFFER carries the size as a uint32 (PROTOCOL.md §4.14).
+	p.FirmwareMaxSize = DefaultFirmwareMaxSize
+	v.size("provisioning.firmware_max_size", f.FirmwareMax, &p.FirmwareMaxSize, 1<<10, 1<<32-1)
 	if len(f.Profiles) > 0 {
 		p.Profiles = map[string]string{}
 	}

@@ -370,7 +370,7 @@ func Run(ctx context.Context, o Options) error {
 			g.Rollouts = orch
 		}
 		svc, err := admin.New(admin.Deps{Registry: reg, Links: g, Profiles: o.Provisioning.Profiles, Rollouts: g.Rollouts,
-			Log: log.With().Str("part", "admin").Logger()})
+			Images: firmwareImages(o), Log: log.With().Str("part", "admin").Logger()})
 		if err != nil {
 			stopDevs()
 			devWG.Wait()

@@ -38,9 +38,15 @@ func TestFirmwareRollout(t *testing.T) {
 		image[i] = byte(i * 7)
 	}
 	sum := sha256.Sum256(image)
-	imgPath := filepath.Join(dir, "term-2.0.0.img")
-	os.WriteFile(imgPath, image, 0o644)
-	os.WriteFile(imgPath+".sig", ed25519.Sign(priv, msg.FirmwareSigningInput(sum[:])), 0o644)
+	// Images come from the firmware directory, by default in the state
+	// directory; the command names the file in it.
+	fwDir := filepath.Join(dir, "gw", "firmware")
+	if err := os.MkdirAll(fwDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	const imgName = "term-2.0.0.img"
+	os.WriteFile(filepath.Join(fwDir, imgName), image, 0o644)
+	os.WriteFile(filepath.Join(fwDir, imgName+".sig"), ed25519.Sign(priv, msg.FirmwareSigningInput(sum[:])), 0o644)
 
 	var devs []daemon.Device
 	emus := map[string]*fwemu.Emulator{}
@@ -77,7 +83,7 @@ func TestFirmwareRollout(t *testing.T) {
 		t.Fatal(tok.Error())
 	}
 	defer adm.Disconnect(0)
-	body, _ := json.Marshal(map[string]any{"id": "fw-1", "args": map[string]any{"firmware": imgPath, "version": "2.0.0",
+	body, _ := json.Marshal(map[string]any{"id": "fw-1", "args": map[string]any{"firmware": imgName, "version": "2.0.0",
 		"devices": []string{"t-1", "t-2", "t-3"}}})
 	if tok := adm.Publish("officegate/gw-f/commands/firmware.rollout", 1, false, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())

@@ -40,6 +40,11 @@ type Provisioning struct {
 	// FirmwareKey is the Ed25519 key firmware images must be signed with;
 	// nil: no rollouts.
 	FirmwareKey ed25519.PublicKey
+	// FirmwareDir is the one directory rollout images are taken from
+	// (made if missing); default StateDir/firmware. FirmwareMaxSize caps
+	// an image; 0: rollout.DefaultMaxImage.
+	FirmwareDir     string
+	FirmwareMaxSize int64
 	// Socket is the admin socket the CLI talks to (gateway/admin); "" for
 	// none. SocketGID is the group allowed to use it; -1 keeps the process's.
 	Socket    string

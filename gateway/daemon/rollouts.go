@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/rs/zerolog"
@@ -26,6 +27,9 @@ type Busier interface {
 func startRollouts(ctx context.Context, o Options, links *linkSet, drivers map[string]devices.Driver, in *intake.Intake,
 	log zerolog.Logger, spawn func(func())) (*rollout.Orchestrator, error) {
 	p := o.Provisioning
+	if err := os.MkdirAll(firmwareImages(o).Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("daemon: firmware directory: %w", err)
+	}
 	events := make(chan rollout.Event, 1024)
 	busy := func(id string) (bool, string) {
 		for _, d := range drivers {
@@ -91,6 +95,15 @@ func startRollouts(ctx context.Context, o Options, links *linkSet, drivers map[s
 		return nil, fmt.Errorf("daemon: resuming firmware rollouts: %w", err)
 	}
 	return orch, nil
+}
+
+// firmwareImages is where rollouts take their images from.
+func firmwareImages(o Options) rollout.Images {
+	im := rollout.Images{Dir: o.Provisioning.FirmwareDir, MaxBytes: o.Provisioning.FirmwareMaxSize}
+	if im.Dir == "" {
+		im.Dir = filepath.Join(o.StateDir, "firmware")
+	}
+	return im
 }
 
 func truncate(s string, n int) string {

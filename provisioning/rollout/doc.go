@@ -11,7 +11,9 @@
 //     feeds the CLI's progress bar. It then calls Resume, which continues
 //     every rollout the previous process left unfinished.
 //   - `officegate firmware rollout IMAGE --devices …` and the MQTT command
-//     call ReadImage (IMAGE and IMAGE.sig) and Start. Start checks the
+//     call Images.Read (IMAGE and IMAGE.sig, regular files of the one
+//     firmware directory, within its size cap; anything else is ErrNoImage,
+//     one error that tells nothing about files elsewhere) and Start. Start checks the
 //     signature over "officegate/fw/v1" ‖ SHA-256(image) (PROTOCOL.md
 //     §10.1) with the gateway's key before anything else: a bad image, an
 //     unknown device, a device listed twice, or a device already in an
@@ -88,7 +90,7 @@
 //   - "state": "running" (Resume continues it), "done" (every device
 //     reached a final phase) or "halted" (a canary failed, or the kept
 //     image was unusable); "reason" says why it halted.
-//   - "firmware": "path" of the image as the operator named it (reported only), "version"
+//   - "firmware": "path" of the image, its name in the firmware directory (reported only), "version"
 //     (sent in FW_OFFER), "size" in bytes, "sha256" and "signature" in
 //     lower-case hex (32 and 64 bytes).
 //   - "canary", "parallel": the plan, each at least 1.

@@ -33,6 +33,7 @@ const adminUsage = `usage:
   officegate enroll status|close
   officegate config push PROFILE
   officegate firmware rollout IMAGE --version V --devices ID,ID… [--canary N] [--parallel N] [--wait]
+                    IMAGE is a file in the firmware directory (provisioning.firmware_dir), IMAGE.sig beside it
   officegate firmware status [ROLLOUT_ID] [--wait]
 Every command takes --socket PATH (default ` + admin.DefaultSocket + `).
 `
@@ -416,7 +417,7 @@ func (a *adminCmd) firmware(ctx context.Context, args []string) error {
 		fs.StringVar(&devs, "devices", "", "comma-separated device `ids`, canaries first, required")
 		fs.IntVar(&req.Canary, "canary", 0, "how many devices go first, one at a time (default 1)")
 		fs.IntVar(&req.Parallel, "parallel", 0, "how many devices at once after the canaries (default 1)")
-		pos, err := a.parse(fs, args[1:], 1, "an IMAGE (its signature beside it, IMAGE.sig)")
+		pos, err := a.parse(fs, args[1:], 1, "an IMAGE: a file in the gateway's firmware directory, its signature beside it (IMAGE.sig)")
 		if err != nil {
 			return err
 		}
@@ -424,11 +425,9 @@ func (a *adminCmd) firmware(ctx context.Context, args []string) error {
 			return a.usageErr("firmware rollout: --version and --devices are required")
 		}
 		req.Devices = strings.Split(devs, ",")
-		// The daemon reads the image: give it a path that does not depend
-		// on this shell's directory.
-		if req.Image, err = filepath.Abs(pos[0]); err != nil {
-			return err
-		}
+		// The daemon reads the image from its firmware directory: a
+		// relative name is in it, an absolute path must be under it.
+		req.Image = pos[0]
 		if rec, err = a.client().FirmwareRollout(ctx, req); err != nil {
 			return err
 		}

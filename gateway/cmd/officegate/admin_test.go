@@ -256,18 +256,20 @@ func TestFirmwareRolloutCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { o.Close() })
-	sock, _ := adminDaemonWith(t, func(d *admin.Deps) { d.Rollouts = o })
+	fwDir := t.TempDir()
+	sock, _ := adminDaemonWith(t, func(d *admin.Deps) { d.Rollouts, d.Images = o, rollout.Images{Dir: fwDir} })
 	img := rollouttest.Image("2.0.0", 3000, func(sha []byte) []byte { return ed25519.Sign(key, msg.FirmwareSigningInput(sha)) })
-	path := filepath.Join(t.TempDir(), "fw.bin")
-	os.WriteFile(path, img.Data, 0o600)
-	os.WriteFile(path+rollout.SigSuffix, img.Signature, 0o600)
+	os.WriteFile(filepath.Join(fwDir, "fw.bin"), img.Data, 0o600)
+	os.WriteFile(filepath.Join(fwDir, "fw.bin"+rollout.SigSuffix), img.Signature, 0o600)
+	path := "fw.bin" // a name in the daemon's firmware directory, whatever this shell's directory
 
 	out, errs, code := cli(t, "firmware", "rollout", path, "--version", "2.0.0", "--devices", "term-1", "--wait", "--socket", sock)
 	if code != 0 || !strings.Contains(out, "rollout ") || !strings.Contains(out, "[####################] 1/1 done · term-1 confirmed") {
 		t.Fatalf("rollout: exit %d\n%s%s", code, out, errs)
 	}
 	// A canary that fails its test boot halts the rollout: reported, exit 1.
-	out, errs, code = cli(t, "firmware", "rollout", path, "--version", "2.0.0", "--devices", "kiosk-1,term-1", "--wait", "--socket", sock)
+	// An absolute path under the firmware directory names the same file.
+	out, errs, code = cli(t, "firmware", "rollout", filepath.Join(fwDir, path), "--version", "2.0.0", "--devices", "kiosk-1,term-1", "--wait", "--socket", sock)
 	if code != 1 || !strings.Contains(out, "kiosk-1 rolled_back") || !strings.Contains(errs, "halted") {
 		t.Fatalf("rolled back canary: exit %d\n%s%s", code, out, errs)
 	}

@@ -297,7 +297,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 func provisioningOptions(cfg *config.Config) (*daemon.Provisioning, error) {
 	c := cfg.Provisioning
 	p := &daemon.Provisioning{Ports: c.Ports, Baud: c.Baud, Dir: c.RegistryDir, Profiles: map[string][]byte{},
-		Socket: c.Socket, SocketGID: -1}
+		Socket: c.Socket, SocketGID: -1, FirmwareDir: c.FirmwareDir, FirmwareMaxSize: c.FirmwareMaxSize}
 	if c.SocketGroup != "" {
 		grp, err := user.LookupGroup(c.SocketGroup)
 		if err != nil {
