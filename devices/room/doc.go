@@ -63,14 +63,26 @@
 // # LED
 //
 // LED(now), in order: an unexpired override from room.led_set; "offline"
-// (no schedule yet, or SetOnline(false)); the booking in progress:
-// "occupied" (red) if checked in, "pending" (yellow) while its window is
-// open, "occupied" after the window (still reserved until the booking
-// system releases it); a booking whose window opened before its start:
-// "pending", or "occupied" if checked in early; no booking: "occupied"
-// while the sensor reads motion, else "available" (green). "offline"
-// lights nothing. Whenever the derived state changes, on any input or
-// Tick, the Room emits room.led; the gateway drives led_pins from it.
+// (no schedule yet, or SetOnline(false)); the booking that holds the room
+// (Holder): "occupied" (red) if checked in, "pending" (yellow) while its
+// window is open (also before its start, or "occupied" if checked in
+// early), and after its window "occupied" if it had presence without a
+// check-in (people came: still reserved until the booking system releases
+// it); no booking holding the room: "occupied" while the sensor reads
+// motion, else "available" (green). "offline" lights nothing.
+//
+// A no-show — a booking past its window with neither check-in nor
+// presence, the one release_suggested is about — does not hold the room:
+// from the Tick that suggests its release until the booking system
+// releases it or it ends, the room is "available" (or "occupied" while
+// someone walks in and the sensor reads motion), and the panel says free.
+// room.release_suggested comes first, then the room.led that frees the
+// room, in the same Tick. A schedule that keeps the booking changes
+// nothing: its suggestion is remembered; a booking system that wants the
+// room shown as taken anyway sets room.led_set.
+//
+// Whenever the derived state changes, on any input or Tick, the Room
+// emits room.led; the gateway drives led_pins from it.
 //
 // # Events
 //

@@ -38,11 +38,8 @@ type Override struct {
 }
 
 // led derives the LED state at now; r.mu must be held. In order: an
-// override in force; offline; the booking in progress (checked in:
-// occupied; in its window: pending; past its window unchecked: occupied,
-// the room is still reserved until the booking system releases it); a
-// booking whose window is open (pending, or occupied when checked in early);
-// without a booking, occupied while the sensor reads motion, else available.
+// override in force; offline; the booking that holds the room (holder);
+// without one, occupied while the sensor reads motion, else available.
 func (r *Room) led(now time.Time) LEDState {
 	if o := r.st.Override; o != nil && now.Before(o.Until) {
 		return o.State
@@ -50,6 +47,25 @@ func (r *Room) led(now time.Time) LEDState {
 	if !r.online || r.st.Schedule.Version == 0 {
 		return LEDOffline
 	}
+	if _, l, ok := r.holder(now); ok {
+		return l
+	}
+	if r.occupied {
+		return LEDOccupied
+	}
+	return LEDAvailable
+}
+
+// holder returns the booking that holds the room at now and the LED state
+// it gives; r.mu must be held. A booking holds the room while it is in
+// progress or its check-in window is open: checked in, occupied; in its
+// window, pending; past its window unchecked, occupied if it had presence
+// (people came and did not check in: still reserved until the booking
+// system releases it). A booking past its window with neither check-in nor
+// presence — a no-show, suggested for release at the first Tick after the
+// window — no longer holds the room: it shows as free (or in use, with
+// motion) until the booking system releases it or it ends.
+func (r *Room) holder(now time.Time) (Booking, LEDState, bool) {
 	for _, b := range r.st.Schedule.Bookings {
 		open, close := r.window(b)
 		inProgress := !now.Before(b.Start) && now.Before(b.End)
@@ -58,17 +74,26 @@ func (r *Room) led(now time.Time) LEDState {
 			continue
 		}
 		if _, ok := r.st.CheckIns[b.ID]; ok {
-			return LEDOccupied
+			return b, LEDOccupied, true
 		}
 		if inWindow {
-			return LEDPending
+			return b, LEDPending, true
 		}
-		return LEDOccupied
+		if _, ok := r.st.Present[b.ID]; ok || r.occupiedAt(close) {
+			return b, LEDOccupied, true
+		}
 	}
-	if r.occupied {
-		return LEDOccupied
-	}
-	return LEDAvailable
+	return Booking{}, "", false
+}
+
+// Holder returns the booking that holds the room at now (see LED), if any:
+// none while the room is free, in use without a booking, or its booking
+// was a no-show.
+func (r *Room) Holder(now time.Time) (Booking, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, _, ok := r.holder(now)
+	return b, ok
 }
 
 // LED returns the LED state at now.

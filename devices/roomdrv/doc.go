@@ -84,8 +84,13 @@
 //
 // Lines: "<name> · free until 14:00" (the next booking today), "<name> ·
 // free", "<name> · booked 10:00–11:00 · please check in", "<name> · busy
-// until 11:00", "<name> · in use" (motion without a booking, or an
-// override), "<name> · waiting for the schedule", "<name> · offline".
+// until 11:00", "<name> · in use" (motion without a booking holding the
+// room, or an override), "<name> · waiting for the schedule", "<name> ·
+// offline". The line, the LED pins, panel.led and room.led always show the
+// same state. After a no-show's release suggestion the room is free
+// (package room, "LED"): green, "free until …" or "free", until the
+// booking system releases the booking or it ends — never "busy" for a
+// booking nobody came to.
 // Titles and organizers are not shown: the panel faces the corridor. The
 // sends run on their own goroutine, each bounded by 10 s; a failure is
 // logged (the first of a series as a warning) and counted in

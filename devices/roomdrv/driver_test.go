@@ -53,9 +53,18 @@ func TestMorning(t *testing.T) {
 	if !s.Time.Equal(at(1, 11)) || s.Data["window_end"] != "2026-11-24T10:10:00.000Z" {
 		t.Errorf("suggestion %+v", s)
 	}
-	r.want(room.EventLED, map[string]any{"state": "occupied"})
-	r.wantPanel(roomdrv.PanelDisplay, map[string]any{"line": "Aurora · busy until 11:00"})
-	w.waitLEDs("--R")
+	// A no-show does not hold the room: free (until b2) on the light, the
+	// panel and room.led alike, after the suggestion, never red between.
+	r.want(room.EventLED, map[string]any{"state": "available", "previous": "pending"})
+	r.wantPanel(roomdrv.PanelDisplay, map[string]any{"line": "Aurora · free until 11:00"})
+	r.wantPanel(roomdrv.PanelLED, map[string]any{"state": "available"})
+	w.waitLEDs("G--")
+	if r.count(room.EventLED) != 4 {
+		t.Errorf("LED went through another state:\n%s", r.log())
+	}
+	if busy, _ := r.d.Busy("panel-3f-aurora"); busy {
+		t.Error("panel busy in a room nobody came to")
+	}
 
 	// Restart while b1 still runs: its suggestion is remembered.
 	if err := r.stop(); err != nil {
@@ -64,11 +73,12 @@ func TestMorning(t *testing.T) {
 	w.waitLEDs("---") // dark while the gateway is down
 	r.to(at(1, 20))
 	r2 := w.start(w.baseConfig(), nil)
-	r2.want(room.EventLED, map[string]any{"state": "occupied"}) // the first Tick's, after any suggestion
+	r2.want(room.EventLED, map[string]any{"state": "available"}) // the first Tick's, after any suggestion
 	if n := r2.count(room.EventReleaseSuggested); n != 0 {
 		t.Fatalf("%d suggestions after the restart:\n%s", n, r2.log())
 	}
-	w.waitLEDs("--R")
+	r2.wantPanel(roomdrv.PanelDisplay, map[string]any{"line": "Aurora · free until 11:00"})
+	w.waitLEDs("G--")
 
 	r2.to(at(2, 1)) // b1 over, b2 in its window
 	r2.want(room.EventLED, map[string]any{"state": "pending"})

@@ -127,10 +127,14 @@ func (w *world) start(cfg string, hook roomdrv.PanelFunc) *rig {
 }
 
 // stop cancels Run and waits for it, moving the clock so that a PIR
-// input's wait on it ends.
+// input's wait on it ends: one poll per real millisecond, so that the room's
+// time moves by seconds, not hours, while Run winds down on a loaded
+// machine (a test goes on at the room's time after a restart).
 func (r *rig) stop() error {
 	r.cancel()
 	ctx := testkit.Ctx(r.t, 10*time.Second)
+	pace := time.NewTicker(time.Millisecond)
+	defer pace.Stop()
 	for {
 		select {
 		case err := <-r.done:
@@ -139,9 +143,8 @@ func (r *rig) stop() error {
 		case <-ctx.Done():
 			r.t.Fatal("Run did not return after cancel")
 			return ctx.Err()
-		default:
+		case <-pace.C:
 			r.clk.Advance(gpio.DefaultPoll)
-			runtime.Gosched()
 		}
 	}
 }

@@ -113,26 +113,21 @@ const sep = " · "
 
 // line is what the panel shows at now for LED state led: the room's name
 // and the state in a few words, with times of day in the configured zone.
+// holder is the booking holding the room, if any (room.Room.Holder): a
+// no-show booking does not, so the room shows free, or in use with motion.
 // Titles and organizers stay off it: the panel faces the corridor.
-func (d *Driver) line(now time.Time, led room.LEDState, s room.Schedule, checkedIn func(string) (room.CheckIn, bool)) string {
+func (d *Driver) line(now time.Time, led room.LEDState, s room.Schedule, holder room.Booking, held bool) string {
 	hm := func(t time.Time) string { return t.In(d.set.loc).Format("15:04") }
 	name := d.set.name
 	switch led {
 	case room.LEDPending:
-		for _, b := range s.Bookings {
-			open, close := d.window(b)
-			if _, ok := checkedIn(b.ID); ok || now.Before(open) || now.After(close) {
-				continue
-			}
-			return name + sep + "booked " + hm(b.Start) + "–" + hm(b.End) + sep + "please check in"
+		if held {
+			return name + sep + "booked " + hm(holder.Start) + "–" + hm(holder.End) + sep + "please check in"
 		}
 		return name + sep + "booked" + sep + "please check in"
 	case room.LEDOccupied:
-		for _, b := range s.Bookings {
-			open, _ := d.window(b)
-			if now.Before(b.End) && !now.Before(open) {
-				return name + sep + "busy until " + hm(b.End)
-			}
+		if held {
+			return name + sep + "busy until " + hm(holder.End)
 		}
 		return name + sep + "in use"
 	case room.LEDAvailable:
@@ -152,15 +147,4 @@ func (d *Driver) line(now time.Time, led room.LEDState, s room.Schedule, checked
 		return name + sep + "waiting for the schedule"
 	}
 	return name + sep + "offline"
-}
-
-// window returns b's check-in window as package room computes it: from
-// checkin_before before its start to checkin_after after it, or its end if
-// sooner.
-func (d *Driver) window(b room.Booking) (open, close time.Time) {
-	close = b.Start.Add(d.set.room.CheckinAfter)
-	if b.End.Before(close) {
-		close = b.End
-	}
-	return b.Start.Add(-d.set.room.CheckinBefore), close
 }

@@ -128,7 +128,8 @@ func (d *Driver) refresh(leds [3]*gpio.Output, ps *panelSender) {
 	err := d.withRoom(func(r *room.Room) error {
 		err := r.Tick(now)
 		led = r.LED(now)
-		line = d.line(now, led, r.Schedule(), r.CheckedIn)
+		holder, held := r.Holder(now)
+		line = d.line(now, led, r.Schedule(), holder, held)
 		return err
 	})
 	if err != nil {

@@ -58,6 +58,19 @@ func TestScriptedMorning(t *testing.T) {
 			t.Errorf("the demo's output lacks %s", want)
 		}
 	}
+	// Nobody came to the design review: once its release is suggested the
+	// room is free on the panel, on its LED and in room.led, to the end.
+	if rel := regexp.MustCompile(`room-aurora\s+room\.release_suggested`).FindStringIndex(s); rel != nil {
+		if !regexp.MustCompile(`room-aurora\s+room\.led\s+LED green \(available\), was pending`).MatchString(s[rel[1]:]) {
+			t.Errorf("no room.led available after the release suggestion")
+		}
+		if led := lastMatch(s, `room-aurora\s+room\.led\s+(.*)`); !strings.HasPrefix(led, "LED green (available)") {
+			t.Errorf("the room's last room.led is %q, want available", led)
+		}
+		if p := lastMatch(s, `PANEL  panel-3f-aurora\s+shows (.*)`); !regexp.MustCompile(`^available\s+Aurora · free`).MatchString(p) {
+			t.Errorf("after the release suggestion the panel shows %q, want available, free", p)
+		}
+	}
 	if strings.Contains(s, "script stopped") || strings.Contains(s, "door.state             forced") {
 		t.Errorf("a script went wrong")
 	}
@@ -88,4 +101,13 @@ func TestScriptedMorning(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling the count; nothing to wait on
 	}
+}
+
+// lastMatch returns the first group of the last match of expr in s.
+func lastMatch(s, expr string) string {
+	all := regexp.MustCompile(expr).FindAllStringSubmatch(s, -1)
+	if len(all) == 0 {
+		return ""
+	}
+	return all[len(all)-1][1]
 }
