@@ -7,9 +7,12 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -43,6 +46,10 @@ type Outcome struct {
 	Data   any
 }
 
+// ErrRetained is the error a retained command is answered with: it was
+// published some time ago, and a door must not open an hour late.
+var ErrRetained = errors.New("retained command refused, not executed: publish commands without the retain flag (MQTT.md §6)")
+
 // Keep is how long results are kept for answering repeated ids: a command can
 // be valid for at most envelope.MaxTTL, plus a margin for clock differences.
 const Keep = envelope.MaxTTL + time.Hour
@@ -72,6 +79,7 @@ type Processor struct {
 	mu sync.Mutex
 	// Guarded by mu.
 	seen    map[string]*entry
+	quiet   logLimit // unreadable commands' log lines
 	workers map[string]chan job
 	wg      sync.WaitGroup
 }
@@ -165,6 +173,7 @@ func (p *Processor) Run(ctx context.Context, in <-chan uplink.Inbound) error {
 			p.Handle(ctx, c)
 		case <-tick.C:
 			p.forget()
+			p.unreadableSummary()
 		}
 	}
 }
@@ -185,25 +194,37 @@ func (p *Processor) forget() {
 func (p *Processor) Handle(ctx context.Context, in uplink.Inbound) {
 	now := p.opt.Now()
 	cmd, perr := envelope.ParseCommand(in.Payload, now)
-	if in.Err != nil || perr != nil {
-		reason := in.Err
-		if reason == nil {
+	if in.Err != nil || perr != nil || in.Retained {
+		var reason error
+		switch {
+		case in.Err != nil:
+			reason = in.Err
+		case in.Retained:
+			reason = ErrRetained
+		default:
 			reason = perr
 		}
-		id := lenientID(in.Payload)
-		if id == "" {
-			p.log.Warn().Err(reason).Str("topic", in.Topic).Int("bytes", len(in.Payload)).
-				Msg("commands: malformed command without a usable id: not answered")
-			if p.opt.OnMalformed != nil {
-				p.opt.OnMalformed()
-			}
-			return
+		var id string
+		if perr == nil {
+			id = cmd.ID
+		} else {
+			id = envelope.AnswerableID(in.Payload)
 		}
+		name := in.Name
 		dev := in.Device
 		if in.Err != nil {
-			dev = "" // the topic is not trusted: answer on the gateway's results topic
+			// The topic is not trusted: answer on the gateway's results
+			// topic, naming the command if its level is a valid name.
+			dev, name = "", in.Topic[strings.LastIndexByte(in.Topic, '/')+1:]
+			if envelope.CheckLevel("command name", name) != nil {
+				name = ""
+			}
 		}
-		p.once(ctx, id, dev, in.Name, Outcome{Status: envelope.StatusError, Error: reason.Error()})
+		if id == "" || name == "" {
+			p.unreadable(in, reason)
+			return
+		}
+		p.once(ctx, id, dev, name, Outcome{Status: envelope.StatusError, Error: reason.Error()})
 		return
 	}
 	p.mu.Lock()
@@ -335,7 +356,7 @@ func (p *Processor) result(id, device, name string, out Outcome) *envelope.Resul
 		data = nil
 	}
 	return &envelope.Result{V: envelope.Version, ID: id, Gateway: p.opt.Gateway, Device: device, Command: name,
-		Status: out.Status, Error: out.Error, Time: envelope.StampOf(p.opt.Now().UTC()), Data: data}
+		Status: out.Status, Error: errorText(out), Time: envelope.StampOf(p.opt.Now().UTC()), Data: data}
 }
 
 func (p *Processor) answer(ctx context.Context, r *envelope.Result) error {
@@ -348,22 +369,21 @@ func (p *Processor) answer(ctx context.Context, r *envelope.Result) error {
 	return err
 }
 
-// lenientID digs an id out of a payload that failed validation, so the sender
-// gets an error result it can match. It returns "" when there is none usable.
-func lenientID(payload []byte) string {
-	if len(payload) > envelope.MaxCommandBytes {
-		return ""
+// maxErrorLen is result.json's bound on "error".
+const maxErrorLen = 1024
+
+// errorText is the result's error: bounded, valid UTF-8, and never empty
+// when the status is not ok (result.json requires it then).
+func errorText(out Outcome) string {
+	e := strings.ToValidUTF8(out.Error, "\uFFFD")
+	if e == "" && out.Status != envelope.StatusOK {
+		e = "no reason given (status " + out.Status + ")"
 	}
-	var v struct {
-		ID string `json:"id"`
-	}
-	if json.Unmarshal(payload, &v) != nil || v.ID == "" || len(v.ID) > 128 {
-		return ""
-	}
-	for _, r := range v.ID {
-		if r < 0x21 || r > 0x7e {
-			return ""
+	if len(e) > maxErrorLen {
+		e = e[:maxErrorLen]
+		for !utf8.ValidString(e) {
+			e = e[:len(e)-1]
 		}
 	}
-	return v.ID
+	return e
 }

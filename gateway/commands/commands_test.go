@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/uplink"
@@ -230,7 +231,7 @@ func TestTenThousandMalformed(t *testing.T) {
 		if topicBad {
 			in.Err = fmt.Errorf("envelope: %q is not a command topic", "officegate/gw/devices/+/x")
 		}
-		if lenientID(p) != "" {
+		if envelope.AnswerableID(p) != "" {
 			withID++
 		}
 		rg.in <- in
@@ -329,5 +330,57 @@ func TestRestartAfterDeviceAnsweredPublishesTheDevicesAnswer(t *testing.T) {
 	if r.ID != "c-5" || r.Status != "ok" || r.Command != "door.pulse" || r.Gateway != "gw" || d.pulses.Load() != 0 {
 		t.Fatalf("after restart: %+v (pulses %d)", r, d.pulses.Load())
 	}
+	rg.noMoreResults(t)
+}
+
+// nilData answers every command with an error and a nil map for data, as a
+// device result without data arrives.
+type nilData struct{}
+
+func (nilData) Known(dev string) bool { return dev == "door-1" }
+func (nilData) Execute(context.Context, Request) Outcome {
+	return Outcome{Status: envelope.StatusError, Error: "jammed", Data: map[string]any(nil)}
+}
+
+// TestResultsKeepTheSchema: every result, also for a malformed topic or a
+// device answering without data, is valid under result.json (no
+// "command":"", no "data":null); a command whose topic names no valid
+// command is counted, not answered.
+func TestResultsKeepTheSchema(t *testing.T) {
+	rg := open(t, t.TempDir(), nilData{}, time.Now)
+	var malformed atomic.Int64
+	rg.p.opt.OnMalformed = func() { malformed.Add(1) }
+	rg.send("door-1", "door.pulse", `{"id":"ok-topic"}`)
+	bad := func(topic, id string) {
+		_, _, err := envelope.Topics{Root: "officegate", Gateway: "gw"}.ParseCommand(topic)
+		if err == nil {
+			t.Fatalf("%s parses", topic)
+		}
+		rg.in <- uplink.Inbound{Topic: topic, Err: err, Payload: []byte(`{"id":"` + id + `"}`)}
+	}
+	bad("officegate/gw/devices/Door 1/commands/door.pulse", "bad-device")
+	bad("officegate/gw/devices/"+strings.Repeat("d", 5000)+"/commands/door.pulse", "long-device")
+	bad("officegate/gw/devices/door-1/commands/Door.Pulse", "bad-name")
+	bad("officegate/gw/commands/", "no-name")
+	got := map[string]*envelope.Result{}
+	for _, r := range rg.results(t, 3) {
+		got[r.ID] = r
+		p, err := r.Payload(envelope.JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := contract.Strict(contract.Result, p); err != nil {
+			t.Errorf("result breaks result.json: %v\n%s", err, p)
+		}
+	}
+	for _, id := range []string{"ok-topic", "bad-device", "long-device"} {
+		if got[id] == nil {
+			t.Errorf("no result for %s", id)
+		}
+	}
+	if r := got["bad-device"]; r != nil && (r.Device != "" || r.Command != "door.pulse" || r.Status != envelope.StatusError) {
+		t.Errorf("malformed topic answered %+v, want an error on the gateway's results for door.pulse", r)
+	}
+	waitFor(t, func() bool { return malformed.Load() == 2 })
 	rg.noMoreResults(t)
 }

@@ -284,7 +284,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Sender.r.Store(&rt)
 		defer o.Sender.r.Store(nil)
 	}
-	cp, err := commands.New(ctx, j, rt, commands.Options{Gateway: o.Gateway, Log: &cl})
+	cp, err := commands.New(ctx, j, rt, commands.Options{Gateway: o.Gateway, Log: &cl, OnMalformed: m.CommandUnreadable})
 	if err != nil {
 		return err
 	}

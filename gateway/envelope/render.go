@@ -90,6 +90,11 @@ func DecodeData(raw cbor.RawMessage) (map[string]any, error) {
 	if err := dataDec.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("envelope: decode data: %w", err)
 	}
+	if m == nil {
+		// A nil map encodes as CBOR null; the contract's data is an object
+		// always ({} when there is none).
+		m = map[string]any{}
+	}
 	return m, nil
 }
 

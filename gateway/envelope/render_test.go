@@ -36,3 +36,20 @@ func TestEncodeDataRefusesUnrenderable(t *testing.T) {
 		}
 	}
 }
+
+// TestResultDataIsAnObject: a device answering with no data (a nil map, which
+// CBOR encodes as null) still gets "data":{}, as result.json requires.
+func TestResultDataIsAnObject(t *testing.T) {
+	raw, err := EncodeData(map[string]any(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Result{V: Version, ID: "c-1", Gateway: "gw", Command: "door.pulse", Status: StatusError, Error: "x", Data: raw}
+	p, err := r.Payload(JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(p), `"data":{}`) {
+		t.Fatalf("result %s: want \"data\":{}", p)
+	}
+}

@@ -1,13 +1,5 @@
 package envelope
 
-import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"time"
-)
-
 // Gateway and device states, retained on the status topics.
 const (
 	StateOnline   = "online"
@@ -57,62 +49,3 @@ type DeviceStatus struct {
 
 // Payload renders a status message (always JSON or CBOR like events).
 func StatusPayload(f Format, v any) ([]byte, error) { return marshal(f, v) }
-
-// Command is what an admin service publishes on a command topic.
-type Command struct {
-	ID        string          `json:"id"`
-	ExpiresAt *time.Time      `json:"expires_at"`
-	Args      json.RawMessage `json:"args"`
-}
-
-// Limits on commands.
-const (
-	MaxCommandBytes = 64 << 10 // a command payload larger than this is refused unread
-	DefaultTTL      = 5 * time.Minute
-	MaxTTL          = 24 * time.Hour
-)
-
-// ErrBadCommand marks a command payload that cannot be executed; the result
-// explains why (status "error").
-var ErrBadCommand = errors.New("bad command")
-
-// ParseCommand decodes and validates a command payload (JSON only: admin
-// services write commands by hand and by script). Unknown fields are refused so
-// a misspelt "expires_at" cannot turn into a command that never expires. now is
-// the gateway clock: a command without expires_at expires DefaultTTL after it
-// arrives; one further out than MaxTTL is refused.
-func ParseCommand(payload []byte, now time.Time) (*Command, error) {
-	if len(payload) > MaxCommandBytes {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadCommand, len(payload), MaxCommandBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	var c Command
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadCommand, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrBadCommand)
-	}
-	if c.ID == "" || len(c.ID) > 128 {
-		return nil, fmt.Errorf("%w: id must be 1..128 characters", ErrBadCommand)
-	}
-	for _, r := range c.ID {
-		if r < 0x21 || r > 0x7e {
-			return nil, fmt.Errorf("%w: id %q: only printable ASCII without spaces", ErrBadCommand, c.ID)
-		}
-	}
-	if c.ExpiresAt == nil {
-		t := now.Add(DefaultTTL)
-		c.ExpiresAt = &t
-	} else if c.ExpiresAt.Sub(now) > MaxTTL {
-		return nil, fmt.Errorf("%w: expires_at %s is more than %v ahead", ErrBadCommand, c.ExpiresAt.Format(time.RFC3339), MaxTTL)
-	}
-	if len(c.Args) == 0 || string(c.Args) == "null" {
-		c.Args = json.RawMessage("{}")
-	}
-	if c.Args[0] != '{' {
-		return nil, fmt.Errorf("%w: args must be a JSON object", ErrBadCommand)
-	}
-	return &c, nil
-}

@@ -41,6 +41,7 @@ type Metrics struct {
 	reconnects    *scalar
 	lastSeen      *vec
 	dropped       *scalar
+	unreadable    *scalar // commands.go
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -85,6 +86,7 @@ func New(opts *Opts) *Metrics {
 	m.reconnects = f.scalar(typeCounter, "uplink", "reconnects_total", "Connections established after the first one.")
 	m.dropped = f.scalar(typeCounter, "metrics", "device_labels_dropped_total", "Device reports not recorded because MaxDevices ids were already recorded or the id was not a valid device id.")
 	m.lastSeen = f.vec(typeGauge, "device", "last_seen_timestamp_seconds", "Unix time of the last frame received from the device.", "device")
+	m.unreadable = f.scalar(typeCounter, "commands", "unreadable_total", "Commands that could not be answered: no readable id, or no valid command name in the topic (MQTT.md §6 rule 1).")
 	return m
 }
 

@@ -54,6 +54,8 @@ func TestScrapeGolden(t *testing.T) {
 	m.OnSync(2*time.Millisecond, 8, 800)
 	m.OnSync(1500*time.Microsecond, 8, 800)
 	m.OnSync(5*time.Second, 8, 800)
+	m.CommandUnreadable()
+	m.CommandUnreadable()
 	got := scrape(t, metrics.Handler(m, &metrics.Health{}))
 	want, err := os.ReadFile("testdata/scrape.golden")
 	if err != nil {

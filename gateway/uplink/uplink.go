@@ -72,6 +72,11 @@ type Inbound struct {
 	Payload []byte
 	Err     error // set when the topic itself is malformed
 	Topic   string
+	// Retained is set for a retained message the broker replayed on
+	// subscribing: sent some time ago, never to be executed (MQTT.md §6).
+	// A message matching a live subscription arrives with it unset, however
+	// it was published [MQTT-3.3.1-9].
+	Retained bool
 }
 
 // Uplink is the MQTT side of the gateway.
@@ -329,7 +334,7 @@ func (u *Uplink) connect(ctx context.Context) (mqtt.Client, <-chan error, error)
 
 // onMessage receives commands (paho calls it in its own goroutine).
 func (u *Uplink) onMessage(_ mqtt.Client, m mqtt.Message) {
-	in := Inbound{Topic: m.Topic(), Payload: m.Payload()}
+	in := Inbound{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()}
 	in.Device, in.Name, in.Err = u.opt.Topics.ParseCommand(m.Topic())
 	select {
 	case u.commands <- in:
