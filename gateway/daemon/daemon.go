@@ -356,7 +356,7 @@ func Run(ctx context.Context, o Options) error {
 		}()
 	}
 	if reg != nil {
-		en := &enrollment{reg: reg, up: up, links: g.links, kick: make(chan struct{}, 1)}
+		en := &enrollment{format: uo.Format, reg: reg, up: up, links: g.links, kick: make(chan struct{}, 1)}
 		pw := &portWatcher{p: *o.Provisioning, reg: reg, links: g.links, in: in, up: up, enroll: en, tsync: o.TimeSync,
 			log: log.With().Str("part", "ports").Logger(), wg: &devWG}
 		if o.Provisioning.FirmwareKey != nil {

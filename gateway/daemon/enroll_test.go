@@ -10,6 +10,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/fxamacker/cbor/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
@@ -18,6 +19,7 @@ import (
 	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/demo"
+	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/uplink"
 	"github.com/officegate/officegate/internal/testkit"
@@ -182,5 +184,66 @@ func TestBadPortPattern(t *testing.T) {
 		Provisioning: &daemon.Provisioning{Ports: []string{"/dev/officegate/[a-"}}, Log: zerolog.Nop()})
 	if err == nil || !strings.Contains(err.Error(), "/dev/officegate/[a-") {
 		t.Fatalf("Run with a bad pattern: %v", err)
+	}
+}
+
+// TestEnrollmentFormat: with mqtt.format = "cbor" the retained enrollment
+// status is CBOR like everything else the gateway publishes (MQTT.md §9); it
+// used to stay JSON. A consumer decodes one format per gateway.
+func TestEnrollmentFormat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	b := mqtttest.Start(t, nil)
+	dir := t.TempDir()
+	ports := filepath.Join(dir, "ports")
+	os.Mkdir(ports, 0o755)
+	d, err := demo.StartEmulator("a", fwemu.Options{StatePath: filepath.Join(dir, "a.flash"), HardwareID: "HW-CBOR", Kind: msg.KindAttendance, RTC: true, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Stop() })
+	if err := os.Symlink(d.Path, filepath.Join(ports, "tty-a")); err != nil {
+		t.Fatal(err)
+	}
+	enroll := newCollector(t, b.URL, "officegate/gw-c/enrollment")
+	status := newCollector(t, b.URL, "officegate/gw-c/status")
+	runGateway(t, daemon.Options{
+		Gateway: "gw-c", StateDir: filepath.Join(dir, "gw"),
+		Uplink:       uplink.Options{Broker: b.URL, ClientID: "officegate-gw-c", Format: envelope.CBOR},
+		Provisioning: &daemon.Provisioning{Ports: []string{filepath.Join(ports, "tty-*")}, Scan: 100 * time.Millisecond, SocketGID: -1},
+		Log:          zerolog.Nop(),
+	})
+	var last []byte
+	waitUntil(t, 20*time.Second, "the unit pending in a CBOR enrollment message", func() bool {
+		enroll.mu.Lock()
+		defer enroll.mu.Unlock()
+		for _, m := range enroll.msgs {
+			if len(m) == 0 || m[0] < 0xa0 || m[0] > 0xbb {
+				t.Fatalf("enrollment message is not a CBOR map: %q", m)
+			}
+			if err := contract.Strict(contract.Enrollment, m); err != nil {
+				t.Fatalf("enrollment message breaks the contract: %v", err)
+			}
+		}
+		if len(enroll.msgs) == 0 {
+			return false
+		}
+		last = enroll.msgs[len(enroll.msgs)-1]
+		var st daemon.EnrollmentStatus
+		if err := cbor.Unmarshal(last, &st); err != nil {
+			t.Fatalf("enrollment message: %v", err)
+		}
+		return len(st.Pending) == 1 && st.Pending[0].HardwareID == "HW-CBOR"
+	})
+	waitUntil(t, 20*time.Second, "the gateway status", func() bool {
+		status.mu.Lock()
+		defer status.mu.Unlock()
+		return len(status.msgs) > 0
+	})
+	status.mu.Lock()
+	defer status.mu.Unlock()
+	if m := status.msgs[0]; len(m) == 0 || m[0] < 0xa0 || m[0] > 0xbb {
+		t.Fatalf("gateway status is not a CBOR map: %q", m)
 	}
 }

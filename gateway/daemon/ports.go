@@ -263,10 +263,13 @@ func (w *portWatcher) watch(ctx context.Context, port string, lg *link.Gateway, 
 // enrollment publishes the retained enrollment message: the units waiting
 // for approval and the window's state, for facilities (MQTT.md §8).
 type enrollment struct {
-	reg   *provisioning.Registry
-	up    *uplink.Uplink
-	links *linkSet
-	kick  chan struct{}
+	// format is the gateway's (mqtt.format): it applies to everything the
+	// gateway publishes, the enrollment status included (MQTT.md §9).
+	format envelope.Format
+	reg    *provisioning.Registry
+	up     *uplink.Uplink
+	links  *linkSet
+	kick   chan struct{}
 }
 
 func (e *enrollment) changed() {
@@ -357,7 +360,7 @@ func (e *enrollment) payload(now time.Time) ([]byte, error) {
 			st.Refused = append(st.Refused, RefusedDevice{Port: p, HardwareID: s.HardwareID, Reason: s.Refused.String()})
 		}
 	}
-	return envelope.StatusPayload(envelope.JSON, st)
+	return envelope.StatusPayload(e.format, st)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
