@@ -9,18 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/devices"
-	"github.com/officegate/officegate/devices/serialport"
 	"github.com/officegate/officegate/devices/terminal"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
@@ -29,7 +25,6 @@ import (
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
-	"github.com/officegate/officegate/gateway/metrics"
 	"github.com/officegate/officegate/gateway/uplink"
 	"github.com/officegate/officegate/provisioning"
 	"github.com/officegate/officegate/provisioning/rollout"
@@ -76,6 +71,10 @@ type Options struct {
 	// Provisioning, if set, opens the device registry and watches its
 	// ports for devices to enroll.
 	Provisioning *Provisioning
+
+	// stageHook, if set, is told of each stage's start and stop; an error
+	// fails that start (tests: export_test.go).
+	stageHook func(stageEvent) error
 }
 
 // Sender lets drivers send commands to other devices of the gateway (a room
@@ -144,289 +143,6 @@ func (g *Gateway) Link(id string) *link.Gateway { return g.links.byDevice(id) }
 
 // Ports returns the status of the link on every discovered port.
 func (g *Gateway) Ports() map[string]link.Status { return g.links.portStatus() }
-
-// Run runs the gateway until ctx ends. Shutdown: device links stop (nothing new
-// is acknowledged to devices), then commands, then the uplink publishes the
-// offline status, then marks are saved and the journal is closed.
-func Run(ctx context.Context, o Options) error {
-	log := o.Log
-	if o.Location == nil {
-		o.Location = time.UTC
-	}
-	if err := os.MkdirAll(o.StateDir, 0o750); err != nil {
-		return fmt.Errorf("daemon: state directory: %w", err)
-	}
-	jo := o.Journal
-	jo.Streams = intake.Streams()
-	for i := range jo.Streams {
-		if jo.Streams[i].Name == commands.Stream.Name {
-			jo.Streams[i].Keep = commands.Keep
-		}
-		if age, ok := o.Retention[jo.Streams[i].Name]; ok {
-			jo.Streams[i].MaxAge = age
-		}
-	}
-	jl := log.With().Str("part", "journal").Logger()
-	jo.Log = &jl
-	m := metrics.New(nil)
-	jo.OnSync = m.OnSync
-	if o.JournalDir == "" {
-		o.JournalDir = filepath.Join(o.StateDir, "journal")
-	}
-	j, err := journal.Open(o.JournalDir, &jo)
-	if err != nil {
-		return err
-	}
-	defer j.Close()
-	logRecovery(log, j.Recovery())
-
-	if err := m.WatchJournal(j); err != nil {
-		return err
-	}
-	listeners := map[string][]PanelListener{}
-	for _, d := range o.Drivers {
-		if l, ok := d.(PanelListener); ok && l.PanelID() != "" {
-			listeners[l.PanelID()] = append(listeners[l.PanelID()], l)
-		}
-	}
-	// A panel's events reach its room through a queue: the intake calls
-	// observe on the panel's commit path, and a room's button press writes
-	// the room's state file.
-	type observed struct {
-		l    PanelListener
-		typ  string
-		data map[string]any
-		at   time.Time
-	}
-	panelQ := make(chan observed, 256)
-	observe := func(device, typ string, data map[string]any, at time.Time) {
-		for _, l := range listeners[device] {
-			select {
-			case panelQ <- observed{l, typ, data, at}:
-			default:
-				log.Error().Str("device", device).Str("event", typ).Msg("panel event not handed to its room: queue full")
-			}
-		}
-	}
-	in, err := intake.New(j, o.StateDir, intake.Options{Observe: observe, Gateway: o.Gateway, Location: o.Location, Log: &log,
-		OnEvent: func(device string, at time.Time) { m.DeviceSeen(device, at) }, CardKey: o.CardKey,
-		ClockThreshold: o.TimeSync.Step})
-	if err != nil {
-		return err
-	}
-	uo := o.Uplink
-	uo.Topics.Gateway = o.Gateway
-	if uo.Topics.Root == "" {
-		uo.Topics.Root = "officegate"
-	}
-	for _, s := range jo.Streams {
-		uo.Streams = append(uo.Streams, s.Name)
-	}
-	uo.Boot = envelope.NewID()
-	uo.Version = o.Version
-	ul := log.With().Str("part", "uplink").Logger()
-	uo.Log = &ul
-	uo.Metrics = m
-	up, err := uplink.New(j, uo)
-	if err != nil {
-		return err
-	}
-
-	g := &Gateway{Journal: j, Uplink: up, Intake: in, Links: map[string]*link.Gateway{}}
-	for _, d := range o.Devices {
-		dl := log.With().Str("device", d.ID).Logger()
-		lg, err := link.NewGateway(link.GatewayConfig{
-			Sink: in, Store: in, Directory: fixedID{id: d.ID, in: in}, TimeSync: o.TimeSync,
-			Logf: func(f string, a ...any) { dl.Warn().Msgf("link: "+f, a...) },
-		})
-		if err != nil {
-			return fmt.Errorf("daemon: device %q: %w", d.ID, err)
-		}
-		g.Links[d.ID] = lg
-	}
-	cl := log.With().Str("part", "commands").Logger()
-	drivers := map[string]devices.Driver{}
-	for _, d := range o.Drivers {
-		id := d.Describe().ID
-		if _, dup := g.Links[id]; dup || drivers[id] != nil {
-			return fmt.Errorf("daemon: device id %q used twice", id)
-		}
-		drivers[id] = d
-	}
-	kinds := map[string]string{}
-	for _, d := range o.Devices {
-		kinds[d.ID] = d.Kind
-	}
-	g.links = &linkSet{fixed: g.Links, ports: map[string]*link.Gateway{}}
-	var reg *provisioning.Registry
-	if p := o.Provisioning; p != nil {
-		for _, pat := range p.Ports {
-			if _, err := filepath.Match(pat, ""); err != nil {
-				return fmt.Errorf("daemon: provisioning port pattern %q: %w", pat, err)
-			}
-		}
-		dir := p.Dir
-		if dir == "" {
-			dir = filepath.Join(o.StateDir, "registry")
-		}
-		rl := log.With().Str("part", "registry").Logger()
-		reg, err = provisioning.OpenWith(dir, provisioning.Options{
-			Config: func(d provisioning.Device) []byte { return p.Profiles[d.Profile] },
-			Logf:   func(f string, a ...any) { rl.Warn().Msgf(f, a...) },
-		})
-		if err != nil {
-			return fmt.Errorf("daemon: %w", err)
-		}
-		g.Registry = reg
-	}
-	rt := router{links: g.links, kinds: kinds, drivers: drivers, in: in, log: cl, reg: reg, admin: &atomic.Pointer[admin.Service]{}}
-	if o.Sender != nil {
-		o.Sender.r.Store(&rt)
-		defer o.Sender.r.Store(nil)
-	}
-	cp, err := commands.New(ctx, j, rt, commands.Options{Gateway: o.Gateway, Log: &cl, OnMalformed: m.CommandUnreadable})
-	if err != nil {
-		return err
-	}
-
-	var (
-		devWG, cmdWG, upWG, inWG sync.WaitGroup
-		devCtx, stopDevs         = context.WithCancel(context.WithoutCancel(ctx))
-		cmdCtx, stopCmds         = context.WithCancel(context.WithoutCancel(ctx))
-		upCtx, stopUp            = context.WithCancel(context.WithoutCancel(ctx))
-		inCtx, stopIn            = context.WithCancel(context.WithoutCancel(ctx))
-	)
-	defer func() { stopDevs(); stopCmds(); stopUp(); stopIn() }()
-	inWG.Add(1)
-	go func() { defer inWG.Done(); in.Run(inCtx) }()
-	devWG.Add(1)
-	go func() {
-		defer devWG.Done()
-		for {
-			select {
-			case <-devCtx.Done():
-				return
-			case e := <-panelQ:
-				e.l.PanelEvent(devCtx, e.typ, e.data, e.at)
-			}
-		}
-	}()
-	upWG.Add(1)
-	go func() {
-		defer upWG.Done()
-		if err := up.Run(upCtx); err != nil {
-			log.Error().Err(err).Msg("uplink stopped")
-		}
-	}()
-	cmdWG.Add(1)
-	go func() { defer cmdWG.Done(); cp.Run(cmdCtx, up.Commands()) }()
-	for _, d := range o.Devices {
-		lg := g.Links[d.ID]
-		dl := log.With().Str("device", d.ID).Str("port", d.Port).Logger()
-		sup, err := serialport.NewSupervisor(serialport.Config{Name: d.Port, Baud: d.Baud}, &serialport.SupervisorOpts{
-			OnEvent: func(e serialport.Event) {
-				ev := dl.Info()
-				if e.Err != nil {
-					ev = dl.Warn().Err(e.Err)
-				}
-				ev.Str("state", e.State.String()).Int("attempt", e.Attempt).Dur("retry_in", e.Delay).Msg("serial port")
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("daemon: device %q: %w", d.ID, err)
-		}
-		devWG.Add(2)
-		go func() {
-			defer devWG.Done()
-			sup.Run(devCtx, func(ctx context.Context, p *serialport.Port) error { return lg.Run(ctx, p) })
-		}()
-		go func() { defer devWG.Done(); watchStatus(devCtx, d, lg, up, in, dl) }()
-	}
-	watchSerial(devCtx, &devWG, m, o, g, log) // serial errors on /metrics and in the log (serialmetrics.go)
-	if o.HTTP != "" {
-		health := &metrics.Health{}
-		health.Add("journal", metrics.JournalCheck(j))
-		health.Add("uplink", m.UplinkCheck(2*time.Minute))
-		inWG.Add(1)
-		go func() {
-			defer inWG.Done()
-			if err := metrics.Serve(inCtx, o.HTTP, metrics.Handler(m, health)); err != nil {
-				log.Error().Err(err).Msg("metrics server stopped")
-			}
-		}()
-	}
-	if reg != nil {
-		en := &enrollment{format: uo.Format, reg: reg, up: up, links: g.links, kick: make(chan struct{}, 1)}
-		pw := &portWatcher{p: *o.Provisioning, reg: reg, links: g.links, in: in, up: up, enroll: en, tsync: o.TimeSync,
-			log: log.With().Str("part", "ports").Logger(), wg: &devWG}
-		if o.Provisioning.FirmwareKey != nil {
-			spawn := func(f func()) { devWG.Add(1); go func() { defer devWG.Done(); f() }() }
-			orch, err := startRollouts(devCtx, o, g.links, drivers, in, log.With().Str("part", "rollouts").Logger(), spawn)
-			if err != nil {
-				stopDevs()
-				devWG.Wait()
-				return err
-			}
-			g.Rollouts = orch
-		}
-		svc, err := admin.New(admin.Deps{Registry: reg, Links: g, Profiles: o.Provisioning.Profiles, Rollouts: g.Rollouts,
-			Images: firmwareImages(o), Log: log.With().Str("part", "admin").Logger()})
-		if err != nil {
-			stopDevs()
-			devWG.Wait()
-			return fmt.Errorf("daemon: admin service: %w", err)
-		}
-		g.Admin = svc
-		rt.admin.Store(svc)
-		if sock := o.Provisioning.Socket; sock != "" {
-			// The gateway's job does not depend on the CLI: a socket that
-			// cannot be made (no /run/officegate outside systemd) is an
-			// error in the log, not a reason to stop collecting punches.
-			if ln, err := admin.Listen(sock, o.Provisioning.SocketGID); err != nil {
-				log.Error().Err(err).Str("socket", sock).Msg("admin socket unavailable: the officegate devices/enroll/firmware commands cannot reach this gateway")
-			} else {
-				inWG.Add(1)
-				go func() {
-					defer inWG.Done()
-					if err := svc.ServeListener(inCtx, ln); err != nil {
-						log.Error().Err(err).Msg("admin socket stopped")
-					}
-				}()
-			}
-		}
-		devWG.Add(2)
-		go func() { defer devWG.Done(); en.run(devCtx) }()
-		go func() { defer devWG.Done(); pw.run(devCtx) }()
-	}
-	for _, d := range o.Drivers {
-		devWG.Add(2)
-		go func() {
-			defer devWG.Done()
-			if err := d.Run(devCtx, in); err != nil {
-				log.Error().Err(err).Str("device", d.Describe().ID).Msg("driver stopped")
-			}
-		}()
-		go func() { defer devWG.Done(); driverStatus(devCtx, d, up) }()
-	}
-	log.Info().Str("gateway", o.Gateway).Int("devices", len(o.Devices)+len(o.Drivers)).Str("broker", uo.Broker).Msg("officegate running")
-	if o.Ready != nil {
-		o.Ready(g)
-	}
-	<-ctx.Done()
-	log.Info().Msg("shutting down")
-	if g.Rollouts != nil {
-		g.Rollouts.Close() // before the links stop: a rollout stops where it is, nothing marked failed
-	}
-	stopDevs()
-	devWG.Wait()
-	stopCmds()
-	cmdWG.Wait()
-	stopUp()
-	upWG.Wait()
-	stopIn()
-	inWG.Wait()
-	return j.Close()
-}
 
 // fixedID enrolls whatever answers on a configured port under the configured
 // device id (provisioning replaces this with approval and keys). The link asks

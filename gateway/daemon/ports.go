@@ -119,7 +119,7 @@ type portWatcher struct {
 	enroll *enrollment
 	tsync  link.TimeSync
 	log    zerolog.Logger
-	wg     *sync.WaitGroup
+	g      *group // runs the links of the ports found
 }
 
 // run scans until ctx ends; the links it started stop with ctx too.
@@ -187,12 +187,10 @@ func (w *portWatcher) start(ctx context.Context, port string) {
 		return
 	}
 	pl.Info().Msg("port found: a link runs on it")
-	w.wg.Add(2)
-	go func() {
-		defer w.wg.Done()
+	w.g.Go(func(ctx context.Context) {
 		sup.Run(ctx, func(ctx context.Context, p *serialport.Port) error { return lg.Run(ctx, p) })
-	}()
-	go func() { defer w.wg.Done(); w.watch(ctx, port, lg, pl) }()
+	})
+	w.g.Go(func(ctx context.Context) { w.watch(ctx, port, lg, pl) })
 }
 
 // authFailed raises an auth_failed alarm on the device whose hardware id a

@@ -24,8 +24,8 @@ type Busier interface {
 // and resumes what the previous process left unfinished. Every device's phase
 // change is journaled as a device.firmware event on that device (MQTT.md),
 // through a buffer: Progress must not block.
-func startRollouts(ctx context.Context, o Options, links *linkSet, drivers map[string]devices.Driver, in *intake.Intake,
-	log zerolog.Logger, spawn func(func())) (*rollout.Orchestrator, error) {
+func startRollouts(o Options, links *linkSet, drivers map[string]devices.Driver, in *intake.Intake,
+	log zerolog.Logger, spawn func(func(context.Context))) (*rollout.Orchestrator, error) {
 	p := o.Provisioning
 	if err := os.MkdirAll(firmwareImages(o).Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("daemon: firmware directory: %w", err)
@@ -63,7 +63,7 @@ func startRollouts(ctx context.Context, o Options, links *linkSet, drivers map[s
 	if err != nil {
 		return nil, fmt.Errorf("daemon: firmware rollouts: %w", err)
 	}
-	spawn(func() {
+	spawn(func(ctx context.Context) {
 		for {
 			select {
 			case <-ctx.Done():

@@ -1,0 +1,7 @@
+package daemon
+
+// SetStageHook makes Run tell h of every stage's start (stopped false) and
+// stop (stopped true); an error h returns for a start fails that start.
+func SetStageHook(o *Options, h func(stage string, stopped bool) error) {
+	o.stageHook = func(e stageEvent) error { return h(e.Stage, e.Stopped) }
+}
