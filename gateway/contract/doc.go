@@ -10,4 +10,7 @@
 // schema does not name are allowed, MQTT.md "Versioning"). Strict adds the
 // check the gateway's own output must pass: no field the schema does not name,
 // at the top level and in the data of every event type the contract specifies.
+// CheckPublished holds a message to the schema its topic selects (ParseTopic):
+// an event by the type level of its topic, which must have a schema of its
+// own; the gateway's conformance test runs every published message through it.
 package contract

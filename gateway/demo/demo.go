@@ -13,9 +13,11 @@
 // approved, the other visitor scans in, the first scans out. In the meeting
 // room room-aurora (a simulated PIR and LEDs, its panel panel-3f-aurora on
 // the link): the booking system pushes two bookings starting within
-// seconds, the first is checked in on the panel, the PIR sees people come
-// and go, and nobody shows for the second, whose release is suggested
-// within the first quarter minute. The room's display lines reach the
+// seconds, the first is checked in on the panel, the PIR and the panel's
+// own sensor see people come and go, and nobody shows for the second,
+// whose release is suggested within the first quarter minute; the room
+// then shows free. The kiosk's own panel (kiosk-lobby-panel, an emulated
+// kiosk panel on the link) shows the kiosk's welcome lines. The room's display lines reach the
 // emulated panel through the gateway (daemon.Sender) and are printed as
 // PANEL lines; what the script does is printed as DEMO lines.
 package demo
@@ -103,14 +105,14 @@ func Run(ctx context.Context, o Options) error {
 	// t-lobby-2's battery clock has drifted 90 s behind: the gateway flags
 	// what it recorded meanwhile, raises an alarm and steps it.
 	specs := []spec{{"t-lobby-1", msg.KindAttendance, true, 0}, {"t-lobby-2", msg.KindAttendance, false, -90 * time.Second},
-		{Panel, msg.KindRoomPanel, false, 0}}
+		{Panel, msg.KindRoomPanel, false, 0}, {LobbyPanel, msg.KindKiosk, false, 0}}
 	var devs []daemon.Device
 	var terminals []*Device
-	var panel *Device
+	var panel, lobbyPanel *Device
 	for i, s := range specs {
 		rate := o.Rate
-		if s.kind == msg.KindRoomPanel {
-			rate = 0 // quiet: the room script presses its buttons
+		if s.kind != msg.KindAttendance {
+			rate = 0 // quiet: the room script presses the panel's buttons; the kiosk's panel only shows lines
 		}
 		d, err := StartEmulator(s.id, fwemu.Options{
 			StatePath: filepath.Join(dir, s.id+".state"), HardwareID: "EMU-" + s.id, Kind: s.kind,
@@ -121,9 +123,12 @@ func Run(ctx context.Context, o Options) error {
 		}
 		defer d.Stop()
 		kind := "terminal"
-		if s.kind == msg.KindRoomPanel {
+		switch s.kind {
+		case msg.KindRoomPanel:
 			kind, panel = "panel", d
-		} else {
+		case msg.KindKiosk:
+			kind, lobbyPanel = "kiosk", d
+		default:
 			terminals = append(terminals, d)
 		}
 		devs = append(devs, daemon.Device{ID: s.id, Kind: kind, Port: d.Path, Baud: 115200})
@@ -169,12 +174,12 @@ func Run(ctx context.Context, o Options) error {
 
 	// The reception kiosk and the meeting room, and the back-office services
 	// that drive them over MQTT.
-	lob, err := startLobby(dir, o.BadgeDir, o.Log.With().Str("device", Lobby).Logger())
+	sender := &daemon.Sender{}
+	lob, err := startLobby(dir, o.BadgeDir, sender, o.Log.With().Str("device", Lobby).Logger())
 	if err != nil {
 		return err
 	}
 	defer lob.close()
-	sender := &daemon.Sender{}
 	roomDrv, pir, err := startRoom(dir, sender, o.Log.With().Str("device", Room).Logger())
 	if err != nil {
 		return err
@@ -221,6 +226,7 @@ func Run(ctx context.Context, o Options) error {
 	helpers.Go(func() { rush(ctx) })
 	helpers.Go(func() { terminalRush(ctx) })
 	helpers.Go(func() { watchPanel(ctx, panel, o.Out) })
+	helpers.Go(func() { watchPanel(ctx, lobbyPanel, o.Out) })
 	helpers.Go(func() { script("reception", func() error { return receptionMorning(ctx, admin, lob, say) }) })
 	helpers.Go(func() { script("meeting room", func() error { return roomMorning(ctx, bookings, panel, pir, say) }) })
 	// The admin service enrolls a visitor-desk user on a terminal, releases

@@ -20,10 +20,15 @@ import (
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
 	"github.com/officegate/officegate/devices/kiosk"
+	"github.com/officegate/officegate/gateway/daemon"
 )
 
-// Lobby is the reception kiosk's device id.
-const Lobby = "kiosk-lobby"
+// Lobby is the reception kiosk's device id; LobbyPanel its own panel's, an
+// emulated kiosk panel on the link that shows the kiosk's welcome lines.
+const (
+	Lobby      = "kiosk-lobby"
+	LobbyPanel = "kiosk-lobby-panel"
+)
 
 // tomlSection is a device's configuration section as TOML text, decoded as
 // strictly as the gateway's configuration file is.
@@ -51,7 +56,7 @@ type lobby struct {
 
 // startLobby builds the kiosk; its invite key and state file go in dir.
 // The gateway runs it (daemon.Options.Drivers).
-func startLobby(dir, badgeDir string, log zerolog.Logger) (*lobby, error) {
+func startLobby(dir, badgeDir string, send *daemon.Sender, log zerolog.Logger) (*lobby, error) {
 	// A fresh key per run: nothing outside the demo shares its invites.
 	key := filepath.Join(dir, "invite.key")
 	if err := os.WriteFile(key, []byte(rand.Text()+"\n"), 0o600); err != nil {
@@ -76,13 +81,14 @@ state_file = %q
 printer_poll = "2s"
 approve_timeout = "30s"
 location = "HQ 3F RECEPTION"
+display = %q
 [door]
 relay_pin = "GPIO17"
 relay_active = "high"
 contact_pin = "GPIO4"
 contact_closed = "low"
-`, s.Name(), l.printer.Path(), key, filepath.Join(dir, Lobby+".json"))
-	l.k, err = kiosk.NewWith(Lobby, devices.Options{Config: tomlSection(section), Log: log}, kiosk.With{Pins: board.Open})
+`, s.Name(), l.printer.Path(), key, filepath.Join(dir, Lobby+".json"), LobbyPanel)
+	l.k, err = kiosk.NewWith(Lobby, devices.Options{Config: tomlSection(section), Log: log, Send: send.Send}, kiosk.With{Pins: board.Open})
 	if err != nil {
 		l.close()
 		return nil, err

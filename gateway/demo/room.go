@@ -101,12 +101,23 @@ func roomMorning(ctx context.Context, booking *service, panel *Device, pir *gpio
 		return err
 	}
 	// The team walks in: the PIR's output is active for half a second, and
-	// the room stays occupied for the hold after it.
+	// the room stays occupied for the hold after it. The panel's own
+	// sensor sees them too (PROTOCOL.md §9.4), and reports the room empty
+	// after the same hold.
 	pir.Drive(gpio.High)
+	if _, err := panel.Emu.Emit(fwemu.PanelEventOccupancy, fwemu.PanelOccupancy(true)); err != nil {
+		return err
+	}
 	if err := pause(ctx, 500*time.Millisecond); err != nil {
 		return err
 	}
 	pir.Drive(gpio.Low)
+	if err := pause(ctx, roomHold); err != nil { // the panel's sensor has the PIR's hold
+		return err
+	}
+	if _, err := panel.Emu.Emit(fwemu.PanelEventOccupancy, fwemu.PanelOccupancy(false)); err != nil {
+		return err
+	}
 	say("nobody comes for the design review: its check-in window closes at %s",
 		at(10).Add(roomCheckinAfter).Format("15:04:05"))
 	_, err := booking.event(ctx, m, Room, "room.release_suggested", nil)

@@ -1,0 +1,172 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/officegate/officegate/gateway/contract"
+	"github.com/officegate/officegate/gateway/demo"
+	"github.com/officegate/officegate/gateway/mqtttest"
+)
+
+// published is one message seen on the broker.
+type published struct {
+	topic    string
+	payload  []byte
+	retained bool
+}
+
+// recorder keeps every message under the demo gateway's topics.
+type recorder struct {
+	mu      sync.Mutex
+	msgs    []published   // guarded by mu
+	changed chan struct{} // guarded by mu; closed and replaced on every message
+}
+
+func (r *recorder) take(_ paho.Client, m paho.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, published{topic: m.Topic(), payload: bytes.Clone(m.Payload()), retained: m.Retained()})
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// seen returns what was received so far and a channel closed at the next.
+func (r *recorder) seen() ([]published, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.msgs), r.changed
+}
+
+// TestEveryPublishedMessageKeepsTheContract runs every kind of device the
+// gateway has through the daemon, against a real mosquitto, as the demo
+// wires them: link terminals (fwemu attendance terminals, one with a
+// drifted clock), a link room panel (fwemu, its buttons and its own
+// occupancy sensor), a link kiosk panel (fwemu), a Wiegand reader
+// (wiegandtest pulse trains), the reception kiosk (QR scanner on a PTY,
+// escpostest printer, gpiosim door) and the meeting room (gpiosim PIR and
+// LEDs). It waits until each expected event type and every device's status
+// has been published, then checks every message under the gateway's topics
+// against the schema its topic selects (contract.CheckPublished): by kind
+// from its place, an event by the type level of its topic, with all schemas
+// compiled together so their $refs resolve. An event type without a schema
+// fails, as does any topic outside the contract.
+func TestEveryPublishedMessageKeepsTheContract(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the demo runs in real time")
+	}
+	b := mqtttest.Start(t, nil)
+	root := "officegate/" + demo.Gateway
+	rec := &recorder{changed: make(chan struct{})}
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL).SetClientID("conformance").SetCleanSession(true).
+		SetOrderMatters(false))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	if tok := c.Subscribe(root+"/#", 1, rec.take); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+
+	// What the demo's devices must have published before the check is
+	// worth anything: every device's status, and each event type the demo
+	// makes, from the device that makes it.
+	devicesWanted := []string{"t-lobby-1", "t-lobby-2", demo.Panel, demo.LobbyPanel, "reader-lobby", demo.Lobby, demo.Room}
+	eventsWanted := []string{
+		"t-lobby-1/attendance.punch", "t-lobby-2/attendance.punch", "t-lobby-2/device.alarm",
+		"reader-lobby/attendance.punch",
+		demo.Panel + "/room.button", demo.Panel + "/room.occupancy",
+		demo.Room + "/room.checkin", demo.Room + "/room.occupancy", demo.Room + "/room.led", demo.Room + "/room.release_suggested",
+		demo.Lobby + "/visitor.checked_in", demo.Lobby + "/visitor.scan_rejected", demo.Lobby + "/visitor.checked_out",
+		demo.Lobby + "/badge.print_result", demo.Lobby + "/door.state",
+	}
+	missing := func(msgs []published) []string {
+		have := map[string]bool{}
+		for _, m := range msgs {
+			tp, err := contract.ParseTopic("officegate", demo.Gateway, m.topic)
+			switch {
+			case err != nil:
+			case tp.Kind == contract.DeviceStatus:
+				have["status:"+tp.Device] = true
+			case tp.Kind == contract.Event:
+				have[tp.Device+"/"+tp.Type] = true
+			}
+		}
+		var out []string
+		for _, d := range devicesWanted {
+			if !have["status:"+d] {
+				out = append(out, "status of "+d)
+			}
+		}
+		for _, e := range eventsWanted {
+			if !have[e] {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+
+	var out bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- demo.Run(ctx, demo.Options{Broker: b.URL, Out: &out, BadgeDir: t.TempDir(), Version: "test"}) }()
+
+	// The demo's script runs in real time (its release suggestion comes
+	// about 15 s in); the deadline only bounds a run that went wrong.
+	deadline := time.After(3 * time.Minute)
+	for {
+		msgs, next := rec.seen()
+		if len(missing(msgs)) == 0 {
+			break
+		}
+		select {
+		case <-next:
+			continue
+		case err := <-done:
+			t.Fatalf("the demo stopped early: %v\n%s", err, out.String())
+		case <-deadline:
+		}
+		cancel()
+		<-done
+		t.Fatalf("after 3 min the demo has not published %v\n%s", missing(msgs), out.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+
+	msgs, _ := rec.seen()
+	kinds := map[contract.Kind]int{}
+	types := map[string]int{}
+	for _, m := range msgs {
+		if err := contract.CheckPublished("officegate", demo.Gateway, m.topic, m.payload); err != nil {
+			t.Errorf("%s: %v\n\t%s", m.topic, err, m.payload)
+			continue
+		}
+		tp, _ := contract.ParseTopic("officegate", demo.Gateway, m.topic)
+		kinds[tp.Kind]++
+		if tp.Kind == contract.Event {
+			types[tp.Type]++
+		}
+	}
+	for _, k := range []contract.Kind{contract.Event, contract.Result, contract.Command, contract.GatewayStatus, contract.DeviceStatus} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s message checked", k)
+		}
+	}
+	var summary []string
+	for typ, n := range types {
+		summary = append(summary, fmt.Sprintf("%s=%d", typ, n))
+	}
+	slices.Sort(summary)
+	t.Logf("%d messages checked: %v; events %s", len(msgs), kinds, strings.Join(summary, " "))
+}
