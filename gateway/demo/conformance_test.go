@@ -118,7 +118,9 @@ func TestEveryPublishedMessageKeepsTheContract(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- demo.Run(ctx, demo.Options{Broker: b.URL, Out: &out, BadgeDir: t.TempDir(), Version: "test"}) }()
+	go func() {
+		done <- demo.Run(ctx, demo.Options{Broker: b.URL, Out: &out, BadgeDir: t.TempDir(), Version: "test"})
+	}()
 
 	// The demo's script runs in real time (its release suggestion comes
 	// about 15 s in); the deadline only bounds a run that went wrong.
