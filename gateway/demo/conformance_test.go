@@ -118,8 +118,9 @@ func TestEveryPublishedMessageKeepsTheContract(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
+	badges := t.TempDir()
 	go func() {
-		done <- demo.Run(ctx, demo.Options{Broker: b.URL, Out: &out, BadgeDir: t.TempDir(), Version: "test"})
+		done <- demo.Run(ctx, demo.Options{Broker: b.URL, Out: &out, BadgeDir: badges, Version: "test"})
 	}()
 
 	// The demo's script runs in real time (its release suggestion comes
