@@ -378,11 +378,18 @@ func (w *wiring) startAdmin(_ context.Context, g *group) error {
 // panelQueue hands each event of a panel, once durable, to the rooms
 // listening to it (PanelListener), from its own goroutine: the intake calls
 // observe on the panel's commit path, and a room's button press writes the
-// room's state file.
+// room's state file. Nothing is dropped: while the queue is full, observe
+// waits, which holds back the panel's next commits (and so its
+// acknowledgements) until its rooms catch up. That cannot deadlock, since a
+// room's PanelEvent never waits on the panel. The panels stage starts
+// before the links and stops after them, so no panel event arrives before
+// the queue runs or after it stopped, and the rooms take every queued event
+// before the drivers stop.
 type panelQueue struct {
 	// Immutable.
 	listeners map[string][]PanelListener // by panel device id
 	q         chan observed
+	stopped   chan struct{} // closed once run returned: nothing takes events any more
 	log       zerolog.Logger
 }
 
@@ -393,8 +400,14 @@ type observed struct {
 	at   time.Time
 }
 
+// panelQueueLen bounds the events a panel may be ahead of its rooms: a
+// room takes one in well under a millisecond unless its state file's disk
+// stalls, and a panel sends a few a minute.
+const panelQueueLen = 256
+
 func newPanelQueue(drivers []devices.Driver, log zerolog.Logger) *panelQueue {
-	p := &panelQueue{listeners: map[string][]PanelListener{}, q: make(chan observed, 256), log: log}
+	p := &panelQueue{listeners: map[string][]PanelListener{}, q: make(chan observed, panelQueueLen),
+		stopped: make(chan struct{}), log: log}
 	for _, d := range drivers {
 		if l, ok := d.(PanelListener); ok && l.PanelID() != "" {
 			p.listeners[l.PanelID()] = append(p.listeners[l.PanelID()], l)
@@ -403,23 +416,36 @@ func newPanelQueue(drivers []devices.Driver, log zerolog.Logger) *panelQueue {
 	return p
 }
 
-// observe is intake.Options.Observe.
+// observe is intake.Options.Observe: it returns once every room listening to
+// device has the event queued.
 func (p *panelQueue) observe(device, typ string, data map[string]any, at time.Time) {
 	for _, l := range p.listeners[device] {
 		select {
 		case p.q <- observed{l, typ, data, at}:
-		default:
-			p.log.Error().Str("device", device).Str("event", typ).Msg("panel event not handed to its room: queue full")
+		case <-p.stopped:
+			// Unreachable by the stages' order; said loudly if it ever is.
+			p.log.Error().Str("device", device).Str("event", typ).Msg("panel event after its rooms stopped: not handed to them")
+			return
 		}
 	}
 }
 
-// run hands queued events to their rooms until ctx ends.
+// run hands queued events to their rooms until ctx ends, then the events
+// still queued (the links have stopped: no more come).
 func (p *panelQueue) run(ctx context.Context) {
+	defer close(p.stopped)
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			dctx := context.WithoutCancel(ctx)
+			for {
+				select {
+				case e := <-p.q:
+					e.l.PanelEvent(dctx, e.typ, e.data, e.at)
+				default:
+					return
+				}
+			}
 		case e := <-p.q:
 			e.l.PanelEvent(ctx, e.typ, e.data, e.at)
 		}

@@ -94,7 +94,8 @@ type Options struct {
 	OnEvent func(device string, at time.Time)
 	// Observe, if set, is given each event from a device link once it is
 	// durable (a room driver acting on its panel's buttons). It runs on the
-	// link's commit path: it must not block.
+	// link's commit path: while it blocks, the device's next events wait
+	// (unacknowledged, in the device's memory).
 	Observe func(device, typ string, data map[string]any, at time.Time)
 	// CardKey is the site's card key: card numbers in terminal punches are
 	// published as card_hash under it. nil: in clear.
