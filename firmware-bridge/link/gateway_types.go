@@ -49,14 +49,17 @@ type BatchSink interface {
 // restarts of the gateway (PROTOCOL.md §6.4). The gateway implements it on
 // its journal.
 //
-// Mark may return values LOWER than the truth (a high-water mark persisted
-// lazily, or derived from an index that lags the journal): that only
-// causes the device to resend events the journal already holds, which
-// arrive with their stable ids and are deduplicated by consumers. It must
-// NEVER return a high-water mark above what the journal durably holds:
-// the device deletes every record at or below the mark it is told, so a
-// mark that is too high loses data. The same direction holds for Boot: a
-// lower value only weakens the boot_regressed check (§6.1).
+// Mark must return exactly the highest event id the journal durably holds
+// (written in the same commit as the event, §6.4). It must NEVER be above
+// it: the device deletes every record at or below the mark it is told, so a
+// mark that is too high loses data. Nor should it be below: the device has
+// forgotten every event the gateway acknowledged, so the link takes the
+// distance between a low mark and the first event the device still holds
+// for events the device lost (Record.Missing: a false gap report). Only a
+// mark that is unknown (zero, after its store was damaged) is safe to
+// under-report: the link checks no gap against it, and the device resends
+// what it holds, which consumers deduplicate by id. Boot may be lower than
+// the truth: that only weakens the boot_regressed check (§6.1).
 type Store interface {
 	Mark(ctx context.Context, hardwareID string) (Mark, error)
 	// SaveBoot records the boot id of a HELLO the gateway accepts. It may

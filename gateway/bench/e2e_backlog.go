@@ -21,7 +21,7 @@ func buildBacklog(ctx context.Context, stateDir string, n, devices int) (map[str
 	if err := os.MkdirAll(stateDir, 0o750); err != nil {
 		return nil, err
 	}
-	jo := journal.Options{Streams: intake.Streams()}
+	jo := journal.Options{Streams: intake.JournalStreams()}
 	for i := range jo.Streams {
 		if jo.Streams[i].Name == gwcommands.Stream.Name {
 			jo.Streams[i].Keep = gwcommands.Keep // as the daemon opens it

@@ -67,7 +67,7 @@ func terminalsChild(ctx context.Context, cfg terminalsConfig, start io.Reader, o
 	if err := checkRealDisk(cfg.State); err != nil {
 		return terminalsRun{}, err
 	}
-	jo := journal.Options{SyncWindow: cfg.SyncWindow, Streams: intake.Streams()}
+	jo := journal.Options{SyncWindow: cfg.SyncWindow, Streams: intake.JournalStreams()}
 	for i := range jo.Streams {
 		if jo.Streams[i].Name == gwcommands.Stream.Name {
 			jo.Streams[i].Keep = gwcommands.Keep // as the daemon opens it

@@ -134,7 +134,7 @@ func (w *wiring) startJournal(context.Context, *group) error {
 		return fmt.Errorf("daemon: state directory: %w", err)
 	}
 	jo := o.Journal
-	jo.Streams = intake.Streams()
+	jo.Streams = intake.JournalStreams()
 	for i := range jo.Streams {
 		if jo.Streams[i].Name == commands.Stream.Name {
 			jo.Streams[i].Keep = commands.Keep
@@ -214,7 +214,9 @@ func (w *wiring) startUplink(_ context.Context, g *group) error {
 		uo.Topics.Root = "officegate"
 	}
 	for _, s := range w.streams {
-		uo.Streams = append(uo.Streams, s.Name)
+		if s.Name != intake.StreamMarks { // the intake's own, not published
+			uo.Streams = append(uo.Streams, s.Name)
+		}
 	}
 	uo.Boot = envelope.NewID()
 	uo.Version = w.o.Version

@@ -86,7 +86,7 @@ func TestCommitFateDespiteUnplug(t *testing.T) {
 	if evs := readEvents(t, j, StreamRecords, 3); evs[1].Seq != 2 || evs[2].Seq != 3 {
 		t.Fatalf("journaled seqs %d, %d", evs[1].Seq, evs[2].Seq)
 	}
-	if n := j.Stats().Records; n != 4 {
+	if n := eventRecords(j); n != 4 {
 		t.Fatalf("%d records, want 3 punches and the other device's", n)
 	}
 }

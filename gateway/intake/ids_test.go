@@ -162,7 +162,7 @@ func TestUnusableReplayAlarm(t *testing.T) {
 			t.Fatalf("replay %d: Commit: %v (the device would be refused for ever)", seq+1, err)
 		}
 	}
-	if n := j.Stats().Records; n != 4 {
+	if n := eventRecords(j); n != 4 {
 		t.Fatalf("%d records journaled, want 4 alarms", n)
 	}
 	for i, e := range readEvents(t, j, StreamControl, 4) {

@@ -1,7 +1,8 @@
 // Package intake owns the step from a device link to the journal: it turns
 // what a device reports into envelopes, makes them durable before the link
 // acknowledges them to the device, and keeps the per-device event high-water
-// marks the link resumes from (firmware-bridge/PROTOCOL.md §6.4).
+// marks the link resumes from, durable in the same commit as the events
+// (firmware-bridge/PROTOCOL.md §6.4; marks.go).
 package intake
 
 import (
@@ -36,8 +37,18 @@ const (
 	StreamDiagnostic = "diag"       // diagnostics
 )
 
-// Streams is the gateway's stream table, most important first; retention
-// (MaxAge) is filled in from the configuration.
+// StreamMarks is the journal stream of device high-water marks (marks.go):
+// the intake's own, never published, never given a retention age.
+const StreamMarks = "marks"
+
+// JournalStreams is the stream table of a journal the intake writes to:
+// Streams and StreamMarks.
+func JournalStreams() []journal.Stream {
+	return append(Streams(), journal.Stream{Name: StreamMarks, Priority: journal.PriorityControl})
+}
+
+// Streams is the gateway's table of published streams, most important first;
+// retention (MaxAge) is filled in from the configuration.
 func Streams() []journal.Stream {
 	return []journal.Stream{
 		{Name: StreamControl, Priority: journal.PriorityControl},
@@ -86,9 +97,9 @@ type Options struct {
 	Location *time.Location // the office's zone, for device times; default UTC
 	Now      func() time.Time
 	Log      *zerolog.Logger
-	// MarksEvery is how often high-water marks are saved; default 1 s. Marks
-	// may lag (a device then resends events consumers deduplicate); they
-	// never lead what the journal holds.
+	// MarksEvery is how often the high-water marks are checkpointed to the
+	// marks file, which lets the journal drop the mark records it covers;
+	// default 1 s. The marks themselves are durable with every commit.
 	MarksEvery time.Duration
 	// OnEvent, if set, is told of each event made durable (metrics, status).
 	OnEvent func(device string, at time.Time)
@@ -126,7 +137,9 @@ var (
 	_ link.Store     = (*Intake)(nil)
 )
 
-// New loads the saved high-water marks from dir (beside the journal).
+// New loads the high-water marks: the checkpoint in dir (beside the journal),
+// raised by the mark records the journal holds after it. The journal must
+// have been opened with JournalStreams.
 func New(j *journal.Journal, dir string, o Options) (*Intake, error) {
 	if o.Location == nil {
 		o.Location = time.UTC
@@ -147,13 +160,60 @@ func New(j *journal.Journal, dir string, o Options) (*Intake, error) {
 	}
 	m, err := loadMarks(in.path)
 	if err != nil {
-		// Lost marks only make devices resend what the journal has: log, go on.
-		in.log.Warn().Err(err).Msg("intake: high-water marks unusable; devices will resend what they hold")
+		// Devices resend what the journal has (duplicates consumers drop);
+		// one whose store overflowed meanwhile is not noticed until its next
+		// gap. Log, go on.
+		in.log.Warn().Err(err).Msg("intake: high-water marks file unusable; devices will resend what they hold")
 	}
 	if m != nil {
 		in.marks = m
 	}
+	r, err := j.Reader(StreamMarks)
+	if err != nil {
+		return nil, fmt.Errorf("intake: the journal's marks stream: %w", err)
+	}
+	defer r.Close()
+	if _, err := in.catchUp(r); err != nil {
+		return nil, err
+	}
 	return in, nil
+}
+
+// catchUp raises the marks by every mark record r has durable now, and
+// returns their sequence numbers.
+func (in *Intake) catchUp(r *journal.Reader) ([]uint64, error) {
+	now, cancel := context.WithCancel(context.Background())
+	cancel() // Next then returns what is durable, and no more
+	var seqs []uint64
+	for {
+		rec, err := r.Next(now)
+		if errors.Is(err, context.Canceled) {
+			return seqs, nil
+		}
+		if err != nil {
+			return seqs, fmt.Errorf("intake: read the marks stream: %w", err)
+		}
+		seqs = append(seqs, rec.Seq)
+		mr, err := decodeMarkRecord(rec.Body)
+		if err != nil {
+			in.log.Warn().Err(err).Uint64("record", rec.Seq).Msg("intake: unreadable mark record skipped")
+			continue
+		}
+		in.raise(mr.HW, msg.EventID{Boot: mr.Boot, Seq: mr.Seq})
+	}
+}
+
+// raise moves hw's high-water mark up to id (never down).
+func (in *Intake) raise(hw string, id msg.EventID) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	m := in.marks[hw]
+	if eventAfter(id, m.HighWater) {
+		m.HighWater = id
+		m.Boot = max(m.Boot, id.Boot)
+		in.marks[hw] = m
+		in.dirty = true
+	}
 }
 
 // SetKind tells the intake what kind of device a hardware id is (from the
@@ -204,6 +264,13 @@ func (in *Intake) Commit(ctx context.Context, rec link.Record) error {
 	if err != nil {
 		return err
 	}
+	if rec.Kind == link.RecordEvent {
+		marks, err := markEntries([]link.Record{rec})
+		if err != nil {
+			return err
+		}
+		entries = append(entries, marks...)
+	}
 	if _, err := in.j.AppendEntries(ctx, entries); err != nil {
 		if errors.Is(err, journal.ErrFull) {
 			return fmt.Errorf("%w: %w", link.ErrBusy, err)
@@ -230,6 +297,11 @@ func (in *Intake) CommitBatch(ctx context.Context, recs []link.Record) error {
 		}
 		entries = append(entries, es...)
 	}
+	marks, err := markEntries(recs)
+	if err != nil {
+		return err
+	}
+	entries = append(entries, marks...)
 	if _, err := in.j.AppendEntries(ctx, entries); err != nil {
 		if errors.Is(err, journal.ErrFull) {
 			return fmt.Errorf("%w: %w", link.ErrBusy, err)
@@ -244,15 +316,7 @@ func (in *Intake) CommitBatch(ctx context.Context, recs []link.Record) error {
 
 // advance moves a device's high-water mark past a durable event.
 func (in *Intake) advance(rec link.Record) {
-	in.mu.Lock()
-	m := in.marks[rec.HardwareID]
-	if id := rec.Event.ID; id.Boot > m.HighWater.Boot || id.Boot == m.HighWater.Boot && id.Seq > m.HighWater.Seq {
-		m.HighWater = id
-		m.Boot = max(m.Boot, id.Boot)
-		in.marks[rec.HardwareID] = m
-		in.dirty = true
-	}
-	in.mu.Unlock()
+	in.raise(rec.HardwareID, rec.Event.ID)
 	if in.opt.OnEvent != nil {
 		in.opt.OnEvent(rec.DeviceID, rec.Received)
 	}
@@ -455,21 +519,50 @@ func cborKind(v any) string {
 	return "value"
 }
 
-// Run saves changed high-water marks every MarksEvery until ctx ends, and once
-// more then.
+// Run checkpoints the high-water marks every MarksEvery until ctx ends, and
+// once more then: it reads the mark records committed since the last round,
+// saves the marks file, and only then acknowledges those records to the
+// journal, which may then drop them. Run must end before the journal closes.
 func (in *Intake) Run(ctx context.Context) error {
+	r, err := in.j.Reader(StreamMarks)
+	if err != nil {
+		return fmt.Errorf("intake: the journal's marks stream: %w", err)
+	}
+	defer r.Close()
 	t := time.NewTicker(in.opt.MarksEvery)
 	defer t.Stop()
+	var read []uint64 // mark records read, not yet acknowledged
 	for {
 		select {
 		case <-ctx.Done():
-			return in.save()
+			_, err := in.checkpoint(r, read)
+			return err
 		case <-t.C:
-			if err := in.save(); err != nil {
-				in.log.Warn().Err(err).Msg("intake: could not save high-water marks (will retry)")
+			if read, err = in.checkpoint(r, read); err != nil {
+				in.log.Warn().Err(err).Msg("intake: could not checkpoint high-water marks (will retry)")
 			}
 		}
 	}
+}
+
+// checkpoint reads the new mark records, saves the marks file, and then
+// acknowledges every record the file now covers; it returns those it could
+// not acknowledge yet.
+func (in *Intake) checkpoint(r *journal.Reader, read []uint64) ([]uint64, error) {
+	seqs, err := in.catchUp(r)
+	read = append(read, seqs...)
+	if err != nil {
+		return read, err
+	}
+	if err := in.save(); err != nil {
+		return read, err
+	}
+	for i, seq := range read {
+		if err := r.Ack(seq); err != nil {
+			return read[i:], fmt.Errorf("intake: acknowledge mark record %d: %w", seq, err)
+		}
+	}
+	return nil, nil
 }
 
 func (in *Intake) save() error {

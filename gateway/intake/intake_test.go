@@ -16,7 +16,7 @@ import (
 	"github.com/officegate/officegate/gateway/journal"
 )
 
-func streams() []journal.Stream { return Streams() }
+func streams() []journal.Stream { return JournalStreams() }
 
 // openIntake is a journal with the gateway's streams and an intake on it.
 func openIntake(t *testing.T) (*journal.Journal, *Intake) {
@@ -88,23 +88,123 @@ func TestCommitEventsAndMarks(t *testing.T) {
 	p, _ := e.Payload(envelope.JSON)
 	t.Logf("%s", p)
 
-	// Marks: saved, reloaded, never above what was committed.
-	in.SaveBoot(ctx, "HW-1", 4)
-	if err := in.save(); err != nil {
+	// Marks: reloaded exactly from what the journal committed, without
+	// any checkpoint.
+	in2, err := New(j, dir, Options{Gateway: "gw-1"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	in2, _ := New(j, dir, Options{Gateway: "gw-1"})
 	if m, _ := in2.Mark(ctx, "HW-1"); m.HighWater != (msg.EventID{Boot: 4, Seq: 3}) || m.Boot != 4 {
 		t.Fatalf("reloaded mark %+v", m)
 	}
-	// A damaged marks file is ignored: marks start from zero (resend, never loss).
-	b, _ := os.ReadFile(filepath.Join(dir, "marks"))
+}
+
+// openAt opens the journal and an intake on it in dir, as a gateway start
+// does.
+func openAt(t *testing.T, dir string) (*journal.Journal, *Intake) {
+	t.Helper()
+	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: streams(), SyncWindow: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := New(j, dir, Options{Gateway: "gw-1", MarksEvery: time.Hour})
+	if err != nil {
+		j.Close()
+		t.Fatal(err)
+	}
+	in.SetKind("HW-1", msg.KindAttendance)
+	in.SetKind("HW-2", msg.KindAttendance)
+	return j, in
+}
+
+func commitPunches(t *testing.T, in *Intake, hw string, boot uint32, seqs ...uint32) {
+	t.Helper()
+	var recs []link.Record
+	for _, seq := range seqs {
+		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: hw, DeviceID: "t", Received: time.Now(),
+			Event: &msg.Event{ID: msg.EventID{Boot: boot, Seq: seq}, Kind: "punch", Time: uint64(time.Now().UnixMilli()),
+				Clock: msg.ClockSet, Data: map[string]any{"user": "1", "verify": "card", "state": uint64(0)}}})
+	}
+	if err := in.CommitBatch(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMarksDurableWithEvents: a device's high-water mark is exactly the
+// highest event committed, whenever the gateway stops: it is in the same
+// journal commit as the events, and the checkpoint file only lets the journal
+// drop mark records it covers. A mark too low would make the link publish a
+// false device.events_lost for events the device forgot once acknowledged.
+func TestMarksDurableWithEvents(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	mark := func(in *Intake, hw string) msg.EventID {
+		m, _ := in.Mark(ctx, hw)
+		return m.HighWater
+	}
+	j, in := openAt(t, dir)
+	commitPunches(t, in, "HW-1", 4, 1, 2, 3)
+	commitPunches(t, in, "HW-2", 1, 7)
+	j.Close() // stopped before any checkpoint
+
+	j, in = openAt(t, dir)
+	if m1, m2 := mark(in, "HW-1"), mark(in, "HW-2"); m1 != (msg.EventID{Boot: 4, Seq: 3}) || m2 != (msg.EventID{Boot: 1, Seq: 7}) {
+		t.Fatalf("marks after a stop without a checkpoint: %v %v", m1, m2)
+	}
+	// A checkpoint covers the records, which the journal may then drop;
+	// later commits are marked in the journal again.
+	runCtx, stop := context.WithCancel(ctx)
+	stop()
+	if err := in.Run(runCtx); err != nil { // one round, as at a shutdown
+		t.Fatal(err)
+	}
+	if d := streamDepth(j, StreamMarks); d != 0 {
+		t.Fatalf("%d mark records unacknowledged after a checkpoint", d)
+	}
+	commitPunches(t, in, "HW-1", 4, 4, 5)
+	commitPunches(t, in, "HW-1", 5, 1) // the device rebooted
+	j.Close()
+
+	j, in = openAt(t, dir)
+	if m1, m2 := mark(in, "HW-1"), mark(in, "HW-2"); m1 != (msg.EventID{Boot: 5, Seq: 1}) || m2 != (msg.EventID{Boot: 1, Seq: 7}) {
+		t.Fatalf("marks from the checkpoint and the journal: %v %v", m1, m2)
+	}
+	j.Close()
+
+	// A damaged checkpoint is not trusted: HW-2, marked only there, starts
+	// from zero (its device resends what it holds); HW-1 is still marked in
+	// the journal.
+	b, err := os.ReadFile(filepath.Join(dir, "marks"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	b[len(b)-1] ^= 0x01
 	os.WriteFile(filepath.Join(dir, "marks"), b, 0o600)
-	in3, _ := New(j, dir, Options{Gateway: "gw-1"})
-	if m, _ := in3.Mark(ctx, "HW-1"); m != (link.Mark{}) {
-		t.Fatalf("damaged marks file trusted: %+v", m)
+	j, in = openAt(t, dir)
+	defer j.Close()
+	if m1, m2 := mark(in, "HW-1"), mark(in, "HW-2"); m1 != (msg.EventID{Boot: 5, Seq: 1}) || m2 != (msg.EventID{}) {
+		t.Fatalf("marks with a damaged checkpoint: %v %v", m1, m2)
 	}
+}
+
+func streamDepth(j *journal.Journal, name string) uint64 {
+	for _, s := range j.Stats().Streams {
+		if s.Name == name {
+			return s.Depth
+		}
+	}
+	return 0
+}
+
+// eventRecords counts the records journaled since Open, mark records aside.
+func eventRecords(j *journal.Journal) uint64 {
+	var n uint64
+	for _, s := range j.Stats().Streams {
+		if s.Name != StreamMarks {
+			n += s.Appended
+		}
+	}
+	return n
 }
 
 func TestStreamFor(t *testing.T) {

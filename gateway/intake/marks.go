@@ -12,16 +12,92 @@ import (
 
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/internal/atomicfile"
 )
 
+// A device's high-water mark lives in two places (PROTOCOL.md §6.4):
+//
+//   - In the journal, in the same commit as the events: each commit of a
+//     device's events carries one record on the marks stream (StreamMarks),
+//     the CBOR array [hardware id, boot, seq] of the highest event in it. A
+//     mark is durable exactly when its events are, before the device is
+//     acknowledged and forgets them.
+//   - In the marks file, a checkpoint: every MarksEvery the intake reads the
+//     marks stream, saves the file, and only then acknowledges the records it
+//     read, so the journal keeps every mark record newer than the file.
+//
+// At open the mark of a device is the file's, raised by the unacknowledged
+// mark records: exactly the highest event the journal committed. A mark that
+// is too low is not harmless: the device has forgotten what the gateway
+// acknowledged, so the link would take the distance for events the device
+// lost and publish a false device.events_lost. A mark that is too high makes
+// the device delete records the journal never had.
+//
 // The marks file: the magic "OGMARKS1", a CRC-32C (Castagnoli) of the body,
 // little-endian, then the body: a CBOR map from hardware id to
 // [boot, high-water boot, high-water seq]. The checksum matters more here than
 // anywhere: a flipped bit that raised a mark would make a device delete
-// records the journal never had. A file that fails it is ignored (devices then
-// resend, which only costs duplicates).
+// records the journal never had. A file that fails it is ignored and logged.
 var marksMagic = []byte("OGMARKS1")
+
+// markRecord is a record of the marks stream.
+type markRecord struct {
+	_    struct{} `cbor:",toarray"`
+	HW   string
+	Boot uint32
+	Seq  uint32
+}
+
+var (
+	marksEnc, _ = cbor.CoreDetEncOptions().EncMode()
+	// A mark record is 3 elements; the decoder's smallest caps are ample.
+	marksDec, _ = cbor.DecOptions{MaxArrayElements: 16, MaxMapPairs: 16, MaxNestedLevels: 4, TagsMd: cbor.TagsForbidden}.DecMode()
+)
+
+// markEntries are the marks-stream records for recs: one per device, its
+// highest event, to append after the events themselves (a batch's priority
+// under a disk cap is its first record's).
+func markEntries(recs []link.Record) ([]journal.Entry, error) {
+	high := map[string]msg.EventID{}
+	var order []string
+	for _, rec := range recs {
+		id := rec.Event.ID
+		cur, ok := high[rec.HardwareID]
+		if !ok {
+			order = append(order, rec.HardwareID)
+		}
+		if !ok || eventAfter(id, cur) {
+			high[rec.HardwareID] = id
+		}
+	}
+	entries := make([]journal.Entry, 0, len(order))
+	for _, hw := range order {
+		id := high[hw]
+		b, err := marksEnc.Marshal(markRecord{HW: hw, Boot: id.Boot, Seq: id.Seq})
+		if err != nil {
+			return nil, fmt.Errorf("intake: encode the mark of %q: %w", hw, err)
+		}
+		entries = append(entries, journal.Entry{Stream: StreamMarks, Body: b})
+	}
+	return entries, nil
+}
+
+func decodeMarkRecord(b []byte) (markRecord, error) {
+	var m markRecord
+	if err := marksDec.Unmarshal(b, &m); err != nil {
+		return m, err
+	}
+	if m.HW == "" || m.Boot == 0 || m.Seq == 0 {
+		return m, fmt.Errorf("mark %q [%d %d]: empty", m.HW, m.Boot, m.Seq)
+	}
+	return m, nil
+}
+
+// eventAfter reports whether a comes after b, lexicographically on [boot, n].
+func eventAfter(a, b msg.EventID) bool {
+	return a.Boot > b.Boot || a.Boot == b.Boot && a.Seq > b.Seq
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 

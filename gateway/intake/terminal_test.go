@@ -62,7 +62,7 @@ func TestTerminalPunches(t *testing.T) {
 	}
 	commit(6, synced, map[string]any{"verify": "finger", "card": "12:4660"})
 
-	if n := j.Stats().Records; n != 6 {
+	if n := eventRecords(j); n != 6 {
 		t.Errorf("%d records journaled, want 6: three punches, three alarms", n)
 	}
 	got := readEvents(t, j, StreamRecords, 3)
