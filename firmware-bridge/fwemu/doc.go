@@ -23,8 +23,8 @@
 //     before the next reset (§10). A partial transfer survives a restart.
 //
 // Events are generated at a configurable rate (punches for terminals,
-// occupancy and buttons for panels), deterministically from a seed; tests
-// add their own with Emit. Commands: ping and echo answer with their
+// occupancy and buttons for panels; none for a kiosk's panel, a display),
+// deterministically from a seed; tests add their own with Emit. Commands: ping and echo answer with their
 // arguments, set_time sets the clock, and Options.Commands adds more (and
 // takes precedence over the terminal's).
 //

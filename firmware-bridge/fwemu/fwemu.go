@@ -32,7 +32,9 @@ type Options struct {
 	Model      string   // default "OG-EMU-1"
 	Kind       msg.Kind // what events it generates
 	Firmware   string   // factory image version; default "1.0.0"
-	// Rate is how many events per second Run generates; 0 for none.
+	// Rate is how many events per second Run generates; 0 for none. A
+	// kiosk's panel (msg.KindKiosk) is a display with no events of its
+	// own: it generates none at any rate.
 	Rate float64
 	Seed uint64
 	// Capacity is how many records the store holds; default 10000.
@@ -232,7 +234,7 @@ func (e *Emulator) Run(ctx context.Context, rw io.ReadWriter) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); l.pump(ctx) }()
-	if e.opts.Rate > 0 {
+	if e.opts.Rate > 0 && e.opts.Kind != msg.KindKiosk {
 		wg.Add(1)
 		go func() { defer wg.Done(); e.generate(ctx) }()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -11,10 +12,15 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/firmware-bridge/fwemu"
+	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/contract"
+	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/mqtttest"
+	"github.com/officegate/officegate/gateway/uplink"
 )
 
 // published is one message seen on the broker.
@@ -172,4 +178,100 @@ func TestEveryPublishedMessageKeepsTheContract(t *testing.T) {
 	}
 	slices.Sort(summary)
 	t.Logf("%d messages checked: %v; events %s", len(msgs), kinds, strings.Join(summary, " "))
+}
+
+// TestGeneratedEventsKeepTheContract: what the emulated firmware generates
+// by itself (fwemu's Rate: punches at a terminal, key presses and occupancy
+// changes at a room panel with no room, nothing at a kiosk's panel) is
+// published by the gateway in the contract's shapes, each message checked
+// against the schema its topic selects.
+func TestGeneratedEventsKeepTheContract(t *testing.T) {
+	b := mqtttest.Start(t, nil)
+	const gw = "gen"
+	rec := &recorder{changed: make(chan struct{})}
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL).SetClientID("conformance-gen").SetCleanSession(true))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	if tok := c.Subscribe("officegate/"+gw+"/#", 1, rec.take); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	dir := t.TempDir()
+	var devs []daemon.Device
+	for i, d := range []struct {
+		id, kind string
+		k        msg.Kind
+	}{{"t-gen", "terminal", msg.KindAttendance}, {"p-gen", "panel", msg.KindRoomPanel}, {"k-gen", "kiosk", msg.KindKiosk}} {
+		e, err := demo.StartEmulator(d.id, fwemu.Options{StatePath: filepath.Join(dir, d.id), HardwareID: "GEN-" + d.id,
+			Kind: d.k, Rate: 50, Seed: uint64(i + 1), RTC: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Stop() })
+		devs = append(devs, daemon.Device{ID: d.id, Kind: d.kind, Port: e.Path, Baud: 115200})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{Gateway: gw, StateDir: filepath.Join(dir, "gw"),
+			Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-" + gw},
+			Devices: devs, Log: zerolog.Nop(), Version: "test"})
+	}()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	}
+
+	// Enough of each to have met both kinds of panel event and both
+	// occupancy states many times over (a third of the panel's events are
+	// occupancy changes, by the emulator's generator).
+	count := func(msgs []published) map[string]int {
+		n := map[string]int{}
+		for _, m := range msgs {
+			tp, err := contract.ParseTopic("officegate", gw, m.topic)
+			switch {
+			case err != nil:
+			case tp.Kind == contract.Event:
+				n[tp.Device+"/"+tp.Type]++
+			case tp.Kind == contract.DeviceStatus:
+				n["status:"+tp.Device]++
+			}
+		}
+		return n
+	}
+	enough := func(n map[string]int) bool {
+		return n["t-gen/attendance.punch"] >= 100 && n["p-gen/room.button"] >= 60 && n["p-gen/room.occupancy"] >= 30 &&
+			n["status:k-gen"] > 0
+	}
+	deadline := time.After(2 * time.Minute)
+	for {
+		msgs, next := rec.seen()
+		if enough(count(msgs)) {
+			break
+		}
+		select {
+		case <-next:
+			continue
+		case <-deadline:
+		}
+		stop()
+		t.Fatalf("after 2 min the gateway has published %v", count(msgs))
+	}
+	stop()
+	msgs, _ := rec.seen()
+	for _, m := range msgs {
+		if err := contract.CheckPublished("officegate", gw, m.topic, m.payload); err != nil {
+			t.Errorf("%s: %v\n\t%s", m.topic, err, m.payload)
+		}
+	}
+	n := count(msgs)
+	for k := range n {
+		if strings.HasPrefix(k, "k-gen/") && !strings.HasPrefix(k, "k-gen/device.") {
+			t.Errorf("a kiosk's panel generated %s", k)
+		}
+	}
+	t.Logf("%d messages checked: %v", len(msgs), n)
 }
