@@ -96,14 +96,19 @@ func (d *Door) watch(edges <-chan gpio.Edge, open bool, held <-chan time.Time, s
 // opened: not released by a pulse or held_open mode then. The edge's time
 // is when the contact first moved, so a door pushed open in the last
 // moments of a pulse is not forced even though debouncing settles after
-// the strike relocked.
+// the strike relocked; and it is judged by the releases around t, not by
+// the strike's state now, since a pulse that began while the contact was
+// settling says nothing about the moment it moved.
 func (d *Door) forced(t time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.releasedAt.IsZero() || d.releasedAt.After(t) {
-		return true // never released, or only after the door was already open
+	d.settle()
+	for _, r := range d.releases {
+		if !r.start.After(t) && (r.end.IsZero() || !r.end.Before(t)) {
+			return false
+		}
 	}
-	return !d.released && d.lockedAt.Before(t)
+	return true
 }
 
 // emit records ev as the current state and sends it, giving up when the

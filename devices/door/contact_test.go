@@ -158,3 +158,44 @@ func TestOpenAtStart(t *testing.T) {
 	r.advance(door.DefaultHeldOpenAfter)
 	r.want(door.StateHeldOpen, door.DefaultHeldOpenAfter)
 }
+
+// A pulse ends at its time whenever its goroutine runs: the door opened
+// after that is forced. The simulated clock jumps past the pulse's end in
+// one step, as a loaded machine's scheduler may run the relock late in real
+// time; before, the strike counted as released until the relock ran (here,
+// at the jump's end, when the door opened).
+func TestOpenedAfterPulseEnd(t *testing.T) {
+	testkit.NoLeaks(t)
+	r := newRig(t, baseConfig())
+	if err := r.d.Pulse(testkit.Ctx(t, 10*time.Second), 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r.move(5*time.Second, gpio.High)
+	r.advance(debounce)
+	r.want(door.StateForced, 5*time.Second)
+	r.waitRelay(3)
+	if r.d.Released() {
+		t.Errorf("released after the pulse: %s", r.relayLevels())
+	}
+}
+
+// An opening is judged by the strike at the moment the contact moved: a
+// pulse that began while the contact was still settling does not make an
+// opening under the previous pulse forced.
+func TestOpenJudgedAtItsMoment(t *testing.T) {
+	testkit.NoLeaks(t)
+	r := newRig(t, baseConfig())
+	ctx := testkit.Ctx(t, 10*time.Second)
+	if err := r.d.Pulse(ctx, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r.move(3*time.Second-10*time.Millisecond, gpio.High) // in the pulse's last moment
+	r.advance(10 * time.Millisecond)                     // the pulse ends
+	r.waitRelay(3)
+	if err := r.d.Pulse(ctx, 3*time.Second); err != nil { // the next badge, before the contact settled
+		t.Fatal(err)
+	}
+	r.advance(debounce)
+	r.want(door.StateOpen, 3*time.Second-10*time.Millisecond)
+	r.none()
+}

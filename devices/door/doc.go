@@ -57,6 +57,8 @@
 // An opening's time is when the contact first moved, before debouncing
 // settled, and "forced" is decided at that time: a door pushed open in the
 // last moments of a pulse is not forced although the strike has relocked by
-// the time the contact settles. A door already open at start-up is open
+// the time the contact settles, nor made forced by the next pulse beginning
+// before it settles. A pulse ends at its time, however late the scheduler
+// runs the relock: a door opened after that is forced. A door already open at start-up is open
 // without an event (nothing moved), and counts toward held_open from then.
 package door

@@ -73,15 +73,25 @@ type Door struct {
 	events        chan Event
 	wg            sync.WaitGroup // the contact watcher and the pulse timers
 
-	mu         sync.Mutex
-	mode       Mode          // guarded by mu
-	released   bool          // guarded by mu; the strike is (or may be) released
-	releasedAt time.Time     // guarded by mu; when the strike was last released
-	lockedAt   time.Time     // guarded by mu; when it was last locked again
-	endPulse   chan struct{} // guarded by mu; closed to stop the running pulse's timer; nil when none
-	state      State         // guarded by mu
-	closed     bool          // guarded by mu
+	mu       sync.Mutex
+	mode     Mode          // guarded by mu
+	released bool          // guarded by mu; the strike is (or may be) released
+	releases []span        // guarded by mu; the latest, oldest first, at most maxReleases
+	endPulse chan struct{} // guarded by mu; closed to stop the running pulse's timer; nil when none
+	pulseEnd time.Time     // guarded by mu; when the running pulse ends
+	state    State         // guarded by mu
+	closed   bool          // guarded by mu
 }
+
+// span is one time the strike was released: from start until end, or
+// still (end zero).
+type span struct{ start, end time.Time }
+
+// maxReleases is how many releases forced looks back over: an opening is
+// judged a debounce period (tens of milliseconds) after the contact moved,
+// or once the previous event was read, and a strike is not released and
+// locked sixteen times in that while.
+const maxReleases = 16
 
 // Open drives the strike locked at once, and again when ctx is cancelled or
 // Close is called; it starts watching the contact if there is one. pins
@@ -181,6 +191,7 @@ func (d *Door) Pulse(ctx context.Context, dur time.Duration) error {
 	if err := d.usable(); err != nil {
 		return err
 	}
+	d.settle()
 	switch {
 	case d.mode == ModeLocked:
 		return fmt.Errorf("%w: door %s", ErrLocked, d.relayPin)
@@ -194,8 +205,10 @@ func (d *Door) Pulse(ctx context.Context, dur time.Duration) error {
 	}
 	end := make(chan struct{})
 	d.endPulse = end
+	d.pulseEnd = d.clock.Now().Add(dur)
 	// The timer starts before Pulse returns, so the unlock is dur from now
-	// however late the goroutine below gets scheduled.
+	// however late the goroutine below gets scheduled; and the pulse ends
+	// at pulseEnd in the Door's record (settle) whenever it runs.
 	timer, stop := d.clock.Timer(dur)
 	d.wg.Add(1)
 	go func() {
@@ -211,11 +224,27 @@ func (d *Door) Pulse(ctx context.Context, dur time.Duration) error {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		if d.endPulse == end {
-			d.endPulse = nil
-			_ = d.drive(false) // a failure leaves released set: the next Pulse is refused, SetMode retries
+			d.settle()
 		}
 	}()
 	return nil
+}
+
+// settle ends the running pulse if its time has come: the strike locks now,
+// and counts as locked from the pulse's end. The pulse's goroutine does it
+// once its timer fires, but a goroutine runs when the scheduler lets it
+// (under load, milliseconds late; against a simulated clock, after the
+// clock jumped on): whatever reads the release record settles first, so a
+// door opened after the pulse's end is forced however late that goroutine
+// runs, and a pulse is never stretched for the next one. d.mu must be held.
+func (d *Door) settle() {
+	if d.endPulse == nil || d.clock.Now().Before(d.pulseEnd) {
+		return
+	}
+	close(d.endPulse)
+	d.endPulse = nil
+	// A failure leaves released set: the next Pulse is refused, SetMode retries.
+	_ = d.driveAt(false, d.pulseEnd)
 }
 
 // SetMode changes the mode. held_open releases the strike until the mode
@@ -232,6 +261,7 @@ func (d *Door) SetMode(m Mode) error {
 	if err := d.usable(); err != nil {
 		return err
 	}
+	d.settle()
 	if m == d.mode && m == ModeNormal {
 		return nil
 	}
@@ -252,11 +282,12 @@ func (d *Door) SetMode(m Mode) error {
 func (d *Door) Close() error {
 	d.mu.Lock()
 	d.closed = true
+	d.settle()
 	d.stopPulse()
 	d.mu.Unlock()
 	err := d.relay.Close()
 	d.mu.Lock()
-	d.released, d.lockedAt = d.relay.Active(), d.clock.Now()
+	d.record(d.relay.Active(), d.clock.Now())
 	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
@@ -283,21 +314,40 @@ func (d *Door) stopPulse() {
 	}
 }
 
-// drive releases (true) or locks (false) the strike and records when.
+// drive releases (true) or locks (false) the strike now and records it.
 // d.mu must be held.
-func (d *Door) drive(release bool) error {
+func (d *Door) drive(release bool) error { return d.driveAt(release, d.clock.Now()) }
+
+// driveAt releases or locks the strike and records it as done at at: now,
+// or the end of a pulse that is being settled late. d.mu must be held.
+func (d *Door) driveAt(release bool, at time.Time) error {
 	err := d.relay.Set(release)
-	now := d.clock.Now()
 	switch {
 	case err != nil:
-		d.released = true // unknown: never claim locked
+		// Unknown: never claim locked. An opening while it is unknown
+		// counts as through a released strike, as it may have been.
+		d.record(true, d.clock.Now())
 		return fmt.Errorf("door %s: %w", d.relayPin, err)
-	case release && !d.released:
-		d.released, d.releasedAt = true, now
-	case !release && d.released:
-		d.released, d.lockedAt = false, now
+	default:
+		d.record(release, at)
 	}
 	return nil
+}
+
+// record notes that the strike was released (true) or locked at at, if
+// that is a change. d.mu must be held.
+func (d *Door) record(release bool, at time.Time) {
+	switch {
+	case release && !d.released:
+		d.released = true
+		d.releases = append(d.releases, span{start: at})
+		if n := len(d.releases); n > maxReleases {
+			d.releases = append(d.releases[:0], d.releases[n-maxReleases:]...)
+		}
+	case !release && d.released:
+		d.released = false
+		d.releases[len(d.releases)-1].end = at
+	}
 }
 
 type realClock struct{}
