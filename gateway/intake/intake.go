@@ -531,16 +531,25 @@ func (in *Intake) Run(ctx context.Context) error {
 	defer r.Close()
 	t := time.NewTicker(in.opt.MarksEvery)
 	defer t.Stop()
-	var read []uint64 // mark records read, not yet acknowledged
+	var (
+		read    []uint64 // mark records read, not yet acknowledged
+		failing bool     // logged once per spell (a full disk fails every round)
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			_, err := in.checkpoint(r, read)
 			return err
 		case <-t.C:
-			if read, err = in.checkpoint(r, read); err != nil {
-				in.log.Warn().Err(err).Msg("intake: could not checkpoint high-water marks (will retry)")
+			read, err = in.checkpoint(r, read)
+			switch {
+			case err != nil && !failing:
+				in.log.Warn().Err(err).Int("records_held", len(read)).
+					Msg("intake: could not checkpoint high-water marks; the journal keeps their records meanwhile (will retry)")
+			case err == nil && failing:
+				in.log.Info().Msg("intake: high-water marks checkpointed again")
 			}
+			failing = err != nil
 		}
 	}
 }

@@ -369,3 +369,30 @@ func TestEmitGatewayOriginated(t *testing.T) {
 		t.Fatalf("gateway-originated event %+v", ob.Event)
 	}
 }
+
+// TestMarksKeptWhileCheckpointFails: mark records are acknowledged to the
+// journal only once a checkpoint covering them is saved; while saving fails
+// (here the checkpoint's name is taken by a directory) the journal keeps them,
+// and the marks are still exact at the next start.
+func TestMarksKeptWhileCheckpointFails(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "marks"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	j, in := openAt(t, dir)
+	commitPunches(t, in, "HW-1", 2, 1, 2)
+	ctx, stop := context.WithCancel(context.Background())
+	stop()
+	if err := in.Run(ctx); err == nil {
+		t.Fatal("a checkpoint that could not be saved reported success")
+	}
+	if d := streamDepth(j, StreamMarks); d != 1 {
+		t.Fatalf("%d mark records kept, want 1: acknowledged without a checkpoint", d)
+	}
+	j.Close()
+	j, in = openAt(t, dir)
+	defer j.Close()
+	if m, _ := in.Mark(context.Background(), "HW-1"); m.HighWater != (msg.EventID{Boot: 2, Seq: 2}) {
+		t.Fatalf("mark %v after a failed checkpoint", m.HighWater)
+	}
+}
