@@ -35,12 +35,12 @@
 //
 // The Store tells a fresh Gateway (after the gateway process restarted)
 // the event high-water mark of each device, which WELCOME passes on so
-// the device deletes what the journal already has. The direction of
-// error matters and the interface tolerates only one: a mark LOWER than
-// the truth (persisted lazily) only causes events to be committed again
-// with the same event id, which consumers deduplicate; a mark HIGHER than
-// what is durable would make the device delete records the journal never
-// got. Within one Gateway the link deduplicates exactly (its worker keeps
+// the device deletes what the journal already has. The mark must be exact,
+// written in the same commit as the events: one HIGHER than what is durable
+// would make the device delete records the journal never got; one LOWER
+// (persisted lazily) would make the link take the events the device forgot
+// once acknowledged for events it lost, and report a gap that is not one.
+// Within one Gateway the link deduplicates exactly (its worker keeps
 // the mark of what it committed), so the Sink sees each event once per
 // gateway process.
 //

@@ -26,9 +26,9 @@ import (
 //
 // Within one Gateway the link never commits an event twice: it drops
 // every event at or below the high-water mark. A fresh Gateway (after a
-// restart of the gateway process) starts from Store's mark, which may be
-// lower than the truth; events between the two are committed again with
-// the same event id, and consumers deduplicate by it. RESULTs are
+// restart of the gateway process) starts from Store's mark (see Store);
+// an event the device still holds because its acknowledgement was lost in
+// the restart is at or below it, and dropped the same way. RESULTs are
 // deduplicated by command id within one Gateway only, for the same reason.
 type Sink interface {
 	Commit(ctx context.Context, rec Record) error
