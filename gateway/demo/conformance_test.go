@@ -19,6 +19,7 @@ import (
 	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/demo"
+	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/uplink"
 )
@@ -183,11 +184,19 @@ func TestEveryPublishedMessageKeepsTheContract(t *testing.T) {
 // TestGeneratedEventsKeepTheContract: what the emulated firmware generates
 // by itself (fwemu's Rate: punches at a terminal, key presses and occupancy
 // changes at a room panel with no room, nothing at a kiosk's panel) is
-// published by the gateway in the contract's shapes, each message checked
-// against the schema its topic selects.
+// published by the gateway in the contract's shapes, in JSON and in CBOR
+// (MQTT.md §9), each message checked against the schema its topic selects.
 func TestGeneratedEventsKeepTheContract(t *testing.T) {
+	for _, f := range []struct {
+		name   string
+		format envelope.Format
+	}{{"json", envelope.JSON}, {"cbor", envelope.CBOR}} {
+		t.Run(f.name, func(t *testing.T) { generatedEvents(t, "gen-"+f.name, f.format) })
+	}
+}
+
+func generatedEvents(t *testing.T, gw string, format envelope.Format) {
 	b := mqtttest.Start(t, nil)
-	const gw = "gen"
 	rec := &recorder{changed: make(chan struct{})}
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL).SetClientID("conformance-gen").SetCleanSession(true))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -215,7 +224,7 @@ func TestGeneratedEventsKeepTheContract(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- daemon.Run(ctx, daemon.Options{Gateway: gw, StateDir: filepath.Join(dir, "gw"),
-			Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-" + gw},
+			Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-" + gw, Format: format},
 			Devices: devs, Log: zerolog.Nop(), Version: "test"})
 	}()
 	stop := func() {
@@ -265,6 +274,9 @@ func TestGeneratedEventsKeepTheContract(t *testing.T) {
 	for _, m := range msgs {
 		if err := contract.CheckPublished("officegate", gw, m.topic, m.payload); err != nil {
 			t.Errorf("%s: %v\n\t%s", m.topic, err, m.payload)
+		}
+		if json := len(m.payload) > 0 && m.payload[0] == '{'; json != (format == envelope.JSON) {
+			t.Errorf("%s: JSON %v in format %v: %q", m.topic, json, format, m.payload)
 		}
 	}
 	n := count(msgs)
