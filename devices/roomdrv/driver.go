@@ -386,8 +386,9 @@ func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
 }
 
 // Busy says whether a firmware update of the room's panel would disturb a
-// meeting now: the room is occupied (checked in, reserved in progress, or
-// motion without a booking). The gateway defers rollouts to the panel while
+// meeting now: the room is occupied (checked in, a booking people came to
+// without checking in, or motion without a booking; a no-show's room is
+// free). The gateway defers rollouts to the panel while
 // it is.
 func (d *Driver) Busy(device string) (bool, string) {
 	if device != d.set.panel || device == "" {
