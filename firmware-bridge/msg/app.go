@@ -208,4 +208,7 @@ func (m *FwActivate) Validate() error { return checkHash("image sha-256", m.SHA2
 
 // CommandName is the link's name of a command the gateway names with dots
 // ("door.pulse" → "door_pulse"): a link command name is [a-z0-9_-] (§4.1).
+// The mapping is one way: a link name is never a name the gateway accepts
+// from its own senders, which use the dotted names only (the gateway's
+// table of command names per device kind refuses "door_pulse").
 func CommandName(name string) string { return strings.ReplaceAll(name, ".", "_") }

@@ -2,6 +2,22 @@
 // validated, deduplicated by id durably (a repeated id gets the first result
 // again and never executes twice, also across a restart), refused once expired,
 // routed to its device, and answered exactly once through the journal.
+//
+// Commands flow through three kinds of goroutine, so that nothing waits for
+// something it does not depend on (MQTT.md §6, "Order and queues"):
+//
+//   - the dispatcher (Run) reads inbound commands and decides in memory:
+//     refuse (unreadable, retained, invalid, repeated, expired, unknown
+//     device or command) or queue on the command's lane. It never waits for
+//     the disk, only for the answerer when that is a full queue behind.
+//   - one lane per device, and one for the gateway's own commands, each a
+//     bounded queue (Options.QueuePerDev) and a worker that journals the
+//     command's marker, executes it and journals its result. A full lane
+//     answers busy at once. A slow device, or a flood of commands for one,
+//     delays only its own lane.
+//   - the answerer journals the dispatcher's refusals in batches, one
+//     commit for as many as are waiting: a flood of refusals costs a few
+//     commits, not one each.
 package commands
 
 import (
@@ -24,11 +40,19 @@ import (
 // Router executes commands on devices; the gateway implements it over its
 // drivers. Execute must honour ctx (its deadline is the command's expires_at).
 type Router interface {
-	// Known reports whether device is a device this gateway runs ("" is the
-	// gateway itself). Commands for unknown devices are answered at once.
-	Known(device string) bool
+	// Check says whether device ("" for the gateway itself) exists and
+	// takes the command name, before the command is queued: nil, or an error
+	// wrapping ErrUnknownDevice (answered error) or ErrUnsupported (answered
+	// unsupported). It is called on the dispatcher and must not block.
+	Check(device, name string) error
 	Execute(ctx context.Context, req Request) Outcome
 }
+
+// Errors a Router's Check wraps.
+var (
+	ErrUnknownDevice = errors.New("unknown device")
+	ErrUnsupported   = errors.New("unsupported command")
+)
 
 // Request is one command to execute. ID is the command's id: passing it on to
 // the device lets a device's durable answer be matched to it after a restart.
@@ -59,33 +83,48 @@ var Stream = journal.Stream{Name: "results", Priority: journal.PriorityControl, 
 
 // Options configure a Processor.
 type Options struct {
-	Gateway     string
-	Now         func() time.Time
-	Log         *zerolog.Logger
-	QueuePerDev int // commands waiting per device; default 16
+	Gateway string
+	Now     func() time.Time
+	Log     *zerolog.Logger
+	// QueuePerDev is how many commands may wait per device (and for the
+	// gateway's own commands) besides the one executing; one more is
+	// answered busy. Default 16.
+	QueuePerDev int
 	// OnMalformed, if set, counts commands that could not be answered (no
-	// readable id): they get a log line.
+	// readable id, or no valid command name in the topic).
 	OnMalformed func()
 }
+
+// Queue sizes of the answerer.
+const (
+	// answerQueue is how many refusals may wait for the answerer before the
+	// dispatcher waits: a commit's worth and more.
+	answerQueue = 1024
+	// answerBatchBytes bounds one batch of results: well under the
+	// journal's smallest MaxBatchBytes (MaxRecordSize, 64 KiB by default,
+	// and a result is at most a few KiB).
+	answerBatchBytes = 32 << 10
+)
 
 // Processor handles commands.
 type Processor struct {
 	// Immutable.
-	j      *journal.Journal
-	router Router
-	opt    Options
-	log    zerolog.Logger
+	j       *journal.Journal
+	router  Router
+	opt     Options
+	log     zerolog.Logger
+	answers chan *envelope.Result // the dispatcher's refusals, to the answerer
+	wg      sync.WaitGroup        // the lanes' workers
 
 	mu sync.Mutex
 	// Guarded by mu.
-	seen    map[string]*entry
-	quiet   logLimit // unreadable commands' log lines
-	workers map[string]chan job
-	wg      sync.WaitGroup
+	seen  map[string]*entry
+	lanes map[string]chan job // by device, "" the gateway
+	quiet logLimit            // unreadable commands' log lines
 }
 
 type entry struct {
-	result  *envelope.Result // nil while executing
+	result  *envelope.Result // nil while queued or executing
 	expires time.Time
 }
 
@@ -107,7 +146,8 @@ func New(ctx context.Context, j *journal.Journal, router Router, o Options) (*Pr
 	if o.QueuePerDev == 0 {
 		o.QueuePerDev = 16
 	}
-	p := &Processor{j: j, router: router, opt: o, seen: map[string]*entry{}, workers: map[string]chan job{}}
+	p := &Processor{j: j, router: router, opt: o, seen: map[string]*entry{}, lanes: map[string]chan job{},
+		answers: make(chan *envelope.Result, answerQueue)}
 	p.log = zerolog.Nop()
 	if o.Log != nil {
 		p.log = *o.Log
@@ -160,17 +200,25 @@ func New(ctx context.Context, j *journal.Journal, router Router, o Options) (*Pr
 }
 
 // Run handles commands from in until ctx ends, then waits for executions in
-// progress (their contexts end with ctx).
+// progress (their contexts end with ctx) and journals the refusals still
+// waiting. Commands still queued are dropped unexecuted and unmarked: sent
+// again (same id) after a restart, they run then.
 func (p *Processor) Run(ctx context.Context, in <-chan uplink.Inbound) error {
+	answered := make(chan struct{})
+	go func() { defer close(answered); p.answerer() }()
+	defer func() {
+		p.wg.Wait()
+		close(p.answers) // only the dispatcher sends, and it has returned
+		<-answered
+	}()
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
-	defer p.wg.Wait()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case c := <-in:
-			p.Handle(ctx, c)
+			p.dispatch(ctx, c)
 		case <-tick.C:
 			p.forget()
 			p.unreadableSummary()
@@ -190,8 +238,9 @@ func (p *Processor) forget() {
 	}
 }
 
-// Handle processes one inbound command. It never blocks on execution.
-func (p *Processor) Handle(ctx context.Context, in uplink.Inbound) {
+// dispatch decides what to do with one inbound command, in memory: it never
+// waits for execution or for the disk (MQTT.md §6, the rules in order).
+func (p *Processor) dispatch(ctx context.Context, in uplink.Inbound) {
 	now := p.opt.Now()
 	cmd, perr := envelope.ParseCommand(in.Payload, now)
 	if in.Err != nil || perr != nil || in.Retained {
@@ -210,8 +259,7 @@ func (p *Processor) Handle(ctx context.Context, in uplink.Inbound) {
 		} else {
 			id = envelope.AnswerableID(in.Payload)
 		}
-		name := in.Name
-		dev := in.Device
+		dev, name := in.Device, in.Name
 		if in.Err != nil {
 			// The topic is not trusted: answer on the gateway's results
 			// topic, naming the command if its level is a valid name.
@@ -234,11 +282,9 @@ func (p *Processor) Handle(ctx context.Context, in uplink.Inbound) {
 		if first != nil {
 			// The first result again, as it was: QoS 1 redelivered the command,
 			// or the sender retried.
-			if err := p.answer(ctx, first); err != nil {
-				p.log.Error().Err(err).Str("command", cmd.ID).Msg("commands: could not repeat a result")
-			}
+			p.queueAnswer(ctx, first)
 		}
-		return // still executing: its one result is on its way
+		return // still queued or executing: its one result is on its way
 	}
 	p.mu.Unlock()
 	if !cmd.ExpiresAt.After(now) {
@@ -246,46 +292,38 @@ func (p *Processor) Handle(ctx context.Context, in uplink.Inbound) {
 			Error: fmt.Sprintf("expired at %s, received at %s", cmd.ExpiresAt.UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano))})
 		return
 	}
-	if !p.router.Known(in.Device) {
-		out := Outcome{Status: envelope.StatusError, Error: fmt.Sprintf("unknown device %q", in.Device)}
-		if in.Device == "" {
-			// MQTT.md §7: a gateway command this gateway does not implement.
-			out = Outcome{Status: envelope.StatusUnsupported, Error: fmt.Sprintf("gateway command %q is not implemented", in.Name)}
+	if err := p.router.Check(in.Device, in.Name); err != nil {
+		out := Outcome{Status: envelope.StatusError, Error: err.Error()}
+		if errors.Is(err, ErrUnsupported) {
+			out.Status = envelope.StatusUnsupported
 		}
 		p.once(ctx, cmd.ID, in.Device, in.Name, out)
 		return
 	}
 	p.mu.Lock()
-	w, ok := p.workers[in.Device]
+	lane, ok := p.lanes[in.Device]
 	if !ok {
-		w = make(chan job, p.opt.QueuePerDev)
-		p.workers[in.Device] = w
+		lane = make(chan job, p.opt.QueuePerDev)
+		p.lanes[in.Device] = lane
 		p.wg.Add(1)
-		go p.worker(ctx, w)
-	}
-	p.seen[cmd.ID] = &entry{expires: *cmd.ExpiresAt}
-	p.mu.Unlock()
-	// Durable before execution: after a crash the id is known and is answered,
-	// never executed again.
-	body, _ := (&envelope.Outbound{Marker: &envelope.Marker{Command: cmd.ID, Device: in.Device, Name: in.Name,
-		ExpiresMs: cmd.ExpiresAt.UnixMilli()}}).Encode()
-	if _, err := p.j.Append(ctx, Stream.Name, body); err != nil {
-		p.mu.Lock()
-		delete(p.seen, cmd.ID) // nothing happened: a retry may execute it
-		p.mu.Unlock()
-		p.log.Error().Err(err).Str("command", cmd.ID).Msg("commands: could not record a command; answering busy")
-		p.answerOnce(ctx, p.result(cmd.ID, in.Device, in.Name, Outcome{Status: envelope.StatusBusy, Error: "gateway cannot record the command: " + err.Error()}), false)
-		return
+		go p.worker(ctx, lane)
 	}
 	select {
-	case w <- job{id: cmd.ID, device: in.Device, name: in.Name, args: cmd.Args, expires: *cmd.ExpiresAt}:
+	case lane <- job{id: cmd.ID, device: in.Device, name: in.Name, args: cmd.Args, expires: *cmd.ExpiresAt}:
+		p.seen[cmd.ID] = &entry{expires: *cmd.ExpiresAt}
+		p.mu.Unlock()
 	default:
-		p.finish(ctx, cmd.ID, in.Device, in.Name, Outcome{Status: envelope.StatusBusy,
-			Error: fmt.Sprintf("device %q has %d commands waiting", in.Device, p.opt.QueuePerDev)})
+		p.mu.Unlock()
+		who := fmt.Sprintf("device %q", in.Device)
+		if in.Device == "" {
+			who = "the gateway"
+		}
+		p.once(ctx, cmd.ID, in.Device, in.Name, Outcome{Status: envelope.StatusBusy,
+			Error: fmt.Sprintf("%s has %d commands waiting; nothing done", who, p.opt.QueuePerDev)})
 	}
 }
 
-// worker executes one device's commands in arrival order.
+// worker executes one lane's commands in arrival order.
 func (p *Processor) worker(ctx context.Context, jobs <-chan job) {
 	defer p.wg.Done()
 	for {
@@ -293,19 +331,44 @@ func (p *Processor) worker(ctx context.Context, jobs <-chan job) {
 		case <-ctx.Done():
 			return
 		case jb := <-jobs:
-			if !p.opt.Now().Before(jb.expires) {
-				p.finish(ctx, jb.id, jb.device, jb.name, Outcome{Status: envelope.StatusExpired, Error: "expired while waiting for the device"})
-				continue
-			}
-			ectx, cancel := context.WithDeadline(ctx, jb.expires)
-			out := p.router.Execute(ectx, Request{ID: jb.id, Device: jb.device, Name: jb.name, Args: jb.args})
-			cancel()
+			p.execute(ctx, jb)
 			if ctx.Err() != nil {
 				return // shutting down: the marker makes the next start answer it
 			}
-			p.finish(ctx, jb.id, jb.device, jb.name, out)
 		}
 	}
+}
+
+func (p *Processor) execute(ctx context.Context, jb job) {
+	if !p.opt.Now().Before(jb.expires) {
+		p.finish(ctx, jb.id, jb.device, jb.name, Outcome{Status: envelope.StatusExpired, Error: "expired while waiting for the device"})
+		return
+	}
+	// Durable before execution: after a crash the id is known and is
+	// answered, never executed again.
+	body, _ := (&envelope.Outbound{Marker: &envelope.Marker{Command: jb.id, Device: jb.device, Name: jb.name,
+		ExpiresMs: jb.expires.UnixMilli()}}).Encode()
+	if _, err := p.j.Append(ctx, Stream.Name, body); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		p.mu.Lock()
+		delete(p.seen, jb.id) // nothing happened: a retry may execute it
+		p.mu.Unlock()
+		p.log.Error().Err(err).Str("command", jb.id).Msg("commands: could not record a command; answering busy")
+		if err := p.answer(ctx, p.result(jb.id, jb.device, jb.name, Outcome{Status: envelope.StatusBusy,
+			Error: "gateway cannot record the command: " + err.Error()})); err != nil {
+			p.log.Error().Err(err).Str("command", jb.id).Msg("commands: could not journal a result")
+		}
+		return
+	}
+	ectx, cancel := context.WithDeadline(ctx, jb.expires)
+	out := p.router.Execute(ectx, Request{ID: jb.id, Device: jb.device, Name: jb.name, Args: jb.args})
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	p.finish(ctx, jb.id, jb.device, jb.name, out)
 }
 
 func (p *Processor) finish(ctx context.Context, id, device, name string, out Outcome) {
@@ -320,33 +383,101 @@ func (p *Processor) finish(ctx context.Context, id, device, name string, out Out
 	}
 }
 
-// once answers a command that is not executed (malformed, expired, unknown
-// device), remembering the answer so a repeat gets the same one.
+// once answers a command that is not executed (malformed, retained,
+// expired, unknown device or command, busy), remembering the answer so a
+// repeat gets the same one.
 func (p *Processor) once(ctx context.Context, id, device, name string, out Outcome) {
 	p.mu.Lock()
 	if e, ok := p.seen[id]; ok {
 		first := e.result // written by finish under mu
 		p.mu.Unlock()
 		if first != nil {
-			p.answer(ctx, first)
+			p.queueAnswer(ctx, first)
 		}
 		return
 	}
 	r := p.result(id, device, name, out)
 	p.seen[id] = &entry{result: r, expires: p.opt.Now().Add(Keep)}
 	p.mu.Unlock()
-	p.answerOnce(ctx, r, true)
+	p.queueAnswer(ctx, r)
 }
 
-func (p *Processor) answerOnce(ctx context.Context, r *envelope.Result, remember bool) {
-	if err := p.answer(ctx, r); err != nil {
-		p.log.Error().Err(err).Str("command", r.ID).Msg("commands: could not journal a result")
-		if remember {
-			p.mu.Lock()
-			delete(p.seen, r.ID)
-			p.mu.Unlock()
+// queueAnswer hands a result to the answerer; past the answerer's queue the
+// dispatcher waits (backpressure on the broker, not memory). When stopping,
+// it journals the result itself.
+func (p *Processor) queueAnswer(ctx context.Context, r *envelope.Result) {
+	select {
+	case p.answers <- r:
+	case <-ctx.Done():
+		p.journalAnswers([]*envelope.Result{r})
+	}
+}
+
+// answerer journals the queued results, as many per commit as are waiting,
+// until the queue is closed and empty.
+func (p *Processor) answerer() {
+	size := func(r *envelope.Result) int { return len(r.Error) + len(r.ID) + len(r.Data) + 128 }
+	for r := range p.answers {
+		batch, n := []*envelope.Result{r}, size(r)
+	more:
+		for n < answerBatchBytes {
+			select {
+			case r, ok := <-p.answers:
+				if !ok {
+					break more
+				}
+				batch, n = append(batch, r), n+size(r)
+			default:
+				break more
+			}
+		}
+		p.journalAnswers(batch)
+	}
+}
+
+// journalAnswers appends results in one commit; a result that cannot be
+// journaled is forgotten, so that a repeat of its command is answered anew.
+func (p *Processor) journalAnswers(rs []*envelope.Result) {
+	bodies := make([][]byte, 0, len(rs))
+	var ok []*envelope.Result
+	for _, r := range rs {
+		b, err := (&envelope.Outbound{Result: r}).Encode()
+		if err != nil {
+			p.log.Error().Err(err).Str("command", r.ID).Msg("commands: could not encode a result")
+			p.forgetResult(r)
+			continue
+		}
+		bodies, ok = append(bodies, b), append(ok, r)
+	}
+	if len(bodies) == 0 {
+		return
+	}
+	// A result must not be lost to a cancelled context: it is the one answer.
+	_, err := p.j.AppendBatch(context.Background(), Stream.Name, bodies)
+	if errors.Is(err, journal.ErrTooLarge) && len(bodies) > 1 {
+		// A journal configured with commits smaller than a batch: one each.
+		for i, b := range bodies {
+			if _, err := p.j.Append(context.Background(), Stream.Name, b); err != nil {
+				p.log.Error().Err(err).Str("command", ok[i].ID).Msg("commands: could not journal a result")
+				p.forgetResult(ok[i])
+			}
+		}
+		return
+	}
+	if err != nil {
+		p.log.Error().Err(err).Int("results", len(ok)).Str("command", ok[0].ID).Msg("commands: could not journal results")
+		for _, r := range ok {
+			p.forgetResult(r)
 		}
 	}
+}
+
+func (p *Processor) forgetResult(r *envelope.Result) {
+	p.mu.Lock()
+	if e := p.seen[r.ID]; e != nil && e.result == r {
+		delete(p.seen, r.ID)
+	}
+	p.mu.Unlock()
 }
 
 func (p *Processor) result(id, device, name string, out Outcome) *envelope.Result {

@@ -22,7 +22,17 @@ type doors struct {
 	block  chan struct{} // if set, Execute waits on it
 }
 
-func (d *doors) Known(dev string) bool { return dev == "door-1" }
+func (d *doors) Check(dev, name string) error {
+	switch {
+	case dev == "":
+		return fmt.Errorf("%w: the gateway has no command %q", ErrUnsupported, name)
+	case dev != "door-1":
+		return fmt.Errorf("%w %q", ErrUnknownDevice, dev)
+	case name != "door.pulse":
+		return fmt.Errorf("%w %q", ErrUnsupported, name)
+	}
+	return nil
+}
 func (d *doors) Execute(ctx context.Context, req Request) Outcome {
 	name := req.Name
 	if d.block != nil {
@@ -337,7 +347,12 @@ func TestRestartAfterDeviceAnsweredPublishesTheDevicesAnswer(t *testing.T) {
 // device result without data arrives.
 type nilData struct{}
 
-func (nilData) Known(dev string) bool { return dev == "door-1" }
+func (nilData) Check(dev, _ string) error {
+	if dev != "door-1" {
+		return ErrUnknownDevice
+	}
+	return nil
+}
 func (nilData) Execute(context.Context, Request) Outcome {
 	return Outcome{Status: envelope.StatusError, Error: "jammed", Data: map[string]any(nil)}
 }

@@ -22,7 +22,12 @@ type executions struct {
 	ran []string // command ids, in execution order
 }
 
-func (e *executions) Known(dev string) bool { return dev == "door-1" }
+func (e *executions) Check(dev, _ string) error {
+	if dev != "door-1" {
+		return ErrUnknownDevice
+	}
+	return nil
+}
 func (e *executions) Execute(_ context.Context, req Request) Outcome {
 	e.mu.Lock()
 	defer e.mu.Unlock()

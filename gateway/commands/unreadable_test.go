@@ -22,7 +22,11 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
 func (s *syncBuffer) lines() []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -59,7 +63,7 @@ func TestUnreadableCountedAndLogRateLimited(t *testing.T) {
 	}
 	garbage := func(n int) {
 		for range n {
-			p.Handle(context.Background(), uplink.Inbound{Device: "door-1", Name: "door.pulse", Payload: []byte(`{"ID":"x"}`),
+			p.dispatch(context.Background(), uplink.Inbound{Device: "door-1", Name: "door.pulse", Payload: []byte(`{"ID":"x"}`),
 				Topic: "officegate/gw/devices/door-1/commands/door.pulse"})
 		}
 	}

@@ -96,18 +96,29 @@ func (s *Sender) Send(ctx context.Context, device string, c devices.Command) (de
 	if c.ID == "" {
 		c.ID = "gw-" + envelope.NewID()
 	}
+	// The same table as commands from MQTT (commandset.go), plus what only
+	// drivers send (a panel's display).
+	if err := r.check(device, c.Name, true); err != nil {
+		return devices.Result{}, fmt.Errorf("daemon: %w", err)
+	}
 	if d, ok := r.drivers[device]; ok {
-		cd, ok := d.(devices.Commander)
-		if !ok {
-			return devices.Result{}, fmt.Errorf("daemon: device %q takes no commands", device)
-		}
-		return cd.Handle(ctx, c), nil
+		return d.(devices.Commander).Handle(ctx, c), nil // check: a driver with commands is a Commander
 	}
 	lg := r.links.byDevice(device)
 	if lg == nil {
-		return devices.Result{}, fmt.Errorf("daemon: no device %q", device)
+		return devices.Result{}, fmt.Errorf("daemon: device %q has not connected to this gateway", device)
 	}
-	res, err := lg.Send(ctx, msg.Command{ID: c.ID, Name: msg.CommandName(c.Name), Args: c.Args})
+	if c.Name == "time.set" {
+		return devices.Result{}, fmt.Errorf("daemon: time.set is the gateway's: it syncs device clocks itself")
+	}
+	args := c.Args
+	if r.isTerminal(device, lg) && !slices.Contains(internalCommands["terminal"], c.Name) {
+		var err error
+		if args, err = terminal.CheckCommand(c.Name, c.Args); err != nil {
+			return devices.Result{}, fmt.Errorf("daemon: %w", err)
+		}
+	}
+	res, err := lg.Send(ctx, msg.Command{ID: c.ID, Name: msg.CommandName(c.Name), Args: args})
 	if err != nil {
 		return devices.Result{}, err
 	}
@@ -327,21 +338,19 @@ type router struct {
 	admin   *atomic.Pointer[admin.Service]
 }
 
-func (r router) Known(device string) bool {
-	if device == "" {
-		return r.admin.Load() != nil // gateway commands
-	}
-	if _, driver := r.drivers[device]; driver || r.links.byDevice(device) != nil {
-		return true
-	}
-	if r.reg != nil {
-		d, err := r.reg.Get(device)
-		return err == nil && d.State != provisioning.StateRetired
-	}
-	return false
-}
+// Check implements commands.Router: the table in commandset.go.
+func (r router) Check(device, name string) error { return r.check(device, name, false) }
 
 func (r router) Execute(ctx context.Context, req commands.Request) commands.Outcome {
+	// Checked when queued; checked again here, so that no path reaches a
+	// device with a name the table does not give it.
+	if err := r.check(req.Device, req.Name, false); err != nil {
+		status := envelope.StatusUnsupported
+		if errors.Is(err, commands.ErrUnknownDevice) {
+			status = envelope.StatusError
+		}
+		return commands.Outcome{Status: status, Error: err.Error()}
+	}
 	a, err := jsonArgs(req.Args)
 	if err != nil {
 		return commands.Outcome{Status: envelope.StatusError, Error: err.Error()}
@@ -371,7 +380,7 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 	if req.Name == "time.set" {
 		return r.syncClock(ctx, lg, a)
 	}
-	if r.isTerminal(req.Device, lg) && slices.Contains(terminal.Commands, req.Name) {
+	if r.isTerminal(req.Device, lg) {
 		if a, err = terminal.CheckCommand(req.Name, a); err != nil {
 			if errors.Is(err, devices.ErrBiometric) {
 				// Someone tried to push biometric data: an administrator

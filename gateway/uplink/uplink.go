@@ -79,6 +79,14 @@ type Inbound struct {
 	Retained bool
 }
 
+// NewInbound is the command a message on topic carries, as the uplink hands
+// it on.
+func NewInbound(t envelope.Topics, topic string, payload []byte, retained bool) Inbound {
+	in := Inbound{Topic: topic, Payload: payload, Retained: retained}
+	in.Device, in.Name, in.Err = t.ParseCommand(topic)
+	return in
+}
+
 // Uplink is the MQTT side of the gateway.
 type Uplink struct {
 	// Immutable.
@@ -334,8 +342,7 @@ func (u *Uplink) connect(ctx context.Context) (mqtt.Client, <-chan error, error)
 
 // onMessage receives commands (paho calls it in its own goroutine).
 func (u *Uplink) onMessage(_ mqtt.Client, m mqtt.Message) {
-	in := Inbound{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()}
-	in.Device, in.Name, in.Err = u.opt.Topics.ParseCommand(m.Topic())
+	in := NewInbound(u.opt.Topics, m.Topic(), m.Payload(), m.Retained())
 	select {
 	case u.commands <- in:
 	case <-u.done:
