@@ -4,7 +4,7 @@
 // routed to its device, and answered exactly once through the journal.
 //
 // Commands flow through three kinds of goroutine, so that nothing waits for
-// something it does not depend on (MQTT.md §6, "Order and queues"):
+// something it does not depend on (MQTT.md §6, "Queues"):
 //
 //   - the dispatcher (Run) reads inbound commands and decides in memory:
 //     refuse (unreadable, retained, invalid, repeated, expired, unknown
