@@ -366,6 +366,8 @@ func TestResultsKeepTheSchema(t *testing.T) {
 	var malformed atomic.Int64
 	rg.p.opt.OnMalformed = func() { malformed.Add(1) }
 	rg.send("door-1", "door.pulse", `{"id":"ok-topic"}`)
+	long := strings.Repeat("L", 100) // MQTT.md §6: over 64, up to 128: answered error under it
+	rg.send("door-1", "door.pulse", `{"id":"`+long+`"}`)
 	bad := func(topic, id string) {
 		_, _, err := envelope.Topics{Root: "officegate", Gateway: "gw"}.ParseCommand(topic)
 		if err == nil {
@@ -378,7 +380,7 @@ func TestResultsKeepTheSchema(t *testing.T) {
 	bad("officegate/gw/devices/door-1/commands/Door.Pulse", "bad-name")
 	bad("officegate/gw/commands/", "no-name")
 	got := map[string]*envelope.Result{}
-	for _, r := range rg.results(t, 3) {
+	for _, r := range rg.results(t, 4) {
 		got[r.ID] = r
 		p, err := r.Payload(envelope.JSON)
 		if err != nil {
@@ -392,6 +394,9 @@ func TestResultsKeepTheSchema(t *testing.T) {
 		if got[id] == nil {
 			t.Errorf("no result for %s", id)
 		}
+	}
+	if r := got[long]; r == nil || r.Status != envelope.StatusError || !strings.Contains(r.Error, "at most 64") {
+		t.Errorf("a 100-character id answered %+v, want an error naming the limit", r)
 	}
 	if r := got["bad-device"]; r != nil && (r.Device != "" || r.Command != "door.pulse" || r.Status != envelope.StatusError) {
 		t.Errorf("malformed topic answered %+v, want an error on the gateway's results for door.pulse", r)

@@ -20,7 +20,9 @@ import (
 // link's name of a command (user_upsert, door_pulse, set_time, time_set) is
 // answered unsupported and nothing reaches the terminal, so nothing gets
 // around the gateway's checks (a PIN, a face template, a typed time); the
-// contract's names go through those checks. Real mosquitto, an emulated
+// contract's names go through those checks. Commands left retained on the
+// broker before the gateway starts are answered error and not executed.
+// Real mosquitto, an emulated
 // terminal on a real PTY, the whole gateway.
 func TestLinkNamesNeverReachTheTerminal(t *testing.T) {
 	if testing.Short() {
@@ -30,6 +32,21 @@ func TestLinkNamesNeverReachTheTerminal(t *testing.T) {
 	dir := t.TempDir()
 	term := startTerminal(t, "term-1", fwemu.Options{StatePath: filepath.Join(dir, "term"), Door: true, Seed: 3})
 	results := newCollector(t, b.URL, "officegate/gw-c/devices/+/results")
+	// Commands left retained on the broker while the gateway is down are
+	// answered error when it starts, never executed (MQTT.md §6).
+	early := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL).SetClientID("admin-early"))
+	if tok := early.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("admin: %v", tok.Error())
+	}
+	for name, body := range map[string]string{
+		"door.pulse":  `{"id":"retained-door","args":{"duration_ms":500}}`,
+		"user.upsert": `{"id":"retained-user","args":{"user":"9"}}`,
+	} {
+		if tok := early.Publish("officegate/gw-c/devices/term-1/commands/"+name, 1, true, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %s: %v", name, tok.Error())
+		}
+	}
+	early.Disconnect(0)
 	g := runGateway(t, daemon.Options{
 		Gateway: "gw-c", StateDir: filepath.Join(dir, "gw"),
 		Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-gw-c"},
@@ -45,7 +62,7 @@ func TestLinkNamesNeverReachTheTerminal(t *testing.T) {
 		t.Fatalf("admin: %v", tok.Error())
 	}
 	defer admin.Disconnect(0)
-	want := map[string]string{}
+	want := map[string]string{"retained-door": "error", "retained-user": "error"}
 	send := func(name, id string, args any, status string) {
 		t.Helper()
 		body, _ := json.Marshal(map[string]any{"id": id, "args": args})
