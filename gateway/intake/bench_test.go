@@ -1,0 +1,69 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/officegate/officegate/firmware-bridge/link"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/gateway/journal"
+)
+
+// BenchmarkCommitBatch commits a terminal's punches in batches of the sizes a
+// link hands over (1 at a trickle, up to a window of 16 under load) and
+// reports the journal bytes per punch, and how many of them are the mark
+// record each commit carries (marks.go): the price of exact marks.
+//
+//	go test ./gateway/intake -run '^$' -bench CommitBatch -benchtime 2000x
+func BenchmarkCommitBatch(b *testing.B) {
+	for _, batch := range []int{1, 7, 16} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			dir := b.TempDir()
+			j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: JournalStreams(), SyncWindow: time.Millisecond})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			in, err := New(j, dir, Options{Gateway: "gw-1"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			in.SetKind("EMU-term-00", msg.KindAttendance)
+			recs := make([]link.Record, batch)
+			seq := uint32(0)
+			b.ResetTimer()
+			for range b.N {
+				for i := range recs {
+					seq++
+					recs[i] = link.Record{Kind: link.RecordEvent, HardwareID: "EMU-term-00", DeviceID: "term-00", Received: time.Now(),
+						Event: &msg.Event{ID: msg.EventID{Boot: 1, Seq: seq}, Kind: "punch", Time: uint64(time.Now().UnixMilli()),
+							Clock: msg.ClockSet, Data: map[string]any{"user": "10042", "verify": "card", "state": uint64(seq % 2)}}}
+				}
+				if err := in.CommitBatch(context.Background(), recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			st := j.Stats()
+			var marks uint64
+			for _, s := range st.Streams {
+				if s.Name == StreamMarks {
+					marks = s.Appended
+				}
+			}
+			punches := float64(seq)
+			// A mark record on disk: a 24-byte header and its body padded to
+			// 8 bytes (journal/FORMAT.md §3).
+			me, err := markEntries(recs[len(recs)-1:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			markSize := 24 + (len(me[0].Body)+7)&^7
+			b.ReportMetric(float64(st.Bytes)/punches, "journal_B/punch")
+			b.ReportMetric(float64(marks)*float64(markSize)/punches, "marks_B/punch")
+		})
+	}
+}
