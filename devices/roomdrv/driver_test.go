@@ -324,6 +324,12 @@ func TestBusySink(t *testing.T) {
 	if states[0] != "offline" || states[1] != "available" {
 		t.Errorf("states %v", states)
 	}
+	// The sink has taken the second event; the driver counts it once the
+	// sink has returned.
+	wait := testkit.Ctx(t, 10*time.Second)
+	for d.Status().Counters["events_emitted"] < 2 && wait.Err() == nil {
+		runtime.Gosched()
+	}
 	if c := d.Status().Counters; c["busy_retries"] != 5 || c["events_lost"] != 0 || c["events_emitted"] != 2 {
 		t.Errorf("counters %v", c)
 	}
