@@ -67,13 +67,13 @@ func TestDeb(t *testing.T) {
 		t.Fatalf("dpkg-deb -x: %v\n%s", err, b)
 	}
 	for path, want := range map[string]string{
-		"usr/lib/systemd/system/officegate.service":                  "../systemd/officegate.service",
-		"usr/lib/sysusers.d/officegate.conf":                         "../systemd/officegate.sysusers",
-		"usr/lib/tmpfiles.d/officegate.conf":                         "../systemd/officegate.tmpfiles",
-		"usr/lib/udev/rules.d/70-officegate.rules":                   "../systemd/70-officegate.rules",
-		"etc/officegate/officegate.toml.example":                     "../gateway/config/example.toml",
+		"usr/lib/systemd/system/officegate.service":                  "../officegate.service",
+		"usr/lib/sysusers.d/officegate.conf":                         "../officegate.sysusers",
+		"usr/lib/tmpfiles.d/officegate.conf":                         "../officegate.tmpfiles",
+		"usr/lib/udev/rules.d/70-officegate.rules":                   "../70-officegate.rules",
+		"etc/officegate/officegate.toml.example":                     "../../gateway/config/example.toml",
 		"usr/share/doc/officegate/examples/mosquitto/officegate.acl": "mosquitto/officegate.acl",
-		"usr/share/doc/officegate/OPERATIONS.md":                     "../docs/OPERATIONS.md",
+		"usr/share/doc/officegate/OPERATIONS.md":                     "../../docs/OPERATIONS.md",
 	} {
 		got, err := os.ReadFile(filepath.Join(root, path))
 		if err != nil {
