@@ -96,3 +96,48 @@ func TestAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalTagged: a CLOSE that refuses a HELLO from a keyed hardware id
+// is tagged in that HELLO's handshake context (§2.5, §6.6), so the device
+// can read it — not with the key and boot of the session the port had.
+func TestRefusalTagged(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 20*time.Second)
+	k := key(1)
+	d := &dir{m: map[string]link.Identity{"KEYED": {DeviceID: "terminal-1", Key: k}}}
+	j := new(linktest.Journal)
+	g := newGateway(t, j, func(c *link.GatewayConfig) { c.Directory = d })
+	l := newLine(t)
+	port := openGateway(t, l)
+	run(t, func(ctx context.Context) error { return g.Run(ctx, port) })
+	p := newRawPeer(t, l.dev, true)
+
+	hello := func(boot uint32) *frame.Auth {
+		h := testHello("KEYED")
+		h.Boot, h.Caps = boot, h.Caps|msg.CapAuth
+		body, err := msg.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &frame.Auth{Epoch: k.Epoch, Key: k.Secret, DeviceBoot: boot}
+		b, err := frame.Append(nil, frame.Frame{Type: frame.TypeHello, Flags: frame.FlagFromDevice, Body: body}, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.raw(b)
+		return a
+	}
+	a := hello(5)
+	f, _ := p.expectMsg(ctx, frame.TypeWelcome)
+	if err := f.Verify(a); err != nil {
+		t.Fatalf("WELCOME: %v", err)
+	}
+	a = hello(4) // a boot before the one just seen
+	f, m := p.expectMsg(ctx, frame.TypeClose)
+	if c := m.(*msg.Close); c.Code != msg.CodeBootRegressed {
+		t.Fatalf("CLOSE %v, want boot_regressed", c.Code)
+	}
+	if err := f.Verify(a); err != nil {
+		t.Fatalf("CLOSE boot_regressed does not verify in the HELLO's context (boot 4): %v", err)
+	}
+}

@@ -172,17 +172,24 @@ func (e errTooLarge) Error() string {
 }
 
 // sendCtl sends an unsequenced frame.
-func (c *core) sendCtl(now time.Time, m msg.Message) {
+func (c *core) sendCtl(now time.Time, m msg.Message) { c.sendCtlAuth(now, c.auth, m) }
+
+// sendCtlAuth sends an unsequenced frame tagged with a (nil: untagged)
+// rather than the session's key: a handshake frame for a device other than
+// the session's, or a boot other than the session's.
+func (c *core) sendCtlAuth(now time.Time, a *frame.Auth, m msg.Message) {
 	body, err := msg.Marshal(m)
 	if err != nil {
 		return // only our own well-formed messages come here
 	}
-	c.transmit(now, frame.Frame{Type: m.Type(), Body: body})
+	c.transmitAuth(now, frame.Frame{Type: m.Type(), Body: body}, a)
 }
 
 // transmit encodes f with the current ack and queues it for the writer.
 // Handshake frames carry ack 0: they straddle sessions.
-func (c *core) transmit(now time.Time, f frame.Frame) {
+func (c *core) transmit(now time.Time, f frame.Frame) { c.transmitAuth(now, f, c.auth) }
+
+func (c *core) transmitAuth(now time.Time, f frame.Frame, a *frame.Auth) {
 	if c.p == nil {
 		return
 	}
@@ -192,7 +199,7 @@ func (c *core) transmit(now time.Time, f frame.Frame) {
 	if c.fromDevice {
 		f.Flags |= frame.FlagFromDevice
 	}
-	b, err := frame.Append(nil, f, c.auth)
+	b, err := frame.Append(nil, f, a)
 	if err != nil {
 		return // sizes are checked before; an oversize frame is never queued
 	}

@@ -505,7 +505,7 @@ func (g *Gateway) onHello(now time.Time, f frame.Frame) {
 	}
 	h := m.(*msg.Hello)
 	if h.ProtoMin > msg.ProtoVersion || h.ProtoMax < msg.ProtoVersion {
-		g.sendClose(now, msg.CodeUnsupportedVersion, fmt.Sprintf("gateway speaks version %d to %d", msg.ProtoVersion, msg.ProtoVersion), 0)
+		g.sendClose(now, nil, msg.CodeUnsupportedVersion, fmt.Sprintf("gateway speaks version %d to %d", msg.ProtoVersion, msg.ProtoVersion), 0)
 		return
 	}
 	if s := g.sess; s != nil && s.hw == h.HardwareID && s.devBoot == h.Boot {
@@ -544,7 +544,7 @@ func (g *Gateway) helloAuthOK(now time.Time, f frame.Frame, h *msg.Hello, id Ide
 	if !f.Authenticated() {
 		g.stats.AuthRefused++
 		g.status.RefusedHardwareID = h.HardwareID
-		g.sendClose(now, msg.CodeAuthRequired, "enrolled device must tag its frames", 0)
+		g.sendClose(now, nil, msg.CodeAuthRequired, "enrolled device must tag its frames", 0)
 		return false
 	}
 	a := &frame.Auth{Epoch: id.Key.Epoch, Key: id.Key.Secret, DeviceBoot: h.Boot}
@@ -559,12 +559,25 @@ func (g *Gateway) helloAuthOK(now time.Time, f frame.Frame, h *msg.Hello, id Ide
 	return true
 }
 
-func (g *Gateway) sendClose(now time.Time, code msg.Code, text string, retry time.Duration) {
-	g.sendCtl(now, &msg.Close{Code: code, Text: text, Retry: uint32(retry / time.Millisecond)})
+// sendClose refuses a HELLO. The CLOSE is tagged with a, the key of the
+// refused hardware id in that HELLO's handshake context (helloAuth), or
+// untagged when a is nil (no key is known for it): never with the key of
+// whatever session the port had before (§2.5, §6.6).
+func (g *Gateway) sendClose(now time.Time, a *frame.Auth, code msg.Code, text string, retry time.Duration) {
+	g.sendCtlAuth(now, a, &msg.Close{Code: code, Text: text, Retry: uint32(retry / time.Millisecond)})
 	if g.status.Refused != code {
 		g.status.Refused = code
 		g.notify()
 	}
+}
+
+// helloAuth is the key of id in the handshake context of h (§2.5), or nil
+// when id has no key.
+func helloAuth(h *msg.Hello, id Identity) *frame.Auth {
+	if id.Key == nil {
+		return nil
+	}
+	return &frame.Auth{Epoch: id.Key.Epoch, Key: id.Key.Secret, DeviceBoot: h.Boot}
 }
 
 // finishHello completes §6.1 once the worker has looked the device up.
@@ -579,26 +592,27 @@ func (g *Gateway) finishHello(now time.Time, r report) {
 	h, f := r.job.hello, r.job.raw
 	if r.err != nil {
 		g.logf("link: HELLO from %q: lookup: %v", h.HardwareID, r.err)
-		g.sendClose(now, msg.CodeBusy, "gateway cannot look the device up now", 5*time.Second)
+		g.sendClose(now, nil, msg.CodeBusy, "gateway cannot look the device up now", 5*time.Second)
 		return
 	}
 	id := r.ident
 	switch id.Enrollment {
 	case Enrolled:
 	case Retired:
-		g.sendClose(now, msg.CodeRetired, "", time.Hour)
+		g.sendClose(now, helloAuth(h, id), msg.CodeRetired, "", time.Hour)
 		return
 	case Keying:
 		if id.offer == nil {
 			g.stats.AuthRefused++
 			g.status.RefusedHardwareID = h.HardwareID
-			g.sendClose(now, msg.CodeAuthRequired, "approved: offer an enrollment key (HELLO key 19) to agree a link key", 30*time.Second)
+			g.sendClose(now, nil, msg.CodeAuthRequired, "approved: offer an enrollment key (HELLO key 19) to agree a link key", 30*time.Second)
 			return
 		}
 		// The key is stored: the device derives it and says HELLO again,
 		// tagged (§6.7).
 		g.stats.Enrolled++
-		g.sendCtl(now, &msg.Close{Code: msg.CodeEnrolled, Text: "enrolled", Enroll: id.offer})
+		// Untagged: the device has no key until it reads this.
+		g.sendCtlAuth(now, nil, &msg.Close{Code: msg.CodeEnrolled, Text: "enrolled", Enroll: id.offer})
 		g.status.Refused = msg.CodeEnrolled
 		g.notify()
 		return
@@ -607,14 +621,14 @@ func (g *Gateway) finishHello(now time.Time, r report) {
 		if retry == 0 {
 			retry = 30 * time.Second
 		}
-		g.sendClose(now, msg.CodePending, "enrollment pending", retry)
+		g.sendClose(now, nil, msg.CodePending, "enrollment pending", retry)
 		return
 	}
 	if !g.helloAuthOK(now, f, h, id) {
 		return
 	}
 	if h.Boot < r.mark.Boot {
-		g.sendClose(now, msg.CodeBootRegressed, fmt.Sprintf("boot %d after boot %d", h.Boot, r.mark.Boot), 0)
+		g.sendClose(now, helloAuth(h, id), msg.CodeBootRegressed, fmt.Sprintf("boot %d after boot %d", h.Boot, r.mark.Boot), 0)
 		return
 	}
 	if s := g.sess; s != nil && s.hw == h.HardwareID && s.devBoot == h.Boot {
