@@ -2,11 +2,14 @@ package frame
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/officegate/officegate/firmware-bridge/internal/testvectors"
 )
@@ -73,6 +76,9 @@ func TestVectors(t *testing.T) {
 			stream = append(stream, w...)
 			f, err := Decode(w)
 			expect := v.Get("expect")
+			if expect == "bad body" {
+				expect = "ok" // §2.6 passes; the body is msg's business (§5.7)
+			}
 			if expect == "bad mac" {
 				if err != nil {
 					t.Fatal(err)
@@ -103,7 +109,7 @@ func TestVectors(t *testing.T) {
 			}
 			var a *Auth
 			if strings.HasPrefix(v.Get("auth"), "test") {
-				a = &testAuth
+				a = vectorAuth(t, v)
 				if err := f.Verify(a); err != nil {
 					t.Fatal(err)
 				}
@@ -138,5 +144,99 @@ func TestVectors(t *testing.T) {
 	}
 	if s := r.Stats(); n != good || s.Drops != wantDrops {
 		t.Fatalf("reader: %d frames (want %d), drops %v (want %v)", n, good, s.Drops, wantDrops)
+	}
+}
+
+var authBoot = regexp.MustCompile(`device boot (\d+)`)
+
+// vectorAuth is the test key in the context a vector's auth field names.
+func vectorAuth(t *testing.T, v testvectors.Vector) *Auth {
+	t.Helper()
+	m := authBoot.FindStringSubmatch(v.Get("auth"))
+	if m == nil {
+		t.Fatalf("vector %s: auth %q names no device boot", v.Name, v.Get("auth"))
+	}
+	n, err := strconv.ParseUint(m[1], 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := testAuth
+	a.DeviceBoot = uint32(n)
+	return &a
+}
+
+// TestVectorsDerived checks what the descriptions of the bad frames say
+// they are made of, and the size boundary of §2.4: a 1024-byte frame takes
+// at most 1029 encoded bytes, and 1025 bytes are refused however they
+// encode.
+func TestVectorsDerived(t *testing.T) {
+	byName := map[string]testvectors.Vector{}
+	for _, v := range loadVectors(t) {
+		byName[v.Name] = v
+	}
+	get := func(name, key string) []byte {
+		t.Helper()
+		v, ok := byName[name]
+		if !ok {
+			t.Fatalf("no vector %q", name)
+		}
+		return mustHex(t, v, key)
+	}
+	recrc := func(b []byte) []byte {
+		n := len(b) - CRCLen
+		return binary.BigEndian.AppendUint32(append([]byte(nil), b[:n]...), Checksum(b[:n]))
+	}
+	hb := get("heartbeat", "frame")
+	edit := func(i int, b byte) []byte { c := append([]byte(nil), hb...); c[i] = b; return c }
+	for name, want := range map[string][]byte{
+		"bad-crc":     edit(len(hb)-1, hb[len(hb)-1]^0x01),
+		"bad-version": recrc(edit(0, 2)),
+		"bad-length":  recrc(edit(12, hb[12]+1)),
+		"short":       hb[:16],
+	} {
+		if got := get(name, "frame"); !bytes.Equal(got, want) {
+			t.Errorf("%s is not what its description says of the heartbeat vector:\n got %x\nwant %x", name, got, want)
+		}
+	}
+	et := get("event-tagged", "frame")
+	mac := append([]byte(nil), et...)
+	mac[len(mac)-CRCLen-1] ^= 0x80
+	if got := get("bad-mac", "frame"); !bytes.Equal(got, recrc(mac)) {
+		t.Errorf("bad-mac is not event-tagged with one tag bit flipped")
+	}
+
+	maxF, maxW := get("max-frame", "frame"), get("max-frame", "wire")
+	if len(maxF) != MaxLen || len(maxW) != MaxWireLen {
+		t.Errorf("max-frame: %d bytes, %d on the wire; want %d and %d", len(maxF), len(maxW), MaxLen, MaxWireLen)
+	}
+	over := get("oversize-1025", "frame")
+	if len(over) != MaxLen+1 || !bytes.Equal(over[13:len(maxF)-CRCLen], maxF[13:len(maxF)-CRCLen]) || !bytes.Equal(over[:11], maxF[:11]) {
+		t.Errorf("oversize-1025 is not max-frame with one more body byte")
+	}
+	if w := get("oversize-1025", "wire"); len(w) != MaxWireLen+1 {
+		t.Errorf("oversize-1025 takes %d bytes on the wire, want %d", len(w), MaxWireLen+1)
+	}
+	if f, w := get("oversize-1025-zeros", "frame"), get("oversize-1025-zeros", "wire"); len(f) != MaxLen+1 || len(w) > MaxWireLen {
+		t.Errorf("oversize-1025-zeros: %d bytes, %d on the wire; want %d, at most %d", len(f), len(w), MaxLen+1, MaxWireLen)
+	}
+
+	// Through the stream splitter, byte by byte: the maximal frame comes
+	// out, both 1025-byte frames are dropped as oversize, and the frame
+	// after them is intact.
+	var stream []byte
+	for _, n := range []string{"max-frame", "oversize-1025", "oversize-1025-zeros", "heartbeat"} {
+		stream = append(stream, get(n, "wire")...)
+	}
+	r := NewReader(iotest.OneByteReader(bytes.NewReader(stream)), nil)
+	var got []Type
+	for {
+		f, err := r.Next()
+		if err != nil {
+			break
+		}
+		got = append(got, f.Type)
+	}
+	if s := r.Stats(); len(got) != 2 || got[0] != TypeConfig || got[1] != TypeHeartbeat || s.Drops[ReasonOversize] != 2 || s.Dropped() != 2 {
+		t.Fatalf("frames %v, drops %v; want CONFIG and HEARTBEAT, two oversize", got, s.Drops)
 	}
 }
