@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +64,33 @@ type recorder struct {
 	buf bytes.Buffer
 }
 
+func (r *recorder) Close() error {
+	if c, ok := r.ReadWriter.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// borrowed lends the device end of a line to one emulator run. The
+// emulator closes its line when its context ends, to end a Read blocked in
+// it; Close here does that with a read deadline in the past instead, so
+// the descriptor stays open for the next unit plugged into the same line.
+// Without it the run's reader waits until the gateway happens to send
+// something, and on a loaded machine the gateway may have fallen silent.
+type borrowed struct{ f *os.File }
+
+func borrow(t *testing.T, f *os.File) borrowed {
+	t.Helper()
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	return borrowed{f}
+}
+
+func (b borrowed) Read(p []byte) (int, error)  { return b.f.Read(p) }
+func (b borrowed) Write(p []byte) (int, error) { return b.f.Write(p) }
+func (b borrowed) Close() error                { return b.f.SetReadDeadline(time.Now()) }
+
 func (r *recorder) Write(b []byte) (int, error) {
 	r.mu.Lock()
 	r.buf.Write(b)
@@ -97,7 +125,7 @@ func TestEnrollment(t *testing.T) {
 	l := newLine(t)
 	port := openGateway(t, l)
 	run(t, func(ctx context.Context) error { return g.Run(ctx, port) })
-	rec := &recorder{ReadWriter: l.dev}
+	rec := &recorder{ReadWriter: borrow(t, l.dev)}
 	stopDev, _ := run(t, func(ctx context.Context) error { return e.Run(ctx, rec) })
 
 	if _, err := g.Wait(ctx, func(s link.Status) bool { return s.Refused == msg.CodePending }); err != nil {
@@ -135,7 +163,8 @@ func TestEnrollment(t *testing.T) {
 	if _, err := e2.EmitN(3); err != nil {
 		t.Fatal(err)
 	}
-	stop2, _ := run(t, func(ctx context.Context) error { return e2.Run(ctx, struct{ io.ReadWriter }{l.dev}) })
+	line2 := borrow(t, l.dev)
+	stop2, _ := run(t, func(ctx context.Context) error { return e2.Run(ctx, line2) })
 	if err := j.WaitFor(ctx, func(r []link.Record) bool { return linktest.CountEvents(r) >= 8 }); err != nil {
 		t.Fatalf("restarted device's events: %v", err)
 	}
@@ -147,7 +176,8 @@ func TestEnrollment(t *testing.T) {
 	if _, err := imp.EmitN(2); err != nil {
 		t.Fatal(err)
 	}
-	stopImp, _ := run(t, func(ctx context.Context) error { return imp.Run(ctx, struct{ io.ReadWriter }{l.dev}) })
+	line3 := borrow(t, l.dev)
+	stopImp, _ := run(t, func(ctx context.Context) error { return imp.Run(ctx, line3) })
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 	defer wcancel()
 	if st, err := g.Wait(wctx, func(s link.Status) bool { return s.Refused == msg.CodeAuthRequired }); err != nil {
