@@ -98,12 +98,13 @@ type Options struct {
 // Queue sizes of the answerer.
 const (
 	// answerQueue is how many refusals may wait for the answerer before the
-	// dispatcher waits: a commit's worth and more.
-	answerQueue = 1024
-	// answerBatchBytes bounds one batch of results: well under the
-	// journal's smallest MaxBatchBytes (MaxRecordSize, 64 KiB by default,
-	// and a result is at most a few KiB).
-	answerBatchBytes = 32 << 10
+	// dispatcher waits: a few commits' worth.
+	answerQueue = 4096
+	// answerBatchBytes bounds one batch of results, a quarter of the
+	// journal's default MaxBatchBytes: a flood of refusals is answered
+	// about a thousand per commit. A journal configured with smaller commits
+	// gets the batch in halves.
+	answerBatchBytes = 256 << 10
 )
 
 // Processor handles commands.
@@ -452,21 +453,23 @@ func (p *Processor) journalAnswers(rs []*envelope.Result) {
 	if len(bodies) == 0 {
 		return
 	}
+	p.appendAnswers(bodies, ok)
+}
+
+// appendAnswers journals bodies (the results rs) in one commit, or in halves
+// if the journal's commits are smaller.
+func (p *Processor) appendAnswers(bodies [][]byte, rs []*envelope.Result) {
 	// A result must not be lost to a cancelled context: it is the one answer.
 	_, err := p.j.AppendBatch(context.Background(), Stream.Name, bodies)
 	if errors.Is(err, journal.ErrTooLarge) && len(bodies) > 1 {
-		// A journal configured with commits smaller than a batch: one each.
-		for i, b := range bodies {
-			if _, err := p.j.Append(context.Background(), Stream.Name, b); err != nil {
-				p.log.Error().Err(err).Str("command", ok[i].ID).Msg("commands: could not journal a result")
-				p.forgetResult(ok[i])
-			}
-		}
+		h := len(bodies) / 2
+		p.appendAnswers(bodies[:h], rs[:h])
+		p.appendAnswers(bodies[h:], rs[h:])
 		return
 	}
 	if err != nil {
-		p.log.Error().Err(err).Int("results", len(ok)).Str("command", ok[0].ID).Msg("commands: could not journal results")
-		for _, r := range ok {
+		p.log.Error().Err(err).Int("results", len(rs)).Str("command", rs[0].ID).Msg("commands: could not journal results")
+		for _, r := range rs {
 			p.forgetResult(r)
 		}
 	}

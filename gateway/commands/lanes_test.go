@@ -160,3 +160,46 @@ func TestFloodDelaysOnlyItsOwnLane(t *testing.T) {
 	}
 	t.Logf("%d commits before the ping's result; %d in all", pingCommits, commits.Load()-before)
 }
+
+// TestRefusalsWithSmallCommits: a journal whose commits are smaller than the
+// answerer's batch still gets every refusal, in halves.
+func TestRefusalsWithSmallCommits(t *testing.T) {
+	j, err := journal.Open(t.TempDir(), &journal.Options{Streams: []journal.Stream{Stream}, SyncWindow: time.Millisecond,
+		MaxRecordSize: 1024, MaxBatchBytes: 2048, SegmentSize: 64 << 10, MaxBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := New(ctx, j, &twoDoors{}, Options{Gateway: "gw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make(chan uplink.Inbound)
+	done := make(chan struct{})
+	go func() { p.Run(ctx, in); close(done) }()
+	defer func() { cancel(); <-done }()
+	r, _ := j.Reader(Stream.Name)
+	defer r.Close()
+	const n = 300
+	for i := range n {
+		in <- uplink.Inbound{Device: "ghost", Name: "door.pulse", Topic: "officegate/gw/devices/ghost/commands/door.pulse",
+			Payload: []byte(fmt.Sprintf(`{"id":"g-%d"}`, i))}
+	}
+	got := map[string]bool{}
+	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer rcancel()
+	for len(got) < n {
+		rec, err := r.Next(rctx)
+		if err != nil {
+			t.Fatalf("%d of %d refusals journaled: %v", len(got), n, err)
+		}
+		r.Ack(rec.Seq)
+		if ob, _ := envelope.DecodeOutbound(rec.Body); ob != nil && ob.Result != nil {
+			if ob.Result.Status != envelope.StatusError || got[ob.Result.ID] {
+				t.Fatalf("result %+v (repeat %v)", ob.Result, got[ob.Result.ID])
+			}
+			got[ob.Result.ID] = true
+		}
+	}
+}
