@@ -60,6 +60,11 @@ type Options struct {
 	Log     zerolog.Logger
 	// Ready, if set, is called once the journal is open and every part runs.
 	Ready func(*Gateway)
+	// Watchdog, if set, runs as the last stage, from before Ready until the
+	// gateway stops, and stops first: a service manager's watchdog checking
+	// that the parts make progress never watches a part already stopped.
+	// It must return once ctx ends.
+	Watchdog func(ctx context.Context, g *Gateway)
 	// CardKey, if set, hashes card numbers in terminal punches (the site's
 	// [privacy] card_key_file).
 	CardKey []byte

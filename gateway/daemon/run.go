@@ -27,8 +27,8 @@ import (
 // order and stopped in reverse: the journal, the intake, the HTTP server, the
 // uplink, the device registry, the command processor, the drivers, the
 // panel→room queue, the configured device links, the discovered ports, the
-// firmware rollouts, the admin service. So at shutdown the admin socket
-// closes and rollouts stop where they are, the device links stop (nothing new
+// firmware rollouts, the admin service, the watchdog. So at shutdown the
+// watchdog stops, the admin socket closes and rollouts stop where they are, the device links stop (nothing new
 // is acknowledged to devices), the rooms take their panels' last events, the
 // drivers stop, then commands, then the uplink publishes the offline status,
 // then marks are saved and the journal is closed. A failed start, or a panic
@@ -124,7 +124,17 @@ func (w *wiring) stages() []stage {
 		}
 		ss = append(ss, stage{name: "admin", start: w.startAdmin})
 	}
+	if w.o.Watchdog != nil {
+		ss = append(ss, stage{name: "watchdog", start: w.startWatchdog})
+	}
 	return ss
+}
+
+// startWatchdog runs Options.Watchdog.
+func (w *wiring) startWatchdog(_ context.Context, g *group) error {
+	wd, gw := w.o.Watchdog, w.g
+	g.Go(func(ctx context.Context) { wd(ctx, gw) })
+	return nil
 }
 
 // startJournal opens the journal, with the intake's streams.

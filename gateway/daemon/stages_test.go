@@ -30,7 +30,7 @@ import (
 // allStages is every stage of a gateway configured with everything, in
 // start order.
 var allStages = []string{"journal", "intake", "http", "uplink", "registry", "commands", "drivers", "panels",
-	"links", "ports", "rollouts", "admin"}
+	"links", "ports", "rollouts", "admin", "watchdog"}
 
 // stageLog records a run's stage starts and stops.
 type stageLog struct {
@@ -72,7 +72,7 @@ func (l *stageLog) check(t *testing.T) {
 
 // fullOptions configures every stage: a configured link device (its port
 // absent: the link retries), a room driver listening to it, the HTTP
-// server, provisioning with rollouts and the admin socket.
+// server, provisioning with rollouts and the admin socket, a watchdog.
 func fullOptions(t *testing.T, broker string) daemon.Options {
 	t.Helper()
 	dir := t.TempDir()
@@ -92,6 +92,12 @@ func fullOptions(t *testing.T, broker string) daemon.Options {
 		Drivers: []devices.Driver{room}, Sender: &daemon.Sender{}, Log: zerolog.Nop(),
 		Provisioning: &daemon.Provisioning{Ports: []string{filepath.Join(dir, "ports", "*")}, FirmwareKey: pub,
 			Socket: filepath.Join(dir, "admin.sock"), SocketGID: -1},
+		Watchdog: func(ctx context.Context, g *daemon.Gateway) {
+			<-ctx.Done()
+			if _, err := g.Journal.Reader("attendance"); errors.Is(err, journal.ErrClosed) {
+				t.Errorf("the watchdog stopped after the journal closed: %v", err)
+			}
+		},
 	}
 }
 

@@ -288,7 +288,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
 		HTTP: cfg.HTTP.Listen, CardKey: cardKey, Sender: sender, Provisioning: prov,
 		TimeSync: link.TimeSync{Step: cfg.Gateway.ClockThreshold, Every: cfg.Gateway.ClockSyncEvery},
-		Ready:    sd.ready,
+		Ready:    sd.ready, Watchdog: sd.watchdog,
 	})
 }
 

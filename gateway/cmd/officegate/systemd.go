@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -19,19 +18,14 @@ type systemd struct {
 	// Immutable.
 	n        *sdnotify.Notifier
 	wd       sdnotify.WatchdogOptions
-	ctx      context.Context
-	stop     context.CancelFunc
 	stopping func() bool // cancels the STOPPING=1 notice of a run that ends by itself
 	log      zerolog.Logger
-
-	wg sync.WaitGroup // the watchdog
 }
 
 // startSystemd reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID; STOPPING=1
 // goes out as soon as ctx ends (SIGTERM), before the shutdown's work.
 func startSystemd(ctx context.Context, log zerolog.Logger) *systemd {
 	s := &systemd{log: log}
-	s.ctx, s.stop = context.WithCancel(ctx)
 	n, err := sdnotify.New(os.Getenv("NOTIFY_SOCKET"))
 	if err != nil {
 		log.Warn().Err(err).Msg("not notifying systemd")
@@ -47,8 +41,13 @@ func startSystemd(ctx context.Context, log zerolog.Logger) *systemd {
 }
 
 // ready is daemon.Options.Ready.
-func (s *systemd) ready(g *daemon.Gateway) {
+func (s *systemd) ready(*daemon.Gateway) {
 	s.notify(sdnotify.Ready, sdnotify.Status("running"))
+}
+
+// watchdog is daemon.Options.Watchdog: it pings systemd while g makes
+// progress, until ctx ends (the daemon stops it before any other part).
+func (s *systemd) watchdog(ctx context.Context, g *daemon.Gateway) {
 	if s.n == nil || s.wd.Every <= 0 {
 		return
 	}
@@ -60,15 +59,12 @@ func (s *systemd) ready(g *daemon.Gateway) {
 	o.Check = sdnotify.NewProgress(g.Journal, g.Uplink, links, sdnotify.Limits{}).Check
 	o.Log = s.log.With().Str("part", "watchdog").Logger()
 	s.log.Info().Dur("every", o.Every).Msg("systemd watchdog on")
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); sdnotify.RunWatchdog(s.ctx, s.n, o) }()
+	sdnotify.RunWatchdog(ctx, s.n, o)
 }
 
-// close stops the watchdog and waits for it.
+// close cancels the STOPPING=1 notice of a run that ended by itself.
 func (s *systemd) close() {
 	s.stopping()
-	s.stop()
-	s.wg.Wait()
 }
 
 func (s *systemd) notify(states ...string) {
