@@ -108,10 +108,7 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 		ts.Spacing = 2 * time.Second
 	}
 	if ts.MaxDelay == 0 {
-		ts.MaxDelay = 200 * time.Millisecond
-		if t.Baud <= 9600 {
-			ts.MaxDelay = time.Second
-		}
+		ts.MaxDelay = defaultSampleLimit(t.Baud)
 	}
 	if ts.Step == 0 {
 		ts.Step = time.Second

@@ -216,7 +216,7 @@ type TimeSync struct {
 	Every    time.Duration // between rounds; default 10 min
 	Samples  int           // TIME_REQs per round; default 3
 	Spacing  time.Duration // between them; default 2 s
-	MaxDelay time.Duration // samples with a longer round trip are discarded; default 200 ms (1 s at 9600)
+	MaxDelay time.Duration // samples with a longer round trip are discarded; default 200 ms (1 s at 9600 and below; PROTOCOL.md §5.4)
 	Step     time.Duration // step the device clock when off by more; default 1 s
 }
 

@@ -18,7 +18,8 @@ type Timing struct {
 	// when it was queued (§5.4). 0 means 115200.
 	Baud int
 	// Heartbeat is H: a side that sent nothing for H sends a HEARTBEAT; the
-	// link is down after 3 × H without a valid frame. Default 2 s.
+	// link is down after 3 × H without a valid frame. Default
+	// defaultHeartbeat: 2 s at 9600 baud and above.
 	Heartbeat time.Duration
 	// RTO is the initial retransmit timeout. Default defaultRTO: 500 ms
 	// at 115200, 3 s at 9600.
@@ -65,7 +66,7 @@ func (t Timing) withDefaults() (Timing, error) {
 	}
 	slow := t.Baud <= 9600
 	if t.Heartbeat == 0 {
-		t.Heartbeat = 2 * time.Second
+		t.Heartbeat = defaultHeartbeat(t.Baud)
 	}
 	if t.AckDelay == 0 {
 		t.AckDelay = defaultAckDelay(t.Baud)
@@ -122,6 +123,9 @@ const (
 	// ackFrameBits is a standalone ACK on the wire: 17 bytes decoded, one
 	// COBS code byte, the delimiter.
 	ackFrameBits = (frame.MinLen + 2) * 10
+	// timeExchangeBits is a TIME_REQ and its TIME_RESP on the wire, about
+	// 100 bytes together.
+	timeExchangeBits = 100 * 10
 	// ackDelayBits is one typical EVENT frame (96 bytes with its framing):
 	// waiting that long lets one ACK cover the next frame of a burst.
 	ackDelayBits = 96 * 10
@@ -138,6 +142,28 @@ const (
 // bitsTime is how long n bits take at baud, rounded up to a nanosecond.
 func bitsTime(n, baud int) time.Duration {
 	return time.Duration((int64(n)*int64(time.Second) + int64(baud) - 1) / int64(baud))
+}
+
+// defaultHeartbeat is §6.3's H at baud: 2 s, or the longest frame's time
+// rounded up to 100 ms if that is longer (below 9600 baud), so that three
+// missed beats always leave room for two maximal frames queued ahead of a
+// heartbeat.
+func defaultHeartbeat(baud int) time.Duration {
+	const step = 100 * time.Millisecond
+	return max(2*time.Second, (bitsTime(maxFrameBits, baud)+step-1)/step*step)
+}
+
+// defaultSampleLimit is §8's limit on a time sample's round trip δ at
+// baud: 200 ms, 1 s at 9600 baud and below, and never less than twice the
+// wire time of a TIME_REQ and its TIME_RESP (100 bytes), rounded up to
+// 100 ms.
+func defaultSampleLimit(baud int) time.Duration {
+	const step = 100 * time.Millisecond
+	d := 200 * time.Millisecond
+	if baud <= 9600 {
+		d = time.Second
+	}
+	return max(d, (2*bitsTime(timeExchangeBits, baud)+step-1)/step*step)
 }
 
 // defaultAckDelay is §5.4's ack delay at baud: the time of 96 bytes, at
