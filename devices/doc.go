@@ -1,5 +1,5 @@
-// Package devices defines the contract between the gateway and the drivers of
-// office hardware: events, commands, the driver interfaces and a registry.
+// Package devices defines the contract between the gateway and its hardware
+// drivers. It holds events, commands, the driver interfaces and a registry.
 //
 // # Drivers
 //

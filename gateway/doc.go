@@ -1,4 +1,5 @@
-// Package gateway is the daemon's top layer: it wires the journal, the device
-// drivers, provisioning and the MQTT uplink together. Its test keeps the import
-// graph one-way (DESIGN.md §3).
+// Package gateway holds the tests that keep the module's import graph one-way.
+// Its subpackages are the daemon: they wire the journal, the device drivers,
+// provisioning and the MQTT uplink together. The layers are in README.md
+// ("Layout") and in layers_test.go.
 package gateway

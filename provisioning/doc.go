@@ -1,7 +1,8 @@
-// Package provisioning owns the gateway's registry of devices: who each unit
-// on the serial links is, whether it may talk, and the key it proves it with.
+// Package provisioning owns the gateway's registry of devices. It records who
+// each unit on the serial links is, whether it may talk, and the key it proves
+// it with.
 //
-// How the gateway uses it (DESIGN.md §8, issue 7):
+// How the gateway uses it:
 //
 //   - The daemon opens one Registry in its state directory at start (Open).
 //     A damaged registry stops the start with an error naming the file; it

@@ -1,5 +1,6 @@
-// Package door drives a door strike through a relay on a GPIO pin and watches
-// the door's contact, reporting openings, forced openings and doors held open.
+// Package door drives a door strike through a relay and watches the door's
+// contact. The relay is on a GPIO pin; it reports openings, forced openings and
+// doors held open.
 //
 // # Configuration
 //

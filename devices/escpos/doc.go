@@ -1,6 +1,7 @@
-// Package escpos owns the reception kiosk's badge printer: the ESC/POS byte stream that
-// prints a visitor's badge, the real-time status the printer answers, a client that polls
-// and prints over a serial port, and a preview renderer of the stream.
+// Package escpos owns the reception kiosk's badge printer and its ESC/POS byte
+// stream. It holds the stream that prints a visitor's badge, the real-time
+// status the printer answers, a client that polls and prints over a serial
+// port, and a preview renderer of the stream.
 //
 // The bytes are specified in FORMAT.md beside this file, with golden vectors in testdata/;
 // the code cites its sections. The hardware facts come from the ESC/POS reference (Epson,

@@ -1,6 +1,6 @@
-// Package gpio drives the gateway's GPIO pins (door relays, LEDs, PIR
-// sensors, buttons) through periph.io's conn/v3 interfaces, with a safe level
-// for every output and debouncing for every input.
+// Package gpio drives the gateway's GPIO pins through periph.io's conn/v3
+// interfaces. The pins are door relays, LEDs, PIR sensors and buttons; every
+// output has a safe level and every input is debounced.
 //
 // # Pins
 //

@@ -1,7 +1,7 @@
-// Package kiosk is the driver of a reception kiosk (kind "kiosk"): it checks
+// Package kiosk is the driver of a reception kiosk (kind "kiosk"). It checks
 // visitors in from a QR scanner against a local invite cache, prints their
-// badges and releases the lobby door, all on the gateway, so that it works
-// with the uplink down (events wait in the gateway's journal).
+// badges and releases the lobby door, all on the gateway, so that it works with
+// the uplink down (events wait in the gateway's journal).
 //
 // # Configuration
 //

@@ -1,5 +1,6 @@
-// Package reader is the driver of a Wiegand card reader or keypad wired to the gateway's
-// GPIO lines: it turns the frames package wiegand decodes into devices.Events.
+// Package reader is the driver of a Wiegand card reader or keypad on the
+// gateway's GPIO lines. It turns the frames package wiegand decodes into
+// devices.Events.
 //
 // # Configuration
 //

@@ -1,5 +1,5 @@
-// Package room owns the state of a meeting room: its bookings, check-ins,
-// release suggestions and status light, persisted across restarts.
+// Package room owns a meeting room's bookings, check-ins, release suggestions
+// and status light. That state persists across restarts.
 //
 // It is pure logic: no GPIO, no MQTT. The gateway feeds a Room the booking
 // system's schedule (room.schedule_set), the panel's buttons, the PIR's

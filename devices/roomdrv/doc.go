@@ -1,4 +1,4 @@
-// Package roomdrv is the driver of a meeting room (kind "room"): it runs a
+// Package roomdrv is the driver of a meeting room (kind "room"). It runs a
 // room.Room with its PIR sensor, status LEDs and panel.
 //
 // One driver serves one room. It combines an optional PIR motion sensor on

@@ -1,5 +1,5 @@
-// Package scanner reads QR and barcode scans from a reception kiosk's
-// scanner in USB-CDC serial mode (/dev/ttyACM*), one scan per line.
+// Package scanner reads QR and barcode scans from a reception kiosk's scanner,
+// one per line. The scanner is in USB-CDC serial mode (/dev/ttyACM*).
 //
 // # Configuration
 //

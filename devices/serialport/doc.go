@@ -1,6 +1,7 @@
-// Package serialport owns the gateway's serial ports: it opens a tty by name (preferably
-// /dev/serial/by-id/…), keeps it raw 8N1 at a standard baud rate, tells a quiet line from
-// an unplugged adapter, closes promptly, and re-opens the port when the adapter comes back.
+// Package serialport owns the gateway's serial ports. It opens a tty by name
+// (preferably /dev/serial/by-id/…), keeps it raw 8N1 at a standard baud rate,
+// tells a quiet line from an unplugged adapter, closes promptly, and re-opens
+// the port when the adapter comes back.
 //
 // # Using it
 //

@@ -1,5 +1,5 @@
 // Package terminal owns what an attendance terminal's punches and commands
-// mean: it maps the vendor's verify and state codes onto the MQTT contract's
+// mean. It maps the vendor's verify and state codes onto the MQTT contract's
 // vocabulary (credential, state), keeps the device's own codes for audit,
 // checks the commands the gateway forwards to a terminal, and never lets
 // biometric material through in either direction.
@@ -46,8 +46,7 @@
 //
 // attendance.fetch asks the terminal to send again the punches it logged in a
 // window, for a back-end that lost some; the terminal keeps its log after it
-// sends them (hardware.md, "Attendance terminals": a fetch that clears the
-// log loses data):
+// sends them (a fetch that clears the log loses data):
 //
 //	args  {"since": "2026-11-24T00:00:00+08:00", "until": "2026-11-25T00:00:00+08:00", "limit": 500}
 //	      since  required, RFC 3339 with an offset ("Z" or ±hh:mm)

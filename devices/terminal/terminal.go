@@ -15,7 +15,7 @@ var (
 		"face": "face", "palm": "palm", "card": "card", "rfid": "card",
 		"pin": "password", "password": "password", "pwd": "password", "qr": "qr",
 	}
-	// The ZKTeco in/out codes 0–5 (hardware.md, "Attendance terminals"); the
+	// The ZKTeco in/out codes 0–5; the
 	// numbers are what most terminals send, whatever their brand.
 	stateCodes = []string{"in", "out", "break_out", "break_in", "overtime_in", "overtime_out"}
 	stateNames = map[string]bool{"in": true, "out": true, "break_out": true, "break_in": true,

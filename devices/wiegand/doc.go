@@ -1,6 +1,6 @@
-// Package wiegand decodes Wiegand card readers and keypads wired to GPIO lines: it reads
-// their pulse edges from the Linux GPIO character device and turns them into card frames
-// and PIN entries, rejecting noise with counted reasons.
+// Package wiegand decodes Wiegand card readers and keypads wired to GPIO lines.
+// It reads their pulse edges from the Linux GPIO character device and turns
+// them into card frames and PIN entries, rejecting noise with counted reasons.
 //
 // # The wire
 //

@@ -1,8 +1,8 @@
-// Package frame owns the firmware-bridge wire format below the message
-// body: COBS framing with a 0x00 delimiter, the 13-byte header, the
-// optional HMAC-SHA256 tag and the CRC-32C trailer (PROTOCOL.md §2), the
-// frame type registry (§3), and a Reader that splits a noisy byte stream
-// into frames (§2.6).
+// Package frame owns the firmware-bridge wire format below the message body. It
+// holds COBS framing with a 0x00 delimiter, the 13-byte header, the optional
+// HMAC-SHA256 tag and the CRC-32C trailer (PROTOCOL.md §2), the frame type
+// registry (§3), and a Reader that splits a noisy byte stream into frames
+// (§2.6).
 //
 // Encoding is append-style and allocation-free apart from dst:
 //

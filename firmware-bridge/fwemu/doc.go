@@ -1,7 +1,6 @@
-// Package fwemu is an emulated device firmware: the device side of the
-// firmware-bridge protocol as a microcontroller in an attendance terminal
-// or a meeting-room panel would run it, for tests, the demo and the
-// benchmarks.
+// Package fwemu is an emulated device firmware, for tests, the demo and the
+// benchmarks. It runs the device side of the firmware-bridge protocol as a
+// microcontroller in an attendance terminal or a meeting-room panel would.
 //
 // It is faithful where the guarantees live:
 //   - Events go to a bounded, flash-like record store first, with an id

@@ -236,7 +236,7 @@ func (e *Emulator) doorPulse(_ context.Context, args map[string]any) (map[string
 
 // attendanceFetch sends logged punches again (see the package doc). The
 // log keeps them: a fetch that cleared it would lose what the gateway has
-// not yet stored (hardware.md, "Attendance terminals").
+// not yet stored.
 func (e *Emulator) attendanceFetch(_ context.Context, args map[string]any) (map[string]any, error) {
 	var since, until, limit uint64 = 0, 0, defaultFetch
 	for k, p := range map[string]*uint64{"since_ms": &since, "until_ms": &until, "limit": &limit} {

@@ -1,10 +1,9 @@
-// Package link runs one reliable firmware-bridge session over a serial
-// line (PROTOCOL.md §5–§10), for both ends: Gateway on the gateway,
-// Device in a device's firmware (or its emulation, package fwemu). Both
-// share one reliability engine: sliding window with cumulative ack,
-// retransmission timers with fast retransmit, BUSY back-pressure,
-// duplicate detection, heartbeats and link-down, and resume after a
-// reconnect or a restart of either side.
+// Package link runs one reliable firmware-bridge session over a serial line,
+// for both ends. It follows PROTOCOL.md §5–§10: Gateway on the gateway, Device
+// in a device's firmware (or its emulation, package fwemu). Both share one
+// reliability engine: sliding window with cumulative ack, retransmission timers
+// with fast retransmit, BUSY back-pressure, duplicate detection, heartbeats and
+// link-down, and resume after a reconnect or a restart of either side.
 //
 // # Running a gateway link
 //

@@ -1,7 +1,7 @@
-// Package msg owns the CBOR bodies of firmware-bridge frames: one Go struct
-// per message type with the integer keys of PROTOCOL.md §4, a deterministic
-// encoder, and a hardened decoder that turns an untrusted body into a
-// validated message or a clear error.
+// Package msg owns the CBOR bodies of firmware-bridge frames (PROTOCOL.md §4).
+// It has one Go struct per message type with the integer keys of §4, a
+// deterministic encoder, and a hardened decoder that turns an untrusted body
+// into a validated message or a clear error.
 //
 // Decoding follows PROTOCOL.md §4.1: duplicate keys, indefinite lengths,
 // tags, trailing bytes, nesting deeper than 8, arrays over 256 elements

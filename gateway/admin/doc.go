@@ -1,7 +1,7 @@
-// Package admin owns the gateway's admin service: the one place where
-// devices are listed, approved, renamed, disabled, retired, replaced and
-// configured, whether a person asks through the CLI (a Unix socket) or an
-// admin system through MQTT gateway commands (issue 7 item 6).
+// Package admin owns the admin service: the one place where devices are listed
+// and changed. Devices are listed, approved, renamed, disabled, retired,
+// replaced and configured here, whether a person asks through the CLI (a Unix
+// socket) or an admin system through MQTT gateway commands.
 //
 // The daemon makes one Service (New) over its provisioning.Registry and its
 // live links (Links), serves the socket (Serve) and routes

@@ -1,5 +1,5 @@
 // Command bench measures officegate's parts against the alternatives we chose
-// them over, on the machine it runs on.
+// them over. Every figure is measured in one run, on the machine it runs on.
 //
 //	go run ./gateway/bench journal [flags]   the journal, bbolt and SQLite side by side
 //	go run ./gateway/bench e2e [flags]       devices → officegate → mosquitto, against raw paho

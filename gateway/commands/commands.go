@@ -1,7 +1,8 @@
-// Package commands owns command handling: each command arriving over MQTT is
-// validated, deduplicated by id durably (a repeated id gets the first result
-// again and never executes twice, also across a restart), refused once expired,
-// routed to its device, and answered exactly once through the journal.
+// Package commands owns command handling: each command is answered exactly
+// once. Each command arriving over MQTT is validated, deduplicated by id
+// durably (a repeated id gets the first result again and never executes twice,
+// also across a restart), refused once expired, routed to its device, and
+// answered exactly once through the journal.
 //
 // Commands flow through three kinds of goroutine, so that nothing waits for
 // something it does not depend on (MQTT.md §6, "Queues"):

@@ -1,6 +1,6 @@
-// Package config owns the gateway's TOML configuration file: its keys, their
-// defaults and their validation, done once here so the rest of the daemon
-// receives typed values it can trust.
+// Package config owns the gateway's TOML configuration file: keys, defaults and
+// validation. Validation is done once here so the rest of the daemon receives
+// typed values it can trust.
 //
 // Every problem is reported with the file, the line and the canonical key
 // (`config.toml:12: mqtt.qos: unknown key`, `config.toml:7: journal.max_bytes

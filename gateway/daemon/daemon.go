@@ -1,6 +1,6 @@
-// Package daemon runs the gateway: it wires the journal, the device links and
-// their serial ports, the intake, the command processor and the MQTT uplink
-// together, and stops them in order.
+// Package daemon runs the gateway: it wires its parts together and stops them
+// in order. The parts are the journal, the device links and their serial ports,
+// the intake, the command processor and the MQTT uplink.
 package daemon
 
 import (

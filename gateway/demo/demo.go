@@ -1,5 +1,5 @@
-// Package demo runs officegate with nothing to set up: an embedded MQTT broker
-// on loopback (or an external one), emulated devices speaking the
+// Package demo runs officegate with nothing to set up. It runs an embedded MQTT
+// broker on loopback (or an external one), emulated devices speaking the
 // firmware-bridge link over real PTYs, the real pipeline and journal in a
 // temporary directory, and a live view of what HR and admin services receive.
 //

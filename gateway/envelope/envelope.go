@@ -1,5 +1,5 @@
-// Package envelope owns what the gateway publishes: the event envelope and the
-// command result, their stable ids, and their rendering as JSON or CBOR
+// Package envelope owns what the gateway publishes: event envelopes and command
+// results. It makes their stable ids and renders them as JSON or CBOR
 // (gateway/MQTT.md is the contract; its JSON Schemas validate this package's
 // output in tests).
 package envelope

@@ -1,5 +1,5 @@
-// Package intake owns the step from a device link to the journal: it turns
-// what a device reports into envelopes, makes them durable before the link
+// Package intake owns the step from a device link to the journal. It turns what
+// a device reports into envelopes, makes them durable before the link
 // acknowledges them to the device, and keeps the per-device event high-water
 // marks the link resumes from, durable in the same commit as the events
 // (firmware-bridge/PROTOCOL.md §6.4; marks.go).
@@ -27,7 +27,7 @@ import (
 	"github.com/officegate/officegate/gateway/journal"
 )
 
-// The journal streams the gateway uses, most important first (DESIGN.md §5).
+// The journal streams the gateway uses, most important first.
 const (
 	StreamControl    = "control"    // device lifecycle and alarms
 	StreamResults    = "results"    // command results (gateway/commands)

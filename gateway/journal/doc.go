@@ -1,4 +1,4 @@
-// Package journal owns the gateway's store-and-forward log on local disk: every
+// Package journal owns the gateway's store-and-forward log on local disk. Every
 // event a device reports is appended here, made durable (fdatasync) before the
 // device is acknowledged, and kept until the uplink's broker acknowledged it.
 //

@@ -50,7 +50,7 @@ func init() {
 		panic(err) // static options: a failure is a programming error
 	}
 	// Metadata files and CBOR bodies are read back from our own disk, but a
-	// damaged disk is hostile input all the same (dependencies.md, fxamacker/cbor).
+	// damaged disk is hostile input all the same.
 	if decMode, err = (cbor.DecOptions{
 		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
 		IndefLength:      cbor.IndefLengthForbidden,

@@ -1,6 +1,7 @@
-// Package metrics owns what the gateway exposes to monitoring: its own small
-// metrics registry written in the Prometheus text format, the /metrics and
-// /healthz handlers and the loopback server that serves them.
+// Package metrics owns what the gateway exposes to monitoring on /metrics and
+// /healthz. It has its own small metrics registry written in the Prometheus
+// text format, the /metrics and /healthz handlers and the loopback server that
+// serves them.
 //
 // It does not use prometheus/client_golang: that library (with protobuf,
 // expfmt and procfs) added about 3 MB to a binary meant for a small board,
@@ -15,6 +16,6 @@
 // report through small methods (Published, Reconnected, DeviceSeen …).
 // Labels are bounded: a stream name, a device id, a serial port's path or a
 // reason, never an event id, a card number or a person reference
-// (DESIGN.md §9); device series are capped (MaxDevices) so a bug that passes
+// (privacy); device series are capped (MaxDevices) so a bug that passes
 // such a value as a device id cannot grow the registry without bound.
 package metrics

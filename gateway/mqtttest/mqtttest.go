@@ -1,6 +1,6 @@
-// Package mqtttest runs a real mosquitto broker for tests: on a free loopback
-// port, configured not to drop QoS 1 messages for slow subscribers, and able to
-// be killed and restarted on the same port.
+// Package mqtttest runs a real mosquitto broker for tests. It listens on a free
+// loopback port, is configured not to drop QoS 1 messages for slow subscribers,
+// and can be killed and restarted on the same port.
 package mqtttest
 
 import (

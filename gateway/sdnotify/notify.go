@@ -1,6 +1,6 @@
 // Package sdnotify tells systemd how the gateway is doing over $NOTIFY_SOCKET
-// (sd_notify(3)): READY once the pipeline runs, STOPPING at shutdown, and
-// watchdog pings only while the pipeline makes progress.
+// (sd_notify(3)). It sends READY once the pipeline runs, STOPPING at shutdown,
+// and watchdog pings only while the pipeline makes progress.
 //
 // The protocol is one datagram of newline-separated VAR=VALUE assignments to
 // a unix datagram socket whose path systemd passes in NOTIFY_SOCKET (a leading
@@ -36,7 +36,7 @@ type Notifier struct {
 }
 
 // New returns a Notifier for the socket named in NOTIFY_SOCKET, or nil when
-// socket is empty. Only main reads the environment (STYLE.md, habit 6).
+// socket is empty. Only main reads the environment.
 func New(socket string) (*Notifier, error) {
 	if socket == "" {
 		return nil, nil

@@ -1,7 +1,8 @@
-// Package uplink owns the gateway's MQTT connection: it publishes what the
-// journal holds at QoS 1 and acknowledges each record to the journal only on the
-// broker's PUBACK for that exact message, keeps the retained gateway and device
-// status right across reconnects, and hands inbound commands to the gateway.
+// Package uplink owns the gateway's MQTT connection. It publishes what the
+// journal holds at QoS 1 and acknowledges each record to the journal only on
+// the broker's PUBACK for that exact message, keeps the retained gateway and
+// device status right across reconnects, and hands inbound commands to the
+// gateway.
 //
 // paho's auto-reconnect is off (with it on, a publish token can complete without
 // a PUBACK, a known paho trap): a supervisor builds a fresh client

@@ -1,7 +1,7 @@
 // Package atomicfile replaces files so that a crash leaves the old content or
-// the new, never a mix or an empty file: temp file, fsync, rename, fsync of the
-// directory. It sits at the module's root so every layer (gateway,
-// provisioning, devices) shares one implementation.
+// the new. A crash never leaves a mix or an empty file: it writes a temp file,
+// fsyncs it, renames it and fsyncs the directory. It sits at the module's root
+// so every layer (gateway, provisioning, devices) shares one implementation.
 package atomicfile
 
 import (

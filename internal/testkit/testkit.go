@@ -1,5 +1,5 @@
-// Package testkit holds what the module's tests share: a goroutine leak check
-// and a bounded context. Only tests import it.
+// Package testkit holds what the module's tests share: a leak check and a
+// bounded context. The leak check is of goroutines. Only tests import it.
 package testkit
 
 import (

@@ -1,7 +1,8 @@
-// Package rollout owns firmware rollouts: one signed image taken to a list
-// of devices, canary first, durably, so that a gateway restart resumes it.
+// Package rollout owns firmware rollouts: one signed image taken to a list of
+// devices. A rollout goes canary first and is durable, so that a gateway
+// restart resumes it.
 //
-// How the gateway uses it (DESIGN.md §8, issue 7 item 5):
+// How the gateway uses it:
 //
 //   - The admin service makes one Orchestrator at start (New) on a state
 //     directory, with the firmware public key from its configuration, a

@@ -1,5 +1,5 @@
-// Package escpostest emulates an ESC/POS badge printer on the device end of a real PTY,
-// for tests of code that opens the other end as a serial port.
+// Package escpostest emulates an ESC/POS badge printer on the device end of a
+// real PTY. Tests of code that opens the other end as a serial port use it.
 package escpostest
 
 import (

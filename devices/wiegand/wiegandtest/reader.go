@@ -1,6 +1,7 @@
-// Package wiegandtest simulates Wiegand card readers and keypads: it turns cards and keys
-// into the pulse trains a real reader sends, as edges with kernel-style timestamps and
-// sequence numbers, with jitter and injected faults, and plays them through an EdgeSource.
+// Package wiegandtest simulates Wiegand card readers and keypads as GPIO edges.
+// It turns cards and keys into the pulse trains a real reader sends, as edges
+// with kernel-style timestamps and sequence numbers, with jitter and injected
+// faults, and plays them through an EdgeSource.
 package wiegandtest
 
 import (
@@ -10,7 +11,7 @@ import (
 	"github.com/officegate/officegate/devices/wiegand"
 )
 
-// Timing is a reader's pulse shape (hardware.md, SIA: width 20–100 µs, gap 200 µs–20 ms).
+// Timing is a reader's pulse shape (SIA: width 20–100 µs, gap 200 µs–20 ms).
 type Timing struct {
 	Width time.Duration // how long a line stays low for one bit
 	Gap   time.Duration // from the end of one pulse to the start of the next

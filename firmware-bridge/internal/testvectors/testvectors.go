@@ -1,6 +1,5 @@
-// Package testvectors owns the reading of testvectors.txt, the golden
-// frames of PROTOCOL.md §12, so that every test and fuzz seed reads the
-// same file a firmware author does.
+// Package testvectors reads testvectors.txt, the golden frames of PROTOCOL.md
+// §12. Every test and fuzz seed reads the same file a firmware author does.
 //
 // The format is line-based: '#' starts a comment line, a blank line ends a
 // vector, "key: value" sets a field, and a line starting with white space

@@ -1,6 +1,6 @@
-// Package linktest provides a fake of what the gateway gives the link: an
-// in-memory journal that is both link.Sink and link.Store, with knobs for
-// back-pressure and a lagging high-water mark.
+// Package linktest fakes what the gateway gives the link: an in-memory journal.
+// It is both link.Sink and link.Store, with knobs for back-pressure and a
+// lagging high-water mark.
 package linktest
 
 import (

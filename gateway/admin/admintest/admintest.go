@@ -1,5 +1,5 @@
-// Package admintest provides a fake of what the daemon tells the admin
-// service about live links (admin.Links).
+// Package admintest fakes what the daemon tells the admin service about live
+// links. It implements admin.Links.
 package admintest
 
 import (

@@ -1,4 +1,4 @@
-// Command officegate is the office hardware gateway: it takes events from
+// Command officegate is the office hardware gateway. It takes events from
 // attendance terminals, reception kiosks and meeting-room panels to MQTT
 // without losing, duplicating or reordering any.
 //
@@ -48,7 +48,7 @@ var version = "dev"
 
 // newRegistry is every driver this binary knows that does not speak the
 // firmware-bridge link (those are configured by their serial port). Only main
-// knows every driver (DESIGN.md §3). A room reaches its panel through send.
+// knows every driver. A room reaches its panel through send.
 func newRegistry(send *daemon.Sender) devices.Registry {
 	toPanel := func(ctx context.Context, panel, name string, args map[string]any) error {
 		res, err := send.Send(ctx, panel, devices.Command{Name: name, Args: args})

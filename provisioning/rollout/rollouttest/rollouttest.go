@@ -1,6 +1,6 @@
-// Package rollouttest provides a fake rollout.Device: an in-memory device
-// with a spare slot that keeps what it received, a bootloader that can be
-// told to revert test images, and a transfer that can be made to stall.
+// Package rollouttest provides a fake rollout.Device, an in-memory device with
+// a spare slot. It keeps what it received, has a bootloader that can be told to
+// revert test images, and a transfer that can be made to stall.
 package rollouttest
 
 import (
