@@ -35,12 +35,18 @@ const (
 	childDevicesEnv = "OFFICEGATE_TEST_DEVICES"
 )
 
-// TestGatewayChild is the gateway process the kill test starts and kills.
-func TestGatewayChild(t *testing.T) {
-	state := os.Getenv(childStateEnv)
-	if state == "" {
-		t.Skip("child process of TestGatewayKilled")
+// TestMain runs the gateway child instead of the tests when a kill test
+// started this process as one, so a normal run has no child test to skip.
+func TestMain(m *testing.M) {
+	if state := os.Getenv(childStateEnv); state != "" {
+		gatewayChild(state)
+		return
 	}
+	os.Exit(m.Run())
+}
+
+// gatewayChild is the gateway process the kill tests start and kill.
+func gatewayChild(state string) {
 	var devs []daemon.Device
 	for _, d := range strings.Split(os.Getenv(childDevicesEnv), ",") {
 		id, path, _ := strings.Cut(d, "=")
@@ -268,11 +274,11 @@ func TestGatewayKilledDeviceOverflow(t *testing.T) {
 	}
 }
 
-// startChild starts the gateway as a child process (TestGatewayChild) with
+// startChild starts the gateway as a child process (gatewayChild, from TestMain) with
 // its state in dir/gw and the devices of spec ("id=tty").
 func startChild(t *testing.T, dir, broker string, spec []string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestGatewayChild$")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childStateEnv+"="+filepath.Join(dir, "gw"), childBrokerEnv+"="+broker,
 		childDevicesEnv+"="+strings.Join(spec, ","))
 	cmd.Stderr = os.Stderr

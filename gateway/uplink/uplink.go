@@ -30,7 +30,7 @@ type Options struct {
 	Topics   envelope.Topics
 	Format   envelope.Format
 	Boot     string // this process's boot id (in the gateway status and its will)
-	Version  string
+	Version  string // officegate's version in the retained status; "unknown" when empty
 	Streams  []string // journal streams to publish, most important first
 	Inflight int      // publishes awaiting PUBACK at once; default 64
 
@@ -108,6 +108,9 @@ type Uplink struct {
 
 // New prepares an uplink over the journal's streams. Run starts it.
 func New(j *journal.Journal, o Options) (*Uplink, error) {
+	if o.Version == "" {
+		o.Version = "unknown" // the status schema wants a version; a test or embedder may not set one
+	}
 	if o.Inflight == 0 {
 		o.Inflight = 64
 	}
