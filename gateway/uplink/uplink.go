@@ -29,8 +29,8 @@ type Options struct {
 
 	Topics   envelope.Topics
 	Format   envelope.Format
-	Boot     string // this process's boot id (in the gateway status and its will)
-	Version  string // officegate's version in the retained status; "unknown" when empty
+	Boot     string   // this process's boot id (in the gateway status and its will)
+	Version  string   // officegate's version in the retained status; "unknown" when empty
 	Streams  []string // journal streams to publish, most important first
 	Inflight int      // publishes awaiting PUBACK at once; default 64
 
