@@ -1,9 +1,9 @@
 // Command bench measures officegate's parts against the alternatives we chose
 // them over. Every figure is measured in one run, on the machine it runs on.
 //
-//	go run ./gateway/bench journal [flags]   the journal, bbolt and SQLite side by side
-//	go run ./gateway/bench e2e [flags]       devices → officegate → mosquitto, against raw paho
-//	go run ./gateway/bench terminals [flags] punches/s from attendance terminals into the journal
+//	go run ./gateway/cmd/bench journal [flags]   the journal, bbolt and SQLite side by side
+//	go run ./gateway/cmd/bench e2e [flags]       devices → officegate → mosquitto, against raw paho
+//	go run ./gateway/cmd/bench terminals [flags] punches/s from attendance terminals into the journal
 //
 // It is a tool, not a test: nothing here asserts a timing.
 package main
