@@ -98,7 +98,7 @@ var goodVectors = []goodVector{
 			Caps:     msg.CapEvents | msg.CapCommands | msg.CapTime | msg.CapConfig | msg.CapFirmware | msg.CapAuth,
 			ProtoMin: 1, ProtoMax: 1, MTU: 1024, Window: 8, Time: 1000, Clock: msg.ClockUnset, EnrollPub: kioskEnrollPub},
 		frame.FlagFromDevice, 0, 0, false},
-	{"welcome", "WELCOME: new session in gateway boot 0x5eed0001; events up to [6, 41] are already committed, the device drops them",
+	{"welcome", "WELCOME: new session in gateway boot 0x5eed0001; events up to [6, 41] are already committed, the device drops them. Untagged, as to a device enrolled without a link key; once keyed, WELCOME is tagged (welcome-tagged, §6.6)",
 		&msg.Welcome{DeviceID: "kiosk-3f-01", Time: t0, ConfigHash: configSHA[:], Window: 8, Heartbeat: 2000, Proto: 1,
 			Caps: msg.CapEvents | msg.CapCommands | msg.CapTime | msg.CapConfig | msg.CapFirmware | msg.CapAuth, GatewayBoot: 0x5eed0001,
 			EventAck: &msg.EventID{Boot: 6, Seq: 41}, MTU: 1024, RTO: 500},
