@@ -11,11 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
-
 	"github.com/officegate/officegate/firmware-bridge/frame"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // CommandFunc executes one command and returns its result data, or an
@@ -202,7 +201,7 @@ func (e *Emulator) persist() error {
 }
 
 func mustMarshal(v any) []byte {
-	b, err := cbor.Marshal(v)
+	b, err := cbormode.Enc.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("fwemu: encoding state: %v", err)) // plain structs: cannot fail
 	}

@@ -10,10 +10,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/fxamacker/cbor/v2"
-
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // statusEvery is how many chunks may go without a progress FW_STATUS (§10.2).
@@ -97,6 +96,10 @@ func truncate(s string) string {
 
 func isUTF8(s string) bool { return bytes.Equal([]byte(s), bytes.ToValidUTF8([]byte(s), nil)) }
 
+// configDec reads a pushed configuration: hostile input for the firmware,
+// inside a frame body already bounded by the frame size cap.
+var configDec = cbormode.MustHostile(cbormode.Limits{})
+
 // config applies a configuration by hash (§9.3); the link has checked the
 // hash against the bytes.
 func (e *Emulator) config(c *msg.Config) *msg.ConfigStatus {
@@ -106,7 +109,7 @@ func (e *Emulator) config(c *msg.Config) *msg.ConfigStatus {
 		return &msg.ConfigStatus{Hash: c.Hash, State: msg.ConfigUnchanged}
 	}
 	var m map[string]any
-	if err := cbor.Unmarshal(c.Config, &m); err != nil {
+	if err := configDec.Unmarshal(c.Config, &m); err != nil {
 		return &msg.ConfigStatus{Hash: c.Hash, State: msg.ConfigRejected, Code: msg.CodeConfigInvalid,
 			Error: truncate("configuration is not a CBOR map with text keys: " + err.Error())}
 	}

@@ -8,9 +8,8 @@ import (
 
 	"github.com/officegate/officegate/internal/atomicfile"
 
-	"github.com/fxamacker/cbor/v2"
-
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // state is what the device keeps in non-volatile memory (PROTOCOL.md §6.4),
@@ -55,8 +54,6 @@ type slot struct {
 	Verified bool   `cbor:"6,keyasint"`
 }
 
-var stateDec, _ = cbor.DecOptions{MaxArrayElements: 1 << 20}.DecMode()
-
 // loadState reads the state file; a missing file is a factory-new device.
 func loadState(path string) (state, error) {
 	var st state
@@ -67,7 +64,7 @@ func loadState(path string) (state, error) {
 	if err != nil {
 		return st, fmt.Errorf("fwemu: reading state: %w", err)
 	}
-	if err := stateDec.Unmarshal(b, &st); err != nil {
+	if err := cbormode.Trusted.Unmarshal(b, &st); err != nil {
 		return st, fmt.Errorf("fwemu: state file %s: %w", path, err)
 	}
 	return st, nil

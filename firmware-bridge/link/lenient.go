@@ -4,23 +4,18 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // lenientDec reads just the command id out of a COMMAND body that failed
-// the strict decode, so the device can answer it (PROTOCOL.md §5.7). The
-// same limits apply; only unknown and invalid fields are tolerated.
-var lenientDec, _ = cbor.DecOptions{
-	DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-	IndefLength:      cbor.IndefLengthForbidden,
-	TagsMd:           cbor.TagsForbidden,
-	MaxNestedLevels:  msg.MaxNesting,
-	MaxArrayElements: msg.MaxArrayElements,
-	MaxMapPairs:      msg.MaxMapPairs,
-}.DecMode()
+// the strict decode, so the device can answer it (PROTOCOL.md §5.7). It is
+// the message decoder's mode with its limits; decoding into raw values
+// rather than msg.Command is what tolerates unknown and invalid fields.
+var lenientDec = cbormode.MustHostile(msg.Limits)
 
 func commandID(body []byte) (string, bool) {
 	var m map[uint64]cbor.RawMessage
-	if lenientDec == nil || lenientDec.Unmarshal(body, &m) != nil {
+	if lenientDec.Unmarshal(body, &m) != nil {
 		return "", false
 	}
 	var id string

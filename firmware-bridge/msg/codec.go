@@ -3,11 +3,9 @@ package msg
 import (
 	"errors"
 	"fmt"
-	"reflect"
-
-	"github.com/fxamacker/cbor/v2"
 
 	"github.com/officegate/officegate/firmware-bridge/frame"
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // Errors returned by Unmarshal and Marshal, wrapped with the message type
@@ -34,45 +32,18 @@ const (
 	MaxDataDepth = 4
 )
 
-// The modes are immutable after init and safe for concurrent use; they are
-// built once because building one validates options and allocates caches.
+// Limits are the decoding limits of §4.1 as the link's decoders apply them.
+var Limits = cbormode.Limits{MaxNestedLevels: MaxNesting, MaxArrayElements: MaxArrayElements, MaxMapPairs: MaxMapPairs}
+
+// The modes are the module's (internal/cbormode): deterministic encoding, so
+// equal messages give equal bytes and equal config hashes; hostile-input
+// decoding with the limits above. Unknown keys are ignored (§4.1:
+// must-ignore); free-form maps decode with string keys, and invalid UTF-8 in a
+// text string is an error: text goes to JSON.
 var (
-	encMode = mustEncMode()
-	decMode = mustDecMode()
+	encMode = cbormode.Enc
+	decMode = cbormode.MustHostile(Limits)
 )
-
-func mustEncMode() cbor.EncMode {
-	// Deterministic (RFC 8949 §4.2.1 core): shortest integers, sorted map
-	// keys, so equal messages give equal bytes and equal config hashes.
-	em, err := cbor.CoreDetEncOptions().EncMode()
-	if err != nil {
-		panic(fmt.Sprintf("msg: building cbor encode mode: %v", err))
-	}
-	return em
-}
-
-func mustDecMode() cbor.DecMode {
-	dm, err := cbor.DecOptions{
-		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-		IndefLength:      cbor.IndefLengthForbidden,
-		TagsMd:           cbor.TagsForbidden,
-		MaxNestedLevels:  MaxNesting,
-		MaxArrayElements: MaxArrayElements,
-		MaxMapPairs:      MaxMapPairs,
-		// Unknown keys are ignored (PROTOCOL.md §4.1: must-ignore), so
-		// ExtraDecErrorUnknownField is deliberately not set.
-		ExtraReturnErrors: cbor.ExtraDecErrorNone,
-		// Free-form maps decode with string keys; a map with any other key
-		// type inside a data value is an error, not a map[any]any.
-		DefaultMapType: reflect.TypeFor[map[string]any](),
-		// Invalid UTF-8 in a text string is an error: text goes to JSON.
-		UTF8: cbor.UTF8RejectInvalid,
-	}.DecMode()
-	if err != nil {
-		panic(fmt.Sprintf("msg: building cbor decode mode: %v", err))
-	}
-	return dm
-}
 
 // Message is the body of one frame type.
 type Message interface {

@@ -6,17 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // Kind names one kind of payload of the contract, and its schema file.
@@ -220,21 +220,7 @@ func validate(k Kind, payload []byte) (any, error) {
 // cborDec reads the CBOR form into the JSON data model: text-keyed maps, no
 // tags, no indefinite lengths, no duplicate keys (byte strings are left to the
 // schema to refuse: JSON has none).
-var cborDec = func() cbor.DecMode {
-	dm, err := cbor.DecOptions{
-		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-		IndefLength:      cbor.IndefLengthForbidden,
-		TagsMd:           cbor.TagsForbidden,
-		MaxNestedLevels:  16,
-		DefaultMapType:   reflect.TypeOf(map[string]any(nil)),
-		MaxArrayElements: 4096,
-		MaxMapPairs:      4096,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-	return dm
-}()
+var cborDec = cbormode.MustHostile(cbormode.Limits{MaxNestedLevels: 16, MaxArrayElements: 4096, MaxMapPairs: 4096})
 
 func decode(payload []byte) (any, error) {
 	if len(payload) == 0 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // Format is how payloads are encoded on the wire (config: mqtt.format).
@@ -33,30 +35,14 @@ func ParseFormat(s string) (Format, error) {
 	return JSON, fmt.Errorf("envelope: unknown format %q (want json or cbor)", s)
 }
 
+// The module's CBOR modes (internal/cbormode): data bodies are read back
+// from the journal, whose disk may be damaged, so as hostile input, into
+// string-keyed maps for JSON rendering.
 var (
-	storeEnc cbor.EncMode // the journaled form: integer keys, deterministic
-	wireEnc  cbor.EncMode // the CBOR wire form: text keys, deterministic
-	dataDec  cbor.DecMode // data bodies: string-keyed maps for JSON rendering
+	storeEnc = cbormode.Enc // the journaled form: integer keys, deterministic
+	wireEnc  = cbormode.Enc // the CBOR wire form: text keys, deterministic
+	dataDec  = cbormode.MustHostile(cbormode.Limits{MaxNestedLevels: 8, MaxArrayElements: 1024, MaxMapPairs: 256})
 )
-
-func init() {
-	var err error
-	if storeEnc, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
-		panic(err)
-	}
-	wireEnc = storeEnc
-	if dataDec, err = (cbor.DecOptions{
-		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-		IndefLength:      cbor.IndefLengthForbidden,
-		TagsMd:           cbor.TagsForbidden,
-		MaxNestedLevels:  8,
-		MaxArrayElements: 1024,
-		MaxMapPairs:      256,
-		DefaultMapType:   mapStringAny,
-	}).DecMode(); err != nil {
-		panic(err)
-	}
-}
 
 // EncodeData encodes a type-specific body for Event.Data or Result.Data. It
 // refuses a body that Payload could not render (not a text-keyed map, beyond
@@ -218,5 +204,3 @@ func (o *Outbound) Message(t Topics, f Format) (topic string, payload []byte, er
 	}
 	return t.DeviceResults(o.Result.Device), p, err
 }
-
-var mapStringAny = func() (t reflectType) { return reflectTypeOf(map[string]any(nil)) }()

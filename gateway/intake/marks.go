@@ -8,12 +8,11 @@ import (
 	"hash/crc32"
 	"os"
 
-	"github.com/fxamacker/cbor/v2"
-
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/internal/atomicfile"
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // A device's high-water mark lives in two places (PROTOCOL.md §6.4):
@@ -50,9 +49,9 @@ type markRecord struct {
 }
 
 var (
-	marksEnc, _ = cbor.CoreDetEncOptions().EncMode()
+	marksEnc = cbormode.Enc
 	// A mark record is 3 elements; the decoder's smallest caps are ample.
-	marksDec, _ = cbor.DecOptions{MaxArrayElements: 16, MaxMapPairs: 16, MaxNestedLevels: 4, TagsMd: cbor.TagsForbidden}.DecMode()
+	marksDec = cbormode.MustHostile(cbormode.Limits{MaxNestedLevels: 4, MaxArrayElements: 16, MaxMapPairs: 16})
 )
 
 // markEntries are the marks-stream records for recs: one per device, its
@@ -113,8 +112,7 @@ func saveMarks(path string, m map[string]link.Mark) error {
 	for hw, v := range m {
 		rows[hw] = markRow{Boot: v.Boot, HWBoot: v.HighWater.Boot, HWSeq: v.HighWater.Seq}
 	}
-	em, _ := cbor.CoreDetEncOptions().EncMode()
-	body, err := em.Marshal(rows)
+	body, err := cbormode.Enc.Marshal(rows)
 	if err != nil {
 		return fmt.Errorf("intake: encode marks: %w", err)
 	}
@@ -139,9 +137,9 @@ func loadMarks(path string) (map[string]link.Mark, error) {
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(marksMagic):]) {
 		return nil, fmt.Errorf("intake: %s: checksum mismatch", path)
 	}
-	dm, _ := cbor.DecOptions{DupMapKey: cbor.DupMapKeyEnforcedAPF, MaxMapPairs: 1 << 16, TagsMd: cbor.TagsForbidden}.DecMode()
 	var rows map[string]markRow
-	if err := dm.Unmarshal(body, &rows); err != nil {
+	// The checksum above vouches for the bytes: they are our own.
+	if err := cbormode.Trusted.Unmarshal(body, &rows); err != nil {
 		return nil, fmt.Errorf("intake: %s: %w", path, err)
 	}
 	m := make(map[string]link.Mark, len(rows))

@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // span summarises one stream's records in one segment: enough to decide whether
@@ -39,29 +39,13 @@ type segIndex struct {
 	Streams  map[uint8]*span `cbor:"6,keyasint"`
 }
 
+// The module's CBOR modes (internal/cbormode). Metadata files and CBOR bodies
+// are read back from our own disk, but a damaged disk is hostile input all the
+// same.
 var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
+	encMode = cbormode.Enc
+	decMode = cbormode.MustHostile(cbormode.Limits{MaxNestedLevels: 16, MaxArrayElements: 4096, MaxMapPairs: 4096})
 )
-
-func init() {
-	var err error
-	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
-		panic(err) // static options: a failure is a programming error
-	}
-	// Metadata files and CBOR bodies are read back from our own disk, but a
-	// damaged disk is hostile input all the same.
-	if decMode, err = (cbor.DecOptions{
-		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-		IndefLength:      cbor.IndefLengthForbidden,
-		TagsMd:           cbor.TagsForbidden,
-		MaxNestedLevels:  16,
-		MaxArrayElements: 4096,
-		MaxMapPairs:      4096,
-	}).DecMode(); err != nil {
-		panic(err)
-	}
-}
 
 // segment is the in-memory state of one segment file.
 type segment struct {
