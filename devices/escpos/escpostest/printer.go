@@ -159,13 +159,24 @@ func (p *Printer) run() {
 		n, err := p.dev.Read(buf)
 		in := append(carry, buf[:n]...)
 		carry = nil
+		// The requests read together are answered from one state, as a
+		// printer answers them back to back within microseconds: a state
+		// set meanwhile must not tear one poll's four answers (offline from
+		// the paper end, then no paper end, would read as "offline").
+		var snap *State
 		for i := 0; i < len(in); i++ {
 			if in[i] == 0x10 && (i+1 == len(in) || in[i+1] == 0x04) {
 				if i+2 >= len(in) {
 					carry = append(carry, in[i:]...)
 					break
 				}
-				p.status(in[i+2])
+				if snap == nil {
+					p.mu.Lock()
+					snap = &State{}
+					*snap = p.state
+					p.mu.Unlock()
+				}
+				p.status(in[i+2], *snap)
 				i += 2
 				continue
 			}
@@ -217,12 +228,11 @@ func isCut(job []byte) bool {
 	return n >= 4 && job[n-4] == 0x1D && job[n-3] == 0x56 && (job[n-2] == 65 || job[n-2] == 66)
 }
 
-// status answers DLE EOT n with the byte the Epson reference gives for the state: fixed
+// status answers DLE EOT n with the byte the Epson reference gives for state s: fixed
 // bits 0x12, then the bits for n. Out-of-range n is ignored, as the printer does.
-func (p *Printer) status(n byte) {
+func (p *Printer) status(n byte, s State) {
 	p.mu.Lock()
 	p.requests++
-	s := p.state
 	p.mu.Unlock()
 	p.broadcast()
 	if s.Silent || n < 1 || n > 4 {
