@@ -12,9 +12,10 @@
 // persisted lazily, so a crash may redeliver but never skips (§5.2).
 //
 // Retention deletes whole segments once every stream is past them; a disk cap
-// sheds the least important streams first and refuses protected streams with
-// ErrFull (backpressure, never silent loss); a per-stream maximum age expires
-// records for privacy (§7).
+// sheds the least important streams first, compacting segments they share
+// with more important records, and refuses protected streams with ErrFull
+// (backpressure, never silent loss); a per-stream maximum age expires records
+// for privacy (§7).
 //
 // Open recovers: it truncates a torn tail, skips corruption without losing the
 // good records after it, keeps a .broken copy, and returns exactly what was lost

@@ -62,6 +62,14 @@ type segment struct {
 	streams map[uint8]*span
 	sealed  bool
 	deleted bool
+	// gen counts compactions since Open: a reader that opened the file at
+	// another generation reads the new one from its start.
+	gen uint64
+	// A compaction at futileLevel that found nothing to gain, while the
+	// streams' progress summed to futileKey (progressKeyLocked): not tried
+	// again at that level or a less aggressive one until progress moves.
+	futileKey   uint64
+	futileLevel Priority
 }
 
 func newSegment(dir string, index, firstSeq uint64, size int64) *segment {

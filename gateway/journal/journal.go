@@ -73,6 +73,7 @@ type stream struct {
 
 type counters struct {
 	commits, records, bytes, fsyncs uint64
+	compactions                     uint64
 	syncTime                        time.Duration
 }
 
@@ -292,12 +293,19 @@ func (j *Journal) commit() {
 	j.mu.Unlock()
 	b.err = err
 	close(b.done)
+	// Under mu: a sealed segment may be compacted or deleted at any time
+	// (compact.go), and its summary must describe the file that is there.
+	j.mu.Lock()
 	for _, s := range sealed {
+		if s.deleted {
+			continue
+		}
 		if err := s.writeIndex(j.dir); err != nil {
 			// Not fatal: Open rebuilds a missing index by scanning the segment.
 			j.log.Warn().Err(err).Str("segment", s.name()).Msg("journal: could not write segment index")
 		}
 	}
+	j.mu.Unlock()
 }
 
 // write lays a batch into the active segment (rotating as needed), fdatasyncs it

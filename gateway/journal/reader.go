@@ -45,10 +45,14 @@ type Reader struct {
 	// Owned by the goroutine calling Next.
 	f      *os.File
 	fseg   uint64
+	fgen   uint64 // the generation of fseg that f is (segment.gen)
 	win    *window
 	pos    position
 	floor  uint64 // records at or below this were delivered or acknowledged
 	expect uint64 // the sequence number of the record at pos; 0 if unknown
+	// verify: pos came from a cursor and is a hint, checked against the
+	// sequence number found there (FORMAT.md §5.2: compaction moves records).
+	verify bool
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -59,6 +63,7 @@ type pend struct {
 	seq     uint64
 	end     position // where the record ends: the cursor position once acked
 	seg     uint64
+	gen     uint64 // the segment's generation when the record was read
 	acked   bool
 	expired bool
 }
@@ -115,20 +120,35 @@ func (r *Reader) readOne() (rec Record, ok bool, wait <-chan struct{}, err error
 			j.mu.Unlock()
 			return rec, false, wait, nil
 		}
-		limit := seg.end
+		if r.f != nil && r.fseg == seg.index && r.fgen != seg.gen {
+			// Compacted since we opened it (FORMAT.md §7): offsets changed, so
+			// read the new file from its start; the floor skips what was read.
+			r.f.Close()
+			r.f = nil
+			r.pos.Off, r.expect = segmentHeaderSize, seg.firstSeq
+		}
+		limit, gen := seg.end, seg.gen
 		if r.pos.Off >= limit {
 			if last {
 				wait = j.commitCh
 				j.mu.Unlock()
 				return rec, false, wait, nil
 			}
+			if r.verify {
+				// A cursor at the end of a sealed segment that still holds
+				// records of the stream past the floor is stale: look again.
+				r.pos.Off, r.expect, r.verify = segmentHeaderSize, seg.firstSeq, false
+				j.mu.Unlock()
+				continue
+			}
 			r.pos, r.expect = position{Seg: seg.index + 1}, 0
 			j.mu.Unlock()
 			continue
 		}
+		// Opened under mu, so the file is the generation seg describes.
+		err := r.open(seg)
 		j.mu.Unlock()
-
-		if err := r.open(seg); err != nil {
+		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue // deleted while we looked: locate moves on
 			}
@@ -141,10 +161,20 @@ func (r *Reader) readOne() (rec Record, ok bool, wait <-chan struct{}, err error
 			return rec, false, nil, fmt.Errorf("journal: read %s at offset %d: %w", seg.name(), r.pos.Off, err)
 		}
 		if r.pos.Off == segmentHeaderSize {
-			r.expect = seg.firstSeq
+			r.expect, r.verify = seg.firstSeq, false
+		}
+		if r.verify {
+			r.verify = false
+			if !good || !r.expected(h) {
+				r.pos.Off, r.expect = segmentHeaderSize, seg.firstSeq
+				continue
+			}
 		}
 		if !good {
-			next, nextSeq, err := j.damagedAt(seg, r.f, r.pos.Off, limit, r.expect)
+			next, nextSeq, err := j.damagedAt(seg, gen, r.f, r.pos.Off, limit, r.expect)
+			if errors.Is(err, errCompacted) {
+				continue
+			}
 			if err != nil {
 				return rec, false, nil, err
 			}
@@ -161,10 +191,14 @@ func (r *Reader) readOne() (rec Record, ok bool, wait <-chan struct{}, err error
 		if h.Flags&flagHole != 0 || h.Stream != r.st.id || h.Seq <= r.floor {
 			continue
 		}
-		r.floor = h.Seq
 		if maxAge := r.st.cfg.MaxAge; maxAge > 0 && h.TimeMs < j.opt.Now().Add(-maxAge).UnixMilli() {
-			r.push(pend{seq: h.Seq, end: r.pos, seg: seg.index, acked: true, expired: true})
 			j.mu.Lock()
+			if seg.gen != gen {
+				j.mu.Unlock()
+				continue // compacted meanwhile: the next round reads the new file
+			}
+			r.floor = h.Seq
+			r.push(pend{seq: h.Seq, end: r.pos, seg: seg.index, gen: gen, acked: true, expired: true})
 			r.st.expired++
 			r.st.readHigh = max(r.st.readHigh, h.Seq)
 			j.mu.Unlock()
@@ -179,12 +213,33 @@ func (r *Reader) readOne() (rec Record, ok bool, wait <-chan struct{}, err error
 			Seq: h.Seq, Stream: r.st.cfg.Name, Time: time.UnixMilli(h.TimeMs),
 			Body: slices.Clone(body), cbor: h.Flags&flagCBOR != 0,
 		}
-		r.push(pend{seq: h.Seq, end: r.pos, seg: seg.index})
+		// Delivered only if the segment was not compacted while we read it:
+		// compaction sheds only records past readHigh, which this one
+		// becomes part of under the same lock.
 		j.mu.Lock()
+		if seg.gen != gen {
+			j.mu.Unlock()
+			continue
+		}
+		r.floor = h.Seq
+		r.push(pend{seq: h.Seq, end: r.pos, seg: seg.index, gen: gen})
 		r.st.readHigh = max(r.st.readHigh, h.Seq)
 		j.mu.Unlock()
 		return rec, true, nil, nil
 	}
+}
+
+// expected reports whether the record at a cursor's position is the one the
+// cursor says comes next: the record numbered expect, or a hole covering it.
+func (r *Reader) expected(h recordHeader) bool {
+	if r.expect == 0 {
+		return false
+	}
+	if h.Flags&flagHole != 0 {
+		b, err := r.win.get(r.pos.Off+recordHeaderSize, 8)
+		return err == nil && h.Seq <= r.expect && r.expect <= binary.LittleEndian.Uint64(b)+1
+	}
+	return h.Seq == r.expect
 }
 
 // locateLocked finds the segment to read, skipping deleted segments and sealed
@@ -222,7 +277,7 @@ func (r *Reader) open(seg *segment) error {
 	if err != nil {
 		return err
 	}
-	r.f, r.fseg, r.win = f, seg.index, newWindow(f, 0)
+	r.f, r.fseg, r.fgen, r.win = f, seg.index, seg.gen, newWindow(f, 0)
 	return nil
 }
 
@@ -270,7 +325,11 @@ func (r *Reader) advance() {
 	}
 	last := done[n-1]
 	if last.seq > r.st.cur.Acked {
-		r.st.cur = cursor{Acked: last.seq, Pos: last.end}
+		pos := last.end
+		if s := j.findSegLocked(last.seg); s != nil && s.gen != last.gen {
+			pos.Off = 0 // compacted since: the offset no longer holds (FORMAT.md §5.2)
+		}
+		r.st.cur = cursor{Acked: last.seq, Pos: pos}
 		j.cursorsDirty = true
 	}
 	for _, p := range done {
@@ -304,6 +363,7 @@ func (r *Reader) reset(c cursor) {
 	if c.Pos.Seg != 0 && c.Acked != 0 {
 		r.expect = c.Acked + 1
 	}
+	r.verify = c.Pos.Off > segmentHeaderSize
 }
 
 // Pending is the number of delivered records not yet acknowledged.
@@ -342,7 +402,7 @@ func (j *Journal) findSegLocked(index uint64) *segment {
 // the gap with a hole record, reports the loss and returns where to go on and
 // the sequence number found there. expect is the number the damaged record
 // should have had (0: unknown, then the range cannot be told or repaired).
-func (j *Journal) damagedAt(seg *segment, f *os.File, off, limit int64, expect uint64) (int64, uint64, error) {
+func (j *Journal) damagedAt(seg *segment, gen uint64, f *os.File, off, limit int64, expect uint64) (int64, uint64, error) {
 	j.repairMu.Lock()
 	defer j.repairMu.Unlock()
 	// Read with a fresh window: the reader's own may predate another reader's repair.
@@ -367,6 +427,14 @@ func (j *Journal) damagedAt(seg *segment, f *os.File, off, limit int64, expect u
 			d.LastSeq, d.Records = fh.Seq-1, fh.Seq-expect
 		}
 	}
+	// Under mu, so that compaction cannot replace the file between the check
+	// and the repair: a repair at these offsets in a compacted file would
+	// damage it.
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if seg.gen != gen || seg.deleted {
+		return 0, 0, errCompacted
+	}
 	j.keepBroken(seg)
 	if expect != 0 && found >= 0 {
 		if err := j.repairFile(seg, d); err != nil {
@@ -374,11 +442,13 @@ func (j *Journal) damagedAt(seg *segment, f *os.File, off, limit int64, expect u
 		}
 	}
 	j.log.Error().Str("loss", d.Loss.String()).Msg("journal: damaged records found while reading")
-	j.mu.Lock()
 	j.losses = append(j.losses, d.Loss)
-	j.mu.Unlock()
 	return end, nextSeq, nil
 }
+
+// errCompacted tells a reader that the segment it read was compacted (or
+// deleted) meanwhile: what looked like damage may be the file's replacement.
+var errCompacted = errors.New("journal: segment changed while read")
 
 func (j *Journal) repairFile(seg *segment, d damage) error {
 	f, err := os.OpenFile(seg.path, os.O_RDWR, 0)
@@ -433,8 +503,14 @@ func (j *Journal) Replay(ctx context.Context, streamName string, fn func(Record)
 		if err != nil {
 			return fmt.Errorf("journal: replay %q: %w", streamName, err)
 		}
+		// A segment compacted since the list was taken is shorter than p.end
+		// said; the copy is whole, so its size bounds it.
+		limit := p.end
+		if fi, err := f.Stat(); err == nil {
+			limit = min(limit, fi.Size())
+		}
 		var ferr error
-		sc := scanner{w: newWindow(f, p.end), maxBody: j.opt.MaxRecordSize}
+		sc := scanner{w: newWindow(f, limit), maxBody: j.opt.MaxRecordSize}
 		_, err = sc.scan(p.seg.name(), p.seg.firstSeq, func(h recordHeader, _ int64, body []byte) {
 			if ferr != nil || h.Stream != st.id || h.TimeMs < cutoff {
 				return

@@ -49,47 +49,6 @@ func (j *Journal) reserveLocked(sts []*stream, size int) error {
 	return nil
 }
 
-// makeRoomLocked frees at least excess bytes: first segments nothing needs, then
-// segments whose undelivered records are all sheddable, least important first
-// and oldest first. It never sheds records of a protected stream.
-func (j *Journal) makeRoomLocked(sts []*stream, excess int64, cause string) error {
-	st := sts[0]
-	nowMs := j.opt.Now().UnixMilli()
-	for excess > 0 {
-		var best *segment
-		bestPrio := Priority(-1)
-		var blocking *stream
-		for _, seg := range j.segs {
-			if !seg.sealed {
-				continue
-			}
-			prio, holder := j.livePriorityLocked(seg, nowMs, false)
-			if holder == nil {
-				best, bestPrio = seg, PriorityDiagnostics+1 // dead: free without loss
-				break
-			}
-			if blocking == nil && holder.cfg.Priority.Protected() {
-				blocking = holder
-			}
-			if prio > bestPrio {
-				best, bestPrio = seg, prio
-			}
-		}
-		if best == nil || (bestPrio <= PriorityDiagnostics && bestPrio.Protected()) {
-			fe := &FullError{Stream: st.cfg.Name, Used: j.diskBytes, Cap: j.opt.MaxBytes, Cause: cause}
-			if blocking != nil {
-				fe.Blocking = blocking.cfg.Name
-			}
-			return fe
-		}
-		if err := j.dropSegmentLocked(best, nowMs, true); err != nil {
-			return err
-		}
-		excess -= best.size
-	}
-	return nil
-}
-
 // livePriorityLocked returns the most important priority among the streams
 // with records in seg that are neither acknowledged nor expired, and one such
 // stream (nil when the segment is dead). With keep, acknowledged records a
@@ -234,9 +193,12 @@ type Stats struct {
 	Records   uint64 // records committed since Open
 	Bytes     uint64 // record bytes committed since Open
 	Fsyncs    uint64 // fdatasync and fsync calls since Open, metadata included
-	SyncTime  time.Duration
-	Losses    []Loss // damage found while reading, since Open
-	Failed    error  // non-nil once a write failed
+	// Compactions counts segments rewritten without shed or delivered
+	// records to make room under the cap (FORMAT.md §7).
+	Compactions uint64
+	SyncTime    time.Duration
+	Losses      []Loss // damage found while reading, since Open
+	Failed      error  // non-nil once a write failed
 	// Pending is the record bytes appended and not yet durable (waiting for
 	// or in a commit). Pending above zero while Commits stands still is a
 	// stalled disk: the watchdog's test (gateway/sdnotify).
@@ -261,7 +223,7 @@ func (j *Journal) Stats() Stats {
 		Full: j.full.state, FreeBytes: free,
 		Segments: len(j.segs), DiskBytes: j.diskBytes, MaxBytes: j.opt.MaxBytes,
 		Commits: j.st.commits, Records: j.st.records, Bytes: j.st.bytes, Fsyncs: j.st.fsyncs,
-		SyncTime: j.st.syncTime, Losses: slices.Clone(j.losses), Failed: j.failed, Pending: j.inflight,
+		Compactions: j.st.compactions, SyncTime: j.st.syncTime, Losses: slices.Clone(j.losses), Failed: j.failed, Pending: j.inflight,
 	}
 	for _, st := range j.byName {
 		ss := StreamStats{

@@ -51,10 +51,11 @@ var (
 	dSyncTime   = jdesc(typeCounter, "fsync_seconds_total", "Time spent in fdatasync and fsync since the journal opened.")
 	dLosses     = jdesc(typeGauge, "damaged_ranges", "Damaged ranges found while reading since the journal opened.")
 	dFailed     = jdesc(typeGauge, "failed", "1 once a write or fsync failed: the journal accepts nothing more until restarted.")
+	dCompacted  = jdesc(typeCounter, "compactions_total", "Segments rewritten without shed or delivered records to make room under the disk cap.")
 	dFull       = jdesc(typeGauge, "full", "1 while the journal refuses appends for lack of room (cap reached or file system full).")
 	dFreeBytes  = jdesc(typeGauge, "fs_free_bytes", "Bytes free for the journal on its file system (statfs f_bavail).")
 	journalDesc = []desc{dDepth, dOldest, dAppended, dAcked, dShed, dExpired, dRefused, dSegments, dDiskBytes,
-		dMaxBytes, dCommits, dRecords, dBytes, dFsyncs, dSyncTime, dLosses, dFailed, dFull, dFreeBytes}
+		dMaxBytes, dCommits, dRecords, dBytes, dFsyncs, dSyncTime, dLosses, dFailed, dCompacted, dFull, dFreeBytes}
 )
 
 func (c *journalCollector) collect(dst []family) []family {
@@ -89,6 +90,7 @@ func (c *journalCollector) collect(dst []family) []family {
 		failed = 1
 	}
 	one(dFailed, failed)
+	one(dCompacted, float64(s.Compactions))
 	full := 0.0
 	if s.Full.Full {
 		full = 1
