@@ -80,6 +80,9 @@ type Options struct {
 	// stageHook, if set, is told of each stage's start and stop; an error
 	// fails that start (tests: export_test.go).
 	stageHook func(stageEvent) error
+	// serialNow, if set, is the clock of the serial error log's window
+	// (tests: export_test.go); default time.Now.
+	serialNow func() time.Time
 }
 
 // Sender lets drivers send commands to other devices of the gateway (a room

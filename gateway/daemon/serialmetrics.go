@@ -35,6 +35,9 @@ func watchSerial(ctx context.Context, wg *sync.WaitGroup, m *metrics.Metrics, o 
 		log.Error().Err(err).Msg("serial port metrics not exported")
 	}
 	sl := &serialLog{now: time.Now, every: serialLogEvery, log: log.With().Str("part", "serial").Logger()}
+	if o.serialNow != nil {
+		sl.now = o.serialNow
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

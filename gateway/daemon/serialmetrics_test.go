@@ -104,13 +104,18 @@ func TestSerialErrorsCounted(t *testing.T) {
 	}
 	logs := &logBuffer{}
 	addr := fmt.Sprintf("127.0.0.1:%d", mqtttest.FreePort(t))
-	runGateway(t, daemon.Options{
+	o := daemon.Options{
 		Gateway: "gw-s", StateDir: filepath.Join(dir, "gw"), HTTP: addr,
 		Uplink:  uplink.Options{Broker: fmt.Sprintf("tcp://127.0.0.1:%d", mqtttest.FreePort(t)), ClientID: "officegate-gw-s"},
 		Devices: []daemon.Device{{ID: "terminal-lobby", Kind: "terminal", Port: linkS.Name(), Baud: 115200}},
 		Drivers: []devices.Driver{k},
 		Log:     zerolog.New(logs),
-	})
+	}
+	// The log window runs on the test's clock: on the real one a slow
+	// machine could let the minute pass between the two floods.
+	clock := &readClock{now: time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)}
+	daemon.SetSerialClock(&o, clock.Now)
+	runGateway(t, o)
 	metricsBody := func() string {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err != nil {
@@ -177,9 +182,26 @@ func TestSerialErrorsCounted(t *testing.T) {
 		return metricSum(b, "officegate_serial_frames_dropped_total", linkPort) > dropped &&
 			metricSum(b, "officegate_serial_lines_refused_total", scanPort) > refused
 	})
+	// Let the log look at the moved counters: a check reads the counters,
+	// then the clock, so the second check from now read them after this.
+	reads := clock.Reads()
+	waitUntil(t, 10*time.Second, "the serial log checked the ports again", func() bool { return clock.Reads() >= reads+2 })
 	lines := logs.lines(t, msg)
 	if len(lines) != 2 {
 		t.Fatalf("%d serial warnings, want one per port: %v", len(lines), lines)
+	}
+	// At the window's end, one more line per port with what came since.
+	clock.Advance(time.Minute)
+	waitUntil(t, 10*time.Second, "a second warning per port after the window", func() bool {
+		ports := map[string]int{}
+		for _, l := range logs.lines(t, msg) {
+			ports[l["port"].(string)]++
+		}
+		return ports[linkS.Name()] == 2 && ports[scanS.Name()] == 2
+	})
+	lines = logs.lines(t, msg)
+	if len(lines) != 4 {
+		t.Fatalf("%d serial warnings, want two per port: %v", len(lines), lines)
 	}
 	for _, l := range lines {
 		if l["level"] != "warn" || l["count"].(float64) < 1 || l["reasons"] == nil {
@@ -192,4 +214,31 @@ func TestSerialErrorsCounted(t *testing.T) {
 	if n := len(k.Status().Counters); n == 0 || k.Status().Counters["scans_rejected"] != 0 {
 		t.Errorf("kiosk counters %v: noise made visitor.scan_rejected", k.Status().Counters)
 	}
+}
+
+// readClock is a clock that moves only when told, and counts its reads.
+type readClock struct {
+	mu sync.Mutex
+	// Guarded by mu.
+	now   time.Time
+	reads int
+}
+
+func (c *readClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	return c.now
+}
+
+func (c *readClock) Reads() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+func (c *readClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
