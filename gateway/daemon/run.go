@@ -28,11 +28,12 @@ import (
 // uplink, the device registry, the command processor, the drivers, the
 // panel→room queue, the configured device links, the discovered ports, the
 // firmware rollouts, the admin service, the watchdog. So at shutdown the
-// watchdog stops, the admin socket closes and rollouts stop where they are, the device links stop (nothing new
-// is acknowledged to devices), the rooms take their panels' last events, the
-// drivers stop, then commands, then the uplink publishes the offline status,
-// then marks are saved and the journal is closed. A failed start, or a panic
-// in a part's goroutine, stops what had started the same way and is returned.
+// watchdog stops, the admin socket closes, rollouts stop where they are, the
+// device links stop (nothing new is acknowledged to devices), the rooms take
+// their panels' last events, the drivers stop, then commands, then the
+// uplink publishes the offline status, then marks are saved and the journal
+// is closed. A failed start, or a panic in a part's goroutine, stops what
+// had started the same way and is returned.
 func Run(ctx context.Context, o Options) error {
 	w, err := newWiring(o)
 	if err != nil {

@@ -78,8 +78,8 @@ type runner struct {
 	// hook, if set, is told of every start and stop (tests); an error it
 	// returns for a start is that stage's start failing.
 	hook func(stageEvent) error
-	// failed receives the first panic of any stage's goroutine; later ones
-	// are only logged.
+	// failed holds a panic of a stage's goroutine until run takes it; one
+	// coming while it is full is only logged.
 	failed chan error
 
 	running []running // in start order; Run's goroutine only
@@ -99,7 +99,7 @@ func (r *runner) fail(err error) {
 	select {
 	case r.failed <- err:
 	default:
-		r.log.Error().Err(err).Msg("a second stage failed while the gateway was stopping")
+		r.log.Error().Err(err).Msg("another part of the gateway failed too")
 	}
 }
 
@@ -158,14 +158,14 @@ func (r *runner) stopAll() error {
 func (r *runner) run(ctx context.Context, stages []stage, ready func()) error {
 	for _, s := range stages {
 		if ctx.Err() != nil {
-			return r.stopAll()
+			return r.finish(nil)
 		}
 		if err := r.start(ctx, s); err != nil {
-			return errors.Join(err, r.stopAll())
+			return r.finish(err)
 		}
 		select {
 		case err := <-r.failed:
-			return errors.Join(err, r.stopAll())
+			return r.finish(err)
 		default:
 		}
 	}
@@ -179,5 +179,17 @@ func (r *runner) run(ctx context.Context, stages []stage, ready func()) error {
 	case cause = <-r.failed:
 		r.log.Error().Err(cause).Msg("shutting down: a part of the gateway failed")
 	}
-	return errors.Join(cause, r.stopAll())
+	return r.finish(cause)
+}
+
+// finish stops every started stage and returns cause with the stops' errors
+// and a panic not yet taken (one that came during a start, or the stop).
+func (r *runner) finish(cause error) error {
+	err := errors.Join(cause, r.stopAll())
+	select {
+	case p := <-r.failed:
+		err = errors.Join(err, p)
+	default:
+	}
+	return err
 }
