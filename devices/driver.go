@@ -34,6 +34,18 @@ type Commander interface {
 	Handle(ctx context.Context, c Command) Result
 }
 
+// PanelListener is implemented by a driver that acts on another device's
+// events (a room driver on its panel's buttons): for every event of the device
+// PanelID names, once the gateway has journaled it, the gateway calls
+// PanelEvent.
+type PanelListener interface {
+	// PanelID returns the panel's device id; "" when there is none.
+	PanelID() string
+	// PanelEvent takes one event of the panel: its type, data and time
+	// (Event.Time). It must not block on the sink or the panel.
+	PanelEvent(ctx context.Context, typ string, data map[string]any, at time.Time)
+}
+
 // Statuser is implemented by drivers that can report the device's health.
 type Statuser interface {
 	// Status returns a snapshot; it must not block on the device.

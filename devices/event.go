@@ -2,15 +2,18 @@ package devices
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/officegate/officegate/firmware-bridge/link"
 )
 
 // ErrBusy is wrapped by a Sink's error when the gateway cannot take the event
 // now (back-pressure: disk full, journal behind). The event was not taken:
-// the driver keeps it and retries later.
-var ErrBusy = errors.New("devices: busy")
+// the driver keeps it and retries later. It is the link's error: one busy
+// from the journal to every device, on a link or on GPIO, so either name
+// matches.
+var ErrBusy = link.ErrBusy
 
 // Clock states: how far the device's clock can be trusted for Event.Time.
 const (

@@ -7,14 +7,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/gpio"
 )
 
 // Door errors.
 var (
 	// ErrBusy: the strike is already released, by a pulse or by held_open
-	// mode. A retried command must not stretch an unlock.
-	ErrBusy = errors.New("door: busy, strike already released")
+	// mode. A retried command must not stretch an unlock. It wraps
+	// devices.ErrBusy (not now; may be asked again), so a caller that knows
+	// only the driver contract sees a busy door as busy.
+	ErrBusy = fmt.Errorf("door: strike already released: %w", devices.ErrBusy)
 	// ErrLocked: the door is in locked mode and refuses pulses.
 	ErrLocked = errors.New("door: locked mode refuses pulses")
 	// ErrClosed: the Door was closed or its context cancelled.

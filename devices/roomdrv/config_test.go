@@ -69,7 +69,7 @@ func TestFactory(t *testing.T) {
 	if desc.Kind != roomdrv.Kind || len(desc.Commands) != len(room.Commands) {
 		t.Errorf("describe %+v", desc)
 	}
-	pl, ok := d.(roomdrv.PanelListener)
+	pl, ok := d.(devices.PanelListener)
 	if !ok || pl.PanelID() != "panel-3f-aurora" {
 		t.Fatalf("panel listener %v %v", ok, pl)
 	}

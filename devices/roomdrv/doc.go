@@ -6,7 +6,7 @@
 // (package room: schedule, check-in window, release suggestions, LED
 // state), which it keeps in a state file. The panel by the door (buttons
 // and a display line) is a separate device on the firmware-bridge serial
-// link; the gateway passes the panel's events to the driver (PanelListener)
+// link; the gateway passes the panel's events to the driver (devices.PanelListener)
 // and the driver sends the panel commands through the hook the gateway
 // injects (With.Panel, or the send function of Factory).
 //

@@ -38,17 +38,6 @@ var (
 // returns once the panel answered, or with ctx's error once ctx is done.
 type PanelFunc func(ctx context.Context, name string, args map[string]any) error
 
-// PanelListener is implemented by the room driver for the gateway, which
-// routes to it the events of the room's panel: for every event of the
-// device PanelID names, after journaling it, the gateway calls PanelEvent.
-type PanelListener interface {
-	// PanelID returns the panel's device id; "" when the room has none.
-	PanelID() string
-	// PanelEvent takes one event of the panel: its type, data and time
-	// (Event.Time). It does not block on the sink or the panel.
-	PanelEvent(ctx context.Context, typ string, data map[string]any, at time.Time)
-}
-
 // With holds what the gateway, tests and the demo inject.
 type With struct {
 	Opener gpio.Opener      // opens the LED and PIR pins; nil: gpio.Open, the board's
@@ -98,11 +87,11 @@ type Driver struct {
 }
 
 var (
-	_ devices.Driver    = (*Driver)(nil)
-	_ devices.Commander = (*Driver)(nil)
-	_ devices.Statuser  = (*Driver)(nil)
-	_ PanelListener     = (*Driver)(nil)
-	_ devices.Factory   = New
+	_ devices.Driver        = (*Driver)(nil)
+	_ devices.Commander     = (*Driver)(nil)
+	_ devices.Statuser      = (*Driver)(nil)
+	_ devices.PanelListener = (*Driver)(nil)
+	_ devices.Factory       = New
 )
 
 // New is the driver's devices.Factory on the board's GPIO, with no way to
@@ -178,7 +167,7 @@ func (d *Driver) Describe() devices.Description {
 	return devices.Description{ID: d.id, Kind: Kind, Model: "meeting-room", Commands: slices.Clone(room.Commands)}
 }
 
-// PanelID implements PanelListener.
+// PanelID implements devices.PanelListener.
 func (d *Driver) PanelID() string { return d.set.panel }
 
 // withRoom calls fn with the room, then queues first and the events the
@@ -255,7 +244,7 @@ func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
 	return res
 }
 
-// PanelEvent implements PanelListener. A button press is done at the time
+// PanelEvent implements devices.PanelListener. A button press is done at the time
 // the panel pressed it (at; zero or later than now: now), as source
 // "panel"; an occupancy report from a panel's own sensor counts as the
 // PIR's. Other types are ignored, and counted.

@@ -133,14 +133,6 @@ func (s *Sender) Send(ctx context.Context, device string, c devices.Command) (de
 	return devices.Result{Status: res.Status.String(), Error: res.Error, Data: res.Data}, nil
 }
 
-// PanelListener is a driver that acts on another device's events (a room
-// driver on its panel's buttons): the gateway hands it every event of the
-// device PanelID names, once durable.
-type PanelListener interface {
-	PanelID() string
-	PanelEvent(ctx context.Context, typ string, data map[string]any, at time.Time)
-}
-
 // Gateway is a running gateway, as Ready sees it.
 type Gateway struct {
 	Journal *journal.Journal

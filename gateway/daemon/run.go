@@ -389,7 +389,7 @@ func (w *wiring) startAdmin(_ context.Context, g *group) error {
 }
 
 // panelQueue hands each event of a panel, once durable, to the rooms
-// listening to it (PanelListener), from its own goroutine: the intake calls
+// listening to it (devices.PanelListener), from its own goroutine: the intake calls
 // observe on the panel's commit path, and a room's button press writes the
 // room's state file. Nothing is dropped: while the queue is full, observe
 // waits, which holds back the panel's next commits (and so its
@@ -400,14 +400,14 @@ func (w *wiring) startAdmin(_ context.Context, g *group) error {
 // before the drivers stop.
 type panelQueue struct {
 	// Immutable.
-	listeners map[string][]PanelListener // by panel device id
+	listeners map[string][]devices.PanelListener // by panel device id
 	q         chan observed
 	stopped   chan struct{} // closed once run returned: nothing takes events any more
 	log       zerolog.Logger
 }
 
 type observed struct {
-	l    PanelListener
+	l    devices.PanelListener
 	typ  string
 	data map[string]any
 	at   time.Time
@@ -419,10 +419,10 @@ type observed struct {
 const panelQueueLen = 256
 
 func newPanelQueue(drivers []devices.Driver, log zerolog.Logger) *panelQueue {
-	p := &panelQueue{listeners: map[string][]PanelListener{}, q: make(chan observed, panelQueueLen),
+	p := &panelQueue{listeners: map[string][]devices.PanelListener{}, q: make(chan observed, panelQueueLen),
 		stopped: make(chan struct{}), log: log}
 	for _, d := range drivers {
-		if l, ok := d.(PanelListener); ok && l.PanelID() != "" {
+		if l, ok := d.(devices.PanelListener); ok && l.PanelID() != "" {
 			p.listeners[l.PanelID()] = append(p.listeners[l.PanelID()], l)
 		}
 	}
