@@ -45,10 +45,16 @@ type Event struct {
 
 // EventSource identifies an event by what the device remembers of it, so the
 // same event re-sent after any retry, reconnect or restart gets the same id.
+// A device with counters gives (Boot, Seq); a device without them (a ZKTeco
+// terminal) gives a natural Key instead, and never both.
 type EventSource struct {
 	HardwareID string // the device's own hardware id (not the configured id)
 	Boot       uint32 // the device's boot counter when it recorded the event
 	Seq        uint64 // the device's event counter within Boot
+	// Key is the event's natural key among the device's events, e.g. what
+	// zkteco.PunchKey derives from a punch's PIN, time, status and verify.
+	// Two different events of one device never share a Key.
+	Key string
 }
 
 // IsZero reports whether s is the zero EventSource: the event was originated
@@ -77,6 +83,11 @@ func (e Event) Check() error {
 	if !e.Source.IsZero() && e.Source.HardwareID == "" {
 		// Boot and Seq alone would collide between devices.
 		return fmt.Errorf("devices: device %q: event %q: source has boot %d seq %d but no hardware id",
+			e.Device, e.Type, e.Source.Boot, e.Source.Seq)
+	}
+	if e.Source.Key != "" && (e.Source.Boot != 0 || e.Source.Seq != 0) {
+		// One id derivation per event: a key and counters would leave two.
+		return fmt.Errorf("devices: device %q: event %q: source has both a key and boot %d seq %d",
 			e.Device, e.Type, e.Source.Boot, e.Source.Seq)
 	}
 	if err := CheckData(e.Data); err != nil {

@@ -110,6 +110,23 @@ func EventID(hardwareID string, boot uint32, seq uint64) string {
 	return uuid8(h.Sum(nil))
 }
 
+// KeyID derives the id of an event a device identifies by a natural key
+// instead of counters (devices.EventSource.Key: a ZKTeco punch). Its input
+// starts "officegate key v1\x00", differing from EventID's and NoteID's in the
+// 12th byte, and the hardware id and key are length prefixed, so a keyed id
+// is never the id of a counted event, of a note, or of another (hardware id,
+// key).
+func KeyID(hardwareID, key string) string {
+	h := sha256.New()
+	h.Write([]byte("officegate key v1\x00"))
+	var b [binary.MaxVarintLen64]byte
+	for _, f := range []string{hardwareID, key} {
+		h.Write(binary.AppendUvarint(b[:0], uint64(len(f))))
+		h.Write([]byte(f))
+	}
+	return uuid8(h.Sum(nil))
+}
+
 // Notes the gateway derives from a device's event, each its own id namespace
 // under NoteID.
 const (

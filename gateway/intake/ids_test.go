@@ -10,6 +10,8 @@ import (
 	"testing/quick"
 	"time"
 
+	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/zkteco"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/contract"
@@ -23,6 +25,7 @@ type origin struct {
 	hw   string
 	boot uint32
 	seq  uint32
+	key  string // a device event with a natural key (devices.EventSource.Key)
 }
 
 // idScenario is a run of records from a few terminals: gaps, replays of
@@ -138,6 +141,64 @@ func TestIDsNeverShared(t *testing.T) {
 	}
 	if err := quick.Check(check, &quick.Config{MaxCount: 300, Rand: rand.New(rand.NewSource(13))}); err != nil {
 		t.Fatal(err)
+	}
+
+	// Events with a natural key (a ZKTeco punch) beside counted ones, from
+	// hardware ids and keys chosen so that naive joins collide: each keyed
+	// event has one id whenever it is emitted, shared with nothing else.
+	owner := map[string]origin{}
+	for _, rec := range []link.Record{rec(1, 0, 0), rec(4, 2, 0), rec(5, 0, 2)} {
+		entries, err := in.event(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			ob, err := envelope.DecodeOutbound(e.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := origin{hw: rec.HardwareID, boot: uint32(ob.Event.Boot), seq: uint32(ob.Event.Seq)}
+			switch ob.Event.Type {
+			case "device.events_lost":
+				o.note = "events_lost"
+			case "device.alarm":
+				o.note = "biometric"
+			}
+			owner[ob.Event.ID] = o
+		}
+	}
+	j, kin := openIntake(t)
+	pin := func(p string) devices.EventSource { return zkteco.PunchKey("T", p, "2026-01-05 08:59:58", 0, 1) }
+	srcs := []devices.EventSource{
+		pin("1"), pin("1"), pin("10"), pin("1 1"), zkteco.PunchKey("T", "1", "2026-01-05 08:59:58", 0, 15),
+		zkteco.PunchKey("T", "1", "2026-01-05 08:59:58", 1, 1), zkteco.PunchKey("T\x00", "1", "2026-01-05 08:59:58", 0, 1),
+		{HardwareID: "T", Key: "a"}, {HardwareID: "Ta", Key: ""}, {HardwareID: "T", Key: "\x00"}, {HardwareID: "T\x00", Key: "a"},
+		{HardwareID: "T", Boot: 1, Seq: 1}, {HardwareID: "T", Key: "a"},
+	}
+	for _, src := range srcs {
+		if err := kin.Emit(context.Background(), devices.Event{Device: "t", Type: "attendance.punch", Time: time.Unix(1764000000, 0),
+			Clock: devices.ClockSynced, Data: map[string]any{"user": "1"}, Source: src}); err != nil {
+			t.Fatalf("emit %+v: %v", src, err)
+		}
+	}
+	for i, ev := range readEvents(t, j, StreamFor("attendance.punch"), len(srcs)) {
+		src := srcs[i]
+		o := origin{hw: src.HardwareID, boot: src.Boot, seq: uint32(src.Seq), key: src.Key}
+		if src.Key != "" && (ev.Boot != 0 || ev.Seq != 0) {
+			t.Errorf("keyed event %+v published with boot %d seq %d, want 0 0", src, ev.Boot, ev.Seq)
+		}
+		if prev, ok := owner[ev.ID]; ok && prev != o {
+			t.Errorf("id %s stands for %+v and for %+v", ev.ID, prev, o)
+		}
+		owner[ev.ID] = o
+	}
+	// The other way round: a keyed event emitted twice keeps its id.
+	ids := map[origin]string{}
+	for id, o := range owner {
+		if prev, ok := ids[o]; ok && prev != id {
+			t.Errorf("%+v has ids %s and %s", o, prev, id)
+		}
+		ids[o] = id
 	}
 }
 

@@ -39,7 +39,10 @@ func (in *Intake) emit(ctx context.Context, ev devices.Event, seen bool) error {
 	id := envelope.NewID()
 	var boot uint32
 	var seq uint64
-	if !ev.Source.IsZero() {
+	switch {
+	case ev.Source.Key != "":
+		id = envelope.KeyID(ev.Source.HardwareID, ev.Source.Key) // boot and seq stay 0: the device has none
+	case !ev.Source.IsZero():
 		id = envelope.EventID(ev.Source.HardwareID, ev.Source.Boot, ev.Source.Seq)
 		boot, seq = ev.Source.Boot, ev.Source.Seq
 	}

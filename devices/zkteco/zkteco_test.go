@@ -1,0 +1,38 @@
+package zkteco
+
+import (
+	"testing"
+
+	"github.com/officegate/officegate/devices"
+)
+
+// TestPunchKey: each field of the natural key counts, and fields cannot bleed
+// into each other (a PIN holding the separator, a PIN that is a prefix).
+func TestPunchKey(t *testing.T) {
+	const at = "2026-01-05 08:59:58"
+	keys := map[devices.EventSource]string{}
+	for name, k := range map[string]devices.EventSource{
+		"base":        PunchKey("CQZ7224460", "1", at, 0, 1),
+		"serial":      PunchKey("CQZ7224461", "1", at, 0, 1),
+		"pin":         PunchKey("CQZ7224460", "10", at, 0, 1),
+		"pin-sep":     PunchKey("CQZ7224460", "1 2026-01-05", "08:59:58", 0, 1),
+		"time":        PunchKey("CQZ7224460", "1", "2026-01-05 08:59:59", 0, 1),
+		"status":      PunchKey("CQZ7224460", "1", at, 1, 1),
+		"verify":      PunchKey("CQZ7224460", "1", at, 0, 15),
+		"status-verb": PunchKey("CQZ7224460", "1", at, 10, 0),
+	} {
+		if k.Boot != 0 || k.Seq != 0 || k.Key == "" {
+			t.Errorf("%s: %+v: want a key and no counters", name, k)
+		}
+		if prev, ok := keys[k]; ok {
+			t.Errorf("%s and %s share the source %+v", name, prev, k)
+		}
+		keys[k] = name
+	}
+	if PunchKey("S", "7", at, 0, 1) != PunchKey("S", "7", at, 0, 1) {
+		t.Error("the same punch gave two keys")
+	}
+	if got := PunchKey("S", "7", at, 0, 1).HardwareID; got != "S" {
+		t.Errorf("hardware id %q, want the serial", got)
+	}
+}
