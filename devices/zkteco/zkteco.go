@@ -1,6 +1,7 @@
-// Package zkteco owns what every ZKTeco-family protocol agrees on: the natural
-// key of a punch, so the same punch reaching the gateway through PUSH (HTTP)
-// or the 4370 binary protocol gets the same event id.
+// Package zkteco owns what the ZKTeco protocols share: the natural key of a punch.
+//
+// The same punch reaching the gateway through PUSH (HTTP) or the 4370 binary
+// protocol gets the same event id because both drivers derive it here.
 package zkteco
 
 import (
