@@ -71,9 +71,10 @@ func (j *Journal) compactGainLocked(seg *segment, level Priority, nowMs int64) i
 		if st == nil {
 			continue
 		}
-		n += spanCount(sp, 0, st.cur.Acked)
+		passed := st.passedLocked()
+		n += spanCount(sp, 0, passed)
 		if st.sheds(level) || st.expiredSpan(sp, nowMs) {
-			n += spanCount(sp, max(st.cur.Acked, st.readHigh), ^uint64(0))
+			n += spanCount(sp, max(passed, st.readHighLocked()), ^uint64(0))
 		}
 	}
 	if n < 1 {
@@ -96,7 +97,9 @@ func (j *Journal) compactGainLocked(seg *segment, level Priority, nowMs int64) i
 func (j *Journal) progressKeyLocked() uint64 {
 	key := uint64(1)
 	for _, st := range j.byName {
-		key += st.cur.Acked + st.readHigh
+		for _, cs := range st.consumersLocked() {
+			key += cs.cur.Acked + cs.readHigh
+		}
 	}
 	return key
 }
@@ -108,9 +111,9 @@ func (j *Journal) dropOnCompactLocked(h recordHeader, level Priority, nowMs int6
 	switch {
 	case st == nil:
 		return false, false, false
-	case h.Seq <= st.cur.Acked:
-		return true, false, false // delivered: kept records go first when room is needed
-	case h.Seq <= st.readHigh:
+	case h.Seq <= st.passedLocked():
+		return true, false, false // delivered to every consumer: kept records go first when room is needed
+	case h.Seq <= st.readHighLocked():
 		return false, false, false // read and in flight: its Ack is coming
 	case st.cfg.MaxAge > 0 && h.TimeMs < nowMs-st.cfg.MaxAge.Milliseconds():
 		return true, false, true
@@ -130,7 +133,10 @@ func (j *Journal) compactLocked(seg *segment, level Priority, nowMs int64) (int6
 	}
 	defer f.Close()
 
-	type tally struct{ shed, expired uint64 }
+	type tally struct {
+		shed, expired uint64
+		undelivered   map[*cstate]uint64 // by consumer: the dropped records past its cursor
+	}
 	dropped := map[uint8]*tally{}
 	streams := map[uint8]*span{}
 	var records uint64
@@ -143,8 +149,13 @@ func (j *Journal) compactLocked(seg *segment, level Priority, nowMs int64) (int6
 			if shed || expired {
 				t := dropped[h.Stream]
 				if t == nil {
-					t = &tally{}
+					t = &tally{undelivered: map[*cstate]uint64{}}
 					dropped[h.Stream] = t
+				}
+				for _, cs := range j.byID[h.Stream].consumersLocked() {
+					if h.Seq > cs.cur.Acked {
+						t.undelivered[cs]++
+					}
 				}
 				if shed {
 					t.shed++
@@ -212,14 +223,18 @@ func (j *Journal) compactLocked(seg *segment, level Priority, nowMs int64) (int6
 	j.st.fsyncs += 2
 	j.st.compactions++
 	for _, st := range j.byName {
-		if st.cur.Pos.Seg == seg.index {
-			st.cur.Pos.Off = 0 // the offset no longer holds: read the segment from its start
-			j.cursorsDirty = true
+		for _, cs := range st.consumersLocked() {
+			if cs.cur.Pos.Seg == seg.index {
+				cs.cur.Pos.Off = 0 // the offset no longer holds: read the segment from its start
+				j.cursorsDirty = true
+			}
 		}
 	}
 	for id, t := range dropped {
 		st := j.byID[id]
-		st.depth -= min(st.depth, t.shed+t.expired)
+		for cs, n := range t.undelivered {
+			cs.depth -= min(cs.depth, n)
+		}
 		st.expired += t.expired // logged by maintain, with the reader's skips
 		if t.shed > 0 {
 			st.shed += t.shed

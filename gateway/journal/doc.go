@@ -9,7 +9,8 @@
 // whatever the load (§6). Records belong to named streams with priorities; a
 // consumer reads a stream in order through a Reader and acknowledges records in
 // any order, and the stream's cursor advances over the acknowledged prefix and is
-// persisted lazily, so a crash may redeliver but never skips (§5.2).
+// persisted lazily, so a crash may redeliver but never skips (§5.2). Named
+// consumers (Options.Consumers, ConsumerReader) read with cursors of their own.
 //
 // Retention deletes whole segments once every stream is past them; a disk cap
 // sheds the least important streams first, compacting segments they share

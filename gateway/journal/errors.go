@@ -23,6 +23,8 @@ var (
 	ErrTooLarge = errors.New("journal: record too large")
 	// ErrUnknownStream names a stream that is not configured.
 	ErrUnknownStream = errors.New("journal: unknown stream")
+	// ErrUnknownConsumer names a consumer that is not in Options.Consumers.
+	ErrUnknownConsumer = errors.New("journal: unknown consumer")
 	// ErrReaderOpen: a stream has at most one reader at a time.
 	ErrReaderOpen = errors.New("journal: stream already has a reader")
 	// ErrLocked: another process holds the journal directory.

@@ -58,17 +58,13 @@ type stream struct {
 	configured bool // false: found on disk, no longer in Options.Streams
 
 	// Guarded by Journal.mu.
-	cur      cursor // acknowledged
-	saved    cursor // as last persisted
-	reader   *Reader
-	depth    uint64 // records after the cursor still on disk
-	readHigh uint64 // highest sequence number the reader has passed
-	appended uint64 // since Open
-	acked    uint64 // since Open
-	shed     uint64 // since Open
-	expired  uint64 // since Open
-	logged   uint64 // expired as last logged
-	refused  uint64 // records refused with ErrFull since Open
+	cstate                      // the primary consumer's cursor and reader
+	named    map[string]*cstate // the named consumers' (consumer.go), by name
+	appended uint64             // since Open
+	shed     uint64             // since Open
+	expired  uint64             // since Open
+	logged   uint64             // expired as last logged
+	refused  uint64             // records refused with ErrFull since Open
 }
 
 type counters struct {
@@ -408,6 +404,9 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 			st := j.byID[h.Stream]
 			st.appended++
 			st.depth++
+			for _, cs := range st.named {
+				cs.depth++
+			}
 			o += int64(b.size(i))
 		}
 		seg.end = o

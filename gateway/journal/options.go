@@ -2,6 +2,7 @@ package journal
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -53,6 +54,8 @@ type Stream struct {
 // Options configure a Journal. The zero value of each field means its default.
 type Options struct {
 	Streams []Stream
+	// Consumers are the named consumers besides the primary one (consumer.go).
+	Consumers []Consumer
 
 	// SegmentSize is the size of each preallocated segment file. Default 8 MiB.
 	SegmentSize int64
@@ -135,6 +138,8 @@ func (o *Options) withDefaults() (Options, error) {
 		switch {
 		case s.Name == "" || len(s.Name) > 64:
 			return bad(fmt.Sprintf("Streams[%d].Name", i), fmt.Sprintf("%q", s.Name), "must be 1..64 bytes")
+		case strings.Contains(s.Name, consumerKeySep):
+			return bad(fmt.Sprintf("Streams[%d].Name", i), fmt.Sprintf("%q", s.Name), "must not hold "+consumerKeySep+" (it names a consumer's cursor, FORMAT.md §5.2)")
 		case seen[s.Name]:
 			return bad(fmt.Sprintf("Streams[%d].Name", i), fmt.Sprintf("%q", s.Name), "duplicate stream")
 		case s.Priority < PriorityControl || s.Priority > PriorityDiagnostics:
@@ -145,6 +150,9 @@ func (o *Options) withDefaults() (Options, error) {
 			return bad(fmt.Sprintf("Streams[%d].Keep", i), s.Keep, "must be 0..MaxAge")
 		}
 		seen[s.Name] = true
+	}
+	if err := checkConsumers(&v); err != nil {
+		return v, err
 	}
 	return v, nil
 }

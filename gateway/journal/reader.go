@@ -39,8 +39,10 @@ func (r *Record) Decode(v any) error {
 // Next and Rewind are for one goroutine; Ack may be called from any.
 type Reader struct {
 	// Immutable.
-	j  *Journal
-	st *stream
+	j        *Journal
+	st       *stream
+	cs       *cstate // the consumer's state on st (guarded by j.mu)
+	consumer string  // empty for the primary consumer
 
 	// Owned by the goroutine calling Next.
 	f      *os.File
@@ -80,12 +82,19 @@ func (j *Journal) Reader(streamName string) (*Reader, error) {
 	if st == nil || !st.configured {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownStream, streamName)
 	}
-	if st.reader != nil {
-		return nil, fmt.Errorf("%w: %q", ErrReaderOpen, streamName)
+	return j.openReaderLocked(st, &st.cstate, "")
+}
+
+func (j *Journal) openReaderLocked(st *stream, cs *cstate, consumer string) (*Reader, error) {
+	if cs.reader != nil {
+		if consumer != "" {
+			return nil, fmt.Errorf("%w: %q of consumer %q", ErrReaderOpen, st.cfg.Name, consumer)
+		}
+		return nil, fmt.Errorf("%w: %q", ErrReaderOpen, st.cfg.Name)
 	}
-	r := &Reader{j: j, st: st}
-	r.reset(st.cur)
-	st.reader = r
+	r := &Reader{j: j, st: st, cs: cs, consumer: consumer}
+	r.reset(cs.cur)
+	cs.reader = r
 	return r, nil
 }
 
@@ -110,7 +119,7 @@ func (r *Reader) readOne() (rec Record, ok bool, wait <-chan struct{}, err error
 	j := r.j
 	for {
 		j.mu.Lock()
-		if j.closed || r.st.reader != r {
+		if j.closed || r.cs.reader != r {
 			j.mu.Unlock()
 			return rec, false, nil, ErrClosed
 		}
@@ -199,8 +208,10 @@ func (r *Reader) readOne() (rec Record, ok bool, wait <-chan struct{}, err error
 			}
 			r.floor = h.Seq
 			r.push(pend{seq: h.Seq, end: r.pos, seg: seg.index, gen: gen, acked: true, expired: true})
-			r.st.expired++
-			r.st.readHigh = max(r.st.readHigh, h.Seq)
+			if r.consumer == "" {
+				r.st.expired++ // the stream's count; a named consumer's skips are not counted again
+			}
+			r.cs.readHigh = max(r.cs.readHigh, h.Seq)
 			j.mu.Unlock()
 			r.advance()
 			continue
@@ -223,7 +234,7 @@ func (r *Reader) readOne() (rec Record, ok bool, wait <-chan struct{}, err error
 		}
 		r.floor = h.Seq
 		r.push(pend{seq: h.Seq, end: r.pos, seg: seg.index, gen: gen})
-		r.st.readHigh = max(r.st.readHigh, h.Seq)
+		r.cs.readHigh = max(r.cs.readHigh, h.Seq)
 		j.mu.Unlock()
 		return rec, true, nil, nil
 	}
@@ -320,26 +331,26 @@ func (r *Reader) advance() {
 	j := r.j
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if r.st.reader != r {
+	if r.cs.reader != r {
 		return // closed meanwhile: its deliveries no longer count
 	}
 	last := done[n-1]
-	if last.seq > r.st.cur.Acked {
+	if last.seq > r.cs.cur.Acked {
 		pos := last.end
 		if s := j.findSegLocked(last.seg); s != nil && s.gen != last.gen {
 			pos.Off = 0 // compacted since: the offset no longer holds (FORMAT.md §5.2)
 		}
-		r.st.cur = cursor{Acked: last.seq, Pos: pos}
+		r.cs.cur = cursor{Acked: last.seq, Pos: pos}
 		j.cursorsDirty = true
 	}
 	for _, p := range done {
 		if !p.expired {
-			r.st.acked++
+			r.cs.acked++
 		}
 		// A record whose segment was shed or expired was counted out of the
 		// backlog when the segment went.
-		if j.findSegLocked(p.seg) != nil && r.st.depth > 0 {
-			r.st.depth--
+		if j.findSegLocked(p.seg) != nil && r.cs.depth > 0 {
+			r.cs.depth--
 		}
 	}
 }
@@ -352,7 +363,7 @@ func (r *Reader) Rewind() {
 	r.pending = nil
 	r.mu.Unlock()
 	r.j.mu.Lock()
-	r.reset(r.st.cur)
+	r.reset(r.cs.cur)
 	r.j.mu.Unlock()
 }
 
@@ -377,8 +388,8 @@ func (r *Reader) Pending() int {
 // delivered again by the next reader.
 func (r *Reader) Close() error {
 	r.j.mu.Lock()
-	if r.st.reader == r {
-		r.st.reader = nil
+	if r.cs.reader == r {
+		r.cs.reader = nil
 	}
 	r.j.mu.Unlock()
 	if r.f != nil {

@@ -157,9 +157,7 @@ func (j *Journal) recover() error {
 		}
 		// After every segment was deleted the numbers must still go on from the
 		// cursors, or new records would look acknowledged.
-		for _, st := range j.byName {
-			first = max(first, st.cur.Acked+1)
-		}
+		first = max(first, j.maxAckedLocked()+1)
 		f, err := createSegment(j.dir, index, first, j.opt.SegmentSize)
 		if err != nil {
 			return err
@@ -182,6 +180,9 @@ func (j *Journal) recover() error {
 			st.saved = st.cur
 		}
 		if err := j.countDepth(st); err != nil {
+			return err
+		}
+		if err := j.recoverNamed(st); err != nil {
 			return err
 		}
 	}
@@ -397,6 +398,7 @@ func (j *Journal) loadCursorsInto() error {
 		st.cur = c[name]
 		st.saved = st.cur
 	}
+	j.loadNamedCursors(c)
 	return nil
 }
 

@@ -63,7 +63,7 @@ func (j *Journal) livePriorityLocked(seg *segment, nowMs int64, keep bool) (Prio
 			continue
 		}
 		kept := keep && st.cfg.Keep > 0 && sp.MaxTime >= nowMs-st.cfg.Keep.Milliseconds()
-		if sp.Last <= st.cur.Acked && !kept {
+		if sp.Last <= st.passedLocked() && !kept {
 			continue
 		}
 		if holder == nil || st.cfg.Priority < prio {
@@ -82,7 +82,13 @@ func (st *stream) expiredSpan(sp *span, nowMs int64) bool {
 func (j *Journal) dropSegmentLocked(seg *segment, nowMs int64, shed bool) error {
 	for id, sp := range seg.streams {
 		st := j.byID[id]
-		if st == nil || sp.Last <= st.cur.Acked {
+		if st == nil {
+			continue
+		}
+		if err := j.dropNamedLocked(seg, st); err != nil {
+			return err
+		}
+		if sp.Last <= st.cur.Acked {
 			continue
 		}
 		live, err := j.countAfter(seg, id, st.cur.Acked)
@@ -121,10 +127,7 @@ func (j *Journal) maintain(force bool) {
 	j.mu.Lock()
 	var snap map[string]cursor
 	if j.cursorsDirty && (force || time.Since(j.lastCursorSave) >= j.opt.CursorInterval) {
-		snap = make(map[string]cursor, len(j.byName))
-		for name, st := range j.byName {
-			snap[name] = st.cur
-		}
+		snap = j.cursorSnapshotLocked()
 		j.cursorsDirty = false
 	}
 	j.mu.Unlock()
@@ -137,9 +140,7 @@ func (j *Journal) maintain(force bool) {
 			j.log.Warn().Err(err).Msg("journal: could not persist cursors (will retry)")
 		} else {
 			j.st.fsyncs++ // the file (not the directory: see saveCursors)
-			for name, c := range snap {
-				j.byName[name].saved = c
-			}
+			j.savedLocked(snap)
 		}
 		j.mu.Unlock()
 	}
