@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices/escpos"
-	"github.com/officegate/officegate/devices/escpos/escpostest"
+	"github.com/officegate/officegate/devices/escpos/escpossim"
 	"github.com/officegate/officegate/devices/serialport"
 )
 
@@ -27,13 +27,13 @@ var badge = escpos.Badge{Title: "访客", Name: "张伟", Company: "Acme", Host:
 
 // rig is a client on a real serial port opened on an emulated printer's PTY.
 type rig struct {
-	printer *escpostest.Printer
+	printer *escpossim.Printer
 	client  *escpos.Client
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	p, err := escpostest.New()
+	p, err := escpossim.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,14 +83,14 @@ func TestPrintPrinted(t *testing.T) {
 
 func TestPrintRefused(t *testing.T) {
 	for _, tc := range []struct {
-		state escpostest.State
+		state escpossim.State
 		want  escpos.Outcome
 		err   error
 	}{
-		{escpostest.State{PaperEnd: true}, escpos.PaperEnd, escpos.ErrNotReady},
-		{escpostest.State{CoverOpen: true}, escpos.CoverOpen, escpos.ErrNotReady},
-		{escpostest.State{CutterError: true}, escpos.Failed, escpos.ErrNotReady},
-		{escpostest.State{Silent: true}, escpos.Offline, escpos.ErrNoAnswer},
+		{escpossim.State{PaperEnd: true}, escpos.PaperEnd, escpos.ErrNotReady},
+		{escpossim.State{CoverOpen: true}, escpos.CoverOpen, escpos.ErrNotReady},
+		{escpossim.State{CutterError: true}, escpos.Failed, escpos.ErrNotReady},
+		{escpossim.State{Silent: true}, escpos.Offline, escpos.ErrNoAnswer},
 	} {
 		r := newRig(t)
 		r.printer.SetState(tc.state)
@@ -108,14 +108,14 @@ func TestPoll(t *testing.T) {
 	r := newRig(t)
 	ctx := ctxFor(t)
 	for _, tc := range []struct {
-		state escpostest.State
+		state escpossim.State
 		want  escpos.Status
 	}{
-		{escpostest.State{}, escpos.Status{Online: true}},
-		{escpostest.State{PaperNearEnd: true}, escpos.Status{Online: true, PaperNearEnd: true}},
-		{escpostest.State{PaperEnd: true}, escpos.Status{PaperStop: true, PaperNearEnd: true, PaperEnd: true}},
-		{escpostest.State{CoverOpen: true}, escpos.Status{CoverOpen: true}},
-		{escpostest.State{CutterError: true}, escpos.Status{Error: true, CutterError: true}},
+		{escpossim.State{}, escpos.Status{Online: true}},
+		{escpossim.State{PaperNearEnd: true}, escpos.Status{Online: true, PaperNearEnd: true}},
+		{escpossim.State{PaperEnd: true}, escpos.Status{PaperStop: true, PaperNearEnd: true, PaperEnd: true}},
+		{escpossim.State{CoverOpen: true}, escpos.Status{CoverOpen: true}},
+		{escpossim.State{CutterError: true}, escpos.Status{Error: true, CutterError: true}},
 	} {
 		r.printer.SetState(tc.state)
 		s, err := r.client.Poll(ctx)
@@ -135,11 +135,11 @@ func TestPoll(t *testing.T) {
 func TestPollSilentThenBack(t *testing.T) {
 	r := newRig(t)
 	ctx := ctxFor(t)
-	r.printer.SetState(escpostest.State{Silent: true})
+	r.printer.SetState(escpossim.State{Silent: true})
 	if _, err := r.client.Poll(ctx); !errors.Is(err, escpos.ErrNoAnswer) {
 		t.Fatalf("silent printer: %v; want ErrNoAnswer", err)
 	}
-	r.printer.SetState(escpostest.State{CoverOpen: true})
+	r.printer.SetState(escpossim.State{CoverOpen: true})
 	s, err := r.client.Poll(ctx)
 	if err != nil || !s.CoverOpen || s.Online {
 		t.Fatalf("printer back with cover open: %+v, %v", s, err)
@@ -190,7 +190,7 @@ func TestPrintInvalidBadge(t *testing.T) {
 
 func TestCancelled(t *testing.T) {
 	r := newRig(t)
-	r.printer.SetState(escpostest.State{Silent: true})
+	r.printer.SetState(escpossim.State{Silent: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := r.client.Poll(ctx); !errors.Is(err, context.Canceled) {

@@ -21,7 +21,7 @@
 //
 // DecodeStatus reads the four one-byte answers to DLE EOT 1–4 and Classify turns a Status
 // into the Outcome of a print. A Client runs over any Conn (a *serialport.Port in the
-// gateway, a PTY in tests; escpostest emulates the printer): Poll asks for the status,
+// gateway, a PTY in tests; escpossim emulates the printer): Poll asks for the status,
 // Print polls, refuses a printer that is out of paper, open, faulty or silent, writes the
 // badge and polls again. Every wait is bounded by the caller's context and a timeout.
 //

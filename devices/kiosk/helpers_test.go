@@ -16,7 +16,7 @@ import (
 	toml "github.com/pelletier/go-toml/v2"
 
 	"github.com/officegate/officegate/devices"
-	"github.com/officegate/officegate/devices/escpos/escpostest"
+	"github.com/officegate/officegate/devices/escpos/escpossim"
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
 	"github.com/officegate/officegate/devices/kiosk"
@@ -167,7 +167,7 @@ type rig struct {
 	sink    *collector
 	clk     *clock
 	scanM   *os.File // the scanner's end of its PTY
-	printer *escpostest.Printer
+	printer *escpossim.Printer
 	relay   *gpiosim.Pin
 	contact *gpiosim.Pin
 	cancel  context.CancelFunc
@@ -198,7 +198,7 @@ func newRigWith(t testing.TB, o rigOpts, send func(context.Context, string, devi
 	section := fmt.Sprintf("scanner_port = %q\ninvite_key_file = %q\nstate_file = %q\nprinter_poll = \"100ms\"\nlocation = \"HQ 3F\"\n",
 		s.Name(), filepath.Join(r.dir, "invite.key"), filepath.Join(r.dir, "state.json"))
 	if !o.noPrinter {
-		if r.printer, err = escpostest.New(); err != nil {
+		if r.printer, err = escpossim.New(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { r.printer.Close() })

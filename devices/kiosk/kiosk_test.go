@@ -12,7 +12,7 @@ import (
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/escpos"
-	"github.com/officegate/officegate/devices/escpos/escpostest"
+	"github.com/officegate/officegate/devices/escpos/escpossim"
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/kiosk"
 )
@@ -158,7 +158,7 @@ func TestInviteWindows(t *testing.T) {
 
 func TestPaperEndStillOpensDoor(t *testing.T) {
 	r := newRig(t, rigOpts{})
-	r.printer.SetState(escpostest.State{PaperEnd: true})
+	r.printer.SetState(escpossim.State{PaperEnd: true})
 	r.start()
 	r.invite("inv-1", "TOKEN-A", "Alice")
 	if st := r.sink.wait(t, kiosk.TypePrinterState, 1); st.Data["state"] != "paper_end" {
@@ -172,7 +172,7 @@ func TestPaperEndStillOpensDoor(t *testing.T) {
 		t.Fatalf("print result %v", pr.Data)
 	}
 	// Paper back: printer.status changes to ok.
-	r.printer.SetState(escpostest.State{})
+	r.printer.SetState(escpossim.State{})
 	if st := r.sink.wait(t, kiosk.TypePrinterState, 2); st.Data["state"] != "ok" {
 		t.Fatalf("printer.status %v", st.Data)
 	}

@@ -9,13 +9,13 @@ import (
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/reader"
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 // benchRun plays cards through a driver into a sink that counts, and reports events/s.
 func benchRun(b *testing.B, section string, key bool) {
 	const cards = 1000
-	r := wiegandtest.NewReader(42)
+	r := wiegandsim.NewReader(42)
 	var edges []wiegand.Edge
 	for i := range uint64(cards) {
 		edges, _ = r.AppendCard(edges, wiegand.H10301, 7, i)
@@ -29,7 +29,7 @@ func benchRun(b *testing.B, section string, key bool) {
 	sink := devices.SinkFunc(func(context.Context, devices.Event) error { n.Add(1); return nil })
 	start := time.Now()
 	for b.Loop() {
-		src := wiegandtest.NewSource()
+		src := wiegandsim.NewSource()
 		d, err := reader.NewWith("door-1", devices.Options{Config: tomlSection(section)}, reader.With{Source: src})
 		if err != nil {
 			b.Fatal(err)

@@ -19,7 +19,7 @@ import (
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/reader"
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 // tomlSection decodes a TOML table as strictly as the gateway's configuration does.
@@ -69,9 +69,9 @@ func (c *collector) got() []devices.Event {
 }
 
 // newDriver builds a driver over a fresh source from a TOML section, logging into log.
-func newDriver(t testing.TB, section string, log *bytes.Buffer, w reader.With) (*reader.Reader, *wiegandtest.Source) {
+func newDriver(t testing.TB, section string, log *bytes.Buffer, w reader.With) (*reader.Reader, *wiegandsim.Source) {
 	t.Helper()
-	src := wiegandtest.NewSource()
+	src := wiegandsim.NewSource()
 	w.Source = src
 	opts := devices.Options{Config: tomlSection(section), Now: func() time.Time { return t0 }}
 	if log != nil {
@@ -85,7 +85,7 @@ func newDriver(t testing.TB, section string, log *bytes.Buffer, w reader.With) (
 }
 
 // play pushes edges, closes the source and runs the driver to the end of them.
-func play(t testing.TB, d *reader.Reader, src *wiegandtest.Source, sink devices.Sink, edges []wiegand.Edge) {
+func play(t testing.TB, d *reader.Reader, src *wiegandsim.Source, sink devices.Sink, edges []wiegand.Edge) {
 	t.Helper()
 	src.Push(edges...)
 	src.Close()

@@ -6,7 +6,7 @@ import (
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/reader"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 // TestBadOptions checks that each bad value is refused by New with an error naming
@@ -50,7 +50,7 @@ func TestBadOptions(t *testing.T) {
 
 // TestOneLineWithSource refuses half a pair of lines even when the source is injected.
 func TestOneLineWithSource(t *testing.T) {
-	_, err := reader.NewWith("door-1", devices.Options{Config: tomlSection("d0 = 17")}, reader.With{Source: wiegandtest.NewSource()})
+	_, err := reader.NewWith("door-1", devices.Options{Config: tomlSection("d0 = 17")}, reader.With{Source: wiegandsim.NewSource()})
 	if err == nil || !strings.Contains(err.Error(), "d0 and d1: set both") {
 		t.Errorf("error %v", err)
 	}
@@ -59,7 +59,7 @@ func TestOneLineWithSource(t *testing.T) {
 // TestDefaults builds a driver from no section with an injected source, and one from
 // lines alone: New never opens the chip, so neither needs hardware.
 func TestDefaults(t *testing.T) {
-	if _, err := reader.NewWith("door-1", devices.Options{}, reader.With{Source: wiegandtest.NewSource()}); err != nil {
+	if _, err := reader.NewWith("door-1", devices.Options{}, reader.With{Source: wiegandsim.NewSource()}); err != nil {
 		t.Errorf("no section, injected source: %v", err)
 	}
 	if _, err := reader.New("door-1", devices.Options{}); err == nil || !strings.Contains(err.Error(), "d0") {

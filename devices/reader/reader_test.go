@@ -13,7 +13,7 @@ import (
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/reader"
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 const allCards = `formats = ["h10301", "w34", "h10304", "keypad8"]` + "\n"
@@ -39,7 +39,7 @@ func TestCardFormats(t *testing.T) {
 		for _, mode := range []string{reader.EmitRead, reader.EmitPunch} {
 			t.Run(c.text+"/"+mode, func(t *testing.T) {
 				d, src := newDriver(t, "formats = "+c.formats+"\nemit = \""+mode+"\"\n", nil, reader.With{})
-				edges, err := wiegandtest.NewReader(1).Card(c.format, c.facility, c.card)
+				edges, err := wiegandsim.NewReader(1).Card(c.format, c.facility, c.card)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -86,7 +86,7 @@ func TestCardFormats(t *testing.T) {
 // TestCardTextNumber sends the payload in decimal for every format.
 func TestCardTextNumber(t *testing.T) {
 	d, src := newDriver(t, "card_text = \"number\"\n", nil, reader.With{})
-	edges, _ := wiegandtest.NewReader(2).Card(wiegand.H10301, 1, 2)
+	edges, _ := wiegandsim.NewReader(2).Card(wiegand.H10301, 1, 2)
 	var sink collector
 	play(t, d, src, &sink, edges)
 	if got := sink.got(); len(got) != 1 || got[0].Data["card"] != "65538" {
@@ -102,7 +102,7 @@ func TestHashedCard(t *testing.T) {
 		var log bytes.Buffer
 		path := writeKey(t, keyFile)
 		d, src := newDriver(t, "emit = \"punch\"\ncard_key_file = '"+path+"'\n", &log, reader.With{})
-		edges, _ := wiegandtest.NewReader(3).Card(wiegand.H10301, 87, 51234)
+		edges, _ := wiegandsim.NewReader(3).Card(wiegand.H10301, 87, 51234)
 		var sink collector
 		play(t, d, src, &sink, edges)
 		got := sink.got()
@@ -132,7 +132,7 @@ func TestHashedCard(t *testing.T) {
 // event comes out, and the card after them still does.
 func TestNoiseCounted(t *testing.T) {
 	d, src := newDriver(t, allCards, nil, reader.With{})
-	r := wiegandtest.NewReader(4)
+	r := wiegandsim.NewReader(4)
 	edges := r.AppendBits(nil, 0x1abc, 13) // fits no format
 	good, _ := wiegand.Encode(wiegand.H10301, 3, 4)
 	edges = r.AppendBits(edges, good^1<<5, 26) // one data bit flipped: parity
@@ -160,7 +160,7 @@ func TestPINNeverLeaks(t *testing.T) {
 	for _, mode := range []string{reader.EmitRead, reader.EmitPunch} {
 		var log bytes.Buffer
 		d, src := newDriver(t, allCards+"emit = \""+mode+"\"\n", &log, reader.With{})
-		r := wiegandtest.NewReader(5)
+		r := wiegandsim.NewReader(5)
 		edges, _ := r.Keys("97531#")
 		var sink collector
 		play(t, d, src, &sink, edges)
@@ -186,7 +186,7 @@ func TestPINNeverLeaks(t *testing.T) {
 // retries are counted.
 func TestBusyRetried(t *testing.T) {
 	d, src := newDriver(t, "", nil, reader.With{})
-	edges, _ := wiegandtest.NewReader(6).Card(wiegand.H10301, 1, 1)
+	edges, _ := wiegandsim.NewReader(6).Card(wiegand.H10301, 1, 1)
 	sink := collector{busy: 3}
 	play(t, d, src, &sink, edges)
 	if got := sink.got(); len(got) != 1 {
@@ -203,7 +203,7 @@ func TestBusyRetried(t *testing.T) {
 func TestBusyLost(t *testing.T) {
 	var log bytes.Buffer
 	d, src := newDriver(t, "", &log, reader.With{BusyRetry: 40 * time.Millisecond})
-	r := wiegandtest.NewReader(7)
+	r := wiegandsim.NewReader(7)
 	edges, _ := r.Card(wiegand.H10301, 1, 1)
 	edges, _ = r.AppendCard(edges, wiegand.H10301, 1, 2)
 	sink := collector{busy: -1}
@@ -229,7 +229,7 @@ func TestBusyLost(t *testing.T) {
 func TestRefusedLost(t *testing.T) {
 	var log bytes.Buffer
 	d, src := newDriver(t, "", &log, reader.With{})
-	edges, _ := wiegandtest.NewReader(8).Card(wiegand.H10301, 1, 1)
+	edges, _ := wiegandsim.NewReader(8).Card(wiegand.H10301, 1, 1)
 	var calls int
 	sink := devices.SinkFunc(func(context.Context, devices.Event) error {
 		calls++
@@ -248,7 +248,7 @@ func TestRefusedLost(t *testing.T) {
 // clock at the read, back-dated by the kernel time from its first edge to the read's last.
 func TestWallTime(t *testing.T) {
 	d, src := newDriver(t, "", nil, reader.With{})
-	r := wiegandtest.NewReader(9)
+	r := wiegandsim.NewReader(9)
 	edges, _ := r.Card(wiegand.H10301, 1, 1)
 	edges, _ = r.AppendCard(edges, wiegand.H10301, 1, 2)
 	last := edges[len(edges)-1].Time
@@ -285,7 +285,7 @@ func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, sink) }()
-	edges, _ := wiegandtest.NewReader(10).Card(wiegand.H10301, 5, 6)
+	edges, _ := wiegandsim.NewReader(10).Card(wiegand.H10301, 5, 6)
 	src.Push(edges...)
 	select {
 	case e := <-events:

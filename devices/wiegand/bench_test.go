@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 func BenchmarkDecode26(b *testing.B) { benchDecode(b, wiegand.H10301) }
@@ -17,7 +17,7 @@ func BenchmarkDecode37(b *testing.B) { benchDecode(b, wiegand.H10304) }
 // Reset at each wrap keeps the sequence numbers continuous.
 func benchDecode(b *testing.B, f wiegand.Format) {
 	const frames = 1024
-	r := wiegandtest.NewReader(1)
+	r := wiegandsim.NewReader(1)
 	stream := make([][]wiegand.Edge, frames)
 	for i := range stream {
 		var err error

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 func TestDecodeGolden(t *testing.T) {
@@ -24,9 +24,9 @@ func TestDecodeGolden(t *testing.T) {
 
 // TestDecodeTable runs each card format through the faults a reader's wiring produces.
 func TestDecodeTable(t *testing.T) {
-	type mutate func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge
+	type mutate func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge
 	flip := func(bit int) mutate { // bit numbered 1..n in transmission order
-		return func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		return func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			return r.AppendBits(nil, raw^1<<uint(n-bit), n)
 		}
 	}
@@ -35,38 +35,38 @@ func TestDecodeTable(t *testing.T) {
 		edges  mutate
 		reject func(wiegand.Stats) uint64 // nil: the frame must decode
 	}{
-		{"valid", func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		{"valid", func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			return r.AppendBits(nil, raw, n)
 		}, nil},
 		{"first parity bit", flip(1), func(s wiegand.Stats) uint64 { return s.Parity }},
-		{"last parity bit", func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		{"last parity bit", func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			return r.AppendBits(nil, raw^1, n)
 		}, func(s wiegand.Stats) uint64 { return s.Parity }},
 		{"data bit 2", flip(2), func(s wiegand.Stats) uint64 { return s.Parity }},
-		{"data bit n-1", func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		{"data bit n-1", func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			return r.AppendBits(nil, raw^2, n)
 		}, func(s wiegand.Stats) uint64 { return s.Parity }},
-		{"truncated", func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		{"truncated", func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			return r.AppendBits(nil, raw>>1, n-1)
 		}, func(s wiegand.Stats) uint64 { return s.BitCount }},
-		{"extra pulse", func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		{"extra pulse", func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			return r.AppendBits(nil, raw<<1, n+1)
 		}, func(s wiegand.Stats) uint64 { return s.BitCount }},
-		{"spurious pulse", func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		{"spurious pulse", func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			r.Noise.Spurious = 0.05
 			return r.AppendBits(nil, raw, n)
 		}, func(s wiegand.Stats) uint64 { return s.BitCount }},
-		{"both lines low", func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		{"both lines low", func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			r.Noise.BothLow = 0.05
 			return r.AppendBits(nil, raw, n)
 		}, func(s wiegand.Stats) uint64 { return s.BothLow }},
-		{"dropped edge", func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		{"dropped edge", func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			r.Noise.Drop = 0.05
 			return r.AppendBits(nil, raw, n)
 		}, func(s wiegand.Stats) uint64 { return s.SeqGap }},
-		{"pulses too close", func(r *wiegandtest.Reader, raw uint64, n int) []wiegand.Edge {
+		{"pulses too close", func(r *wiegandsim.Reader, raw uint64, n int) []wiegand.Edge {
 			// 120 µs from pulse to pulse: below MinSpacing, above BothLowWindow.
-			r.Timing = wiegandtest.Timing{Width: 20 * time.Microsecond, Gap: 100 * time.Microsecond}
+			r.Timing = wiegandsim.Timing{Width: 20 * time.Microsecond, Gap: 100 * time.Microsecond}
 			return r.AppendBits(nil, raw, n)
 		}, func(s wiegand.Stats) uint64 { return s.Spacing }},
 	}
@@ -90,9 +90,9 @@ func TestDecodeTable(t *testing.T) {
 				// that places none would make the test pass without testing.
 				faulted := 0
 				for seed := range uint64(8) {
-					r := wiegandtest.NewReader(seed)
+					r := wiegandsim.NewReader(seed)
 					edges := c.edges(r, raw, fc.f.Bits())
-					if r.Noise != (wiegandtest.Noise{}) && len(edges) == fc.f.Bits() {
+					if r.Noise != (wiegandsim.Noise{}) && len(edges) == fc.f.Bits() {
 						continue // no fault landed with this seed
 					}
 					faulted++
@@ -137,7 +137,7 @@ func TestKeypad(t *testing.T) {
 	for _, kp := range []wiegand.Format{wiegand.Keypad4, wiegand.Keypad8} {
 		for _, c := range cases {
 			t.Run(kp.String()+"/"+c.name, func(t *testing.T) {
-				r := wiegandtest.NewReader(1)
+				r := wiegandsim.NewReader(1)
 				r.Keypad = kp
 				edges, err := r.Keys(c.keys)
 				if err != nil {
@@ -160,7 +160,7 @@ func TestKeypad(t *testing.T) {
 }
 
 func TestKeypadFaults(t *testing.T) {
-	r := wiegandtest.NewReader(2)
+	r := wiegandsim.NewReader(2)
 	var edges []wiegand.Edge
 	edges = r.AppendBits(edges, 0xd, 4)  // Keypad4 code 13 is no key
 	edges = r.AppendBits(edges, 0xe2, 8) // Keypad8 with a wrong complement
@@ -179,7 +179,7 @@ func TestKeypadFaults(t *testing.T) {
 // TestKeyTimeoutIdle checks that an entry is abandoned by quiet alone, with no later key.
 func TestKeyTimeoutIdle(t *testing.T) {
 	d, _ := wiegand.New(nil)
-	edges, _ := wiegandtest.NewReader(3).Keys("12")
+	edges, _ := wiegandsim.NewReader(3).Keys("12")
 	d.Append(nil, edges...)
 	if got := d.AppendIdle(nil, time.Second); len(got) != 0 {
 		t.Fatalf("frames %v", got)
@@ -212,7 +212,7 @@ func TestFrameStringHidesPIN(t *testing.T) {
 }
 
 func TestPayload34(t *testing.T) {
-	r := wiegandtest.NewReader(4)
+	r := wiegandsim.NewReader(4)
 	for _, f := range []wiegand.Format{wiegand.W34, wiegand.W34Number} {
 		edges, _ := r.Card(wiegand.W34, 0xABCD, 0x1234)
 		frames, _ := decodeAll(t, &wiegand.Config{Formats: []wiegand.Format{f}}, edges)
@@ -251,8 +251,8 @@ func TestEndGap(t *testing.T) {
 // TestSlowReader: a reader at the SIA's slowest (20 ms gaps, jittered) must not be split
 // by the default 25 ms end gap, and is split by pigpio's 5 ms.
 func TestSlowReader(t *testing.T) {
-	r := wiegandtest.NewReader(5)
-	r.Timing = wiegandtest.Slowest
+	r := wiegandsim.NewReader(5)
+	r.Timing = wiegandsim.Slowest
 	var edges []wiegand.Edge
 	for i := range uint64(20) {
 		edges, _ = r.AppendCard(edges, wiegand.H10304, i, i*1000)
@@ -268,8 +268,8 @@ func TestSlowReader(t *testing.T) {
 }
 
 func TestSpacingRange(t *testing.T) {
-	r := wiegandtest.NewReader(6)
-	r.Timing = wiegandtest.Timing{Width: 100 * time.Microsecond, Gap: 10 * time.Millisecond}
+	r := wiegandsim.NewReader(6)
+	r.Timing = wiegandsim.Timing{Width: 100 * time.Microsecond, Gap: 10 * time.Millisecond}
 	edges, _ := r.Card(wiegand.H10301, 1, 2)
 	_, st := decodeAll(t, &wiegand.Config{MaxSpacing: 5 * time.Millisecond}, edges)
 	if st.Spacing != 1 || rejected(st) != 1 {
@@ -278,7 +278,7 @@ func TestSpacingRange(t *testing.T) {
 }
 
 func TestSeqGap(t *testing.T) {
-	r := wiegandtest.NewReader(7)
+	r := wiegandsim.NewReader(7)
 	one, _ := r.Card(wiegand.H10301, 1, 1)
 	two, _ := r.Card(wiegand.H10301, 2, 2)
 	three, _ := r.Card(wiegand.H10301, 3, 3)
@@ -321,7 +321,7 @@ func TestSeqGap(t *testing.T) {
 // TestBothEdges: with rising edges the decoder tracks levels, so a line held low across
 // another pulse is caught however long ago it fell.
 func TestBothEdges(t *testing.T) {
-	r := wiegandtest.NewReader(8)
+	r := wiegandsim.NewReader(8)
 	r.BothEdges = true
 	edges, _ := r.Card(wiegand.H10304, 7, 77)
 	frames, st := decodeAll(t, nil, edges)
@@ -378,13 +378,13 @@ func TestConfigInvalid(t *testing.T) {
 }
 
 func TestReset(t *testing.T) {
-	r := wiegandtest.NewReader(9)
+	r := wiegandsim.NewReader(9)
 	a, _ := r.Card(wiegand.H10301, 1, 1)
 	d, _ := wiegand.New(nil)
 	d.Append(nil, a[:10]...)
 	d.Reset()
 	// A reopened source numbers its edges afresh; the half frame before is forgotten.
-	b, _ := wiegandtest.NewReader(9).Card(wiegand.H10301, 2, 2)
+	b, _ := wiegandsim.NewReader(9).Card(wiegand.H10301, 2, 2)
 	frames := d.Flush(d.Append(nil, b...))
 	if len(frames) != 1 || frames[0].Card != 2 || rejected(d.Stats()) != 0 {
 		t.Errorf("frames %v stats %+v", frames, d.Stats())

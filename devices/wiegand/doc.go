@@ -38,7 +38,7 @@
 // (uAPI v2): both lines in one request, so their edges share one queue, numbered by one
 // sequence, stamped by the kernel; falling edges only by default; a 512-edge buffer
 // where the kernel's default of 16 per line drops the oldest when the process stalls;
-// no kernel debounce, which would swallow 50 µs pulses. wiegandtest simulates readers.
+// no kernel debounce, which would swallow 50 µs pulses. wiegandsim simulates readers.
 //
 // The Decoder times everything with the edges' timestamps, never with the time a read
 // returned, so a stalled process does not split or merge frames. It rejects, counting

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 // fuzzEdgeSize is the bytes the fuzzer spends on one edge:
@@ -45,7 +45,7 @@ func edgesToFuzz(edges []wiegand.Edge) []byte {
 }
 
 func FuzzDecode(f *testing.F) {
-	r := wiegandtest.NewReader(1)
+	r := wiegandsim.NewReader(1)
 	for _, g := range goldenCards {
 		f.Add(edgesToFuzz(bitsEdges(0, 1, g.bits)))
 	}

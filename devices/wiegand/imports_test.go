@@ -12,7 +12,7 @@ func TestImports(t *testing.T) {
 	if err != nil {
 		t.Skip("go tool not on PATH")
 	}
-	out, err := exec.Command(goTool, "list", "-deps", ".", "./wiegandtest").Output()
+	out, err := exec.Command(goTool, "list", "-deps", ".", "./wiegandsim").Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 // TestRoundTrip encodes random cards as jittered pulse trains at every reader timing and
@@ -24,10 +24,10 @@ func TestRoundTrip(t *testing.T) {
 		}
 		return rng.Uint64N(1 << 16), rng.Uint64N(1 << 19)
 	}
-	for _, timing := range []wiegandtest.Timing{wiegandtest.Typical, wiegandtest.WidePulse, wiegandtest.Slowest} {
+	for _, timing := range []wiegandsim.Timing{wiegandsim.Typical, wiegandsim.WidePulse, wiegandsim.Slowest} {
 		for _, both := range []bool{false, true} {
 			for _, f := range []wiegand.Format{wiegand.H10301, wiegand.W34, wiegand.W34Number, wiegand.H10304} {
-				r := wiegandtest.NewReader(rng.Uint64())
+				r := wiegandsim.NewReader(rng.Uint64())
 				r.Timing, r.BothEdges, r.Jitter = timing, both, 0.2
 				var edges []wiegand.Edge
 				var want []wiegand.Frame

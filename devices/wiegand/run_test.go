@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 // TestRunPlayback plays a finished capture: Run reads it in batches, flushes at its end
 // and returns nil.
 func TestRunPlayback(t *testing.T) {
-	r := wiegandtest.NewReader(11)
-	src := wiegandtest.NewSource()
+	r := wiegandsim.NewReader(11)
+	src := wiegandsim.NewSource()
 	var want []uint64
 	for i := range uint64(100) { // 2600+ edges: several reads of 512
 		e, _ := r.Card(wiegand.H10301, 1, i)
@@ -43,7 +43,7 @@ func TestRunPlayback(t *testing.T) {
 // have been quiet for the end gap, with no later edge to end it, and cancelling ctx must
 // stop Run.
 func TestRunLive(t *testing.T) {
-	src := wiegandtest.NewSource()
+	src := wiegandsim.NewSource()
 	d, _ := wiegand.New(nil)
 	frames := make(chan wiegand.Frame, 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -56,7 +56,7 @@ func TestRunLive(t *testing.T) {
 			}
 		})
 	}()
-	e, _ := wiegandtest.NewReader(12).Card(wiegand.H10304, 9, 99)
+	e, _ := wiegandsim.NewReader(12).Card(wiegand.H10304, 9, 99)
 	src.Push(e...)
 	select {
 	case f := <-frames:

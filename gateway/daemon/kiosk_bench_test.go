@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/devices"
-	"github.com/officegate/officegate/devices/escpos/escpostest"
+	"github.com/officegate/officegate/devices/escpos/escpossim"
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
 	"github.com/officegate/officegate/devices/kiosk"
@@ -47,7 +47,7 @@ func benchScan(b *testing.B, up bool) {
 	}
 	defer s.Close()
 	defer m.Close()
-	printer, err := escpostest.New()
+	printer, err := escpossim.New()
 	if err != nil {
 		b.Fatal(err)
 	}

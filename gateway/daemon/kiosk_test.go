@@ -19,7 +19,7 @@ import (
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/escpos"
-	"github.com/officegate/officegate/devices/escpos/escpostest"
+	"github.com/officegate/officegate/devices/escpos/escpossim"
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
 	"github.com/officegate/officegate/devices/kiosk"
@@ -38,7 +38,7 @@ type kioskRig struct {
 	t       *testing.T
 	b       *mqtttest.Broker
 	scanner *os.File
-	printer *escpostest.Printer
+	printer *escpossim.Printer
 	relay   *gpiosim.Pin
 	front   *persistentClient // the front desk's consumer: events and results
 	admin   paho.Client
@@ -62,7 +62,7 @@ func newKioskRig(t *testing.T) *kioskRig {
 	}
 	t.Cleanup(func() { s.Close(); m.Close() })
 	r.scanner = m
-	if r.printer, err = escpostest.New(); err != nil {
+	if r.printer, err = escpossim.New(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.printer.Close() })

@@ -58,8 +58,8 @@ func (r *recorder) seen() ([]published, <-chan struct{}) {
 // wires them: link terminals (fwemu attendance terminals, one with a
 // drifted clock), a link room panel (fwemu, its buttons and its own
 // occupancy sensor), a link kiosk panel (fwemu), a Wiegand reader
-// (wiegandtest pulse trains), the reception kiosk (QR scanner on a PTY,
-// escpostest printer, gpiosim door) and the meeting room (gpiosim PIR and
+// (wiegandsim pulse trains), the reception kiosk (QR scanner on a PTY,
+// escpossim printer, gpiosim door) and the meeting room (gpiosim PIR and
 // LEDs). It waits until each expected event type and every device's status
 // has been published, then checks every message under the gateway's topics
 // against the schema its topic selects (contract.CheckPublished): by kind

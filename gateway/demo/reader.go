@@ -10,21 +10,21 @@ import (
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/reader"
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 // startCardReader builds the demo's Wiegand reader (26-bit cards, punches) on a
 // simulated edge source, and returns the morning rush that feeds it: people
 // badging in at the lobby, a few a second, each card a real pulse train.
 func startCardReader(ctx context.Context, log zerolog.Logger) (devices.Driver, func(context.Context), error) {
-	src := wiegandtest.NewSource()
+	src := wiegandsim.NewSource()
 	r, err := reader.NewWith("reader-lobby", devices.Options{Config: emitPunches{}, Log: log}, reader.With{Source: src})
 	if err != nil {
 		return nil, nil, err
 	}
 	rush := func(ctx context.Context) {
 		defer src.Close()
-		sim := wiegandtest.NewReader(7)
+		sim := wiegandsim.NewReader(7)
 		rng := rand.New(rand.NewPCG(7, 7))
 		for {
 			select {

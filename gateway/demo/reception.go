@@ -16,7 +16,7 @@ import (
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/escpos"
-	"github.com/officegate/officegate/devices/escpos/escpostest"
+	"github.com/officegate/officegate/devices/escpos/escpossim"
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
 	"github.com/officegate/officegate/devices/kiosk"
@@ -49,7 +49,7 @@ type lobby struct {
 	k        *kiosk.Kiosk
 	scanner  *os.File // the scanner's end of its PTY
 	scanTTY  *os.File // the kiosk's end, held open between its opens
-	printer  *escpostest.Printer
+	printer  *escpossim.Printer
 	contact  *gpiosim.Pin // driven by the demo: Low while the door is shut
 	badgeDir string
 }
@@ -67,7 +67,7 @@ func startLobby(dir, badgeDir string, send *daemon.Sender, log zerolog.Logger) (
 		return nil, fmt.Errorf("demo: a pty for the scanner: %w", err)
 	}
 	l := &lobby{scanner: m, scanTTY: s, badgeDir: badgeDir}
-	if l.printer, err = escpostest.New(); err != nil {
+	if l.printer, err = escpossim.New(); err != nil {
 		l.close()
 		return nil, err
 	}

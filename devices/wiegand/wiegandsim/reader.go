@@ -1,8 +1,8 @@
-// Package wiegandtest simulates Wiegand card readers and keypads as GPIO edges.
-// It turns cards and keys into the pulse trains a real reader sends, as edges
-// with kernel-style timestamps and sequence numbers, with jitter and injected
-// faults, and plays them through an EdgeSource.
-package wiegandtest
+// Package wiegandsim simulates Wiegand card readers and keypads, for tests and
+// the demo. It turns cards and keys into the pulse trains a real reader sends,
+// as edges with kernel-style timestamps and sequence numbers, with jitter and
+// injected faults, and plays them through an EdgeSource.
+package wiegandsim
 
 import (
 	"math/rand/v2"

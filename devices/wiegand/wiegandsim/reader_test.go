@@ -1,4 +1,4 @@
-package wiegandtest_test
+package wiegandsim_test
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices/wiegand"
-	"github.com/officegate/officegate/devices/wiegand/wiegandtest"
+	"github.com/officegate/officegate/devices/wiegand/wiegandsim"
 )
 
 // TestPulseTrain checks the simulator's output is a real pulse train: pulse widths and
 // spacings within jitter of the timing, edges in time order, sequence numbers unbroken.
 func TestPulseTrain(t *testing.T) {
-	for _, tm := range []wiegandtest.Timing{wiegandtest.Typical, wiegandtest.WidePulse, wiegandtest.Slowest} {
-		r := wiegandtest.NewReader(1)
+	for _, tm := range []wiegandsim.Timing{wiegandsim.Typical, wiegandsim.WidePulse, wiegandsim.Slowest} {
+		r := wiegandsim.NewReader(1)
 		r.Timing, r.BothEdges, r.Jitter = tm, true, 0.1
 		edges, err := r.Card(wiegand.H10304, 1234, 56789)
 		if err != nil {
@@ -52,8 +52,8 @@ func TestPulseTrain(t *testing.T) {
 }
 
 func TestNoise(t *testing.T) {
-	r := wiegandtest.NewReader(2)
-	r.Noise = wiegandtest.Noise{Drop: 0.2}
+	r := wiegandsim.NewReader(2)
+	r.Noise = wiegandsim.Noise{Drop: 0.2}
 	edges, _ := r.Card(wiegand.H10301, 1, 2)
 	gaps := 0
 	for i := 1; i < len(edges); i++ {
@@ -64,14 +64,14 @@ func TestNoise(t *testing.T) {
 	if len(edges) >= 26 || gaps == 0 {
 		t.Errorf("drop: %d edges, %d gaps", len(edges), gaps)
 	}
-	r.Noise = wiegandtest.Noise{Spurious: 0.2}
+	r.Noise = wiegandsim.Noise{Spurious: 0.2}
 	if edges, _ = r.Card(wiegand.H10301, 1, 2); len(edges) <= 26 {
 		t.Errorf("spurious: %d edges", len(edges))
 	}
 }
 
 func TestSource(t *testing.T) {
-	s := wiegandtest.NewSource()
+	s := wiegandsim.NewSource()
 	ctx := context.Background()
 	dst := make([]wiegand.Edge, 2)
 	if n, err := s.ReadEdges(ctx, dst, time.Millisecond); n != 0 || err != nil {
@@ -89,7 +89,7 @@ func TestSource(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := wiegandtest.NewSource().ReadEdges(cctx, dst, time.Hour); err != context.Canceled {
+	if _, err := wiegandsim.NewSource().ReadEdges(cctx, dst, time.Hour); err != context.Canceled {
 		t.Fatalf("cancelled: %v", err)
 	}
 }

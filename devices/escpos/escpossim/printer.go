@@ -1,6 +1,7 @@
-// Package escpostest emulates an ESC/POS badge printer on the device end of a
-// real PTY. Tests of code that opens the other end as a serial port use it.
-package escpostest
+// Package escpossim simulates an ESC/POS badge printer on a real PTY, for tests
+// and the demo. The printer is on the device end of the PTY; the code under
+// test, or the demo's kiosk, opens the other end as its serial port.
+package escpossim
 
 import (
 	"bytes"
@@ -51,7 +52,7 @@ type Printer struct {
 func New() (*Printer, error) {
 	m, s, err := pty.Open()
 	if err != nil {
-		return nil, fmt.Errorf("escpostest: open a pty: %w", err)
+		return nil, fmt.Errorf("escpossim: open a pty: %w", err)
 	}
 	// The slave must be raw: with the default line discipline it would echo the job
 	// back and take 0x04 (EOT), part of every status request, as end of file.
@@ -63,7 +64,7 @@ func New() (*Printer, error) {
 	m.Close()
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("escpostest: set up the pty: %w", err)
+		return nil, fmt.Errorf("escpossim: set up the pty: %w", err)
 	}
 	p := &Printer{path: s.Name(), dev: dev, hold: s, done: make(chan struct{}), changed: make(chan struct{})}
 	go p.run()
@@ -134,7 +135,7 @@ func (p *Printer) Wait(ctx context.Context, cond func(jobs [][]byte, unplugged b
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("escpostest: wait: %w", ctx.Err())
+			return fmt.Errorf("escpossim: wait: %w", ctx.Err())
 		}
 	}
 }

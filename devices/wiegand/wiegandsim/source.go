@@ -1,4 +1,4 @@
-package wiegandtest
+package wiegandsim
 
 import (
 	"context"
