@@ -256,7 +256,7 @@ func TestPollAnswersOneState(t *testing.T) {
 				return
 			default:
 			}
-			r.printer.SetState(escpostest.State{PaperEnd: paperEnd})
+			r.printer.SetState(escpossim.State{PaperEnd: paperEnd})
 			runtime.Gosched() // let the printer answer between changes
 		}
 	}()
