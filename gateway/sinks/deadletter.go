@@ -1,0 +1,28 @@
+package sinks
+
+import (
+	"time"
+
+	"github.com/officegate/officegate/gateway/journal"
+)
+
+// DeadLetterStream is the journal stream of records a sink could never
+// deliver. Nothing publishes it; it keeps them for an operator for
+// DeadLetterAge (telemetry priority: shed before anything a device reported
+// when the disk is full).
+var DeadLetterStream = journal.Stream{Name: "deadletter", Priority: journal.PriorityTelemetry, MaxAge: DeadLetterAge}
+
+// DeadLetterAge is how long dead letters are kept: a week covers a long
+// weekend before someone looks.
+const DeadLetterAge = 7 * 24 * time.Hour
+
+// DeadLetter is a dead-letter record (CBOR in DeadLetterStream).
+type DeadLetter struct {
+	Sink   string `cbor:"1,keyasint"`
+	Stream string `cbor:"2,keyasint"` // where the record was journaled
+	Seq    uint64 `cbor:"3,keyasint"` // its sequence number there
+	ID     string `cbor:"4,keyasint,omitempty"`
+	Device string `cbor:"5,keyasint,omitempty"`
+	Error  string `cbor:"6,keyasint"` // why the sink refused it
+	Body   []byte `cbor:"7,keyasint"` // the journaled body, as it was
+}
