@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/officegate/officegate/devices/gpio/gpiosim"
 	"github.com/officegate/officegate/devices/kiosk"
 	"github.com/officegate/officegate/gateway/daemon"
+	"github.com/officegate/officegate/internal/atomicfile"
 )
 
 // Lobby is the reception kiosk's device id; LobbyPanel its own panel's, an
@@ -232,20 +234,13 @@ func (l *lobby) preview(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp(l.badgeDir, BadgePreview+".*")
-	if err != nil {
+	var png bytes.Buffer
+	if err := escpos.WritePNG(&png, img); err != nil {
 		return "", fmt.Errorf("demo: badge preview: %w", err)
 	}
-	err = escpos.WritePNG(f, img)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	// A preview is shown, never relied on after a crash: no fsync.
 	path := filepath.Join(l.badgeDir, BadgePreview)
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.Write(path, png.Bytes(), 0o600, atomicfile.Unsynced); err != nil {
 		return "", fmt.Errorf("demo: badge preview: %w", err)
 	}
 	return path, nil

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
+	"github.com/officegate/officegate/internal/atomicfile"
 )
 
 // Small metadata files (stream table, cursors, segment indexes) share one envelope,
@@ -50,64 +50,29 @@ func decodeMeta(magic [8]byte, b []byte) ([]byte, error) {
 	return body, nil
 }
 
-// How much of a metadata write must be on disk before writeFileAtomic returns.
-type syncMode int
-
+// How much of a metadata write must be on disk before writeFileMode returns.
 const (
-	syncAll  syncMode = iota // file and directory: the new content survives a crash
-	syncFile                 // file only: a crash may bring back the previous file (lazy state)
-	syncNone                 // neither: a cache that is checked and rebuilt when damaged
+	syncAll  = atomicfile.Durable     // file and directory: the new content survives a crash
+	syncFile = atomicfile.ContentOnly // file only: a crash may bring back the previous file (lazy state)
+	syncNone = atomicfile.Unsynced    // neither: a cache that is checked and rebuilt when damaged
 )
 
 // writeFileAtomic replaces dir/name with data so that a crash leaves the old or
-// the new file (or, with syncNone, a file its checksum rejects), never a mix:
-// temp file, fsync, rename, fsync the directory.
+// the new file, never a mix (internal/atomicfile).
 func writeFileAtomic(dir, name string, data []byte) error {
 	return writeFileMode(dir, name, data, syncAll)
 }
 
-func writeFileMode(dir, name string, data []byte, mode syncMode) error {
-	tmp, err := os.CreateTemp(dir, name+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("journal: create temp for %s: %w", name, err)
+func writeFileMode(dir, name string, data []byte, mode atomicfile.Durability) error {
+	if err := atomicfile.Write(filepath.Join(dir, name), data, 0o600, mode); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
-	tmpName := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("journal: write %s: %w", tmpName, err)
-	}
-	if mode != syncNone {
-		if err := unix.Fdatasync(int(tmp.Fd())); err != nil {
-			return fmt.Errorf("journal: fsync %s: %w", tmpName, err)
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("journal: close %s: %w", tmpName, err)
-	}
-	if err := os.Rename(tmpName, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("journal: rename %s: %w", tmpName, err)
-	}
-	ok = true
-	if mode != syncAll {
-		return nil
-	}
-	return syncDir(dir)
+	return nil
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("journal: open dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("journal: fsync dir %s: %w", dir, err)
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
 }

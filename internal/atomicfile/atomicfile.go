@@ -1,7 +1,8 @@
-// Package atomicfile replaces files so that a crash leaves the old content or
-// the new. A crash never leaves a mix or an empty file: it writes a temp file,
-// fsyncs it, renames it and fsyncs the directory. It sits at the module's root
-// so every layer (gateway, provisioning, devices) shares one implementation.
+// Package atomicfile replaces files so a crash leaves the old content or the new, never a mix.
+//
+// The steps are temp file, fdatasync, rename, fsync of the directory. It sits
+// at the module's root so every layer (the journal's metadata, gateway,
+// provisioning, devices, the emulated firmware) shares one implementation.
 package atomicfile
 
 import (
@@ -15,9 +16,33 @@ import (
 // owner can recognise leftovers of a crash.
 const TempSuffix = ".tmp"
 
-// WriteFile replaces path with data. The new file has mode perm from its
-// creation on (it never exists with wider permissions).
+// Durability is how much of a replacement is on disk when Write returns.
+// Every level keeps the all-or-nothing property: a reader sees the old file
+// or the new one (for Unsynced, possibly a new one with lost content, which
+// is why only a file whose reader checks a checksum may use it).
+type Durability int
+
+const (
+	// Durable: the content and the rename survive a crash.
+	Durable Durability = iota
+	// ContentOnly: the content is synced, the rename is not; a crash may
+	// bring back the previous file. For state that is rewritten often and
+	// whose loss only repeats work (a delivered cursor).
+	ContentOnly
+	// Unsynced: neither is synced. For a cache its reader checks and
+	// rebuilds when damaged.
+	Unsynced
+)
+
+// WriteFile replaces path with data, durably. The new file has mode perm from
+// its creation on (it never exists with wider permissions).
 func WriteFile(path string, data []byte, perm os.FileMode) error {
+	return Write(path, data, perm, Durable)
+}
+
+// Write replaces path with data with durability d. The new file has mode perm
+// from its creation on.
+func Write(path string, data []byte, perm os.FileMode, d Durability) error {
 	dir, name := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -41,8 +66,12 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("atomicfile: write %s: %w", tmp.Name(), err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("atomicfile: fsync %s: %w", tmp.Name(), err)
+	if d != Unsynced {
+		// fdatasync is enough: the file is new, so its size is the only
+		// metadata a read needs, and fdatasync writes that.
+		if err := fdatasync(tmp); err != nil {
+			return fmt.Errorf("atomicfile: fsync %s: %w", tmp.Name(), err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("atomicfile: close %s: %w", tmp.Name(), err)
@@ -51,6 +80,9 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("atomicfile: rename to %s: %w", path, err)
 	}
 	ok = true
+	if d != Durable {
+		return nil
+	}
 	return SyncDir(dir)
 }
 
