@@ -42,6 +42,8 @@ type Metrics struct {
 	lastSeen      *vec
 	dropped       *scalar
 	unreadable    *scalar // commands.go
+	// sinks.go: registered by WatchSinks, in its collector.
+	sinkDelivered, sinkFailed, sinkDead *vec
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -87,6 +89,7 @@ func New(opts *Opts) *Metrics {
 	m.dropped = f.scalar(typeCounter, "metrics", "device_labels_dropped_total", "Device reports not recorded because MaxDevices ids were already recorded or the id was not a valid device id.")
 	m.lastSeen = f.vec(typeGauge, "device", "last_seen_timestamp_seconds", "Unix time of the last frame received from the device.", "device")
 	m.unreadable = f.scalar(typeCounter, "commands", "unreadable_total", "Commands that could not be answered: no readable id, or no valid command name in the topic (MQTT.md §6 rule 1).")
+	m.sinkDelivered, m.sinkFailed, m.sinkDead = newVec(typeCounter, "", "", "sink"), newVec(typeCounter, "", "", "sink"), newVec(typeCounter, "", "", "sink")
 	return m
 }
 

@@ -128,6 +128,22 @@ func (v *vec) set(value string, x float64) {
 	v.mu.Unlock()
 }
 
+func (v *vec) get(value string) float64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.series[value]
+}
+
+func (v *vec) total() float64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	t := 0.0
+	for _, x := range v.series {
+		t += x
+	}
+	return t
+}
+
 func (v *vec) delete(value string) {
 	v.mu.Lock()
 	delete(v.series, value)
