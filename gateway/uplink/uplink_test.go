@@ -1,13 +1,15 @@
 package uplink
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,8 +95,10 @@ func startUplink(t *testing.T, j *journal.Journal, broker string, mod func(*Opti
 
 // subscriber collects what HR would receive.
 type subscriber struct {
-	mu   sync.Mutex
+	mu sync.Mutex
+	// Guarded by mu.
 	msgs []received
+	ids  map[string]bool
 	c    mqtt.Client
 }
 
@@ -106,7 +110,7 @@ type received struct {
 
 func subscribe(t *testing.T, broker, filter string) *subscriber {
 	t.Helper()
-	s := &subscriber{}
+	s := &subscriber{ids: map[string]bool{}}
 	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("hr-%d", time.Now().UnixNano())).
 		SetCleanSession(true).SetAutoReconnect(false).SetOrderMatters(true)
 	s.c = mqtt.NewClient(o)
@@ -118,6 +122,9 @@ func subscribe(t *testing.T, broker, filter string) *subscriber {
 		json.Unmarshal(m.Payload(), &ev)
 		s.mu.Lock()
 		s.msgs = append(s.msgs, received{m.Topic(), m.Payload(), ev})
+		if id, ok := ev["id"].(string); ok {
+			s.ids[id] = true
+		}
 		s.mu.Unlock()
 	})
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -125,6 +132,12 @@ func subscribe(t *testing.T, broker, filter string) *subscriber {
 	}
 	t.Cleanup(func() { s.c.Disconnect(0) })
 	return s
+}
+
+func (s *subscriber) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids[id]
 }
 
 func (s *subscriber) snapshot() []received {
@@ -254,10 +267,32 @@ func TestBrokerKilledMidStream(t *testing.T) {
 			}
 		}()
 	}
+	// flowing waits until the broker has been given n more events in the
+	// current session: the stream is in full flow, however slow the machine.
+	flowing := func(n int) {
+		t.Helper()
+		from := gate.passedCount()
+		waitFor(t, "events flowing", 20*time.Second, func() bool { return gate.passedCount() >= from+n })
+	}
 	for kill := 0; kill < 3; kill++ {
 		waitFor(t, "connected", 20*time.Second, func() bool { ok, _ := u.Connected(); return ok })
-		time.Sleep(300 * time.Millisecond) // let traffic flow before the next kill
-		gate.open.Store(false)
+		flowing(200)
+		// A broker without persistence that is killed loses what it has
+		// acknowledged but not yet passed on to a slow subscriber: the
+		// gateway's custody ends at the PUBACK. So the gate stops giving the
+		// broker events (it drops the gateway's packets: the publishes in
+		// flight are lost on the wire), and the broker is killed once every
+		// event it was given is with the subscribers.
+		gate.setOpen(false)
+		pending := gate.passedIDs()
+		waitFor(t, "the subscribers have every event the broker was given", 60*time.Second, func() bool {
+			subMu.Lock()
+			defer subMu.Unlock()
+			pending = slices.DeleteFunc(pending, func(id string) bool {
+				return slices.ContainsFunc(subs, func(s *subscriber) bool { return s.has(id) })
+			})
+			return len(pending) == 0
+		})
 		b.Kill()
 		waitFor(t, "uplink noticed", 20*time.Second, func() bool { ok, _ := u.Connected(); return !ok })
 		b.Restart()
@@ -265,10 +300,10 @@ func TestBrokerKilledMidStream(t *testing.T) {
 		subMu.Lock()
 		subs = append(subs, s)
 		subMu.Unlock()
-		gate.open.Store(true)
+		gate.setOpen(true)
 	}
 	waitFor(t, "connected", 20*time.Second, func() bool { ok, _ := u.Connected(); return ok })
-	time.Sleep(300 * time.Millisecond)
+	flowing(200)
 	close(stop)
 	appenders.Wait()
 	t.Logf("offered %.0f events/s", float64(sum(want))/time.Since(start).Seconds())
@@ -355,10 +390,42 @@ func sum(m map[string]uint64) (n uint64) {
 	return n
 }
 
-// gate is a TCP relay to the broker that refuses connections while closed.
+// gate is a TCP relay to the broker. Open, it passes everything; closed,
+// it refuses new connections and drops what the gateway sends on the ones it
+// has, so the broker is given nothing more. It records the id of every event
+// it gave the broker.
 type gate struct {
 	addr string
-	open atomic.Bool
+
+	mu sync.Mutex
+	// Guarded by mu; held while passing a packet, so that once setOpen(false)
+	// returns no packet is on its way.
+	open   bool
+	passed []string // event ids, in the order given to the broker
+}
+
+func (g *gate) setOpen(open bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = open
+}
+
+func (g *gate) isOpen() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.open
+}
+
+func (g *gate) passedCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.passed)
+}
+
+func (g *gate) passedIDs() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.passed)
 }
 
 func newGate(t *testing.T, broker string) *gate {
@@ -367,8 +434,7 @@ func newGate(t *testing.T, broker string) *gate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gate{addr: ln.Addr().String()}
-	g.open.Store(true)
+	g := &gate{addr: ln.Addr().String(), open: true}
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1)
@@ -379,7 +445,7 @@ func newGate(t *testing.T, broker string) *gate {
 			if err != nil {
 				return
 			}
-			if !g.open.Load() {
+			if !g.isOpen() {
 				c.Close()
 				continue
 			}
@@ -389,9 +455,90 @@ func newGate(t *testing.T, broker string) *gate {
 				continue
 			}
 			wg.Add(2)
-			go func() { defer wg.Done(); io.Copy(up, c); up.Close() }()
+			go func() { defer wg.Done(); g.relay(up, c); up.Close() }()
 			go func() { defer wg.Done(); io.Copy(c, up); c.Close() }()
 		}
 	}()
 	return g
+}
+
+// relay passes the gateway's MQTT packets to the broker while the gate is
+// open, and drops them while it is closed, until either side fails.
+func (g *gate) relay(up, c net.Conn) {
+	r := bufio.NewReader(c)
+	for {
+		pkt, err := readPacket(r)
+		if err != nil {
+			return
+		}
+		g.mu.Lock()
+		if g.open {
+			if _, err = up.Write(pkt); err == nil {
+				if id := eventID(pkt); id != "" {
+					g.passed = append(g.passed, id)
+				}
+			}
+		}
+		g.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// readPacket reads one MQTT control packet: a type byte, the remaining
+// length (1–4 bytes, 7 bits each, least significant first), the rest.
+func readPacket(r *bufio.Reader) ([]byte, error) {
+	pkt := make([]byte, 1, 64)
+	var err error
+	if pkt[0], err = r.ReadByte(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for i := 0; ; i++ {
+		b, err := r.ReadByte()
+		if err != nil {
+			return nil, err
+		}
+		pkt = append(pkt, b)
+		n |= int(b&0x7f) << (7 * i)
+		if b&0x80 == 0 {
+			break
+		}
+		if i == 3 {
+			return nil, fmt.Errorf("mqtt remaining length over 4 bytes")
+		}
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, err
+	}
+	return append(pkt, body...), nil
+}
+
+// eventID is the id of the event a PUBLISH packet carries, or "" for any
+// other packet.
+func eventID(pkt []byte) string {
+	if pkt[0]>>4 != 3 { // PUBLISH
+		return ""
+	}
+	i := 1
+	for pkt[i]&0x80 != 0 { // the remaining length
+		i++
+	}
+	i++
+	tlen := int(pkt[i])<<8 | int(pkt[i+1])
+	topic := string(pkt[i+2 : i+2+tlen])
+	i += 2 + tlen
+	if pkt[0]>>1&3 > 0 { // QoS 1 or 2: a packet identifier
+		i += 2
+	}
+	if !strings.Contains(topic, "/events/") {
+		return ""
+	}
+	var ev struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(pkt[i:], &ev)
+	return ev.ID
 }
