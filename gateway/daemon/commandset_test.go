@@ -16,9 +16,9 @@ import (
 	"github.com/officegate/officegate/devices/room"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/admin"
 	"github.com/officegate/officegate/gateway/commands"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/admin"
 )
 
 // commander is a driver that takes the given commands (the real kiosk and

@@ -20,13 +20,13 @@ import (
 	"github.com/officegate/officegate/devices/terminal"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/admin"
 	"github.com/officegate/officegate/gateway/commands"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/uplink"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/admin"
 	"github.com/officegate/officegate/provisioning/rollout"
 )
 

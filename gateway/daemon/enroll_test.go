@@ -15,7 +15,6 @@ import (
 
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/admin"
 	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/demo"
@@ -24,6 +23,7 @@ import (
 	"github.com/officegate/officegate/gateway/uplink"
 	"github.com/officegate/officegate/internal/testkit"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/admin"
 )
 
 // TestEnrollment: terminals plugged into watched ports (real PTYs) with

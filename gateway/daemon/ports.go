@@ -45,7 +45,7 @@ type Provisioning struct {
 	// an image; 0: rollout.DefaultMaxImage.
 	FirmwareDir     string
 	FirmwareMaxSize int64
-	// Socket is the admin socket the CLI talks to (gateway/admin); "" for
+	// Socket is the admin socket the CLI talks to (provisioning/admin); "" for
 	// none. SocketGID is the group allowed to use it; -1 keeps the process's.
 	Socket    string
 	SocketGID int

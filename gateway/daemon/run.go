@@ -13,7 +13,6 @@ import (
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/serialport"
 	"github.com/officegate/officegate/firmware-bridge/link"
-	"github.com/officegate/officegate/gateway/admin"
 	"github.com/officegate/officegate/gateway/commands"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/intake"
@@ -21,6 +20,7 @@ import (
 	"github.com/officegate/officegate/gateway/metrics"
 	"github.com/officegate/officegate/gateway/uplink"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/admin"
 )
 
 // Run runs the gateway until ctx ends. Its parts are stages, started in this

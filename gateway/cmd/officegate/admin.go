@@ -14,12 +14,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/officegate/officegate/gateway/admin"
+	"github.com/officegate/officegate/provisioning/admin"
 	"github.com/officegate/officegate/provisioning/rollout"
 )
 
 // The admin subcommands talk to the running daemon over its socket
-// (gateway/admin, "Socket API").
+// (provisioning/admin, "Socket API").
 const adminUsage = `usage:
   officegate devices list [--json]
   officegate devices show ID|HARDWARE_ID [--json]

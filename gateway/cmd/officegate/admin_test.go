@@ -14,9 +14,9 @@ import (
 
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/admin"
-	"github.com/officegate/officegate/gateway/admin/admintest"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/admin"
+	"github.com/officegate/officegate/provisioning/admin/admintest"
 	"github.com/officegate/officegate/provisioning/rollout"
 	"github.com/officegate/officegate/provisioning/rollout/rollouttest"
 )

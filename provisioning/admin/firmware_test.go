@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/admin"
-	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/admin"
 	"github.com/officegate/officegate/provisioning/rollout"
 	"github.com/officegate/officegate/provisioning/rollout/rollouttest"
 )
@@ -80,7 +80,7 @@ func TestFirmwareRollout(t *testing.T) {
 	if _, err := f.svc.FirmwareRollouts(); !errors.Is(err, admin.ErrNoFirmware) {
 		t.Fatalf("without an orchestrator: %v", err)
 	}
-	if status, _, _ := f.svc.Command(context.Background(), "firmware.rollout", nil); status != envelope.StatusUnsupported {
+	if status, _, _ := f.svc.Command(context.Background(), "firmware.rollout", nil); status != devices.StatusUnsupported {
 		t.Fatalf("firmware.rollout without an orchestrator: %s", status)
 	}
 	o, good, bad := withFirmware(t, f)
@@ -138,12 +138,12 @@ func TestFirmwareRollout(t *testing.T) {
 		{`{"firmware":"x","version":"1","devices":["term-1"],"force":true}`, `unknown argument "force"`},
 	} {
 		status, errText, _ := f.svc.Command(ctx, "firmware.rollout", args(t, a.args))
-		if status != envelope.StatusError || !strings.Contains(errText, a.errHas) {
+		if status != devices.StatusError || !strings.Contains(errText, a.errHas) {
 			t.Errorf("%s: %s %q", a.args, status, errText)
 		}
 	}
 	status, errText, data := f.svc.Command(ctx, "firmware.status", args(t, `{"rollout":"`+rec.ID+`"}`))
-	if status != envelope.StatusOK || data["state"] != "done" {
+	if status != devices.StatusOK || data["state"] != "done" {
 		t.Fatalf("firmware.status: %s %s %v", status, errText, data)
 	}
 }
@@ -211,13 +211,13 @@ func TestFirmwareImageConfinement(t *testing.T) {
 		within("firmware.rollout "+name, func() {
 			status, errText, _ = f.svc.Command(ctx, "firmware.rollout", map[string]any{"firmware": name, "version": "2.0.0", "devices": []any{"term-1"}})
 		})
-		if status != envelope.StatusError || !strings.Contains(errText, "no such image in the firmware directory") {
+		if status != devices.StatusError || !strings.Contains(errText, "no such image in the firmware directory") {
 			t.Errorf("MQTT %q: %s %q", name, status, errText)
 		}
 		same("MQTT", name, errText)
 		// The next gateway command is answered at once.
 		within("devices.list after "+name, func() {
-			if status, errText, _ := f.svc.Command(ctx, "devices.list", nil); status != envelope.StatusOK {
+			if status, errText, _ := f.svc.Command(ctx, "devices.list", nil); status != devices.StatusOK {
 				t.Errorf("devices.list after %q: %s %s", name, status, errText)
 			}
 		})
@@ -233,12 +233,12 @@ func TestFirmwareImageConfinement(t *testing.T) {
 		same("socket", name, ae.Message)
 	}
 	status, errText, _ := f.svc.Command(ctx, "firmware.rollout", map[string]any{"firmware": "huge.bin", "version": "2.0.0", "devices": []any{"term-1"}})
-	if status != envelope.StatusError || !strings.Contains(errText, "larger than the cap") {
+	if status != devices.StatusError || !strings.Contains(errText, "larger than the cap") {
 		t.Errorf("1 TiB image: %s %q", status, errText)
 	}
 	// The good image, by name or by its absolute path, starts.
 	status, errText, data := f.svc.Command(ctx, "firmware.rollout", map[string]any{"firmware": filepath.Join(dir, good), "version": "2.0.0", "devices": []any{"term-1"}})
-	if status != envelope.StatusOK {
+	if status != devices.StatusOK {
 		t.Fatalf("good image: %s %s", status, errText)
 	}
 	if fw, _ := data["firmware"].(map[string]any); fw["path"] != good {

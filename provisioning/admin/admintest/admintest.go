@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/officegate/officegate/firmware-bridge/link"
-	"github.com/officegate/officegate/gateway/admin"
+	"github.com/officegate/officegate/provisioning/admin"
 )
 
 var _ admin.Links = (*Links)(nil)

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/admin"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/admin"
 )
 
 // serve serves f's service on a socket in a temp dir until the test ends.

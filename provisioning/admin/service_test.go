@@ -16,9 +16,9 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/link/linktest"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/admin"
-	"github.com/officegate/officegate/gateway/admin/admintest"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/admin"
+	"github.com/officegate/officegate/provisioning/admin/admintest"
 )
 
 // clock is a settable test clock.

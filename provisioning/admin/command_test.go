@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/officegate/officegate/gateway/envelope"
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/provisioning"
 )
 
@@ -29,25 +29,25 @@ func TestCommandArgs(t *testing.T) {
 		status     string
 		errHas     string
 	}{
-		{"devices.list", `{"all":true}`, envelope.StatusError, `unknown argument "all"`},
-		{"device.show", `{}`, envelope.StatusError, `"device" is required`},
-		{"device.show", `{"device":7}`, envelope.StatusError, `"device" must be a string`},
-		{"device.show", `{"device":"term-1","verbose":true}`, envelope.StatusError, `unknown argument "verbose"`},
-		{"device.show", `{"device":"nope"}`, envelope.StatusError, "no such device"},
-		{"device.approve", `{"hardware_id":"TERM-0002"}`, envelope.StatusError, `"device" is required`},
-		{"device.approve", `{"hardware_id":"TERM-0002","device":"term-2","rom":"x"}`, envelope.StatusError, `unknown argument "rom"`},
-		{"device.rename", `{"device":"term-1"}`, envelope.StatusError, `"name" is required`},
-		{"device.replace", `{"device":"term-1"}`, envelope.StatusError, `"hardware_id" is required`},
-		{"devices.import", `{"file":"x"}`, envelope.StatusError, `unknown argument "file"`},
-		{"enroll.open", `{"for":"10m"}`, envelope.StatusError, `"rule" is required`},
-		{"enroll.open", `{"for":"ten minutes","rule":{}}`, envelope.StatusError, `not a duration`},
-		{"enroll.open", `{"for":"25h","rule":{}}`, envelope.StatusError, "at most 24h"},
-		{"enroll.open", `{"for":"10m","rule":{"kind":"kiosk","hw":"X*"}}`, envelope.StatusError, `unknown key "hw"`},
-		{"enroll.open", `{"for":"10m","rule":{"kind":"kiosk"},"rules":[]}`, envelope.StatusError, `unknown argument "rules"`},
-		{"enroll.close", `{"now":true}`, envelope.StatusError, `unknown argument "now"`},
-		{"config.push", `{}`, envelope.StatusError, `"profile" is required`},
-		{"config.push", `{"profile":"nope"}`, envelope.StatusError, "no such profile"},
-		{"firmware.flash", `{}`, envelope.StatusUnsupported, `no command "firmware.flash"`},
+		{"devices.list", `{"all":true}`, devices.StatusError, `unknown argument "all"`},
+		{"device.show", `{}`, devices.StatusError, `"device" is required`},
+		{"device.show", `{"device":7}`, devices.StatusError, `"device" must be a string`},
+		{"device.show", `{"device":"term-1","verbose":true}`, devices.StatusError, `unknown argument "verbose"`},
+		{"device.show", `{"device":"nope"}`, devices.StatusError, "no such device"},
+		{"device.approve", `{"hardware_id":"TERM-0002"}`, devices.StatusError, `"device" is required`},
+		{"device.approve", `{"hardware_id":"TERM-0002","device":"term-2","rom":"x"}`, devices.StatusError, `unknown argument "rom"`},
+		{"device.rename", `{"device":"term-1"}`, devices.StatusError, `"name" is required`},
+		{"device.replace", `{"device":"term-1"}`, devices.StatusError, `"hardware_id" is required`},
+		{"devices.import", `{"file":"x"}`, devices.StatusError, `unknown argument "file"`},
+		{"enroll.open", `{"for":"10m"}`, devices.StatusError, `"rule" is required`},
+		{"enroll.open", `{"for":"ten minutes","rule":{}}`, devices.StatusError, `not a duration`},
+		{"enroll.open", `{"for":"25h","rule":{}}`, devices.StatusError, "at most 24h"},
+		{"enroll.open", `{"for":"10m","rule":{"kind":"kiosk","hw":"X*"}}`, devices.StatusError, `unknown key "hw"`},
+		{"enroll.open", `{"for":"10m","rule":{"kind":"kiosk"},"rules":[]}`, devices.StatusError, `unknown argument "rules"`},
+		{"enroll.close", `{"now":true}`, devices.StatusError, `unknown argument "now"`},
+		{"config.push", `{}`, devices.StatusError, `"profile" is required`},
+		{"config.push", `{"profile":"nope"}`, devices.StatusError, "no such profile"},
+		{"firmware.flash", `{}`, devices.StatusUnsupported, `no command "firmware.flash"`},
 	} {
 		status, errText, data := f.svc.Command(ctx, c.name, args(t, c.args))
 		if status != c.status || !strings.Contains(errText, c.errHas) || data == nil {
@@ -69,7 +69,7 @@ func TestCommands(t *testing.T) {
 	run := func(name, a string) map[string]any {
 		t.Helper()
 		status, errText, data := f.svc.Command(ctx, name, args(t, a))
-		if status != envelope.StatusOK {
+		if status != devices.StatusOK {
 			t.Fatalf("%s %s: %s %s", name, a, status, errText)
 		}
 		return data
@@ -106,7 +106,7 @@ func TestCommands(t *testing.T) {
 	// A rejected manifest: error, every problem in data.
 	b, _ := json.Marshal(map[string]any{"csv": badManifest})
 	status, errText, data := f.svc.Command(ctx, "devices.import", args(t, string(b)))
-	if probs, _ := data["problems"].([]any); status != envelope.StatusError || !strings.Contains(errText, "manifest") || len(probs) < 3 {
+	if probs, _ := data["problems"].([]any); status != devices.StatusError || !strings.Contains(errText, "manifest") || len(probs) < 3 {
 		t.Fatalf("devices.import bad: %s %q %v", status, errText, data)
 	}
 	b, _ = json.Marshal(map[string]any{"csv": provisioning.ManifestHeader + "\nKIOSK-9*,kiosk-9,kiosk,,\n"})

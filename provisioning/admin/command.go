@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/officegate/officegate/gateway/envelope"
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/provisioning"
 )
 
@@ -119,13 +119,13 @@ func (s *Service) Commands() []string {
 
 // Command executes the gateway command name (from
 // {root}/{gw}/commands/{name}) with args and returns the result's status
-// (envelope.StatusOK, StatusError or StatusUnsupported), its error text and
+// (devices.StatusOK, StatusError or StatusUnsupported), its error text and
 // its data. Unknown argument keys are refused, naming them, before anything
 // is done.
 func (s *Service) Command(ctx context.Context, name string, argv map[string]any) (status, errText string, data map[string]any) {
 	c, ok := s.commands()[name]
 	if !ok {
-		return envelope.StatusUnsupported, fmt.Sprintf("the gateway has no command %q", name), map[string]any{}
+		return devices.StatusUnsupported, fmt.Sprintf("the gateway has no command %q", name), map[string]any{}
 	}
 	var unknown []string
 	for k := range argv {
@@ -135,7 +135,7 @@ func (s *Service) Command(ctx context.Context, name string, argv map[string]any)
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return envelope.StatusError, fmt.Sprintf("%s: unknown argument %q (accepted: %v)", name, unknown[0], c.args), map[string]any{}
+		return devices.StatusError, fmt.Sprintf("%s: unknown argument %q (accepted: %v)", name, unknown[0], c.args), map[string]any{}
 	}
 	out, err := c.run(ctx, args{m: argv})
 	if err != nil {
@@ -143,9 +143,9 @@ func (s *Service) Command(ctx context.Context, name string, argv map[string]any)
 		if r, ok := out.(ImportResult); ok && len(r.Problems) > 0 {
 			data = toMap(map[string]any{"problems": r.Problems}) // a rejected manifest: the problems are the answer
 		}
-		return envelope.StatusError, err.Error(), data
+		return devices.StatusError, err.Error(), data
 	}
-	return envelope.StatusOK, "", toMap(out)
+	return devices.StatusOK, "", toMap(out)
 }
 
 // toMap turns a result into the JSON object the result's data is.
