@@ -1,5 +1,6 @@
-// Package zk4370 speaks the ZKTeco binary protocol on TCP port 4370: a codec,
-// and the driver that calls a terminal and journals its attendance log.
+// Package zk4370 speaks the ZKTeco binary protocol on TCP port 4370. It holds
+// a codec, and the driver that calls a terminal and journals its attendance
+// log.
 //
 // ZKTeco never published this protocol. What follows is the subset we
 // implement, taken from the community description (github.com/adrobinoga/
