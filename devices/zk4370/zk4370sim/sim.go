@@ -1,5 +1,5 @@
-// Package zk4370sim emulates a ZKTeco terminal speaking the 4370 protocol on
-// loopback TCP, for tests and the demo.
+// Package zk4370sim emulates a ZKTeco 4370 terminal on loopback TCP, for tests
+// and the demo.
 //
 // It follows the protocol as package zk4370's doc.go describes it, not the
 // gateway's habits: sessions with an optional comm key, a stored attendance
