@@ -122,6 +122,16 @@ type Sink interface {
 	Emit(ctx context.Context, e Event) error
 }
 
+// BatchSink is implemented by a Sink that can make several events durable in
+// one commit (a PUSH terminal uploads its punches in batches and is answered
+// once for all of them). EmitBatch returns nil only once every event is
+// durable, journaled in the order given. On an error the driver must assume
+// none is: it retries the whole batch, and events with a Source keep their
+// ids, so one journaled twice is one event for the consumer.
+type BatchSink interface {
+	EmitBatch(ctx context.Context, evs []Event) error
+}
+
 // SinkFunc adapts a function to a Sink.
 type SinkFunc func(ctx context.Context, e Event) error
 

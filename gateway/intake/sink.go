@@ -31,9 +31,59 @@ func (in *Intake) Note(ctx context.Context, device, typ string, data map[string]
 	return in.emit(ctx, devices.Event{Device: device, Type: typ, Time: now, Clock: devices.ClockSynced, Data: data}, false)
 }
 
+var _ devices.BatchSink = (*Intake)(nil)
+
+// EmitBatch implements devices.BatchSink: the events are journaled in order
+// in one append, so one commit (one fdatasync) makes them all durable. A
+// refused event refuses the batch before anything is journaled.
+func (in *Intake) EmitBatch(ctx context.Context, evs []devices.Event) error {
+	var all []journal.Entry
+	for _, ev := range evs {
+		entries, err := in.entries(ev)
+		if err != nil {
+			return err
+		}
+		all = append(all, entries...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	if _, err := in.j.AppendEntries(ctx, all); err != nil {
+		if errors.Is(err, journal.ErrFull) {
+			return fmt.Errorf("%w: %w", devices.ErrBusy, err)
+		}
+		return err
+	}
+	if in.opt.OnEvent != nil {
+		for _, ev := range evs {
+			in.opt.OnEvent(ev.Device, time.Now())
+		}
+	}
+	return nil
+}
+
 func (in *Intake) emit(ctx context.Context, ev devices.Event, seen bool) error {
+	entries, err := in.entries(ev)
+	if err != nil {
+		return err
+	}
+	if _, err := in.j.AppendEntries(ctx, entries); err != nil {
+		if errors.Is(err, journal.ErrFull) {
+			return fmt.Errorf("%w: %w", devices.ErrBusy, err)
+		}
+		return err
+	}
+	if seen && in.opt.OnEvent != nil {
+		in.opt.OnEvent(ev.Device, time.Now())
+	}
+	return nil
+}
+
+// entries builds the journal entries of one event: the event, and the alarm
+// beside it when biometric data was removed from it.
+func (in *Intake) entries(ev devices.Event) ([]journal.Entry, error) {
 	if err := ev.Check(); err != nil && !errors.Is(err, devices.ErrBiometric) {
-		return fmt.Errorf("intake: event from %q refused: %w", ev.Device, err)
+		return nil, fmt.Errorf("intake: event from %q refused: %w", ev.Device, err)
 	}
 	data, removed := devices.Redact(ev.Data)
 	id := envelope.NewID()
@@ -48,7 +98,7 @@ func (in *Intake) emit(ctx context.Context, ev devices.Event, seen bool) error {
 	}
 	raw, err := envelope.EncodeData(data)
 	if err != nil {
-		return fmt.Errorf("intake: event %s from %q: %w", ev.Type, ev.Device, err)
+		return nil, fmt.Errorf("intake: event %s from %q: %w", ev.Type, ev.Device, err)
 	}
 	timeRaw := ev.TimeRaw
 	if timeRaw == "" {
@@ -63,7 +113,7 @@ func (in *Intake) emit(ctx context.Context, ev devices.Event, seen bool) error {
 		Received: envelope.StampOf(in.opt.Now().UTC()), Data: raw}
 	b, err := (&envelope.Outbound{Event: e}).Encode()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	entries := []journal.Entry{{Stream: StreamFor(ev.Type), Body: b}}
 	if len(removed) > 0 {
@@ -74,14 +124,5 @@ func (in *Intake) emit(ctx context.Context, ev devices.Event, seen bool) error {
 		ab, _ := (&envelope.Outbound{Event: &a}).Encode()
 		entries = append(entries, journal.Entry{Stream: StreamControl, Body: ab})
 	}
-	if _, err := in.j.AppendEntries(ctx, entries); err != nil {
-		if errors.Is(err, journal.ErrFull) {
-			return fmt.Errorf("%w: %w", devices.ErrBusy, err)
-		}
-		return err
-	}
-	if seen && in.opt.OnEvent != nil {
-		in.opt.OnEvent(ev.Device, time.Now())
-	}
-	return nil
+	return entries, nil
 }
