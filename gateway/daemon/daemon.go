@@ -49,7 +49,10 @@ type Options struct {
 	// Retention is the per-stream maximum age (privacy), by stream name.
 	Retention map[string]time.Duration
 	Uplink    uplink.Options // Topics.Gateway, Streams and Boot are filled in
-	Devices   []Device
+	// Sinks are the destinations besides the uplink (sinks.go), each with a
+	// journal cursor of its own; one dropped from the list releases it.
+	Sinks   []Sink
+	Devices []Device
 	// Drivers are devices not on a firmware-bridge link (a Wiegand reader on
 	// GPIO), built by the caller from its driver registry.
 	Drivers []devices.Driver

@@ -33,6 +33,7 @@ const (
 	childStateEnv   = "OFFICEGATE_TEST_STATE"
 	childBrokerEnv  = "OFFICEGATE_TEST_BROKER"
 	childDevicesEnv = "OFFICEGATE_TEST_DEVICES"
+	childSinkEnv    = "OFFICEGATE_TEST_SINK" // a file sink's path, if set
 )
 
 // TestMain runs the gateway child instead of the tests when a kill test
@@ -59,8 +60,13 @@ func gatewayChild(state string) {
 		<-c
 		stop()
 	}()
+	var sinks []daemon.Sink
+	if path := os.Getenv(childSinkEnv); path != "" {
+		sinks = append(sinks, daemon.Sink{Name: "archive", Kind: "file", Streams: []string{"attendance"},
+			Settings: map[string]string{"path": path}})
+	}
 	err := daemon.Run(ctx, daemon.Options{
-		Gateway: "gw-kill", StateDir: state,
+		Gateway: "gw-kill", StateDir: state, Sinks: sinks,
 		Journal: journal.Options{SegmentSize: 256 << 10, MaxBytes: 64 << 20, SyncWindow: 5 * time.Millisecond},
 		Uplink:  uplink.Options{Broker: os.Getenv(childBrokerEnv), ClientID: "officegate-gw-kill", BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond},
 		Devices: devs, Log: zerolog.New(os.Stderr).Level(zerolog.ErrorLevel),

@@ -59,12 +59,13 @@ type wiring struct {
 	panels  *panelQueue
 	g       *Gateway
 
-	streams []journal.Stream // set by the journal stage
-	j       *journal.Journal
-	in      *intake.Intake
-	up      *uplink.Uplink
-	reg     *provisioning.Registry // nil without provisioning
-	rt      *router
+	streams   []journal.Stream   // set by the journal stage
+	consumers []journal.Consumer // the sinks' (sinks.go), in Options.Sinks order; set by the journal stage
+	j         *journal.Journal
+	in        *intake.Intake
+	up        *uplink.Uplink
+	reg       *provisioning.Registry // nil without provisioning
+	rt        *router
 }
 
 // newWiring checks o and fills its defaults; nothing is opened yet.
@@ -109,6 +110,9 @@ func (w *wiring) stages() []stage {
 		ss = append(ss, stage{name: "http", start: w.startHTTP})
 	}
 	ss = append(ss, stage{name: "uplink", start: w.startUplink})
+	if len(w.o.Sinks) > 0 {
+		ss = append(ss, stage{name: "sinks", start: w.startSinks})
+	}
 	if w.o.Provisioning != nil {
 		ss = append(ss, stage{name: "registry", start: w.openRegistry})
 	}
@@ -154,6 +158,9 @@ func (w *wiring) startJournal(context.Context, *group) error {
 			jo.Streams[i].MaxAge = age
 		}
 	}
+	if err := w.sinkConsumers(&jo); err != nil {
+		return err
+	}
 	jl := w.log.With().Str("part", "journal").Logger()
 	jo.Log = &jl
 	jo.OnSync = w.m.OnSync
@@ -163,6 +170,14 @@ func (w *wiring) startJournal(context.Context, *group) error {
 	}
 	logRecovery(w.log, j.Recovery())
 	if err := w.m.WatchJournal(j); err != nil {
+		j.Close()
+		return err
+	}
+	var sinkNames []string
+	for _, c := range jo.Consumers {
+		sinkNames = append(sinkNames, c.Name)
+	}
+	if err := w.m.WatchSinks(j, published(jo.Streams), sinkNames); err != nil {
 		j.Close()
 		return err
 	}
@@ -220,15 +235,8 @@ func (w *wiring) startHTTP(_ context.Context, g *group) error {
 // startUplink connects the journal's streams to the broker.
 func (w *wiring) startUplink(_ context.Context, g *group) error {
 	uo := w.o.Uplink
-	uo.Topics.Gateway = w.o.Gateway
-	if uo.Topics.Root == "" {
-		uo.Topics.Root = "officegate"
-	}
-	for _, s := range w.streams {
-		if s.Name != intake.StreamMarks { // the intake's own, not published
-			uo.Streams = append(uo.Streams, s.Name)
-		}
-	}
+	uo.Topics = w.topics()
+	uo.Streams = published(w.streams) // not the intake's marks, nor the dead letters
 	uo.Boot = envelope.NewID()
 	uo.Version = w.o.Version
 	ul := w.log.With().Str("part", "uplink").Logger()

@@ -23,6 +23,7 @@ type DeadLetter struct {
 	Seq    uint64 `cbor:"3,keyasint"` // its sequence number there
 	ID     string `cbor:"4,keyasint,omitempty"`
 	Device string `cbor:"5,keyasint,omitempty"`
-	Error  string `cbor:"6,keyasint"` // why the sink refused it
-	Body   []byte `cbor:"7,keyasint"` // the journaled body, as it was
+	Error  string `cbor:"6,keyasint"`           // why the sink refused it
+	Body   []byte `cbor:"7,keyasint"`           // the journaled body, as it was
+	Type   string `cbor:"8,keyasint,omitempty"` // the event type, "result", or "" if unreadable
 }

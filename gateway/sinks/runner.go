@@ -103,6 +103,15 @@ func (r *Runner) closeReaders() {
 	}
 }
 
+// Close releases the journal readers and the sink of a runner that will
+// not Run (Run releases them itself).
+func (r *Runner) Close() {
+	r.closeReaders()
+	if c, ok := r.sink.(Closer); ok {
+		c.Close()
+	}
+}
+
 // Name is the sink's name.
 func (r *Runner) Name() string { return r.opt.Name }
 
@@ -223,7 +232,7 @@ func (r *Runner) setDown(err error) bool {
 // the alarm. Only then may the record's cursor move past it.
 func (r *Runner) deadLetter(ctx context.Context, rec journal.Record, ev Event, cause error) error {
 	dl := DeadLetter{Sink: r.opt.Name, Stream: rec.Stream, Seq: rec.Seq, ID: ev.ID, Device: ev.Device,
-		Error: cause.Error(), Body: rec.Body}
+		Type: ev.Type, Error: cause.Error(), Body: rec.Body}
 	for attempt := 0; ; attempt++ {
 		_, err := r.j.AppendCBOR(ctx, DeadLetterStream.Name, dl)
 		if err == nil {
