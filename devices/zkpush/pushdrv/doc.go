@@ -1,0 +1,30 @@
+// Package pushdrv is the driver of ZKTeco terminals that call the gateway over PUSH (ADMS).
+//
+// Each configured terminal is one device (kind "zkpush") named by its serial
+// number; terminals configured with the same listen address share one HTTP
+// listener, owned by a Hub that the program builds once and hands to Factory.
+// The listener is the gateway's first LAN-facing one: it caps header and body
+// sizes, lines per body, times out slow clients (slowloris), limits
+// concurrent connections, and serves each terminal's requests one at a time
+// so that a terminal that floods the gateway delays only itself.
+//
+// Chain of custody: an ATTLOG upload is answered "OK: n" only once its
+// punches are durable (devices.BatchSink: one journal commit for the batch).
+// A punch's id derives from zkteco.PunchKey (serial, PIN, local time, status,
+// verify), so a batch re-sent after a gateway crash, a stamp reset or a
+// DATA QUERY ATTLOG publishes under the same ids. A line that cannot be parsed
+// becomes a device.alarm holding the line (quoted, clipped), with an id of
+// its own derived from the line, and is counted; it costs no good line.
+// Biometric and identity records (OPERLOG FP/FACE/…, ATTPHOTO) are never
+// journaled: they are counted and acknowledged so that the terminal does not
+// retry them for ever. A request from a serial number that is not configured
+// is answered 403 with a reason: the terminal keeps its records and retries.
+//
+// What PUSH authenticates: nothing but the serial number in the query
+// string, which is printed on the terminal and visible on the LAN. Anyone on
+// the LAN who knows a configured serial can post punches in its name. The
+// driver's defences: only configured serials are accepted; an optional
+// allow-list of source addresses per terminal (allow_from); an alarm the
+// first time a serial is seen from a second address; per-terminal
+// serialisation so that a forger cannot starve the others.
+package pushdrv

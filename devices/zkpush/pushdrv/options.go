@@ -1,0 +1,64 @@
+package pushdrv
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Kind is the registry kind of a PUSH terminal.
+const Kind = "zkpush"
+
+// Options is a terminal's configuration section ([devices.zkpush]).
+type Options struct {
+	Serial    string   `toml:"serial"`     // the terminal's serial number (Menu → System Info); required
+	Listen    string   `toml:"listen"`     // host:port the terminal calls; default ":8081"
+	TimeZone  string   `toml:"time_zone"`  // IANA zone of the terminal's wall clock; default "Local"
+	AllowFrom []string `toml:"allow_from"` // source addresses or prefixes; empty: any
+}
+
+// DefaultOptions returns what a section without keys gives.
+func DefaultOptions() Options { return Options{Listen: ":8081", TimeZone: "Local"} }
+
+type settings struct {
+	serial string
+	listen string
+	loc    *time.Location
+	allow  []netip.Prefix
+}
+
+func (o Options) validate(id string) (settings, error) {
+	bad := func(key string, v any, why string) error {
+		return fmt.Errorf("configuration invalid for device %q: %s %q: %s", id, key, v, why)
+	}
+	var s settings
+	if o.Serial == "" || len(o.Serial) > 32 {
+		return s, bad("serial", o.Serial, "need the terminal's serial number, 1 to 32 letters and digits")
+	}
+	for _, c := range o.Serial {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return s, bad("serial", o.Serial, "need the terminal's serial number, 1 to 32 letters and digits")
+		}
+	}
+	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+		return s, bad("listen", o.Listen, err.Error())
+	}
+	loc, err := time.LoadLocation(o.TimeZone)
+	if err != nil {
+		return s, bad("time_zone", o.TimeZone, err.Error())
+	}
+	for _, a := range o.AllowFrom {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			addr, err2 := netip.ParseAddr(a)
+			if err2 != nil {
+				return s, bad("allow_from", a, "not an address or prefix")
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		s.allow = append(s.allow, p.Masked())
+	}
+	s.serial, s.listen, s.loc = o.Serial, o.Listen, loc
+	return s, nil
+}

@@ -1,0 +1,193 @@
+package pushdrv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/zkpush"
+	"github.com/officegate/officegate/devices/zkteco"
+)
+
+// attlog journals an ATTLOG upload (§11.2) and answers "OK: n" once it is
+// durable, n counting every record taken: punches, and bad lines kept as
+// alarms.
+func (d *Driver) attlog(w http.ResponseWriter, ctx context.Context, body []byte, truncated bool) {
+	var evs []devices.Event
+	bad := 0
+	err := zkpush.Lines(body, func(n int, line []byte) error {
+		if len(evs) >= d.hub.opt.MaxLines {
+			truncated = true
+			return errStop
+		}
+		p, err := zkpush.ParseAttlogLine(line)
+		if err != nil {
+			bad++
+			evs = append(evs, d.badLine("ATTLOG", n, line, err))
+			return nil
+		}
+		evs = append(evs, d.punch(p))
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		d.reply(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if truncated {
+		d.count("uploads_truncated", 1)
+	}
+	if err := d.emit(ctx, evs); err != nil {
+		d.refuse(w, err)
+		return
+	}
+	d.count("punches", len(evs)-bad)
+	d.count("lines_refused", bad)
+	d.reply(w, http.StatusOK, fmt.Sprintf("OK: %d", len(evs)))
+}
+
+// operlog takes an OPERLOG upload (§11.4–§11.10): templates and identity
+// records are refused and counted, bad lines kept as alarms; operation and
+// user records are counted (not journaled: the contract has no event for
+// them yet). Every record is acknowledged.
+func (d *Driver) operlog(w http.ResponseWriter, ctx context.Context, body []byte, truncated bool) {
+	var evs []devices.Event
+	taken, bio, recs := 0, 0, 0
+	zkpush.Lines(body, func(n int, line []byte) error {
+		if taken >= d.hub.opt.MaxLines {
+			truncated = true
+			return errStop
+		}
+		taken++
+		_, err := zkpush.ParseOperLine(line)
+		switch {
+		case errors.Is(err, zkpush.ErrBiometric):
+			bio++ // nothing of it is kept, not even in the alarm
+		case err != nil:
+			evs = append(evs, d.badLine("OPERLOG", n, line, err))
+		default:
+			recs++
+		}
+		return nil
+	})
+	if truncated {
+		d.count("uploads_truncated", 1)
+	}
+	if err := d.emit(ctx, evs); err != nil {
+		d.refuse(w, err)
+		return
+	}
+	d.count("templates_refused", bio)
+	d.count("oper_records", recs)
+	d.count("lines_refused", len(evs))
+	d.reply(w, http.StatusOK, fmt.Sprintf("OK: %d", taken))
+}
+
+// refuse answers an upload that could not be made durable: not OK, so the
+// terminal keeps the records and sends them again after ErrorDelay.
+func (d *Driver) refuse(w http.ResponseWriter, err error) {
+	d.count("uploads_refused", 1)
+	if errors.Is(err, devices.ErrBusy) {
+		d.reply(w, http.StatusServiceUnavailable, "gateway busy: keep your records")
+		return
+	}
+	d.log.Error().Err(err).Msg("zkpush: upload not journaled; the terminal keeps it")
+	d.reply(w, http.StatusServiceUnavailable, "gateway cannot store records now: keep your records")
+}
+
+// emit makes evs durable in one commit when the sink can.
+func (d *Driver) emit(ctx context.Context, evs []devices.Event) error {
+	d.mu.Lock()
+	sink := d.sink
+	d.mu.Unlock()
+	if sink == nil {
+		return errNoSink
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	if b, ok := sink.(devices.BatchSink); ok {
+		return b.EmitBatch(ctx, evs)
+	}
+	for _, ev := range evs {
+		if err := sink.Emit(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// punch is the attendance.punch of an ATTLOG record.
+func (d *Driver) punch(p zkpush.Punch) devices.Event {
+	t, _ := time.ParseInLocation(zkteco.TimeLayout, p.Time, d.set.loc) // ParseAttlogLine checked it
+	data := map[string]any{
+		"person":     p.PIN,
+		"credential": credential(p.Verify),
+		"state":      state(p.Status),
+		"raw":        map[string]any{"serial": d.set.serial, "status": int64(p.Status), "verify": int64(p.Verify)},
+	}
+	if p.Workcode != "" && p.Workcode != "0" {
+		data["work_code"] = p.Workcode
+	}
+	clock := devices.ClockUnknown
+	d.mu.Lock()
+	if d.answered {
+		clock = devices.ClockSynced
+	}
+	d.mu.Unlock()
+	return devices.Event{Device: d.id, Type: "attendance.punch", Time: t, TimeRaw: p.Time, Clock: clock,
+		Data: data, Source: p.Key(d.set.serial)}
+}
+
+// badLine is the alarm that stands for a record line that cannot be parsed:
+// its id derives from the line, so the terminal re-sending it does not make
+// a second alarm.
+func (d *Driver) badLine(table string, n int, line []byte, err error) devices.Event {
+	q := fmt.Sprintf("%q", line[:min(len(line), 96)])
+	detail := fmt.Sprintf("%s line %d refused (%v): %s", table, n, err, q)
+	if len(detail) > 256 {
+		detail = detail[:253] + "..."
+	}
+	return devices.Event{Device: d.id, Type: "device.alarm", Time: d.now(), Clock: devices.ClockSynced,
+		Data:   map[string]any{"alarm": "other", "detail": strings.ToValidUTF8(detail, "?")},
+		Source: devices.EventSource{HardwareID: d.set.serial, Key: "zkpush.bad-line " + table + " " + string(line)}}
+}
+
+// credential maps Verify (Appendix 7) to the contract's credential.
+func credential(v int) string {
+	switch v {
+	case 1:
+		return "fingerprint"
+	case 3:
+		return "password"
+	case 4:
+		return "card"
+	case 15:
+		return "face"
+	case 25:
+		return "palm"
+	}
+	return "unknown"
+}
+
+// state maps Status (the terminal's punch state keys) to the contract's state.
+func state(s int) string {
+	switch s {
+	case 0:
+		return "in"
+	case 1:
+		return "out"
+	case 2:
+		return "break_out"
+	case 3:
+		return "break_in"
+	case 4:
+		return "overtime_in"
+	case 5:
+		return "overtime_out"
+	}
+	return "unknown"
+}
