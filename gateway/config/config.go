@@ -22,6 +22,7 @@ type Config struct {
 	Privacy      Privacy
 	Provisioning Provisioning
 	Devices      []Device
+	Sinks        []Sink
 
 	// Warnings are doubtful but valid settings, in file order, for the daemon
 	// to log at start and check-config to print.
@@ -163,6 +164,15 @@ type Device struct {
 	// Options is the [devices.<kind>] table, decoded by the kind's driver.
 	Options Section
 	Line    int // the line of the entry, for messages about the device
+}
+
+// Sink is one [[sinks]] entry: a destination besides the MQTT uplink.
+type Sink struct {
+	Name     string            // [a-z0-9_-]{1,32}, not "mqtt"; its journal cursor's name
+	Kind     string            // checked by the gateway against its sink kinds
+	Streams  []string          // none: every published stream
+	Settings map[string]string // the kind's own keys ([sinks.settings])
+	Line     int
 }
 
 // Device returns the device with id, or nil.

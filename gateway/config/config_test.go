@@ -171,7 +171,7 @@ func TestExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range knownKeys() {
-		short := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(key, ".<stream>"), ".<profile>"), "[]")
+		short := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(key, ".<stream>"), ".<profile>"), ".<key>"), "[]")
 		short = short[strings.LastIndex(short, ".")+1:]
 		if !strings.Contains(Example, short) {
 			t.Errorf("example.toml does not mention %s", key)
@@ -201,7 +201,7 @@ func knownKeys() []string {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Map {
-				key += ".<" + map[string]string{"retention": "stream", "profiles": "profile"}[f.Tag.Get("toml")] + ">"
+				key += ".<" + map[string]string{"retention": "stream", "profiles": "profile", "settings": "key"}[f.Tag.Get("toml")] + ">"
 			}
 			if ft.Kind() == reflect.Struct {
 				walk(key, ft)
@@ -303,5 +303,55 @@ func TestErrorsAreInvalid(t *testing.T) {
 	var e *Error
 	if !errors.Is(err, ErrInvalid) || !errors.As(err, &e) || e.Line != 2 || e.Key != "gateway.id" {
 		t.Fatalf("err = %v (%+v)", err, e)
+	}
+}
+
+func TestSinks(t *testing.T) {
+	c, err := Parse("c.toml", []byte(`
+[gateway]
+id = "gw1"
+[mqtt]
+url = "tcp://localhost:1883"
+[[sinks]]
+name = "archive"
+kind = "file"
+streams = ["attendance"]
+[sinks.settings]
+path = "/mnt/archive/events.jsonl"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Sink{Name: "archive", Kind: "file", Streams: []string{"attendance"},
+		Settings: map[string]string{"path": "/mnt/archive/events.jsonl"}, Line: 6}
+	if len(c.Sinks) != 1 || !reflect.DeepEqual(c.Sinks[0], want) {
+		t.Fatalf("sinks %+v, want %+v", c.Sinks, want)
+	}
+	_, err = Parse("c.toml", []byte(`
+[gateway]
+id = "gw1"
+[mqtt]
+url = "tcp://localhost:1883"
+[[sinks]]
+name = "mqtt"
+kind = "file"
+[[sinks]]
+name = "a"
+[[sinks]]
+name = "a"
+kind = "file"
+streams = ["rooms", "rooms"]
+colour = "red"
+`))
+	for _, w := range []string{
+		`c.toml:7: sinks[0].name = "mqtt": reserved for the MQTT uplink`,
+		`sinks[1].kind: required`,
+		`c.toml:12: sinks[2].name = "a": duplicate: already used by sinks[1].name (line 10)`,
+		`sinks[2].streams[1] = "rooms": listed twice`,
+		`sinks[2].colour`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("errors %v\nwant %q", err, w)
+		}
 	}
 }

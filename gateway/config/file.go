@@ -13,6 +13,14 @@ type file struct {
 	Privacy filePrivacy  `toml:"privacy"`
 	Prov    fileProv     `toml:"provisioning"`
 	Devices []fileDevice `toml:"devices"`
+	Sinks   []fileSink   `toml:"sinks"`
+}
+
+type fileSink struct {
+	Name     *string           `toml:"name"`
+	Kind     *string           `toml:"kind"`
+	Streams  []string          `toml:"streams"`
+	Settings map[string]string `toml:"settings"`
 }
 
 type fileProv struct {

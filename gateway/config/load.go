@@ -108,6 +108,7 @@ func ParseOpts(name string, data []byte, opts *Opts) (*Config, error) {
 	v.privacy(&f.Privacy)
 	v.provisioning(&f.Prov)
 	v.devices(f.Devices, raw.Devices)
+	v.sinks(f.Sinks)
 	if err := p.err(); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +41,8 @@ import (
 	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/logging"
+	"github.com/officegate/officegate/gateway/sinks"
+	"github.com/officegate/officegate/gateway/sinks/all"
 	"github.com/officegate/officegate/gateway/uplink"
 )
 
@@ -222,7 +225,40 @@ func loadConfig(path string) (*config.Config, journal.Options, error) {
 	if err != nil {
 		return nil, journal.Options{}, err
 	}
+	if err := checkSinks(cfg); err != nil {
+		return nil, journal.Options{}, err
+	}
 	return cfg, jo, nil
+}
+
+// checkSinks checks what only the gateway knows of [[sinks]]: the kinds and
+// their settings, and the stream names.
+func checkSinks(cfg *config.Config) error {
+	var errs []error
+	for i, s := range cfg.Sinks {
+		if s.Kind != "" {
+			if sk, err := all.New(s.Name, s.Kind, s.Settings); err != nil {
+				errs = append(errs, cfg.Errorf(fmt.Sprintf("sinks[%d].kind", i), s.Kind, "%v", err))
+			} else if c, ok := sk.(sinks.Closer); ok {
+				c.Close()
+			}
+		}
+		for j, st := range s.Streams {
+			if !slices.ContainsFunc(intake.Streams(), func(js journal.Stream) bool { return js.Name == st }) {
+				errs = append(errs, cfg.Errorf(fmt.Sprintf("sinks[%d].streams[%d]", i, j), st, "not a published stream"))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// daemonSinks are the configuration's [[sinks]] for daemon.Options.
+func daemonSinks(cfg *config.Config) []daemon.Sink {
+	var out []daemon.Sink
+	for _, s := range cfg.Sinks {
+		out = append(out, daemon.Sink{Name: s.Name, Kind: s.Kind, Streams: s.Streams, Settings: s.Settings})
+	}
+	return out
 }
 
 func runGateway(ctx context.Context, path string, stdout io.Writer) error {
@@ -285,7 +321,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		Gateway: cfg.Gateway.ID, Location: cfg.Gateway.Timezone,
 		StateDir: filepath.Dir(cfg.Journal.Dir), JournalDir: cfg.Journal.Dir,
 		Journal:   jo,
-		Retention: cfg.Journal.Retention, Uplink: uo, Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
+		Retention: cfg.Journal.Retention, Uplink: uo, Sinks: daemonSinks(cfg), Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
 		HTTP: cfg.HTTP.Listen, CardKey: cardKey, Sender: sender, Provisioning: prov,
 		TimeSync: link.TimeSync{Step: cfg.Gateway.ClockThreshold, Every: cfg.Gateway.ClockSyncEvery},
 		Ready:    sd.ready, Watchdog: sd.watchdog,

@@ -160,3 +160,32 @@ func TestRetentionTypo(t *testing.T) {
 		t.Errorf("check-config with visitors: %v", err)
 	}
 }
+
+// TestSinkConfig: check-config knows the sink kinds, their settings and the
+// stream names, with the line of each mistake; a good [[sinks]] passes.
+func TestSinkConfig(t *testing.T) {
+	dir := t.TempDir()
+	head := "[gateway]\nid = \"gw-1\"\n\n[mqtt]\nurl = \"tcp://127.0.0.1:1\"\n\n[journal]\ndir = \"" + filepath.Join(dir, "journal") + "\"\n\n"
+	for _, c := range []struct{ sinks, want string }{
+		{"[[sinks]]\nname = \"a\"\nkind = \"ftp\"\n", `bad.toml:12: sinks[0].kind = "ftp": configuration invalid for sink "a": unknown kind "ftp"`},
+		{"[[sinks]]\nname = \"a\"\nkind = \"file\"\n[sinks.settings]\npaht = \"x\"\n", `bad.toml:12: sinks[0].kind = "file": configuration invalid for sink "a": unknown setting "paht"`},
+		{"[[sinks]]\nname = \"a\"\nkind = \"file\"\nstreams = [\"visitor\"]\n[sinks.settings]\npath = \"x\"\n", `bad.toml:13: sinks[0].streams[0] = "visitor": not a published stream`},
+		{"[[sinks]]\nname = \"a\"\nkind = \"file\"\nstreams = [\"visitors\"]\n[sinks.settings]\npath = \"x\"\n", ""},
+	} {
+		bad := filepath.Join(dir, "bad.toml")
+		if err := os.WriteFile(bad, []byte(head+c.sinks), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		err := run(context.Background(), []string{"check-config", bad}, &out, &errb)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("check-config of %q: %v", c.sinks, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("check-config of %q: %v, want %q", c.sinks, err, c.want)
+		}
+	}
+}
