@@ -41,6 +41,10 @@ type Options struct {
 	// instead of the number, unless its own configuration names another
 	// key. nil: cards travel in clear.
 	CardKey []byte
+	// StateDir is a directory the driver may keep small state in (a
+	// terminal's read position), one file per device named after its id;
+	// "" when the gateway keeps none, and then the driver keeps it in memory.
+	StateDir string
 	// Send, if set, sends a command to another device of this gateway by
 	// its device id and returns that device's result (a room driver writing
 	// its panel's display line). The gateway sets it; it fails while the

@@ -186,4 +186,68 @@
 // group (7 bytes, text), one zero byte, the PIN (24). The gateway never writes
 // a password (PINs and passwords are set at the terminal). The user table
 // read with CMD_USERTEMP_RRQ is a uint32 length and 72-byte records.
+//
+// # 4. The driver
+//
+// ## 4.1 Configuration
+//
+// Kind "zk4370". The device's section decodes into Options:
+//
+//	address         = "10.0.3.21"    # host or host:port; port 4370 (required)
+//	comm_key        = 0              # the terminal's Comm Key (COMM menu); 0: none
+//	time_zone       = "Asia/Shanghai" # the zone the terminal's clock shows; default the gateway's
+//	clock_threshold = "2s"           # set the terminal's clock when off by more (2s–1h)
+//	clock_check     = "1h"           # how often the clock is checked while connected
+//	timeout         = "5s"           # one reply's wait
+//	backoff_min     = "1s"           # reconnect wait, doubling up to backoff_max
+//	backoff_max     = "1m"
+//
+// New validates it without touching the network: a terminal that is off at
+// start-up does not stop the gateway; Run connects and reconnects.
+//
+// ## 4.2 Custody: the terminal's log is the store
+//
+// A terminal stores every punch in its log whatever the gateway does, so the
+// driver never needs a punch acknowledged: it needs to know how far into the
+// log it holds every punch durably. That position (the terminal's serial, the
+// number of log records covered, the key of the last one, and the keys of
+// real-time punches journaled beyond it) is kept per device in the gateway's
+// state directory, in "zk4370-<device id>.json", replaced atomically, and
+// moved only after Sink.Emit returned nil for the punches it covers.
+//
+// On every connection the driver registers for real-time punches, then reads
+// the whole log (keypad disabled meanwhile, §2) and journals, oldest first,
+// each record past the position that is not among the real-time ones already
+// journaled; then it follows real-time punches, journaling each one that the
+// read did not already hold. When the real-time queue overflows, an event is
+// unreadable, or 256 real-time punches have piled up past the position, it
+// reads the log again. So a gateway restart, a network cut or a refusal of
+// the journal loses nothing the terminal stored: the next read finds it. A
+// crash between a punch being journaled and the position being saved sends
+// it again (at most 64 during a read, one in real time), under the same id.
+//
+// If the record at the position no longer matches (the log was cleared at
+// the terminal, or rolled over), the driver looks for that record elsewhere
+// in the log and resumes after it; failing that it sends the whole log again,
+// under the same ids (counted as log_resets, logged). Another serial at the
+// address starts a new position. The gateway never clears the terminal's log.
+//
+// ## 4.3 Events, ids and the clock
+//
+// A punch becomes an attendance.punch event (gateway/MQTT.md §5.1) through
+// terminal.Punch: "person" is the PIN, "state" the state code (0–5 named),
+// "credential" the verify code where it is known (0 password, 1 fingerprint,
+// 2 card, 15 face), with the codes kept under "raw". Its source is
+// zkteco.PunchKey(serial, PIN, "YYYY-MM-DD HH:MM:SS", state, verify): the id
+// the same punch gets when a PUSH terminal uploads it. Event.Time is the
+// record's wall clock in time_zone; TimeRaw is the record's text.
+//
+// At connect and every clock_check the driver reads the terminal's clock;
+// off by more than clock_threshold, it sets it to the gateway's, read in
+// time_zone, and reads it again. Punches carry "synced" once it is within the
+// threshold, "drifted" when it could not be brought there, "unknown" before
+// the first check. Status reports online (a session following real-time
+// punches), last seen, firmware, the clock and the counters punches,
+// backfilled, realtime, realtime_malformed, reconnects, clock_sets,
+// log_resets and busy_retries.
 package zk4370

@@ -1,0 +1,355 @@
+package zk4370
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/terminal"
+	"github.com/officegate/officegate/devices/zkteco"
+	"github.com/rs/zerolog"
+)
+
+var (
+	_ devices.Driver   = (*Driver)(nil)
+	_ devices.Statuser = (*Driver)(nil)
+)
+
+// TypePunch is the type of the events a terminal's punches become.
+const TypePunch = "attendance.punch"
+
+// maxPending is how many real-time punches the driver journals past its
+// position before it reads the log to fold them in (doc.go §4.2): it bounds
+// the position file.
+const maxPending = 256
+
+// saveEvery is how many backfilled punches go between two saves of the
+// position: a crash re-sends at most that many, under the same ids.
+const saveEvery = 64
+
+// Deps are what a Driver takes from the gateway besides its options.
+type Deps struct {
+	Now      func() time.Time // nil: time.Now
+	Timer    devices.Timer    // backoff and clock checks; nil: real timers
+	Log      zerolog.Logger
+	CardKey  []byte
+	StateDir string // "": the position lives in memory only
+}
+
+// Driver calls one terminal and journals its punches (doc.go §4).
+type Driver struct {
+	// Immutable.
+	id   string
+	s    settings
+	deps Deps
+	path string // position file
+
+	ran sync.Once
+
+	mu sync.Mutex
+	// Guarded by mu.
+	online   bool
+	lastSeen time.Time
+	firmware string
+	serial   string
+	clock    string
+	offset   time.Duration
+	counters map[string]uint64
+
+	// Owned by Run's goroutine.
+	pos    position
+	recent map[string]bool // keys of the last backfill's new records and pending
+}
+
+// NewDriver builds the driver of device id from validated-on-call options.
+func NewDriver(id string, o Options, deps Deps) (*Driver, error) {
+	s, err := o.settings()
+	if err != nil {
+		return nil, err
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Timer == nil {
+		deps.Timer = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTimer(d)
+			return t.C, func() { t.Stop() }
+		}
+	}
+	return &Driver{id: id, s: s, deps: deps, path: statePath(deps.StateDir, id), clock: devices.ClockUnknown,
+		counters: map[string]uint64{}}, nil
+}
+
+// Describe implements devices.Driver.
+func (d *Driver) Describe() devices.Description {
+	return devices.Description{ID: d.id, Kind: Kind, Model: "ZKTeco (4370 protocol)"}
+}
+
+// Status implements devices.Statuser.
+func (d *Driver) Status() devices.Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := make(map[string]uint64, len(d.counters))
+	for k, v := range d.counters {
+		c[k] = v
+	}
+	return devices.Status{Online: d.online, LastSeen: d.lastSeen, Firmware: d.firmware, Clock: d.clock,
+		ClockOffset: d.offset, Counters: c}
+}
+
+func (d *Driver) count(name string, n uint64) {
+	d.mu.Lock()
+	d.counters[name] += n
+	d.mu.Unlock()
+}
+
+func (d *Driver) seen() {
+	d.mu.Lock()
+	d.lastSeen = d.deps.Now()
+	d.mu.Unlock()
+}
+
+// Run implements devices.Driver: it connects, backfills, follows real-time
+// punches, and reconnects with backoff whenever the link fails.
+func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
+	again := true
+	d.ran.Do(func() { again = false })
+	if again {
+		return errors.New("zk4370: Run called twice")
+	}
+	var err error
+	if d.pos, err = loadPosition(d.path); err != nil {
+		return fmt.Errorf("zk4370: device %q: %w", d.id, err)
+	}
+	wait := d.s.backoffMin
+	for {
+		up, err := d.session(ctx, sink)
+		d.mu.Lock()
+		d.online = false
+		d.mu.Unlock()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if up {
+			wait = d.s.backoffMin
+		}
+		d.count("reconnects", 1)
+		d.deps.Log.Warn().Err(err).Str("address", d.s.addr).Dur("retry_in", wait).Msg("zk4370: terminal unreachable")
+		ch, stop := d.deps.Timer(wait)
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			stop()
+			return nil
+		}
+		wait = min(2*wait, d.s.backoffMax)
+	}
+}
+
+// session runs one connection until it fails or ctx ends; up reports
+// whether it got as far as following real-time punches.
+func (d *Driver) session(ctx context.Context, sink devices.Sink) (up bool, err error) {
+	cl, err := Dial(ctx, d.s.addr, d.s.key, d.s.timeout)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if ctx.Err() != nil {
+			cl.Exit() // a polite goodbye; the terminal frees the session
+		} else {
+			cl.Close()
+		}
+	}()
+	stop := context.AfterFunc(ctx, func() { cl.c.Close() })
+	defer stop()
+	serial, err := cl.Serial()
+	if err != nil {
+		return false, fmt.Errorf("zk4370: read the serial number: %w", err)
+	}
+	fw, _ := cl.Version() // informative only
+	d.mu.Lock()
+	d.serial, d.firmware = serial, fw
+	d.mu.Unlock()
+	d.seen()
+	if d.pos.Serial != serial {
+		if d.pos.Serial != "" {
+			d.deps.Log.Warn().Str("was", d.pos.Serial).Str("now", serial).
+				Msg("zk4370: another terminal answers at this address: its log is read from the start")
+		}
+		d.pos = position{Serial: serial}
+	}
+	d.syncClock(cl)
+	if err := cl.RegisterEvents(EFAttLog); err != nil {
+		return false, fmt.Errorf("zk4370: register for real-time punches: %w", err)
+	}
+	if err := d.backfill(ctx, cl, sink); err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	d.online = true
+	d.mu.Unlock()
+	d.deps.Log.Info().Str("serial", serial).Str("firmware", fw).Int("log_records", d.pos.Count).Msg("zk4370: terminal online")
+	check, stopCheck := d.deps.Timer(d.s.check)
+	defer func() { stopCheck() }()
+	for {
+		recs, overflow, bad, more := cl.Events()
+		if bad > 0 {
+			d.count("realtime_malformed", uint64(bad))
+		}
+		if len(recs) > 0 {
+			d.seen()
+		}
+		for _, r := range recs {
+			if err := d.realtime(ctx, sink, r); err != nil {
+				return true, err
+			}
+		}
+		if overflow || len(d.pos.Pending) >= maxPending {
+			if err := d.backfill(ctx, cl, sink); err != nil {
+				return true, err
+			}
+		}
+		select {
+		case <-more:
+		case <-cl.Done():
+			return true, fmt.Errorf("zk4370: connection lost: %w", cl.Err())
+		case <-ctx.Done():
+			return true, nil
+		case <-check:
+			d.syncClock(cl)
+			stopCheck()
+			check, stopCheck = d.deps.Timer(d.s.check)
+		}
+	}
+}
+
+// syncClock measures the terminal's clock and sets it when it is off by more
+// than the threshold (doc.go §4.3).
+func (d *Driver) syncClock(cl *Client) {
+	measure := func() (time.Duration, error) {
+		st, err := cl.Time()
+		if err != nil {
+			return 0, err
+		}
+		now := d.deps.Now().In(d.s.loc).Truncate(time.Second)
+		return st.In(d.s.loc).Sub(now), nil
+	}
+	off, err := measure()
+	if err == nil && (off > d.s.threshold || off < -d.s.threshold) {
+		d.deps.Log.Info().Dur("offset", off).Msg("zk4370: setting the terminal's clock")
+		if err = cl.SetTime(StampOf(d.deps.Now().In(d.s.loc))); err == nil {
+			d.count("clock_sets", 1)
+			off, err = measure()
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err != nil:
+		d.deps.Log.Warn().Err(err).Msg("zk4370: clock check failed")
+		if d.clock == devices.ClockSynced {
+			d.clock = devices.ClockDrifted
+		}
+	case off > d.s.threshold || off < -d.s.threshold:
+		d.clock, d.offset = devices.ClockDrifted, off
+	default:
+		d.clock, d.offset = devices.ClockSynced, off
+	}
+}
+
+// backfill reads the whole log and journals what the position does not
+// cover, then moves the position to the log's end (doc.go §4.2).
+func (d *Driver) backfill(ctx context.Context, cl *Client, sink devices.Sink) error {
+	log, err := cl.ReadLog()
+	if err != nil {
+		return fmt.Errorf("zk4370: read the attendance log: %w", err)
+	}
+	d.seen()
+	start, inPlace := d.pos.resume(log)
+	if !inPlace {
+		d.count("log_resets", 1)
+		d.deps.Log.Warn().Int("had", d.pos.Count).Int("log_records", len(log)).Int("from", start).
+			Msg("zk4370: the terminal's log no longer holds our last punch where it was (cleared or rolled): sending from there again, under the same ids")
+	}
+	pending := make(map[string]bool, len(d.pos.Pending))
+	d.recent = make(map[string]bool, len(d.pos.Pending))
+	for _, k := range d.pos.Pending {
+		pending[k], d.recent[k] = true, true
+	}
+	n := 0
+	for i := start; i < len(log); i++ {
+		k := recordKey(log[i])
+		d.recent[k] = true
+		if pending[k] {
+			continue
+		}
+		if err := d.emit(ctx, sink, log[i]); err != nil {
+			return err
+		}
+		d.count("backfilled", 1)
+		if n++; n%saveEvery == 0 {
+			// Pending stays: records past i may still be among them.
+			d.pos.Count, d.pos.Last = i+1, k
+			if err := d.pos.save(d.path); err != nil {
+				return err
+			}
+		}
+	}
+	d.pos.Count, d.pos.Last, d.pos.Pending = len(log), "", nil
+	if len(log) > 0 {
+		d.pos.Last = recordKey(log[len(log)-1])
+	}
+	return d.pos.save(d.path)
+}
+
+// realtime journals a real-time punch unless the last backfill or an
+// earlier packet already did.
+func (d *Driver) realtime(ctx context.Context, sink devices.Sink, r AttRecord) error {
+	k := recordKey(r)
+	if d.recent[k] {
+		return nil
+	}
+	if err := d.emit(ctx, sink, r); err != nil {
+		return err
+	}
+	d.count("realtime", 1)
+	if d.recent == nil {
+		d.recent = map[string]bool{}
+	}
+	d.recent[k] = true
+	d.pos.Pending = append(d.pos.Pending, k)
+	return d.pos.save(d.path)
+}
+
+// verifyNames maps ZKTeco verify codes to the names terminal.Punch knows.
+var verifyNames = map[uint8]string{0: "password", 1: "fingerprint", 2: "card", 15: "face"}
+
+// emit journals r and returns once it is durable; back-pressure waits.
+func (d *Driver) emit(ctx context.Context, sink devices.Sink, r AttRecord) error {
+	d.mu.Lock()
+	serial, clock := d.serial, d.clock
+	d.mu.Unlock()
+	body := map[string]any{"user": r.PIN, "state": strconv.Itoa(int(r.State)), "verify_code": int64(r.Verify)}
+	if v, ok := verifyNames[r.Verify]; ok {
+		body["verify"] = v
+	}
+	if r.WorkCode != 0 {
+		body["work_code"] = strconv.FormatUint(uint64(r.WorkCode), 10)
+	}
+	data, err := terminal.Punch(body, d.deps.CardKey)
+	if err != nil {
+		return fmt.Errorf("zk4370: punch %s: %w", recordKey(r), err)
+	}
+	ev := devices.Event{Device: d.id, Type: TypePunch, Time: r.Time.In(d.s.loc), TimeRaw: r.Time.String(),
+		Clock: clock, Data: data, Source: zkteco.PunchKey(serial, r.PIN, r.Time.String(), int(r.State), int(r.Verify))}
+	err = devices.EmitRetry(ctx, sink, ev, 0, d.deps.Timer, func() { d.count("busy_retries", 1) })
+	if err != nil {
+		return fmt.Errorf("zk4370: journal punch %s: %w", recordKey(r), err)
+	}
+	d.count("punches", 1)
+	return nil
+}

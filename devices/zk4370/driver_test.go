@@ -1,0 +1,383 @@
+package zk4370_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/zk4370"
+	"github.com/officegate/officegate/devices/zk4370/zk4370sim"
+	"github.com/officegate/officegate/internal/testkit"
+	"github.com/rs/zerolog"
+)
+
+// journal is a Sink that keeps what it took, in order, as the gateway's
+// journal would; refuse makes it fail (not durable) while set.
+type journal struct {
+	mu      sync.Mutex
+	events  []devices.Event
+	refuse  bool
+	changed chan struct{}
+}
+
+func newJournal() *journal { return &journal{changed: make(chan struct{})} }
+
+func (j *journal) Emit(ctx context.Context, e devices.Event) error {
+	if err := e.Check(); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.refuse {
+		return errors.New("journal: not durable (test)")
+	}
+	j.events = append(j.events, e)
+	close(j.changed)
+	j.changed = make(chan struct{})
+	return nil
+}
+
+func (j *journal) setRefuse(v bool) {
+	j.mu.Lock()
+	j.refuse = v
+	j.mu.Unlock()
+}
+
+// wait blocks until the journal holds n events, and returns them.
+func (j *journal) wait(t *testing.T, ctx context.Context, n int) []devices.Event {
+	t.Helper()
+	for {
+		j.mu.Lock()
+		got, ch := append([]devices.Event(nil), j.events...), j.changed
+		j.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.Fatalf("journal holds %d events, want %d", len(got), n)
+		}
+	}
+}
+
+// checkOnce fails unless events are exactly the punches of want's PINs, each
+// once, in order.
+func checkOnce(t *testing.T, events []devices.Event, want []string) {
+	t.Helper()
+	if len(events) != len(want) {
+		t.Errorf("%d events, want %d", len(events), len(want))
+	}
+	ids := map[devices.EventSource]int{}
+	for i, e := range events {
+		if prev, ok := ids[e.Source]; ok {
+			t.Errorf("event %d repeats event %d (%+v)", i, prev, e.Source)
+		}
+		ids[e.Source] = i
+		if i < len(want) && e.Data["person"] != want[i] {
+			t.Errorf("event %d is %v's punch, want %s's", i, e.Data["person"], want[i])
+		}
+	}
+}
+
+type rig struct {
+	term *zk4370sim.Terminal
+	j    *journal
+	dir  string
+}
+
+func newRig(t *testing.T, o zk4370sim.Options) *rig {
+	t.Helper()
+	o.Location = time.UTC
+	r := &rig{term: zk4370sim.New(o), j: newJournal(), dir: t.TempDir()}
+	if err := r.term.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.term.Cut)
+	return r
+}
+
+// run starts a driver for the rig's terminal and returns its stop.
+func (r *rig) run(t *testing.T, addr string, commKey int64) (*zk4370.Driver, func()) {
+	t.Helper()
+	o := zk4370.DefaultOptions()
+	o.Address, o.CommKey, o.TimeZone = addr, commKey, "UTC"
+	o.BackoffMin, o.BackoffMax, o.Timeout = "5ms", "50ms", "2s"
+	d, err := zk4370.NewDriver("t1", o, zk4370.Deps{StateDir: r.dir, Log: zerolog.New(zerolog.NewTestWriter(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, r.j) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return d, stop
+}
+
+// punch records a punch by pin, retrying while the driver has the keypad
+// disabled for a log read (a person trying again a moment later).
+func punch(t *testing.T, ctx context.Context, term *zk4370sim.Terminal, pin string) {
+	t.Helper()
+	for {
+		_, err := term.Punch(pin, 1, 0)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, zk4370sim.ErrDisabled) {
+			t.Fatal(err)
+		}
+		if err := term.Wait(ctx, func(s zk4370sim.State) bool { return !s.Disabled }); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func waitOnline(t *testing.T, ctx context.Context, term *zk4370sim.Terminal) {
+	t.Helper()
+	if err := term.Wait(ctx, func(s zk4370sim.State) bool { return s.Registered == 1 && !s.Disabled }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRealtimeOnceInOrder: the stored log is backfilled at connect, then
+// real-time punches arrive, each journaled once, in order, with the ids a
+// PUSH upload of the same punches gets.
+func TestRealtimeOnceInOrder(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
+	r := newRig(t, zk4370sim.Options{CommKey: 4321, Serial: "CQZ7224460"})
+	var want []string
+	for i := range 5 {
+		want = append(want, fmt.Sprint(100+i))
+		punch(t, ctx, r.term, want[i])
+	}
+	d, _ := r.run(t, r.term.Addr(), 4321)
+	r.j.wait(t, ctx, 5)
+	waitOnline(t, ctx, r.term)
+	for i := range 40 {
+		pin := fmt.Sprint(200 + i)
+		want = append(want, pin)
+		punch(t, ctx, r.term, pin)
+	}
+	got := r.j.wait(t, ctx, len(want))
+	checkOnce(t, got, want)
+	e := got[7]
+	if e.Source.HardwareID != "CQZ7224460" || e.TimeRaw == "" || e.Time.Location() != time.UTC {
+		t.Errorf("event %+v", e)
+	}
+	st := d.Status()
+	if !st.Online || st.Clock != devices.ClockSynced || st.Counters["realtime"] == 0 {
+		t.Errorf("status %+v", st)
+	}
+	if s := r.term.Snapshot(); s.Stats.LogReads != 1 {
+		t.Errorf("%d log reads, want 1 (real-time punches need none)", s.Stats.LogReads)
+	}
+}
+
+// TestBackfillAfterCut: the link is cut, punches are recorded meanwhile,
+// and after the reconnect every one of them arrives, none twice.
+func TestBackfillAfterCut(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
+	r := newRig(t, zk4370sim.Options{})
+	addr := r.term.Addr()
+	_, _ = r.run(t, addr, 0)
+	waitOnline(t, ctx, r.term)
+	var want []string
+	for i := range 10 {
+		want = append(want, fmt.Sprint(100+i))
+		punch(t, ctx, r.term, want[i])
+	}
+	r.j.wait(t, ctx, 10)
+	for round := range 3 {
+		r.term.Cut()
+		for i := range 7 {
+			pin := fmt.Sprintf("%d%02d", round+3, i)
+			want = append(want, pin)
+			punch(t, ctx, r.term, pin)
+		}
+		if err := r.term.Listen(addr); err != nil {
+			t.Fatal(err)
+		}
+		waitOnline(t, ctx, r.term)
+		pin := fmt.Sprintf("%d99", round+3) // real time again
+		want = append(want, pin)
+		punch(t, ctx, r.term, pin)
+		r.j.wait(t, ctx, len(want))
+	}
+	checkOnce(t, r.j.wait(t, ctx, len(want)), want)
+}
+
+// TestRestartKeepsPosition: a driver stopped and started again over the same
+// state directory sends what was punched meanwhile, and nothing it had sent.
+func TestRestartKeepsPosition(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
+	r := newRig(t, zk4370sim.Options{})
+	_, stop := r.run(t, r.term.Addr(), 0)
+	waitOnline(t, ctx, r.term)
+	var want []string
+	for i := range 6 {
+		want = append(want, fmt.Sprint(100+i))
+		punch(t, ctx, r.term, want[i])
+	}
+	r.j.wait(t, ctx, 6)
+	stop()
+	if _, err := os.Stat(filepath.Join(r.dir, "zk4370-t1.json")); err != nil {
+		t.Fatalf("no position file: %v", err)
+	}
+	for i := range 4 {
+		want = append(want, fmt.Sprint(300+i))
+		punch(t, ctx, r.term, want[len(want)-1])
+	}
+	r.run(t, r.term.Addr(), 0)
+	waitOnline(t, ctx, r.term)
+	want = append(want, "999")
+	punch(t, ctx, r.term, "999")
+	checkOnce(t, r.j.wait(t, ctx, len(want)), want)
+	if n := len(r.term.Log()); n != len(want) {
+		t.Errorf("the terminal's log holds %d, want %d: the gateway never clears it", n, len(want))
+	}
+}
+
+// TestNotDurableNotForgotten: while the journal refuses, the position does
+// not move; once it takes punches again, every one arrives.
+func TestNotDurableNotForgotten(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
+	r := newRig(t, zk4370sim.Options{})
+	d, _ := r.run(t, r.term.Addr(), 0)
+	waitOnline(t, ctx, r.term)
+	punch(t, ctx, r.term, "1")
+	r.j.wait(t, ctx, 1)
+	r.j.setRefuse(true)
+	punch(t, ctx, r.term, "2")
+	punch(t, ctx, r.term, "3")
+	// The refusal ends the session; wait for the driver to have tried again.
+	if err := r.term.Wait(ctx, func(s zk4370sim.State) bool { return s.Stats.Sessions >= 3 }); err != nil {
+		t.Fatal(err)
+	}
+	r.j.setRefuse(false)
+	checkOnce(t, r.j.wait(t, ctx, 3), []string{"1", "2", "3"})
+	if d.Status().Counters["reconnects"] == 0 {
+		t.Error("no reconnect counted")
+	}
+}
+
+// TestClockSet: a terminal an hour off is set; the punches then carry a
+// synced clock.
+func TestClockSet(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
+	r := newRig(t, zk4370sim.Options{})
+	r.term.SetClock(time.Now().Add(-time.Hour))
+	d, _ := r.run(t, r.term.Addr(), 0)
+	waitOnline(t, ctx, r.term)
+	if s := r.term.Snapshot(); s.Stats.TimeSets != 1 {
+		t.Errorf("%d time sets, want 1", s.Stats.TimeSets)
+	}
+	if off := time.Until(r.term.Clock()); off > 2*time.Second || off < -2*time.Second {
+		t.Errorf("terminal clock off by %v after the set", off)
+	}
+	punch(t, ctx, r.term, "7")
+	if e := r.j.wait(t, ctx, 1)[0]; e.Clock != devices.ClockSynced {
+		t.Errorf("clock %q", e.Clock)
+	}
+	if st := d.Status(); st.Clock != devices.ClockSynced || st.Counters["clock_sets"] != 1 {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// TestBackoff: an unreachable terminal is retried with a doubling wait,
+// capped, on the injected clock, and Run ends when its context does.
+func TestBackoff(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
+	term := zk4370sim.New(zk4370sim.Options{})
+	if err := term.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	addr := term.Addr()
+	term.Cut() // nobody listens there now
+	var mu sync.Mutex
+	var waits []time.Duration
+	enough := make(chan struct{})
+	timer := func(d time.Duration) (<-chan time.Time, func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		waits = append(waits, d)
+		if len(waits) == 8 {
+			close(enough)
+		}
+		ch := make(chan time.Time, 1)
+		if len(waits) < 8 {
+			ch <- time.Time{}
+		}
+		return ch, func() {}
+	}
+	o := zk4370.DefaultOptions()
+	o.Address, o.BackoffMin, o.BackoffMax = addr, "10ms", "100ms"
+	d, err := zk4370.NewDriver("t1", o, zk4370.Deps{Timer: timer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(rctx, newJournal()) }()
+	select {
+	case <-enough:
+	case <-ctx.Done():
+		t.Fatal("no 8 retries")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil on cancel", err)
+	}
+	want := []time.Duration{10, 20, 40, 80, 100, 100, 100, 100}
+	for i := range want {
+		if waits[i] != want[i]*time.Millisecond {
+			t.Fatalf("waits %v, want %v ms", waits, want)
+		}
+	}
+	if st := d.Status(); st.Online {
+		t.Error("online without a terminal")
+	}
+}
+
+func TestOptions(t *testing.T) {
+	for _, tc := range []struct {
+		o  func(*zk4370.Options)
+		ok bool
+	}{
+		{func(o *zk4370.Options) { o.Address = "10.0.0.5" }, true},
+		{func(o *zk4370.Options) { o.Address = "10.0.0.5:4371"; o.CommKey = 999999 }, true},
+		{func(o *zk4370.Options) {}, false},
+		{func(o *zk4370.Options) { o.Address = "10.0.0.5:x" }, false},
+		{func(o *zk4370.Options) { o.Address = "h"; o.CommKey = -1 }, false},
+		{func(o *zk4370.Options) { o.Address = "h"; o.TimeZone = "Mars/Olympus" }, false},
+		{func(o *zk4370.Options) { o.Address = "h"; o.ClockThreshold = "1s" }, false},
+		{func(o *zk4370.Options) { o.Address = "h"; o.BackoffMin = "2m" }, false},
+	} {
+		o := zk4370.DefaultOptions()
+		tc.o(&o)
+		_, err := zk4370.NewDriver("x", o, zk4370.Deps{})
+		if (err == nil) != tc.ok {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+}
