@@ -30,6 +30,7 @@ func DefaultKinds() []Kind {
 		{Name: "kiosk"},
 		{Name: "reader"},
 		{Name: "room"},
+		{Name: "zkpush"},
 	}
 }
 

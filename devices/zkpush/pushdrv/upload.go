@@ -127,7 +127,7 @@ func (d *Driver) punch(p zkpush.Punch) devices.Event {
 		"person":     p.PIN,
 		"credential": credential(p.Verify),
 		"state":      state(p.Status),
-		"raw":        map[string]any{"serial": d.set.serial, "status": int64(p.Status), "verify": int64(p.Verify)},
+		"raw":        map[string]any{"serial": d.set.serial, "state": int64(p.Status), "verify": int64(p.Verify)},
 	}
 	if p.Workcode != "" && p.Workcode != "0" {
 		data["work_code"] = p.Workcode

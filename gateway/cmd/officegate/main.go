@@ -35,6 +35,7 @@ import (
 	"github.com/officegate/officegate/devices/roomdrv"
 	"github.com/officegate/officegate/firmware-bridge/link"
 
+	"github.com/officegate/officegate/devices/zkpush/pushdrv"
 	"github.com/officegate/officegate/gateway/config"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/demo"
@@ -60,7 +61,8 @@ func newRegistry(send *daemon.Sender) devices.Registry {
 		}
 		return err
 	}
-	return devices.Registry{reader.Kind: reader.New, kiosk.Kind: kiosk.New, roomdrv.Kind: roomdrv.Factory(nil, nil, toPanel)}
+	return devices.Registry{reader.Kind: reader.New, kiosk.Kind: kiosk.New, roomdrv.Kind: roomdrv.Factory(nil, nil, toPanel),
+		pushdrv.Kind: pushdrv.Factory(pushdrv.NewHub(nil))}
 }
 
 func main() {
