@@ -3,6 +3,8 @@ package serialport
 import (
 	"fmt"
 	"time"
+
+	"github.com/officegate/officegate/internal/backoff"
 )
 
 // The default backoff re-opens quickly after a short glitch (USB re-enumeration takes
@@ -13,28 +15,20 @@ const (
 	DefaultMaxBackoff = 5 * time.Second
 )
 
-// Backoff is a jittered exponential backoff.
-type Backoff struct {
-	Min, Max time.Duration // first and largest delay before jitter; 0 < Min ≤ Max
-}
+// Backoff is the module's jittered exponential backoff (internal/backoff),
+// here with the errors of this package.
+type Backoff backoff.Backoff
 
 func (b Backoff) validate() error {
-	if b.Min <= 0 || b.Max < b.Min {
-		return fmt.Errorf("%w: backoff %v…%v: want 0 < min ≤ max", ErrBadConfig, b.Min, b.Max)
+	if err := backoff.Backoff(b).Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	return nil
 }
 
-// Delay returns the wait before retry number attempt (0 for the first retry), given r, a
-// uniform random number in [0, 1). The delay doubles with each attempt up to Max; the
-// upper half of it is random ("equal jitter"), so ports that went together (a hub
-// unplugged) do not retry together, and no retry comes sooner than half the step.
+// Delay returns the wait before retry number attempt (0 for the first retry),
+// given r, a uniform random number in [0, 1): see backoff.Backoff.Delay. Ports
+// that went together (a hub unplugged) do not retry together.
 func (b Backoff) Delay(attempt int, r float64) time.Duration {
-	d := b.Min
-	for i := 0; i < attempt && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	half := d / 2
-	return d - half + time.Duration(r*float64(half))
+	return backoff.Backoff(b).Delay(attempt, r)
 }

@@ -38,3 +38,14 @@ func TestBackoffValidate(t *testing.T) {
 		t.Errorf("default backoff: %v", err)
 	}
 }
+
+// TestBackoffDelayHugeMax: a ceiling near the largest duration must not make
+// the doubling wrap negative (the delay was ≤ 0: a retry storm).
+func TestBackoffDelayHugeMax(t *testing.T) {
+	b := Backoff{Min: time.Second, Max: math.MaxInt64}
+	for _, attempt := range []int{33, 34, 62} {
+		if got := b.Delay(attempt, 0); got < time.Second {
+			t.Errorf("Delay(%d, 0) = %v; want at least Min", attempt, got)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/internal/backoff"
 )
 
 // Metrics is what a runner reports, by sink name; the gateway's metrics
@@ -279,13 +280,9 @@ func (r *Runner) render(rec journal.Record) (ev Event, skip bool, err error) {
 	return ev, false, err
 }
 
-// backoff is exponential with jitter on its upper half.
+// backoff is the module's (internal/backoff).
 func (r *Runner) backoff(attempt int) time.Duration {
-	d := r.opt.BackoffMin << min(attempt, 20)
-	if d > r.opt.BackoffMax || d <= 0 {
-		d = r.opt.BackoffMax
-	}
-	return d/2 + time.Duration(rand.Float64()*float64(d/2))
+	return backoff.Backoff{Min: r.opt.BackoffMin, Max: r.opt.BackoffMax}.Delay(attempt, rand.Float64())
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

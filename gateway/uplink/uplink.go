@@ -15,6 +15,7 @@ import (
 
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/internal/backoff"
 )
 
 // Options configure an Uplink.
@@ -288,14 +289,10 @@ func (u *Uplink) Run(ctx context.Context) error {
 	return nil
 }
 
-// backoff is exponential with full jitter on its upper half, so a floor of
-// gateways restarted together does not reconnect in lockstep.
+// backoff is the module's (internal/backoff), so a floor of gateways
+// restarted together does not reconnect in lockstep.
 func (u *Uplink) backoff(attempt int) time.Duration {
-	d := u.opt.BackoffMin << min(attempt, 20)
-	if d > u.opt.BackoffMax || d <= 0 {
-		d = u.opt.BackoffMax
-	}
-	return d/2 + time.Duration(u.opt.Rand()*float64(d/2))
+	return backoff.Backoff{Min: u.opt.BackoffMin, Max: u.opt.BackoffMax}.Delay(attempt, u.opt.Rand())
 }
 
 func (u *Uplink) connect(ctx context.Context) (mqtt.Client, <-chan error, error) {
