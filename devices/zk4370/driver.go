@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -120,6 +121,11 @@ func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
 	d.ran.Do(func() { again = false })
 	if again {
 		return errors.New("zk4370: Run called twice")
+	}
+	if d.deps.StateDir != "" {
+		if err := os.MkdirAll(d.deps.StateDir, 0o750); err != nil {
+			return fmt.Errorf("zk4370: device %q: state directory: %w", d.id, err)
+		}
 	}
 	var err error
 	if d.pos, err = loadPosition(d.path); err != nil {

@@ -117,7 +117,7 @@ func TestBad(t *testing.T) {
 			}},
 		{"device kind, port, baud", head + "[[devices]]\nid = \"a\"\nkind = \"lock\"\n[[devices]]\nid = \"b\"\nkind = \"terminal\"\n[[devices]]\nid = \"c\"\nkind = \"panel\"\nport = \"COM3\"\nbaud = 1000\n",
 			[]string{
-				`c.toml:8: devices[0].kind = "lock": unknown kind (want one of terminal, panel, kiosk, reader, room, zkpush)`,
+				`c.toml:8: devices[0].kind = "lock": unknown kind (want one of terminal, panel, kiosk, reader, room, zkpush, zk4370)`,
 				`c.toml:9: devices[1].port: required for kind "terminal"`,
 				`c.toml:15: devices[2].port = "COM3": want a device path such as "/dev/serial/by-id/usb-FTDI_FT232R_A10K1Z9X-if00-port0"`,
 				`c.toml:16: devices[2].baud = 1000: not a standard rate [1200 2400 4800 9600 19200 38400 57600 115200 230400 460800 921600]`,

@@ -31,6 +31,7 @@ func DefaultKinds() []Kind {
 		{Name: "reader"},
 		{Name: "room"},
 		{Name: "zkpush"},
+		{Name: "zk4370"},
 	}
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/officegate/officegate/devices/kiosk"
 	"github.com/officegate/officegate/devices/reader"
 	"github.com/officegate/officegate/devices/roomdrv"
+	"github.com/officegate/officegate/devices/zk4370"
 	"github.com/officegate/officegate/firmware-bridge/link"
 
 	"github.com/officegate/officegate/devices/zkpush/pushdrv"
@@ -62,7 +63,8 @@ func newRegistry(send *daemon.Sender) devices.Registry {
 		return err
 	}
 	return devices.Registry{reader.Kind: reader.New, kiosk.Kind: kiosk.New, roomdrv.Kind: roomdrv.Factory(nil, nil, toPanel),
-		pushdrv.Kind: pushdrv.Factory(pushdrv.NewHub(nil))}
+		pushdrv.Kind: pushdrv.Factory(pushdrv.NewHub(nil)),
+		zk4370.Kind:  zk4370.New}
 }
 
 func main() {
@@ -294,7 +296,8 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 			devs = append(devs, daemon.Device{ID: d.ID, Kind: d.Kind, Port: d.Port, Baud: d.Baud})
 			continue
 		}
-		opts := devices.Options{Log: logging.Device(log, d.ID), CardKey: cardKey, Send: sender.Send}
+		opts := devices.Options{Log: logging.Device(log, d.ID), CardKey: cardKey, Send: sender.Send,
+			StateDir: filepath.Dir(cfg.Journal.Dir)}
 		if d.Options.Present() {
 			opts.Config = d.Options
 		}
