@@ -146,9 +146,7 @@ var gatewayRanks = [][]string{
 
 // testExceptions are upward imports of a package's tests, each with the reason
 // it is still there. The test fails when one is no longer needed.
-var testExceptions = map[[2]string]string{
-	{"gateway/daemon", "gateway/demo"}: "the daemon's tests start emulated devices on PTYs with demo.StartEmulator; that helper belongs in firmware-bridge/fwemu",
-}
+var testExceptions = map[[2]string]string{}
 
 // gatewayRank is pkg's rank in gatewayRanks, or -1 if it has none.
 func gatewayRank(pkg string) int {

@@ -17,7 +17,6 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/daemon"
-	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/uplink"
@@ -41,9 +40,9 @@ func TestEnrollment(t *testing.T) {
 	dir := t.TempDir()
 	ports := filepath.Join(dir, "ports")
 	os.Mkdir(ports, 0o755)
-	plug := func(name, hw string, flash string) *demo.Device {
+	plug := func(name, hw string, flash string) *fwemu.PTYDevice {
 		t.Helper()
-		d, err := demo.StartEmulator(name, fwemu.Options{StatePath: flash, HardwareID: hw, Kind: msg.KindAttendance, RTC: true, Seed: 9})
+		d, err := fwemu.StartPTY(name, fwemu.Options{StatePath: flash, HardwareID: hw, Kind: msg.KindAttendance, RTC: true, Seed: 9})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +197,7 @@ func TestEnrollmentFormat(t *testing.T) {
 	dir := t.TempDir()
 	ports := filepath.Join(dir, "ports")
 	os.Mkdir(ports, 0o755)
-	d, err := demo.StartEmulator("a", fwemu.Options{StatePath: filepath.Join(dir, "a.flash"), HardwareID: "HW-CBOR", Kind: msg.KindAttendance, RTC: true, Seed: 3})
+	d, err := fwemu.StartPTY("a", fwemu.Options{StatePath: filepath.Join(dir, "a.flash"), HardwareID: "HW-CBOR", Kind: msg.KindAttendance, RTC: true, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

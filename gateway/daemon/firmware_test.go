@@ -16,7 +16,6 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/daemon"
-	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/uplink"
 )
@@ -56,7 +55,7 @@ func TestFirmwareRollout(t *testing.T) {
 		if id == "t-2" {
 			o.FailTestBoot = func(v string) bool { return v == "2.0.0" }
 		}
-		d, err := demo.StartEmulator(id, o)
+		d, err := fwemu.StartPTY(id, o)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,9 +10,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/daemon"
-	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/uplink"
 )
@@ -20,7 +20,7 @@ import (
 func TestMetricsAndHealth(t *testing.T) {
 	b := mqtttest.Start(t, nil)
 	dir := t.TempDir()
-	d, err := demo.StartDevice(dir, "t-1", msg.KindAttendance, 50, 1)
+	d, err := fwemu.StartDevice(dir, "t-1", msg.KindAttendance, 50, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/daemon"
-	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/mqtttest"
@@ -86,10 +85,10 @@ func TestGatewayKilled(t *testing.T) {
 	dir := t.TempDir()
 	const kills = 12
 	ids := []string{"t-1", "t-2", "t-3", "t-4"}
-	var devs []*demo.Device
+	var devs []*fwemu.PTYDevice
 	var spec []string
 	for i, id := range ids {
-		d, err := demo.StartDevice(dir, id, msg.KindAttendance, 0, uint64(i+1))
+		d, err := fwemu.StartDevice(dir, id, msg.KindAttendance, 0, uint64(i+1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +170,7 @@ func TestGatewayKilledDeviceOverflow(t *testing.T) {
 	b := mqtttest.Start(t, nil)
 	dir := t.TempDir()
 	const capacity = 40
-	d, err := demo.StartEmulator("t-9", fwemu.Options{StatePath: filepath.Join(dir, "t-9.state"), HardwareID: "EMU-t-9",
+	d, err := fwemu.StartPTY("t-9", fwemu.Options{StatePath: filepath.Join(dir, "t-9.state"), HardwareID: "EMU-t-9",
 		Kind: msg.KindAttendance, RTC: true, Capacity: capacity})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/daemon"
-	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/uplink"
 )
@@ -68,7 +67,7 @@ func TestPanelQueueFull(t *testing.T) {
 	const n = 300 // more than the queue holds
 	b := mqtttest.Start(t, nil)
 	dir := t.TempDir()
-	panel, err := demo.StartEmulator("panel-q", fwemu.Options{StatePath: filepath.Join(dir, "panel"),
+	panel, err := fwemu.StartPTY("panel-q", fwemu.Options{StatePath: filepath.Join(dir, "panel"),
 		HardwareID: "EMU-panel-q", Kind: msg.KindRoomPanel, RTC: true, Seed: 5})
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,6 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/daemon"
-	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/uplink"
 )
@@ -38,7 +37,7 @@ func TestRoom(t *testing.T) {
 	}
 	b := mqtttest.Start(t, nil)
 	dir := t.TempDir()
-	panel, err := demo.StartEmulator("panel-aurora", fwemu.Options{StatePath: filepath.Join(dir, "panel"),
+	panel, err := fwemu.StartPTY("panel-aurora", fwemu.Options{StatePath: filepath.Join(dir, "panel"),
 		HardwareID: "EMU-panel-aurora", Kind: msg.KindRoomPanel, RTC: true, Seed: 3})
 	if err != nil {
 		t.Fatal(err)

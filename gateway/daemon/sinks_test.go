@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/mqtttest"
 )
 
@@ -61,10 +61,10 @@ func TestSinkDownAndGatewayKilled(t *testing.T) {
 	path := filepath.Join(mount, "archive.jsonl")
 	t.Setenv(childSinkEnv, path)
 	ids := []string{"t-1", "t-2"}
-	var devs []*demo.Device
+	var devs []*fwemu.PTYDevice
 	var spec []string
 	for i, id := range ids {
-		d, err := demo.StartDevice(dir, id, msg.KindAttendance, 0, uint64(i+1))
+		d, err := fwemu.StartDevice(dir, id, msg.KindAttendance, 0, uint64(i+1))
 		if err != nil {
 			t.Fatal(err)
 		}

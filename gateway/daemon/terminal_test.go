@@ -16,7 +16,6 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/daemon"
-	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/uplink"
@@ -206,10 +205,10 @@ func TestTerminals(t *testing.T) {
 	})
 }
 
-func startTerminal(t *testing.T, id string, o fwemu.Options) *demo.Device {
+func startTerminal(t *testing.T, id string, o fwemu.Options) *fwemu.PTYDevice {
 	t.Helper()
 	o.HardwareID, o.Kind, o.RTC = "EMU-"+id, msg.KindAttendance, true
-	d, err := demo.StartEmulator(id, o)
+	d, err := fwemu.StartPTY(id, o)
 	if err != nil {
 		t.Fatal(err)
 	}

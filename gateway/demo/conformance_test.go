@@ -212,7 +212,7 @@ func generatedEvents(t *testing.T, gw string, format envelope.Format) {
 		id, kind string
 		k        msg.Kind
 	}{{"t-gen", "terminal", msg.KindAttendance}, {"p-gen", "panel", msg.KindRoomPanel}, {"k-gen", "kiosk", msg.KindKiosk}} {
-		e, err := demo.StartEmulator(d.id, fwemu.Options{StatePath: filepath.Join(dir, d.id), HardwareID: "GEN-" + d.id,
+		e, err := fwemu.StartPTY(d.id, fwemu.Options{StatePath: filepath.Join(dir, d.id), HardwareID: "GEN-" + d.id,
 			Kind: d.k, Rate: 50, Seed: uint64(i + 1), RTC: true})
 		if err != nil {
 			t.Fatal(err)

@@ -107,14 +107,14 @@ func Run(ctx context.Context, o Options) error {
 	specs := []spec{{"t-lobby-1", msg.KindAttendance, true, 0}, {"t-lobby-2", msg.KindAttendance, false, -90 * time.Second},
 		{Panel, msg.KindRoomPanel, false, 0}, {LobbyPanel, msg.KindKiosk, false, 0}}
 	var devs []daemon.Device
-	var terminals []*Device
-	var panel, lobbyPanel *Device
+	var terminals []*fwemu.PTYDevice
+	var panel, lobbyPanel *fwemu.PTYDevice
 	for i, s := range specs {
 		rate := o.Rate
 		if s.kind != msg.KindAttendance {
 			rate = 0 // quiet: the room script presses the panel's buttons; the kiosk's panel only shows lines
 		}
-		d, err := StartEmulator(s.id, fwemu.Options{
+		d, err := fwemu.StartPTY(s.id, fwemu.Options{
 			StatePath: filepath.Join(dir, s.id+".state"), HardwareID: "EMU-" + s.id, Kind: s.kind,
 			Rate: rate, Seed: uint64(i + 1), RTC: true, ClockSkew: s.skew, Door: s.door, LogCapacity: 2000,
 		})

@@ -72,7 +72,7 @@ tick = "1s"
 // two bookings starting within seconds; for the first, someone presses
 // check-in on the panel and walks in (the PIR sees them, then the room goes
 // quiet); nobody comes for the second, so the room suggests releasing it.
-func roomMorning(ctx context.Context, booking *service, panel *Device, pir *gpiosim.Pin, say func(string, ...any)) error {
+func roomMorning(ctx context.Context, booking *service, panel *fwemu.PTYDevice, pir *gpiosim.Pin, say func(string, ...any)) error {
 	base := time.Now().Truncate(time.Second).Add(time.Second)
 	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
 	bookings := []map[string]any{
@@ -128,7 +128,7 @@ func pauseUntil(ctx context.Context, t time.Time) error { return pause(ctx, time
 
 // watchPanel prints what the emulated panel shows whenever it changes,
 // until ctx ends: the room driver's lines, sent through the gateway.
-func watchPanel(ctx context.Context, panel *Device, out io.Writer) {
+func watchPanel(ctx context.Context, panel *fwemu.PTYDevice, out io.Writer) {
 	var last string
 	t := time.NewTicker(100 * time.Millisecond) // a person glancing at the panel
 	defer t.Stop()

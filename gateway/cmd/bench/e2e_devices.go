@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/demo"
 	"github.com/officegate/officegate/gateway/envelope"
 )
 
@@ -21,7 +21,7 @@ import (
 // real PTY; the gateway opens the other end by name.
 type fleet struct {
 	// Immutable.
-	devs []*demo.Device
+	devs []*fwemu.PTYDevice
 	boot []uint32
 
 	// emitted is the last event number used per device. Owned by whoever
@@ -38,7 +38,7 @@ type mark []uint32
 func startFleet(dir string, n int) (*fleet, error) {
 	f := &fleet{}
 	for i := range n {
-		d, err := demo.StartDevice(dir, fmt.Sprintf("dev-%02d", i), msg.KindAttendance, 0, uint64(i+1))
+		d, err := fwemu.StartDevice(dir, fmt.Sprintf("dev-%02d", i), msg.KindAttendance, 0, uint64(i+1))
 		if err != nil {
 			f.stop()
 			return nil, err

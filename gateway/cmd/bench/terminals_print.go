@@ -25,7 +25,7 @@ func printTerminals(w io.Writer, r terminalsResult) {
 	for _, run := range r.Runs {
 		stateKB = max(stateKB, run.StateKBMax)
 	}
-	fmt.Fprintf(w, "terminals (this process, not measured): demo.StartDevice keeps fwemu's default punch log of %d,\n"+
+	fmt.Fprintf(w, "terminals (this process, not measured): fwemu.StartDevice keeps fwemu's default punch log of %d,\n"+
 		"so every batch rewrote a state file that grew to %.0f KB by the last punch; \"emit s\" is how long\n"+
 		"recording the burst took.\n", r.LogCapacity, stateKB)
 }

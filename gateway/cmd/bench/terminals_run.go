@@ -17,7 +17,6 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/frame"
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	"github.com/officegate/officegate/gateway/demo"
 )
 
 // baud115200 is one 115 200-baud 8N1 port's payload: 10 bits a byte.
@@ -27,7 +26,7 @@ const baud115200 = 11520 // bytes/s
 // a fresh journal, and returns the figures.
 func runTerminals(ctx context.Context, cfg terminalsConfig, progress io.Writer) (terminalsResult, error) {
 	r := terminalsResult{PunchesPerTerminal: cfg.Punches, Batch: cfg.Batch, SyncWindowMs: ms(cfg.SyncWindow),
-		// demo.StartDevice leaves Options.LogCapacity at its default.
+		// fwemu.StartDevice leaves Options.LogCapacity at its default.
 		LogCapacity: fwemu.DefaultLogCapacity}
 	r.WireBytesPerPunch = meanWireBytes(cfg.Punches)
 	r.WirePerSAt115k2 = round(baud115200/r.WireBytesPerPunch, 1)
@@ -56,7 +55,7 @@ func runFleet(ctx context.Context, cfg terminalsConfig, exe, state, emuDir strin
 	if err := os.MkdirAll(emuDir, 0o700); err != nil {
 		return terminalsRun{}, err
 	}
-	var devs []*demo.Device
+	var devs []*fwemu.PTYDevice
 	defer func() {
 		for _, d := range devs {
 			d.Stop()
@@ -64,7 +63,7 @@ func runFleet(ctx context.Context, cfg terminalsConfig, exe, state, emuDir strin
 	}()
 	var ports []string
 	for i := range n {
-		d, err := demo.StartDevice(emuDir, terminalID(i), msg.KindAttendance, 0, uint64(i+1))
+		d, err := fwemu.StartDevice(emuDir, terminalID(i), msg.KindAttendance, 0, uint64(i+1))
 		if err != nil {
 			return terminalsRun{}, err
 		}
@@ -128,7 +127,7 @@ func terminalID(i int) string { return fmt.Sprintf("term-%02d", i) }
 
 // burst records punches 1..p on terminal i (device index i), batch at a
 // time, and checks the terminal numbered them 1..p in its current boot.
-func burst(d *demo.Device, i, p, batch int) error {
+func burst(d *fwemu.PTYDevice, i, p, batch int) error {
 	boot := d.Emu.Boot()
 	for k := 0; k < p; k += batch {
 		data := make([]map[string]any, 0, batch)

@@ -1,4 +1,4 @@
-package demo
+package fwemu
 
 import (
 	"context"
@@ -9,41 +9,43 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
-	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 )
 
-// Device is an emulated device on a real PTY: the emulated firmware holds the
-// master end, and the gateway opens the slave by name like any serial port.
-type Device struct {
+// PTYDevice is an emulated device on a real PTY: the emulated firmware holds
+// the master end, and the gateway opens the slave by name like any serial port.
+type PTYDevice struct {
 	ID   string
 	Path string // the tty the gateway opens
-	Emu  *fwemu.Emulator
+	Emu  *Emulator
 
-	// Owned by StartDevice and Stop.
+	// Owned by StartPTY and Stop.
 	hold   *os.File // the slave descriptor, kept open so the PTY outlives re-opens
 	cancel context.CancelFunc
 	done   chan error
 }
 
-// StartDevice starts an emulated device whose flash (state file) lives in dir.
-func StartDevice(dir, id string, kind msg.Kind, rate float64, seed uint64) (*Device, error) {
-	return StartEmulator(id, fwemu.Options{
+// StartDevice starts an emulated device of kind whose flash (state file) lives
+// in dir, with hardware id EMU-id and a real-time clock, emitting rate events
+// a second (0: none) from randomness seeded by seed.
+func StartDevice(dir, id string, kind msg.Kind, rate float64, seed uint64) (*PTYDevice, error) {
+	return StartPTY(id, Options{
 		StatePath: filepath.Join(dir, id+".state"), HardwareID: "EMU-" + id, Kind: kind,
 		Rate: rate, Seed: seed, RTC: true,
 	})
 }
 
-// StartEmulator starts an emulated device configured by o on a new PTY.
-func StartEmulator(id string, o fwemu.Options) (*Device, error) {
+// StartPTY starts an emulated device configured by o on a new PTY; Stop stops
+// it.
+func StartPTY(id string, o Options) (*PTYDevice, error) {
 	m, s, err := pty.Open()
 	if err != nil {
-		return nil, fmt.Errorf("demo: open a pty for %s: %w", id, err)
+		return nil, fmt.Errorf("fwemu: open a pty for %s: %w", id, err)
 	}
-	if err := fwemu.MakeRaw(s); err != nil {
+	if err := MakeRaw(s); err != nil {
 		m.Close()
 		s.Close()
-		return nil, fmt.Errorf("demo: raw pty for %s: %w", id, err)
+		return nil, fmt.Errorf("fwemu: raw pty for %s: %w", id, err)
 	}
 	// A creack/pty master ignores Close while a Read is blocked; a
 	// non-blocking duplicate under Go's poller does not.
@@ -54,23 +56,23 @@ func StartEmulator(id string, o fwemu.Options) (*Device, error) {
 	m.Close()
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("demo: pty master for %s: %w", id, err)
+		return nil, fmt.Errorf("fwemu: pty master for %s: %w", id, err)
 	}
 	master := os.NewFile(uintptr(fd), "ptmx-"+id)
-	emu, err := fwemu.New(o)
+	emu, err := New(o)
 	if err != nil {
 		master.Close()
 		s.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Device{ID: id, Path: s.Name(), Emu: emu, hold: s, cancel: cancel, done: make(chan error, 1)}
+	d := &PTYDevice{ID: id, Path: s.Name(), Emu: emu, hold: s, cancel: cancel, done: make(chan error, 1)}
 	go func() { d.done <- emu.Run(ctx, master) }()
 	return d, nil
 }
 
 // Stop stops the emulated firmware and closes the PTY.
-func (d *Device) Stop() error {
+func (d *PTYDevice) Stop() error {
 	d.cancel()
 	err := <-d.done
 	d.hold.Close()
