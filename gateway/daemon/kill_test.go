@@ -32,7 +32,8 @@ const (
 	childStateEnv   = "OFFICEGATE_TEST_STATE"
 	childBrokerEnv  = "OFFICEGATE_TEST_BROKER"
 	childDevicesEnv = "OFFICEGATE_TEST_DEVICES"
-	childSinkEnv    = "OFFICEGATE_TEST_SINK" // a file sink's path, if set
+	childSinkEnv    = "OFFICEGATE_TEST_SINK"   // a file sink's path, if set
+	childZKPushEnv  = "OFFICEGATE_TEST_ZKPUSH" // "listen=SN1,SN2": PUSH terminals, if set
 )
 
 // TestMain runs the gateway child instead of the tests when a kill test
@@ -49,8 +50,16 @@ func TestMain(m *testing.M) {
 func gatewayChild(state string) {
 	var devs []daemon.Device
 	for _, d := range strings.Split(os.Getenv(childDevicesEnv), ",") {
+		if d == "" {
+			continue
+		}
 		id, path, _ := strings.Cut(d, "=")
 		devs = append(devs, daemon.Device{ID: id, Kind: "terminal", Port: path, Baud: 115200})
+	}
+	drivers, err := zkpushDrivers(os.Getenv(childZKPushEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	go func() {
@@ -64,8 +73,8 @@ func gatewayChild(state string) {
 		sinks = append(sinks, daemon.Sink{Name: "archive", Kind: "file", Streams: []string{"attendance"},
 			Settings: map[string]string{"path": path}})
 	}
-	err := daemon.Run(ctx, daemon.Options{
-		Gateway: "gw-kill", StateDir: state, Sinks: sinks,
+	err = daemon.Run(ctx, daemon.Options{
+		Gateway: "gw-kill", StateDir: state, Sinks: sinks, Drivers: drivers,
 		Journal: journal.Options{SegmentSize: 256 << 10, MaxBytes: 64 << 20, SyncWindow: 5 * time.Millisecond},
 		Uplink:  uplink.Options{Broker: os.Getenv(childBrokerEnv), ClientID: "officegate-gw-kill", BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond},
 		Devices: devs, Log: zerolog.New(os.Stderr).Level(zerolog.ErrorLevel),
