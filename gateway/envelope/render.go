@@ -57,6 +57,11 @@ func EncodeData(v any) (cbor.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("envelope: encode data: %w", err)
 	}
+	if _, ok := appendDataJSON(nil, b); ok {
+		// Renderable as JSON straight from the body (json.go), so the decoding
+		// path renders it too, in both forms.
+		return b, nil
+	}
 	m, err := DecodeData(b)
 	if err != nil {
 		return nil, err
@@ -115,6 +120,17 @@ type wireResult struct {
 
 // Payload renders the event for the wire.
 func (e *Event) Payload(f Format) ([]byte, error) {
+	if f == JSON {
+		if p, ok := appendEventJSON(nil, e); ok {
+			return p, nil
+		}
+	}
+	return e.decodedPayload(f)
+}
+
+// decodedPayload renders the event by decoding its data into maps: the CBOR
+// wire form, and JSON for a body the direct path (json.go) does not take.
+func (e *Event) decodedPayload(f Format) ([]byte, error) {
 	data, err := DecodeData(e.Data)
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", e.ID, err)
@@ -128,6 +144,16 @@ func (e *Event) Payload(f Format) ([]byte, error) {
 
 // Payload renders the result for the wire.
 func (r *Result) Payload(f Format) ([]byte, error) {
+	if f == JSON {
+		if p, ok := appendResultJSON(nil, r); ok {
+			return p, nil
+		}
+	}
+	return r.decodedPayload(f)
+}
+
+// decodedPayload is Event.decodedPayload for a result.
+func (r *Result) decodedPayload(f Format) ([]byte, error) {
 	data, err := DecodeData(r.Data)
 	if err != nil {
 		return nil, fmt.Errorf("result %s: %w", r.ID, err)
