@@ -250,4 +250,15 @@
 // punches), last seen, firmware, the clock and the counters punches,
 // backfilled, realtime, realtime_malformed, reconnects, clock_sets,
 // log_resets and busy_retries.
+//
+// ## 4.4 Commands
+//
+// user.upsert and user.delete (devices/terminal's doc has their args and
+// results), checked by terminal.CheckCommand like every terminal's, over the
+// live session: "busy" while the terminal is not connected. The user is found
+// by PIN in the user table (CMD_USERTEMP_RRQ); a new one gets the lowest free
+// user number. A PIN is at most 24 characters and a name 24 bytes; a card is
+// decimal, or facility:number as facility·65536 + number; "enabled": false is
+// refused (the 72-byte record has no such flag: delete the user instead).
+// Passwords and templates are never written.
 package zk4370

@@ -60,6 +60,7 @@ type Driver struct {
 	clock    string
 	offset   time.Duration
 	counters map[string]uint64
+	cl       *Client // the session following real-time punches, for Handle
 
 	// Owned by Run's goroutine.
 	pos    position
@@ -87,7 +88,7 @@ func NewDriver(id string, o Options, deps Deps) (*Driver, error) {
 
 // Describe implements devices.Driver.
 func (d *Driver) Describe() devices.Description {
-	return devices.Description{ID: d.id, Kind: Kind, Model: "ZKTeco (4370 protocol)"}
+	return devices.Description{ID: d.id, Kind: Kind, Model: "ZKTeco (4370 protocol)", Commands: commands}
 }
 
 // Status implements devices.Statuser.
@@ -196,8 +197,13 @@ func (d *Driver) session(ctx context.Context, sink devices.Sink) (up bool, err e
 		return false, err
 	}
 	d.mu.Lock()
-	d.online = true
+	d.online, d.cl = true, cl
 	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.cl = nil
+		d.mu.Unlock()
+	}()
 	d.deps.Log.Info().Str("serial", serial).Str("firmware", fw).Int("log_records", d.pos.Count).Msg("zk4370: terminal online")
 	check, stopCheck := d.deps.Timer(d.s.check)
 	defer func() { stopCheck() }()

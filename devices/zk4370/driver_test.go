@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -379,5 +380,63 @@ func TestOptions(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("%+v: %v", o, err)
 		}
+	}
+}
+
+// TestUserCommands: user.upsert and user.delete reach the terminal's user
+// table over the live session; while it is down they answer busy.
+func TestUserCommands(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
+	r := newRig(t, zk4370sim.Options{})
+	if err := r.term.AddUser(zk4370.User{SN: 1, PIN: "1", Name: "Admin", Privilege: zk4370.PrivAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	o := zk4370.DefaultOptions()
+	o.Address = r.term.Addr()
+	idle, err := zk4370.NewDriver("t0", o, zk4370.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := idle.Handle(ctx, devices.Command{Name: "user.delete", Args: map[string]any{"user": "1"}}); res.Status != devices.StatusBusy {
+		t.Errorf("a driver without a session answered %+v, want busy", res)
+	}
+	d, _ := r.run(t, r.term.Addr(), 0)
+	waitOnline(t, ctx, r.term)
+	// A real-time punch journaled means the session is following them.
+	punch(t, ctx, r.term, "5")
+	r.j.wait(t, ctx, 1)
+	do := func(name string, args map[string]any) devices.Result {
+		return d.Handle(ctx, devices.Command{ID: "c", Name: name, Args: args})
+	}
+	res := do("user.upsert", map[string]any{"user": "10042", "name": "Li Wei", "card": "12:345", "role": "admin"})
+	if res.Status != devices.StatusOK || res.Data["created"] != true {
+		t.Fatalf("upsert: %+v", res)
+	}
+	want := zk4370.User{SN: 2, PIN: "10042", Name: "Li Wei", Card: 12<<16 | 345, Privilege: zk4370.PrivAdmin}
+	if us := r.term.Users(); len(us) != 2 || us[1] != want {
+		t.Fatalf("users %+v, want %+v second", us, want)
+	}
+	if res := do("user.upsert", map[string]any{"user": "10042", "name": "Li Wei"}); res.Status != devices.StatusOK || res.Data["created"] != false {
+		t.Fatalf("second upsert: %+v", res)
+	}
+	for _, bad := range []map[string]any{
+		{"user": "10042", "password": "1234"},
+		{"user": "10042", "fingerprint_template": "AAAA"},
+		{"user": "10042", "enabled": false},
+		{"user": strings.Repeat("9", 25)},
+	} {
+		if res := do("user.upsert", bad); res.Status != devices.StatusError {
+			t.Errorf("upsert %v: %+v", bad, res)
+		}
+	}
+	if res := do("user.delete", map[string]any{"user": "10042"}); res.Status != devices.StatusOK || res.Data["deleted"] != true {
+		t.Fatalf("delete: %+v", res)
+	}
+	if us := r.term.Users(); len(us) != 1 || us[0].PIN != "1" {
+		t.Fatalf("users after delete %+v", us)
+	}
+	if res := do("door.pulse", nil); res.Status != devices.StatusUnsupported {
+		t.Errorf("door.pulse: %+v", res)
 	}
 }
