@@ -193,17 +193,22 @@ func (d *Driver) session(ctx context.Context, sink devices.Sink) (up bool, err e
 	if err := cl.RegisterEvents(EFAttLog); err != nil {
 		return false, fmt.Errorf("zk4370: register for real-time punches: %w", err)
 	}
-	if err := d.backfill(ctx, cl, sink); err != nil {
-		return false, err
-	}
+	// Commands may use the session from here on: its requests take turns
+	// with the backfill's.
 	d.mu.Lock()
-	d.online, d.cl = true, cl
+	d.cl = cl
 	d.mu.Unlock()
 	defer func() {
 		d.mu.Lock()
 		d.cl = nil
 		d.mu.Unlock()
 	}()
+	if err := d.backfill(ctx, cl, sink); err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	d.online = true
+	d.mu.Unlock()
 	d.deps.Log.Info().Str("serial", serial).Str("firmware", fw).Int("log_records", d.pos.Count).Msg("zk4370: terminal online")
 	check, stopCheck := d.deps.Timer(d.s.check)
 	defer func() { stopCheck() }()

@@ -403,7 +403,7 @@ func TestUserCommands(t *testing.T) {
 	}
 	d, _ := r.run(t, r.term.Addr(), 0)
 	waitOnline(t, ctx, r.term)
-	// A real-time punch journaled means the session is following them.
+	// A punch journaled means the session is up.
 	punch(t, ctx, r.term, "5")
 	r.j.wait(t, ctx, 1)
 	do := func(name string, args map[string]any) devices.Result {
