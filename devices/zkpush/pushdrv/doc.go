@@ -20,6 +20,14 @@
 // retry them for ever. A request from a serial number that is not configured
 // is answered 403 with a reason: the terminal keeps its records and retries.
 //
+// Not built yet: the per-terminal command queue (user.upsert, user.delete,
+// attendance.fetch, time.set answered through getrequest/devicecmd): every
+// poll is answered "OK" (nothing waits) and command results are counted.
+// Operation and user records are counted, not journaled. Counters
+// (Status().Counters): punches, lines_refused, templates_refused,
+// photos_refused, oper_records, uploads_truncated, uploads_refused,
+// requests_refused_address, address_changes.
+//
 // What PUSH authenticates: nothing but the serial number in the query
 // string, which is printed on the terminal and visible on the LAN. Anyone on
 // the LAN who knows a configured serial can post punches in its name. The

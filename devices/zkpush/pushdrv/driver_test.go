@@ -80,22 +80,29 @@ func runTerminals(t *testing.T, hub *Hub, sink devices.Sink, serials ...string) 
 		wg.Add(1)
 		go func() { defer wg.Done(); d.Run(ctx, sink) }()
 	}
+	waitAttached(t, hub, len(serials))
+	return "http://" + hub.Addr("127.0.0.1:0")
+}
+
+// waitAttached waits until n terminals are attached to the test listener.
+func waitAttached(t *testing.T, hub *Hub, n int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		hub.mu.Lock()
 		l := hub.listeners["127.0.0.1:0"]
-		n := 0
+		got := 0
 		if l != nil {
 			l.mu.Lock()
-			n = len(l.terms)
+			got = len(l.terms)
 			l.mu.Unlock()
 		}
 		hub.mu.Unlock()
-		if n == len(serials) {
-			return "http://" + hub.Addr("127.0.0.1:0")
+		if got == n {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d terminals attached", n, len(serials))
+			t.Fatalf("%d of %d terminals attached", got, n)
 		}
 		time.Sleep(time.Millisecond) // polling a condition, not waiting for time to pass
 	}
