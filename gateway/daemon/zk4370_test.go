@@ -14,6 +14,7 @@ import (
 	"github.com/officegate/officegate/devices/zk4370"
 	"github.com/officegate/officegate/devices/zk4370/zk4370sim"
 	"github.com/officegate/officegate/devices/zkteco"
+	"github.com/officegate/officegate/gateway/contract"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/mqtttest"
@@ -88,6 +89,13 @@ func TestZK4370LinkCut(t *testing.T) {
 	punch("999")
 	waitUntil(t, 30*time.Second, "every punch after the reconnect", func() bool { return count() >= len(recs) })
 
+	events.mu.Lock()
+	for i, m := range events.msgs {
+		if err := contract.ValidateEvent(m); err != nil {
+			t.Errorf("event %d breaks the contract: %v\n%s", i, err, m)
+		}
+	}
+	events.mu.Unlock()
 	evs := events.events()
 	seen := map[string]bool{}
 	for i, e := range evs {
