@@ -351,7 +351,7 @@ func (g *Gateway) ackIn(now time.Time, a uint32) {
 func (g *Gateway) deliver(now time.Time, f frame.Frame) {
 	s := g.sess
 	j := &job{gen: g.gen, seq: f.Seq, kind: jobRecord}
-	j.rec = Record{HardwareID: s.hw, DeviceID: s.ident.DeviceID, DeviceBoot: s.devBoot, Received: now}
+	j.rec = Record{HardwareID: s.hw, DeviceID: s.ident.DeviceID, DeviceBoot: s.devBoot, DeviceKind: s.hello.Kind, Received: now}
 	m, err := msg.Decode(f)
 	switch m := m.(type) {
 	case nil:

@@ -104,11 +104,12 @@ func (g *Gateway) synthesize(req *cmdReq, st msg.Status, text string) {
 	res := &msg.Result{ID: req.cmd.ID, Status: st, Error: text}
 	var hw, dev string
 	var boot uint32
+	var kind msg.Kind
 	if s := g.sess; s != nil {
-		hw, dev, boot = s.hw, s.ident.DeviceID, s.devBoot
+		hw, dev, boot, kind = s.hw, s.ident.DeviceID, s.devBoot, s.hello.Kind
 	}
 	g.backlog = append(g.backlog, &job{kind: jobRecord, rec: Record{
-		Kind: RecordResult, HardwareID: hw, DeviceID: dev, DeviceBoot: boot,
+		Kind: RecordResult, HardwareID: hw, DeviceID: dev, DeviceBoot: boot, DeviceKind: kind,
 		Received: g.clock.Now(), Result: res, Synthesized: true,
 	}})
 }

@@ -130,6 +130,7 @@ type Record struct {
 	HardwareID string
 	DeviceID   string
 	DeviceBoot uint32    // the device boot of the session it came in
+	DeviceKind msg.Kind  // declared in the session's HELLO (§5.1): what its events mean travels with them
 	Received   time.Time // gateway clock
 
 	// RecordEvent.

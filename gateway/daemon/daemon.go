@@ -159,17 +159,13 @@ func (g *Gateway) Link(id string) *link.Gateway { return g.links.byDevice(id) }
 func (g *Gateway) Ports() map[string]link.Status { return g.links.portStatus() }
 
 // fixedID enrolls whatever answers on a configured port under the configured
-// device id (provisioning replaces this with approval and keys). The link asks
-// it about every HELLO before the session opens, so this is where the intake
-// learns what kind of device it is, before the first event: an event's type
-// must not depend on which goroutine ran first.
+// device id (provisioning replaces this with approval and keys). The device's
+// kind travels with its records (link.Record.DeviceKind).
 type fixedID struct {
 	id string
-	in *intake.Intake
 }
 
 func (f fixedID) Lookup(_ context.Context, h *msg.Hello) (link.Identity, error) {
-	f.in.SetKind(h.HardwareID, h.Kind)
 	return link.Identity{Enrollment: link.Enrolled, DeviceID: f.id}, nil
 }
 

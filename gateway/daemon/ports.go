@@ -159,7 +159,7 @@ func (w *portWatcher) match() []string {
 func (w *portWatcher) start(ctx context.Context, port string) {
 	pl := w.log.With().Str("port", port).Logger()
 	lg, err := link.NewGateway(link.GatewayConfig{
-		Sink: w.in, Store: w.in, Directory: portDir{reg: w.reg, port: port, in: w.in}, TimeSync: w.tsync,
+		Sink: w.in, Store: w.in, Directory: portDir{reg: w.reg, port: port}, TimeSync: w.tsync,
 		Logf: func(f string, a ...any) { pl.Warn().Msgf("link: "+f, a...) },
 	})
 	if err != nil {
@@ -208,16 +208,14 @@ func (w *portWatcher) authFailed(ctx context.Context, port, hw string, n uint64,
 	}
 }
 
-// portDir is the registry as a port's link directory: it also tells the
-// intake the device's kind before its first event.
+// portDir is the registry as a port's link directory. The device's kind
+// travels with its records (link.Record.DeviceKind).
 type portDir struct {
 	reg  *provisioning.Registry
 	port string
-	in   *intake.Intake
 }
 
 func (d portDir) Lookup(ctx context.Context, h *msg.Hello) (link.Identity, error) {
-	d.in.SetKind(h.HardwareID, h.Kind)
 	return d.reg.OnPort(d.port).Lookup(ctx, h)
 }
 

@@ -201,7 +201,7 @@ func (w *wiring) startIntake(_ context.Context, g *group) error {
 	for _, d := range o.Devices {
 		dl := log.With().Str("device", d.ID).Logger()
 		lg, err := link.NewGateway(link.GatewayConfig{
-			Sink: in, Store: in, Directory: fixedID{id: d.ID, in: in}, TimeSync: o.TimeSync,
+			Sink: in, Store: in, Directory: fixedID{id: d.ID}, TimeSync: o.TimeSync,
 			Logf: func(f string, a ...any) { dl.Warn().Msgf("link: "+f, a...) },
 		})
 		if err != nil {

@@ -31,14 +31,13 @@ func BenchmarkCommitBatch(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in.SetKind("EMU-term-00", msg.KindAttendance)
 			recs := make([]link.Record, batch)
 			seq := uint32(0)
 			b.ResetTimer()
 			for range b.N {
 				for i := range recs {
 					seq++
-					recs[i] = link.Record{Kind: link.RecordEvent, HardwareID: "EMU-term-00", DeviceID: "term-00", Received: time.Now(),
+					recs[i] = link.Record{Kind: link.RecordEvent, HardwareID: "EMU-term-00", DeviceKind: msg.KindAttendance, DeviceID: "term-00", Received: time.Now(),
 						Event: &msg.Event{ID: msg.EventID{Boot: 1, Seq: seq}, Kind: "punch", Time: uint64(time.Now().UnixMilli()),
 							Clock: msg.ClockSet, Data: map[string]any{"user": "10042", "verify": "card", "state": uint64(seq % 2)}}}
 				}

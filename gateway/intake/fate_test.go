@@ -50,9 +50,8 @@ func TestCommitFateDespiteUnplug(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.SetKind("HW-U", msg.KindAttendance)
 	punch := func(seq uint32) link.Record {
-		return link.Record{Kind: link.RecordEvent, HardwareID: "HW-U", DeviceID: "t-u", Received: time.Now(),
+		return link.Record{Kind: link.RecordEvent, HardwareID: "HW-U", DeviceKind: msg.KindAttendance, DeviceID: "t-u", Received: time.Now(),
 			Event: &msg.Event{ID: msg.EventID{Boot: 5, Seq: seq}, Kind: "punch", Time: uint64(time.Now().UnixMilli()),
 				Clock: msg.ClockSet, Data: map[string]any{"user": "7", "verify": "card", "state": uint64(0)}}}
 	}

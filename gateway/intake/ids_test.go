@@ -76,7 +76,7 @@ func (idScenario) Generate(r *rand.Rand, size int) reflect.Value {
 		if r.Intn(5) == 0 {
 			data["face_template"] = []byte{1, 2}
 		}
-		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: hw, DeviceID: "t", Received: time.Unix(1764000000, 0),
+		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: hw, DeviceKind: msg.KindAttendance, DeviceID: "t", Received: time.Unix(1764000000, 0),
 			Missing: missing, Event: &msg.Event{ID: msg.EventID{Boot: d.boot, Seq: d.seq}, Kind: "punch",
 				Time: 1764000000000, Clock: msg.ClockSet, Data: data}})
 	}
@@ -91,9 +91,6 @@ func (idScenario) Generate(r *rand.Rand, size int) reflect.Value {
 // note can have.
 func TestIDsNeverShared(t *testing.T) {
 	_, in := openIntake(t)
-	for _, hw := range []string{"T", "T/biometric", "T/events_lost", "T\x00", "biometric"} {
-		in.SetKind(hw, msg.KindAttendance)
-	}
 	check := func(s idScenario) bool {
 		owner := map[string]origin{}
 		for _, rec := range s.recs {
@@ -133,7 +130,7 @@ func TestIDsNeverShared(t *testing.T) {
 		if replay != 0 {
 			d["replay"] = map[string]any{"boot": uint64(1), "seq": uint64(replay)}
 		}
-		return link.Record{Kind: link.RecordEvent, HardwareID: "T", DeviceID: "t", Received: time.Unix(1764000000, 0), Missing: missing,
+		return link.Record{Kind: link.RecordEvent, HardwareID: "T", DeviceKind: msg.KindAttendance, DeviceID: "t", Received: time.Unix(1764000000, 0), Missing: missing,
 			Event: &msg.Event{ID: msg.EventID{Boot: 1, Seq: seq}, Kind: "punch", Time: 1764000000000, Clock: msg.ClockSet, Data: d}}
 	}
 	if !check(idScenario{[]link.Record{rec(1, 0, 0), rec(4, 2, 0), rec(5, 0, 2)}}) {
@@ -208,7 +205,6 @@ func TestIDsNeverShared(t *testing.T) {
 // the terminal sent: its record may hold a card number or text of any length.
 func TestUnusableReplayAlarm(t *testing.T) {
 	j, in := openIntake(t)
-	in.SetKind("HW-T", msg.KindAttendance)
 	long := strings.Repeat("x", 400)
 	for seq, replay := range []any{
 		map[string]any{"boot": uint64(1), "seq": uint64(0), "card": "12:4660", "note": long},
@@ -216,7 +212,7 @@ func TestUnusableReplayAlarm(t *testing.T) {
 		"12:4660 " + long,
 		[]any{"12:4660"},
 	} {
-		rec := link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceID: "t-1", Received: time.Now(),
+		rec := link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceKind: msg.KindAttendance, DeviceID: "t-1", Received: time.Now(),
 			Event: &msg.Event{ID: msg.EventID{Boot: 2, Seq: uint32(seq + 1)}, Kind: "punch", Time: uint64(time.Now().UnixMilli()),
 				Clock: msg.ClockSet, Data: map[string]any{"user": "7", "verify": "card", "state": uint64(0), "card": "12:4660", "replay": replay}}}
 		if err := in.Commit(context.Background(), rec); err != nil {

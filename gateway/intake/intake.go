@@ -120,11 +120,10 @@ type Options struct {
 // Intake implements link.Sink and link.Store on the journal.
 type Intake struct {
 	// Immutable.
-	j     *journal.Journal
-	opt   Options
-	log   zerolog.Logger
-	path  string
-	kinds sync.Map // hardware id → msg.Kind, learnt from the link's status
+	j    *journal.Journal
+	opt  Options
+	log  zerolog.Logger
+	path string
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -215,10 +214,6 @@ func (in *Intake) raise(hw string, id msg.EventID) {
 		in.dirty = true
 	}
 }
-
-// SetKind tells the intake what kind of device a hardware id is (from the
-// link's HELLO), for naming its events.
-func (in *Intake) SetKind(hardwareID string, k msg.Kind) { in.kinds.Store(hardwareID, k) }
 
 // Mark implements link.Store.
 func (in *Intake) Mark(_ context.Context, hw string) (link.Mark, error) {
@@ -321,17 +316,13 @@ func (in *Intake) advance(rec link.Record) {
 		in.opt.OnEvent(rec.DeviceID, rec.Received)
 	}
 	if in.opt.Observe != nil {
-		kind, _ := in.kinds.Load(rec.HardwareID)
-		k, _ := kind.(msg.Kind)
-		in.opt.Observe(rec.DeviceID, EventType(k, rec.Event.Kind), rec.Event.Data, rec.Received)
+		in.opt.Observe(rec.DeviceID, EventType(rec.DeviceKind, rec.Event.Kind), rec.Event.Data, rec.Received)
 	}
 }
 
 func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 	ev := rec.Event
-	kind, _ := in.kinds.Load(rec.HardwareID)
-	k, _ := kind.(msg.Kind)
-	typ := EventType(k, ev.Kind)
+	typ := EventType(rec.DeviceKind, ev.Kind)
 	devTime := time.UnixMilli(int64(ev.Time)).In(in.opt.Location)
 	clock := envelope.ClockUnknown
 	switch {

@@ -46,11 +46,10 @@ func TestCommitEventsAndMarks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.SetKind("HW-1", msg.KindAttendance)
 	ctx := context.Background()
 	devTime := time.Date(2026, 11, 24, 1, 2, 3, 0, time.UTC) // 09:02:03 in Shanghai
 	for seq := uint32(1); seq <= 3; seq++ {
-		rec := link.Record{Kind: link.RecordEvent, HardwareID: "HW-1", DeviceID: "t-1", DeviceBoot: 4,
+		rec := link.Record{Kind: link.RecordEvent, HardwareID: "HW-1", DeviceKind: msg.KindAttendance, DeviceID: "t-1", DeviceBoot: 4,
 			Received: time.Now(), Clock: link.ClockInfo{State: link.ClockSynced},
 			Event: &msg.Event{ID: msg.EventID{Boot: 4, Seq: seq}, Kind: "punch", Time: uint64(devTime.UnixMilli()),
 				Clock: msg.ClockSet, Data: map[string]any{"person": "E-1001", "credential": "card"}}}
@@ -112,8 +111,6 @@ func openAt(t *testing.T, dir string) (*journal.Journal, *Intake) {
 		j.Close()
 		t.Fatal(err)
 	}
-	in.SetKind("HW-1", msg.KindAttendance)
-	in.SetKind("HW-2", msg.KindAttendance)
 	return j, in
 }
 
@@ -121,7 +118,7 @@ func commitPunches(t *testing.T, in *Intake, hw string, boot uint32, seqs ...uin
 	t.Helper()
 	var recs []link.Record
 	for _, seq := range seqs {
-		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: hw, DeviceID: "t", Received: time.Now(),
+		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: hw, DeviceKind: msg.KindAttendance, DeviceID: "t", Received: time.Now(),
 			Event: &msg.Event{ID: msg.EventID{Boot: boot, Seq: seq}, Kind: "punch", Time: uint64(time.Now().UnixMilli()),
 				Clock: msg.ClockSet, Data: map[string]any{"user": "1", "verify": "card", "state": uint64(0)}}})
 	}
@@ -220,14 +217,13 @@ func TestStreamFor(t *testing.T) {
 
 func TestCommitBatchOneCommitAcrossStreams(t *testing.T) {
 	j, in := openIntake(t)
-	in.SetKind("HW-P", msg.KindRoomPanel)
 	var recs []link.Record
 	for seq, kind := range []string{"occupancy", "button", "attendance.punch"} {
 		data := map[string]any{"n": uint64(seq), "user": "10042"}
 		if kind != "attendance.punch" { // a panel's bodies, PROTOCOL.md §9.4
 			data = map[string]any{"state": "occupied", "button": uint64(1)}
 		}
-		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-P", DeviceID: "p-1", Received: time.Now(),
+		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-P", DeviceKind: msg.KindRoomPanel, DeviceID: "p-1", Received: time.Now(),
 			Event: &msg.Event{ID: msg.EventID{Boot: 2, Seq: uint32(seq + 1)}, Kind: kind, Time: uint64(time.Now().UnixMilli()),
 				Data: data}})
 	}
@@ -252,9 +248,8 @@ func TestCommitBatchOneCommitAcrossStreams(t *testing.T) {
 
 func TestPunchPrivacyAndMalformed(t *testing.T) {
 	j, in := openIntake(t)
-	in.SetKind("HW-T", msg.KindAttendance)
 	ev := func(seq uint32, data map[string]any) link.Record {
-		return link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceID: "t-1", Received: time.Now(),
+		return link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceKind: msg.KindAttendance, DeviceID: "t-1", Received: time.Now(),
 			Event: &msg.Event{ID: msg.EventID{Boot: 1, Seq: seq}, Kind: "punch", Time: uint64(time.Now().UnixMilli()), Data: data}}
 	}
 	ctx := context.Background()
@@ -302,14 +297,13 @@ func TestPunchPrivacyAndMalformed(t *testing.T) {
 // alarms and notes passes the contract's strict schemas.
 func TestPublishedEventsKeepTheContract(t *testing.T) {
 	j, in := openIntake(t)
-	in.SetKind("HW-T", msg.KindAttendance)
 	var recs []link.Record
 	for i, data := range []map[string]any{
 		{"user": "10042", "verify": "finger", "state": uint64(0)},
 		{"user": "10043", "verify": "face", "state": uint64(1), "face_template": []byte{1}},
 		{"verify": "card"},
 	} {
-		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceID: "t-1", Received: time.Now(),
+		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceKind: msg.KindAttendance, DeviceID: "t-1", Received: time.Now(),
 			Missing: uint32(i % 2), Event: &msg.Event{ID: msg.EventID{Boot: 1, Seq: uint32(2*i + 2)}, Kind: "punch",
 				Time: uint64(time.Now().UnixMilli()), Clock: msg.ClockSet, Data: data}})
 	}

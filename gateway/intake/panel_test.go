@@ -17,7 +17,6 @@ import (
 // strict schemas; a body that breaks §9.4 becomes an alarm saying so.
 func TestPanelEventsKeepTheContract(t *testing.T) {
 	j, in := openIntake(t)
-	in.SetKind("HW-P", msg.KindRoomPanel)
 	var recs []link.Record
 	for i, e := range []struct {
 		kind string
@@ -28,7 +27,7 @@ func TestPanelEventsKeepTheContract(t *testing.T) {
 		{"occupancy", map[string]any{"occupied": false}}, // not §9.4
 		{"button", map[string]any{"button": uint64(0)}},
 	} {
-		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-P", DeviceID: "panel-1", Received: time.Now(),
+		recs = append(recs, link.Record{Kind: link.RecordEvent, HardwareID: "HW-P", DeviceKind: msg.KindRoomPanel, DeviceID: "panel-1", Received: time.Now(),
 			Event: &msg.Event{ID: msg.EventID{Boot: 1, Seq: uint32(i + 1)}, Kind: e.kind,
 				Time: uint64(time.Now().UnixMilli()), Clock: msg.ClockSet, Data: e.data}})
 	}

@@ -31,12 +31,11 @@ func TestTerminalPunches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.SetKind("HW-T", msg.KindAttendance)
 	ctx := context.Background()
 	t0 := uint64(time.Date(2026, 11, 24, 1, 2, 3, 0, time.UTC).UnixMilli())
 	commit := func(seq uint32, clock link.ClockInfo, data map[string]any) {
 		t.Helper()
-		rec := link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceID: "term-1", DeviceBoot: 3,
+		rec := link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceKind: msg.KindAttendance, DeviceID: "term-1", DeviceBoot: 3,
 			Received: time.Now(), Clock: clock,
 			Event: &msg.Event{ID: msg.EventID{Boot: 3, Seq: seq}, Kind: "punch", Time: t0, Clock: msg.ClockSet, Data: data}}
 		if err := in.Commit(ctx, rec); err != nil {
@@ -53,7 +52,7 @@ func TestTerminalPunches(t *testing.T) {
 	commit(4, synced, map[string]any{"user": "8", "verify": "finger", "state": uint64(1),
 		"replay": "yesterday"})
 	// Bad input from a terminal: a far-future time, unknown codes, no person.
-	future := link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceID: "term-1", DeviceBoot: 3,
+	future := link.Record{Kind: link.RecordEvent, HardwareID: "HW-T", DeviceKind: msg.KindAttendance, DeviceID: "term-1", DeviceBoot: 3,
 		Received: time.Now(), Clock: synced,
 		Event: &msg.Event{ID: msg.EventID{Boot: 3, Seq: 5}, Kind: "punch", Time: uint64(time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()),
 			Clock: msg.ClockSet, Data: map[string]any{"user": "9", "verify": uint64(77), "state": "lunch"}}}

@@ -24,17 +24,14 @@ import (
 )
 
 // enrollAll is the daemon's fixedID: whatever answers on a port is enrolled
-// under the port's device id, and the intake learns its kind from the HELLO
-// before the first event.
+// under the port's device id.
 type enrollAll struct {
 	id string
-	in *intake.Intake
 }
 
 var _ link.Directory = enrollAll{}
 
 func (e enrollAll) Lookup(_ context.Context, h *msg.Hello) (link.Identity, error) {
-	e.in.SetKind(h.HardwareID, h.Kind)
 	return link.Identity{Enrollment: link.Enrolled, DeviceID: e.id}, nil
 }
 
@@ -103,7 +100,7 @@ func terminalsChild(ctx context.Context, cfg terminalsConfig, start io.Reader, o
 	defer stop()
 	inWG.Go(func() { in.Run(inCtx) })
 	for _, p := range ports {
-		p.lg, err = link.NewGateway(link.GatewayConfig{Sink: in, Store: in, Directory: enrollAll{id: p.id, in: in},
+		p.lg, err = link.NewGateway(link.GatewayConfig{Sink: in, Store: in, Directory: enrollAll{id: p.id},
 			Logf: func(f string, a ...any) {
 				fmt.Fprintf(os.Stderr, "terminals: %s: link: "+f+"\n", append([]any{p.id}, a...)...)
 			}})
