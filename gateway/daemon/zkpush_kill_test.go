@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -68,16 +66,7 @@ func TestGatewayKilledZKPush(t *testing.T) {
 	listen := freePort(t)
 	sns := []string{"ZKA1", "ZKB2", "ZKC3", "ZKD4"}
 	sub := newCollector(t, b.URL, "officegate/gw-kill/devices/+/events/attendance.punch")
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childStateEnv+"="+filepath.Join(dir, "gw"), childBrokerEnv+"="+b.URL,
-			childDevicesEnv+"=", childZKPushEnv+"="+listen+"="+strings.Join(sns, ","))
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	start := func() *exec.Cmd { return startChildZK(t, dir, b.URL, listen, sns...) }
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
