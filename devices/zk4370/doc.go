@@ -234,10 +234,11 @@
 //
 // ## 4.3 Events, ids and the clock
 //
-// A punch becomes an attendance.punch event (gateway/MQTT.md §5.1) through
-// terminal.Punch: "person" is the PIN, "state" the state code (0–5 named),
-// "credential" the verify code where it is known (0 password, 1 fingerprint,
-// 2 card, 15 face), with the codes kept under "raw". Its source is
+// A punch becomes an attendance.punch event (gateway/MQTT.md §5.1) with the
+// data a PUSH upload of it gets (zkteco.PunchData): "person" is the PIN,
+// "state" the state code (0–5 named), "credential" the verify code (1
+// fingerprint, 3 password, 4 card, 15 face, 25 palm, else unknown), the
+// serial and both codes under "raw". Its source is
 // zkteco.PunchKey(serial, PIN, "YYYY-MM-DD HH:MM:SS", state, verify): the id
 // the same punch gets when a PUSH terminal uploads it. Event.Time is the
 // record's wall clock in time_zone; TimeRaw is the record's text.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices"
-	"github.com/officegate/officegate/devices/terminal"
 	"github.com/officegate/officegate/devices/zkteco"
 	"github.com/rs/zerolog"
 )
@@ -342,28 +341,15 @@ func (d *Driver) realtime(ctx context.Context, sink devices.Sink, r AttRecord) e
 	return d.pos.save(d.path)
 }
 
-// verifyNames maps ZKTeco verify codes to the names terminal.Punch knows.
-var verifyNames = map[uint8]string{0: "password", 1: "fingerprint", 2: "card", 15: "face"}
-
 // emit journals r and returns once it is durable; back-pressure waits.
 func (d *Driver) emit(ctx context.Context, sink devices.Sink, r AttRecord) error {
 	d.mu.Lock()
 	serial, clock := d.serial, d.clock
 	d.mu.Unlock()
-	body := map[string]any{"user": r.PIN, "state": strconv.Itoa(int(r.State)), "verify_code": int64(r.Verify)}
-	if v, ok := verifyNames[r.Verify]; ok {
-		body["verify"] = v
-	}
-	if r.WorkCode != 0 {
-		body["work_code"] = strconv.FormatUint(uint64(r.WorkCode), 10)
-	}
-	data, err := terminal.Punch(body, d.deps.CardKey)
-	if err != nil {
-		return fmt.Errorf("zk4370: punch %s: %w", recordKey(r), err)
-	}
+	data := zkteco.PunchData(serial, r.PIN, int(r.State), int(r.Verify), strconv.FormatUint(uint64(r.WorkCode), 10))
 	ev := devices.Event{Device: d.id, Type: TypePunch, Time: r.Time.In(d.s.loc), TimeRaw: r.Time.String(),
 		Clock: clock, Data: data, Source: zkteco.PunchKey(serial, r.PIN, r.Time.String(), int(r.State), int(r.Verify))}
-	err = devices.EmitRetry(ctx, sink, ev, 0, d.deps.Timer, func() { d.count("busy_retries", 1) })
+	err := devices.EmitRetry(ctx, sink, ev, 0, d.deps.Timer, func() { d.count("busy_retries", 1) })
 	if err != nil {
 		return fmt.Errorf("zk4370: journal punch %s: %w", recordKey(r), err)
 	}

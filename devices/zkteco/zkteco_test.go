@@ -36,3 +36,19 @@ func TestPunchKey(t *testing.T) {
 		t.Errorf("hardware id %q, want the serial", got)
 	}
 }
+
+// TestPunchData: the mapping of the PUSH specification's codes, and unknown
+// codes kept as unknown with the raw value.
+func TestPunchData(t *testing.T) {
+	d := PunchData("S1", "10042", 1, 15, "0")
+	if d["person"] != "10042" || d["credential"] != "face" || d["state"] != "out" || d["work_code"] != nil {
+		t.Errorf("%v", d)
+	}
+	raw := d["raw"].(map[string]any)
+	if raw["serial"] != "S1" || raw["state"] != int64(1) || raw["verify"] != int64(15) {
+		t.Errorf("raw %v", raw)
+	}
+	if d := PunchData("S1", "1", 9, 2, "7"); d["credential"] != "unknown" || d["state"] != "unknown" || d["work_code"] != "7" {
+		t.Errorf("%v", d)
+	}
+}
