@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/officegate/officegate/internal/clock"
 )
 
 // State is what happened to a supervised port.
@@ -53,16 +55,9 @@ type Event struct {
 	Delay time.Duration
 }
 
-// Clock is the time source of a Supervisor; tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// Clock is the time source of a Supervisor, the module's (internal/clock);
+// tests inject a fake one.
+type Clock = clock.Clock
 
 // SupervisorOpts tunes a Supervisor; the zero value, or nil, means the defaults.
 type SupervisorOpts struct {
@@ -106,7 +101,7 @@ func NewSupervisor(cfg Config, opts *SupervisorOpts) (*Supervisor, error) {
 		return nil, err
 	}
 	if s.clock == nil {
-		s.clock = systemClock{}
+		s.clock = clock.System{}
 	}
 	if s.rand == nil {
 		s.rand = rand.Float64
@@ -131,10 +126,12 @@ func (s *Supervisor) Run(ctx context.Context, session Session) {
 		d := s.backoff.Delay(attempt, s.rand())
 		attempt++
 		s.onEvent(Event{State: state, Name: s.cfg.Name, Err: err, Attempt: attempt, Delay: d})
+		t := s.clock.NewTimer(d)
 		select {
 		case <-ctx.Done():
-		case <-s.clock.After(d):
+		case <-t.C():
 		}
+		t.Stop()
 	}
 	s.onEvent(Event{State: Stopped, Name: s.cfg.Name})
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/internal/clock"
 	"github.com/officegate/officegate/internal/testkit"
 )
 
@@ -27,15 +28,32 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch
+func (c *fakeClock) NewTimer(d time.Duration) clock.Timer {
+	t := &firedTimer{c: c, ch: make(chan time.Time, 1)}
+	t.Reset(d)
+	return t
 }
+
+// firedTimer fires as soon as it is armed, the time it waited passed.
+type firedTimer struct {
+	c  *fakeClock
+	ch chan time.Time
+}
+
+func (t *firedTimer) C() <-chan time.Time { return t.ch }
+
+func (t *firedTimer) Reset(d time.Duration) {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	t.c.waits = append(t.c.waits, d)
+	t.c.now = t.c.now.Add(d)
+	select {
+	case t.ch <- t.c.now:
+	default:
+	}
+}
+
+func (t *firedTimer) Stop() {}
 
 func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
@@ -281,4 +299,13 @@ func TestNewSupervisorRejects(t *testing.T) {
 			t.Errorf("NewSupervisor(%+v, %+v) = %v; want %v", tc.cfg, tc.opts, err, tc.is)
 		}
 	}
+}
+
+// TestOneClock: a Supervisor takes the module's clock (internal/clock), the
+// one a link takes, so one fake drives both.
+func TestOneClock(t *testing.T) {
+	var c Clock = clock.System{}
+	tm := c.NewTimer(0)
+	defer tm.Stop()
+	<-tm.C()
 }

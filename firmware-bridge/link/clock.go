@@ -3,35 +3,19 @@ package link
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/officegate/officegate/internal/clock"
 )
 
-// Clock is the time source of a link. Tests inject their own; nil in a
-// config means the system clock.
-type Clock interface {
-	Now() time.Time
-	NewTimer(d time.Duration) Timer
-}
+// Clock is the time source of a link: the module's (internal/clock). Tests
+// inject their own; nil in a config means the system clock.
+type Clock = clock.Clock
 
 // Timer is the part of *time.Timer a link uses.
-type Timer interface {
-	C() <-chan time.Time
-	// Reset re-arms the timer. Since Go 1.23 no drain is needed before it.
-	Reset(d time.Duration)
-	Stop()
-}
+type Timer = clock.Timer
 
 // SystemClock is the wall clock.
-type SystemClock struct{}
-
-func (SystemClock) Now() time.Time { return time.Now() }
-
-func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
-
-type sysTimer struct{ t *time.Timer }
-
-func (t sysTimer) C() <-chan time.Time   { return t.t.C }
-func (t sysTimer) Reset(d time.Duration) { t.t.Reset(d) }
-func (t sysTimer) Stop()                 { t.t.Stop() }
+type SystemClock = clock.System
 
 // defaultRand draws from the runtime's randomly seeded generator.
 func defaultRand() uint64 { return rand.Uint64() }
