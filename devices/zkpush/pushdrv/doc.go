@@ -9,7 +9,8 @@
 // so that a terminal that floods the gateway delays only itself.
 //
 // Chain of custody: an ATTLOG upload is answered "OK: n" only once its
-// punches are durable (devices.BatchSink: one journal commit for the batch).
+// punches are durable (devices.BatchSink: one journal commit per 256 punches,
+// the journal bounding a commit to 1 MiB by default).
 // A punch's id derives from zkteco.PunchKey (serial, PIN, local time, status,
 // verify), so a batch re-sent after a gateway crash, a stamp reset or a
 // DATA QUERY ATTLOG publishes under the same ids. A line that cannot be parsed

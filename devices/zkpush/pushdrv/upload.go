@@ -98,7 +98,10 @@ func (d *Driver) refuse(w http.ResponseWriter, err error) {
 	d.reply(w, http.StatusServiceUnavailable, "gateway cannot store records now: keep your records")
 }
 
-// emit makes evs durable in one commit when the sink can.
+// commitChunk is the most events emitted in one EmitBatch.
+const commitChunk = 256
+
+// emit makes evs durable, in order, in as few commits as the sink allows.
 func (d *Driver) emit(ctx context.Context, evs []devices.Event) error {
 	d.mu.Lock()
 	sink := d.sink
@@ -110,7 +113,16 @@ func (d *Driver) emit(ctx context.Context, evs []devices.Event) error {
 		return nil
 	}
 	if b, ok := sink.(devices.BatchSink); ok {
-		return b.EmitBatch(ctx, evs)
+		// One commit per chunk, in order: a commit is bounded (the journal's
+		// default batch cap is 1 MiB; a punch's record is under 1 KiB).
+		for len(evs) > 0 {
+			n := min(len(evs), commitChunk)
+			if err := b.EmitBatch(ctx, evs[:n]); err != nil {
+				return err
+			}
+			evs = evs[n:]
+		}
+		return nil
 	}
 	for _, ev := range evs {
 		if err := sink.Emit(ctx, ev); err != nil {
