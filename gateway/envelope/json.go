@@ -14,7 +14,7 @@ import (
 // body is transcoded from its CBOR without decoding it into maps, and the
 // envelope's fields are appended in wireEvent's (wireResult's) order. The
 // bytes are those encoding/json writes for the decoded form (TestRenderGolden,
-// FuzzJSONFromCBOR): the same string escapes (HTML characters, U+2028 and
+// FuzzRenderDirect): the same string escapes (HTML characters, U+2028 and
 // U+2029), the same float formatting, map keys in byte order. A body the
 // direct path does not take (a tag, an integer beyond int64, a limit
 // exceeded, anything malformed) is rendered the old way, which also reports

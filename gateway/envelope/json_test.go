@@ -8,9 +8,23 @@ import (
 )
 
 // checkJSON: whenever the direct path renders, the decoding path renders the
-// same bytes.
+// same bytes, in both forms.
 func checkJSON(t *testing.T, e *Event, r *Result) {
 	t.Helper()
+	if e != nil {
+		got, ok := appendEventCBOR(nil, e)
+		want, err := e.decodedPayload(CBOR)
+		if ok && (err != nil || !bytes.Equal(got, want)) {
+			t.Fatalf("event data %x:\ndirect CBOR   %x\ndecoding CBOR %x (%v)", e.Data, got, want, err)
+		}
+	}
+	if r != nil {
+		got, ok := appendResultCBOR(nil, r)
+		want, err := r.decodedPayload(CBOR)
+		if ok && (err != nil || !bytes.Equal(got, want)) {
+			t.Fatalf("result data %x:\ndirect CBOR   %x\ndecoding CBOR %x (%v)", r.Data, got, want, err)
+		}
+	}
 	if e != nil {
 		got, ok := appendEventJSON(nil, e)
 		want, err := e.decodedPayload(JSON)
@@ -31,20 +45,24 @@ func checkJSON(t *testing.T, e *Event, r *Result) {
 // itself (a fallback would hide a slow path behind a passing golden test).
 func TestJSONDirectTakesGolden(t *testing.T) {
 	for name, o := range goldenCases() {
-		var ok bool
+		var ok, okc bool
 		if o.Event != nil {
 			_, ok = appendEventJSON(nil, o.Event)
+			_, okc = appendEventCBOR(nil, o.Event)
 		} else {
 			_, ok = appendResultJSON(nil, o.Result)
+			_, okc = appendResultCBOR(nil, o.Result)
 		}
-		if !ok {
-			t.Errorf("%s: the direct path fell back to decoding", name)
+		if !ok || !okc {
+			t.Errorf("%s: the direct path fell back to decoding (JSON direct %v, CBOR direct %v)", name, ok, okc)
 		}
 		checkJSON(t, o.Event, o.Result)
 	}
 }
 
-func FuzzJSONFromCBOR(f *testing.F) {
+// FuzzRenderDirect: for any data body and strings, the direct paths agree
+// with the decoding path whenever they render.
+func FuzzRenderDirect(f *testing.F) {
 	for _, o := range goldenCases() {
 		if o.Event != nil {
 			f.Add([]byte(o.Event.Data), o.Event.ID, o.Event.TimeRaw)
@@ -53,7 +71,7 @@ func FuzzJSONFromCBOR(f *testing.F) {
 		}
 	}
 	for _, h := range []string{"a0", "f6", "a161611bffffffffffffffff", "a161613bffffffffffffffff", "a16161f97e00", "a16161c074", "a1616180",
-		"a26161016161 02", "a1616182f93c00fa3f800000", "a16161fb3ff199999999999a", "a1616163e280a8", "a16161f7"} {
+		"a26161016161 02", "a1616182f93c00fa3f800000", "a16161fb3ff199999999999a", "a1616163e280a8", "a16161f7", "a16161fa3f800000", "a16161fb3ff0000000000000", "a16161fa33800000", "a1616118 05", "a2616201616101", "a16161f98001"} {
 		b, _ := hex.DecodeString(strings.ReplaceAll(h, " ", ""))
 		f.Add(b, "id<&>", "\u2029")
 	}

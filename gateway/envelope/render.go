@@ -120,10 +120,15 @@ type wireResult struct {
 
 // Payload renders the event for the wire.
 func (e *Event) Payload(f Format) ([]byte, error) {
-	if f == JSON {
-		if p, ok := appendEventJSON(nil, e); ok {
-			return p, nil
-		}
+	var p []byte
+	var ok bool
+	if f == CBOR {
+		p, ok = appendEventCBOR(nil, e)
+	} else {
+		p, ok = appendEventJSON(nil, e)
+	}
+	if ok {
+		return p, nil
 	}
 	return e.decodedPayload(f)
 }
@@ -144,10 +149,15 @@ func (e *Event) decodedPayload(f Format) ([]byte, error) {
 
 // Payload renders the result for the wire.
 func (r *Result) Payload(f Format) ([]byte, error) {
-	if f == JSON {
-		if p, ok := appendResultJSON(nil, r); ok {
-			return p, nil
-		}
+	var p []byte
+	var ok bool
+	if f == CBOR {
+		p, ok = appendResultCBOR(nil, r)
+	} else {
+		p, ok = appendResultJSON(nil, r)
+	}
+	if ok {
+		return p, nil
 	}
 	return r.decodedPayload(f)
 }
