@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/terminal"
@@ -14,7 +15,7 @@ import (
 var _ devices.Commander = (*Driver)(nil)
 
 // commands are what Handle takes (doc.go §4.4).
-var commands = []string{"user.delete", "user.upsert"}
+var commands = []string{"attendance.fetch", "user.delete", "user.upsert"}
 
 // ErrOffline is why a command fails while no session is up.
 var ErrOffline = errors.New("zk4370: terminal not connected")
@@ -31,13 +32,16 @@ func (d *Driver) client() *Client {
 // session (doc.go §4.4).
 func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
 	switch c.Name {
-	case "user.upsert", "user.delete":
+	case "user.upsert", "user.delete", "attendance.fetch":
 	default:
 		return devices.Unsupported(c)
 	}
 	args, err := terminal.CheckCommand(c.Name, c.Args)
 	if err != nil {
 		return devices.Failed(err)
+	}
+	if c.Name == "attendance.fetch" {
+		return d.fetch(ctx, args)
 	}
 	cl := d.client()
 	if cl == nil {
@@ -124,4 +128,63 @@ func cardNumber(s string) (uint32, error) {
 		return 0, fmt.Errorf("card %q: facility and number must each fit 16 bits", s)
 	}
 	return uint32(fv)<<16 | uint32(nv), nil
+}
+
+// fetchReq asks the session's goroutine, which alone emits (so a device's
+// events keep their order), to send a window of the log again.
+type fetchReq struct {
+	since, until time.Time // until zero: no bound
+	limit        int
+	done         chan devices.Result
+}
+
+// fetch hands an attendance.fetch to the running session and waits for its
+// answer.
+func (d *Driver) fetch(ctx context.Context, args map[string]any) devices.Result {
+	req := fetchReq{since: time.UnixMilli(int64(args["since_ms"].(uint64))), limit: int(args["limit"].(uint64)),
+		done: make(chan devices.Result, 1)}
+	if u := args["until_ms"].(uint64); u != 0 {
+		req.until = time.UnixMilli(int64(u))
+	}
+	if d.client() == nil {
+		return devices.Result{Status: devices.StatusBusy, Error: ErrOffline.Error()}
+	}
+	select {
+	case d.fetches <- req:
+	case <-ctx.Done():
+		return devices.Result{Status: devices.StatusBusy, Error: "zk4370: attendance.fetch: the session did not take it in time"}
+	}
+	select {
+	case res := <-req.done:
+		return res
+	case <-ctx.Done():
+		// The session still answers into done's buffer; nobody reads it.
+		return devices.Failed(fmt.Errorf("zk4370: attendance.fetch: %w", ctx.Err()))
+	}
+}
+
+// runFetch reads the log and emits the window's punches again, oldest
+// first, under their ids (doc.go §4.4).
+func (d *Driver) runFetch(ctx context.Context, cl *Client, sink devices.Sink, req fetchReq) devices.Result {
+	log, err := cl.ReadLog()
+	if err != nil {
+		return devices.Failed(fmt.Errorf("zk4370: attendance.fetch: read the log: %w", err))
+	}
+	n, more := 0, false
+	for _, r := range log {
+		t := r.Time.In(d.s.loc)
+		if t.Before(req.since) || (!req.until.IsZero() && !t.Before(req.until)) {
+			continue
+		}
+		if n == req.limit {
+			more = true
+			break
+		}
+		if err := d.emit(ctx, sink, r); err != nil {
+			return devices.Failed(fmt.Errorf("zk4370: attendance.fetch: %w", err))
+		}
+		n++
+	}
+	d.count("fetched", uint64(n))
+	return devices.OK(map[string]any{"count": int64(n), "more": more})
 }

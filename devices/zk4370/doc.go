@@ -254,9 +254,13 @@
 //
 // ## 4.4 Commands
 //
-// user.upsert and user.delete (devices/terminal's doc has their args and
-// results), checked by terminal.CheckCommand like every terminal's, over the
-// live session: "busy" while the terminal is not connected. The user is found
+// user.upsert, user.delete and attendance.fetch (devices/terminal's doc has
+// their args and results), checked by terminal.CheckCommand like every
+// terminal's, over the live session: "busy" while the terminal is not
+// connected. attendance.fetch reads the log and journals the punches whose
+// time (in time_zone) falls in the window, oldest first, up to limit, again
+// and under their own ids; it never moves the position and never clears the
+// log. The user is found
 // by PIN in the user table (CMD_USERTEMP_RRQ); a new one gets the lowest free
 // user number. A PIN is at most 24 characters and a name 24 bytes; a card is
 // decimal, or facility:number as facility·65536 + number; "enabled": false is

@@ -61,6 +61,8 @@ type Driver struct {
 	counters map[string]uint64
 	cl       *Client // the session following real-time punches, for Handle
 
+	fetches chan fetchReq // attendance.fetch, to the session's goroutine
+
 	// Owned by Run's goroutine.
 	pos    position
 	recent map[string]bool // keys of the last backfill's new records and pending
@@ -82,7 +84,7 @@ func NewDriver(id string, o Options, deps Deps) (*Driver, error) {
 		}
 	}
 	return &Driver{id: id, s: s, deps: deps, path: statePath(deps.StateDir, id), clock: devices.ClockUnknown,
-		counters: map[string]uint64{}}, nil
+		counters: map[string]uint64{}, fetches: make(chan fetchReq)}, nil
 }
 
 // Describe implements devices.Driver.
@@ -235,6 +237,12 @@ func (d *Driver) session(ctx context.Context, sink devices.Sink) (up bool, err e
 			return true, fmt.Errorf("zk4370: connection lost: %w", cl.Err())
 		case <-ctx.Done():
 			return true, nil
+		case req := <-d.fetches:
+			res := d.runFetch(ctx, cl, sink, req)
+			req.done <- res
+			if res.Status != devices.StatusOK && cl.Err() != nil {
+				return true, fmt.Errorf("zk4370: connection lost: %w", cl.Err())
+			}
 		case <-check:
 			d.syncClock(cl)
 			stopCheck()

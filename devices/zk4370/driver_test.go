@@ -440,3 +440,40 @@ func TestUserCommands(t *testing.T) {
 		t.Errorf("door.pulse: %+v", res)
 	}
 }
+
+// TestFetch: attendance.fetch sends a window of the log again, oldest first,
+// under the punches' own ids, with limit and more.
+func TestFetch(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
+	r := newRig(t, zk4370sim.Options{})
+	base := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		rec := zk4370.AttRecord{PIN: fmt.Sprint(100 + i), Time: zk4370.StampOf(base.Add(time.Duration(i) * time.Hour)), Verify: 1}
+		if err := r.term.Record(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, _ := r.run(t, r.term.Addr(), 0)
+	first := r.j.wait(t, ctx, 5)
+	fetch := func(args map[string]any) devices.Result {
+		return d.Handle(ctx, devices.Command{ID: "f", Name: "attendance.fetch", Args: args})
+	}
+	res := fetch(map[string]any{"since": "2026-12-01T09:00:00Z", "until": "2026-12-01T11:00:00Z", "limit": int64(1)})
+	if res.Status != devices.StatusOK || res.Data["count"] != int64(1) || res.Data["more"] != true {
+		t.Fatalf("fetch with limit 1: %+v", res)
+	}
+	res = fetch(map[string]any{"since": "2026-12-01T17:00:00+08:00"})
+	if res.Status != devices.StatusOK || res.Data["count"] != int64(4) || res.Data["more"] != false {
+		t.Fatalf("fetch since 09:00 UTC: %+v", res)
+	}
+	got := r.j.wait(t, ctx, 10)
+	for i, want := range []devices.Event{first[1], first[1], first[2], first[3], first[4]} {
+		if got[5+i].Source != want.Source {
+			t.Errorf("fetched %d: %+v, want the id of %+v", i, got[5+i].Source, want.Source)
+		}
+	}
+	if n := len(r.term.Log()); n != 5 {
+		t.Errorf("log of %d after fetches, want 5", n)
+	}
+}
