@@ -79,6 +79,11 @@
 //	CMD_DISABLEDEVICE 1003 / CMD_ENABLEDEVICE 1002
 //	                       the keypad and readers off / on again, around a
 //	                       read of the log, so the count and the log agree
+//	                       (as the vendor's SDK does; if the link drops
+//	                       between the two, the emulator enables itself
+//	                       when the session ends; we could not check what
+//	                       every firmware does, so OPERATIONS.md says what
+//	                       to look for)
 //	CMD_USER_WRQ 8         data: a 72-byte user record (3.4) → CMD_ACK_OK
 //	CMD_DELETE_USER 18     data: uint16 user number → CMD_ACK_OK
 //	CMD_REFRESHDATA 1013   after a user change, so it takes effect
