@@ -21,12 +21,19 @@
 // retry them for ever. A request from a serial number that is not configured
 // is answered 403 with a reason: the terminal keeps its records and retries.
 //
-// Not built yet: the per-terminal command queue (user.upsert, user.delete,
-// attendance.fetch, time.set answered through getrequest/devicecmd): every
-// poll is answered "OK" (nothing waits) and command results are counted.
-// Operation and user records are counted, not journaled. Counters
-// (Status().Counters): punches, lines_refused, templates_refused,
-// photos_refused, oper_records, uploads_truncated, uploads_refused,
+// Commands: user.upsert and user.delete (checked by terminal.CheckCommand
+// like every terminal's) wait in the terminal's queue until its next poll
+// (§12), go out as DATA UPDATE/DELETE USERINFO, and are answered from the
+// Return code the terminal posts (§13): 0 ok, -10 on a delete "deleted":
+// false, -1005 busy, -1002 unsupported, anything else an error naming the
+// code. PUSH does not say whether an upserted user existed, so the result has
+// no "created". A command whose deadline passes while queued is answered
+// expired and never sent; one sent without a result before its deadline is
+// an error saying it may have been done. Not built yet: attendance.fetch
+// (DATA QUERY ATTLOG), time.set and door.pulse; operation and user records
+// are counted, not journaled. Counters (Status().Counters): punches,
+// lines_refused, templates_refused, photos_refused, oper_records,
+// uploads_truncated, uploads_refused, command_results,
 // requests_refused_address, address_changes.
 //
 // What PUSH authenticates: nothing but the serial number in the query

@@ -45,6 +45,8 @@ type Driver struct {
 	answered bool // a reply (with its Date header) went to the terminal
 	firmware string
 	counters map[string]uint64
+	queue    []*pending // commands waiting for a poll or a result, in order
+	nextCmd  uint64
 }
 
 // Factory returns the registry's factory for PUSH terminals on h.
@@ -69,7 +71,7 @@ func New(h *Hub, id string, opts devices.Options) (*Driver, error) {
 
 // Describe implements devices.Driver.
 func (d *Driver) Describe() devices.Description {
-	return devices.Description{ID: d.id, Kind: Kind, Model: "zkteco-push"}
+	return devices.Description{ID: d.id, Kind: Kind, Model: "zkteco-push", Commands: Commands}
 }
 
 // Run implements devices.Driver: the terminal is served on its listener
@@ -168,9 +170,10 @@ func (d *Driver) serve(w http.ResponseWriter, r *http.Request) {
 			d.firmware = strings.ToValidUTF8(fw[:min(len(fw), 64)], "?")
 			d.mu.Unlock()
 		}
-		d.reply(w, http.StatusOK, "OK") // no command waits: the command queue is not built yet
+		d.reply(w, http.StatusOK, d.commandLines())
 	case r.URL.Path == "/iclock/devicecmd":
 		rs, bad := zkpush.ParseResults(body)
+		d.results(rs)
 		d.count("command_results", len(rs))
 		d.count("lines_refused", len(bad))
 		d.reply(w, http.StatusOK, "OK")

@@ -1,0 +1,168 @@
+package pushdrv
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/terminal"
+	"github.com/officegate/officegate/devices/zkpush"
+)
+
+var _ devices.Commander = (*Driver)(nil)
+
+// Commands are what Handle takes.
+var Commands = []string{"user.delete", "user.upsert"}
+
+// maxQueued bounds a terminal's queue: a terminal offline for long must not
+// make the gateway hold commands without limit.
+const maxQueued = 256
+
+// pending is a command waiting for the terminal's poll, then for its result.
+type pending struct {
+	cmdID string // the PUSH CmdID (§12): "g" and a counter, letters and digits
+	desc  string
+	c     devices.Command
+	sent  bool
+	done  chan devices.Result // buffered 1; answered once
+}
+
+// Handle implements devices.Commander: the command waits in the terminal's
+// queue until its next poll (§12), and is answered when the terminal posts
+// its Return code (§13). A command whose deadline passes while queued is
+// answered expired and never sent.
+func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
+	if c.Name != "user.upsert" && c.Name != "user.delete" {
+		return devices.Unsupported(c)
+	}
+	args, err := terminal.CheckCommand(c.Name, c.Args)
+	if err != nil {
+		return devices.Failed(err)
+	}
+	desc, err := describe(c.Name, args)
+	if err != nil {
+		return devices.Failed(err)
+	}
+	d.mu.Lock()
+	if len(d.queue) >= maxQueued {
+		d.mu.Unlock()
+		return devices.Result{Status: devices.StatusBusy, Error: fmt.Sprintf("pushdrv: %d commands already wait for terminal %s", maxQueued, d.set.serial)}
+	}
+	d.nextCmd++
+	p := &pending{cmdID: "g" + strconv.FormatUint(d.nextCmd, 36), desc: desc, c: c, done: make(chan devices.Result, 1)}
+	d.queue = append(d.queue, p)
+	d.mu.Unlock()
+	select {
+	case r := <-p.done:
+		return r
+	case <-ctx.Done():
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.dropLocked(p)
+		if p.sent {
+			return devices.Failed(fmt.Errorf("pushdrv: %s sent to terminal %s, no result before the deadline: it may have been done", c.Name, d.set.serial))
+		}
+		return devices.Result{Status: devices.StatusExpired, Error: "the terminal did not poll before the deadline"}
+	}
+}
+
+// describe is the command line's description (§12.1.1.1, §12.1.2). Names
+// are sent as UTF-8 (§1.2: terminals not set to Chinese read UTF-8).
+func describe(name string, args map[string]any) (string, error) {
+	pin, _ := args["user"].(string)
+	if _, err := zkpush.ParseAttlogLine([]byte(pin + "\t2000-01-01 00:00:00\t0\t0")); err != nil {
+		return "", fmt.Errorf("pushdrv: %s: user %q is not a ZKTeco PIN (1–%d letters and digits)", name, pin, zkpush.MaxPIN)
+	}
+	if name == "user.delete" {
+		return "DATA DELETE USERINFO PIN=" + pin, nil
+	}
+	nameArg, _ := args["name"].(string)
+	if strings.ContainsAny(nameArg, "\t\r\n") {
+		return "", fmt.Errorf("pushdrv: user.upsert: name holds a tab or line break")
+	}
+	card, _ := args["card"].(string)
+	if strings.Contains(card, ":") {
+		return "", fmt.Errorf("pushdrv: user.upsert: card %q: a ZKTeco user card is one number, not facility:number", card)
+	}
+	pri := 0
+	if args["role"] == "admin" {
+		pri = 14
+	}
+	return fmt.Sprintf("DATA UPDATE USERINFO PIN=%s\tName=%s\tPri=%d\tPasswd=\tCard=%s\tGrp=1", pin, nameArg, pri, card), nil
+}
+
+func (d *Driver) dropLocked(p *pending) {
+	for i, q := range d.queue {
+		if q == p {
+			d.queue = append(d.queue[:i], d.queue[i+1:]...)
+			return
+		}
+	}
+}
+
+// commandLines hands out the queued commands not sent yet (§12), answering
+// expired the ones whose deadline passed.
+func (d *Driver) commandLines() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var b []byte
+	now := d.now()
+	for _, p := range append([]*pending(nil), d.queue...) {
+		if p.sent {
+			continue
+		}
+		if p.c.Expired(now) {
+			d.dropLocked(p)
+			p.done <- devices.Result{Status: devices.StatusExpired, Error: "expired while queued for the terminal's poll"}
+			continue
+		}
+		var err error
+		if b, err = zkpush.AppendCommand(b, p.cmdID, p.desc); err != nil {
+			d.dropLocked(p)
+			p.done <- devices.Failed(err)
+			continue
+		}
+		p.sent = true
+	}
+	if len(b) == 0 {
+		return "OK"
+	}
+	return string(b)
+}
+
+// results answers the sent commands the terminal reports on (§13).
+func (d *Driver) results(rs []zkpush.Result) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range rs {
+		for _, p := range d.queue {
+			if p.cmdID != r.ID || !p.sent {
+				continue
+			}
+			d.dropLocked(p)
+			p.done <- mapReturn(p.c, r.Return)
+			break
+		}
+	}
+}
+
+// mapReturn maps a Return code (Appendix 1) to the contract's result.
+func mapReturn(c devices.Command, ret int) devices.Result {
+	user, _ := c.Args["user"].(string)
+	switch {
+	case ret == zkpush.ReturnOK && c.Name == "user.delete":
+		return devices.OK(map[string]any{"user": user, "deleted": true})
+	case ret == zkpush.ReturnNoSuchUser && c.Name == "user.delete":
+		return devices.OK(map[string]any{"user": user, "deleted": false})
+	case ret == zkpush.ReturnOK:
+		// PUSH does not say whether the user existed: no "created".
+		return devices.OK(map[string]any{"user": user})
+	case ret == zkpush.ReturnBusy:
+		return devices.Result{Status: devices.StatusBusy, Error: "the terminal is busy (Return -1005)"}
+	case ret == zkpush.ReturnUnsupported:
+		return devices.Result{Status: devices.StatusUnsupported, Error: "the terminal does not support it (Return -1002)"}
+	}
+	return devices.Failed(fmt.Errorf("pushdrv: %s: the terminal returned %d", c.Name, ret))
+}
