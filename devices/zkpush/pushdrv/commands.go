@@ -5,16 +5,18 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/terminal"
 	"github.com/officegate/officegate/devices/zkpush"
+	"github.com/officegate/officegate/devices/zkteco"
 )
 
 var _ devices.Commander = (*Driver)(nil)
 
 // Commands are what Handle takes.
-var Commands = []string{"user.delete", "user.upsert"}
+var Commands = []string{"attendance.fetch", "user.delete", "user.upsert"}
 
 // maxQueued bounds a terminal's queue: a terminal offline for long must not
 // make the gateway hold commands without limit.
@@ -34,14 +36,19 @@ type pending struct {
 // its Return code (§13). A command whose deadline passes while queued is
 // answered expired and never sent.
 func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
-	if c.Name != "user.upsert" && c.Name != "user.delete" {
+	if c.Name != "user.upsert" && c.Name != "user.delete" && c.Name != "attendance.fetch" {
 		return devices.Unsupported(c)
 	}
 	args, err := terminal.CheckCommand(c.Name, c.Args)
 	if err != nil {
 		return devices.Failed(err)
 	}
-	desc, err := describe(c.Name, args)
+	var desc string
+	if c.Name == "attendance.fetch" {
+		desc = d.query(args)
+	} else {
+		desc, err = describe(c.Name, args)
+	}
 	if err != nil {
 		return devices.Failed(err)
 	}
@@ -66,6 +73,25 @@ func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
 		}
 		return devices.Result{Status: devices.StatusExpired, Error: "the terminal did not poll before the deadline"}
 	}
+}
+
+// query is DATA QUERY ATTLOG (§12.1.3) for the fetch window, in the
+// terminal's wall clock: StartTime and EndTime are inclusive seconds, the
+// contract's until is exclusive. The terminal re-sends every punch of the
+// window as an ordinary upload, under the ids they had; it cannot be held
+// to limit.
+func (d *Driver) query(args map[string]any) string {
+	since, _ := args["since_ms"].(uint64)
+	until, _ := args["until_ms"].(uint64)
+	from := time.UnixMilli(int64(since)).In(d.set.loc)
+	if from.Nanosecond() != 0 {
+		from = from.Truncate(time.Second)
+	}
+	to := d.now().In(d.set.loc)
+	if until != 0 {
+		to = time.UnixMilli(int64(until) - 1).In(d.set.loc)
+	}
+	return fmt.Sprintf("DATA QUERY ATTLOG StartTime=%s\tEndTime=%s", from.Format(zkteco.TimeLayout), to.Format(zkteco.TimeLayout))
 }
 
 // describe is the command line's description (§12.1.1.1, §12.1.2). Names
@@ -152,6 +178,10 @@ func (d *Driver) results(rs []zkpush.Result) {
 func mapReturn(c devices.Command, ret int) devices.Result {
 	user, _ := c.Args["user"].(string)
 	switch {
+	case ret == zkpush.ReturnOK && c.Name == "attendance.fetch":
+		// The terminal queued the punches; they follow as uploads. PUSH
+		// does not count them for us, and sends the whole window.
+		return devices.OK(map[string]any{"more": false})
 	case ret == zkpush.ReturnOK && c.Name == "user.delete":
 		return devices.OK(map[string]any{"user": user, "deleted": true})
 	case ret == zkpush.ReturnNoSuchUser && c.Name == "user.delete":

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/zkpush"
 	"github.com/officegate/officegate/devices/zkpush/zkpushsim"
 )
 
@@ -75,5 +76,48 @@ func waitQueued(t *testing.T, d *Driver, n int) {
 			t.Fatalf("%d commands queued, want %d", q, n)
 		}
 		time.Sleep(time.Millisecond) // polling a condition
+	}
+}
+
+// TestFetchResendsSameIDs: attendance.fetch makes the terminal upload the
+// window's punches again, and they come under the ids they first had.
+func TestFetchResendsSameIDs(t *testing.T) {
+	hub := NewHub(nil)
+	sink := &memSink{}
+	base := runTerminals(t, hub, sink, "FET1")
+	var d *Driver
+	hub.mu.Lock()
+	for _, l := range hub.listeners {
+		d = l.terms["FET1"]
+	}
+	hub.mu.Unlock()
+	term := zkpushsim.New("FET1", base, nil)
+	ctx := context.Background()
+	term.Handshake(ctx)
+	for _, at := range []string{"2026-01-04 08:00:00", "2026-01-05 08:00:00", "2026-01-05 17:30:00"} {
+		term.Add(zkpush.Punch{PIN: "7", Time: at, Verify: 1})
+	}
+	if _, err := term.Upload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan devices.Result, 1)
+	go func() {
+		// 5 January in Shanghai (the test terminals' zone).
+		done <- d.Handle(ctx, devices.Command{ID: "f", Name: "attendance.fetch",
+			Args: map[string]any{"since": "2026-01-05T00:00:00+08:00", "until": "2026-01-06T00:00:00+08:00"}})
+	}()
+	waitQueued(t, d, 1)
+	if _, err := term.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; r.Status != devices.StatusOK {
+		t.Fatalf("fetch: %+v", r)
+	}
+	if _, err := term.Upload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := sink.events("attendance.punch")
+	if len(p) != 5 || p[3].Source != p[1].Source || p[4].Source != p[2].Source {
+		t.Fatalf("%d punches; want 3 and then the 5 January two again under their sources", len(p))
 	}
 }

@@ -29,9 +29,13 @@
 // code. PUSH does not say whether an upserted user existed, so the result has
 // no "created". A command whose deadline passes while queued is answered
 // expired and never sent; one sent without a result before its deadline is
-// an error saying it may have been done. Not built yet: attendance.fetch
-// (DATA QUERY ATTLOG), time.set and door.pulse; operation and user records
-// are counted, not journaled. Counters (Status().Counters): punches,
+// an error saying it may have been done. attendance.fetch becomes DATA QUERY
+// ATTLOG over the window in the terminal's wall clock; the terminal re-sends
+// the window's punches as uploads, under their ids, after the result (which
+// has "more": false and no "count": PUSH does not count them, and sends the
+// whole window whatever the limit). Not built yet: time.set and door.pulse
+// (the terminal's clock follows every reply's Date header anyway); operation
+// and user records are counted, not journaled. Counters (Status().Counters): punches,
 // lines_refused, templates_refused, photos_refused, oper_records,
 // uploads_truncated, uploads_refused, command_results,
 // requests_refused_address, address_changes.
