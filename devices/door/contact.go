@@ -34,7 +34,7 @@ func (d *Door) watchContact(pins gpio.Opener, cfg Config) error {
 		// Open at start-up: not an event (nothing moved), but the
 		// held-open clock runs from now.
 		d.state = StateOpen
-		held, stopHeld = d.clock.Timer(d.heldOpenAfter)
+		held, stopHeld = gpio.After(d.clock, d.heldOpenAfter)
 	}
 	d.mu.Unlock()
 	d.wg.Add(1)
@@ -50,7 +50,7 @@ func (d *Door) watch(edges <-chan gpio.Edge, open bool, held <-chan time.Time, s
 	defer func() { stopHeld() }()
 	arm := func(openedAt time.Time) {
 		stopHeld()
-		held, stopHeld = d.clock.Timer(d.heldOpenAfter - d.clock.Now().Sub(openedAt))
+		held, stopHeld = gpio.After(d.clock, d.heldOpenAfter-d.clock.Now().Sub(openedAt))
 	}
 	for {
 		select {

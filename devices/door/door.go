@@ -9,6 +9,7 @@ import (
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/gpio"
+	"github.com/officegate/officegate/internal/clock"
 )
 
 // Door errors.
@@ -104,16 +105,13 @@ func Open(ctx context.Context, pins gpio.Opener, cfg Config) (*Door, error) {
 		return nil, err
 	}
 	active, _ := parseLevel(cfg.RelayActive)
-	clock := cfg.Clock
-	if clock == nil {
-		clock = realClock{}
-	}
+	clk := clock.Or(cfg.Clock)
 	relayPin, err := pins(cfg.RelayPin)
 	if err != nil {
 		return nil, fmt.Errorf("door: relay_pin %q: %w", cfg.RelayPin, err)
 	}
 	d := &Door{
-		relayPin: cfg.RelayPin, maxPulse: cfg.MaxPulse, heldOpenAfter: cfg.HeldOpenAfter, clock: clock,
+		relayPin: cfg.RelayPin, maxPulse: cfg.MaxPulse, heldOpenAfter: cfg.HeldOpenAfter, clock: clk,
 		events: make(chan Event, 16), mode: ModeNormal, state: StateUnknown,
 	}
 	d.ctx, d.cancel = context.WithCancel(ctx)
@@ -212,7 +210,7 @@ func (d *Door) Pulse(ctx context.Context, dur time.Duration) error {
 	// The timer starts before Pulse returns, so the unlock is dur from now
 	// however late the goroutine below gets scheduled; and the pulse ends
 	// at pulseEnd in the Door's record (settle) whenever it runs.
-	timer, stop := d.clock.Timer(dur)
+	timer, stop := gpio.After(d.clock, dur)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -351,13 +349,4 @@ func (d *Door) record(release bool, at time.Time) {
 		d.released = false
 		d.releases[len(d.releases)-1].end = at
 	}
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
 }

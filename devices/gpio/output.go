@@ -142,7 +142,7 @@ func (o *Output) Pulse(ctx context.Context, d time.Duration) error {
 	start := o.clock.Now()
 	o.mu.Unlock()
 
-	timer, stop := o.clock.Timer(d)
+	timer, stop := After(o.clock, d)
 	defer stop()
 	var cut error
 	select {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
+
+	"github.com/officegate/officegate/internal/clock"
 )
 
 // The periph.io types this package works with, re-exported so a driver
@@ -34,28 +36,17 @@ const (
 // they never know which.
 type Opener func(name string) (PinIO, error)
 
-// Clock is the time source for debouncing and pulses. gpiosim.Clock
-// implements it for tests; nil in options means the real clock.
-type Clock interface {
-	Now() time.Time
-	// Timer returns a channel that receives once d has passed, and a
-	// function that stops the timer early (so a fake clock knows nobody
-	// waits on it any more).
-	Timer(d time.Duration) (<-chan time.Time, func())
+// Clock is the time source for debouncing and pulses: the module's
+// (internal/clock). gpiosim.Clock implements it for tests; nil in options
+// means the system clock.
+type Clock = clock.Clock
+
+// After returns a channel that receives once d has passed on c, and a
+// function that stops the timer early (so a fake clock knows nobody waits on
+// it any more).
+func After(c Clock, d time.Duration) (<-chan time.Time, func()) {
+	t := c.NewTimer(d)
+	return t.C(), t.Stop
 }
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
-}
-
-func clockOr(c Clock) Clock {
-	if c == nil {
-		return realClock{}
-	}
-	return c
-}
+func clockOr(c Clock) Clock { return clock.Or(c) }

@@ -18,6 +18,7 @@ import (
 	"github.com/officegate/officegate/devices/door"
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/scanner"
+	"github.com/officegate/officegate/internal/clock"
 )
 
 // Kind is the registry kind of the driver.
@@ -122,7 +123,7 @@ func NewWith(id string, opts devices.Options, w With) (*Kiosk, error) {
 		k.now = opts.Clock()
 	}
 	if k.clock == nil {
-		k.clock = realClock{}
+		k.clock = clock.System{}
 	}
 	if k.pins == nil {
 		k.pins = gpio.Open
@@ -261,15 +262,6 @@ func (k *Kiosk) persist(seq uint64, b []byte, encErr error) error {
 		k.log.Error().Err(err).Msg("kiosk: state not saved (kept in memory)")
 	}
 	return err
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
 }
 
 // busyAfterScan is how long after a scan the kiosk counts as mid check-in:

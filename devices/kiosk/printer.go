@@ -7,6 +7,7 @@ import (
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/escpos"
+	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/serialport"
 )
 
@@ -70,7 +71,7 @@ func (k *Kiosk) runPrinter(ctx context.Context) {
 
 // printerAway answers badges offline until d has passed or ctx ends.
 func (k *Kiosk) printerAway(ctx context.Context, d time.Duration, cause error) {
-	timer, stop := k.clock.Timer(d)
+	timer, stop := gpio.After(k.clock, d)
 	defer stop()
 	for {
 		select {
@@ -98,7 +99,7 @@ func (k *Kiosk) printerSession(ctx context.Context, cl *escpos.Client) {
 	if !poll() {
 		return
 	}
-	tick, stop := k.clock.Timer(k.set.printerPoll)
+	tick, stop := gpio.After(k.clock, k.set.printerPoll)
 	defer func() { stop() }()
 	for {
 		select {
@@ -108,7 +109,7 @@ func (k *Kiosk) printerSession(ctx context.Context, cl *escpos.Client) {
 			if !poll() {
 				return
 			}
-			tick, stop = k.clock.Timer(k.set.printerPoll)
+			tick, stop = gpio.After(k.clock, k.set.printerPoll)
 		case j := <-k.jobs:
 			o, err := cl.Print(ctx, j.badge)
 			if ctx.Err() != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices/gpio"
+	"github.com/officegate/officegate/internal/clock"
 )
 
 // Defaults, and the bounds a configuration must stay within.
@@ -123,7 +124,7 @@ func (o Opts) withDefaults() (Opts, error) {
 		o.BusyRetry = DefaultBusyRetry
 	}
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = clock.System{}
 	}
 	return o, o.check()
 }
@@ -146,12 +147,3 @@ func (o Opts) check() error {
 
 // active is the level the sensor drives on motion.
 func (o Opts) active() gpio.Level { return gpio.Level(!o.ActiveLow) }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
-}

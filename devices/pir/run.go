@@ -69,7 +69,7 @@ func (l *loop) run(ctx context.Context, edges <-chan gpio.Edge) {
 	var warm <-chan time.Time
 	if w := l.s.opts.Warmup; w != NoWarmup {
 		l.warmEnd = l.warmEnd.Add(w)
-		ch, stop := clk.Timer(w)
+		ch, stop := gpio.After(clk, w)
 		defer stop()
 		warm = ch
 	} else {
@@ -151,7 +151,7 @@ func (l *loop) edge(ctx context.Context, e gpio.Edge) {
 	// goes on, so a long active period is motion all along).
 	l.stopHold()
 	l.releaseAt = e.Time.Add(l.s.opts.Hold)
-	l.hold, l.stopHold = l.s.opts.Clock.Timer(l.releaseAt.Sub(l.s.opts.Clock.Now()))
+	l.hold, l.stopHold = gpio.After(l.s.opts.Clock, l.releaseAt.Sub(l.s.opts.Clock.Now()))
 }
 
 // motion counts a motion that began at and occupies the room if it was not.
@@ -192,7 +192,7 @@ func (l *loop) transition(ctx context.Context, st State, at time.Time) {
 // it lost otherwise. A lost transition is not re-sent: the state it carried
 // is reported again by the next one.
 func (s *Sensor) deliver(ctx context.Context, sink devices.Sink, e devices.Event) {
-	err := devices.EmitRetry(ctx, sink, e, s.opts.BusyRetry, s.opts.Clock.Timer, func() { s.busyRetries.Add(1) })
+	err := devices.EmitRetry(ctx, sink, e, s.opts.BusyRetry, func(d time.Duration) (<-chan time.Time, func()) { return gpio.After(s.opts.Clock, d) }, func() { s.busyRetries.Add(1) })
 	switch {
 	case err == nil:
 		s.emitted.Add(1)

@@ -15,6 +15,7 @@ import (
 	"github.com/officegate/officegate/devices/gpio"
 	"github.com/officegate/officegate/devices/pir"
 	"github.com/officegate/officegate/devices/room"
+	"github.com/officegate/officegate/internal/clock"
 )
 
 // Kind is the registry kind of the driver.
@@ -142,7 +143,7 @@ func NewWith(id string, opts devices.Options, w With) (*Driver, error) {
 		d.open = gpio.Open
 	}
 	if d.clock == nil {
-		d.clock = realClock{}
+		d.clock = clock.System{}
 	}
 	switch {
 	case w.Now != nil:
@@ -363,15 +364,6 @@ func (d *Driver) Status() devices.Status {
 		c["pir_events_lost"] = st.Lost
 	}
 	return devices.Status{Online: online, LastSeen: last, Clock: devices.ClockSynced, Counters: c}
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
 }
 
 // Busy says whether a firmware update of the room's panel would disturb a

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/gpio"
 )
 
 // maxQueue bounds the events waiting for the sink. A room makes a few
@@ -117,7 +118,7 @@ func (d *Driver) emitUntil(ctx context.Context, sink devices.Sink, draining bool
 // a room's events are decisions already saved in the state file, which will
 // not be made again. It returns false, leaving e queued, only when ctx ends.
 func (d *Driver) deliver(ctx context.Context, sink devices.Sink, e devices.Event) bool {
-	err := devices.EmitRetry(ctx, sink, e, 0, d.clock.Timer, func() { d.busyRetries.Add(1) })
+	err := devices.EmitRetry(ctx, sink, e, 0, func(w time.Duration) (<-chan time.Time, func()) { return gpio.After(d.clock, w) }, func() { d.busyRetries.Add(1) })
 	switch {
 	case err == nil:
 		d.emitted.Add(1)

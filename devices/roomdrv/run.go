@@ -109,7 +109,7 @@ func (d *Driver) loop(ctx context.Context, leds [3]*gpio.Output, ps *panelSender
 func timerAt(clock gpio.Clock, deadline time.Time) (<-chan time.Time, func()) {
 	for {
 		now := clock.Now()
-		ch, stop := clock.Timer(deadline.Sub(now))
+		ch, stop := gpio.After(clock, deadline.Sub(now))
 		if moved := clock.Now().Sub(now); moved < time.Millisecond {
 			return ch, stop
 		}

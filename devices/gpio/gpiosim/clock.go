@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/officegate/officegate/internal/clock"
 )
 
 // Clock is a manual clock: Now stays put until Advance moves it, and timers
@@ -17,8 +19,10 @@ type Clock struct {
 
 type timer struct {
 	at time.Time
-	ch chan time.Time // buffered 1 so firing never blocks Advance
+	ch chan time.Time // buffered 1; Advance never blocks on it
 }
+
+var _ clock.Clock = (*Clock)(nil)
 
 // NewClock returns a clock standing at start.
 func NewClock(start time.Time) *Clock {
@@ -36,19 +40,60 @@ func (c *Clock) Now() time.Time {
 // moved it d or more past now (d ≤ 0 fires at once), and a function that
 // stops the timer: a stopped timer no longer counts in Timers.
 func (c *Clock) Timer(d time.Duration) (<-chan time.Time, func()) {
+	t := c.NewTimer(d)
+	return t.C(), t.Stop
+}
+
+// NewTimer implements clock.Clock: a timer that fires once Advance has moved
+// the clock d or more past now (d ≤ 0 fires at once). A pending timer counts
+// in Timers until it fires or is stopped.
+func (c *Clock) NewTimer(d time.Duration) clock.Timer {
+	t := &simTimer{c: c, ch: make(chan time.Time, 1)}
+	t.Reset(d)
+	return t
+}
+
+type simTimer struct {
+	c       *Clock
+	ch      chan time.Time
+	pending *timer // guarded by c.mu; nil when fired or stopped
+}
+
+func (t *simTimer) C() <-chan time.Time { return t.ch }
+
+func (t *simTimer) Reset(d time.Duration) {
+	c := t.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &timer{at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	if d <= 0 {
-		t.ch <- c.now
-		return t.ch, func() {}
+	if t.pending != nil {
+		c.remove(t.pending)
+		t.pending = nil
 	}
-	c.timers = append(c.timers, t)
+	if d <= 0 {
+		fire(t.ch, c.now)
+		return
+	}
+	t.pending = &timer{at: c.now.Add(d), ch: t.ch}
+	c.timers = append(c.timers, t.pending)
 	c.broadcast()
-	return t.ch, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.remove(t)
+}
+
+func (t *simTimer) Stop() {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.pending != nil {
+		c.remove(t.pending)
+		t.pending = nil
+	}
+}
+
+// fire sends now unless a value is already waiting: a timer re-armed before
+// its last firing was read holds one value, as a time.Timer's channel does.
+func fire(ch chan time.Time, now time.Time) {
+	select {
+	case ch <- now:
+	default:
 	}
 }
 
@@ -68,7 +113,7 @@ func (c *Clock) Advance(d time.Duration) {
 		if next == nil {
 			break
 		}
-		next.ch <- c.now
+		fire(next.ch, c.now)
 		c.remove(next)
 	}
 }
