@@ -67,7 +67,7 @@ func (c cfg) Decode(v any) error { *(v.(*Options)) = Options(c); return nil }
 
 // runTerminals starts one driver per serial on one listener and returns its
 // base URL once it listens.
-func runTerminals(t *testing.T, hub *Hub, sink devices.Sink, serials ...string) string {
+func runTerminals(t testing.TB, hub *Hub, sink devices.Sink, serials ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -85,7 +85,7 @@ func runTerminals(t *testing.T, hub *Hub, sink devices.Sink, serials ...string) 
 }
 
 // waitAttached waits until n terminals are attached to the test listener.
-func waitAttached(t *testing.T, hub *Hub, n int) {
+func waitAttached(t testing.TB, hub *Hub, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
