@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -374,7 +373,8 @@ func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
 	if r, ok := ev.Data["replay"]; ok && typ == "attendance.punch" {
 		// A punch sent again at an attendance.fetch: published under the id
 		// it had the first time, so consumers that have it drop it.
-		orig, bad := replayOf(r, ev.ID)
+		boot, seq, bad := terminal.ReplayOf(r, ev.ID.Boot, ev.ID.Seq)
+		orig := msg.EventID{Boot: boot, Seq: seq}
 		if bad != nil {
 			// Not a punch HR can place: the event is journaled as an alarm in
 			// its stead (under its id), and the device is acknowledged.
@@ -458,56 +458,6 @@ func (in *Intake) deviceResult(rec link.Record) ([]journal.Entry, error) {
 	}}
 	b, err := (&envelope.Outbound{Marker: m}).Encode()
 	return []journal.Entry{{Stream: StreamResults, Body: b}}, err
-}
-
-// replayOf reads a replayed punch's reference to its first sending: the
-// {"boot", "seq"} it had, which must come before the replay itself — a
-// device could otherwise claim the id of an event it has yet to send, and
-// consumers would drop that event as a duplicate.
-//
-// Its error says what is wrong in the gateway's words, never with what the
-// terminal sent: the alarm it becomes is published, and a replayed record can
-// hold a card number this site publishes only hashed, or any length of text.
-func replayOf(v any, now msg.EventID) (msg.EventID, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return msg.EventID{}, fmt.Errorf("replay is a %s, want a map with boot and seq", cborKind(v))
-	}
-	b, bok := m["boot"].(uint64)
-	q, qok := m["seq"].(uint64)
-	if !bok || !qok || b == 0 || q == 0 || b > math.MaxUint32 || q > math.MaxUint32 {
-		return msg.EventID{}, fmt.Errorf("replay lacks boot and seq as unsigned 32-bit integers, not 0 (%d keys)", len(m))
-	}
-	orig := msg.EventID{Boot: uint32(b), Seq: uint32(q)}
-	if orig.Boot > now.Boot || orig.Boot == now.Boot && orig.Seq >= now.Seq {
-		return msg.EventID{}, fmt.Errorf("replay names event [%d %d], not before the replay itself [%d %d]",
-			orig.Boot, orig.Seq, now.Boot, now.Seq)
-	}
-	return orig, nil
-}
-
-// cborKind names the CBOR type of a decoded value, for messages that must not
-// quote it.
-func cborKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "bool"
-	case uint64, int64:
-		return "integer"
-	case float32, float64:
-		return "float"
-	case string:
-		return "text"
-	case []byte:
-		return "byte string"
-	case []any:
-		return "array"
-	case map[string]any, map[any]any:
-		return "map"
-	}
-	return "value"
 }
 
 // Run checkpoints the high-water marks every MarksEvery until ctx ends, and
