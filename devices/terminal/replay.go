@@ -56,4 +56,3 @@ func cborKind(v any) string {
 	}
 	return "value"
 }
-
