@@ -135,15 +135,7 @@ func (d *Driver) emit(ctx context.Context, evs []devices.Event) error {
 // punch is the attendance.punch of an ATTLOG record.
 func (d *Driver) punch(p zkpush.Punch) devices.Event {
 	t, _ := time.ParseInLocation(zkteco.TimeLayout, p.Time, d.set.loc) // ParseAttlogLine checked it
-	data := map[string]any{
-		"person":     p.PIN,
-		"credential": credential(p.Verify),
-		"state":      state(p.Status),
-		"raw":        map[string]any{"serial": d.set.serial, "state": int64(p.Status), "verify": int64(p.Verify)},
-	}
-	if p.Workcode != "" && p.Workcode != "0" {
-		data["work_code"] = p.Workcode
-	}
+	data := zkteco.PunchData(d.set.serial, p.PIN, p.Status, p.Verify, p.Workcode) // the same as through 4370
 	clock := devices.ClockUnknown
 	d.mu.Lock()
 	if d.answered {
@@ -166,40 +158,4 @@ func (d *Driver) badLine(table string, n int, line []byte, err error) devices.Ev
 	return devices.Event{Device: d.id, Type: "device.alarm", Time: d.now(), Clock: devices.ClockSynced,
 		Data:   map[string]any{"alarm": "other", "detail": strings.ToValidUTF8(detail, "?")},
 		Source: devices.EventSource{HardwareID: d.set.serial, Key: "zkpush.bad-line " + table + " " + string(line)}}
-}
-
-// credential maps Verify (Appendix 7) to the contract's credential.
-func credential(v int) string {
-	switch v {
-	case 1:
-		return "fingerprint"
-	case 3:
-		return "password"
-	case 4:
-		return "card"
-	case 15:
-		return "face"
-	case 25:
-		return "palm"
-	}
-	return "unknown"
-}
-
-// state maps Status (the terminal's punch state keys) to the contract's state.
-func state(s int) string {
-	switch s {
-	case 0:
-		return "in"
-	case 1:
-		return "out"
-	case 2:
-		return "break_out"
-	case 3:
-		return "break_in"
-	case 4:
-		return "overtime_in"
-	case 5:
-		return "overtime_out"
-	}
-	return "unknown"
 }
