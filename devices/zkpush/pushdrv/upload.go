@@ -134,7 +134,7 @@ func (d *Driver) emit(ctx context.Context, evs []devices.Event) error {
 
 // punch is the attendance.punch of an ATTLOG record.
 func (d *Driver) punch(p zkpush.Punch) devices.Event {
-	t, _ := time.ParseInLocation(zkteco.TimeLayout, p.Time, d.set.loc) // ParseAttlogLine checked it
+	t, _ := time.ParseInLocation(zkteco.TimeLayout, p.Time, d.set.loc)            // ParseAttlogLine checked it
 	data := zkteco.PunchData(d.set.serial, p.PIN, p.Status, p.Verify, p.Workcode) // the same as through 4370
 	clock := devices.ClockUnknown
 	d.mu.Lock()
