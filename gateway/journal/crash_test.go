@@ -166,14 +166,34 @@ func crashKill9(t *testing.T, capped bool, kills int) {
 			close(lines)
 		}()
 		ready := false
-		var killAt <-chan time.Time
+		killed := false
+		kill := func(after time.Duration) {
+			killed = true
+			go func() { <-time.After(after); cmd.Process.Signal(syscall.SIGKILL) }()
+		}
+		// Capped, until a run has compacted, a run is killed only once its
+		// child says it compacted: how far a run gets in a given time depends
+		// on the machine's load, and the test is about kills that land
+		// while the cap is at work.
+		waitCompaction := func() bool {
+			if !capped {
+				return false
+			}
+			for _, n := range compactions {
+				if n > 0 {
+					return false
+				}
+			}
+			return true
+		}
 		for line := range lines {
 			switch f := strings.Fields(line); {
 			case line == "ready":
 				ready = true
-				// The kill lands anywhere from the first appends to well into the run.
-				killAt = time.After(time.Duration(rand.IntN(120)+5) * time.Millisecond)
-				go func(c <-chan time.Time) { <-c; cmd.Process.Signal(syscall.SIGKILL) }(killAt)
+				if !waitCompaction() {
+					// The kill lands anywhere from the first appends to well into the run.
+					kill(time.Duration(rand.IntN(120)+5) * time.Millisecond)
+				}
 			case len(f) == 3 && f[0] == "ok":
 				var seq uint64
 				fmt.Sscan(f[1], &seq)
@@ -188,6 +208,9 @@ func crashKill9(t *testing.T, capped bool, kills int) {
 			case len(f) == 2 && f[0] == "compactions":
 				var n uint64
 				fmt.Sscan(f[1], &n)
+				if n > 0 && !killed && waitCompaction() {
+					kill(time.Duration(rand.IntN(20)) * time.Millisecond)
+				}
 				compactions[run] = max(compactions[run], n)
 			case len(f) == 3 && f[0] == "ack":
 				var seq uint64
