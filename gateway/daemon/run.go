@@ -65,6 +65,7 @@ type wiring struct {
 	in        *intake.Intake
 	up        *uplink.Uplink
 	reg       *provisioning.Registry // nil without provisioning
+	kickEnrol chan struct{}          // republishes the enrollment message; made with reg
 	rt        *router
 }
 
@@ -271,7 +272,7 @@ func (w *wiring) openRegistry(context.Context, *group) error {
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
-	w.reg, w.g.Registry = reg, reg
+	w.reg, w.g.Registry, w.kickEnrol = reg, reg, make(chan struct{}, 1)
 	return nil
 }
 
@@ -304,6 +305,9 @@ func (w *wiring) unbindSender() error {
 func (w *wiring) startDrivers(_ context.Context, g *group) error {
 	in, up, log := w.in, w.up, w.log
 	for _, d := range w.o.Drivers {
+		if e, ok := d.(lanEnroller); ok && w.reg != nil {
+			e.SetEnroll(w.enrollLAN)
+		}
 		g.Go(func(ctx context.Context) {
 			if err := d.Run(ctx, in); err != nil {
 				log.Error().Err(err).Str("device", d.Describe().ID).Msg("driver stopped")
@@ -312,6 +316,26 @@ func (w *wiring) startDrivers(_ context.Context, g *group) error {
 		g.Go(func(ctx context.Context) { driverStatus(ctx, d, up) })
 	}
 	return nil
+}
+
+// lanEnroller is a driver of LAN terminals that calls the gateway under a
+// serial number (pushdrv): unknown serials are enrolled through the registry.
+type lanEnroller interface {
+	SetEnroll(func(serial, addr string) (id, why string, err error))
+}
+
+// enrollLAN is the registry's answer about a PUSH terminal's serial; a
+// pending one shows in the enrollment message.
+func (w *wiring) enrollLAN(serial, addr string) (string, string, error) {
+	id, why, err := w.reg.PushTerminal(serial, addr)
+	if err != nil {
+		w.log.Error().Err(err).Str("serial", serial).Msg("registry: cannot record a PUSH terminal; it keeps its records")
+	}
+	select {
+	case w.kickEnrol <- struct{}{}:
+	default:
+	}
+	return id, why, err
 }
 
 // startPanels hands panels' events to their rooms.
@@ -350,7 +374,7 @@ func (w *wiring) startLinks(_ context.Context, g *group) error {
 // startPorts watches the provisioning ports for devices, and publishes the
 // enrollment message.
 func (w *wiring) startPorts(_ context.Context, g *group) error {
-	en := &enrollment{format: w.o.Uplink.Format, reg: w.reg, up: w.up, links: w.g.links, kick: make(chan struct{}, 1)}
+	en := &enrollment{format: w.o.Uplink.Format, reg: w.reg, up: w.up, links: w.g.links, kick: w.kickEnrol}
 	pw := &portWatcher{p: *w.o.Provisioning, reg: w.reg, links: w.g.links, in: w.in, up: w.up, enroll: en, tsync: w.o.TimeSync,
 		log: w.log.With().Str("part", "ports").Logger(), g: g}
 	g.Go(en.run)

@@ -20,6 +20,12 @@
 // journaled: they are counted and acknowledged so that the terminal does not
 // retry them for ever. A request from a serial number that is not configured
 // is answered 403 with a reason: the terminal keeps its records and retries.
+// With an enroller (Hub.SetEnroll: the daemon hands it the provisioning
+// registry when provisioning is configured) such a serial is asked about at
+// every request: pending, disabled or retired it is answered 403 with the
+// registry's reason; approved, it is served like a configured terminal
+// under its registry device id, with the time zone, clock and sink of a
+// configured terminal on the same listener, but no status or commands.
 //
 // Commands: user.upsert and user.delete (checked by terminal.CheckCommand
 // like every terminal's) wait in the terminal's queue until its next poll
@@ -43,7 +49,7 @@
 // What PUSH authenticates: nothing but the serial number in the query
 // string, which is printed on the terminal and visible on the LAN. Anyone on
 // the LAN who knows a configured serial can post punches in its name. The
-// driver's defences: only configured serials are accepted; an optional
+// driver's defences: only configured or approved serials are accepted; an optional
 // allow-list of source addresses per terminal (allow_from); an alarm the
 // first time a serial is seen from a second address; per-terminal
 // serialisation so that a forger cannot starve the others.

@@ -92,6 +92,13 @@ func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
 	return nil
 }
 
+// SetEnroll hands the Hub the registry's answer about serial numbers no
+// configured terminal has (Hub.SetEnroll); the daemon calls it before Run
+// when provisioning is configured.
+func (d *Driver) SetEnroll(e func(serial, addr string) (id, why string, err error)) {
+	d.hub.SetEnroll(e)
+}
+
 // offlineAfter: a terminal polls every Delay (10 s, DefaultOptions); three
 // missed polls make it offline.
 const offlineAfter = 30 * time.Second

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,24 @@ type Hub struct {
 	unknown   atomic.Uint64 // requests from serials no running terminal has
 	mu        sync.Mutex
 	listeners map[string]*listener // by configured listen address; guarded by mu
+	enroll    Enroll               // guarded by mu; nil: unknown serials are refused
+}
+
+// Enroll is the device registry as the Hub asks it about a serial number no
+// configured terminal has, calling from address addr: the device id the
+// serial was approved under, or "" and why not (pending approval, disabled,
+// retired). An error means the answer could not be recorded.
+type Enroll = func(serial, addr string) (id, why string, err error)
+
+// SetEnroll makes the Hub enroll unknown serial numbers through e (the
+// provisioning registry's PushTerminal): a serial approved there is served
+// like a configured terminal on the listener it calls, under its device id;
+// until then its requests are refused with e's reason and the terminal
+// keeps its records. Drivers pass it on (Driver.SetEnroll).
+func (h *Hub) SetEnroll(e Enroll) {
+	h.mu.Lock()
+	h.enroll = e
+	h.mu.Unlock()
 }
 
 // NewHub returns a Hub.
@@ -78,8 +97,9 @@ type listener struct {
 	srv  *http.Server
 	done chan struct{} // closed when Serve returned
 
-	mu    sync.Mutex
-	terms map[string]*Driver // by serial; guarded by mu
+	mu       sync.Mutex
+	terms    map[string]*Driver // configured terminals by serial; guarded by mu
+	enrolled map[string]*Driver // approved through Enroll, by serial; guarded by mu
 }
 
 // attach registers d on its listen address, opening the listener if d is
@@ -93,7 +113,8 @@ func (h *Hub) attach(d *Driver) (*listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pushdrv: listen %s: %w", d.set.listen, err)
 		}
-		l = &listener{hub: h, ln: limitListener(ln, h.opt.MaxConns), done: make(chan struct{}), terms: map[string]*Driver{}}
+		l = &listener{hub: h, ln: limitListener(ln, h.opt.MaxConns), done: make(chan struct{}),
+			terms: map[string]*Driver{}, enrolled: map[string]*Driver{}}
 		l.srv = &http.Server{Handler: l, ReadHeaderTimeout: h.opt.ReadHeaderTimeout, ReadTimeout: h.opt.ReadTimeout,
 			WriteTimeout: h.opt.WriteTimeout, IdleTimeout: h.opt.IdleTimeout, MaxHeaderBytes: 8 << 10,
 			ErrorLog: log.New(io.Discard, "", 0)} // hostile clients would fill the log; refusals are counted
@@ -145,13 +166,60 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := l.terms[sn]
 	l.mu.Unlock()
 	if d == nil {
-		l.hub.unknown.Add(1)
-		w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
-		// Not 200 and not OK: the terminal keeps its records and retries.
-		http.Error(w, "unknown terminal: serial not configured on this gateway; keep your records", http.StatusForbidden)
-		return
+		if d = l.enrolledTerminal(w, r, sn); d == nil {
+			return
+		}
 	}
 	d.serve(w, r)
+}
+
+// enrolledTerminal asks the Hub's Enroll about the unknown serial sn and
+// returns its driver once approved. Otherwise it answers the request, not
+// 200 and not OK, so that the terminal keeps its records and retries, and
+// returns nil. An enrolled terminal takes the time zone, clock and sink of
+// a configured terminal on the same listener.
+func (l *listener) enrolledTerminal(w http.ResponseWriter, r *http.Request, sn string) *Driver {
+	l.hub.mu.Lock()
+	enroll := l.hub.enroll
+	l.hub.mu.Unlock()
+	refuse := func(status int, why string) *Driver {
+		l.hub.unknown.Add(1)
+		w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		http.Error(w, why+"; keep your records", status)
+		return nil
+	}
+	if enroll == nil || checkSerial(sn) != nil {
+		return refuse(http.StatusForbidden, "unknown terminal: serial not configured on this gateway")
+	}
+	addr, _ := netip.ParseAddrPort(r.RemoteAddr)
+	id, why, err := enroll(sn, addr.Addr().Unmap().String())
+	if err != nil {
+		return refuse(http.StatusServiceUnavailable, "gateway cannot record this terminal now")
+	}
+	if id == "" {
+		return refuse(http.StatusForbidden, why)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if d := l.enrolled[sn]; d != nil && d.id == id {
+		return d
+	}
+	var host *Driver
+	for _, t := range l.terms {
+		if host == nil || t.id < host.id { // the same host every time
+			host = t
+		}
+	}
+	if host == nil {
+		return refuse(http.StatusServiceUnavailable, "gateway is stopping")
+	}
+	host.mu.Lock()
+	sink := host.sink
+	host.mu.Unlock()
+	d := &Driver{id: id, set: settings{serial: sn, listen: host.set.listen, loc: host.set.loc}, hub: l.hub,
+		log: host.log.With().Str("device", id).Logger(), now: host.now, counters: map[string]uint64{}, sink: sink}
+	l.enrolled[sn] = d
+	return d
 }
 
 // limitListener accepts at most n connections at once; the rest wait in the

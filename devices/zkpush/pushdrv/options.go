@@ -1,6 +1,7 @@
 package pushdrv
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -33,13 +34,8 @@ func (o Options) validate(id string) (settings, error) {
 		return fmt.Errorf("configuration invalid for device %q: %s %q: %s", id, key, v, why)
 	}
 	var s settings
-	if o.Serial == "" || len(o.Serial) > 32 {
-		return s, bad("serial", o.Serial, "need the terminal's serial number, 1 to 32 letters and digits")
-	}
-	for _, c := range o.Serial {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return s, bad("serial", o.Serial, "need the terminal's serial number, 1 to 32 letters and digits")
-		}
+	if err := checkSerial(o.Serial); err != nil {
+		return s, bad("serial", o.Serial, err.Error())
 	}
 	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
 		return s, bad("listen", o.Listen, err.Error())
@@ -61,4 +57,20 @@ func (o Options) validate(id string) (settings, error) {
 	}
 	s.serial, s.listen, s.loc = o.Serial, o.Listen, loc
 	return s, nil
+}
+
+var errSerial = errors.New("need the terminal's serial number, 1 to 32 letters and digits")
+
+// checkSerial accepts what a serial number may be: it names a terminal in
+// the configuration and in the registry.
+func checkSerial(sn string) error {
+	if sn == "" || len(sn) > 32 {
+		return errSerial
+	}
+	for _, c := range sn {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return errSerial
+		}
+	}
+	return nil
 }
