@@ -58,7 +58,8 @@ func (r *recorder) seen() ([]published, <-chan struct{}) {
 // wires them: link terminals (fwemu attendance terminals, one with a
 // drifted clock), a link room panel (fwemu, its buttons and its own
 // occupancy sensor), a link kiosk panel (fwemu), a Wiegand reader
-// (wiegandsim pulse trains), the reception kiosk (QR scanner on a PTY,
+// (wiegandsim pulse trains), a ZKTeco PUSH terminal (zkpushsim over HTTP),
+// the reception kiosk (QR scanner on a PTY,
 // escpossim printer, gpiosim door) and the meeting room (gpiosim PIR and
 // LEDs). It waits until each expected event type and every device's status
 // has been published, then checks every message under the gateway's topics
@@ -86,10 +87,10 @@ func TestEveryPublishedMessageKeepsTheContract(t *testing.T) {
 	// What the demo's devices must have published before the check is
 	// worth anything: every device's status, and each event type the demo
 	// makes, from the device that makes it.
-	devicesWanted := []string{"t-lobby-1", "t-lobby-2", demo.Panel, demo.LobbyPanel, "reader-lobby", demo.Lobby, demo.Room}
+	devicesWanted := []string{"t-lobby-1", "t-lobby-2", demo.Panel, demo.LobbyPanel, "reader-lobby", demo.PushTerminal, demo.Lobby, demo.Room}
 	eventsWanted := []string{
 		"t-lobby-1/attendance.punch", "t-lobby-2/attendance.punch", "t-lobby-2/device.alarm",
-		"reader-lobby/attendance.punch",
+		"reader-lobby/attendance.punch", demo.PushTerminal + "/attendance.punch",
 		demo.Panel + "/room.button", demo.Panel + "/room.occupancy",
 		demo.Room + "/room.checkin", demo.Room + "/room.occupancy", demo.Room + "/room.led", demo.Room + "/room.release_suggested",
 		demo.Lobby + "/visitor.checked_in", demo.Lobby + "/visitor.scan_rejected", demo.Lobby + "/visitor.checked_out",

@@ -3,8 +3,10 @@
 // firmware-bridge link over real PTYs, the real pipeline and journal in a
 // temporary directory, and a live view of what HR and admin services receive.
 //
-// It plays a scripted morning in real time. At the two attendance terminals
-// and the Wiegand reader, a rush of punches (one terminal's clock drifted);
+// It plays a scripted morning in real time. At the two attendance terminals,
+// the Wiegand reader and the ZKTeco terminal zk-lobby (an emulated terminal
+// calling the gateway over PUSH on loopback), a rush of punches (one
+// terminal's clock drifted);
 // the admin service enrolls a user and pulses a door. At reception, the
 // kiosk kiosk-lobby (a QR scanner and an ESC/POS badge printer on PTYs, the
 // door on a simulated GPIO board): the admin service invites two visitors,
@@ -151,8 +153,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 
-	fmt.Fprintf(o.Out, "officegate demo: %d emulated link devices on PTYs, a Wiegand reader, reception kiosk %s, meeting room %s; journal in %s\n",
-		len(devs), Lobby, Room, filepath.Join(dir, "state", "journal"))
+	fmt.Fprintf(o.Out, "officegate demo: %d emulated link devices on PTYs, a Wiegand reader, ZKTeco PUSH terminal %s, reception kiosk %s, meeting room %s; journal in %s\n",
+		len(devs), PushTerminal, Lobby, Room, filepath.Join(dir, "state", "journal"))
 	fmt.Fprintf(o.Out, "broker: %s\n", brokerURL)
 	if host != "" {
 		fmt.Fprintf(o.Out, "watch from another terminal:  mosquitto_sub -h %s -p %d -t 'officegate/#' -v\n", host, port)
@@ -168,6 +170,11 @@ func Run(ctx context.Context, o Options) error {
 	// A Wiegand card reader at the lobby door: a simulated reader produces
 	// real pulse trains, decoded by the same code as on a Pi's GPIO.
 	cardReader, rush, err := startCardReader(ctx, o.Log)
+	if err != nil {
+		return err
+	}
+	// A ZKTeco terminal at the lobby that calls the gateway over PUSH.
+	pushTerm, pushRun, err := startPushTerminal(o.Log.With().Str("device", PushTerminal).Logger())
 	if err != nil {
 		return err
 	}
@@ -210,7 +217,7 @@ func Run(ctx context.Context, o Options) error {
 			Gateway: Gateway, StateDir: filepath.Join(dir, "state"),
 			Journal: journal.Options{SegmentSize: 1 << 20, MaxBytes: 64 << 20},
 			Uplink:  uplink.Options{Broker: brokerURL, ClientID: "officegate-" + Gateway, BackoffMin: 250 * time.Millisecond, BackoffMax: 5 * time.Second},
-			Devices: devs, Drivers: []devices.Driver{cardReader, lob.k, roomDrv}, Sender: sender, Version: o.Version, Log: o.Log,
+			Devices: devs, Drivers: []devices.Driver{cardReader, lob.k, roomDrv, pushTerm}, Sender: sender, Version: o.Version, Log: o.Log,
 			Ready: func(g *daemon.Gateway) { ready <- g },
 		})
 	}()
@@ -225,6 +232,7 @@ func Run(ctx context.Context, o Options) error {
 	defer helpers.Wait()
 	helpers.Go(func() { rush(ctx) })
 	helpers.Go(func() { terminalRush(ctx) })
+	helpers.Go(func() { pushRun(ctx) })
 	helpers.Go(func() { watchPanel(ctx, panel, o.Out) })
 	helpers.Go(func() { watchPanel(ctx, lobbyPanel, o.Out) })
 	helpers.Go(func() { script("reception", func() error { return receptionMorning(ctx, admin, lob, say) }) })
