@@ -94,17 +94,7 @@ func TestGatewayKilled(t *testing.T) {
 	dir := t.TempDir()
 	const kills = 12
 	ids := []string{"t-1", "t-2", "t-3", "t-4"}
-	var devs []*fwemu.PTYDevice
-	var spec []string
-	for i, id := range ids {
-		d, err := fwemu.StartDevice(dir, id, msg.KindAttendance, 0, uint64(i+1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Stop() })
-		devs = append(devs, d)
-		spec = append(spec, id+"="+d.Path)
-	}
+	devs, spec := startTerminals(t, dir, ids)
 	// One subscription for punches and gap notes, so a note arrives before
 	// the punch it precedes (device.status events are skipped by check).
 	sub := newCollector(t, b.URL, "officegate/gw-kill/devices/+/events/+")
@@ -492,4 +482,23 @@ func runGateway(t *testing.T, o daemon.Options) *daemon.Gateway {
 		t.Fatalf("gateway did not start: %v", err)
 		return nil
 	}
+}
+
+// startTerminals starts an emulated attendance terminal on a PTY for each id
+// (stopped when the test ends) and returns them with the child gateway's
+// device list ("id=path" each).
+func startTerminals(t *testing.T, dir string, ids []string) ([]*fwemu.PTYDevice, []string) {
+	t.Helper()
+	var devs []*fwemu.PTYDevice
+	var spec []string
+	for i, id := range ids {
+		d, err := fwemu.StartDevice(dir, id, msg.KindAttendance, 0, uint64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Stop() })
+		devs = append(devs, d)
+		spec = append(spec, id+"="+d.Path)
+	}
+	return devs, spec
 }

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/officegate/officegate/firmware-bridge/fwemu"
-	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/mqtttest"
 )
 
@@ -61,17 +59,7 @@ func TestSinkDownAndGatewayKilled(t *testing.T) {
 	path := filepath.Join(mount, "archive.jsonl")
 	t.Setenv(childSinkEnv, path)
 	ids := []string{"t-1", "t-2"}
-	var devs []*fwemu.PTYDevice
-	var spec []string
-	for i, id := range ids {
-		d, err := fwemu.StartDevice(dir, id, msg.KindAttendance, 0, uint64(i+1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Stop() })
-		devs = append(devs, d)
-		spec = append(spec, id+"="+d.Path)
-	}
+	devs, spec := startTerminals(t, dir, ids)
 	sub := newCollector(t, b.URL, "officegate/gw-kill/devices/+/events/+")
 
 	stop := make(chan struct{})
