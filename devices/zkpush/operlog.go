@@ -111,10 +111,11 @@ func parseOpLog(b []byte) (*OpLog, error) {
 func parseUser(b []byte) (*User, error) {
 	var u User
 	seen := map[string]bool{}
-	for _, f := range bytes.Split(b, []byte("\t")) {
+	for i, f := range bytes.Split(b, []byte("\t")) {
 		key, val, ok := bytes.Cut(f, []byte("="))
 		if !ok {
-			return nil, fmt.Errorf("%w: USER field %q is not key=value", ErrLine, clip(f))
+			// Not quoted: a mangled field may be a password or card number.
+			return nil, fmt.Errorf("%w: USER field %d is not key=value", ErrLine, i+1)
 		}
 		k := string(key)
 		if seen[k] {

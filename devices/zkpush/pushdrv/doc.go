@@ -14,8 +14,10 @@
 // A punch's id derives from zkteco.PunchKey (serial, PIN, local time, status,
 // verify), so a batch re-sent after a gateway crash, a stamp reset or a
 // DATA QUERY ATTLOG publishes under the same ids. A line that cannot be parsed
-// becomes a device.alarm holding the line (quoted, clipped), with an id of
-// its own derived from the line, and is counted; it costs no good line.
+// becomes a device.alarm naming it — an ATTLOG line quoted and clipped, an
+// OPERLOG line only by its record kind (a USER record holds a password and a
+// card number in clear) — with an id of its own derived from the line, and
+// is counted; it costs no good line.
 // Biometric and identity records (OPERLOG FP/FACE/…, ATTPHOTO) are never
 // journaled: they are counted and acknowledged so that the terminal does not
 // retry them for ever. A request from a serial number that is not configured

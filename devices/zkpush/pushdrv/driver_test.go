@@ -282,3 +282,38 @@ func TestHostile(t *testing.T) {
 		t.Fatalf("good punches %d, alarms %d", good, len(sink.events("device.alarm")))
 	}
 }
+
+// TestBadOperLineKeepsSecrets: an OPERLOG USER line that cannot be parsed
+// becomes an alarm that names the line and its fault, never the password or
+// card number the line carries in clear.
+func TestBadOperLineKeepsSecrets(t *testing.T) {
+	sink := &memSink{}
+	hub := NewHub(DefaultHubOpts())
+	base := runTerminals(t, hub, sink, "OPER1")
+	body := "USER PIN=7\tName=Li\tPasswd=907153\tCard=3141592653\tGrp=x\n" + // Grp is not a number
+		"USER PIN=8\tPasswd907153\tCard=2718281828\n" // a field without '='
+	resp, err := http.Post(base+"/iclock/cdata?SN=OPER1&table=OPERLOG&Stamp=1", "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "OK: 2" {
+		t.Fatalf("upload: %d %q, want OK: 2", resp.StatusCode, b)
+	}
+	alarms := sink.events("device.alarm")
+	if len(alarms) != 2 {
+		t.Fatalf("%d alarms, want one per bad line", len(alarms))
+	}
+	for _, a := range alarms {
+		detail := fmt.Sprint(a.Data["detail"])
+		for _, secret := range []string{"907153", "3141592653", "2718281828"} {
+			if strings.Contains(detail, secret) {
+				t.Errorf("alarm %q carries %s from the terminal's record", detail, secret)
+			}
+		}
+		if !strings.Contains(detail, `OPERLOG line`) || !strings.Contains(detail, `"USER"`) {
+			t.Errorf("alarm %q does not say which line of what kind was refused", detail)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package pushdrv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -149,8 +150,17 @@ func (d *Driver) punch(p zkpush.Punch) devices.Event {
 // badLine is the alarm that stands for a record line that cannot be parsed:
 // its id derives from the line, so the terminal re-sending it does not make
 // a second alarm.
+//
+// An ATTLOG line is quoted (PIN, time and codes: nothing secret). An OPERLOG
+// line is not: a USER record carries the user's password and card number in
+// clear, so only its record kind is named.
 func (d *Driver) badLine(table string, n int, line []byte, err error) devices.Event {
 	q := fmt.Sprintf("%q", line[:min(len(line), 96)])
+	if table == "OPERLOG" {
+		kind, _, _ := bytes.Cut(line, []byte(" "))
+		kind, _, _ = bytes.Cut(kind, []byte("\t"))
+		q = fmt.Sprintf("a %q record", kind[:min(len(kind), 16)])
+	}
 	detail := fmt.Sprintf("%s line %d refused (%v): %s", table, n, err, q)
 	if len(detail) > 256 {
 		detail = detail[:253] + "..."
