@@ -37,8 +37,8 @@ type Directory struct {
 	// Mutable.
 	wmu  sync.Mutex // serialises changes (held across the file write)
 	mu   sync.RWMutex
-	byID map[string]Person // guarded by mu; replaced whole on each change
-	card map[string]string // guarded by mu; card hash → person id
+	byID map[string]Person          // guarded by mu; replaced whole on each change
+	card map[string]string          // guarded by mu; card hash → person id
 	subs map[chan struct{}]struct{} // guarded by mu
 }
 
