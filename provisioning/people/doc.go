@@ -1,4 +1,4 @@
-// Package people is the person directory: a device's person id or card hash to each platform's user id.
+// Package people is the person directory: a device's person id or card hash to platforms' user ids.
 //
 // Devices know a person by what they read: a terminal's person id (the PIN
 // or user number enrolled on it, "person" in attendance.punch) or a card,
