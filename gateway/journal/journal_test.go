@@ -428,3 +428,35 @@ func TestAppendEntriesAcrossStreams(t *testing.T) {
 		t.Fatalf("unknown stream in a batch: %v", err)
 	}
 }
+
+// TryNext returns what is durable, across segments, in order, and says so
+// without blocking when the reader has caught up; Next then waits as usual.
+func TestTryNext(t *testing.T) {
+	j := mustOpen(t, t.TempDir(), smallOpts())
+	r, err := j.Reader("attendance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, ok, err := r.TryNext(); ok || err != nil {
+		t.Fatalf("TryNext on an empty stream: ok %v err %v", ok, err)
+	}
+	seqs := appendN(t, j, "attendance", 0, 300) // several 4 KiB segments
+	appendN(t, j, "rooms", 0, 10)
+	for i, want := range seqs {
+		rec, ok, err := r.TryNext()
+		if err != nil || !ok || rec.Seq != want || string(rec.Body) != fmt.Sprintf("attendance-%06d", i) {
+			t.Fatalf("TryNext %d: seq %d %q ok %v err %v, want seq %d", i, rec.Seq, rec.Body, ok, err, want)
+		}
+	}
+	if rec, ok, err := r.TryNext(); ok || err != nil {
+		t.Fatalf("TryNext past the end: seq %d ok %v err %v", rec.Seq, ok, err)
+	}
+	if r.Pending() != len(seqs) {
+		t.Fatalf("pending %d, want %d", r.Pending(), len(seqs))
+	}
+	r.Close()
+	if _, _, err := r.TryNext(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("TryNext on a closed reader: %v, want ErrClosed", err)
+	}
+}

@@ -113,6 +113,15 @@ func (r *Reader) Next(ctx context.Context) (Record, error) {
 	}
 }
 
+// TryNext returns the next record if one is durable now, without waiting:
+// ok is false when the reader has caught up. A batching consumer takes its
+// first record with Next and tops the batch up with TryNext, so a batch is
+// what is already on disk and never waits for more.
+func (r *Reader) TryNext() (rec Record, ok bool, err error) {
+	rec, ok, _, err = r.readOne()
+	return rec, ok, err
+}
+
 // readOne delivers the next record if one is durable; otherwise it returns the
 // channel that the next commit closes.
 func (r *Reader) readOne() (rec Record, ok bool, wait <-chan struct{}, err error) {

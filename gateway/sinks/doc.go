@@ -1,13 +1,42 @@
 // Package sinks delivers journaled events to destinations besides the uplink, each by its own cursor.
 //
 // A Sink is one destination (a file, a database, a webhook): it is handed
-// one event at a time and says whether the destination accepted it. A Runner
+// one event at a time, or a batch (BatchSink), and says whether the
+// destination accepted it. A Runner
 // drives one sink: it reads the sink's streams through a named journal
 // consumer (journal.Consumer), so each sink has its own cursor, backlog and
 // delivery state, and a sink that is down holds back only itself. A record
 // leaves the journal for a sink only once the sink accepted it; a record the
 // sink can never accept (Permanent) goes to the dead-letter stream with an
 // alarm, never silently skipped and never blocking the sink for ever.
+//
+// # Batches
+//
+// A sink that can take several events at once (one HTTP request, one
+// database transaction) implements BatchSink as well. Each stream's runner
+// then waits for one record and tops the batch up with what the journal
+// already holds (journal.Reader.TryNext), up to MaxBatch, never waiting to
+// fill it: when events trickle in, each goes alone at once; under load or
+// after an outage, a batch is a group commit's worth or a full backlog
+// page. Order within a stream is kept: DeliverBatch gets the events in
+// stream order and says how many leading ones the destination accepted;
+// the journal is acknowledged for exactly those, and the first one not
+// accepted is dead-lettered (its error wraps ErrPermanent) or retried with
+// everything after it (any other error). A destination that answers per
+// event (a platform taking 200 records and refusing the 57th) returns a
+// *BatchError, one result per event: the accepted ones are acknowledged,
+// the refused ones dead-lettered, and only the failed ones offered again,
+// in order. A sink whose destination deduplicates (an idempotency key, a
+// primary key) loses nothing by a retry that resends an accepted event; one
+// that does not should answer per event.
+//
+// # Retry delays
+//
+// A failed delivery is retried after a jittered exponential backoff
+// (Options.BackoffMin…BackoffMax). An error made by RetryAfter(err, d)
+// (an HTTP 429 or 503 with Retry-After, a platform's rate-limit code) is
+// not retried before d, capped at Options.RetryAfterMax so a server cannot
+// stall a sink for a day.
 //
 // Adding a kind of sink is one package and one line: a package under
 // gateway/sinks with a type implementing Sink (and Closer if it holds
@@ -17,5 +46,5 @@
 // their own cursor, metrics (sink label) and dead letters. The MQTT uplink
 // is the journal's primary consumer and reports in the same metric families
 // as sink "mqtt"; it keeps its own pipelined publisher (a window of
-// publishes awaiting PUBACKs), which one-at-a-time Deliver would not allow.
+// publishes awaiting PUBACKs), which Deliver, even in batches, would not allow.
 package sinks

@@ -42,6 +42,12 @@ type Options struct {
 
 	BackoffMin time.Duration // after a failed delivery; default 250 ms
 	BackoffMax time.Duration // default 30 s
+	// RetryAfterMax caps the delay a RetryAfter error asks for (a server
+	// asking for a day does not stall the sink for a day); default 10 min.
+	RetryAfterMax time.Duration
+	// Sleep waits between retries; nil: a timer. Tests inject it to run
+	// minutes of backoff without waiting for them.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	// Alarm, if set, is called once a dead letter is durable, to raise the
 	// visible alarm (the daemon journals a device.alarm). An error is logged.
@@ -54,7 +60,9 @@ type Options struct {
 type Runner struct {
 	// Immutable.
 	j       *journal.Journal
-	sink    Sink
+	s       Sink      // as configured: closed if a Closer
+	sink    BatchSink // s, or s as a batch of one
+	max     int       // the most events per DeliverBatch
 	opt     Options
 	log     zerolog.Logger
 	readers []*journal.Reader
@@ -72,8 +80,14 @@ func New(j *journal.Journal, s Sink, o Options) (*Runner, error) {
 	if o.BackoffMax == 0 {
 		o.BackoffMax = 30 * time.Second
 	}
+	if o.RetryAfterMax == 0 {
+		o.RetryAfterMax = 10 * time.Minute
+	}
 	if o.Metrics == nil {
 		o.Metrics = nopMetrics{}
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
 	}
 	log := zerolog.Nop()
 	if o.Log != nil {
@@ -86,7 +100,11 @@ func New(j *journal.Journal, s Sink, o Options) (*Runner, error) {
 	if len(o.Streams) == 0 {
 		return nil, fmt.Errorf("sinks: sink %q: no streams to deliver", o.Name)
 	}
-	r := &Runner{j: j, sink: s, opt: o, log: log}
+	bs, ok := s.(BatchSink)
+	if !ok {
+		bs = single{s}
+	}
+	r := &Runner{j: j, s: s, sink: bs, opt: o, log: log, max: max(bs.MaxBatch(), 1)}
 	for _, st := range o.Streams {
 		rd, err := j.ConsumerReader(o.Name, st)
 		if err != nil {
@@ -108,7 +126,7 @@ func (r *Runner) closeReaders() {
 // not Run (Run releases them itself).
 func (r *Runner) Close() {
 	r.closeReaders()
-	if c, ok := r.sink.(Closer); ok {
+	if c, ok := r.s.(Closer); ok {
 		c.Close()
 	}
 }
@@ -130,7 +148,7 @@ func (r *Runner) Down() error {
 // the sink if the sink is a Closer.
 func (r *Runner) Run(ctx context.Context) error {
 	defer func() {
-		if c, ok := r.sink.(Closer); ok {
+		if c, ok := r.s.(Closer); ok {
 			if err := c.Close(); err != nil {
 				r.log.Warn().Err(err).Msg("sinks: close")
 			}
@@ -156,64 +174,130 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
-// stream delivers one stream in order: a record is acknowledged to the
-// journal only once the sink accepted it or it is a durable dead letter.
+// item is a record of a batch and the event rendered from it.
+type item struct {
+	rec journal.Record
+	ev  Event
+}
+
+// stream delivers one stream in order, in batches of what is already
+// durable: a record is acknowledged to the journal only once the sink
+// accepted it or it is a durable dead letter.
 func (r *Runner) stream(ctx context.Context, rd *journal.Reader) error {
 	for {
-		rec, err := rd.Next(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("sinks: sink %q: read: %w", r.opt.Name, err)
-		}
-		ev, skip, err := r.render(rec)
-		switch {
-		case err != nil:
-			err = r.deadLetter(ctx, rec, ev, Permanent(err))
-		case skip:
-		default:
-			err = r.deliver(ctx, rec, ev)
+		batch, err := r.gather(ctx, rd)
+		if err == nil {
+			err = r.deliver(ctx, rd, batch)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
-		}
-		if err := rd.Ack(rec.Seq); err != nil {
-			return fmt.Errorf("sinks: sink %q: %w", r.opt.Name, err)
 		}
 	}
 }
 
-// deliver hands ev to the sink until it accepts it, or refuses it for good
-// (then it becomes a dead letter), or ctx ends.
-func (r *Runner) deliver(ctx context.Context, rec journal.Record, ev Event) error {
-	for attempt := 0; ; attempt++ {
-		err := r.sink.Deliver(ctx, ev)
-		if err == nil {
-			r.setDown(nil)
-			r.opt.Metrics.Delivered(r.opt.Name)
-			return nil
+// gather reads the next batch: it waits for a first record, then takes
+// what else is durable now, up to the sink's MaxBatch; it never waits to
+// fill a batch (under load, a group commit's records are there together). A record with nothing to deliver is acknowledged at once, and
+// one that cannot be rendered is dead-lettered at once: neither waits for
+// the batch.
+func (r *Runner) gather(ctx context.Context, rd *journal.Reader) ([]item, error) {
+	var batch []item
+	for len(batch) < r.max {
+		var rec journal.Record
+		var err error
+		ok := true
+		switch {
+		case len(batch) == 0:
+			rec, err = rd.Next(ctx)
+		default:
+			rec, ok, err = rd.TryNext()
 		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("sinks: sink %q: read: %w", r.opt.Name, err)
+		}
+		if !ok {
+			break
+		}
+		ev, skip, err := r.render(rec)
+		switch {
+		case err != nil:
+			if err := r.deadLetter(ctx, rec, ev, Permanent(err)); err != nil {
+				return nil, err
+			}
+		case skip:
+		default:
+			batch = append(batch, item{rec, ev})
+			continue
+		}
+		if err := rd.Ack(rec.Seq); err != nil {
+			return nil, fmt.Errorf("sinks: sink %q: %w", r.opt.Name, err)
+		}
+	}
+	return batch, nil
+}
+
+// deliver hands a batch to the sink until every event of it is accepted or
+// dead-lettered, or ctx ends. Each accepted or dead-lettered event is
+// acknowledged; the rest are offered again, in order, after a backoff.
+func (r *Runner) deliver(ctx context.Context, rd *journal.Reader, batch []item) error {
+	evs := make([]Event, 0, len(batch))
+	for attempt := 0; len(batch) > 0; {
+		evs = evs[:0]
+		for _, it := range batch {
+			evs = append(evs, it.ev)
+		}
+		accepted, err := r.sink.DeliverBatch(ctx, evs)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if errors.Is(err, ErrPermanent) {
+		var failed error // the first retryable failure of this attempt
+		var wait time.Duration
+		keep := batch[:0]
+		for i, res := range outcomes(len(evs), accepted, err) {
+			it := batch[i]
+			switch {
+			case res == nil:
+				r.opt.Metrics.Delivered(r.opt.Name)
+			case errors.Is(res, ErrPermanent):
+				if err := r.deadLetter(ctx, it.rec, it.ev, res); err != nil {
+					return err
+				}
+			default:
+				if res != errNotTried && failed == nil {
+					failed = res
+				}
+				wait = max(wait, RetryDelay(res))
+				keep = append(keep, it)
+				continue
+			}
+			if err := rd.Ack(it.rec.Seq); err != nil {
+				return fmt.Errorf("sinks: sink %q: %w", r.opt.Name, err)
+			}
+		}
+		batch = keep
+		if failed == nil {
 			r.setDown(nil)
-			return r.deadLetter(ctx, rec, ev, err)
+			continue // all taken, or the sink took a prefix: offer the rest now
 		}
 		r.opt.Metrics.Failed(r.opt.Name)
-		delay := r.backoff(attempt)
-		if r.setDown(err) {
-			r.log.Warn().Err(err).Str("stream", rec.Stream).Uint64("seq", rec.Seq).Dur("retry_in", delay).
+		delay := max(r.backoff(attempt), min(wait, r.opt.RetryAfterMax))
+		attempt++
+		if r.setDown(failed) {
+			r.log.Warn().Err(failed).Str("stream", batch[0].rec.Stream).Uint64("seq", batch[0].rec.Seq).
+				Int("waiting", len(batch)).Dur("retry_in", delay).
 				Msg("sinks: delivery failed; retrying (later records of the stream wait)")
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := r.opt.Sleep(ctx, delay); err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 // setDown records the sink's state and reports whether it just went down.
@@ -245,7 +329,7 @@ func (r *Runner) deadLetter(ctx context.Context, rec journal.Record, ev Event, c
 		if !errors.Is(err, journal.ErrFull) {
 			return fmt.Errorf("sinks: sink %q: dead letter for %s seq %d: %w", r.opt.Name, rec.Stream, rec.Seq, err)
 		}
-		if err := sleep(ctx, r.backoff(attempt)); err != nil {
+		if err := r.opt.Sleep(ctx, r.backoff(attempt)); err != nil {
 			return err
 		}
 	}
