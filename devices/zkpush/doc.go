@@ -85,8 +85,13 @@
 // DATA DELETE USERINFO PIN=… (§12.1.2), DATA QUERY ATTLOG
 // StartTime=…\tEndTime=… (§12.1.3; the records come back as ordinary ATTLOG
 // uploads), CHECK (§12.3.1), INFO (§12.4.3), SET OPTION <key>=<value>
-// (§12.4.1) and REBOOT (§12.7.1). AppendCommand writes a line; ParseCommand
+// (§12.4.1), REBOOT (§12.7.1) and AC_UNLOCK (§12.7.2: open the lock output
+// for the lock time set on the terminal; no argument). AppendCommand writes a line; ParseCommand
 // reads one (for emulated terminals and tests).
+//
+// Every reply's Date header is the gateway's clock rounded to the second
+// (not truncated), so a terminal that sets its clock from it is off by at
+// most half a second plus the reply's way across the LAN.
 //
 // Command results (§13):
 //

@@ -47,7 +47,7 @@ func (r router) accepted(device string, internal bool) ([]string, error) {
 		}
 		return nil, nil // no gateway commands without provisioning
 	}
-	if d, ok := r.drivers[device]; ok {
+	if d, ok := r.driver(device); ok {
 		if _, ok := d.(devices.Commander); !ok {
 			return nil, nil
 		}

@@ -112,7 +112,7 @@ func (s *Sender) Send(ctx context.Context, device string, c devices.Command) (de
 	if err := r.check(device, c.Name, true); err != nil {
 		return devices.Result{}, fmt.Errorf("daemon: %w", err)
 	}
-	if d, ok := r.drivers[device]; ok {
+	if d, ok := r.driver(device); ok {
 		return d.(devices.Commander).Handle(ctx, c), nil // check: a driver with commands is a Commander
 	}
 	lg := r.links.byDevice(device)
@@ -362,7 +362,7 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 		st, msg, data := svc.Command(ctx, req.Name, a)
 		return commands.Outcome{Status: st, Error: msg, Data: data}
 	}
-	if d, ok := r.drivers[req.Device]; ok {
+	if d, ok := r.driver(req.Device); ok {
 		c, ok := d.(devices.Commander)
 		if !ok {
 			return commands.Outcome{Status: envelope.StatusUnsupported, Error: fmt.Sprintf("device %q takes no commands", req.Device)}
@@ -494,26 +494,18 @@ func logRecovery(log zerolog.Logger, r journal.Recovery) {
 	}
 }
 
+// driverStatusEvery is how often a driver's status is read: drivers have
+// no session to watch.
+const driverStatusEvery = 5 * time.Second
+
 // driverStatus publishes a driver's retained status now and then: drivers
 // have no session to watch, so a Statuser says what it knows.
 func driverStatus(ctx context.Context, d devices.Driver, up *uplink.Uplink) {
-	desc := d.Describe()
 	var last envelope.DeviceStatus
-	t := time.NewTicker(5 * time.Second)
+	t := time.NewTicker(driverStatusEvery)
 	defer t.Stop()
 	for {
-		st := envelope.DeviceStatus{Device: desc.ID, State: envelope.StateOnline, Kind: desc.Kind, Model: desc.Model}
-		if s, ok := d.(devices.Statuser); ok {
-			ds := s.Status()
-			if !ds.Online {
-				st.State = envelope.StateOffline
-			}
-			st.Firmware, st.Clock = ds.Firmware, ds.Clock
-			if !ds.LastSeen.IsZero() {
-				st.LastSeen = ds.LastSeen.UTC().Format("2006-01-02T15:04:05.000Z07:00") // MQTT.md: UTC with milliseconds
-			}
-		}
-		if st != last {
+		if st := statusOf(d); st != last {
 			up.SetDeviceStatus(st)
 			last = st
 		}
@@ -523,4 +515,21 @@ func driverStatus(ctx context.Context, d devices.Driver, up *uplink.Uplink) {
 		case <-t.C:
 		}
 	}
+}
+
+// statusOf is a driver's retained status as it says it now.
+func statusOf(d devices.Driver) envelope.DeviceStatus {
+	desc := d.Describe()
+	st := envelope.DeviceStatus{Device: desc.ID, State: envelope.StateOnline, Kind: desc.Kind, Model: desc.Model}
+	if s, ok := d.(devices.Statuser); ok {
+		ds := s.Status()
+		if !ds.Online {
+			st.State = envelope.StateOffline
+		}
+		st.Firmware, st.Clock = ds.Firmware, ds.Clock
+		if !ds.LastSeen.IsZero() {
+			st.LastSeen = ds.LastSeen.UTC().Format("2006-01-02T15:04:05.000Z07:00") // MQTT.md: UTC with milliseconds
+		}
+	}
+	return st
 }

@@ -314,6 +314,9 @@ func (w *wiring) startDrivers(_ context.Context, g *group) error {
 			}
 		})
 		g.Go(func(ctx context.Context) { driverStatus(ctx, d, up) })
+		if h, ok := d.(hostDriver); ok {
+			g.Go(func(ctx context.Context) { hostedStatus(ctx, h, up) })
+		}
 	}
 	return nil
 }

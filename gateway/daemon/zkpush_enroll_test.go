@@ -123,4 +123,48 @@ func TestZKPushEnrollment(t *testing.T) {
 	if len(ids) != 3 || len(pins) != 3 {
 		t.Fatalf("%d ids, %d people among the punches; want every punch once", len(ids), len(pins))
 	}
+
+	// Approved, it is a device like a configured terminal: a retained
+	// status, and commands through its poll.
+	status := newCollector(t, b.URL, "officegate/gw-zke/devices/hall-zk/status")
+	waitUntil(t, 30*time.Second, "hall-zk's retained status online", func() bool {
+		status.mu.Lock()
+		defer status.mu.Unlock()
+		for _, m := range status.msgs {
+			if err := contract.Strict(contract.DeviceStatus, m); err != nil {
+				t.Fatalf("status breaks the contract: %v\n%s", err, m)
+			}
+			var st map[string]any
+			json.Unmarshal(m, &st)
+			if st["state"] == "online" && st["kind"] == "zkpush" {
+				return true
+			}
+		}
+		return false
+	})
+	devResults := newCollector(t, b.URL, "officegate/gw-zke/devices/hall-zk/results")
+	for _, c := range []struct{ name, body string }{
+		{"time.set", `{"id":"ts-1","args":{}}`},
+		{"user.upsert", `{"id":"up-1","args":{"user":"42","name":"李四"}}`},
+	} {
+		if tok := adm.Publish("officegate/gw-zke/devices/hall-zk/commands/"+c.name, 1, false, []byte(c.body)); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	waitUntil(t, 30*time.Second, "both results, the terminal polling", func() bool {
+		if _, err := term.Poll(ctx); err != nil {
+			t.Fatalf("poll: %v", err)
+		}
+		devResults.mu.Lock()
+		defer devResults.mu.Unlock()
+		return len(devResults.msgs) >= 2
+	})
+	for _, m := range devResults.msgs {
+		if !strings.Contains(string(m), `"status":"ok"`) {
+			t.Fatalf("result %s", m)
+		}
+	}
+	if u := term.Users()["42"]; u.Name != "李四" {
+		t.Fatalf("terminal user 42 = %+v", u)
+	}
 }

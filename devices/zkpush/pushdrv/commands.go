@@ -15,8 +15,8 @@ import (
 
 var _ devices.Commander = (*Driver)(nil)
 
-// Commands are what Handle takes.
-var Commands = []string{"attendance.fetch", "user.delete", "user.upsert"}
+// Commands are what Handle takes (MQTT.md §6.1, §6.2).
+var Commands = []string{"attendance.fetch", "door.pulse", "time.set", "user.delete", "user.upsert"}
 
 // maxQueued bounds a terminal's queue: a terminal offline for long must not
 // make the gateway hold commands without limit.
@@ -28,7 +28,12 @@ type pending struct {
 	desc  string
 	c     devices.Command
 	sent  bool
-	done  chan devices.Result // buffered 1; answered once
+	// skew is, once sent, the Date header of the reply that carried the
+	// command minus the gateway's clock when it was written: the terminal
+	// set its clock from that header (§5), so for time.set it is the
+	// offset the sync left.
+	skew time.Duration
+	done chan devices.Result // buffered 1; answered once
 }
 
 // Handle implements devices.Commander: the command waits in the terminal's
@@ -36,18 +41,25 @@ type pending struct {
 // its Return code (§13). A command whose deadline passes while queued is
 // answered expired and never sent.
 func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
-	if c.Name != "user.upsert" && c.Name != "user.delete" && c.Name != "attendance.fetch" {
-		return devices.Unsupported(c)
-	}
-	args, err := terminal.CheckCommand(c.Name, c.Args)
-	if err != nil {
-		return devices.Failed(err)
-	}
 	var desc string
-	if c.Name == "attendance.fetch" {
-		desc = d.query(args)
-	} else {
-		desc, err = describe(c.Name, args)
+	var err error
+	switch c.Name {
+	case "time.set":
+		desc, err = timeSet(c.Args)
+	case "door.pulse":
+		desc, err = d.pulse(c.Args)
+	case "user.upsert", "user.delete", "attendance.fetch":
+		var args map[string]any
+		if args, err = terminal.CheckCommand(c.Name, c.Args); err != nil {
+			return devices.Failed(err)
+		}
+		if c.Name == "attendance.fetch" {
+			desc = d.query(args)
+		} else {
+			desc, err = describe(c.Name, args)
+		}
+	default:
+		return devices.Unsupported(c)
 	}
 	if err != nil {
 		return devices.Failed(err)
@@ -94,6 +106,39 @@ func (d *Driver) query(args map[string]any) string {
 	return fmt.Sprintf("DATA QUERY ATTLOG StartTime=%s\tEndTime=%s", from.Format(zkteco.TimeLayout), to.Format(zkteco.TimeLayout))
 }
 
+// timeSet is time.set's command line. The terminal sets its clock from the
+// Date header of every reply (§5), so the clock is set by the reply to the
+// poll that carries the command whatever the command is; INFO (§12.4.3) is
+// the one that changes nothing on the terminal, and its result proves the
+// terminal had that reply. It also reports the firmware version.
+func timeSet(args map[string]any) (string, error) {
+	if len(args) != 0 {
+		return "", fmt.Errorf("pushdrv: time.set takes no args: the terminal's clock is set from the gateway's clock")
+	}
+	return "INFO", nil
+}
+
+// pulse is door.pulse's command line: AC_UNLOCK (§12.7.2), which opens the
+// terminal's lock output for the lock time set on the terminal. The
+// command cannot carry a duration, so a duration_ms other than that
+// configured lock time (door_pulse) is refused rather than ignored.
+func (d *Driver) pulse(args map[string]any) (string, error) {
+	out, err := terminal.CheckCommand("door.pulse", args)
+	if err != nil {
+		return "", err
+	}
+	if d.set.pulse == 0 {
+		return "", fmt.Errorf("pushdrv: terminal %s has no door relay configured (door_pulse)", d.set.serial)
+	}
+	if v, ok := args["duration_ms"]; ok {
+		if ms, _ := out["ms"].(uint64); time.Duration(ms)*time.Millisecond != d.set.pulse {
+			return "", fmt.Errorf("pushdrv: door.pulse: duration_ms %v: terminal %s opens its lock for its own lock time, %d ms (door_pulse); PUSH cannot set it per command",
+				v, d.set.serial, d.set.pulse.Milliseconds())
+		}
+	}
+	return "AC_UNLOCK", nil
+}
+
 // describe is the command line's description (§12.1.1.1, §12.1.2). Names
 // are sent as UTF-8 (§1.2: terminals not set to Chinese read UTF-8).
 func describe(name string, args map[string]any) (string, error) {
@@ -130,11 +175,13 @@ func (d *Driver) dropLocked(p *pending) {
 
 // commandLines hands out the queued commands not sent yet (§12), answering
 // expired the ones whose deadline passed.
-func (d *Driver) commandLines() string {
+//
+// now is the gateway's clock and date the Date header of the reply that
+// carries them.
+func (d *Driver) commandLines(now, date time.Time) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var b []byte
-	now := d.now()
 	for _, p := range append([]*pending(nil), d.queue...) {
 		if p.sent {
 			continue
@@ -150,7 +197,7 @@ func (d *Driver) commandLines() string {
 			p.done <- devices.Failed(err)
 			continue
 		}
-		p.sent = true
+		p.sent, p.skew = true, date.Sub(now)
 	}
 	if len(b) == 0 {
 		return "OK"
@@ -168,16 +215,29 @@ func (d *Driver) results(rs []zkpush.Result) {
 				continue
 			}
 			d.dropLocked(p)
-			p.done <- mapReturn(p.c, r.Return)
+			if p.c.Name == "time.set" && r.Return == zkpush.ReturnOK {
+				if fw := r.Info["FWVersion"]; fw != "" {
+					d.firmware = clipFirmware(fw)
+				}
+			}
+			p.done <- d.mapReturn(p, r.Return)
 			break
 		}
 	}
 }
 
 // mapReturn maps a Return code (Appendix 1) to the contract's result.
-func mapReturn(c devices.Command, ret int) devices.Result {
+func (d *Driver) mapReturn(p *pending, ret int) devices.Result {
+	c := p.c
 	user, _ := c.Args["user"].(string)
 	switch {
+	case ret == zkpush.ReturnOK && c.Name == "time.set":
+		// The terminal took its clock from the Date header of the reply
+		// that carried the command: stepped, by an amount it does not
+		// report (no corrected_ms), to within the header's rounding.
+		return devices.OK(map[string]any{"clock": devices.ClockSynced, "clock_offset_ms": p.skew.Milliseconds(), "stepped": true})
+	case ret == zkpush.ReturnOK && c.Name == "door.pulse":
+		return devices.OK(map[string]any{"duration_ms": d.set.pulse.Milliseconds()})
 	case ret == zkpush.ReturnOK && c.Name == "attendance.fetch":
 		// The terminal queued the punches; they follow as uploads. PUSH
 		// does not count them for us, and sends the whole window.

@@ -2,6 +2,8 @@ package pushdrv
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +121,83 @@ func TestFetchResendsSameIDs(t *testing.T) {
 	p := sink.events("attendance.punch")
 	if len(p) != 5 || p[3].Source != p[1].Source || p[4].Source != p[2].Source {
 		t.Fatalf("%d punches; want 3 and then the 5 January two again under their sources", len(p))
+	}
+}
+
+// TestTimeSetAndDoorPulse: time.set and door.pulse wait for the terminal's
+// poll like the user commands. time.set goes out as INFO, whose reply's
+// Date header sets the terminal's clock: the result says synced, with the
+// header's rounding as the offset, and the firmware the terminal reported.
+// door.pulse is AC_UNLOCK on a terminal configured with a lock time; a
+// duration the terminal cannot honour, or a terminal without a lock, is an
+// error and nothing is sent.
+func TestTimeSetAndDoorPulse(t *testing.T) {
+	hub := NewHub(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The gateway's clock stands at .7 s: the Date header says the next
+	// second, 300 ms ahead.
+	gw := time.Date(2026, 3, 2, 1, 30, 0, 700e6, time.UTC)
+	d, err := New(hub, "zk-door", devices.Options{Config: cfg{Serial: "DOOR1", Listen: "127.0.0.1:0", TimeZone: "UTC", DoorPulse: "4s"},
+		Now: func() time.Time { return gw }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := New(hub, "zk-bare", devices.Options{Config: cfg{Serial: "BARE1", Listen: "127.0.0.1:0", TimeZone: "UTC"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{}, 2)
+	for _, dr := range []*Driver{d, bare} {
+		go func() { dr.Run(ctx, &memSink{}); done <- struct{}{} }()
+	}
+	defer func() { cancel(); <-done; <-done }()
+	waitAttached(t, hub, 2)
+	// The terminal's own oscillator is an hour off until the gateway sets it.
+	term := zkpushsim.New("DOOR1", "http://"+hub.Addr("127.0.0.1:0"), &zkpushsim.Opts{Lock: true, Firmware: "Ver 8.0.4",
+		Now: func() time.Time { return gw.Add(-time.Hour) }})
+
+	for _, c := range []devices.Command{
+		{ID: "d1", Name: "door.pulse", Args: map[string]any{"duration_ms": int64(3000)}},
+		{ID: "d2", Name: "time.set", Args: map[string]any{"ms": int64(1)}},
+	} {
+		if r := d.Handle(ctx, c); r.Status != devices.StatusError {
+			t.Fatalf("%s %v: %+v, want error", c.Name, c.Args, r)
+		}
+	}
+	if r := bare.Handle(ctx, devices.Command{ID: "d3", Name: "door.pulse", Args: map[string]any{}}); r.Status != devices.StatusError ||
+		!strings.Contains(r.Error, "no door relay") {
+		t.Fatalf("door.pulse on a terminal without a lock: %+v", r)
+	}
+
+	tsc, pulsec := make(chan devices.Result, 1), make(chan devices.Result, 1)
+	go func() { tsc <- d.Handle(ctx, devices.Command{ID: "t", Name: "time.set", Args: map[string]any{}}) }()
+	waitQueued(t, d, 1)
+	go func() {
+		pulsec <- d.Handle(ctx, devices.Command{ID: "p", Name: "door.pulse", Args: map[string]any{"duration_ms": int64(4000)}})
+	}()
+	waitQueued(t, d, 2)
+	ran, err := term.Poll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ran) != 2 || ran[0].Cmd != "INFO" || ran[1].Cmd != "AC_UNLOCK" {
+		t.Fatalf("the terminal ran %+v, want INFO then AC_UNLOCK", ran)
+	}
+	ts, pulse := <-tsc, <-pulsec
+	if ts.Status != devices.StatusOK || ts.Data["clock"] != devices.ClockSynced || ts.Data["clock_offset_ms"] != int64(300) || ts.Data["stepped"] != true {
+		t.Fatalf("time.set: %+v", ts)
+	}
+	if pulse.Status != devices.StatusOK || pulse.Data["duration_ms"] != int64(4000) || term.Unlocks() != 1 {
+		t.Fatalf("door.pulse: %+v, %d unlocks", pulse, term.Unlocks())
+	}
+	if got, want := term.Clock(), gw.Round(time.Second); !got.Equal(want) {
+		t.Fatalf("terminal clock %s after the sync, want %s", got, want)
+	}
+	if fw := d.Status().Firmware; fw != "Ver 8.0.4" {
+		t.Fatalf("firmware %q after INFO", fw)
+	}
+	if got := Commands; !slices.Contains(got, "time.set") || !slices.Contains(got, "door.pulse") {
+		t.Fatalf("Commands %v", got)
 	}
 }

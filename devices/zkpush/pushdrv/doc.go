@@ -27,7 +27,8 @@
 // every request: pending, disabled or retired it is answered 403 with the
 // registry's reason; approved, it is served like a configured terminal
 // under its registry device id, with the time zone, clock and sink of a
-// configured terminal on the same listener, but no status or commands.
+// configured terminal on the same listener (its host, whose Hosted lists
+// it: the daemon gives it status and commands like a configured one).
 //
 // Commands: user.upsert and user.delete (checked by terminal.CheckCommand
 // like every terminal's) wait in the terminal's queue until its next poll
@@ -41,9 +42,16 @@
 // ATTLOG over the window in the terminal's wall clock; the terminal re-sends
 // the window's punches as uploads, under their ids, after the result (which
 // has "more": false and no "count": PUSH does not count them, and sends the
-// whole window whatever the limit). Not built yet: time.set and door.pulse
-// (the terminal's clock follows every reply's Date header anyway); operation
-// and user records are counted, not journaled. Counters (Status().Counters): punches,
+// whole window whatever the limit). time.set goes out as INFO (§12.4.3): the
+// terminal sets its clock from the Date header of every reply (§5), so the
+// reply carrying the command sets it, and the INFO result proves the
+// terminal had that reply; the result is {"clock": "synced",
+// "clock_offset_ms": the Date header's rounding, "stepped": true} (no
+// corrected_ms: PUSH does not report the clock it had). door.pulse goes
+// out as AC_UNLOCK (§12.7.2), which opens the lock for the lock time set on
+// the terminal: only a terminal configured with door_pulse takes it, and a
+// duration_ms other than that lock time is refused, not ignored.
+// Operation and user records are counted, not journaled. Counters (Status().Counters): punches,
 // lines_refused, templates_refused, photos_refused, oper_records,
 // uploads_truncated, uploads_refused, command_results,
 // requests_refused_address, address_changes.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,10 @@ type Driver struct {
 	hub *Hub
 	log zerolog.Logger
 	now func() time.Time
+	// host is, for a terminal enrolled through the registry, the
+	// configured terminal whose listener, zone and sink it shares; nil for
+	// a configured one.
+	host *Driver
 
 	// serveMu serialises the terminal's requests: its uploads are journaled
 	// in the order they were answered, and a client flooding under its
@@ -40,6 +45,7 @@ type Driver struct {
 	// Mutable, guarded by mu.
 	mu       sync.Mutex
 	sink     devices.Sink // set while Run runs
+	l        *listener    // set while Run runs
 	lastSeen time.Time
 	lastAddr netip.Addr
 	answered bool // a reply (with its Date header) went to the terminal
@@ -84,10 +90,13 @@ func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
 	if err != nil {
 		return err
 	}
+	d.mu.Lock()
+	d.l = l
+	d.mu.Unlock()
 	<-ctx.Done()
 	d.hub.detach(l, d)
 	d.mu.Lock()
-	d.sink = nil
+	d.sink, d.l = nil, nil
 	d.mu.Unlock()
 	return nil
 }
@@ -97,6 +106,32 @@ func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
 // when provisioning is configured.
 func (d *Driver) SetEnroll(e func(serial, addr string) (id, why string, err error)) {
 	d.hub.SetEnroll(e)
+}
+
+// Hosted returns the terminals enrolled through the registry that d hosts
+// (their requests come to d's listener; Hub.SetEnroll), sorted by id: the
+// daemon gives them status and commands like configured terminals.
+func (d *Driver) Hosted() []devices.Driver {
+	d.mu.Lock()
+	l := d.l
+	d.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	var out []*Driver
+	for _, e := range l.enrolled {
+		if e.host == d {
+			out = append(out, e)
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(out, func(a, b *Driver) int { return strings.Compare(a.id, b.id) })
+	ds := make([]devices.Driver, len(out))
+	for i, e := range out {
+		ds[i] = e
+	}
+	return ds
 }
 
 // offlineAfter: a terminal polls every Delay (10 s, DefaultOptions); three
@@ -125,10 +160,23 @@ func (d *Driver) count(name string, n int) {
 	d.mu.Unlock()
 }
 
-// reply writes a 200 text reply with the gateway's time in Date (§5, §12:
+// reply writes a text reply with the gateway's time in Date (§5, §12:
 // the terminal sets its clock from it).
 func (d *Driver) reply(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Date", d.now().UTC().Format(http.TimeFormat))
+	d.replyAt(w, status, body, d.now())
+}
+
+// dateOf is the Date header's time for the gateway's clock now: rounded to
+// the second the header can say, rather than truncated, so that a terminal
+// setting its clock from it is off by at most half a second (plus the
+// reply's way across the LAN), ahead or behind.
+func dateOf(now time.Time) time.Time { return now.Round(time.Second) }
+
+func clipFirmware(fw string) string { return strings.ToValidUTF8(fw[:min(len(fw), 64)], "?") }
+
+// replyAt is reply at the gateway's time now.
+func (d *Driver) replyAt(w http.ResponseWriter, status int, body string, now time.Time) {
+	w.Header().Set("Date", dateOf(now).UTC().Format(http.TimeFormat))
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(status)
 	io.WriteString(w, body)
@@ -174,10 +222,11 @@ func (d *Driver) serve(w http.ResponseWriter, r *http.Request) {
 		if info := q.Get("INFO"); info != "" {
 			fw, _, _ := strings.Cut(info, ",")
 			d.mu.Lock()
-			d.firmware = strings.ToValidUTF8(fw[:min(len(fw), 64)], "?")
+			d.firmware = clipFirmware(fw)
 			d.mu.Unlock()
 		}
-		d.reply(w, http.StatusOK, d.commandLines())
+		now := d.now()
+		d.replyAt(w, http.StatusOK, d.commandLines(now, dateOf(now)), now)
 	case r.URL.Path == "/iclock/devicecmd":
 		rs, bad := zkpush.ParseResults(body)
 		d.results(rs)

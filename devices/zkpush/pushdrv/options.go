@@ -17,6 +17,10 @@ type Options struct {
 	Listen    string   `toml:"listen"`     // host:port the terminal calls; default ":8081"
 	TimeZone  string   `toml:"time_zone"`  // IANA zone of the terminal's wall clock; default "Local"
 	AllowFrom []string `toml:"allow_from"` // source addresses or prefixes; empty: any
+	// DoorPulse is the lock time set on the terminal (Menu → Access →
+	// Lock), e.g. "3s": door.pulse opens the lock for that long. Empty: the
+	// terminal has no lock output and door.pulse is refused.
+	DoorPulse string `toml:"door_pulse"`
 }
 
 // DefaultOptions returns what a section without keys gives.
@@ -27,6 +31,7 @@ type settings struct {
 	listen string
 	loc    *time.Location
 	allow  []netip.Prefix
+	pulse  time.Duration // 0: no lock output
 }
 
 func (o Options) validate(id string) (settings, error) {
@@ -54,6 +59,13 @@ func (o Options) validate(id string) (settings, error) {
 			p = netip.PrefixFrom(addr, addr.BitLen())
 		}
 		s.allow = append(s.allow, p.Masked())
+	}
+	if o.DoorPulse != "" {
+		p, err := time.ParseDuration(o.DoorPulse)
+		if err != nil || p < 100*time.Millisecond || p > 10*time.Second || p%time.Millisecond != 0 {
+			return s, bad("door_pulse", o.DoorPulse, "need a duration from 100ms to 10s (the lock time set on the terminal)")
+		}
+		s.pulse = p
 	}
 	s.serial, s.listen, s.loc = o.Serial, o.Listen, loc
 	return s, nil

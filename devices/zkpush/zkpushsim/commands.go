@@ -135,6 +135,13 @@ func (t *Terminal) execute(id, desc string) zkpush.Result {
 		return zkpush.Result{ID: id, Return: zkpush.ReturnOK, Cmd: "DATA"}
 	case desc == "CHECK":
 		return zkpush.Result{ID: id, Return: zkpush.ReturnOK, Cmd: "CHECK"}
+	case desc == "AC_UNLOCK":
+		// §12.7.2: the lock output opens for the terminal's own lock time.
+		if !t.opt.Lock {
+			return zkpush.Result{ID: id, Return: zkpush.ReturnUnsupported, Cmd: "AC_UNLOCK"}
+		}
+		t.unlocks++
+		return zkpush.Result{ID: id, Return: zkpush.ReturnOK, Cmd: "AC_UNLOCK"}
 	case desc == "REBOOT":
 		return zkpush.Result{ID: id, Return: zkpush.ReturnOK, Cmd: "REBOOT"}
 	case desc == "CLEAR LOG":

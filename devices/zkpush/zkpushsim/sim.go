@@ -38,6 +38,7 @@ type Opts struct {
 	Now      func() time.Time // the emulator's own oscillator; nil means time.Now
 	Client   *http.Client     // nil means a client with a 10 s timeout
 	Firmware string           // reported in INFO; "" means "Ver 6.60 emu"
+	Lock     bool             // the terminal has a lock output (AC_UNLOCK works)
 }
 
 // DefaultOpts are the options a nil *Opts means.
@@ -69,6 +70,7 @@ type Terminal struct {
 	clockSet bool
 	results  []zkpush.Result // command results not yet delivered
 	uploads  int             // POSTs that were acknowledged
+	unlocks  int             // AC_UNLOCK commands executed
 }
 
 // New returns a terminal with serial number sn that calls server.
@@ -160,6 +162,13 @@ func (t *Terminal) Records() []zkpush.Punch {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]zkpush.Punch(nil), t.records...)
+}
+
+// Unlocks returns how many times the lock output was opened (AC_UNLOCK).
+func (t *Terminal) Unlocks() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.unlocks
 }
 
 // Users returns a copy of the user table.
