@@ -44,6 +44,7 @@ type Metrics struct {
 	unreadable    *scalar // commands.go
 	// sinks.go: registered by WatchSinks, in its collector.
 	sinkDelivered, sinkFailed, sinkDead *vec
+	sinkHeld                            *vec // gauge
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -90,6 +91,7 @@ func New(opts *Opts) *Metrics {
 	m.lastSeen = f.vec(typeGauge, "device", "last_seen_timestamp_seconds", "Unix time of the last frame received from the device.", "device")
 	m.unreadable = f.scalar(typeCounter, "commands", "unreadable_total", "Commands that could not be answered: no readable id, or no valid command name in the topic (MQTT.md §6 rule 1).")
 	m.sinkDelivered, m.sinkFailed, m.sinkDead = newVec(typeCounter, "", "", "sink"), newVec(typeCounter, "", "", "sink"), newVec(typeCounter, "", "", "sink")
+	m.sinkHeld = newVec(typeGauge, "", "", "sink")
 	return m
 }
 

@@ -26,7 +26,8 @@ var (
 	dSinkDelivered = sdesc(typeCounter, "delivered_total", "Records the sink's destination accepted.")
 	dSinkFailed    = sdesc(typeCounter, "failed_total", "Deliveries that failed and will be retried.")
 	dSinkDead      = sdesc(typeCounter, "dead_lettered_total", "Records the sink could never deliver, kept in the dead-letter stream (for mqtt: dropped as unrenderable).")
-	sinkDesc       = []desc{dSinkBacklog, dSinkOldest, dSinkDelivered, dSinkFailed, dSinkDead}
+	dSinkHeld      = sdesc(typeGauge, "held", "Records the sink holds because their person has no user id on its platform in the person directory.")
+	sinkDesc       = []desc{dSinkBacklog, dSinkOldest, dSinkDelivered, dSinkFailed, dSinkDead, dSinkHeld}
 )
 
 // Delivered counts a record a sink's destination accepted.
@@ -37,6 +38,10 @@ func (m *Metrics) Failed(sink string) { m.sinkFailed.inc(sink) }
 
 // DeadLettered counts a record a sink could never deliver.
 func (m *Metrics) DeadLettered(sink string) { m.sinkDead.inc(sink) }
+
+// Held sets how many records a sink holds for people not yet mapped
+// (gateway/sinks, "Held records").
+func (m *Metrics) Held(sink string, n int) { m.sinkHeld.set(sink, float64(n)) }
 
 // WatchSinks registers the sink families: for the uplink (UplinkSink), from
 // the journal's primary cursors of uplinkStreams and the uplink's counters;
@@ -61,13 +66,14 @@ type sinkCollector struct {
 
 func (c *sinkCollector) collect(dst []family) []family {
 	now := c.m.now()
-	fams := []*family{{desc: dSinkBacklog}, {desc: dSinkOldest}, {desc: dSinkDelivered}, {desc: dSinkFailed}, {desc: dSinkDead}}
+	fams := []*family{{desc: dSinkBacklog}, {desc: dSinkOldest}, {desc: dSinkDelivered}, {desc: dSinkFailed}, {desc: dSinkDead}, {desc: dSinkHeld}}
 	add := func(sink string, backlog uint64, oldest time.Time, delivered, failed, dead float64) {
+		held := c.m.sinkHeld.get(sink)
 		age := 0.0
 		if backlog > 0 && !oldest.IsZero() {
 			age = max(now.Sub(oldest).Seconds(), 0)
 		}
-		for i, v := range []float64{float64(backlog), age, delivered, failed, dead} {
+		for i, v := range []float64{float64(backlog), age, delivered, failed, dead, held} {
 			fams[i].samples = append(fams[i].samples, sample{label: "sink", value: sink, v: v})
 		}
 	}

@@ -56,9 +56,12 @@ func TestSinkFamilies(t *testing.T) {
 	m.DeadLettered("webhook")
 	m.Published("attendance", time.Millisecond)
 	m.PublishFailed("rooms")
+	m.Held("webhook", 3)
 
 	wantLines(t, scrape(t, metrics.Handler(m, &metrics.Health{})),
 		`officegate_sink_backlog{sink="archive"} 1`,
+		`officegate_sink_held{sink="webhook"} 3`,
+		`officegate_sink_held{sink="archive"} 0`,
 		`officegate_sink_backlog{sink="mqtt"} 4`,
 		`officegate_sink_backlog{sink="webhook"} 4`,
 		`officegate_sink_oldest_undelivered_age_seconds{sink="archive"} 90`,

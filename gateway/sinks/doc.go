@@ -47,4 +47,31 @@
 // is the journal's primary consumer and reports in the same metric families
 // as sink "mqtt"; it keeps its own pipelined publisher (a window of
 // publishes awaiting PUBACKs), which Deliver, even in batches, would not allow.
+//
+// # Held records
+//
+// A platform sink (DingTalk, WeCom, Feishu) needs the person's user id on
+// its platform, from the person directory (provisioning/people). When the
+// directory has none, the sink returns Unmapped(person, platform) (an error
+// wrapping ErrUnmapped): the record is neither sent with a guessed id nor
+// dead-lettered, it is held. The runner writes it to the sink's held file
+// (Options.HeldDir, HeldFile: "<dir>/<sink>.held") before its cursor moves
+// on, so other people's punches flow; it counts the sink's held records
+// (HeldMetrics: officegate_sink_held), logs it, and raises HoldAlarm for a
+// person's first held record (once per person while any of theirs is held).
+// At start and whenever Options.Retry signals (the daemon connects it to
+// people.Directory.Watch) it offers every held record to the sink again,
+// oldest first: delivered ones leave the list; still unmapped ones stay; a
+// sink that is down is retried with backoff. A held record therefore
+// arrives after later records of other people, and, if the mapping arrives
+// while that person keeps punching, possibly after their own later ones:
+// each record carries its own time and id.
+//
+// The held file is a header line "officegate-held 1 <length> <sha256>" and
+// a JSON list of Held records (the journaled body in base64), replaced
+// whole on every change (internal/atomicfile); a damaged file stops the
+// sink from starting rather than forget what it held. A sink holds at most
+// MaxHeld records; past that, an unmapped record waits like a record of a
+// sink that is down (the sink's backlog grows, visibly). Without HeldDir an
+// unmapped record always waits so.
 package sinks

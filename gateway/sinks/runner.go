@@ -54,6 +54,18 @@ type Options struct {
 	Alarm   func(ctx context.Context, dl DeadLetter) error
 	Log     *zerolog.Logger
 	Metrics Metrics
+
+	// HeldDir, if set, is where the sink keeps the records it holds
+	// (held.go): a record the sink refuses as Unmapped is kept there and
+	// its stream moves on. Without it such a record is retried like a
+	// sink that is down.
+	HeldDir string
+	// Retry, if set, signals that held records may now be deliverable
+	// (the person directory changed: people.Directory.Watch).
+	Retry <-chan struct{}
+	// HoldAlarm, if set, is called when a person's first record is held
+	// (once per person while any of theirs is held). An error is logged.
+	HoldAlarm func(ctx context.Context, h Held) error
 }
 
 // Runner delivers a sink's streams to it from the sink's journal cursors.
@@ -69,7 +81,8 @@ type Runner struct {
 
 	mu sync.Mutex
 	// Guarded by mu.
-	down error // the last delivery error while the sink is failing; nil when delivering
+	down error    // the last delivery error while the sink is failing; nil when delivering
+	held heldList // the records it holds (held.go)
 }
 
 // New prepares a runner; Run starts it.
@@ -105,6 +118,9 @@ func New(j *journal.Journal, s Sink, o Options) (*Runner, error) {
 		bs = single{s}
 	}
 	r := &Runner{j: j, s: s, sink: bs, opt: o, log: log, max: max(bs.MaxBatch(), 1)}
+	if err := r.loadHeld(); err != nil {
+		return nil, err
+	}
 	for _, st := range o.Streams {
 		rd, err := j.ConsumerReader(o.Name, st)
 		if err != nil {
@@ -167,6 +183,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := r.runHeld(ctx); err != nil && ctx.Err() == nil {
+			cancel(err)
+		}
+	}()
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -269,6 +292,11 @@ func (r *Runner) deliver(ctx context.Context, rd *journal.Reader, batch []item) 
 					return err
 				}
 			default:
+				if ue := (*UnmappedError)(nil); errors.As(res, &ue) {
+					if res = r.hold(ctx, it.rec, it.ev, ue); res == nil {
+						break // held (held.go): acknowledged below
+					}
+				}
 				if res != errNotTried && failed == nil {
 					failed = res
 				}

@@ -1,0 +1,327 @@
+package sinks
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/internal/atomicfile"
+)
+
+// ErrUnmapped marks a delivery refused because the event's person has no
+// user id on the sink's platform (provisioning/people): the record is held
+// for that sink, not dead-lettered and never sent with a guessed id. Sinks
+// return it through Unmapped.
+var ErrUnmapped = errors.New("sinks: person has no user id on the sink's platform")
+
+// UnmappedError is the error Unmapped returns; errors.Is(err, ErrUnmapped)
+// holds for it.
+type UnmappedError struct {
+	Person   string // the person id (or card hash) the event names
+	Platform string // the platform the sink delivers to ("dingtalk", …)
+}
+
+func (e *UnmappedError) Error() string {
+	return fmt.Sprintf("sinks: person %q has no %s user id in the person directory", e.Person, e.Platform)
+}
+
+func (e *UnmappedError) Unwrap() error { return ErrUnmapped }
+
+// Unmapped is the error a sink returns for an event whose person has no
+// user id on its platform.
+func Unmapped(person, platform string) error {
+	return &UnmappedError{Person: person, Platform: platform}
+}
+
+// MaxHeld is how many records one sink holds. Past it, an unmapped record
+// is a delivery failure (retried, the stream waits) rather than a longer
+// list: the held file is rewritten whole on each change, and 10 000 records
+// (some 5 MB) is weeks of punches of a dozen unmapped people.
+const MaxHeld = 10000
+
+// Held is a record a sink holds until its person is mapped.
+type Held struct {
+	Sink     string    `json:"sink"`
+	Stream   string    `json:"stream"`
+	Seq      uint64    `json:"seq"`
+	ID       string    `json:"id,omitempty"`
+	Device   string    `json:"device,omitempty"`
+	Type     string    `json:"type,omitempty"`
+	Person   string    `json:"person"`
+	Platform string    `json:"platform"`
+	Since    time.Time `json:"since"` // when it was held
+	Body     []byte    `json:"body"`  // the journaled body, as it was
+}
+
+// The held file (gateway/sinks/doc.go, "Held records").
+const (
+	heldMagic   = "officegate-held"
+	heldVersion = 1
+	heldMaxBody = 64 << 20
+)
+
+// HeldFile is the file a sink's held records are kept in, inside the held
+// directory.
+func HeldFile(dir, sink string) string { return filepath.Join(dir, sink+".held") }
+
+// ReadHeld reads a sink's held records from the held directory (none when
+// the file does not exist). A damaged file is an error naming it.
+func ReadHeld(dir, sink string) ([]Held, error) {
+	path := HeldFile(dir, sink)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sinks: %w", err)
+	}
+	hs, err := decodeHeld(data)
+	if err != nil {
+		return nil, fmt.Errorf("sinks: held records %s, left as they are: %w", path, err)
+	}
+	return hs, nil
+}
+
+func encodeHeld(hs []Held) []byte {
+	if hs == nil {
+		hs = []Held{}
+	}
+	body, err := json.Marshal(hs)
+	if err != nil {
+		panic("sinks: encoding held records: " + err.Error()) // plain types: cannot fail
+	}
+	body = append(body, '\n')
+	sum := sha256.Sum256(body)
+	out := fmt.Appendf(nil, "%s %d %d %s\n", heldMagic, heldVersion, len(body), hex.EncodeToString(sum[:]))
+	return append(out, body...)
+}
+
+func decodeHeld(data []byte) ([]Held, error) {
+	nl := bytes.IndexByte(data, '\n')
+	if nl < 0 || nl > 200 {
+		return nil, fmt.Errorf("no header line (torn or foreign: %d bytes)", len(data))
+	}
+	f := strings.Split(string(data[:nl]), " ")
+	if len(f) != 4 || f[0] != heldMagic || f[1] != strconv.Itoa(heldVersion) {
+		return nil, fmt.Errorf("header %q: want %q %d, length, sha-256", data[:nl], heldMagic, heldVersion)
+	}
+	n, err := strconv.Atoi(f[2])
+	body := data[nl+1:]
+	if err != nil || n < 0 || n > heldMaxBody || n != len(body) {
+		return nil, fmt.Errorf("header length %q, %d body bytes follow", f[2], len(body))
+	}
+	if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != f[3] {
+		return nil, fmt.Errorf("checksum mismatch")
+	}
+	var hs []Held
+	if err := json.Unmarshal(body, &hs); err != nil {
+		return nil, fmt.Errorf("body: %w", err)
+	}
+	return hs, nil
+}
+
+// heldList is a runner's held records, mirrored in its file.
+type heldList struct {
+	path string // "" when the runner has no held directory
+	// Guarded by Runner.mu.
+	recs []Held
+}
+
+// loadHeld reads the runner's held file at New.
+func (r *Runner) loadHeld() error {
+	if r.opt.HeldDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(r.opt.HeldDir, 0o750); err != nil {
+		return fmt.Errorf("sinks: sink %q: %w", r.opt.Name, err)
+	}
+	if err := atomicfile.RemoveTemps(r.opt.HeldDir, r.opt.Name+".held"); err != nil {
+		return fmt.Errorf("sinks: sink %q: %w", r.opt.Name, err)
+	}
+	hs, err := ReadHeld(r.opt.HeldDir, r.opt.Name)
+	if err != nil {
+		return fmt.Errorf("sinks: sink %q: %w", r.opt.Name, err)
+	}
+	r.held = heldList{path: HeldFile(r.opt.HeldDir, r.opt.Name), recs: hs}
+	return nil
+}
+
+// Held returns the records the sink holds, oldest first.
+func (r *Runner) Held() []Held {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.held.recs)
+}
+
+// hold keeps a record whose person is unmapped, durably, before its cursor
+// moves past it; the first record of a person raises the alarm. Without a
+// held directory, or with the list full, it returns the error and the
+// record is retried like a sink that is down.
+func (r *Runner) hold(ctx context.Context, rec journal.Record, ev Event, ue *UnmappedError) error {
+	h := Held{Sink: r.opt.Name, Stream: rec.Stream, Seq: rec.Seq, ID: ev.ID, Device: ev.Device, Type: ev.Type,
+		Person: ue.Person, Platform: ue.Platform, Since: time.Now().UTC(), Body: rec.Body}
+	r.mu.Lock()
+	if r.held.path == "" {
+		r.mu.Unlock()
+		return fmt.Errorf("%w (no held directory: retried)", ue)
+	}
+	first := true
+	for _, o := range r.held.recs {
+		if o.Stream == h.Stream && o.Seq == h.Seq {
+			r.mu.Unlock()
+			return nil // held before a crash, read again: once is enough
+		}
+		if o.Person == h.Person {
+			first = false
+		}
+	}
+	if len(r.held.recs) >= MaxHeld {
+		r.mu.Unlock()
+		return fmt.Errorf("%w; the sink already holds %d records (the most it holds): import the missing people", ue, MaxHeld)
+	}
+	next := append(slices.Clone(r.held.recs), h)
+	if err := atomicfile.WriteFile(r.held.path, encodeHeld(next), 0o640); err != nil {
+		r.mu.Unlock()
+		return fmt.Errorf("sinks: sink %q: holding %s seq %d: %w", r.opt.Name, rec.Stream, rec.Seq, err)
+	}
+	r.held.recs = next
+	n := len(next)
+	r.heldMetric(n) // under mu, so counts are reported in the order they change
+	r.mu.Unlock()
+	r.setDown(nil)
+	r.log.Warn().Str("stream", rec.Stream).Uint64("seq", rec.Seq).Str("id", ev.ID).Str("person", ue.Person).
+		Str("platform", ue.Platform).Int("held", n).Msg("sinks: held: the person has no user id on the sink's platform")
+	if first && r.opt.HoldAlarm != nil {
+		if err := r.opt.HoldAlarm(ctx, h); err != nil && ctx.Err() == nil {
+			r.log.Warn().Err(err).Str("person", h.Person).Msg("sinks: could not raise the held alarm")
+		}
+	}
+	return nil
+}
+
+func (r *Runner) heldMetric(n int) {
+	if m, ok := r.opt.Metrics.(HeldMetrics); ok {
+		m.Held(r.opt.Name, n)
+	}
+}
+
+// HeldMetrics is a Metrics that also reports how many records a sink holds.
+type HeldMetrics interface {
+	Held(sink string, n int)
+}
+
+// release drops delivered (or dead-lettered) held records from the list.
+func (r *Runner) release(done map[string]bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := slices.DeleteFunc(slices.Clone(r.held.recs), func(h Held) bool {
+		return done[h.Stream+"\x00"+strconv.FormatUint(h.Seq, 10)]
+	})
+	if err := atomicfile.WriteFile(r.held.path, encodeHeld(next), 0o640); err != nil {
+		return fmt.Errorf("sinks: sink %q: releasing held records: %w", r.opt.Name, err)
+	}
+	r.held.recs = next
+	r.heldMetric(len(next))
+	return nil
+}
+
+// runHeld retries the held records at start and whenever Options.Retry
+// signals (the person directory changed), until ctx ends.
+func (r *Runner) runHeld(ctx context.Context) error {
+	if r.held.path == "" {
+		return nil
+	}
+	r.mu.Lock()
+	r.heldMetric(len(r.held.recs))
+	r.mu.Unlock()
+	for attempt := 0; ; {
+		ok, err := r.retryHeld(ctx)
+		if err != nil {
+			return err
+		}
+		var (
+			t     *time.Timer
+			again <-chan time.Time
+		)
+		if ok {
+			attempt = 0
+		} else { // the sink is down: try again later, and on a signal
+			t = time.NewTimer(r.backoff(attempt))
+			again = t.C
+			attempt++
+		}
+		select {
+		case <-ctx.Done():
+		case <-r.opt.Retry:
+		case <-again:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// retryHeld offers every held record to the sink once, oldest first. It
+// reports false when the sink was down (the pass stopped there).
+func (r *Runner) retryHeld(ctx context.Context) (bool, error) {
+	hs := r.Held()
+	if len(hs) == 0 {
+		return true, nil
+	}
+	done := map[string]bool{}
+	ok := true
+	for _, h := range hs {
+		rec := journal.Record{Stream: h.Stream, Seq: h.Seq, Body: h.Body}
+		ev, _, err := r.render(rec)
+		if err == nil {
+			err = r.s.Deliver(ctx, ev)
+		} else {
+			err = Permanent(err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		switch {
+		case err == nil:
+			r.opt.Metrics.Delivered(r.opt.Name)
+		case errors.Is(err, ErrUnmapped):
+			continue
+		case errors.Is(err, ErrPermanent):
+			if err := r.deadLetter(ctx, rec, ev, err); err != nil {
+				return false, err
+			}
+		default:
+			r.opt.Metrics.Failed(r.opt.Name)
+			ok = false
+		}
+		if !ok {
+			break
+		}
+		done[h.Stream+"\x00"+strconv.FormatUint(h.Seq, 10)] = true
+	}
+	if len(done) > 0 {
+		if err := r.release(done); err != nil {
+			// Delivered but still listed: offered again on the next pass
+			// (at least once, by the same id, as after a crash).
+			r.log.Warn().Err(err).Msg("sinks: held records delivered but not yet released")
+			return false, nil
+		}
+		r.log.Info().Int("released", len(done)).Int("held", len(r.Held())).Msg("sinks: held records delivered")
+	}
+	return ok, nil
+}
