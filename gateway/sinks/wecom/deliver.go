@@ -1,0 +1,106 @@
+package wecom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/officegate/officegate/gateway/sinks"
+	"github.com/officegate/officegate/gateway/sinks/internal/cloud"
+)
+
+// record is one check-in record of add_checkin_record (document 99647):
+// exactly the fields sent, nothing of the event besides.
+type record struct {
+	UserID         string `json:"userid"`
+	CheckinTime    int64  `json:"checkin_time"`
+	LocationTitle  string `json:"location_title"`
+	LocationDetail string `json:"location_detail"`
+	Notes          string `json:"notes"`
+	DeviceType     int    `json:"device_type"`
+	DeviceDetail   string `json:"device_detail"`
+}
+
+// PunchType is the only event type this sink sends; it accepts every
+// other event without sending it (a sink's streams choose what it sees:
+// CONFIG.md).
+const PunchType = "attendance.punch"
+
+// Deliver uploads one event (a batch of one).
+func (s *Sink) Deliver(ctx context.Context, ev sinks.Event) error {
+	return s.deliver(ctx, []sinks.Event{ev})[0]
+}
+
+// deliver uploads evs in calls of at most MaxRecords records and returns
+// each event's outcome: nil delivered (or not a punch), an error wrapping
+// sinks.ErrPermanent for a record WeCom refuses or a punch that cannot be
+// read or mapped, another error for a destination that is down (that event
+// and every later one wait).
+func (s *Sink) deliver(ctx context.Context, evs []sinks.Event) []error {
+	out := make([]error, len(evs))
+	var recs []record
+	var at []int // at[i] is the event of recs[i]
+	for i, ev := range evs {
+		if ev.Type != PunchType {
+			continue
+		}
+		r, err := s.record(ev)
+		if err != nil {
+			out[i] = err
+			continue
+		}
+		recs = append(recs, r)
+		at = append(at, i)
+	}
+	for lo := 0; lo < len(recs); lo += MaxRecords {
+		hi := min(lo+MaxRecords, len(recs))
+		errs := cloud.Bisect(ctx, hi-lo, func(ctx context.Context, a, b int) error {
+			return s.post(ctx, "/cgi-bin/checkin/add_checkin_record", map[string]any{"records": recs[lo+a : lo+b]})
+		}, refused)
+		stop := false
+		for k, err := range errs {
+			switch {
+			case err == nil:
+			case refused(err):
+				err = sinks.Permanent(fmt.Errorf("wecom: event %s: %w", evs[at[lo+k]].ID, err))
+			default:
+				stop = true
+			}
+			out[at[lo+k]] = err
+		}
+		if stop {
+			// Keep the order: nothing after a failed call goes first.
+			for _, i := range at[hi:] {
+				out[i] = errors.New("wecom: not attempted: an earlier record of the batch failed")
+			}
+			break
+		}
+	}
+	return out
+}
+
+// record maps a punch to a check-in record.
+func (s *Sink) record(ev sinks.Event) (record, error) {
+	p, err := cloud.ParsePunch(ev.Payload)
+	if err != nil {
+		return record{}, sinks.Permanent(fmt.Errorf("wecom: %w", err))
+	}
+	who, err := cloud.UserID(s.o.People, "wecom", p.Key())
+	if err != nil {
+		return record{}, unmapped(ev, err)
+	}
+	title, detail := s.o.LocationTitle, s.o.LocationDetail
+	if title == "" {
+		title = p.Device
+	}
+	if detail == "" {
+		detail = p.Device
+	}
+	return record{UserID: who.UserID, CheckinTime: p.At.Unix(), LocationTitle: title, LocationDetail: detail,
+		Notes: "officegate " + p.ID, DeviceType: s.o.DeviceType, DeviceDetail: s.o.DeviceDetail}, nil
+}
+
+// unmapped is a punch whose person has no WeCom user id.
+func unmapped(ev sinks.Event, err error) error {
+	return sinks.Permanent(fmt.Errorf("wecom: event %s: %w", ev.ID, err))
+}
