@@ -8,11 +8,13 @@ import (
 
 	"github.com/officegate/officegate/gateway/sinks"
 	"github.com/officegate/officegate/gateway/sinks/filesink"
+	"github.com/officegate/officegate/gateway/sinks/webhook"
 )
 
 // kinds builds each kind of sink from its settings.
 var kinds = map[string]func(sinks.Settings) (sinks.Sink, error){
-	"file": filesink.FromSettings,
+	"file":    filesink.FromSettings,
+	"webhook": webhook.FromSettings,
 }
 
 // New builds a sink of a kind from its settings; name is for the error.
