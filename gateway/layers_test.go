@@ -133,7 +133,9 @@ var gatewayRanks = [][]string{
 	{"gateway/uplink", "gateway/sinks", "gateway/intake", "gateway/config", "gateway/sdnotify"},
 	// Parts built on parts: commands answer through the uplink, sinks are
 	// written to the sinks package's contract, metrics' tests read an uplink.
-	{"gateway/commands", "gateway/metrics", "gateway/sinks/..."},
+	{"gateway/commands", "gateway/metrics", "gateway/sinks/filesink", "gateway/sinks/sinkstest"},
+	// Sinks whose tests run beside the file sink, with the sinks' test kit.
+	{"gateway/sinks/..."},
 	// The registry of sinks.
 	{"gateway/sinks/all"},
 	// The wiring.
@@ -219,10 +221,11 @@ func TestGatewayRank(t *testing.T) {
 		"gateway/journal":         0,
 		"gateway/sinks":           2,
 		"gateway/sinks/filesink":  3,
-		"gateway/sinks/all":       4,
-		"gateway/cmd/officegate":  7,
-		"gateway/cmd/bench":       7,
-		"gateway":                 7,
+		"gateway/sinks/webhook":   4,
+		"gateway/sinks/all":       5,
+		"gateway/cmd/officegate":  8,
+		"gateway/cmd/bench":       8,
+		"gateway":                 8,
 		"gateway/nosuchpackage":   -1,
 		"gateway/journalx":        -1,
 		"gateway/cmdx/officegate": -1,

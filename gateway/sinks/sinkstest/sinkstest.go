@@ -1,4 +1,7 @@
-// Package sinkstest holds what tests of sink kinds share: a journal with a sink's consumer, punches journaled as the intake does, a runner and its counts.
+// Package sinkstest holds what the tests of sink kinds share.
+//
+// A journal with a sink's consumer, punches journaled as the intake does,
+// a runner, its counts, and a retry clock the test drives.
 package sinkstest
 
 import (

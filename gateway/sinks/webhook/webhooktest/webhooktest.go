@@ -1,4 +1,7 @@
-// Package webhooktest is a webhook receiver for tests: it verifies signatures as a consumer would, deduplicates by event id, and can be told to fail.
+// Package webhooktest is a webhook receiver for tests.
+//
+// It verifies signatures as a consumer would (Verify), deduplicates by
+// event id, and can be told to fail, hang or refuse one event.
 package webhooktest
 
 import (
