@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/officegate/officegate/devices"
-	"github.com/officegate/officegate/devices/terminal"
+	"github.com/officegate/officegate/devices/linkdev"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/commands"
 	"github.com/officegate/officegate/provisioning"
@@ -17,26 +17,18 @@ import (
 // link-level alias ("user_upsert", "set_time") is no name of the contract
 // and is refused, so nothing reaches a device around its checks.
 //
-//   - a device on the firmware-bridge link: clockCommands, plus
-//     linkCommands[its kind] (the kind from its HELLO, else the configured
-//     or registered one);
+//   - a device on the firmware-bridge link: clockCommands, plus the
+//     Commands of its kind (devices.LinkKind, from linkdev's registry: the
+//     kind from its HELLO, else the configured or registered one), each
+//     checked by the kind's CheckCommand;
 //   - a driver: the names its Describe lists (kiosk.Commands,
 //     room.Commands), if it is a devices.Commander;
 //   - the gateway itself: the admin service's commands.
 //
-// internalCommands are what other drivers send a link device through a
-// Sender (a room driver to its panel), never accepted from MQTT: the room
-// driver owns the panel's display.
-var (
-	clockCommands = []string{"time.set"} // MQTT.md §6.1: the gateway syncs the clock; no time is ever written
-	linkCommands  = map[string][]string{
-		"terminal": terminal.Commands, // MQTT.md §6.2, each checked by terminal.CheckCommand
-	}
-	internalCommands = map[string][]string{
-		"panel": {"panel.display", "panel.led"},
-		"kiosk": {"kiosk.display"},
-	}
-)
+// A kind's Internal commands are what other drivers send a link device
+// through a Sender (a room driver to its panel), never accepted from MQTT:
+// the room driver owns the panel's display.
+var clockCommands = []string{"time.set"} // MQTT.md §6.1: the gateway syncs the clock; no time is ever written
 
 // accepted returns the names device takes over MQTT (internal: from
 // another driver as well), or ErrUnknownDevice wrapped with its id.
@@ -57,9 +49,10 @@ func (r router) accepted(device string, internal bool) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w %q", commands.ErrUnknownDevice, device)
 	}
-	names := slices.Concat(clockCommands, linkCommands[kind])
+	lk, _ := linkdev.ByName(kind)
+	names := slices.Concat(clockCommands, lk.Commands)
 	if internal {
-		names = append(names, internalCommands[kind]...)
+		names = append(names, lk.Internal...)
 	}
 	return names, nil
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/devices"
-	"github.com/officegate/officegate/devices/terminal"
+	"github.com/officegate/officegate/devices/linkdev"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/commands"
@@ -123,9 +123,9 @@ func (s *Sender) Send(ctx context.Context, device string, c devices.Command) (de
 		return devices.Result{}, fmt.Errorf("daemon: time.set is the gateway's: it syncs device clocks itself")
 	}
 	args := c.Args
-	if r.isTerminal(device, lg) && !slices.Contains(internalCommands["terminal"], c.Name) {
+	if k := r.linkRules(device, lg); k.CheckCommand != nil && !slices.Contains(k.Internal, c.Name) {
 		var err error
-		if args, err = terminal.CheckCommand(c.Name, c.Args); err != nil {
+		if args, err = k.CheckCommand(c.Name, c.Args); err != nil {
 			return devices.Result{}, fmt.Errorf("daemon: %w", err)
 		}
 	}
@@ -313,17 +313,8 @@ func deviceStatus(d Device, s link.Status) envelope.DeviceStatus {
 	return ds
 }
 
-func kindName(k msg.Kind) string {
-	switch k {
-	case msg.KindAttendance:
-		return "terminal"
-	case msg.KindKiosk:
-		return "kiosk"
-	case msg.KindRoomPanel:
-		return "panel"
-	}
-	return "other"
-}
+// kindName is the name of a declared kind (devices.LinkKind.Name).
+func kindName(k msg.Kind) string { return linkdev.Kind(k).Name }
 
 // router executes device commands over their links, or hands them to a
 // driver that takes commands.
@@ -379,8 +370,9 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 	if req.Name == "time.set" {
 		return r.syncClock(ctx, lg, a)
 	}
-	if r.isTerminal(req.Device, lg) {
-		if a, err = terminal.CheckCommand(req.Name, a); err != nil {
+	rules := r.linkRules(req.Device, lg)
+	if rules.CheckCommand != nil {
+		if a, err = rules.CheckCommand(req.Name, a); err != nil {
 			if errors.Is(err, devices.ErrBiometric) {
 				// Someone tried to push biometric data: an administrator
 				// should know, whatever the sender does with the error.
@@ -407,17 +399,20 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 		return commands.Outcome{Status: status, Error: err.Error()}
 	}
 	data := res.Data
-	if r.isTerminal(req.Device, lg) {
-		data = terminal.ResultData(req.Name, data)
+	if rules.ResultData != nil {
+		data = rules.ResultData(req.Name, data)
 	}
 	return commands.Outcome{Status: res.Status.String(), Error: res.Error, Data: data}
 }
 
-func (r router) isTerminal(device string, lg *link.Gateway) bool {
+// linkRules are the rules of a link device's kind (its commands' checks and
+// results): the kind its HELLO declared, else the configured one.
+func (r router) linkRules(device string, lg *link.Gateway) devices.LinkKind {
 	if st := lg.Status(); st.HardwareID != "" {
-		return st.Kind == msg.KindAttendance
+		return linkdev.Kind(st.Kind)
 	}
-	return r.kinds[device] == "terminal"
+	k, _ := linkdev.ByName(r.kinds[device])
+	return k
 }
 
 // syncClock is time.set: the gateway owns device clocks, so setting one

@@ -14,12 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/devices"
-	"github.com/officegate/officegate/devices/roomdrv"
-	"github.com/officegate/officegate/devices/terminal"
+	"github.com/officegate/officegate/devices/linkdev"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/envelope"
@@ -76,19 +74,8 @@ func StreamFor(eventType string) string {
 	return StreamTelemetry
 }
 
-// EventType names a device's event on the wire: a device that says "punch"
-// is an attendance terminal, so the type is "attendance.punch"; a kind that
-// already has a dot is used as it is.
-func EventType(kind msg.Kind, event string) string {
-	if strings.Contains(event, ".") {
-		return event
-	}
-	prefix := map[msg.Kind]string{msg.KindAttendance: "attendance.", msg.KindKiosk: "kiosk.", msg.KindRoomPanel: "room."}[kind]
-	if prefix == "" {
-		prefix = "device."
-	}
-	return prefix + event
-}
+// EventType names a device's event on the wire (linkdev.EventType).
+func EventType(kind msg.Kind, event string) string { return linkdev.EventType(kind, event) }
 
 // Options configure an Intake.
 type Options struct {
@@ -319,130 +306,18 @@ func (in *Intake) advance(rec link.Record) {
 	}
 }
 
+// event builds the journal entries of a link record's event: the record
+// made devices.Events by linkdev, through the one envelope builder.
 func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
-	ev := rec.Event
-	typ := EventType(rec.DeviceKind, ev.Kind)
-	devTime := time.UnixMilli(int64(ev.Time)).In(in.opt.Location)
-	clock := envelope.ClockUnknown
-	switch {
-	case ev.Clock == msg.ClockUnset:
-	case rec.Clock.State == link.ClockSynced:
-		clock = envelope.ClockSynced
-	case rec.Clock.State == link.ClockDrifted:
-		clock = envelope.ClockDrifted
-	}
-	offset := rec.Clock.Offset
-	if ahead := devTime.Sub(rec.Received); ev.Clock != msg.ClockUnset && ahead > in.opt.ClockThreshold {
-		// Recorded after it arrived: whatever the last sync said, this
-		// clock was wrong, by at least that much.
-		clock, offset = envelope.ClockDrifted, ahead
-	}
 	var entries []journal.Entry
-	add := func(stream, typ, id string, data any) error {
-		raw, err := envelope.EncodeData(data)
+	for _, ev := range linkdev.Events(rec) {
+		es, err := in.build(arrival{Event: ev, link: true})
 		if err != nil {
-			return fmt.Errorf("intake: event %v from %q: %w", ev.ID, rec.DeviceID, err)
+			return nil, fmt.Errorf("intake: event %v from %q: %w", rec.Event.ID, rec.DeviceID, err)
 		}
-		env := in.envelope(rec, typ, id, ev.ID, devTime, clock, raw)
-		if clock == envelope.ClockDrifted {
-			off := offset.Milliseconds()
-			env.ClockOffsetMS = &off
-		}
-		b, err := (&envelope.Outbound{Event: env}).Encode()
-		if err != nil {
-			return err
-		}
-		entries = append(entries, journal.Entry{Stream: stream, Body: b})
-		return nil
-	}
-	id := envelope.EventID(rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq))
-	// Notes the gateway makes about this event get ids of their own
-	// namespace, stable like the event's, never a device event's id.
-	noteID := func(note string) string {
-		return envelope.NoteID(note, rec.HardwareID, ev.ID.Boot, uint64(ev.ID.Seq))
-	}
-	if rec.Missing > 0 {
-		// The device's store overflowed: say so, in order, before the event —
-		// in the event's stream, so the note cannot overtake or trail it.
-		err := add(StreamFor(typ), "device.events_lost", noteID(envelope.NoteEventsLost),
-			map[string]any{"boot": ev.ID.Boot, "lost": rec.Missing, "before_seq": ev.ID.Seq})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if r, ok := ev.Data["replay"]; ok && typ == "attendance.punch" {
-		// A punch sent again at an attendance.fetch: published under the id
-		// it had the first time, so consumers that have it drop it.
-		boot, seq, bad := terminal.ReplayOf(r, ev.ID.Boot, ev.ID.Seq)
-		orig := msg.EventID{Boot: boot, Seq: seq}
-		if bad != nil {
-			// Not a punch HR can place: the event is journaled as an alarm in
-			// its stead (under its id), and the device is acknowledged.
-			alarm := map[string]any{"alarm": "other",
-				"detail": fmt.Sprintf("unusable replayed punch (boot %d, seq %d): %v", ev.ID.Boot, ev.ID.Seq, bad)}
-			if err := add(StreamControl, "device.alarm", id, alarm); err != nil {
-				return nil, err
-			}
-			return entries, nil
-		}
-		d := make(map[string]any, len(ev.Data))
-		for k, v := range ev.Data {
-			if k != "replay" {
-				d[k] = v
-			}
-		}
-		ev = &msg.Event{ID: orig, Kind: ev.Kind, Time: ev.Time, Clock: ev.Clock, Data: d}
-		id = envelope.EventID(rec.HardwareID, orig.Boot, uint64(orig.Seq))
-	}
-	data, removed := devices.Redact(ev.Data)
-	var body any = data
-	switch {
-	case envelope.CheckLevel("event type", typ) != nil:
-		// Never dropped: published under a reserved type, with the name the
-		// device used (MQTT.md §5).
-		typ, body = "device.unknown_event", map[string]any{"event": ev.Kind, "data": data}
-	case typ == "attendance.punch":
-		p, err := terminal.Punch(ev.Data, in.opt.CardKey) // lists what it redacts itself
-		if err != nil {
-			// A punch HR cannot use is flagged, not dropped. The alarm says
-			// what was wrong, not what the terminal sent: its record could hold
-			// a card number that this site publishes only hashed.
-			typ, body = "device.alarm", map[string]any{"alarm": "other",
-				"detail": fmt.Sprintf("unusable %s event (boot %d, seq %d): %v", ev.Kind, ev.ID.Boot, ev.ID.Seq, err)}
-			break
-		}
-		body = p
-	case typ == roomdrv.PanelButton || typ == roomdrv.PanelOccupancy:
-		// A panel's body as PROTOCOL.md §9.4 specifies it; one that breaks
-		// it is flagged, as an unusable punch is.
-		p, _, err := roomdrv.PanelData(typ, data)
-		if err != nil {
-			typ, body = "device.alarm", map[string]any{"alarm": "other",
-				"detail": fmt.Sprintf("unusable %s event (boot %d, seq %d): %v", ev.Kind, ev.ID.Boot, ev.ID.Seq, err)}
-			break
-		}
-		body = p
-	}
-	if err := add(StreamFor(typ), typ, id, body); err != nil {
-		return nil, err
-	}
-	if len(removed) > 0 {
-		err := add(StreamControl, "device.alarm", noteID(envelope.NoteBiometric), map[string]any{"alarm": "biometric_refused",
-			"detail": fmt.Sprintf("%d field(s) removed from a %s event: biometric data never leaves the device", len(removed), ev.Kind)})
-		if err != nil {
-			return nil, err
-		}
+		entries = append(entries, es...)
 	}
 	return entries, nil
-}
-
-func (in *Intake) envelope(rec link.Record, typ, id string, eid msg.EventID, devTime time.Time, clock string, data cbor.RawMessage) *envelope.Event {
-	return &envelope.Event{
-		V: envelope.Version, ID: id, Type: typ, Gateway: in.opt.Gateway, Device: rec.DeviceID,
-		Boot: eid.Boot, Seq: uint64(eid.Seq),
-		Time: envelope.StampOf(devTime), TimeRaw: devTime.Format("2006-01-02T15:04:05.000"),
-		Clock: clock, Received: envelope.StampOf(rec.Received.UTC()), Data: data,
-	}
 }
 
 func (in *Intake) deviceResult(rec link.Record) ([]journal.Entry, error) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices"
-	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
 )
 
@@ -79,50 +78,9 @@ func (in *Intake) emit(ctx context.Context, ev devices.Event, seen bool) error {
 	return nil
 }
 
-// entries builds the journal entries of one event: the event, and the alarm
-// beside it when biometric data was removed from it.
+// entries builds the journal entries of a driver's event, through the one
+// envelope builder: the event, and the alarm beside it when biometric data
+// was removed from it.
 func (in *Intake) entries(ev devices.Event) ([]journal.Entry, error) {
-	if err := ev.Check(); err != nil && !errors.Is(err, devices.ErrBiometric) {
-		return nil, fmt.Errorf("intake: event from %q refused: %w", ev.Device, err)
-	}
-	data, removed := devices.Redact(ev.Data)
-	id := envelope.NewID()
-	var boot uint32
-	var seq uint64
-	switch {
-	case ev.Source.Key != "":
-		id = envelope.KeyID(ev.Source.HardwareID, ev.Source.Key) // boot and seq stay 0: the device has none
-	case !ev.Source.IsZero():
-		id = envelope.EventID(ev.Source.HardwareID, ev.Source.Boot, ev.Source.Seq)
-		boot, seq = ev.Source.Boot, ev.Source.Seq
-	}
-	raw, err := envelope.EncodeData(data)
-	if err != nil {
-		return nil, fmt.Errorf("intake: event %s from %q: %w", ev.Type, ev.Device, err)
-	}
-	timeRaw := ev.TimeRaw
-	if timeRaw == "" {
-		timeRaw = ev.Time.In(in.opt.Location).Format("2006-01-02T15:04:05.000")
-	}
-	clock := ev.Clock
-	if clock == "" {
-		clock = envelope.ClockUnknown
-	}
-	e := &envelope.Event{V: envelope.Version, ID: id, Type: ev.Type, Gateway: in.opt.Gateway, Device: ev.Device,
-		Boot: boot, Seq: seq, Time: envelope.StampOf(ev.Time.In(in.opt.Location)), TimeRaw: timeRaw, Clock: clock,
-		Received: envelope.StampOf(in.opt.Now().UTC()), Data: raw}
-	b, err := (&envelope.Outbound{Event: e}).Encode()
-	if err != nil {
-		return nil, err
-	}
-	entries := []journal.Entry{{Stream: StreamFor(ev.Type), Body: b}}
-	if len(removed) > 0 {
-		alarm, _ := envelope.EncodeData(map[string]any{"alarm": "biometric_refused",
-			"detail": fmt.Sprintf("%d field(s) removed from a %s event: biometric data never leaves the device", len(removed), ev.Type)})
-		a := *e
-		a.ID, a.Type, a.Data = envelope.NewID(), "device.alarm", alarm
-		ab, _ := (&envelope.Outbound{Event: &a}).Encode()
-		entries = append(entries, journal.Entry{Stream: StreamControl, Body: ab})
-	}
-	return entries, nil
+	return in.build(in.driverArrival(ev))
 }

@@ -1,0 +1,133 @@
+// Package linkdev makes devices on the firmware-bridge link event sources like drivers.
+//
+// A link device's records become devices.Events, named and read by the rules
+// of the kind it declared in its HELLO (link.Record.DeviceKind), and go to the
+// gateway's one envelope builder as every driver's events do. Kinds is the
+// registry of kinds: adding a kind is its package (which declares a
+// devices.LinkKind) and one line there.
+package linkdev
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/kiosk"
+	"github.com/officegate/officegate/devices/roomdrv"
+	"github.com/officegate/officegate/devices/terminal"
+	"github.com/officegate/officegate/firmware-bridge/link"
+	"github.com/officegate/officegate/firmware-bridge/msg"
+)
+
+// Kinds is the registry of the kinds a link device may declare.
+var Kinds = map[msg.Kind]devices.LinkKind{
+	msg.KindAttendance: terminal.Link,
+	msg.KindKiosk:      kiosk.Link,
+	msg.KindRoomPanel:  roomdrv.PanelLink,
+}
+
+// other is a device of a kind the registry does not know: its events are
+// published under device.*, and it takes only the gateway's commands.
+var other = devices.LinkKind{Name: "other", Prefix: "device."}
+
+// Kind returns the rules of a declared kind.
+func Kind(k msg.Kind) devices.LinkKind {
+	if lk, ok := Kinds[k]; ok {
+		return lk
+	}
+	return other
+}
+
+// ByName returns the kind named name (LinkKind.Name: a configured or
+// registered kind); false when no registered kind has that name.
+func ByName(name string) (devices.LinkKind, bool) {
+	for _, k := range sortedKinds() {
+		if lk := Kinds[k]; lk.Name == name {
+			return lk, true
+		}
+	}
+	return devices.LinkKind{}, false
+}
+
+// Rule returns the rule for events of type typ, whatever the sending device's
+// kind (a device may name its events with a dot); nil when there is none.
+func Rule(typ string) devices.EventRule {
+	for _, k := range sortedKinds() {
+		if r := Kinds[k].Events[typ]; r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+func sortedKinds() []msg.Kind {
+	ks := make([]msg.Kind, 0, len(Kinds))
+	for k := range Kinds {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// EventType names a device's event on the wire: a device that says "punch"
+// is an attendance terminal, so the type is "attendance.punch"; a name that
+// already has a dot is used as it is.
+func EventType(k msg.Kind, event string) string {
+	if strings.Contains(event, ".") {
+		return event
+	}
+	return Kind(k).Prefix + event
+}
+
+// NoteEventsLost names the gateway's note that events were lost before an
+// event; its id derives from the event's source in the note's own namespace.
+const NoteEventsLost = "events_lost"
+
+// Event is one event of a link record on its way to the envelope builder,
+// with what only the link knows of it.
+type Event struct {
+	devices.Event
+	Received time.Time      // when its frame arrived, by the gateway's clock
+	Offset   *time.Duration // the device clock minus the gateway's at the last sync; nil: not measured
+	// ClockUnset: the device says its clock was not set when it recorded
+	// the event, so its time is no measurement at all.
+	ClockUnset bool
+	Name       string            // the event's name as the device sent it ("punch")
+	Rule       devices.EventRule // its type's rule (Rule); nil: none
+	Note       string            // a note of the gateway about the event Source names (NoteEventsLost); "": the event itself
+	StreamOf   string            // the type whose journal stream it belongs in, when not its own
+	Kind       devices.LinkKind  // the kind the device declared
+}
+
+// Events are the events a link record of kind link.RecordEvent brings in, in
+// order: a device.events_lost note when the device's store overflowed just
+// before it (in the event's stream, so the note can neither overtake nor
+// trail it), then the event.
+func Events(rec link.Record) []Event {
+	me := rec.Event
+	kind := Kind(rec.DeviceKind)
+	typ := EventType(rec.DeviceKind, me.Kind)
+	clock := devices.ClockUnknown
+	switch {
+	case me.Clock == msg.ClockUnset:
+	case rec.Clock.State == link.ClockSynced:
+		clock = devices.ClockSynced
+	case rec.Clock.State == link.ClockDrifted:
+		clock = devices.ClockDrifted
+	}
+	offset := rec.Clock.Offset
+	ev := Event{
+		Event: devices.Event{Device: rec.DeviceID, Type: typ, Time: time.UnixMilli(int64(me.Time)), Clock: clock,
+			Data: me.Data, Source: devices.EventSource{HardwareID: rec.HardwareID, Boot: me.ID.Boot, Seq: uint64(me.ID.Seq)}},
+		Received: rec.Received, Offset: &offset, ClockUnset: me.Clock == msg.ClockUnset,
+		Name: me.Kind, Rule: Rule(typ), Kind: kind,
+	}
+	if rec.Missing == 0 {
+		return []Event{ev}
+	}
+	lost := ev
+	lost.Type, lost.Name, lost.Rule, lost.Note, lost.StreamOf = "device.events_lost", "", nil, NoteEventsLost, typ
+	lost.Data = map[string]any{"boot": me.ID.Boot, "lost": rec.Missing, "before_seq": me.ID.Seq}
+	return []Event{lost, ev}
+}
