@@ -133,7 +133,9 @@ var gatewayRanks = [][]string{
 	{"gateway/uplink", "gateway/sinks", "gateway/intake", "gateway/config", "gateway/sdnotify"},
 	// Parts built on parts: commands answer through the uplink, sinks are
 	// written to the sinks package's contract, metrics' tests read an uplink.
-	{"gateway/commands", "gateway/metrics", "gateway/sinks/filesink", "gateway/sinks/sinkstest"},
+	// The code and test kits the sink kinds share are here too.
+	{"gateway/commands", "gateway/metrics", "gateway/sinks/filesink", "gateway/sinks/sinkstest",
+		"gateway/sinks/internal/..."},
 	// Sinks whose tests run beside the file sink, with the sinks' test kit.
 	{"gateway/sinks/..."},
 	// The registry of sinks.
