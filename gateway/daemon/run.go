@@ -304,6 +304,9 @@ func (w *wiring) unbindSender() error {
 // startDrivers runs the devices not on a link, and mirrors their status.
 func (w *wiring) startDrivers(_ context.Context, g *group) error {
 	in, up, log := w.in, w.up, w.log
+	if err := w.m.WatchDrivers(driverCounters(w.o.Drivers)); err != nil {
+		log.Error().Err(err).Msg("driver counters not exported")
+	}
 	for _, d := range w.o.Drivers {
 		if e, ok := d.(lanEnroller); ok && w.reg != nil {
 			e.SetEnroll(w.enrollLAN)

@@ -3,6 +3,8 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,8 +42,9 @@ func TestZKPushEnrollment(t *testing.T) {
 	events := newCollector(t, b.URL, "officegate/gw-zke/devices/+/events/#")
 	enroll := newCollector(t, b.URL, "officegate/gw-zke/enrollment")
 	results := newCollector(t, b.URL, "officegate/gw-zke/results")
+	httpAddr := freePort(t)
 	runGateway(t, daemon.Options{
-		Gateway: "gw-zke", StateDir: filepath.Join(dir, "gw"),
+		Gateway: "gw-zke", StateDir: filepath.Join(dir, "gw"), HTTP: httpAddr,
 		Uplink:       uplink.Options{Broker: b.URL, ClientID: "officegate-gw-zke"},
 		Drivers:      []devices.Driver{host},
 		Provisioning: &daemon.Provisioning{},
@@ -166,5 +169,21 @@ func TestZKPushEnrollment(t *testing.T) {
 	}
 	if u := term.Users()["42"]; u.Name != "李四" {
 		t.Fatalf("terminal user 42 = %+v", u)
+	}
+	// Its counters, and its host's, are on /metrics.
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`officegate_driver_counter_total{device="hall-zk",kind="zkpush",counter="punches"} 3`,
+		`officegate_driver_counter_total{device="hall-zk",kind="zkpush",counter="command_results"} 2`,
+		`officegate_driver_counter_total{device="zk-host",kind="zkpush",counter="punches"} 0`,
+	} {
+		if !strings.Contains(string(page), want+"\n") {
+			t.Errorf("/metrics has no %s", want)
+		}
 	}
 }

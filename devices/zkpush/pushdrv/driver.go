@@ -72,7 +72,21 @@ func New(h *Hub, id string, opts devices.Options) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Driver{id: id, set: set, hub: h, log: opts.Log, now: opts.Clock(), counters: map[string]uint64{}}, nil
+	return &Driver{id: id, set: set, hub: h, log: opts.Log, now: opts.Clock(), counters: newCounters()}, nil
+}
+
+// CounterNames are the names of Status().Counters, every one present from
+// the start (at 0) so that a rate on /metrics starts at the first event.
+var CounterNames = []string{"address_changes", "command_results", "lines_refused", "oper_records", "photos_refused",
+	"punches", "requests_refused_address", "requests_unknown", "requests_unreadable", "tables_ignored",
+	"templates_refused", "uploads_refused", "uploads_truncated"}
+
+func newCounters() map[string]uint64 {
+	c := make(map[string]uint64, len(CounterNames))
+	for _, n := range CounterNames {
+		c[n] = 0
+	}
+	return c
 }
 
 // Describe implements devices.Driver.
