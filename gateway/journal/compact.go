@@ -218,6 +218,7 @@ func (j *Journal) compactLocked(seg *segment, level Priority, nowMs int64) (int6
 	}
 	freed := seg.size - int64(len(buf))
 	j.diskBytes -= freed
+	j.st.compactBytes += uint64(len(buf))
 	seg.size, seg.end, seg.records, seg.streams = int64(len(buf)), int64(len(buf)), records, streams
 	seg.gen++
 	j.st.fsyncs += 2
@@ -313,7 +314,9 @@ func (j *Journal) makeRoomLocked(sts []*stream, excess int64, cause string) erro
 	if possible < excess {
 		return j.fullErrorLocked(sts[0], cause, nowMs)
 	}
+	reached := PriorityDiagnostics + 1
 	for level := PriorityDiagnostics; level >= floor && excess > 0; level-- {
+		reached = level
 		for _, seg := range slices.Clone(j.segs) {
 			if excess <= 0 {
 				break
@@ -347,6 +350,9 @@ func (j *Journal) makeRoomLocked(sts []*stream, excess int64, cause string) erro
 	}
 	if excess > 0 {
 		return j.fullErrorLocked(sts[0], cause, nowMs)
+	}
+	if compact && reached <= PriorityDiagnostics {
+		j.shedStartLocked(reached)
 	}
 	return nil
 }

@@ -66,6 +66,8 @@ func BenchmarkCapInterleaved(b *testing.B) {
 				b.ReportMetric(float64(w1-w0)/float64(stored), "written-B/record")
 				b.ReportMetric(float64(stored), "records")
 				b.ReportMetric(float64(s.Compactions), "compactions")
+				b.ReportMetric(float64(s.CompactedBytes)/float64(stored), "compacted-B/record")
+				b.ReportMetric(float64(s.ShedOnArrival), "shed-on-arrival")
 			}
 		})
 	}

@@ -109,6 +109,9 @@ func (j *Journal) fullChangedLocked() {
 // maintain calls it, so an episode ends when delivery frees room even if no
 // device is appending.
 func (j *Journal) checkRoomLocked() {
+	if j.diskBytes+j.opt.SegmentSize <= j.opt.MaxBytes {
+		j.shedEndLocked()
+	}
 	if !j.full.state.Full && !j.full.fsFull {
 		return
 	}

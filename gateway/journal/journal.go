@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -41,6 +42,7 @@ type Journal struct {
 	cursorsDirty bool
 	losses       []Loss // damage found by readers after Open
 	full         fullTracker
+	shedding     shedState
 
 	repairMu sync.Mutex // serialises read-time repairs
 	st       counters
@@ -70,6 +72,8 @@ type stream struct {
 type counters struct {
 	commits, records, bytes, fsyncs uint64
 	compactions                     uint64
+	compactBytes                    uint64 // bytes of compacted copies written
+	shedOnArrival                   uint64 // records shed on arrival (shed.go)
 	syncTime                        time.Duration
 }
 
@@ -80,6 +84,9 @@ type batch struct {
 	done     chan struct{}
 	err      error
 	firstSeq uint64
+	// shed lists, in log order, the stream of each record of the batch that
+	// is shed on arrival (shed.go): written as a hole, counted as shed.
+	shed []*stream
 }
 
 func newBatch() *batch { return &batch{done: make(chan struct{})} }
@@ -195,6 +202,17 @@ func (j *Journal) appendMany(ctx context.Context, entries []Entry, flags uint8) 
 		}
 		break
 	}
+	shed := j.shedOnArrivalLocked(sts)
+	if shed != nil {
+		size = 0
+		for i, e := range entries {
+			if shed[i] {
+				size += holeSize
+			} else {
+				size += recordSize(len(e.Body))
+			}
+		}
+	}
 	if err := j.reserveLocked(sts, size); err != nil {
 		j.mu.Unlock()
 		return 0, err
@@ -203,6 +221,11 @@ func (j *Journal) appendMany(ctx context.Context, entries []Entry, flags uint8) 
 	idx := len(b.offs)
 	for i, e := range entries {
 		b.offs = append(b.offs, len(b.buf))
+		if shed != nil && shed[i] {
+			b.buf = appendUnsealed(b.buf, 0, 0, flagHole, make([]byte, holeSize-recordHeaderSize))
+			b.shed = append(b.shed, sts[i])
+			continue
+		}
 		b.buf = appendUnsealed(b.buf, timeMs, sts[i].id, flags, e.Body)
 	}
 	j.inflight += int64(size)
@@ -362,6 +385,10 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 	// Seal (number and checksum) in log order, then write and sync each file.
 	b.firstSeq = seq
 	for i, o := range b.offs {
+		if b.buf[o+23]&flagHole != 0 {
+			// A record shed on arrival: a hole standing for its own number.
+			binary.LittleEndian.PutUint64(b.buf[o+recordHeaderSize:], seq+uint64(i))
+		}
 		sealRecord(b.buf[o:], seq+uint64(i))
 	}
 	start := time.Now()
@@ -387,6 +414,7 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 
 	// Publish.
 	var sealed []*segment
+	holes := 0
 	j.mu.Lock()
 	for k, c := range chunks {
 		seg := c.seg
@@ -400,6 +428,15 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 		o := c.off
 		for i := c.from; i < c.to; i++ {
 			h := decodeHeader(b.buf[b.offs[i]:])
+			o += int64(b.size(i))
+			if h.Flags&flagHole != 0 {
+				st := b.shed[0]
+				b.shed = b.shed[1:]
+				st.appended++
+				st.shed++
+				holes++
+				continue
+			}
 			seg.add(h)
 			st := j.byID[h.Stream]
 			st.appended++
@@ -407,7 +444,6 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 			for _, cs := range st.named {
 				cs.depth++
 			}
-			o += int64(b.size(i))
 		}
 		seg.end = o
 		if c.to > c.from {
@@ -415,7 +451,8 @@ func (j *Journal) write(b *batch) ([]*segment, error) {
 		}
 	}
 	j.st.commits++
-	j.st.records += uint64(len(b.offs))
+	j.st.records += uint64(len(b.offs) - holes)
+	j.st.shedOnArrival += uint64(holes)
 	j.st.bytes += uint64(len(b.buf))
 	j.st.fsyncs += uint64(syncs + 2*(len(chunks)-1)) // each new segment: its header and the directory
 	j.st.syncTime += latency

@@ -34,6 +34,7 @@ func (j *Journal) reserveLocked(sts []*stream, size int) error {
 	if want <= limit {
 		if cause == FullCap {
 			j.roomLocked()
+			j.shedEndLocked()
 		}
 		return nil
 	}
@@ -197,9 +198,13 @@ type Stats struct {
 	// Compactions counts segments rewritten without shed or delivered
 	// records to make room under the cap (FORMAT.md §7).
 	Compactions uint64
-	SyncTime    time.Duration
-	Losses      []Loss // damage found while reading, since Open
-	Failed      error  // non-nil once a write failed
+	// CompactedBytes is the bytes of compacted copies written; ShedOnArrival
+	// the records shed as they arrived, written as holes (FORMAT.md §7).
+	CompactedBytes uint64
+	ShedOnArrival  uint64
+	SyncTime       time.Duration
+	Losses         []Loss // damage found while reading, since Open
+	Failed         error  // non-nil once a write failed
 	// Pending is the record bytes appended and not yet durable (waiting for
 	// or in a commit). Pending above zero while Commits stands still is a
 	// stalled disk: the watchdog's test (gateway/sdnotify).
@@ -224,7 +229,7 @@ func (j *Journal) Stats() Stats {
 		Full: j.full.state, FreeBytes: free,
 		Segments: len(j.segs), DiskBytes: j.diskBytes, MaxBytes: j.opt.MaxBytes,
 		Commits: j.st.commits, Records: j.st.records, Bytes: j.st.bytes, Fsyncs: j.st.fsyncs,
-		Compactions: j.st.compactions, SyncTime: j.st.syncTime, Losses: slices.Clone(j.losses), Failed: j.failed, Pending: j.inflight,
+		Compactions: j.st.compactions, CompactedBytes: j.st.compactBytes, ShedOnArrival: j.st.shedOnArrival, SyncTime: j.st.syncTime, Losses: slices.Clone(j.losses), Failed: j.failed, Pending: j.inflight,
 	}
 	for _, st := range j.byName {
 		ss := StreamStats{
