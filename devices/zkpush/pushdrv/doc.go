@@ -56,6 +56,11 @@
 // uploads_truncated, uploads_refused, command_results,
 // requests_refused_address, address_changes.
 //
+// Clocks (clock.go): a punch is synced when the terminal recorded it, by
+// its own clock, while the gateway was answering it — every reply's Date
+// header sets that clock, rounded to the second — and unknown otherwise;
+// the envelope builder flags one recorded after it arrived drifted.
+//
 // What PUSH authenticates: nothing but the serial number in the query
 // string, which is printed on the terminal and visible on the LAN. Anyone on
 // the LAN who knows a configured serial can post punches in its name. The

@@ -48,7 +48,8 @@ type Driver struct {
 	l        *listener    // set while Run runs
 	lastSeen time.Time
 	lastAddr netip.Addr
-	answered bool // a reply (with its Date header) went to the terminal
+	contacts []contact     // recent contact periods, oldest first (clock.go)
+	skew     time.Duration // the last 200 reply's Date minus the gateway's clock
 	firmware string
 	counters map[string]uint64
 	queue    []*pending // commands waiting for a poll or a result, in order
@@ -160,12 +161,9 @@ func (d *Driver) Status() devices.Status {
 	for k, v := range d.counters {
 		c[k] = v
 	}
-	clock := devices.ClockUnknown
-	if d.answered {
-		clock = devices.ClockSynced
-	}
+	clock, offset := d.clockNowLocked()
 	return devices.Status{Online: !d.lastSeen.IsZero() && d.now().Sub(d.lastSeen) < offlineAfter, LastSeen: d.lastSeen,
-		Firmware: d.firmware, Clock: clock, Counters: c}
+		Firmware: d.firmware, Clock: clock, ClockOffset: offset, Counters: c}
 }
 
 func (d *Driver) count(name string, n int) {
@@ -196,7 +194,7 @@ func (d *Driver) replyAt(w http.ResponseWriter, status int, body string, now tim
 	io.WriteString(w, body)
 	if status == http.StatusOK {
 		d.mu.Lock()
-		d.answered = true
+		d.answeredAtLocked(now, dateOf(now))
 		d.mu.Unlock()
 	}
 }

@@ -137,12 +137,7 @@ func (d *Driver) emit(ctx context.Context, evs []devices.Event) error {
 func (d *Driver) punch(p zkpush.Punch) devices.Event {
 	t, _ := time.ParseInLocation(zkteco.TimeLayout, p.Time, d.set.loc)            // ParseAttlogLine checked it
 	data := zkteco.PunchData(d.set.serial, p.PIN, p.Status, p.Verify, p.Workcode) // the same as through 4370
-	clock := devices.ClockUnknown
-	d.mu.Lock()
-	if d.answered {
-		clock = devices.ClockSynced
-	}
-	d.mu.Unlock()
+	clock := d.clockAt(t)
 	return devices.Event{Device: d.id, Type: "attendance.punch", Time: t, TimeRaw: p.Time, Clock: clock,
 		Data: data, Source: p.Key(d.set.serial)}
 }
