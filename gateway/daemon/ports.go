@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/devices/linkdev"
 	"github.com/officegate/officegate/devices/serialport"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
@@ -158,37 +159,29 @@ func (w *portWatcher) match() []string {
 
 func (w *portWatcher) start(ctx context.Context, port string) {
 	pl := w.log.With().Str("port", port).Logger()
-	lg, err := link.NewGateway(link.GatewayConfig{
-		Sink: w.in, Store: w.in, Directory: portDir{reg: w.reg, port: port}, TimeSync: w.tsync,
-		Logf: func(f string, a ...any) { pl.Warn().Msgf("link: "+f, a...) },
+	baud := w.p.Baud
+	if baud == 0 {
+		baud = 115200
+	}
+	dev, err := linkdev.New(linkdev.Config{Port: serialport.Config{Name: port, Baud: baud},
+		Directory: portDir{reg: w.reg, port: port}, TimeSync: w.tsync,
+		Logf:   func(f string, a ...any) { pl.Warn().Msgf("link: "+f, a...) },
+		OnPort: portLogger(pl),
 	})
 	if err != nil {
 		pl.Error().Err(err).Msg("cannot run a link on a discovered port")
 		return
 	}
-	baud := w.p.Baud
-	if baud == 0 {
-		baud = 115200
-	}
-	sup, err := serialport.NewSupervisor(serialport.Config{Name: port, Baud: baud}, &serialport.SupervisorOpts{
-		OnEvent: func(e serialport.Event) {
-			ev := pl.Info()
-			if e.Err != nil {
-				ev = pl.Warn().Err(e.Err)
-			}
-			ev.Str("state", e.State.String()).Int("attempt", e.Attempt).Dur("retry_in", e.Delay).Msg("serial port")
-		},
-	})
-	if err != nil {
-		pl.Error().Err(err).Msg("cannot watch a discovered port")
-		return
-	}
+	lg := dev.Link()
 	if !w.links.add(port, lg) {
 		return
 	}
 	pl.Info().Msg("port found: a link runs on it")
+	in := w.in
 	w.g.Go(func(ctx context.Context) {
-		sup.Run(ctx, func(ctx context.Context, p *serialport.Port) error { return lg.Run(ctx, p) })
+		if err := dev.Run(ctx, in); err != nil {
+			pl.Error().Err(err).Msg("link device stopped")
+		}
 	})
 	w.g.Go(func(ctx context.Context) { w.watch(ctx, port, lg, pl) })
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/linkdev"
 	"github.com/officegate/officegate/devices/serialport"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/gateway/commands"
@@ -56,6 +57,7 @@ type wiring struct {
 	m       *metrics.Metrics
 	drivers map[string]devices.Driver // by device id
 	kinds   map[string]string         // configured kind of each link device
+	linked  []*linkdev.Device         // the configured link devices, in Options.Devices order
 	panels  *panelQueue
 	g       *Gateway
 
@@ -200,15 +202,17 @@ func (w *wiring) startIntake(_ context.Context, g *group) error {
 		return err
 	}
 	for _, d := range o.Devices {
-		dl := log.With().Str("device", d.ID).Logger()
-		lg, err := link.NewGateway(link.GatewayConfig{
-			Sink: in, Store: in, Directory: fixedID{id: d.ID}, TimeSync: o.TimeSync,
-			Logf: func(f string, a ...any) { dl.Warn().Msgf("link: "+f, a...) },
+		dl := log.With().Str("device", d.ID).Str("port", d.Port).Logger()
+		dev, err := linkdev.New(linkdev.Config{ID: d.ID, Kind: d.Kind, Port: serialport.Config{Name: d.Port, Baud: d.Baud},
+			Directory: fixedID{id: d.ID}, TimeSync: o.TimeSync,
+			Logf:   func(f string, a ...any) { dl.Warn().Msgf("link: "+f, a...) },
+			OnPort: portLogger(dl),
 		})
 		if err != nil {
-			return fmt.Errorf("daemon: device %q: %w", d.ID, err)
+			return fmt.Errorf("daemon: %w", err)
 		}
-		w.g.Links[d.ID] = lg
+		w.g.Links[d.ID] = dev.Link()
+		w.linked = append(w.linked, dev)
 	}
 	w.in, w.g.Intake = in, in
 	g.Go(func(ctx context.Context) {
@@ -350,31 +354,33 @@ func (w *wiring) startPanels(_ context.Context, g *group) error {
 	return nil
 }
 
-// startLinks runs the configured devices' links on their serial ports.
+// startLinks runs the configured link devices, sources like the drivers,
+// committing into the intake.
 func (w *wiring) startLinks(_ context.Context, g *group) error {
-	for _, d := range w.o.Devices {
-		lg := w.g.Links[d.ID]
+	for i, d := range w.o.Devices {
+		dev := w.linked[i]
 		dl := w.log.With().Str("device", d.ID).Str("port", d.Port).Logger()
-		sup, err := serialport.NewSupervisor(serialport.Config{Name: d.Port, Baud: d.Baud}, &serialport.SupervisorOpts{
-			OnEvent: func(e serialport.Event) {
-				ev := dl.Info()
-				if e.Err != nil {
-					ev = dl.Warn().Err(e.Err)
-				}
-				ev.Str("state", e.State.String()).Int("attempt", e.Attempt).Dur("retry_in", e.Delay).Msg("serial port")
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("daemon: device %q: %w", d.ID, err)
-		}
 		up, in := w.up, w.in
 		g.Go(func(ctx context.Context) {
-			sup.Run(ctx, func(ctx context.Context, p *serialport.Port) error { return lg.Run(ctx, p) })
+			if err := dev.Run(ctx, in); err != nil {
+				dl.Error().Err(err).Msg("link device stopped")
+			}
 		})
-		g.Go(func(ctx context.Context) { watchStatus(ctx, d, lg, up, in, dl) })
+		g.Go(func(ctx context.Context) { watchStatus(ctx, d, dev.Link(), up, in, dl) })
 	}
 	watchSerial(g.ctx, &g.wg, w.m, w.o, w.g, w.log) // serial errors on /metrics and in the log (serialmetrics.go)
 	return nil
+}
+
+// portLogger logs a serial port's state changes.
+func portLogger(log zerolog.Logger) func(serialport.Event) {
+	return func(e serialport.Event) {
+		ev := log.Info()
+		if e.Err != nil {
+			ev = log.Warn().Err(e.Err)
+		}
+		ev.Str("state", e.State.String()).Int("attempt", e.Attempt).Dur("retry_in", e.Delay).Msg("serial port")
+	}
 }
 
 // startPorts watches the provisioning ports for devices, and publishes the

@@ -120,6 +120,7 @@ type Intake struct {
 var (
 	_ link.BatchSink = (*Intake)(nil)
 	_ link.Store     = (*Intake)(nil)
+	_ linkdev.Sink   = (*Intake)(nil) // link devices run with the intake as their sink, as drivers do
 )
 
 // New loads the high-water marks: the checkpoint in dir (beside the journal),
