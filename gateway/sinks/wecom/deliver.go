@@ -26,15 +26,34 @@ type record struct {
 // CONFIG.md).
 const PunchType = "attendance.punch"
 
+// Platform is the sink's name for WeCom in the person directory.
+const Platform = "wecom"
+
 // Deliver uploads one event (a batch of one).
 func (s *Sink) Deliver(ctx context.Context, ev sinks.Event) error {
 	return s.deliver(ctx, []sinks.Event{ev})[0]
 }
 
+// MaxBatch is MaxRecords: the runner hands the sink up to one call's worth.
+func (s *Sink) MaxBatch() int { return MaxRecords }
+
+// DeliverBatch uploads evs, answering per event (sinks.BatchError) when
+// any is not delivered.
+func (s *Sink) DeliverBatch(ctx context.Context, evs []sinks.Event) (int, error) {
+	errs := s.deliver(ctx, evs)
+	for _, err := range errs {
+		if err != nil {
+			return 0, &sinks.BatchError{Errs: errs}
+		}
+	}
+	return len(evs), nil
+}
+
 // deliver uploads evs in calls of at most MaxRecords records and returns
-// each event's outcome: nil delivered (or not a punch), an error wrapping
-// sinks.ErrPermanent for a record WeCom refuses or a punch that cannot be
-// read or mapped, another error for a destination that is down (that event
+// each event's outcome: nil delivered (or not a punch), sinks.Unmapped for
+// a punch whose person has no WeCom user id (held by the runner), an error
+// wrapping sinks.ErrPermanent for a record WeCom refuses or a punch that
+// cannot be read, another error for a destination that is down (that event
 // and every later one wait).
 func (s *Sink) deliver(ctx context.Context, evs []sinks.Event) []error {
 	out := make([]error, len(evs))
@@ -85,9 +104,9 @@ func (s *Sink) record(ev sinks.Event) (record, error) {
 	if err != nil {
 		return record{}, sinks.Permanent(fmt.Errorf("wecom: %w", err))
 	}
-	who, err := cloud.UserID(s.o.People, "wecom", p.Key())
+	who, err := cloud.UserID(s.o.People, Platform, p.Key())
 	if err != nil {
-		return record{}, unmapped(ev, err)
+		return record{}, err
 	}
 	title, detail := s.o.LocationTitle, s.o.LocationDetail
 	if title == "" {
@@ -98,9 +117,4 @@ func (s *Sink) record(ev sinks.Event) (record, error) {
 	}
 	return record{UserID: who.UserID, CheckinTime: p.At.Unix(), LocationTitle: title, LocationDetail: detail,
 		Notes: "officegate " + p.ID, DeviceType: s.o.DeviceType, DeviceDetail: s.o.DeviceDetail}, nil
-}
-
-// unmapped is a punch whose person has no WeCom user id.
-func unmapped(ev sinks.Event, err error) error {
-	return sinks.Permanent(fmt.Errorf("wecom: event %s: %w", ev.ID, err))
 }

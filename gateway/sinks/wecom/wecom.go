@@ -56,7 +56,7 @@ type Sink struct {
 	token  *cloud.Token
 }
 
-var _ sinks.Sink = (*Sink)(nil)
+var _ sinks.BatchSink = (*Sink)(nil)
 
 // New returns a sink; o.CorpID and o.Secret are required.
 func New(o Options) (*Sink, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/officegate/officegate/gateway/sinks/internal/cloudtest"
 	"github.com/officegate/officegate/gateway/sinks/wecom"
 	"github.com/officegate/officegate/gateway/sinks/wecom/wecomtest"
+	"github.com/officegate/officegate/provisioning/people"
 )
 
 const (
@@ -36,18 +37,26 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-var people = cloud.MapDirectory{
-	"1001": {UserID: "zhangsan"},
-	"1002": {UserID: "lisi"},
-	"1003": {UserID: "wangwu"},
-	"9999": {UserID: "departed"}, // mapped, but WeCom no longer has them
+// staff is the person directory of the tests: 9999 is mapped, but WeCom
+// no longer has them.
+func staff(t *testing.T) *people.Directory {
+	return cloudtest.Directory(t,
+		people.Person{ID: "1001", WeCom: "zhangsan"},
+		people.Person{ID: "1002", WeCom: "lisi"},
+		people.Person{ID: "1003", WeCom: "wangwu"},
+		people.Person{ID: "9999", WeCom: "departed"})
 }
 
 var base = time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 
 func newSink(t *testing.T, srv *wecomtest.Server, clk *fakeClock, mod func(*wecom.Options)) *wecom.Sink {
 	t.Helper()
-	o := wecom.Options{CorpID: corpID, Secret: secret, People: people, Now: clk.Now}
+	return newSinkDir(t, srv, clk, staff(t), mod)
+}
+
+func newSinkDir(t *testing.T, srv *wecomtest.Server, clk *fakeClock, d *people.Directory, mod func(*wecom.Options)) *wecom.Sink {
+	t.Helper()
+	o := wecom.Options{CorpID: corpID, Secret: secret, People: cloud.People(d, people.WeCom), Now: clk.Now}
 	o.Base = srv.URL
 	o.Timeout = 5 * time.Second
 	if mod != nil {
@@ -74,7 +83,7 @@ func TestDownThenDeliveredInOrder(t *testing.T) {
 	clk := &fakeClock{t: base}
 	srv := newServer(t, clk)
 	srv.Set(func(s *wecomtest.Server) { s.Down = -1 })
-	h := cloudtest.Start(t, "wecom", newSink(t, srv, clk, nil))
+	h := cloudtest.Start(t, "wecom", newSink(t, srv, clk, nil), nil)
 
 	var want []string // event ids, by device, in order
 	byDevice := map[string][]string{}
@@ -115,7 +124,7 @@ func TestDownThenDeliveredInOrder(t *testing.T) {
 func TestPoisonRecordDeadLettered(t *testing.T) {
 	clk := &fakeClock{t: base}
 	srv := newServer(t, clk)
-	h := cloudtest.Start(t, "wecom", newSink(t, srv, clk, nil))
+	h := cloudtest.Start(t, "wecom", newSink(t, srv, clk, nil), nil)
 	h.Punch(t, "t1", "1001", base)
 	bad := h.Punch(t, "t1", "9999", base.Add(time.Minute))
 	h.Punch(t, "t1", "1002", base.Add(2*time.Minute))
@@ -224,13 +233,45 @@ func TestRateLimitBackedOff(t *testing.T) {
 	clk := &fakeClock{t: base}
 	srv := newServer(t, clk)
 	srv.Set(func(s *wecomtest.Server) { s.RateLimit, s.Busy = 4, 2 })
-	h := cloudtest.Start(t, "wecom", newSink(t, srv, clk, nil))
+	h := cloudtest.Start(t, "wecom", newSink(t, srv, clk, nil), nil)
 	for i := range 3 {
 		h.Punch(t, "t1", "1001", base.Add(time.Duration(i)*time.Second))
 	}
 	cloudtest.WaitFor(t, "delivery", func() bool { return len(srv.Records()) == 3 })
 	if _, f, dl := h.Counts(); f < 6 || dl != 0 {
 		t.Fatalf("%d retries, %d dead letters: want ≥ 6 retries (4 rate limited, 2 busy), none dead", f, dl)
+	}
+}
+
+// A punch whose person has no WeCom user id is held, never sent with a
+// guess, and the punches after it go on; once the directory maps the
+// person, the held punch is delivered.
+func TestUnmappedHeldThenDelivered(t *testing.T) {
+	clk := &fakeClock{t: base}
+	srv := newServer(t, clk)
+	d := staff(t)
+	h := cloudtest.Start(t, "wecom", newSinkDir(t, srv, clk, d, nil), d)
+	held := h.Punch(t, "t1", "4242", base)
+	h.Punch(t, "t1", "1001", base.Add(time.Minute))
+	cloudtest.WaitFor(t, "the mapped punch", func() bool { return len(srv.Records()) == 1 })
+	cloudtest.WaitFor(t, "the held punch", func() bool { return len(h.Held()) == 1 })
+	if hd := h.Held()[0]; hd.ID != held || hd.Person != "4242" || hd.Platform != "wecom" {
+		t.Fatalf("held %+v", hd)
+	}
+	if a := h.HoldAlarms(); len(a) != 1 {
+		t.Fatalf("%d hold alarms, want 1", len(a))
+	}
+	srv.Set(func(s *wecomtest.Server) { s.Users["zhaoliu"] = true })
+	if err := d.Put(people.Person{ID: "4242", WeCom: "zhaoliu"}); err != nil {
+		t.Fatal(err)
+	}
+	cloudtest.WaitFor(t, "the held punch delivered", func() bool { return len(srv.Records()) == 2 })
+	if r := srv.Records()[1]; r.UserID != "zhaoliu" || r.Notes != "officegate "+held {
+		t.Fatalf("record %+v", r)
+	}
+	cloudtest.WaitFor(t, "nothing held", func() bool { return len(h.Held()) == 0 })
+	if _, _, dl := h.Counts(); dl != 0 {
+		t.Fatalf("%d dead letters", dl)
 	}
 }
 
@@ -241,7 +282,7 @@ func TestUnmappedNotSent(t *testing.T) {
 	s := newSink(t, srv, clk, nil)
 	err := s.Deliver(context.Background(), cloudtest.EventOf(t, "t1", "attendance.punch", base,
 		map[string]any{"person": "4242", "credential": "card", "state": "in"}))
-	if !errors.Is(err, cloud.ErrUnmapped) {
+	if !errors.Is(err, sinks.ErrUnmapped) || errors.Is(err, sinks.ErrPermanent) {
 		t.Fatalf("Deliver: %v, want unmapped", err)
 	}
 	if n := srv.Count("/cgi-bin/checkin/add_checkin_record"); n != 0 {
@@ -311,7 +352,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if err := os.WriteFile(sf, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := wecom.FromSettings(sinks.Settings{"corpid": corpID, "corpsecret_file": sf, "base_url": srv.URL, "timeout": "100ms"}, people)
+	s, err := wecom.FromSettings(sinks.Settings{"corpid": corpID, "corpsecret_file": sf, "base_url": srv.URL, "timeout": "100ms"}, cloud.People(staff(t), people.WeCom))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +376,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	// The same through the runner: its log and dead letters.
 	srv.Set(func(s *wecomtest.Server) { s.Secret = secret })
-	h := cloudtest.Start(t, "wecom", s)
+	h := cloudtest.Start(t, "wecom", s, nil)
 	h.Punch(t, "t1", "9999", base)
 	cloudtest.WaitFor(t, "a dead letter", func() bool { _, _, dl := h.Counts(); return dl == 1 })
 	srv.Set(func(s *wecomtest.Server) { s.Hang = true })
@@ -370,7 +411,7 @@ func TestFromSettings(t *testing.T) {
 		{sinks.Settings{"corpid": corpID, "corpsecret_file": sf, "device_detail": strings.Repeat("长", 41)}, "device_detail"},
 		{sinks.Settings{"corpid": corpID, "corpsecret_file": sf, "base_url": "ftp://x"}, "base_url"},
 	} {
-		_, err := wecom.FromSettings(c.s, people)
+		_, err := wecom.FromSettings(c.s, nil)
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("FromSettings(%v) = %v, want %q", c.s, err, c.want)
 		}

@@ -3,6 +3,9 @@ package cloud
 import (
 	"errors"
 	"fmt"
+
+	"github.com/officegate/officegate/gateway/sinks"
+	"github.com/officegate/officegate/provisioning/people"
 )
 
 // Person is what a platform sink reads of a person directory record.
@@ -18,33 +21,56 @@ type Directory interface {
 	Find(key string) (Person, bool)
 }
 
-// ErrUnmapped is a punch or message whose person has no user id on the
-// platform: it is never sent with a guessed id.
-var ErrUnmapped = errors.New("cloud: person has no user id on the platform")
+// ErrNoKey is a punch that names neither a person id nor a card hash (a
+// reader whose site sends card numbers in clear): the directory cannot
+// know who it is, now or later.
+var ErrNoKey = errors.New("cloud: the event names no person id or card hash; the person directory maps only those (hash card numbers: MQTT.md §11)")
 
-// UserID maps key through d for platform, or returns an error wrapping
-// ErrUnmapped naming the key (a person id or a card hash, neither a
-// secret) and the platform.
+// UserID maps key through d, or returns sinks.Unmapped(key, platform) —
+// the runner holds the record until the directory maps the person — or,
+// for an empty key, a permanent error wrapping ErrNoKey.
 func UserID(d Directory, platform, key string) (Person, error) {
 	if key == "" {
-		return Person{}, fmt.Errorf("%w: the event names no person id or card hash (%s)", ErrUnmapped, platform)
+		return Person{}, sinks.Permanent(fmt.Errorf("%w (%s)", ErrNoKey, platform))
 	}
-	if d == nil {
-		return Person{}, fmt.Errorf("%w: no person directory (%s)", ErrUnmapped, platform)
+	var p Person
+	ok := false
+	if d != nil {
+		p, ok = d.Find(key)
 	}
-	p, ok := d.Find(key)
 	if !ok || p.UserID == "" {
-		return Person{}, fmt.Errorf("%w: %q on %s", ErrUnmapped, key, platform)
+		return Person{}, sinks.Unmapped(key, platform)
 	}
 	return p, nil
 }
 
-// MapDirectory is a Directory held in a map (tests, and a sink given its
-// people inline).
+// MapDirectory is a Directory held in a map (tests).
 type MapDirectory map[string]Person
 
 // Find implements Directory.
 func (m MapDirectory) Find(key string) (Person, bool) {
 	p, ok := m[key]
 	return p, ok
+}
+
+// People is the person directory (provisioning/people) seen by a sink of
+// platform pl.
+func People(d *people.Directory, pl people.Platform) Directory {
+	if d == nil {
+		return nil
+	}
+	return peopleDir{d: d, pl: pl}
+}
+
+type peopleDir struct {
+	d  *people.Directory
+	pl people.Platform
+}
+
+func (p peopleDir) Find(key string) (Person, bool) {
+	r, ok := p.d.Lookup(key)
+	if !ok {
+		return Person{}, false
+	}
+	return Person{UserID: r.UserID(p.pl), Name: r.Name, Lang: r.Lang}, true
 }

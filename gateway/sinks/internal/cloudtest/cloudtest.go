@@ -4,6 +4,7 @@ package cloudtest
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/sinks"
+	"github.com/officegate/officegate/provisioning/people"
 )
 
 // Topics are the topics the test events render for.
@@ -30,7 +32,34 @@ type Harness struct {
 	Log     *SafeBuffer
 	mu      sync.Mutex
 	alarms  []sinks.DeadLetter
+	holds   []sinks.Held
 	metrics counts
+	runner  *sinks.Runner
+}
+
+// Held returns what the runner holds for unmapped people.
+func (h *Harness) Held() []sinks.Held { return h.runner.Held() }
+
+// HoldAlarms returns the hold alarms raised (one per person).
+func (h *Harness) HoldAlarms() []sinks.Held {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]sinks.Held(nil), h.holds...)
+}
+
+// Directory opens a person directory in a temporary directory holding ps.
+func Directory(t *testing.T, ps ...people.Person) *people.Directory {
+	t.Helper()
+	d, err := people.Open(t.TempDir(), people.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if err := d.Put(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
 }
 
 type counts struct {
@@ -76,8 +105,9 @@ func (s *SafeBuffer) String() string {
 }
 
 // Start opens a journal in a temporary directory and runs sink s on its
-// streams until the test ends.
-func Start(t *testing.T, name string, s sinks.Sink) *Harness {
+// streams until the test ends, holding unmapped records in a held
+// directory and offering them again when dir changes, as the daemon does.
+func Start(t *testing.T, name string, s sinks.Sink, dir *people.Directory) *Harness {
 	t.Helper()
 	j, err := journal.Open(t.TempDir(), &journal.Options{
 		Streams: []journal.Stream{
@@ -96,7 +126,20 @@ func Start(t *testing.T, name string, s sinks.Sink) *Harness {
 	}
 	h := &Harness{J: j, Name: name, Log: &SafeBuffer{}}
 	log := zerolog.New(h.Log)
+	var retry <-chan struct{}
+	if dir != nil {
+		ch, stop := dir.Watch()
+		t.Cleanup(stop)
+		retry = ch
+	}
 	r, err := sinks.New(j, s, sinks.Options{Name: name, Streams: Streams, Topics: Topics,
+		HeldDir: filepath.Join(t.TempDir(), "held"), Retry: retry,
+		HoldAlarm: func(_ context.Context, hd sinks.Held) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.holds = append(h.holds, hd)
+			return nil
+		},
 		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond, Metrics: &h.metrics, Log: &log,
 		Alarm: func(_ context.Context, dl sinks.DeadLetter) error {
 			h.mu.Lock()
@@ -108,6 +151,7 @@ func Start(t *testing.T, name string, s sinks.Sink) *Harness {
 		j.Close()
 		t.Fatal(err)
 	}
+	h.runner = r
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
