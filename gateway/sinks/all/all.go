@@ -7,23 +7,46 @@ import (
 	"slices"
 
 	"github.com/officegate/officegate/gateway/sinks"
+	"github.com/officegate/officegate/gateway/sinks/dingtalk"
 	"github.com/officegate/officegate/gateway/sinks/filesink"
+	"github.com/officegate/officegate/gateway/sinks/internal/cloud"
 	"github.com/officegate/officegate/gateway/sinks/webhook"
+	"github.com/officegate/officegate/gateway/sinks/wecom"
+	"github.com/officegate/officegate/provisioning/people"
 )
 
-// kinds builds each kind of sink from its settings.
-var kinds = map[string]func(sinks.Settings) (sinks.Sink, error){
-	"file":    filesink.FromSettings,
-	"webhook": webhook.FromSettings,
+// Deps are what the gateway gives a sink besides its settings.
+type Deps struct {
+	// People is the person directory; nil: none, and every punch a
+	// platform sink is given waits for a mapping (held).
+	People *people.Directory
 }
 
-// New builds a sink of a kind from its settings; name is for the error.
+// kinds builds each kind of sink from its settings.
+var kinds = map[string]func(sinks.Settings, Deps) (sinks.Sink, error){
+	"file":    func(s sinks.Settings, _ Deps) (sinks.Sink, error) { return filesink.FromSettings(s) },
+	"webhook": func(s sinks.Settings, _ Deps) (sinks.Sink, error) { return webhook.FromSettings(s) },
+	"dingtalk": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
+		return dingtalk.FromSettings(s, cloud.People(d.People, people.DingTalk))
+	},
+	"wecom": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
+		return wecom.FromSettings(s, cloud.People(d.People, people.WeCom))
+	},
+}
+
+// New builds a sink of a kind from its settings, without a person
+// directory; name is for the error.
 func New(name, kind string, s sinks.Settings) (sinks.Sink, error) {
+	return NewWith(name, kind, s, Deps{})
+}
+
+// NewWith builds a sink of a kind from its settings and d.
+func NewWith(name, kind string, s sinks.Settings, d Deps) (sinks.Sink, error) {
 	f, ok := kinds[kind]
 	if !ok {
 		return nil, fmt.Errorf("configuration invalid for sink %q: unknown kind %q (known: %v)", name, kind, Kinds())
 	}
-	sk, err := f(s)
+	sk, err := f(s, d)
 	if err != nil {
 		return nil, fmt.Errorf("configuration invalid for sink %q: %w", name, err)
 	}

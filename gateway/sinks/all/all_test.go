@@ -19,6 +19,8 @@ func TestNew(t *testing.T) {
 		{"ftp", nil, `sink "x": unknown kind "ftp"`},
 		{"file", sinks.Settings{}, `sink "x": filesink: no path`},
 		{"file", sinks.Settings{"path": "a", "paht": "b"}, `sink "x": unknown setting "paht"`},
+		{"dingtalk", sinks.Settings{"appkey": "k"}, `sink "x": dingtalk: cloud: secret: appsecret_file is required`},
+		{"wecom", sinks.Settings{"corpid": "c", "corpsecret": "s"}, `sink "x": unknown setting "corpsecret"`},
 	} {
 		_, err := New("x", c.kind, c.s)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -1,4 +1,8 @@
-// Package cloud holds what the office-platform sinks (dingtalk, wecom, feishu) share: secrets read from files, a cached access token, the punch an event carries, and HTTP calls whose errors never quote a URL.
+// Package cloud holds what the office-platform sinks (dingtalk, wecom, feishu) share.
+//
+// That is: secrets read from files, a cached access token, the punch an
+// event carries, the person directory as a sink sees it, and HTTP calls
+// whose errors never quote a URL.
 //
 // The platforms put the access token in the query string (DingTalk,
 // WeCom) or a header (Feishu), and Go's *url.Error quotes the whole URL:

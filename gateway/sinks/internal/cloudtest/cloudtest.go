@@ -1,4 +1,7 @@
-// Package cloudtest runs a platform sink the way the daemon does — from a real journal, through a sinks.Runner — for the platform sinks' tests.
+// Package cloudtest runs a platform sink for its tests the way the daemon does.
+//
+// A sink runs from a real journal, through a sinks.Runner, with a held
+// directory and a real person directory.
 package cloudtest
 
 import (
@@ -140,7 +143,8 @@ func Start(t *testing.T, name string, s sinks.Sink, dir *people.Directory) *Harn
 			h.holds = append(h.holds, hd)
 			return nil
 		},
-		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond, Metrics: &h.metrics, Log: &log,
+		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond, RetryAfterMax: 20 * time.Millisecond,
+		Metrics: &h.metrics, Log: &log,
 		Alarm: func(_ context.Context, dl sinks.DeadLetter) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()

@@ -1,4 +1,6 @@
-// Package wecomtest is a WeCom (企业微信) API server for tests, implementing what WeCom documents for the calls the wecom sink makes.
+// Package wecomtest is a WeCom (企业微信) API server for tests, as WeCom documents it.
+//
+// It implements what WeCom documents for the calls the wecom sinks make.
 //
 // Each behaviour names the page it comes from:
 //   - gettoken (https://developer.work.weixin.qq.com/document/path/91039):
