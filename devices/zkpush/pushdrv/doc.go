@@ -51,7 +51,11 @@
 // out as AC_UNLOCK (§12.7.2), which opens the lock for the lock time set on
 // the terminal: only a terminal configured with door_pulse takes it, and a
 // duration_ms other than that lock time is refused, not ignored.
-// Operation and user records are counted, not journaled. Counters (Status().Counters): punches,
+// Operation records (OPLOG) are journaled as device.operation and user
+// records (USER) as attendance.user (oper.go), durable before OK like
+// punches, under ids derived from what they carry; a USER record's
+// password is never read and its card number becomes card_hash under the
+// site card key (has_card without one). Counters (Status().Counters): punches,
 // lines_refused, templates_refused, photos_refused, oper_records,
 // uploads_truncated, uploads_refused, command_results,
 // requests_refused_address, address_changes.

@@ -35,7 +35,8 @@ type Driver struct {
 	// host is, for a terminal enrolled through the registry, the
 	// configured terminal whose listener, zone and sink it shares; nil for
 	// a configured one.
-	host *Driver
+	host    *Driver
+	cardKey []byte // the site card key (devices.Options.CardKey); nil: none
 
 	// serveMu serialises the terminal's requests: its uploads are journaled
 	// in the order they were answered, and a client flooding under its
@@ -73,7 +74,7 @@ func New(h *Hub, id string, opts devices.Options) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Driver{id: id, set: set, hub: h, log: opts.Log, now: opts.Clock(), counters: newCounters()}, nil
+	return &Driver{id: id, set: set, hub: h, log: opts.Log, now: opts.Clock(), cardKey: opts.CardKey, counters: newCounters()}, nil
 }
 
 // CounterNames are the names of Status().Counters, every one present from

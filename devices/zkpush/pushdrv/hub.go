@@ -217,7 +217,7 @@ func (l *listener) enrolledTerminal(w http.ResponseWriter, r *http.Request, sn s
 	sink := host.sink
 	host.mu.Unlock()
 	d := &Driver{id: id, set: settings{serial: sn, listen: host.set.listen, loc: host.set.loc}, hub: l.hub,
-		log: host.log.With().Str("device", id).Logger(), now: host.now, host: host, counters: newCounters(), sink: sink}
+		log: host.log.With().Str("device", id).Logger(), now: host.now, host: host, cardKey: host.cardKey, counters: newCounters(), sink: sink}
 	l.enrolled[sn] = d
 	return d
 }

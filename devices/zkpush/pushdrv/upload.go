@@ -50,27 +50,32 @@ func (d *Driver) attlog(w http.ResponseWriter, ctx context.Context, body []byte,
 	d.reply(w, http.StatusOK, fmt.Sprintf("OK: %d", len(evs)))
 }
 
-// operlog takes an OPERLOG upload (§11.4–§11.10): templates and identity
-// records are refused and counted, bad lines kept as alarms; operation and
-// user records are counted (not journaled: the contract has no event for
-// them yet). Every record is acknowledged.
+// operlog journals an OPERLOG upload (§11.4–§11.10) and answers "OK: n"
+// once it is durable: operation records as device.operation, user records
+// as attendance.user (oper.go), bad lines kept as alarms; templates and
+// identity records are refused, counted and acknowledged.
 func (d *Driver) operlog(w http.ResponseWriter, ctx context.Context, body []byte, truncated bool) {
 	var evs []devices.Event
-	taken, bio, recs := 0, 0, 0
+	taken, bio, recs, bad := 0, 0, 0, 0
 	zkpush.Lines(body, func(n int, line []byte) error {
 		if taken >= d.hub.opt.MaxLines {
 			truncated = true
 			return errStop
 		}
 		taken++
-		_, err := zkpush.ParseOperLine(line)
+		r, err := zkpush.ParseOperLine(line)
 		switch {
 		case errors.Is(err, zkpush.ErrBiometric):
 			bio++ // nothing of it is kept, not even in the alarm
 		case err != nil:
+			bad++
 			evs = append(evs, d.badLine("OPERLOG", n, line, err))
-		default:
+		case r.OpLog != nil:
 			recs++
+			evs = append(evs, d.operation(r.OpLog))
+		case r.User != nil:
+			recs++
+			evs = append(evs, d.user(r.User))
 		}
 		return nil
 	})
@@ -83,7 +88,7 @@ func (d *Driver) operlog(w http.ResponseWriter, ctx context.Context, body []byte
 	}
 	d.count("templates_refused", bio)
 	d.count("oper_records", recs)
-	d.count("lines_refused", len(evs))
+	d.count("lines_refused", bad)
 	d.reply(w, http.StatusOK, fmt.Sprintf("OK: %d", taken))
 }
 
