@@ -8,6 +8,7 @@ import (
 
 	"github.com/officegate/officegate/gateway/sinks"
 	"github.com/officegate/officegate/gateway/sinks/dingtalk"
+	"github.com/officegate/officegate/gateway/sinks/feishu"
 	"github.com/officegate/officegate/gateway/sinks/filesink"
 	"github.com/officegate/officegate/gateway/sinks/internal/cloud"
 	"github.com/officegate/officegate/gateway/sinks/webhook"
@@ -28,6 +29,9 @@ var kinds = map[string]func(sinks.Settings, Deps) (sinks.Sink, error){
 	"webhook": func(s sinks.Settings, _ Deps) (sinks.Sink, error) { return webhook.FromSettings(s) },
 	"dingtalk": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
 		return dingtalk.FromSettings(s, cloud.People(d.People, people.DingTalk))
+	},
+	"feishu": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
+		return feishu.FromSettings(s, cloud.People(d.People, people.Feishu))
 	},
 	"wecom": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
 		return wecom.FromSettings(s, cloud.People(d.People, people.WeCom))
