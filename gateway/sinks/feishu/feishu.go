@@ -132,7 +132,9 @@ type Error struct {
 	Msg      string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("feishu: %s: code %d: %s", e.Endpoint, e.Code, e.Msg) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("feishu: %s: code %d: %s", e.Endpoint, e.Code, e.Msg)
+}
 
 func trim(msg string) string {
 	if len(msg) > 200 {
