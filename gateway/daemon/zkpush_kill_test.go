@@ -3,7 +3,6 @@ package daemon_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os/exec"
 	"strings"
@@ -53,10 +52,12 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// TestGatewayKilledZKPush: PUSH terminals upload all the time while the
-// gateway is SIGKILLed again and again, mid-upload; afterwards every punch
-// has reached the broker under the id zkteco.PunchKey gives it, first
-// arrivals in each terminal's order, and a duplicate only ever repeats an id.
+// TestGatewayKilledZKPush: a morning rush — 8 PUSH terminals upload all
+// the time while the gateway (a real process) is SIGKILLed 20 times, each
+// time mid-upload: once it has answered uploads and while a terminal waits
+// for the answer to another. Afterwards every punch has reached the broker
+// under the id zkteco.PunchKey gives it, first arrivals in each
+// terminal's order, and a duplicate only ever repeats an id.
 func TestGatewayKilledZKPush(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -64,7 +65,7 @@ func TestGatewayKilledZKPush(t *testing.T) {
 	b := mqtttest.Start(t, nil)
 	dir := t.TempDir()
 	listen := freePort(t)
-	sns := []string{"ZKA1", "ZKB2", "ZKC3", "ZKD4"}
+	sns := []string{"ZKA1", "ZKB2", "ZKC3", "ZKD4", "ZKE5", "ZKF6", "ZKG7", "ZKH8"}
 	sub := newCollector(t, b.URL, "officegate/gw-kill/devices/+/events/attendance.punch")
 	start := func() *exec.Cmd { return startChildZK(t, dir, b.URL, listen, sns...) }
 
@@ -81,7 +82,9 @@ func TestGatewayKilledZKPush(t *testing.T) {
 		go func() { defer wg.Done(); term.Run(ctx, 20*time.Millisecond, 50*time.Millisecond) }()
 		go func() {
 			defer wg.Done()
-			tick := time.NewTicker(10 * time.Millisecond)
+			// A person every 40 ms at each terminal: 200 punches a second
+			// at the gateway, a rush far above what 8 real terminals see.
+			tick := time.NewTicker(40 * time.Millisecond)
 			defer tick.Stop()
 			for n := 0; ; n++ {
 				select {
@@ -98,10 +101,30 @@ func TestGatewayKilledZKPush(t *testing.T) {
 			}
 		}()
 	}
-	const kills = 8
-	for range kills {
+	uploads := func() int {
+		n := 0
+		for _, term := range terms {
+			n += term.Uploads()
+		}
+		return n
+	}
+	uploading := func() bool {
+		for _, term := range terms {
+			if term.Uploading() {
+				return true
+			}
+		}
+		return false
+	}
+	const kills = 20
+	for i := range kills {
+		before := uploads()
 		cmd := start()
-		time.Sleep(time.Duration(300+rand.IntN(1500)) * time.Millisecond) // a random moment under load
+		// Mid-upload, by conditions, not by a timer: this gateway has
+		// acknowledged uploads (it runs and journals), and an upload is on
+		// its way to it now.
+		waitUntil(t, 60*time.Second, fmt.Sprintf("kill %d: the gateway acknowledges uploads", i+1), func() bool { return uploads() >= before+len(sns) })
+		waitUntil(t, 10*time.Second, fmt.Sprintf("kill %d: an upload in flight", i+1), uploading)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 	}
@@ -109,7 +132,7 @@ func TestGatewayKilledZKPush(t *testing.T) {
 
 	cmd := start()
 	want := map[string][]string{} // device → ids in the terminal's order
-	waitUntil(t, 90*time.Second, "terminals drained and every punch received", func() bool {
+	waitUntil(t, 120*time.Second, "terminals drained and every punch received", func() bool {
 		for _, term := range terms {
 			if term.Pending() > 0 {
 				return false

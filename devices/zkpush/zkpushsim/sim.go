@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/officegate/officegate/devices/zkpush"
@@ -56,6 +57,8 @@ type Terminal struct {
 	sn     string
 	server string // base URL, e.g. http://127.0.0.1:8081
 	opt    Opts
+
+	inflight atomic.Int32 // uploads sent and not yet answered
 
 	// Mutable, guarded by mu.
 	mu       sync.Mutex

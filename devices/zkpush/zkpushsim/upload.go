@@ -79,7 +79,9 @@ func (t *Terminal) uploadOne(ctx context.Context) (acked int, more bool, err err
 	if table == "" {
 		return 0, false, nil
 	}
+	t.inflight.Add(1)
 	reply, err := t.do(ctx, http.MethodPost, "/iclock/cdata", url.Values{"table": {table}, "Stamp": {stamp}}, body)
+	t.inflight.Add(-1)
 	if err != nil {
 		return 0, false, err
 	}
@@ -108,6 +110,11 @@ func (t *Terminal) Uploads() int {
 	defer t.mu.Unlock()
 	return t.uploads
 }
+
+// Uploading reports whether an upload is on its way: sent, not yet
+// answered. A test that kills the server while it is true kills it
+// mid-upload.
+func (t *Terminal) Uploading() bool { return t.inflight.Load() > 0 }
 
 // Ping sends a heartbeat (§10).
 func (t *Terminal) Ping(ctx context.Context) error {
