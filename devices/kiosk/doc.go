@@ -43,6 +43,9 @@
 // clear token is neither stored, logged, quoted in an error nor sent. The
 // admin service computes the same hash over the token it put in the QR code,
 // or sends the clear token in invite.upsert, which hashes it on arrival.
+// ForgetHost erases a host from the cache (officegate people forget): every
+// invite and every visit of today whose host is one of the given keys goes,
+// and the state file is rewritten before it returns.
 //
 // # Scans
 //

@@ -27,6 +27,7 @@ import (
 	"github.com/officegate/officegate/gateway/uplink"
 	"github.com/officegate/officegate/provisioning"
 	"github.com/officegate/officegate/provisioning/admin"
+	"github.com/officegate/officegate/provisioning/people"
 	"github.com/officegate/officegate/provisioning/rollout"
 )
 
@@ -142,6 +143,8 @@ type Gateway struct {
 	Uplink  *uplink.Uplink
 	Intake  *intake.Intake
 	Links   map[string]*link.Gateway // the configured devices', by device id
+	// People is the person directory (provisioning/people).
+	People *people.Directory
 	// Registry is the device registry; nil without provisioning.
 	Registry *provisioning.Registry
 	// Rollouts runs firmware rollouts; nil without provisioning.firmware_key.

@@ -19,13 +19,15 @@ import (
 	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/metrics"
+	"github.com/officegate/officegate/gateway/sinks"
 	"github.com/officegate/officegate/gateway/uplink"
 	"github.com/officegate/officegate/provisioning"
 	"github.com/officegate/officegate/provisioning/admin"
+	"github.com/officegate/officegate/provisioning/people"
 )
 
 // Run runs the gateway until ctx ends. Its parts are stages, started in this
-// order and stopped in reverse: the journal, the intake, the HTTP server, the
+// order and stopped in reverse: the journal, the intake, the person directory, the HTTP server, the
 // uplink, the device registry, the command processor, the drivers, the
 // panel→room queue, the configured device links, the discovered ports, the
 // firmware rollouts, the admin service, the watchdog. So at shutdown the
@@ -67,6 +69,8 @@ type wiring struct {
 	in        *intake.Intake
 	up        *uplink.Uplink
 	reg       *provisioning.Registry // nil without provisioning
+	people    *people.Directory      // set by the people stage
+	runners   []*sinks.Runner        // set by the sinks stage
 	kickEnrol chan struct{}          // republishes the enrollment message; made with reg
 	rt        *router
 }
@@ -108,6 +112,7 @@ func (w *wiring) stages() []stage {
 	ss := []stage{
 		{name: "journal", start: w.startJournal, close: func() error { return w.j.Close() }},
 		{name: "intake", start: w.startIntake},
+		{name: "people", start: w.openPeople},
 	}
 	if w.o.HTTP != "" {
 		ss = append(ss, stage{name: "http", start: w.startHTTP})
@@ -409,7 +414,7 @@ func (w *wiring) startRollouts(_ context.Context, g *group) error {
 func (w *wiring) startAdmin(_ context.Context, g *group) error {
 	p, log := w.o.Provisioning, w.log
 	svc, err := admin.New(admin.Deps{Registry: w.reg, Links: w.g, Profiles: p.Profiles, Rollouts: w.g.Rollouts,
-		Images: firmwareImages(w.o), Log: log.With().Str("part", "admin").Logger()})
+		Images: firmwareImages(w.o), Log: log.With().Str("part", "admin").Logger(), People: w.people, Forget: w.forgetPerson})
 	if err != nil {
 		return fmt.Errorf("daemon: admin service: %w", err)
 	}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 
 	"github.com/officegate/officegate/gateway/envelope"
@@ -83,14 +84,19 @@ func (w *wiring) startSinks(_ context.Context, g *group) error {
 			return fmt.Errorf("daemon: %w", err)
 		}
 		sl := w.log.With().Str("part", "sinks").Logger()
+		retry, stopWatch := w.people.Watch()
 		r, err := sinks.New(w.j, sk, sinks.Options{Name: c.Name, Streams: c.Streams, Topics: w.topics(),
-			Log: &sl, Metrics: w.m, Alarm: w.deadLetterAlarm})
+			Log: &sl, Metrics: w.m, Alarm: w.deadLetterAlarm,
+			HeldDir: filepath.Join(w.o.StateDir, HeldDir), Retry: retry, HoldAlarm: w.heldAlarm})
 		if err != nil {
+			stopWatch()
 			closeAll()
 			return err
 		}
+		g.Go(func(ctx context.Context) { <-ctx.Done(); stopWatch() })
 		runners = append(runners, r)
 	}
+	w.runners = runners
 	log := w.log
 	for _, r := range runners {
 		g.Go(func(ctx context.Context) {

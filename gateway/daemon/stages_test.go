@@ -29,7 +29,7 @@ import (
 
 // allStages is every stage of a gateway configured with everything, in
 // start order.
-var allStages = []string{"journal", "intake", "http", "uplink", "registry", "commands", "drivers", "panels",
+var allStages = []string{"journal", "intake", "people", "http", "uplink", "registry", "commands", "drivers", "panels",
 	"links", "ports", "rollouts", "admin", "watchdog"}
 
 // stageLog records a run's stage starts and stops.

@@ -325,3 +325,26 @@ func (r *Runner) retryHeld(ctx context.Context) (bool, error) {
 	}
 	return ok, nil
 }
+
+// ForgetHeld drops the held records of a forgotten person (any of keys:
+// their id or card hash) and reports how many it dropped. It is the one
+// way a held record leaves without being delivered: the office asked for
+// the person to be erased.
+func (r *Runner) ForgetHeld(keys ...string) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held.path == "" {
+		return 0, nil
+	}
+	next := slices.DeleteFunc(slices.Clone(r.held.recs), func(h Held) bool { return slices.Contains(keys, h.Person) })
+	n := len(r.held.recs) - len(next)
+	if n == 0 {
+		return 0, nil
+	}
+	if err := atomicfile.WriteFile(r.held.path, encodeHeld(next), 0o640); err != nil {
+		return 0, fmt.Errorf("sinks: sink %q: forgetting held records: %w", r.opt.Name, err)
+	}
+	r.held.recs = next
+	r.heldMetric(len(next))
+	return n, nil
+}

@@ -39,6 +39,11 @@
 //	POST   /v1/firmware/rollouts        {firmware, version, devices, canary?, parallel?} → Rollout
 //	GET    /v1/firmware/rollouts        → [Rollout…]
 //	GET    /v1/firmware/rollouts/{id}   → Rollout
+//	POST   /v1/people/import[?replace=true]  CSV (provisioning/people, "Import") → {added, updated, unchanged, removed}
+//	GET    /v1/people                   → [Person…]
+//	GET    /v1/people/{key}             → Person; {key} is a person id or a card hash
+//	DELETE /v1/people/{id}              → Person (the record removed)
+//	POST   /v1/people/{id}/forget       → {person, erased: [{where, count}…], remains: [text…]}
 //
 // Path elements are URL-escaped (a hardware id may hold '/' or spaces).
 // A Rule is {kind?, model?, hardware_id?, port?, name?, room?, profile?}:
@@ -56,6 +61,10 @@
 //	invalid    400  bad value or request body (provisioning.ErrInvalid)
 //	manifest   400  manifest rejected; the body also has problems: [{line, field?, reason}…]
 //	no_firmware 409 firmware rollouts are not configured (ErrNoFirmware)
+//	no_person  404  no such person in the directory (people.ErrNotFound)
+//	people_rejected 400 person CSV rejected; the body also has problems (people.ErrRejected)
+//	person_invalid 400 a bad person id (people.ErrInvalid)
+//	no_people  409  no person directory (ErrNoPeople)
 //	internal   500  anything else (a disk error: the registry is unchanged)
 //
 // A Rollout is the rollout's record (provisioning/rollout, "State file"):
@@ -70,6 +79,14 @@
 // a FIFO, a device) is invalid with one message, the same whatever exists
 // outside. Every device must be active; a device already in an unfinished
 // rollout is a conflict.
+//
+// A Person is {person, card_hash?, name?, lang?, dingtalk?, wecom?, feishu?,
+// employee?, updated}: the directory's record (provisioning/people). forget
+// removes the person from the directory (if there), then, through the
+// daemon (Deps.Forget), from every kiosk's invite cache (invites and today's
+// visits whose host is the person's id or name) and from the sinks' held
+// records; remains lists what stays on the box until its retention passes
+// (the data map). Forgetting someone twice is not an error.
 //
 // Client speaks this API; its errors are *Error, matching the sentinels
 // with errors.Is, or wrap ErrNotRunning when nothing serves the socket.

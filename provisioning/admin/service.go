@@ -13,6 +13,7 @@ import (
 
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/people"
 	"github.com/officegate/officegate/provisioning/rollout"
 )
 
@@ -43,6 +44,11 @@ type Deps struct {
 	// Images is where firmware rollouts take their images from; its Dir
 	// is required with Rollouts (provisioning.firmware_dir).
 	Images rollout.Images
+	// People is the person directory (people.go); nil: the people
+	// operations answer ErrNoPeople. Forget erases a forgotten person
+	// elsewhere on the box (the kiosks' invite caches).
+	People *people.Directory
+	Forget Forgetter
 }
 
 // Errors of this package; others come from provisioning and wrap its
@@ -70,6 +76,8 @@ type Service struct {
 	pushWait time.Duration
 	rollouts *rollout.Orchestrator
 	images   rollout.Images
+	people   *people.Directory
+	forget   Forgetter
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -85,7 +93,8 @@ func New(deps Deps) (*Service, error) {
 		return nil, errors.New("admin: firmware rollouts need a firmware directory (Images.Dir)")
 	}
 	s := &Service{reg: deps.Registry, links: deps.Links, profiles: maps.Clone(deps.Profiles),
-		log: deps.Log, now: deps.Now, pushWait: deps.PushWait, rollouts: deps.Rollouts, images: deps.Images}
+		log: deps.Log, now: deps.Now, pushWait: deps.PushWait, rollouts: deps.Rollouts, images: deps.Images,
+		people: deps.People, forget: deps.Forget}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/provisioning"
+	"github.com/officegate/officegate/provisioning/people"
 )
 
 // maxBody bounds a request body: a manifest of a few thousand lines fits
@@ -244,6 +245,7 @@ func (s *Service) Handler() http.Handler {
 		rec, err := s.FirmwareStatus(r.PathValue("id"))
 		reply(w, rec, err)
 	})
+	s.peopleRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("admin: no route %s %s", r.Method, r.URL.Path), Code: "no_route"})
 	})
@@ -320,6 +322,10 @@ var codes = []struct {
 	status int
 }{
 	{provisioning.ErrNotFound, "not_found", http.StatusNotFound},
+	{people.ErrNotFound, "no_person", http.StatusNotFound},
+	{people.ErrRejected, "people_rejected", http.StatusBadRequest},
+	{people.ErrInvalid, "person_invalid", http.StatusBadRequest},
+	{ErrNoPeople, "no_people", http.StatusConflict},
 	{ErrNoProfile, "no_profile", http.StatusNotFound},
 	{provisioning.ErrState, "state", http.StatusConflict},
 	{provisioning.ErrConflict, "conflict", http.StatusConflict},

@@ -35,6 +35,13 @@ const adminUsage = `usage:
   officegate firmware rollout IMAGE --version V --devices ID,ID… [--canary N] [--parallel N] [--wait]
                     IMAGE is a file in the firmware directory (provisioning.firmware_dir), IMAGE.sig beside it
   officegate firmware status [ROLLOUT_ID] [--wait]
+  officegate people import FILE [--replace]
+  officegate people list [--json]
+  officegate people show PERSON|CARD_HASH [--json]
+  officegate people remove PERSON
+  officegate people forget PERSON
+  officegate people held [SINK] [--config FILE] [--json]
+                    reads the state directory: the daemon need not run
 Every command takes --socket PATH (default ` + admin.DefaultSocket + `).
 `
 
@@ -75,6 +82,8 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = a.config(ctx, args[1:])
 	case "firmware":
 		err = a.firmware(ctx, args[1:])
+	case "people":
+		err = a.people(ctx, args[1:]) // people.go
 	default:
 		err = a.usageErr("unknown command %q", args[0])
 	}

@@ -126,6 +126,7 @@ const usage = `usage:
   officegate check-config FILE     validate a configuration file
   officegate version               print the version
   officegate devices|enroll|config|firmware …  administer devices through the running daemon (help: officegate devices --help)
+  officegate people …              the person directory and held punches (help: officegate people --help)
 `
 
 // run runs the command line args. Help asked for is printed to stdout and is
@@ -187,7 +188,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "%s: ok (gateway %q, %d devices, broker %s)\n", args[1], cfg.Gateway.ID, len(cfg.Devices), cfg.MQTT.URL)
 		return nil
-	case "devices", "enroll", "config", "firmware", "--socket", "-socket":
+	case "devices", "enroll", "config", "firmware", "people", "--socket", "-socket":
 		return runAdmin(ctx, args, stdout, stderr) // admin.go
 	case "version":
 		if wantsHelp(args[1:]) {

@@ -1,0 +1,114 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/officegate/officegate/gateway/intake"
+	"github.com/officegate/officegate/gateway/sinks"
+	"github.com/officegate/officegate/provisioning/admin"
+	"github.com/officegate/officegate/provisioning/people"
+)
+
+// HeldDir is where the sinks keep the records they hold for people the
+// directory does not map yet, under the state directory (gateway/sinks,
+// "Held records").
+const HeldDir = "held"
+
+// peopleDir is the directory the person directory's file lives in: the
+// registry's.
+func (w *wiring) peopleDir() string {
+	if p := w.o.Provisioning; p != nil && p.Dir != "" {
+		return p.Dir
+	}
+	return filepath.Join(w.o.StateDir, "registry")
+}
+
+// openPeople opens the person directory (provisioning/people): the sinks
+// map people through it, the admin service manages it.
+func (w *wiring) openPeople(context.Context, *group) error {
+	d, err := people.Open(w.peopleDir(), people.Options{CardKey: w.o.CardKey})
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	w.people, w.g.People = d, d
+	return nil
+}
+
+// heldAlarm raises a device.alarm (other) on the device of a person's first
+// held record: a punch waits for someone to import that person.
+func (w *wiring) heldAlarm(ctx context.Context, h sinks.Held) error {
+	if h.Device == "" || h.Type == "device.alarm" {
+		return nil
+	}
+	detail := fmt.Sprintf("sink %q holds the events of person %q: no %s user id in the person directory (officegate people import); delivered once mapped",
+		h.Sink, h.Person, h.Platform)
+	return w.in.Note(ctx, h.Device, "device.alarm", map[string]any{"alarm": "other", "detail": truncate(detail, 256)})
+}
+
+// Forgetter is what the daemon gives the admin service to erase a person
+// beyond the directory: every kiosk's invite cache (invites and visits
+// naming them as host) and the sinks' held records of them; it lists what
+// remains in the journal until its retention passes.
+func (w *wiring) forgetPerson(_ context.Context, keys []string) ([]admin.Erased, []string, error) {
+	var (
+		erased []admin.Erased
+		errs   []error
+	)
+	for id, d := range w.drivers {
+		f, ok := d.(interface {
+			ForgetHost(keys ...string) (int, int, error)
+		})
+		if !ok {
+			continue
+		}
+		inv, vis, err := f.ForgetHost(keys...)
+		erased = append(erased, admin.Erased{Where: "kiosk " + id + " invites", Count: inv},
+			admin.Erased{Where: "kiosk " + id + " visits today", Count: vis})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("kiosk %s: %w", id, err))
+		}
+	}
+	for _, r := range w.runners {
+		n, err := r.ForgetHeld(keys...)
+		erased = append(erased, admin.Erased{Where: "sink " + r.Name() + " held records", Count: n})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return erased, w.remains(), errors.Join(errs...)
+}
+
+// remains says what forgetting leaves on the box: the journal keeps the
+// events that name a person (punches, visits, alarms) until each stream's
+// retention passes, and the dead letters for their week.
+func (w *wiring) remains() []string {
+	var out []string
+	for _, s := range w.streams {
+		switch s.Name {
+		case intake.StreamControl, intake.StreamRecords, intake.StreamVisitors, sinks.DeadLetterStream.Name:
+		default:
+			continue // no person in them: telemetry, diagnostics, results, marks
+		}
+		switch {
+		case s.Name == sinks.DeadLetterStream.Name:
+			out = append(out, fmt.Sprintf("journal stream %q (records sinks could not deliver): until %s after each was written", s.Name, age(s.MaxAge)))
+		case s.MaxAge > 0:
+			out = append(out, fmt.Sprintf("journal stream %q: events naming them until %s after each was written (or sooner, once every consumer has passed them and the segment is reclaimed)", s.Name, age(s.MaxAge)))
+		default:
+			out = append(out, fmt.Sprintf("journal stream %q: events naming them until every consumer has delivered them and their segment is reclaimed (no retention limit configured)", s.Name))
+		}
+	}
+	out = append(out, "copies already delivered (the MQTT broker's consumers, databases, webhooks, DingTalk/WeCom/Feishu) are outside the gateway: erase them there")
+	return out
+}
+
+func age(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}
