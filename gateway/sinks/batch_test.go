@@ -259,3 +259,25 @@ func TestBatchShortAnswers(t *testing.T) {
 		t.Fatalf("%d calls (last %v), %d backoffs; want 3 calls, the last from the 3rd event, 1 backoff", len(calls), ids(calls[len(calls)-1]), len(sl.get()))
 	}
 }
+
+// A clear card number leaves no sink that uses WithoutCard; the rest of the
+// envelope, the card's hash included, is kept.
+func TestWithoutCard(t *testing.T) {
+	in := []byte(`{"v":1,"id":"x","type":"attendance.punch","data":{"card":"12:4660","card_hash":"ab","state":"in"}}`)
+	out, err := sinks.WithoutCard(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"data":{"card_hash":"ab","state":"in"},"id":"x","type":"attendance.punch","v":1}`; string(out) != want {
+		t.Fatalf("got %s, want %s", out, want)
+	}
+	for _, keep := range []string{`{"id":"y","data":{"card_hash":"ab"}}`, `{"id":"z","data":{"note":"the \"card\" reader"}}`, `{"card":"top-level, not data"}`} {
+		out, err := sinks.WithoutCard([]byte(keep))
+		if err != nil || string(out) != keep {
+			t.Fatalf("%s became %s (%v)", keep, out, err)
+		}
+	}
+	if _, err := sinks.WithoutCard([]byte(`{"card":`)); err == nil {
+		t.Fatal("a broken envelope passed")
+	}
+}

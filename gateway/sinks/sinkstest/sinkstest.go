@@ -189,11 +189,18 @@ func (c *Clock) Total() time.Duration {
 	return s
 }
 
-// Waiting is closed when the next retry starts waiting.
-func (c *Clock) Waiting() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.waiting
+// Await waits until n retries in all have started waiting.
+func (c *Clock) Await(n int) {
+	for {
+		c.mu.Lock()
+		if len(c.delays) >= n {
+			c.mu.Unlock()
+			return
+		}
+		ch := c.waiting
+		c.mu.Unlock()
+		<-ch
+	}
 }
 
 // Release lets every retry waiting now go on.

@@ -8,8 +8,9 @@
 //	{"events": [{"topic": "officegate/gw1/devices/t1/events/attendance.punch",
 //	             "message": {"v": 1, "id": "…", "type": "attendance.punch", …}}, …]}
 //
-// message is the envelope (or command result) exactly as the MQTT uplink
-// publishes it on topic (gateway/MQTT.md); events are in journal order,
+// message is the envelope (or command result) as the MQTT uplink
+// publishes it on topic (gateway/MQTT.md), except that a clear card number
+// (data.card) is never sent (sinks.WithoutCard; card_hash is); events are in journal order,
 // which keeps each device's order. A request holds at most `batch` events
 // (default 100): what the journal already holds when the sink looks, so
 // events that trickle in go one per request, at once, and a backlog goes

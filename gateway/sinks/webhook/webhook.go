@@ -113,7 +113,11 @@ type body struct {
 func Body(evs []sinks.Event) ([]byte, error) {
 	b := body{Events: make([]item, len(evs))}
 	for i, ev := range evs {
-		b.Events[i] = item{Topic: ev.Topic, Message: ev.Payload}
+		msg, err := sinks.WithoutCard(ev.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: %w", ev.ID, err)
+		}
+		b.Events[i] = item{Topic: ev.Topic, Message: msg}
 	}
 	return json.Marshal(b)
 }

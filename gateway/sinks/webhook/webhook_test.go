@@ -268,14 +268,13 @@ func TestDownForMinutes(t *testing.T) {
 	srv.Down(http.StatusServiceUnavailable, "20")
 	want := map[string][]string{}
 	n := 0
-	for clock.Total() < 5*time.Minute {
-		waiting := clock.Waiting()
+	for retry := 1; clock.Total() < 5*time.Minute; retry++ {
 		for range 10 {
 			dev := []string{"t1", "t2", "t3"}[n%3]
 			want[dev] = append(want[dev], sinkstest.Punch(t, j, dev, n))
 			n++
 		}
-		<-waiting
+		clock.Await(retry)
 		clock.Release()
 	}
 	sinkstest.WaitFor(t, "the archive sink to have everything", func() bool { d, _, _ := am.Get(); return d == n })
@@ -360,11 +359,10 @@ func TestSecretsNeverShown(t *testing.T) {
 
 	srv.Down(http.StatusBadGateway, "1")
 	sinkstest.Punch(t, j, "t1", 0)
-	<-clock.Waiting()
+	clock.Await(1)
 	srv.Hang(true)
-	waiting := clock.Waiting()
 	clock.Release()
-	<-waiting
+	clock.Await(2)
 	srv.Hang(false)
 	srv.Down(http.StatusForbidden, "")
 	clock.Run()
