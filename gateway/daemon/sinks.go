@@ -78,7 +78,7 @@ func (w *wiring) startSinks(_ context.Context, g *group) error {
 	}
 	for i, c := range w.consumers {
 		cfg := w.o.Sinks[i]
-		sk, err := all.New(cfg.Name, cfg.Kind, cfg.Settings)
+		sk, err := all.NewWith(cfg.Name, cfg.Kind, cfg.Settings, all.Deps{People: w.people})
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("daemon: %w", err)
