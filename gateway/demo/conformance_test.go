@@ -87,10 +87,10 @@ func TestEveryPublishedMessageKeepsTheContract(t *testing.T) {
 	// What the demo's devices must have published before the check is
 	// worth anything: every device's status, and each event type the demo
 	// makes, from the device that makes it.
-	devicesWanted := []string{"t-lobby-1", "t-lobby-2", demo.Panel, demo.LobbyPanel, "reader-lobby", demo.PushTerminal, demo.Lobby, demo.Room}
+	devicesWanted := []string{"t-lobby-1", "t-lobby-2", demo.Panel, demo.LobbyPanel, "reader-lobby", demo.PushTerminal, demo.Terminal4370, demo.Lobby, demo.Room}
 	eventsWanted := []string{
 		"t-lobby-1/attendance.punch", "t-lobby-2/attendance.punch", "t-lobby-2/device.alarm",
-		"reader-lobby/attendance.punch", demo.PushTerminal + "/attendance.punch",
+		"reader-lobby/attendance.punch", demo.PushTerminal + "/attendance.punch", demo.Terminal4370 + "/attendance.punch",
 		demo.Panel + "/room.button", demo.Panel + "/room.occupancy",
 		demo.Room + "/room.checkin", demo.Room + "/room.occupancy", demo.Room + "/room.led", demo.Room + "/room.release_suggested",
 		demo.Lobby + "/visitor.checked_in", demo.Lobby + "/visitor.scan_rejected", demo.Lobby + "/visitor.checked_out",

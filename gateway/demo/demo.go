@@ -4,8 +4,10 @@
 // temporary directory, and a live view of what HR and admin services receive.
 //
 // It plays a scripted morning in real time. At the two attendance terminals,
-// the Wiegand reader and the ZKTeco terminal zk-lobby (an emulated terminal
-// calling the gateway over PUSH on loopback), a rush of punches (one
+// the Wiegand reader, the ZKTeco terminal zk-lobby (an emulated terminal
+// calling the gateway over PUSH on loopback) and the older ZKTeco terminal
+// zk-side (an emulated terminal the gateway calls over the 4370 protocol,
+// holding punches from before the gateway started), a rush of punches (one
 // terminal's clock drifted);
 // the admin service enrolls a user and pulses a door. At reception, the
 // kiosk kiosk-lobby (a QR scanner and an ESC/POS badge printer on PTYs, the
@@ -153,8 +155,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 
-	fmt.Fprintf(o.Out, "officegate demo: %d emulated link devices on PTYs, a Wiegand reader, ZKTeco PUSH terminal %s, reception kiosk %s, meeting room %s; journal in %s\n",
-		len(devs), PushTerminal, Lobby, Room, filepath.Join(dir, "state", "journal"))
+	fmt.Fprintf(o.Out, "officegate demo: %d emulated link devices on PTYs, a Wiegand reader, ZKTeco PUSH terminal %s, ZKTeco 4370 terminal %s, reception kiosk %s, meeting room %s; journal in %s\n",
+		len(devs), PushTerminal, Terminal4370, Lobby, Room, filepath.Join(dir, "state", "journal"))
 	fmt.Fprintf(o.Out, "broker: %s\n", brokerURL)
 	if host != "" {
 		fmt.Fprintf(o.Out, "watch from another terminal:  mosquitto_sub -h %s -p %d -t 'officegate/#' -v\n", host, port)
@@ -178,6 +180,12 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	// An older ZKTeco terminal the gateway calls over the 4370 protocol.
+	side, sideRun, sideStop, err := startTerminal4370(filepath.Join(dir, "state"), o.Log.With().Str("device", Terminal4370).Logger())
+	if err != nil {
+		return err
+	}
+	defer sideStop()
 
 	// The reception kiosk and the meeting room, and the back-office services
 	// that drive them over MQTT.
@@ -217,7 +225,7 @@ func Run(ctx context.Context, o Options) error {
 			Gateway: Gateway, StateDir: filepath.Join(dir, "state"),
 			Journal: journal.Options{SegmentSize: 1 << 20, MaxBytes: 64 << 20},
 			Uplink:  uplink.Options{Broker: brokerURL, ClientID: "officegate-" + Gateway, BackoffMin: 250 * time.Millisecond, BackoffMax: 5 * time.Second},
-			Devices: devs, Drivers: []devices.Driver{cardReader, lob.k, roomDrv, pushTerm}, Sender: sender, Version: o.Version, Log: o.Log,
+			Devices: devs, Drivers: []devices.Driver{cardReader, lob.k, roomDrv, pushTerm, side}, Sender: sender, Version: o.Version, Log: o.Log,
 			Ready: func(g *daemon.Gateway) { ready <- g },
 		})
 	}()
@@ -233,6 +241,7 @@ func Run(ctx context.Context, o Options) error {
 	helpers.Go(func() { rush(ctx) })
 	helpers.Go(func() { terminalRush(ctx) })
 	helpers.Go(func() { pushRun(ctx) })
+	helpers.Go(func() { sideRun(ctx) })
 	helpers.Go(func() { watchPanel(ctx, panel, o.Out) })
 	helpers.Go(func() { watchPanel(ctx, lobbyPanel, o.Out) })
 	helpers.Go(func() { script("reception", func() error { return receptionMorning(ctx, admin, lob, say) }) })

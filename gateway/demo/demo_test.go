@@ -39,6 +39,7 @@ func TestScriptedMorning(t *testing.T) {
 	})
 	for _, want := range []string{
 		`zk-lobby\s+attendance\.punch`,
+		`zk-side\s+attendance\.punch`,
 		`kiosk-lobby\s+visitor\.checked_in\s+王芳 .*\(qr\)`,
 		`kiosk-lobby\s+visitor\.scan_rejected\s+scan rejected: unknown`,
 		`kiosk-lobby\s+visitor\.checked_in\s+Tom Chen .*\(approved\)`,
