@@ -90,7 +90,7 @@
 // UTC with milliseconds ("2026-11-24T10:00:00.000Z").
 //
 //	room.checkin            {booking, source, start, end, organizer?, title?}
-//	room.release_suggested  {booking, reason: "no_checkin_no_motion", start, end, window_end}
+//	room.release_suggested  {booking, reason: "no_checkin_no_motion", start, end, window_end, organizer?, title?}
 //	room.booking_extended   {booking, source, start, end, previous_end, minutes, organizer?, title?}
 //	room.booking_ended      {booking, source, start, end (now), previous_end, organizer?, title?}
 //	room.booked             {booking: "adhoc-<unix ns>", source, start, end, minutes,

@@ -151,11 +151,20 @@ func (r *Room) Tick(now time.Time) error {
 			next = r.st.clone()
 		}
 		next.Suggested[b.ID] = now
-		events = append(events, Event{Type: EventReleaseSuggested, Time: now, Data: map[string]any{
+		data := map[string]any{
 			"booking": b.ID, "reason": ReasonNoShow,
 			"start": b.Start.UTC().Format(timeLayout), "end": b.End.UTC().Format(timeLayout),
 			"window_end": close.UTC().Format(timeLayout),
-		}})
+		}
+		// Who to tell: the booking system named them (room.schedule_set);
+		// a sink can send the suggestion to the booker.
+		if b.Organizer != "" {
+			data["organizer"] = b.Organizer
+		}
+		if b.Title != "" {
+			data["title"] = b.Title
+		}
+		events = append(events, Event{Type: EventReleaseSuggested, Time: now, Data: data})
 	}
 	if events == nil {
 		r.showLED(now)

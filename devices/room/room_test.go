@@ -260,3 +260,22 @@ func TestBadSchedules(t *testing.T) {
 	g := newRig(t)
 	g.schedule(1, booking("b1", at(1, 0), at(2, 0)), booking("b2", at(2, 0), at(3, 0)))
 }
+
+// A release suggestion names the booking's organizer and title when the
+// booking system gave them, so that the booker can be told.
+func TestReleaseSuggestedNamesTheOrganizer(t *testing.T) {
+	g := newRig(t)
+	b := booking("b1", at(1, 0), at(2, 0))
+	b.Organizer, b.Title = "1001", "Design review"
+	g.schedule(1, b, booking("b2", at(3, 0), at(4, 0)))
+	g.tick(at(1, 11))
+	ev := g.take(room.EventReleaseSuggested)
+	if len(ev) != 1 || ev[0].Data["organizer"] != "1001" || ev[0].Data["title"] != "Design review" {
+		t.Fatalf("suggestions %+v", ev)
+	}
+	g.tick(at(3, 11))
+	ev = g.take(room.EventReleaseSuggested)
+	if _, ok := ev[0].Data["organizer"]; len(ev) != 1 || ok {
+		t.Fatalf("a booking without an organizer: %+v", ev)
+	}
+}

@@ -30,11 +30,20 @@ var kinds = map[string]func(sinks.Settings, Deps) (sinks.Sink, error){
 	"dingtalk": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
 		return dingtalk.FromSettings(s, cloud.People(d.People, people.DingTalk))
 	},
+	"dingtalk_notify": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
+		return dingtalk.NotifierFromSettings(s, cloud.People(d.People, people.DingTalk))
+	},
 	"feishu": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
 		return feishu.FromSettings(s, cloud.People(d.People, people.Feishu))
 	},
+	"feishu_notify": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
+		return feishu.NotifierFromSettings(s, cloud.People(d.People, people.Feishu))
+	},
 	"wecom": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
 		return wecom.FromSettings(s, cloud.People(d.People, people.WeCom))
+	},
+	"wecom_notify": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
+		return wecom.NotifierFromSettings(s, cloud.People(d.People, people.WeCom))
 	},
 }
 
