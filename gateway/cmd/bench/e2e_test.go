@@ -14,7 +14,7 @@ import (
 // their children ("e2e -child …", "terminals -child …"), as the bench
 // command runs itself.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == "e2e" || os.Args[1] == "terminals") {
+	if len(os.Args) > 1 && (os.Args[1] == "e2e" || os.Args[1] == "terminals" || os.Args[1] == "zkpush") {
 		os.Exit(mainWith(os.Args[1:]))
 	}
 	os.Exit(m.Run())

@@ -4,6 +4,7 @@
 //	go run ./gateway/cmd/bench journal [flags]   the journal, bbolt and SQLite side by side
 //	go run ./gateway/cmd/bench e2e [flags]       devices → officegate → mosquitto, against raw paho
 //	go run ./gateway/cmd/bench terminals [flags] punches/s from attendance terminals into the journal
+//	go run ./gateway/cmd/bench zkpush [flags]    punches/s from ZKTeco PUSH terminals, against the link terminals
 //
 // It is a tool, not a test: nothing here asserts a timing.
 package main
@@ -30,6 +31,7 @@ var commands = []command{
 	{"journal", "the journal, bbolt and SQLite doing the same store-and-forward work", journalMain},
 	{"e2e", "devices on PTYs → officegate → mosquitto, against raw paho with the same messages", e2eMain},
 	{"terminals", "punches/s from 1 and 16 attendance terminals on PTYs into the journal", terminalsMain},
+	{"zkpush", "punches/s from 1 and 32 ZKTeco PUSH terminals over HTTP into the journal, against the link terminals", zkpushMain},
 }
 
 func main() { os.Exit(mainWith(os.Args[1:])) }

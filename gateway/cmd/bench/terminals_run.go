@@ -70,7 +70,7 @@ func runFleet(ctx context.Context, cfg terminalsConfig, exe, state, emuDir strin
 		devs = append(devs, d)
 		ports = append(ports, d.ID+"="+d.Path)
 	}
-	args := []string{"-child", "-state", state, "-ports", strings.Join(ports, ","),
+	args := []string{"-child", "-state", state, "-ports", strings.Join(ports, ","), "-batch", fmt.Sprint(cfg.Batch),
 		"-punches", fmt.Sprint(cfg.Punches), "-sync-window", cfg.SyncWindow.String()}
 	if cfg.Profile != "" {
 		abs, err := filepath.Abs(cfg.Profile)
