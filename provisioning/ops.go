@@ -478,3 +478,21 @@ func (r *Registry) SetKey(_ context.Context, hw string, k link.Key) error {
 		return true, nil
 	})
 }
+
+// Reject forgets the pending unit hw: its record goes, so it is no longer
+// listed. It holds no key and no device id, so nothing else changes; if it
+// says HELLO again it is pending again (a unit cannot be kept from asking,
+// only from being let in). Any state but pending is ErrState.
+func (r *Registry) Reject(hw string) error {
+	return r.update(func(s *state, now time.Time) (bool, error) {
+		d, ok := s.devices[hw]
+		if !ok {
+			return false, fmt.Errorf("%w: hardware id %q", ErrNotFound, hw)
+		}
+		if d.State != StatePending {
+			return false, fmt.Errorf("%w: hardware id %q is %s; only a pending unit can be rejected", ErrState, hw, d.State)
+		}
+		delete(s.devices, hw)
+		return true, nil
+	})
+}

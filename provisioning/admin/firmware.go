@@ -3,7 +3,10 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
+	"github.com/officegate/officegate/internal/atomicfile"
 	"github.com/officegate/officegate/provisioning"
 	"github.com/officegate/officegate/provisioning/rollout"
 )
@@ -94,4 +97,57 @@ func (s *Service) FirmwareStatus(id string) (rollout.Record, error) {
 		}
 	}
 	return rollout.Record{}, fmt.Errorf("%w: rollout %q", provisioning.ErrNotFound, id)
+}
+
+// FirmwareUpload stores an image and its detached signature in the
+// firmware directory as name and name + ".sig", each written atomically
+// (a rollout never reads half an upload), for FirmwareRollout to take by
+// that name. name is a plain file name (letters, digits, '.', '_', '-'; not
+// starting with '.'); the image must be within the size cap. The signature
+// is checked by the rollout, not here: a wrong one is refused when the
+// rollout starts, before anything is sent.
+func (s *Service) FirmwareUpload(name string, image, sig []byte) error {
+	if s.rollouts == nil {
+		return ErrNoFirmware
+	}
+	if !plainName(name) {
+		return fmt.Errorf("%w: image name %q: want a plain file name of letters, digits, '.', '_' and '-'", provisioning.ErrInvalid, name)
+	}
+	max := s.images.MaxBytes
+	if max <= 0 {
+		max = rollout.DefaultMaxImage
+	}
+	switch {
+	case len(image) == 0:
+		return fmt.Errorf("%w: image %q is empty", provisioning.ErrInvalid, name)
+	case int64(len(image)) > max:
+		return fmt.Errorf("%w: image %q: %d bytes, larger than the cap of %d (provisioning.firmware_max_size)", provisioning.ErrInvalid, name, len(image), max)
+	case len(sig) == 0 || len(sig) > 1024:
+		return fmt.Errorf("%w: image %q: a signature of %d bytes (want 64 raw bytes or 128 hex digits)", provisioning.ErrInvalid, name, len(sig))
+	}
+	if err := os.MkdirAll(s.images.Dir, 0o750); err != nil {
+		return fmt.Errorf("admin: firmware directory: %w", err)
+	}
+	// The signature first: an image is never beside a stale signature of
+	// an earlier upload for longer than this call.
+	if err := atomicfile.WriteFile(filepath.Join(s.images.Dir, name+rollout.SigSuffix), sig, 0o640); err != nil {
+		return fmt.Errorf("admin: firmware %q: %w", name, err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(s.images.Dir, name), image, 0o640); err != nil {
+		return fmt.Errorf("admin: firmware %q: %w", name, err)
+	}
+	s.log.Info().Str("image", name).Int("bytes", len(image)).Msg("admin: firmware image uploaded")
+	return nil
+}
+
+func plainName(n string) bool {
+	if n == "" || len(n) > 128 || n[0] == '.' {
+		return false
+	}
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

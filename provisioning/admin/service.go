@@ -49,6 +49,9 @@ type Deps struct {
 	// elsewhere on the box (the kiosks' invite caches).
 	People *people.Directory
 	Forget Forgetter
+	// Devices, if set, runs commands on devices (door.pulse, time.set, …)
+	// for DeviceCommand; nil: DeviceCommand answers ErrNoCommands.
+	Devices DeviceCommander
 }
 
 // Errors of this package; others come from provisioning and wrap its
@@ -78,6 +81,7 @@ type Service struct {
 	images   rollout.Images
 	people   *people.Directory
 	forget   Forgetter
+	devices  DeviceCommander
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -94,7 +98,7 @@ func New(deps Deps) (*Service, error) {
 	}
 	s := &Service{reg: deps.Registry, links: deps.Links, profiles: maps.Clone(deps.Profiles),
 		log: deps.Log, now: deps.Now, pushWait: deps.PushWait, rollouts: deps.Rollouts, images: deps.Images,
-		people: deps.People, forget: deps.Forget}
+		people: deps.People, forget: deps.Forget, devices: deps.Devices}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -185,6 +189,16 @@ func (s *Service) Approve(hw, id, name, room, profile string) (Device, error) {
 	}
 	s.log.Info().Str("hardware_id", hw).Str("device", id).Msg("admin: device approved")
 	return s.byHW(hw)
+}
+
+// Reject forgets the pending unit hw (provisioning.Registry.Reject): it is
+// no longer listed, and is pending again if it says HELLO again.
+func (s *Service) Reject(hw string) error {
+	if err := s.reg.Reject(hw); err != nil {
+		return err
+	}
+	s.log.Info().Str("hardware_id", hw).Msg("admin: pending unit rejected")
+	return nil
 }
 
 // Rename gives device id a new name (its id and topics stay).
