@@ -134,17 +134,19 @@ var gatewayRanks = [][]string{
 	{"gateway/uplink", "gateway/sinks", "gateway/intake", "gateway/config", "gateway/sdnotify"},
 	// Parts built on parts: commands answer through the uplink, sinks are
 	// written to the sinks package's contract, metrics' tests read an uplink.
-	// The code and test kits the sink kinds share are here too.
+	// The code and test kits the sink kinds share are here too. The console
+	// renders what the admin service answers and the intake taps.
 	{"gateway/commands", "gateway/metrics", "gateway/sinks/filesink", "gateway/sinks/sinkstest",
-		"gateway/sinks/internal/..."},
+		"gateway/sinks/internal/...", "gateway/console"},
 	// Sinks whose tests run beside the file sink, with the sinks' test kit.
 	{"gateway/sinks/..."},
 	// The registry of sinks.
 	{"gateway/sinks/all"},
 	// The wiring.
 	{"gateway/daemon"},
-	// The daemon with emulated devices and a broker.
-	{"gateway/demo"},
+	// The daemon with emulated devices and a broker; the console driven
+	// in a browser against such a daemon.
+	{"gateway/demo", "gateway/console/browser"},
 	// The programs, and the module-wide tests.
 	{"gateway/cmd/...", "gateway"},
 }

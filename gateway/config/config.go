@@ -23,6 +23,7 @@ type Config struct {
 	Provisioning Provisioning
 	Devices      []Device
 	Sinks        []Sink
+	Console      Console
 
 	// Warnings are doubtful but valid settings, in file order, for the daemon
 	// to log at start and check-config to print.

@@ -14,6 +14,7 @@ type file struct {
 	Prov    fileProv     `toml:"provisioning"`
 	Devices []fileDevice `toml:"devices"`
 	Sinks   []fileSink   `toml:"sinks"`
+	Console *fileConsole `toml:"console"`
 }
 
 type fileSink struct {

@@ -111,6 +111,7 @@ func ParseOpts(name string, data []byte, opts *Opts) (*Config, error) {
 	v.provisioning(&f.Prov)
 	v.devices(f.Devices, raw.Devices)
 	v.sinks(f.Sinks)
+	v.console(f.Console)
 	if err := p.err(); err != nil {
 		return nil, err
 	}

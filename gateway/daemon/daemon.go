@@ -80,6 +80,9 @@ type Options struct {
 	// Provisioning, if set, opens the device registry and watches its
 	// ports for devices to enroll.
 	Provisioning *Provisioning
+	// Console, if set, serves the facilities web console (console.go);
+	// it needs Provisioning.
+	Console *Console
 
 	// stageHook, if set, is told of each stage's start and stop; an error
 	// fails that start (tests: export_test.go).

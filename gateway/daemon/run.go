@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/officegate/officegate/devices/serialport"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/gateway/commands"
+	"github.com/officegate/officegate/gateway/console"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
@@ -73,6 +75,7 @@ type wiring struct {
 	runners   []*sinks.Runner        // set by the sinks stage
 	kickEnrol chan struct{}          // republishes the enrollment message; made with reg
 	rt        *router
+	hub       *console.Hub // the console's live view; nil without the console
 }
 
 // newWiring checks o and fills its defaults; nothing is opened yet.
@@ -101,6 +104,15 @@ func newWiring(o Options) (*wiring, error) {
 				return nil, fmt.Errorf("daemon: provisioning port pattern %q: %w", pat, err)
 			}
 		}
+	}
+	if o.Console != nil {
+		if o.Provisioning == nil {
+			return nil, errors.New("daemon: the console needs provisioning (its operations are the admin service's)")
+		}
+		if _, dup := w.kinds[AuditDevice]; dup || w.drivers[AuditDevice] != nil {
+			return nil, fmt.Errorf("daemon: device id %q is the console's audit trail's", AuditDevice)
+		}
+		w.hub = console.NewHub(o.Location, nil)
 	}
 	w.panels = newPanelQueue(o.Drivers, w.log)
 	w.g.links = &linkSet{fixed: w.g.Links, ports: map[string]*link.Gateway{}}
@@ -136,6 +148,9 @@ func (w *wiring) stages() []stage {
 			ss = append(ss, stage{name: "rollouts", start: w.startRollouts, halt: func() { w.g.Rollouts.Close() }})
 		}
 		ss = append(ss, stage{name: "admin", start: w.startAdmin})
+		if w.o.Console != nil {
+			ss = append(ss, stage{name: "console", start: w.startConsole})
+		}
 	}
 	if w.o.Watchdog != nil {
 		ss = append(ss, stage{name: "watchdog", start: w.startWatchdog})
@@ -193,6 +208,14 @@ func (w *wiring) startJournal(context.Context, *group) error {
 	return nil
 }
 
+// tap is the intake's tap: the console's live view, if it runs.
+func (w *wiring) tap() func([][]byte) {
+	if w.hub == nil {
+		return nil
+	}
+	return w.hub.TapBodies
+}
+
 // startIntake makes the intake and the configured devices' links, which
 // commit into it (they run in the links stage), and saves the intake's
 // marks until the stage stops.
@@ -202,7 +225,7 @@ func (w *wiring) startIntake(_ context.Context, g *group) error {
 	m := w.m
 	in, err := intake.New(w.j, o.StateDir, intake.Options{Observe: w.panels.observe, Gateway: o.Gateway, Location: o.Location, Log: &log,
 		OnEvent: func(device string, at time.Time) { m.DeviceSeen(device, at) }, CardKey: o.CardKey,
-		ClockThreshold: o.TimeSync.Step})
+		ClockThreshold: o.TimeSync.Step, Tap: w.tap()})
 	if err != nil {
 		return err
 	}
@@ -414,7 +437,8 @@ func (w *wiring) startRollouts(_ context.Context, g *group) error {
 func (w *wiring) startAdmin(_ context.Context, g *group) error {
 	p, log := w.o.Provisioning, w.log
 	svc, err := admin.New(admin.Deps{Registry: w.reg, Links: w.g, Profiles: p.Profiles, Rollouts: w.g.Rollouts,
-		Images: firmwareImages(w.o), Log: log.With().Str("part", "admin").Logger(), People: w.people, Forget: w.forgetPerson})
+		Images: firmwareImages(w.o), Log: log.With().Str("part", "admin").Logger(), People: w.people, Forget: w.forgetPerson,
+		Configured: w.configured, Devices: routerCommands{w.rt}})
 	if err != nil {
 		return fmt.Errorf("daemon: admin service: %w", err)
 	}

@@ -61,7 +61,7 @@ func Streams() []journal.Stream {
 // front desk depend on is never shed, telemetry may be when the disk is full.
 func StreamFor(eventType string) string {
 	switch {
-	case strings.HasPrefix(eventType, "device."):
+	case strings.HasPrefix(eventType, "device."), strings.HasPrefix(eventType, "console."):
 		return StreamControl
 	case strings.HasPrefix(eventType, "attendance."), strings.HasPrefix(eventType, "credential."):
 		return StreamRecords
@@ -94,6 +94,10 @@ type Options struct {
 	// link's commit path: while it blocks, the device's next events wait
 	// (unacknowledged, in the device's memory).
 	Observe func(device, typ string, data map[string]any, at time.Time)
+	// Tap, if set, is given the bodies of each append once durable (the
+	// web console's live view). It runs on the commit path: it must not
+	// block.
+	Tap func(bodies [][]byte)
 	// CardKey is the site's card key: card numbers in terminal punches are
 	// published as card_hash under it. nil: in clear.
 	CardKey []byte
@@ -259,6 +263,7 @@ func (in *Intake) Commit(ctx context.Context, rec link.Record) error {
 		}
 		return err
 	}
+	in.tap(entries)
 	if rec.Kind == link.RecordEvent {
 		in.advance(rec)
 	}
@@ -290,10 +295,25 @@ func (in *Intake) CommitBatch(ctx context.Context, recs []link.Record) error {
 		}
 		return err
 	}
+	in.tap(entries)
 	for _, rec := range recs {
 		in.advance(rec)
 	}
 	return nil
+}
+
+// tap hands durable entries to Options.Tap.
+func (in *Intake) tap(entries []journal.Entry) {
+	if in.opt.Tap == nil {
+		return
+	}
+	bodies := make([][]byte, 0, len(entries))
+	for _, e := range entries {
+		if e.Stream != StreamMarks {
+			bodies = append(bodies, e.Body)
+		}
+	}
+	in.opt.Tap(bodies)
 }
 
 // advance moves a device's high-water mark past a durable event.

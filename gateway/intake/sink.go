@@ -53,6 +53,7 @@ func (in *Intake) EmitBatch(ctx context.Context, evs []devices.Event) error {
 		}
 		return err
 	}
+	in.tap(all)
 	if in.opt.OnEvent != nil {
 		for _, ev := range evs {
 			in.opt.OnEvent(ev.Device, time.Now())
@@ -72,6 +73,7 @@ func (in *Intake) emit(ctx context.Context, ev devices.Event, seen bool) error {
 		}
 		return err
 	}
+	in.tap(entries)
 	if seen && in.opt.OnEvent != nil {
 		in.opt.OnEvent(ev.Device, time.Now())
 	}

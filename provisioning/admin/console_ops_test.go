@@ -89,3 +89,25 @@ func TestFirmwareUpload(t *testing.T) {
 		t.Fatalf("rollout of the upload: %+v %v", rec, err)
 	}
 }
+
+// TestEverything: the configuration's devices are listed after the
+// registry's and shown by their id.
+func TestEverything(t *testing.T) {
+	f := newFixture(t)
+	svc, err := admin.New(admin.Deps{Registry: f.reg, Links: f.links, Configured: func() []admin.Device {
+		return []admin.Device{{DeviceID: "room-b", Kind: "room", State: admin.StateConfigured}, {DeviceID: "kiosk-a", Kind: "kiosk", State: admin.StateConfigured, Online: true}}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := svc.Everything().Devices
+	if n := len(all); n != len(f.svc.List().Devices)+2 || all[n-2].DeviceID != "kiosk-a" || all[n-1].DeviceID != "room-b" {
+		t.Fatalf("Everything = %+v", all)
+	}
+	if d, err := svc.Show("kiosk-a"); err != nil || !d.Online {
+		t.Fatalf("Show(kiosk-a) = %+v, %v", d, err)
+	}
+	if _, err := svc.Show("nope"); !errors.Is(err, provisioning.ErrNotFound) {
+		t.Fatalf("Show(nope) = %v", err)
+	}
+}

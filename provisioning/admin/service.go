@@ -49,6 +49,11 @@ type Deps struct {
 	// elsewhere on the box (the kiosks' invite caches).
 	People *people.Directory
 	Forget Forgetter
+	// Configured, if set, lists the devices of the gateway's configuration
+	// (trusted by their port, or drivers: a kiosk, a room, a LAN terminal)
+	// as they are now, State StateConfigured; Everything and Show include
+	// them.
+	Configured func() []Device
 	// Devices, if set, runs commands on devices (door.pulse, time.set, …)
 	// for DeviceCommand; nil: DeviceCommand answers ErrNoCommands.
 	Devices DeviceCommander
@@ -82,6 +87,7 @@ type Service struct {
 	people   *people.Directory
 	forget   Forgetter
 	devices  DeviceCommander
+	fixed    func() []Device
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -98,7 +104,7 @@ func New(deps Deps) (*Service, error) {
 	}
 	s := &Service{reg: deps.Registry, links: deps.Links, profiles: maps.Clone(deps.Profiles),
 		log: deps.Log, now: deps.Now, pushWait: deps.PushWait, rollouts: deps.Rollouts, images: deps.Images,
-		people: deps.People, forget: deps.Forget, devices: deps.Devices}
+		people: deps.People, forget: deps.Forget, devices: deps.Devices, fixed: deps.Configured}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -163,11 +169,36 @@ func (s *Service) List() DeviceList {
 	return out
 }
 
-// Show returns one device by device id, or else by hardware id.
+// StateConfigured is the state of a device of the gateway's configuration:
+// not in the registry, never pending, trusted by its port or its driver.
+const StateConfigured = "configured"
+
+// Everything is List with the configured devices (Deps.Configured) after
+// the registry's, by device id.
+func (s *Service) Everything() DeviceList {
+	out := s.List()
+	if s.fixed == nil {
+		return out
+	}
+	fixed := s.fixed()
+	sort.Slice(fixed, func(i, j int) bool { return fixed[i].DeviceID < fixed[j].DeviceID })
+	out.Devices = append(out.Devices, fixed...)
+	return out
+}
+
+// Show returns one device by device id, or else by hardware id; a
+// device of the configuration by its id.
 func (s *Service) Show(ref string) (Device, error) {
 	d, err := s.reg.Get(ref)
 	if errors.Is(err, provisioning.ErrNotFound) {
 		d, err = s.reg.ByHardwareID(ref)
+		if errors.Is(err, provisioning.ErrNotFound) && s.fixed != nil {
+			for _, f := range s.fixed() {
+				if f.DeviceID == ref {
+					return f, nil
+				}
+			}
+		}
 		if errors.Is(err, provisioning.ErrNotFound) {
 			return Device{}, fmt.Errorf("%w: %q is neither a device id nor a hardware id", provisioning.ErrNotFound, ref)
 		}

@@ -6,6 +6,7 @@
 //	officegate demo [--duration 30s] [--broker tcp://host:1883]
 //	officegate check-config FILE
 //	officegate version
+//	officegate console user add|passwd|remove|list
 package main
 
 import (
@@ -125,6 +126,7 @@ const usage = `usage:
   officegate demo [flags]          run everything with an embedded broker and emulated devices
   officegate check-config FILE     validate a configuration file
   officegate version               print the version
+  officegate console user add|passwd|remove|list …  the web console's users (help: officegate console --help)
   officegate devices|enroll|config|firmware …  administer devices through the running daemon (help: officegate devices --help)
   officegate people …              the person directory and held punches (help: officegate people --help)
 `
@@ -188,6 +190,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "%s: ok (gateway %q, %d devices, broker %s)\n", args[1], cfg.Gateway.ID, len(cfg.Devices), cfg.MQTT.URL)
 		return nil
+	case "console":
+		return runConsole(args[1:], stdout, stderr) // console.go
 	case "devices", "enroll", "config", "firmware", "people", "--socket", "-socket":
 		return runAdmin(ctx, args, stdout, stderr) // admin.go
 	case "version":
@@ -323,12 +327,16 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var con *daemon.Console
+	if c := cfg.Console; c.Enabled {
+		con = &daemon.Console{Listen: c.Listen, TLS: c.TLS, CertFile: c.CertFile, KeyFile: c.KeyFile, UsersFile: c.UsersFile, Idle: c.IdleTimeout}
+	}
 	return daemon.Run(ctx, daemon.Options{
 		Gateway: cfg.Gateway.ID, Location: cfg.Gateway.Timezone,
 		StateDir: filepath.Dir(cfg.Journal.Dir), JournalDir: cfg.Journal.Dir,
 		Journal:   jo,
 		Retention: cfg.Journal.Retention, Uplink: uo, Sinks: daemonSinks(cfg), Devices: devs, Drivers: drivers, Version: versionString(), Log: log,
-		HTTP: cfg.HTTP.Listen, CardKey: cardKey, Sender: sender, Provisioning: prov,
+		HTTP: cfg.HTTP.Listen, CardKey: cardKey, Sender: sender, Provisioning: prov, Console: con,
 		TimeSync: link.TimeSync{Step: cfg.Gateway.ClockThreshold, Every: cfg.Gateway.ClockSyncEvery},
 		Ready:    sd.ready, Watchdog: sd.watchdog,
 	})
