@@ -2,12 +2,14 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/console"
@@ -52,6 +55,23 @@ func (c *commander) DeviceCommand(_ context.Context, device, name string, args m
 
 const password = "correct horse battery"
 
+// writeUsers writes a users file with one user of each role, hashed at
+// bcrypt's lowest cost: the tests log in hundreds of times, under -race.
+// The file format takes any cost; the console's own writes use BcryptCost.
+func writeUsers(t *testing.T, dir string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(dir, "users")
+	body := fmt.Sprintf("vic viewer %s\notto operator %s\nada admin %s\n", h, h, h)
+	if err := os.WriteFile(users, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return users
+}
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
@@ -72,15 +92,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := filepath.Join(dir, "users")
-	for _, u := range []struct {
-		name string
-		role console.Role
-	}{{"vic", console.Viewer}, {"otto", console.Operator}, {"ada", console.Admin}} {
-		if err := console.AddUser(users, u.name, u.role, password); err != nil {
-			t.Fatal(err)
-		}
-	}
+	users := writeUsers(t, dir)
 	f.hub = console.NewHub(time.UTC, nil)
 	s, err := console.New(console.Options{Listen: "127.0.0.1:0", UsersFile: users, StateDir: dir, Gateway: "gw-t",
 		Admin: svc, Hub: f.hub, Log: zerolog.Nop(),
