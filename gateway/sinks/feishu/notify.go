@@ -107,13 +107,13 @@ func (n *Notifier) Deliver(ctx context.Context, ev sinks.Event) error {
 	}
 	content, err := json.Marshal(map[string]string{"text": m.Text})
 	if err != nil {
-		return sinks.Permanent(fmt.Errorf("feishu: event %s: %w", ev.ID, err))
+		return sinks.Permanent(err) // the dead letter names the event; the platform's code must fit the alarm
 	}
 	err = n.s.post(ctx, "/open-apis/im/v1/messages", url.Values{"receive_id_type": {n.receiveType}},
 		message{ReceiveID: m.To.UserID, MsgType: "text", Content: string(content), UUID: ev.ID})
 	var fe *Error
 	if errors.As(err, &fe) && (fe.Code == codeNoAvailability || fe.Code == codeFieldValidation) {
-		return sinks.Permanent(fmt.Errorf("feishu: event %s: %w", ev.ID, err))
+		return sinks.Permanent(err) // the dead letter names the event; the platform's code must fit the alarm
 	}
 	return err
 }

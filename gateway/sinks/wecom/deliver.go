@@ -81,7 +81,7 @@ func (s *Sink) deliver(ctx context.Context, evs []sinks.Event) []error {
 			switch {
 			case err == nil:
 			case refused(err):
-				err = sinks.Permanent(fmt.Errorf("wecom: event %s: %w", evs[at[lo+k]].ID, err))
+				err = sinks.Permanent(err) // the dead letter names the event
 			default:
 				stop = true
 			}

@@ -111,7 +111,7 @@ func (n *Notifier) Deliver(ctx context.Context, ev sinks.Event) error {
 		Text: text{Content: m.Text}, EnableDuplicateCheck: 1, DuplicateCheckInterval: duplicateCheck})
 	var we *Error
 	if errors.As(err, &we) && slices.Contains([]int{codeNoRecipient, codeBadUserID, codeNoUser}, we.Code) {
-		return sinks.Permanent(fmt.Errorf("wecom: event %s: %w", ev.ID, err))
+		return sinks.Permanent(err) // the dead letter names the event; the platform's code must fit the alarm
 	}
 	return err
 }
