@@ -23,7 +23,9 @@ const duplicateCheck = 1800
 
 // Notifier sends WeCom application messages (message/send, document
 // 90236) for visitor.checked_in (to the host) and room.release_suggested
-// (to the booking's organizer).
+// (to the booking's organizer). The page limits an application to 30
+// messages a minute to one member and drops the excess without an error:
+// a host expecting more visitors than that in a minute misses some.
 type Notifier struct {
 	// Immutable.
 	s       *Sink

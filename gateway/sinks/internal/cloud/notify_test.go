@@ -3,6 +3,7 @@ package cloud
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -84,5 +85,23 @@ func TestParseNotifyRefuses(t *testing.T) {
 		map[string]any{"name": "王五", "host": "bob"}), dir, "wecom")
 	if m.Text != "王五 到了，找 bob" {
 		t.Fatalf("%q", m.Text)
+	}
+}
+
+// CONFIG.md shows the default templates as they are.
+func TestDefaultTemplatesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../../CONFIG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, byLang := range DefaultTemplates {
+		for lang, tmpl := range byLang {
+			if !strings.Contains(string(doc), "`"+tmpl+"`") {
+				t.Errorf("CONFIG.md does not show the %s template of %s: `%s`", lang, typ, tmpl)
+			}
+			if !strings.Contains(string(doc), "`"+TemplateKeys[typ][lang]+"`") {
+				t.Errorf("CONFIG.md does not name the setting %s", TemplateKeys[typ][lang])
+			}
+		}
 	}
 }
