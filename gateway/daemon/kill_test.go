@@ -34,6 +34,7 @@ const (
 	childDevicesEnv = "OFFICEGATE_TEST_DEVICES"
 	childSinkEnv    = "OFFICEGATE_TEST_SINK"   // a file sink's path, if set
 	childZKPushEnv  = "OFFICEGATE_TEST_ZKPUSH" // "listen=SN1,SN2": PUSH terminals, if set
+	childPGEnv      = "OFFICEGATE_TEST_PG"     // a postgres sink's settings (JSON), if set
 )
 
 // TestMain runs the gateway child instead of the tests when a kill test
@@ -72,6 +73,14 @@ func gatewayChild(state string) {
 	if path := os.Getenv(childSinkEnv); path != "" {
 		sinks = append(sinks, daemon.Sink{Name: "archive", Kind: "file", Streams: []string{"attendance"},
 			Settings: map[string]string{"path": path}})
+	}
+	if pg := os.Getenv(childPGEnv); pg != "" {
+		var set map[string]string
+		if err := json.Unmarshal([]byte(pg), &set); err != nil {
+			fmt.Fprintln(os.Stderr, "gateway:", err)
+			os.Exit(1)
+		}
+		sinks = append(sinks, daemon.Sink{Name: "db", Kind: "postgres", Streams: []string{"attendance"}, Settings: set})
 	}
 	err = daemon.Run(ctx, daemon.Options{
 		Gateway: "gw-kill", StateDir: state, Sinks: sinks, Drivers: drivers,

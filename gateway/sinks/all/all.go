@@ -11,6 +11,7 @@ import (
 	"github.com/officegate/officegate/gateway/sinks/feishu"
 	"github.com/officegate/officegate/gateway/sinks/filesink"
 	"github.com/officegate/officegate/gateway/sinks/internal/cloud"
+	"github.com/officegate/officegate/gateway/sinks/postgres"
 	"github.com/officegate/officegate/gateway/sinks/webhook"
 	"github.com/officegate/officegate/gateway/sinks/wecom"
 	"github.com/officegate/officegate/provisioning/people"
@@ -27,6 +28,9 @@ type Deps struct {
 var kinds = map[string]func(sinks.Settings, Deps) (sinks.Sink, error){
 	"file":    func(s sinks.Settings, _ Deps) (sinks.Sink, error) { return filesink.FromSettings(s) },
 	"webhook": func(s sinks.Settings, _ Deps) (sinks.Sink, error) { return webhook.FromSettings(s) },
+	"postgres": func(s sinks.Settings, _ Deps) (sinks.Sink, error) {
+		return postgres.FromSettings(s)
+	},
 	"dingtalk": func(s sinks.Settings, d Deps) (sinks.Sink, error) {
 		return dingtalk.FromSettings(s, cloud.People(d.People, people.DingTalk))
 	},
