@@ -245,9 +245,9 @@ func what(evs []sinks.Event) string {
 type rows struct {
 	e struct {
 		id, typ, gateway, device, timeRaw, clock, data, topic, stream []string
-		boot, seq, jseq                                             []int64
-		offset                                                      []pgtype.Int8
-		time, received                                              []pgtype.Timestamptz
+		boot, seq, jseq                                               []int64
+		offset                                                        []pgtype.Int8
+		time, received                                                []pgtype.Timestamptz
 	}
 	r struct {
 		gateway, id, device, command, status, err, data, topic, stream []string

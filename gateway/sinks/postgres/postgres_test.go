@@ -176,7 +176,11 @@ func TestPoisonRow(t *testing.T) {
 	var alarms []sinks.DeadLetter
 	alarmed := make(chan struct{}, 1)
 	sinkstest.StartRunner(t, j, newSink(t, settings(t, c, pgtest.Password)), sinks.Options{Name: "db", Streams: []string{"attendance"}, Metrics: m,
-		Alarm: func(_ context.Context, dl sinks.DeadLetter) error { alarms = append(alarms, dl); alarmed <- struct{}{}; return nil }})
+		Alarm: func(_ context.Context, dl sinks.DeadLetter) error {
+			alarms = append(alarms, dl)
+			alarmed <- struct{}{}
+			return nil
+		}})
 	sinkstest.WaitFor(t, "ten delivered", func() bool { d, _, _ := m.Get(); return d == 10 })
 	<-alarmed
 	if len(alarms) != 1 || alarms[0].ID != poison || !strings.Contains(alarms[0].Error, "22P05") {
