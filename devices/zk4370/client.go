@@ -26,6 +26,8 @@ const maxQueued = 4096
 type Client struct {
 	// Immutable.
 	c       net.Conn
+	udp     bool   // the UDP transport: a datagram is a bare payload (doc.go §1)
+	chunk   uint32 // the largest CMD_READ_BUFFER asked for
 	timeout time.Duration
 	done    chan struct{} // closed when the reader ends
 	replies chan Packet   // non-event packets, Data copied
@@ -42,21 +44,41 @@ type Client struct {
 	queue     []AttRecord
 	overflow  bool
 	malformed int
+	damaged   int // UDP datagrams skipped as not packets
 	readErr   error
 	notify    chan struct{} // closed and replaced when queue grows
 	awaiting  int           // the reply number a request waits for; -1: none
 }
 
-// Dial connects to addr and opens a session, authenticating with key when
-// the terminal asks for it. timeout bounds each request's wait for its reply.
+// Dial connects to addr over TCP and opens a session, authenticating with
+// key when the terminal asks for it. timeout bounds each request's wait for
+// its reply.
 func Dial(ctx context.Context, addr string, key uint32, timeout time.Duration) (*Client, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("zk4370: dial %s: %w", addr, err)
+	return DialNetwork(ctx, "tcp", addr, key, timeout)
+}
+
+// MaxChunkUDP is the largest CMD_READ_BUFFER asked for over UDP (pyzk's
+// 16 KiB): the terminal answers it in datagrams of about 1 KiB, and one
+// lost costs only that chunk's request.
+const MaxChunkUDP = 16 << 10
+
+// DialNetwork is Dial over network "tcp" or "udp" (doc.go §1: over UDP a
+// datagram is a bare payload). A UDP session has no connection to lose: a
+// terminal that went away shows as requests without replies.
+func DialNetwork(ctx context.Context, network, addr string, key uint32, timeout time.Duration) (*Client, error) {
+	if network != "tcp" && network != "udp" {
+		return nil, fmt.Errorf("zk4370: network %q: want tcp or udp", network)
 	}
-	cl := &Client{c: c, timeout: timeout, done: make(chan struct{}), replies: make(chan Packet),
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("zk4370: dial %s %s: %w", network, addr, err)
+	}
+	cl := &Client{c: c, udp: network == "udp", chunk: MaxChunk, timeout: timeout, done: make(chan struct{}), replies: make(chan Packet),
 		notify: make(chan struct{}), awaiting: -1}
+	if cl.udp {
+		cl.chunk = MaxChunkUDP
+	}
 	go cl.read()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
@@ -113,8 +135,37 @@ func (cl *Client) write(p Packet) error {
 	cl.wmu.Lock()
 	defer cl.wmu.Unlock()
 	cl.c.SetWriteDeadline(time.Now().Add(cl.timeout))
-	_, err := cl.c.Write(AppendFrame(nil, p))
+	b := AppendFrame(nil, p)
+	if cl.udp {
+		b = AppendPayload(nil, p)
+	}
+	_, err := cl.c.Write(b)
 	return err
+}
+
+// readPacket reads the next packet: a frame from the TCP stream, or a
+// datagram. A datagram that is not a packet (a bad checksum: it was damaged
+// on the way) is skipped; a request it answered times out.
+func (cl *Client) readPacket(buf []byte) (Packet, []byte, error) {
+	if !cl.udp {
+		return ReadFrame(cl.c, buf)
+	}
+	if len(buf) < MaxPayload {
+		buf = make([]byte, MaxPayload)
+	}
+	for {
+		n, err := cl.c.Read(buf[:MaxPayload])
+		if err != nil {
+			return Packet{}, buf, err
+		}
+		p, err := DecodePayload(buf[:n])
+		if err == nil {
+			return p, buf, nil
+		}
+		cl.mu.Lock()
+		cl.damaged++
+		cl.mu.Unlock()
+	}
 }
 
 func (cl *Client) read() {
@@ -123,7 +174,7 @@ func (cl *Client) read() {
 	for {
 		var p Packet
 		var err error
-		p, buf, err = ReadFrame(cl.c, buf)
+		p, buf, err = cl.readPacket(buf)
 		if err != nil {
 			cl.mu.Lock()
 			cl.readErr = err
@@ -176,6 +227,16 @@ func (cl *Client) event(p Packet) {
 	}
 	close(cl.notify)
 	cl.notify = make(chan struct{})
+}
+
+// Damaged returns how many UDP datagrams were skipped as not packets since
+// the last call.
+func (cl *Client) Damaged() int {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	n := cl.damaged
+	cl.damaged = 0
+	return n
 }
 
 // Events returns the real-time punches queued so far (oldest first) and
@@ -363,7 +424,7 @@ func (cl *Client) readTable(req PrepareBuffer) ([]byte, error) {
 	}
 	out := make([]byte, 0, total)
 	for uint32(len(out)) < total {
-		n := min(total-uint32(len(out)), MaxChunk)
+		n := min(total-uint32(len(out)), cl.chunk)
 		chunk, err := cl.readChunkLocked(uint32(len(out)), n)
 		if err != nil {
 			return nil, err

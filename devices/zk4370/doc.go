@@ -1,4 +1,4 @@
-// Package zk4370 speaks the ZKTeco binary protocol on TCP port 4370. It holds
+// Package zk4370 speaks the ZKTeco binary protocol on port 4370, TCP or UDP. It holds
 // a codec, and the driver that calls a terminal and journals its attendance
 // log.
 //
@@ -23,9 +23,13 @@
 // Over TCP every payload is preceded by an 8-byte prefix: the magic bytes
 // 50 50 82 7D, then the payload's length as a uint32 (the community
 // description splits it into a uint16 length and two zero bytes; pyzk reads a
-// uint32; the two agree for every length we accept). Over UDP a datagram is
-// the bare payload. The client in this package speaks TCP only; the codec
-// does both (AppendPayload/DecodePayload, AppendFrame/DecodeFrame).
+// uint32; the two agree for every length we accept). Over UDP (the same
+// port, 4370) a datagram is the bare payload, one packet a datagram. The
+// codec does both (AppendPayload/DecodePayload, AppendFrame/DecodeFrame);
+// the client speaks both (Dial, DialNetwork; §4.5). A datagram whose
+// checksum is wrong was damaged on the way: the client skips it (the
+// request it answered times out) and counts it; on TCP a bad frame ends the
+// connection.
 //
 // A payload is at least 8 bytes and at most MaxPayload: a bulk read returns
 // chunks of up to 0xFFC0 bytes (what pyzk asks for, "below 0x10008"), so
@@ -206,6 +210,8 @@
 //	timeout         = "5s"           # one reply's wait
 //	backoff_min     = "1s"           # reconnect wait, doubling up to backoff_max
 //	backoff_max     = "1m"
+//	transport       = "tcp"          # or "udp" (§4.5)
+//	keepalive       = "10s"          # over UDP: how often the session is checked
 //
 // New validates it without touching the network: a terminal that is off at
 // start-up does not stop the gateway; Run connects and reconnects.
@@ -271,4 +277,23 @@
 // decimal, or facility:number as facility·65536 + number; "enabled": false is
 // refused (the 72-byte record has no such flag: delete the user instead).
 // Passwords and templates are never written.
+//
+// ## 4.5 UDP
+//
+// Some terminals (and some networks) allow only the UDP transport. A bulk
+// read then asks for chunks of at most MaxChunkUDP (16 KiB, as pyzk does),
+// which the terminal sends as CMD_DATA datagrams of about 1 KiB. UDP loses
+// and tells nothing, and the driver makes up for both with the terminal's
+// record count (CMD_GET_FREE_SIZES):
+//   - before journaling real-time punches it compares the count with the
+//     position, the real-time punches journaled past it and the new ones: a
+//     record more means a datagram was lost, and the log is read first, so
+//     that no punch overtakes the lost one (per-device order holds);
+//   - every keepalive it asks the count: no answer within timeout ends the
+//     session (a terminal gone away sends no error), and records missing at
+//     two checks in a row (a lost datagram with no punch after it) make it
+//     read the log.
+//
+// Counted as datagrams_lost and datagrams_damaged. Custody is unchanged: the
+// log is the store, and a read finds what any datagram lost.
 package zk4370

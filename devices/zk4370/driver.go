@@ -161,7 +161,7 @@ func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
 // session runs one connection until it fails or ctx ends; up reports
 // whether it got as far as following real-time punches.
 func (d *Driver) session(ctx context.Context, sink devices.Sink) (up bool, err error) {
-	cl, err := Dial(ctx, d.s.addr, d.s.key, d.s.timeout)
+	cl, err := DialNetwork(ctx, d.s.network, d.s.addr, d.s.key, d.s.timeout)
 	if err != nil {
 		return false, err
 	}
@@ -213,6 +213,13 @@ func (d *Driver) session(ctx context.Context, sink devices.Sink) (up bool, err e
 	d.deps.Log.Info().Str("serial", serial).Str("firmware", fw).Int("log_records", d.pos.Count).Msg("zk4370: terminal online")
 	check, stopCheck := d.deps.Timer(d.s.check)
 	defer func() { stopCheck() }()
+	var keep <-chan time.Time // UDP only: nil never fires
+	stopKeep := func() {}
+	suspect := 0 // the log's record count when the last keepalive found records missing
+	if cl.udp {
+		keep, stopKeep = d.deps.Timer(d.s.keepalive)
+	}
+	defer func() { stopKeep() }()
 	for {
 		recs, overflow, bad, more := cl.Events()
 		if bad > 0 {
@@ -221,12 +228,26 @@ func (d *Driver) session(ctx context.Context, sink devices.Sink) (up bool, err e
 		if len(recs) > 0 {
 			d.seen()
 		}
+		if cl.udp && len(recs) > 0 {
+			// A lost datagram would let a later punch overtake it: journal
+			// real-time punches only when the log holds nothing else new.
+			if gap, err := d.udpGap(cl, recs); err != nil {
+				return true, err
+			} else if gap {
+				overflow = true
+			}
+		}
+		if overflow {
+			if err := d.backfill(ctx, cl, sink); err != nil {
+				return true, err
+			}
+		}
 		for _, r := range recs {
 			if err := d.realtime(ctx, sink, r); err != nil {
 				return true, err
 			}
 		}
-		if overflow || len(d.pos.Pending) >= maxPending {
+		if len(d.pos.Pending) >= maxPending {
 			if err := d.backfill(ctx, cl, sink); err != nil {
 				return true, err
 			}
@@ -247,8 +268,65 @@ func (d *Driver) session(ctx context.Context, sink devices.Sink) (up bool, err e
 			d.syncClock(cl)
 			stopCheck()
 			check, stopCheck = d.deps.Timer(d.s.check)
+		case <-keep:
+			if err := d.keepalive(ctx, cl, sink, &suspect); err != nil {
+				return true, err
+			}
+			stopKeep()
+			keep, stopKeep = d.deps.Timer(d.s.keepalive)
 		}
 	}
+}
+
+// udpGap reports whether the terminal's log holds more records than the
+// position, the real-time punches journaled past it and the new ones in
+// recs: then a real-time datagram was lost, and its punch must be read
+// from the log before these are journaled, so that none overtakes it
+// (doc.go §4.5).
+func (d *Driver) udpGap(cl *Client, recs []AttRecord) (bool, error) {
+	fs, err := cl.FreeSizes()
+	if err != nil {
+		return false, fmt.Errorf("zk4370: count the log: %w", err)
+	}
+	fresh := 0
+	for _, r := range recs {
+		if !d.recent[recordKey(r)] {
+			fresh++
+		}
+	}
+	if missing := int(fs.Records) - d.pos.Count - len(d.pos.Pending) - fresh; missing > 0 {
+		d.count("datagrams_lost", uint64(missing))
+		return true, nil
+	}
+	return false, nil
+}
+
+// keepalive checks a UDP session (doc.go §4.5): the terminal's record count
+// answers that it is there and still knows the session, and says whether
+// the log holds punches no real-time datagram brought. A datagram may still
+// be on its way at one check, so the log is read only when the same records
+// are missing at two checks in a row (suspect carries the first's count).
+func (d *Driver) keepalive(ctx context.Context, cl *Client, sink devices.Sink, suspect *int) error {
+	fs, err := cl.FreeSizes()
+	if err != nil {
+		return fmt.Errorf("zk4370: UDP keepalive: %w", err)
+	}
+	d.seen()
+	if n := cl.Damaged(); n > 0 {
+		d.count("datagrams_damaged", uint64(n))
+	}
+	missing := int(fs.Records) - d.pos.Count - len(d.pos.Pending)
+	if missing <= 0 {
+		*suspect = 0
+		return nil
+	}
+	if *suspect == 0 || int(fs.Records) < *suspect {
+		*suspect = int(fs.Records)
+		return nil
+	}
+	*suspect = 0
+	d.count("datagrams_lost", uint64(missing))
+	return d.backfill(ctx, cl, sink)
 }
 
 // syncClock measures the terminal's clock and sets it when it is off by more

@@ -1,6 +1,7 @@
 package zk4370
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -28,11 +29,19 @@ type Options struct {
 	Timeout        string `toml:"timeout"`         // one reply's wait; default "5s"
 	BackoffMin     string `toml:"backoff_min"`     // default "1s"
 	BackoffMax     string `toml:"backoff_max"`     // default "1m"
+	// Transport is "tcp" (the default) or "udp": the protocol's UDP
+	// transport (doc.go §1), for terminals whose TCP port is closed.
+	Transport string `toml:"transport"`
+	// Keepalive is, over UDP, how often the session is checked: a UDP
+	// terminal that went away sends no error, and a lost real-time
+	// datagram leaves its punch only in the log. Default "10s".
+	Keepalive string `toml:"keepalive"`
 }
 
 // DefaultOptions returns the options a section without keys gives.
 func DefaultOptions() Options {
-	return Options{ClockThreshold: "2s", ClockCheck: "1h", Timeout: "5s", BackoffMin: "1s", BackoffMax: "1m"}
+	return Options{ClockThreshold: "2s", ClockCheck: "1h", Timeout: "5s", BackoffMin: "1s", BackoffMax: "1m",
+		Transport: "tcp", Keepalive: "10s"}
 }
 
 // settings are Options validated.
@@ -43,6 +52,8 @@ type settings struct {
 	threshold, check       time.Duration
 	timeout                time.Duration
 	backoffMin, backoffMax time.Duration
+	network                string        // "tcp" or "udp"
+	keepalive              time.Duration // UDP only
 }
 
 func (o Options) settings() (settings, error) {
@@ -80,12 +91,21 @@ func (o Options) settings() (settings, error) {
 		{"timeout", o.Timeout, &s.timeout, 100 * time.Millisecond, time.Minute},
 		{"backoff_min", o.BackoffMin, &s.backoffMin, time.Millisecond, time.Hour},
 		{"backoff_max", o.BackoffMax, &s.backoffMax, time.Millisecond, 24 * time.Hour},
+		{"keepalive", cmp.Or(o.Keepalive, "10s"), &s.keepalive, time.Millisecond, time.Hour},
 	} {
 		v, err := time.ParseDuration(d.v)
 		if err != nil || v < d.lo || v > d.hi {
 			return s, fmt.Errorf("%s %q: want a duration from %v to %v", d.key, d.v, d.lo, d.hi)
 		}
 		*d.dst = v
+	}
+	switch o.Transport {
+	case "", "tcp":
+		s.network = "tcp"
+	case "udp":
+		s.network = o.Transport
+	default:
+		return s, fmt.Errorf("transport %q: want tcp or udp", o.Transport)
 	}
 	if s.backoffMax < s.backoffMin {
 		return s, fmt.Errorf("backoff_max %q is below backoff_min %q", o.BackoffMax, o.BackoffMin)

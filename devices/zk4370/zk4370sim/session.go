@@ -11,11 +11,13 @@ import (
 	"github.com/officegate/officegate/devices/zk4370"
 )
 
-// session is one client connection.
+// session is one client connection: a TCP connection, or a UDP peer
+// address (c nil, send set).
 type session struct {
 	// Immutable.
-	t *Terminal
-	c net.Conn
+	t    *Terminal
+	c    net.Conn
+	send func(zk4370.Packet) error // UDP: one datagram, the bare payload
 
 	wmu sync.Mutex // serialises writes: replies and real-time packets
 
@@ -31,6 +33,9 @@ type session struct {
 func (s *session) write(p zk4370.Packet) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if s.send != nil {
+		return s.send(p)
+	}
 	// A client that stops reading must not hold the terminal's lock forever.
 	s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	_, err := s.c.Write(zk4370.AppendFrame(nil, p))
@@ -222,6 +227,15 @@ func (s *session) handle(p zk4370.Packet) bool {
 	return s.reply(p, zk4370.CmdAckUnknown, nil)
 }
 
+// dataPacket is the most data a packet of this session carries: n, and at
+// most udpDataPacket over UDP.
+func (s *session) dataPacket(n int) int {
+	if s.send != nil {
+		return min(n, udpDataPacket)
+	}
+	return n
+}
+
 // prepare builds the table a buffered read asks for (zk4370 doc.go §2.2).
 func (s *session) prepare(p zk4370.Packet) bool {
 	t := s.t
@@ -248,7 +262,7 @@ func (s *session) prepare(p zk4370.Packet) bool {
 	}
 	t.mu.Unlock()
 	table := zk4370.AppendTable(nil, body)
-	if len(table) <= t.o.InlineMax {
+	if len(table) <= s.dataPacket(t.o.InlineMax) {
 		return s.reply(p, zk4370.CmdData, table)
 	}
 	s.buf = table
@@ -268,7 +282,7 @@ func (s *session) readBuffer(p zk4370.Packet) bool {
 		return false
 	}
 	for len(chunk) > 0 {
-		n := min(len(chunk), s.t.o.DataPacket)
+		n := min(len(chunk), s.dataPacket(s.t.o.DataPacket))
 		if !s.reply(p, zk4370.CmdData, chunk[:n]) {
 			return false
 		}

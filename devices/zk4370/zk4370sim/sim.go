@@ -20,6 +20,7 @@
 package zk4370sim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -78,6 +79,8 @@ type Terminal struct {
 	offset   time.Duration
 	disabled *session // the session that disabled the terminal
 	ln       net.Listener
+	pc       net.PacketConn // the UDP socket, while ListenUDP serves
+	lose     int            // real-time datagrams still to lose (LoseEvents)
 	sessions map[*session]struct{}
 	nextID   uint16
 	stats    Stats
@@ -137,22 +140,121 @@ func (t *Terminal) Listen(addr string) error {
 	return nil
 }
 
-// Addr is the address Listen bound ("" when not listening).
+// Addr is the address Listen or ListenUDP bound ("" when not listening).
 func (t *Terminal) Addr() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.ln == nil {
-		return ""
+	switch {
+	case t.ln != nil:
+		return t.ln.Addr().String()
+	case t.pc != nil:
+		return t.pc.LocalAddr().String()
 	}
-	return t.ln.Addr().String()
+	return ""
+}
+
+// udpDataPacket bounds the data of one CMD_DATA datagram: terminals send a
+// bulk read over UDP in packets of 1024 bytes (pyzk reads 1024+8 a packet),
+// well under any LAN's MTU after fragmentation.
+const udpDataPacket = 1024
+
+// ListenUDP serves the protocol's UDP transport on addr until Cut or Close:
+// one datagram is one bare payload (zk4370 doc.go §1), a session is a peer
+// address, opened by its CMD_CONNECT and ended by CMD_EXIT. A datagram with
+// a bad checksum is ignored and counted, as on TCP.
+func (t *Terminal) ListenUDP(addr string) error {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return fmt.Errorf("zk4370sim: %w", err)
+	}
+	t.mu.Lock()
+	if t.ln != nil || t.pc != nil {
+		t.mu.Unlock()
+		pc.Close()
+		return errors.New("zk4370sim: already listening")
+	}
+	t.pc = pc
+	t.listeners.Add(1)
+	t.mu.Unlock()
+	go t.serveUDP(pc)
+	return nil
+}
+
+// LoseEvents makes the next n real-time datagrams to UDP sessions vanish,
+// as datagrams do on a busy network; the punches stay in the log.
+func (t *Terminal) LoseEvents(n int) {
+	t.mu.Lock()
+	t.lose += n
+	t.mu.Unlock()
+}
+
+func (t *Terminal) serveUDP(pc net.PacketConn) {
+	defer t.listeners.Done()
+	peers := map[string]*session{}
+	defer func() {
+		t.mu.Lock()
+		for _, s := range peers {
+			t.endLocked(s)
+		}
+		t.changedLocked()
+		t.mu.Unlock()
+	}()
+	buf := make([]byte, zk4370.MaxPayload)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		p, err := zk4370.DecodePayload(buf[:n])
+		if err != nil {
+			t.mu.Lock()
+			t.stats.BadFrames++
+			t.changedLocked()
+			t.mu.Unlock()
+			continue
+		}
+		p.Data = bytes.Clone(p.Data)
+		s := peers[from.String()]
+		if s == nil {
+			if p.Cmd != zk4370.CmdConnect {
+				continue // no session: a real terminal ignores it too
+			}
+			s = &session{t: t, send: func(p zk4370.Packet) error {
+				if p.Cmd == zk4370.CmdData && len(p.Data) > udpDataPacket {
+					return fmt.Errorf("zk4370sim: a %d-byte data packet over UDP", len(p.Data))
+				}
+				_, err := pc.WriteTo(zk4370.AppendPayload(nil, p), from)
+				return err
+			}}
+			t.mu.Lock()
+			t.sessions[s] = struct{}{}
+			t.mu.Unlock()
+			peers[from.String()] = s
+		}
+		if !s.handle(p) {
+			delete(peers, from.String())
+			t.mu.Lock()
+			t.endLocked(s)
+			t.changedLocked()
+			t.mu.Unlock()
+		}
+	}
+}
+
+// endLocked forgets a session; mu must be held.
+func (t *Terminal) endLocked(s *session) {
+	delete(t.sessions, s)
+	if t.disabled == s {
+		t.disabled = nil
+	}
 }
 
 // Cut closes the listener and every connection, as a pulled cable would, and
 // waits for the sessions to end. The log and users stay.
 func (t *Terminal) Cut() {
 	t.mu.Lock()
-	ln := t.ln
-	t.ln = nil
+	ln, pc := t.ln, t.pc
+	t.ln, t.pc = nil, nil
 	ss := make([]*session, 0, len(t.sessions))
 	for s := range t.sessions {
 		ss = append(ss, s)
@@ -161,8 +263,13 @@ func (t *Terminal) Cut() {
 	if ln != nil {
 		ln.Close()
 	}
+	if pc != nil {
+		pc.Close() // ends serveUDP, which forgets its sessions
+	}
 	for _, s := range ss {
-		s.c.Close()
+		if s.c != nil {
+			s.c.Close()
+		}
 	}
 	t.listeners.Wait()
 }
@@ -318,6 +425,10 @@ func (t *Terminal) Record(r zk4370.AttRecord) error {
 			// Written under mu so that every session sees punches in log
 			// order; a session's writes never block for long on loopback,
 			// and a dead one fails at once.
+			if s.send != nil && t.lose > 0 {
+				t.lose-- // a datagram lost on the way: the punch is only in the log
+				continue
+			}
 			if s.write(zk4370.Packet{Cmd: zk4370.CmdRegEvent, Session: zk4370.EFAttLog, Data: rt}) == nil {
 				t.stats.EventsSent++
 			}

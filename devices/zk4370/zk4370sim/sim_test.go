@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -156,6 +157,68 @@ func TestUsersAndRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := term2.Punch("1", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSessionUDP: the emulator's UDP transport with the package's client:
+// the serial, a real-time punch, a log read in 1 KiB datagrams over several
+// chunks, a damaged datagram ignored and counted, CMD_EXIT ending the
+// session.
+func TestSessionUDP(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 20*time.Second)
+	term := zk4370sim.New(zk4370sim.Options{Serial: "UDPSIM1", Location: time.UTC})
+	if err := term.ListenUDP("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(term.Cut)
+	for i := range 1000 { // 40 KB: three 16 KiB chunks
+		if _, err := term.Punch(fmt.Sprint(100+i), 1, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl, err := zk4370.DialNetwork(ctx, "udp", term.Addr(), 0, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sn, err := cl.Serial(); err != nil || sn != "UDPSIM1" {
+		t.Fatalf("serial %q, %v", sn, err)
+	}
+	if err := cl.RegisterEvents(zk4370.EFAttLog); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := term.Punch("7", 15, 1); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		recs, _, _, more := cl.Events()
+		if len(recs) == 1 && recs[0].PIN == "7" {
+			break
+		}
+		select {
+		case <-more:
+		case <-ctx.Done():
+			t.Fatal("no real-time punch over UDP")
+		}
+	}
+	log, err := cl.ReadLog()
+	if err != nil || len(log) != 1001 || log[1000].PIN != "7" {
+		t.Fatalf("log of %d, %v", len(log), err)
+	}
+	c, err := net.Dial("udp", term.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{0xe8, 0x03, 0x00, 0x00, 0, 0, 0, 0}) // CMD_CONNECT with a wrong checksum
+	c.Close()
+	if err := term.Wait(ctx, func(s zk4370sim.State) bool { return s.Stats.BadFrames == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Exit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := term.Wait(ctx, func(s zk4370sim.State) bool { return s.Open == 0 }); err != nil {
 		t.Fatal(err)
 	}
 }
