@@ -15,10 +15,32 @@ import (
 var _ devices.Commander = (*Driver)(nil)
 
 // commands are what Handle takes (doc.go §4.4).
-var commands = []string{"attendance.fetch", "user.delete", "user.upsert"}
+var commands = []string{"attendance.fetch", "time.set", "user.delete", "user.upsert"}
 
 // ErrOffline is why a command fails while no session is up.
 var ErrOffline = errors.New("zk4370: terminal not connected")
+
+// timeSet is time.set (MQTT.md §6.1): the clock check the session makes at
+// connect and every clock_check, now: the terminal's clock is read, set to
+// the gateway's when off by more than clock_threshold, and read again.
+func (d *Driver) timeSet(args map[string]any) devices.Result {
+	if len(args) != 0 {
+		return devices.Failed(errors.New("zk4370: time.set takes no args: the terminal's clock is set from the gateway's clock"))
+	}
+	cl := d.client()
+	if cl == nil {
+		return devices.Result{Status: devices.StatusBusy, Error: ErrOffline.Error()}
+	}
+	s, err := d.syncClock(cl)
+	if err != nil {
+		return devices.Failed(fmt.Errorf("zk4370: time.set: %w", err))
+	}
+	data := map[string]any{"clock": s.clock, "clock_offset_ms": s.after.Milliseconds(), "stepped": s.stepped}
+	if s.stepped {
+		data["corrected_ms"] = s.before.Milliseconds()
+	}
+	return devices.OK(data)
+}
 
 // client returns the live session, or nil.
 func (d *Driver) client() *Client {
@@ -32,6 +54,8 @@ func (d *Driver) client() *Client {
 // session (doc.go §4.4).
 func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
 	switch c.Name {
+	case "time.set":
+		return d.timeSet(c.Args)
 	case "user.upsert", "user.delete", "attendance.fetch":
 	default:
 		return devices.Unsupported(c)

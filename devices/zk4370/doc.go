@@ -267,7 +267,9 @@
 //
 // user.upsert, user.delete and attendance.fetch (devices/terminal's doc has
 // their args and results), checked by terminal.CheckCommand like every
-// terminal's, over the live session: "busy" while the terminal is not
+// terminal's, and time.set (the clock check of §4.3, now: its result says
+// the offset found, corrected_ms, whether the clock was stepped and the
+// offset left), over the live session: "busy" while the terminal is not
 // connected. attendance.fetch reads the log and journals the punches whose
 // time (in time_zone) falls in the window, oldest first, up to limit, again
 // and under their own ids; it never moves the position and never clears the

@@ -330,8 +330,9 @@ func (d *Driver) keepalive(ctx context.Context, cl *Client, sink devices.Sink, s
 }
 
 // syncClock measures the terminal's clock and sets it when it is off by more
-// than the threshold (doc.go §4.3).
-func (d *Driver) syncClock(cl *Client) {
+// than the threshold (doc.go §4.3). It returns the offset it found and, when
+// it set the clock, the offset after.
+func (d *Driver) syncClock(cl *Client) (cs clockSync, err error) {
 	measure := func() (time.Duration, error) {
 		st, err := cl.Time()
 		if err != nil {
@@ -341,13 +342,16 @@ func (d *Driver) syncClock(cl *Client) {
 		return st.In(d.s.loc).Sub(now), nil
 	}
 	off, err := measure()
+	cs.before = off
 	if err == nil && (off > d.s.threshold || off < -d.s.threshold) {
 		d.deps.Log.Info().Dur("offset", off).Msg("zk4370: setting the terminal's clock")
 		if err = cl.SetTime(StampOf(d.deps.Now().In(d.s.loc))); err == nil {
 			d.count("clock_sets", 1)
+			cs.stepped = true
 			off, err = measure()
 		}
 	}
+	cs.after = off
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
@@ -361,6 +365,15 @@ func (d *Driver) syncClock(cl *Client) {
 	default:
 		d.clock, d.offset = devices.ClockSynced, off
 	}
+	cs.clock = d.clock
+	return cs, err
+}
+
+// clockSync is what one syncClock found and did.
+type clockSync struct {
+	clock         string
+	before, after time.Duration // the terminal's clock minus the gateway's
+	stepped       bool
 }
 
 // backfill reads the whole log and journals what the position does not

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/devices/zk4370"
 	"github.com/officegate/officegate/devices/zk4370/zk4370sim"
 	"github.com/officegate/officegate/internal/testkit"
@@ -102,5 +103,43 @@ func TestTransportOption(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("transport %q keepalive %q: %v", tc.transport, tc.keepalive, err)
 		}
+	}
+}
+
+// TestTimeSetCommand: time.set checks the terminal's clock now, sets it when
+// it is off by more than the threshold, and answers with the offset it
+// found (corrected_ms) and the one it left; args are refused.
+func TestTimeSetCommand(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 10*time.Second)
+	r := newRig(t, zk4370sim.Options{})
+	d, _ := r.run(t, r.term.Addr(), 0)
+	for !d.Status().Online { // the session is up for commands
+		select {
+		case <-ctx.Done():
+			t.Fatal("the driver never came online")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if res := d.Handle(ctx, devices.Command{ID: "bad", Name: "time.set", Args: map[string]any{"ms": int64(5)}}); res.Status != devices.StatusError {
+		t.Fatalf("time.set with args: %+v", res)
+	}
+	r.term.SetClock(time.Now().Add(-5 * time.Minute)) // someone at its menu
+	res := d.Handle(ctx, devices.Command{ID: "ts", Name: "time.set", Args: map[string]any{}})
+	if res.Status != devices.StatusOK || res.Data["stepped"] != true || res.Data["clock"] != devices.ClockSynced {
+		t.Fatalf("time.set: %+v", res)
+	}
+	if c, _ := res.Data["corrected_ms"].(int64); c > -290000 || c < -310000 {
+		t.Errorf("corrected_ms %v, want about -300000", res.Data["corrected_ms"])
+	}
+	if o, _ := res.Data["clock_offset_ms"].(int64); o > 2000 || o < -2000 {
+		t.Errorf("clock_offset_ms %v after the set", res.Data["clock_offset_ms"])
+	}
+	if off := time.Until(r.term.Clock()); off > 2*time.Second || off < -2*time.Second {
+		t.Errorf("terminal clock off by %v after time.set", off)
+	}
+	again := d.Handle(ctx, devices.Command{ID: "ts2", Name: "time.set", Args: map[string]any{}})
+	if again.Status != devices.StatusOK || again.Data["stepped"] != false || again.Data["corrected_ms"] != nil {
+		t.Fatalf("time.set on a clock within the threshold: %+v", again)
 	}
 }

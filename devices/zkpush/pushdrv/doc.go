@@ -55,10 +55,12 @@
 // records (USER) as attendance.user (oper.go), durable before OK like
 // punches, under ids derived from what they carry; a USER record's
 // password is never read and its card number becomes card_hash under the
-// site card key (has_card without one). Counters (Status().Counters): punches,
-// lines_refused, templates_refused, photos_refused, oper_records,
+// site card key (has_card without one). Counters (Status().Counters, every
+// one of CounterNames from the start; on /metrics through the daemon):
+// punches, lines_refused, templates_refused, photos_refused, oper_records,
 // uploads_truncated, uploads_refused, command_results,
-// requests_refused_address, address_changes.
+// requests_refused_address, address_changes, requests_unknown,
+// requests_unreadable, tables_ignored.
 //
 // Clocks (clock.go): a punch is synced when the terminal recorded it, by
 // its own clock, while the gateway was answering it — every reply's Date
