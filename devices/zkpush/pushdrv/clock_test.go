@@ -90,3 +90,45 @@ func TestPunchClock(t *testing.T) {
 		}
 	}
 }
+
+// TestZoneChangeChecks: when the configured zone's offset changes (daylight
+// saving), the terminal told the old TimeZone at its handshake would show
+// the old wall clock; its next poll is answered with CHECK, it shakes hands
+// again, and its clock shows the new offset. Once: the next poll is plain.
+func TestZoneChangeChecks(t *testing.T) {
+	gw := &fakeClock{t: time.Date(2026, 3, 29, 0, 59, 0, 0, time.UTC)} // 01:59 CET; at 01:00 UTC Berlin goes to CEST
+	hub := NewHub(nil)
+	d, err := New(hub, "zk-dst", devices.Options{Config: cfg{Serial: "DST1", Listen: "127.0.0.1:0", TimeZone: "Europe/Berlin"}, Now: gw.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx, &memSink{}) }()
+	defer func() { cancel(); <-done }()
+	waitAttached(t, hub, 1)
+	term := zkpushsim.New("DST1", "http://"+hub.Addr("127.0.0.1:0"), &zkpushsim.Opts{Now: gw.now})
+	if err := term.Handshake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h := term.Clock().Hour(); term.Options().TimeZone != 1 || h != 1 {
+		t.Fatalf("before the change: TimeZone %d, the terminal shows %02d h; want 1 and 01", term.Options().TimeZone, h)
+	}
+	if ran, err := term.Poll(ctx); err != nil || len(ran) != 0 {
+		t.Fatalf("poll before the change: %v, %v", ran, err)
+	}
+	gw.add(2 * time.Minute) // 01:01 UTC: 03:01 CEST
+	ran, err := term.Poll(ctx)
+	if err != nil || len(ran) != 1 || ran[0].Cmd != "CHECK" {
+		t.Fatalf("poll after the change: %+v, %v; want CHECK", ran, err)
+	}
+	if h := term.Clock().Hour(); term.Options().TimeZone != 2 || h != 3 {
+		t.Fatalf("after CHECK: TimeZone %d, the terminal shows %02d h; want 2 and 03", term.Options().TimeZone, h)
+	}
+	if ran, err := term.Poll(ctx); err != nil || len(ran) != 0 {
+		t.Fatalf("the poll after: %v, %v; want nothing", ran, err)
+	}
+	if n := d.Status().Counters["zone_changes"]; n != 1 {
+		t.Fatalf("zone_changes %d, want 1", n)
+	}
+}

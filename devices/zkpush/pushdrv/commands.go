@@ -179,9 +179,20 @@ func (d *Driver) dropLocked(p *pending) {
 // now is the gateway's clock and date the Date header of the reply that
 // carries them.
 func (d *Driver) commandLines(now, date time.Time) string {
+	tz := d.options().TimeZone
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var b []byte
+	if d.tzKnown && tz != d.tzSent {
+		// The zone's offset changed since the terminal was told it (a
+		// daylight-saving change): its wall clock is off by the
+		// difference until it shakes hands again, which CHECK (§12.3.1)
+		// makes it do. Its result answers nothing that waits.
+		d.nextCmd++
+		b, _ = zkpush.AppendCommand(b, "z"+strconv.FormatUint(d.nextCmd, 36), "CHECK")
+		d.tzSent = tz // asked once; the handshake that follows confirms it
+		d.countLocked("zone_changes")
+	}
 	for _, p := range append([]*pending(nil), d.queue...) {
 		if p.sent {
 			continue

@@ -65,7 +65,10 @@
 // Clocks (clock.go): a punch is synced when the terminal recorded it, by
 // its own clock, while the gateway was answering it — every reply's Date
 // header sets that clock, rounded to the second — and unknown otherwise;
-// the envelope builder flags one recorded after it arrived drifted.
+// the envelope builder flags one recorded after it arrived drifted. The
+// handshake's TimeZone is the configured zone's offset then; when the offset
+// changes (daylight saving), the terminal's next poll is answered with CHECK
+// so that it shakes hands again and takes the new one (zone_changes).
 //
 // What PUSH authenticates: nothing but the serial number in the query
 // string, which is printed on the terminal and visible on the LAN. Anyone on

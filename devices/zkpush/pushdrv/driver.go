@@ -51,6 +51,8 @@ type Driver struct {
 	lastAddr netip.Addr
 	contacts []contact     // recent contact periods, oldest first (clock.go)
 	skew     time.Duration // the last 200 reply's Date minus the gateway's clock
+	tzSent   int           // the TimeZone of the last handshake reply (when tzKnown)
+	tzKnown  bool
 	firmware string
 	counters map[string]uint64
 	queue    []*pending // commands waiting for a poll or a result, in order
@@ -81,7 +83,7 @@ func New(h *Hub, id string, opts devices.Options) (*Driver, error) {
 // the start (at 0) so that a rate on /metrics starts at the first event.
 var CounterNames = []string{"address_changes", "command_results", "lines_refused", "oper_records", "photos_refused",
 	"punches", "requests_refused_address", "requests_unknown", "requests_unreadable", "tables_ignored",
-	"templates_refused", "uploads_refused", "uploads_truncated"}
+	"templates_refused", "uploads_refused", "uploads_truncated", "zone_changes"}
 
 func newCounters() map[string]uint64 {
 	c := make(map[string]uint64, len(CounterNames))
@@ -167,6 +169,9 @@ func (d *Driver) Status() devices.Status {
 		Firmware: d.firmware, Clock: clock, ClockOffset: offset, Counters: c}
 }
 
+// countLocked adds one to a counter; d.mu must be held.
+func (d *Driver) countLocked(name string) { d.counters[name]++ }
+
 func (d *Driver) count(name string, n int) {
 	d.mu.Lock()
 	d.counters[name] += uint64(n)
@@ -220,7 +225,11 @@ func (d *Driver) serve(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch {
 	case r.URL.Path == "/iclock/cdata" && r.Method == http.MethodGet:
-		d.reply(w, http.StatusOK, string(zkpush.AppendOptions(nil, d.set.serial, d.options())))
+		o := d.options()
+		d.mu.Lock()
+		d.tzSent, d.tzKnown = o.TimeZone, true
+		d.mu.Unlock()
+		d.reply(w, http.StatusOK, string(zkpush.AppendOptions(nil, d.set.serial, o)))
 	case r.URL.Path == "/iclock/cdata" && r.Method == http.MethodPost && q.Get("table") == "ATTLOG":
 		d.attlog(w, r.Context(), body, truncated)
 	case r.URL.Path == "/iclock/cdata" && r.Method == http.MethodPost && q.Get("table") == "OPERLOG":
