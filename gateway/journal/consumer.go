@@ -218,6 +218,12 @@ type ConsumerStats struct {
 	// Depth is 0).
 	OldestUndelivered time.Time
 	Acked             uint64 // since Open
+	// Bytes is what the consumer keeps on disk: the segment files from the
+	// oldest holding a record it has not acknowledged to the newest (an
+	// upper bound: other consumers may keep them too). Against
+	// Options.MaxBytes it says how close a consumer that is behind brings
+	// the journal to refusing appends.
+	Bytes int64
 }
 
 // ConsumerStats returns the progress of a named consumer on each of its
@@ -236,9 +242,11 @@ func (j *Journal) ConsumerStats(consumer string) ([]ConsumerStats, error) {
 		ss := ConsumerStats{Consumer: consumer, Stream: s, Cursor: cs.cur.Acked, Depth: cs.depth, Acked: cs.acked}
 		if cs.depth > 0 {
 			for _, seg := range j.segs {
-				if sp := seg.streams[st.id]; sp != nil && sp.Last > cs.cur.Acked {
+				if sp := seg.streams[st.id]; ss.OldestUndelivered.IsZero() && sp != nil && sp.Last > cs.cur.Acked {
 					ss.OldestUndelivered = time.UnixMilli(sp.MinTime)
-					break
+				}
+				if !ss.OldestUndelivered.IsZero() {
+					ss.Bytes += seg.size
 				}
 			}
 		}

@@ -209,3 +209,28 @@ func TestConsumerOptionsRejected(t *testing.T) {
 		t.Error("a stream name holding / accepted")
 	}
 }
+
+// A consumer behind keeps bytes on disk: its ConsumerStats.Bytes grows with
+// its backlog and the segments it pins, and falls to 0 once it catches up.
+func TestConsumerStatsBytes(t *testing.T) {
+	j := mustOpen(t, t.TempDir(), consumerOpts(Consumer{Name: "hr", Streams: []string{"attendance"}}))
+	appendN(t, j, "attendance", 0, 200) // several 4 KiB segments
+	cs, err := j.ConsumerStats("hr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := j.Stats()
+	if st.Segments < 2 || cs[0].Bytes != st.DiskBytes {
+		t.Fatalf("a consumer 200 records behind keeps %d bytes (journal %d)", cs[0].Bytes, st.DiskBytes)
+	}
+	r, err := j.ConsumerReader("hr", "attendance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ackAll(t, r, bodies("attendance", 0, 200))
+	cs, _ = j.ConsumerStats("hr")
+	if cs[0].Bytes != 0 || cs[0].Depth != 0 {
+		t.Fatalf("a consumer caught up keeps %d bytes, depth %d", cs[0].Bytes, cs[0].Depth)
+	}
+}

@@ -52,6 +52,7 @@ type Metrics struct {
 	seenUp    bool      // connected at least once
 	changed   time.Time // when connected last changed, or New
 	devices   map[string]bool
+	sinkErr   map[string]string // sink → its last error class, "!" appended while failing
 }
 
 // Latency buckets, in seconds. fsync on an SD card ranges from under a

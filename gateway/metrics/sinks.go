@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/gateway/sinks"
 )
 
 // UplinkSink is the MQTT uplink's name in the sink families: the first sink.
@@ -27,8 +28,38 @@ var (
 	dSinkFailed    = sdesc(typeCounter, "failed_total", "Deliveries that failed and will be retried.")
 	dSinkDead      = sdesc(typeCounter, "dead_lettered_total", "Records the sink could never deliver, kept in the dead-letter stream (for mqtt: dropped as unrenderable).")
 	dSinkHeld      = sdesc(typeGauge, "held", "Records the sink holds because their person has no user id on its platform in the person directory.")
-	sinkDesc       = []desc{dSinkBacklog, dSinkOldest, dSinkDelivered, dSinkFailed, dSinkDead, dSinkHeld}
+	dSinkBytes     = sdesc(typeGauge, "backlog_bytes", "Journal bytes on disk the sink keeps for its backlog (segments from its oldest undelivered record on).")
+	dSinkAlarm     = sdesc(typeGauge, "backlog_alarm", "1 while the sink's backlog keeps at least half of journal.max_bytes: delivering nothing, it will make the journal shed and then refuse punches.")
+	dSinkLastError = sdesc(typeGauge, "last_error", "The class of the sink's last failed delivery (label class); 1 while it is still failing, 0 once it delivers again.")
+	sinkDesc       = []desc{dSinkBacklog, dSinkOldest, dSinkDelivered, dSinkFailed, dSinkDead, dSinkHeld, dSinkBytes, dSinkAlarm, dSinkLastError}
 )
+
+// SinkError records the class of a sink's failing deliveries
+// (sinks.ClassOf), or "" once it delivers again.
+func (m *Metrics) SinkError(sink, class string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sinkErr == nil {
+		m.sinkErr = map[string]string{}
+	}
+	if class == "" {
+		if last, ok := m.sinkErr[sink]; ok {
+			m.sinkErr[sink] = strings.TrimSuffix(last, "!") // no longer failing
+		}
+		return
+	}
+	m.sinkErr[sink] = class + "!"
+}
+
+func (m *Metrics) sinkError(sink string) (class string, failing bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.sinkErr[sink]
+	if !ok {
+		return "", false
+	}
+	return strings.TrimSuffix(c, "!"), strings.HasSuffix(c, "!")
+}
 
 // Delivered counts a record a sink's destination accepted.
 func (m *Metrics) Delivered(sink string) { m.sinkDelivered.inc(sink) }
@@ -93,14 +124,31 @@ func (c *sinkCollector) collect(dst []family) []family {
 		}
 		rows = append(rows, r)
 	}
+	maxBytes := c.src.Stats().MaxBytes
+	fBytes, fAlarm, fErr := &family{desc: dSinkBytes}, &family{desc: dSinkAlarm}, &family{desc: dSinkLastError}
 	for _, name := range c.sinks {
 		r := row{name: name}
 		cs, _ := c.src.ConsumerStats(name) // an unknown sink reports an empty backlog
+		var bytes int64
 		for _, s := range cs {
 			r.backlog += s.Depth
 			r.oldest = earliest(r.oldest, s.OldestUndelivered)
+			bytes = max(bytes, s.Bytes) // its streams share segments
 		}
 		rows = append(rows, r)
+		alarm := 0.0
+		if sinks.BacklogAlarm(bytes, maxBytes) {
+			alarm = 1
+		}
+		fBytes.samples = append(fBytes.samples, sample{label: "sink", value: name, v: float64(bytes)})
+		fAlarm.samples = append(fAlarm.samples, sample{label: "sink", value: name, v: alarm})
+		if class, failing := c.m.sinkError(name); class != "" {
+			v := 0.0
+			if failing {
+				v = 1
+			}
+			fErr.samples = append(fErr.samples, sample{label: "sink", value: name, pairs: []labelPair{{"class", class}}, v: v})
+		}
 	}
 	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.name, b.name) })
 	for _, r := range rows {
@@ -110,7 +158,7 @@ func (c *sinkCollector) collect(dst []family) []family {
 		}
 		add(r.name, r.backlog, r.oldest, c.m.sinkDelivered.get(r.name), c.m.sinkFailed.get(r.name), c.m.sinkDead.get(r.name))
 	}
-	for _, f := range fams {
+	for _, f := range append(fams, fBytes, fAlarm, fErr) {
 		dst = append(dst, *f)
 	}
 	return dst

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -74,4 +75,40 @@ func TestSinkFamilies(t *testing.T) {
 		`officegate_sink_dead_lettered_total{sink="webhook"} 1`,
 		`officegate_sink_dead_lettered_total{sink="archive"} 0`,
 	)
+}
+
+// A sink's backlog bytes, its backlog alarm and the class of its failing
+// deliveries are on /metrics; the class stays after it recovers, at 0.
+func TestSinkBacklogBytesAndErrors(t *testing.T) {
+	j, err := journal.Open(t.TempDir(), &journal.Options{
+		Streams:     []journal.Stream{{Name: "attendance", Priority: journal.PriorityRecord}},
+		Consumers:   []journal.Consumer{{Name: "hr", Streams: []string{"attendance"}}, {Name: "db", Streams: []string{"attendance"}}},
+		SegmentSize: 16 << 10, MaxBytes: 64 << 10, MaxRecordSize: 4096, SyncWindow: time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	m := metrics.New(&metrics.Opts{NoRuntime: true})
+	if err := m.WatchSinks(j, nil, []string{"hr", "db"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 40 {
+		if _, err := j.Append(context.Background(), "attendance", make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, _ := j.ConsumerStats("hr")
+	m.SinkError("hr", "network")
+	m.SinkError("db", "status")
+	m.SinkError("db", "")
+	out := scrape(t, metrics.Handler(m, &metrics.Health{}))
+	wantLines(t, out,
+		fmt.Sprintf(`officegate_sink_backlog_bytes{sink="hr"} %d`, cs[0].Bytes),
+		`officegate_sink_backlog_alarm{sink="hr"} 1`,
+		`officegate_sink_last_error{sink="hr",class="network"} 1`,
+		`officegate_sink_last_error{sink="db",class="status"} 0`)
+	if cs[0].Bytes < 32<<10 {
+		t.Fatalf("backlog bytes %d: the test wants over half the cap", cs[0].Bytes)
+	}
 }

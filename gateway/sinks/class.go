@@ -65,3 +65,15 @@ func ClassOf(err error) string {
 	}
 	return ClassOther
 }
+
+// BacklogAlarmShare is the share of the journal's disk cap a sink's backlog
+// may keep before it is alarmed: at half, a sink that delivers nothing has
+// as long again before the journal sheds telemetry and then refuses
+// punches, time for someone to act.
+const BacklogAlarmShare = 0.5
+
+// BacklogAlarm reports whether a sink keeping bytes of a journal capped at
+// maxBytes is to be alarmed.
+func BacklogAlarm(bytes, maxBytes int64) bool {
+	return maxBytes > 0 && float64(bytes) >= BacklogAlarmShare*float64(maxBytes)
+}

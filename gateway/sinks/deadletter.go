@@ -26,4 +26,9 @@ type DeadLetter struct {
 	Error  string `cbor:"6,keyasint"`           // why the sink refused it
 	Body   []byte `cbor:"7,keyasint"`           // the journaled body, as it was
 	Type   string `cbor:"8,keyasint,omitempty"` // the event type, "result", or "" if unreadable
+	// Replayed marks a record saying that the dead letter (Sink, Stream,
+	// Seq) was delivered by a replay; it has no Body or Error.
+	Replayed bool `cbor:"9,keyasint,omitempty"`
+
+	At time.Time `cbor:"-"` // when it was dead-lettered (the record's append time), as listed
 }

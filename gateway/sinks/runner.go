@@ -186,6 +186,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		r.watchBacklog(ctx) // ops.go
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		if err := r.runHeld(ctx); err != nil && ctx.Err() == nil {
 			cancel(err)
 		}
@@ -336,6 +341,9 @@ func (r *Runner) setDown(err error) bool {
 	r.down = err
 	if was != nil && err == nil {
 		r.log.Info().Msg("sinks: delivering again")
+	}
+	if em, ok := r.opt.Metrics.(ErrorMetrics); ok && ClassOf(err) != ClassOf(was) {
+		em.SinkError(r.opt.Name, ClassOf(err))
 	}
 	return was == nil && err != nil
 }
