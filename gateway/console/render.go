@@ -77,6 +77,9 @@ func (v *view) Time(t time.Time) string {
 	return t.Format("2006-01-02 15:04")
 }
 
+// Stamp is t as a badge prints it: date and minute, in the gateway's zone.
+func (v *view) Stamp(t time.Time) string { return t.In(v.loc).Format("2006-01-02 15:04") }
+
 // Ago says how long before now t was, shortly.
 func (v *view) Ago(t time.Time) string {
 	if t.IsZero() {
