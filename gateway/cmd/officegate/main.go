@@ -129,6 +129,7 @@ const usage = `usage:
   officegate console user add|passwd|remove|list …  the web console's users (help: officegate console --help)
   officegate devices|enroll|config|firmware …  administer devices through the running daemon (help: officegate devices --help)
   officegate people …              the person directory and held punches (help: officegate people --help)
+  officegate fwcheck [flags] PORT  check a device's firmware on a serial port against PROTOCOL.md
 `
 
 // run runs the command line args. Help asked for is printed to stdout and is
@@ -192,6 +193,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	case "console":
 		return runConsole(args[1:], stdout, stderr) // console.go
+	case "fwcheck":
+		return runFwcheck(ctx, args[1:], stdout, stderr) // fwcheck.go
 	case "devices", "enroll", "config", "firmware", "people", "--socket", "-socket":
 		return runAdmin(ctx, args, stdout, stderr) // admin.go
 	case "version":
