@@ -28,8 +28,9 @@
 // and card together, without the parity bits), which is what some readers print on the card.
 //
 // With card_key_file set — or, when the reader does not set it, the site's key ([privacy]
-// card_key_file in the gateway's configuration, passed as devices.Options.CardKey) — the
-// card never leaves the driver in clear: the event carries
+// card_key_file in the gateway's configuration, or the key the gateway makes in its state
+// directory when none is configured, passed as devices.Options.CardKey: in the gateway there
+// is always one) — the card never leaves the driver in clear: the event carries
 // card_hash, the lower-case hex HMAC-SHA256 of the card text under the key, and no card.
 // The key is the file's bytes without a final line ending ("\n" or "\r\n"), so a key made
 // with `openssl rand -hex 32 > card.key` works; it must be at least 16 bytes. New reads

@@ -69,8 +69,9 @@ type Options struct {
 	// that the parts make progress never watches a part already stopped.
 	// It must return once ctx ends.
 	Watchdog func(ctx context.Context, g *Gateway)
-	// CardKey, if set, hashes card numbers in terminal punches (the site's
-	// [privacy] card_key_file).
+	// CardKey is the site's card key ([privacy] card_key_file): card
+	// numbers are hashed under it. nil: the key in StateDir/card.key, made
+	// at the first start (devices.SiteKeyFile).
 	CardKey []byte
 	// TimeSync tunes device clock syncs (the threshold is its Step).
 	TimeSync link.TimeSync

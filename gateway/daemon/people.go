@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/sinks"
 	"github.com/officegate/officegate/provisioning/admin"
@@ -35,6 +36,27 @@ func (w *wiring) openPeople(context.Context, *group) error {
 		return fmt.Errorf("daemon: %w", err)
 	}
 	w.people, w.g.People = d, d
+	return nil
+}
+
+// siteCardKey makes sure card numbers are hashed: without a configured key
+// (Options.CardKey) the gateway uses the site key in its state directory,
+// made at the first start (devices.LoadOrCreateKey) and kept across
+// restarts, so a card's hash stays the same. No clear card number leaves
+// the gateway.
+func (w *wiring) siteCardKey() error {
+	if w.o.CardKey != nil {
+		return nil
+	}
+	path := filepath.Join(w.o.StateDir, devices.SiteKeyFile)
+	key, created, err := devices.LoadOrCreateKey(path, nil)
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	if created {
+		w.log.Info().Str("file", path).Msg("made the site card key: card numbers travel as card_hash under it; give it to the back ends that must match cards")
+	}
+	w.o.CardKey = key
 	return nil
 }
 

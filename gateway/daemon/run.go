@@ -171,6 +171,9 @@ func (w *wiring) startJournal(context.Context, *group) error {
 	if err := os.MkdirAll(o.StateDir, 0o750); err != nil {
 		return fmt.Errorf("daemon: state directory: %w", err)
 	}
+	if err := w.siteCardKey(); err != nil {
+		return err
+	}
 	jo := o.Journal
 	jo.Streams = intake.JournalStreams()
 	for i := range jo.Streams {

@@ -289,11 +289,9 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var cardKey []byte
-	if cfg.Privacy.CardKeyFile != "" {
-		if cardKey, err = devices.ReadKey(cfg.Privacy.CardKeyFile); err != nil {
-			return fmt.Errorf("privacy.card_key_file: %w", err)
-		}
+	cardKey, err := siteCardKey(cfg, log)
+	if err != nil {
+		return err
 	}
 	sender := &daemon.Sender{}
 	registry := newRegistry(sender)
@@ -343,6 +341,31 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		TimeSync: link.TimeSync{Step: cfg.Gateway.ClockThreshold, Every: cfg.Gateway.ClockSyncEvery},
 		Ready:    sd.ready, Watchdog: sd.watchdog,
 	})
+}
+
+// siteCardKey is [privacy] card_key_file, or else the site key in the
+// state directory, made at the first start: card numbers are always hashed.
+func siteCardKey(cfg *config.Config, log zerolog.Logger) ([]byte, error) {
+	if cfg.Privacy.CardKeyFile != "" {
+		key, err := devices.ReadKey(cfg.Privacy.CardKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("privacy.card_key_file: %w", err)
+		}
+		return key, nil
+	}
+	state := filepath.Dir(cfg.Journal.Dir)
+	if err := os.MkdirAll(state, 0o750); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	path := filepath.Join(state, devices.SiteKeyFile)
+	key, created, err := devices.LoadOrCreateKey(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info().Str("file", path).Msg("made the site card key: card numbers travel as card_hash under it; give it to the back ends that must match cards")
+	}
+	return key, nil
 }
 
 // provisioningOptions reads [provisioning]: the profiles' files are read now,
