@@ -86,7 +86,7 @@
 // daemon (Deps.Forget), from every kiosk's invite cache (invites and today's
 // visits whose host is the person's id or name) and from the sinks' held
 // records; remains lists what stays on the box until its retention passes
-// (the data map). Forgetting someone twice is not an error.
+// (docs/PRIVACY.md). Forgetting someone twice is not an error.
 //
 // Client speaks this API; its errors are *Error, matching the sentinels
 // with errors.Is, or wrap ErrNotRunning when nothing serves the socket.
