@@ -29,10 +29,10 @@ import (
 )
 
 // Run runs the gateway until ctx ends. Its parts are stages, started in this
-// order and stopped in reverse: the journal, the intake, the person directory, the HTTP server, the
-// uplink, the device registry, the command processor, the drivers, the
-// panel→room queue, the configured device links, the discovered ports, the
-// firmware rollouts, the admin service, the watchdog. So at shutdown the
+// order and stopped in reverse: the journal, the intake, the person
+// directory, the HTTP server, the uplink, the device registry, the command
+// processor, the drivers, the panel→room queue, the configured device
+// links, the discovered ports, the firmware rollouts, the admin service, the watchdog. So at shutdown the
 // watchdog stops, the admin socket closes, rollouts stop where they are, the
 // device links stop (nothing new is acknowledged to devices), the rooms take
 // their panels' last events, the drivers stop, then commands, then the

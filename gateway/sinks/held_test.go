@@ -253,3 +253,54 @@ func TestDamagedHeldFileRefused(t *testing.T) {
 		t.Fatal("a damaged held file was accepted")
 	}
 }
+
+// batchMapping is mappingSink as a BatchSink answering per event, as a
+// platform taking many records per call does (WeCom).
+type batchMapping struct{ *mappingSink }
+
+func (b batchMapping) MaxBatch() int { return 50 }
+
+func (b batchMapping) DeliverBatch(ctx context.Context, evs []sinks.Event) (int, error) {
+	errs := make([]error, len(evs))
+	failed := false
+	for i, ev := range evs {
+		if errs[i] = b.Deliver(ctx, ev); errs[i] != nil {
+			failed = true
+		}
+	}
+	if !failed {
+		return len(evs), nil
+	}
+	return 0, &sinks.BatchError{Errs: errs}
+}
+
+// In a batch, an unmapped event in the middle is held and the events
+// around it are delivered, once each.
+func TestUnmappedHeldInBatch(t *testing.T) {
+	j := openJournal(t, journal.Consumer{Name: "wc", Streams: []string{"attendance"}})
+	s := &mappingSink{ids: map[string]string{"a": "ua", "c": "uc"}, offers: map[string]int{}}
+	retry := make(chan struct{}, 1)
+	r, _ := runRunner(t, j, batchMapping{s}, sinks.Options{Name: "wc", Streams: []string{"attendance"}, Topics: topics,
+		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, HeldDir: t.TempDir(), Retry: retry})
+	var ids []string
+	for i, u := range []string{"a", "b", "c", "b", "a"} {
+		ids = append(ids, punchAs(t, j, "attendance", i, u))
+	}
+	waitFor(t, "a and c delivered, b held twice", func() bool { return len(s.delivered()) == 3 && len(r.Held()) == 2 })
+	if got, want := s.delivered(), []string{"ua/" + ids[0], "uc/" + ids[2], "ua/" + ids[4]}; !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v", got, want)
+	}
+	s.mapPerson("b", "ub")
+	retry <- struct{}{}
+	waitFor(t, "b's punches delivered", func() bool { return len(s.delivered()) == 5 && len(r.Held()) == 0 })
+	if got := s.delivered()[3:]; !slices.Equal(got, []string{"ub/" + ids[1], "ub/" + ids[3]}) {
+		t.Fatalf("held ones delivered as %v", got)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, i := range []int{0, 2, 4} {
+		if n := s.offers[ids[i]]; n != 1 {
+			t.Fatalf("event %d offered %d times, want once", i, n)
+		}
+	}
+}
