@@ -73,7 +73,7 @@ func pollableFile(t *testing.T, f *os.File) *os.File {
 
 // TestNoisyLine (§2.6, §5): between the C device and the gateway every
 // byte in both directions has a 0.3 % chance of being dropped, flipped or
-// doubled, with bursts of garbage; 1000 punches still arrive once each, in
+// doubled, with bursts of garbage; 500 punches still arrive once each, in
 // order, and commands are answered.
 func TestNoisyLine(t *testing.T) {
 	testkit.NoLeaks(t)
@@ -104,7 +104,7 @@ func TestNoisyLine(t *testing.T) {
 	t.Cleanup(func() { devEnd.Close(); gwEnd.Close(); wg.Wait(); s.Close() })
 	attach(t, g, s.Name())
 	boot := uint32(deviceStatus(t, d).Int("boot"))
-	if err := d.Emit(1000); err != nil {
+	if err := d.Emit(500); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 10; i++ {
@@ -115,10 +115,10 @@ func TestNoisyLine(t *testing.T) {
 			t.Fatalf("command over the noisy line: %v %v", r, err)
 		}
 	}
-	if err := waitFor(ctx, "every punch", func() bool { return linktest.CountEvents(j.Records()) >= 1000 }); err != nil {
+	if err := waitFor(ctx, "every punch", func() bool { return linktest.CountEvents(j.Records()) >= 500 }); err != nil {
 		t.Fatalf("%v (%d arrived)", err, linktest.CountEvents(j.Records()))
 	}
-	checkPunches(t, j.Events(), boot, 1000)
+	checkPunches(t, j.Events(), boot, 500)
 	st := deviceStatus(t, d)
 	t.Logf("%d bytes damaged; device dropped %s frames for their CRC, retransmitted %s; gateway dropped %d",
 		hits.Load(), st["bad_crc"], st["retransmits"], g.Stats().DroppedTotal())

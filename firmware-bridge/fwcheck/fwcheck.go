@@ -216,7 +216,7 @@ func (rn *run) session(ctx context.Context) {
 	rn.bySeq = map[uint32]msg.EventID{}
 	// The device speaks in the session within a second (an ACK, an EVENT,
 	// a HEARTBEAT): it took the WELCOME.
-	first, err := c.await(ctx, 2*time.Second, func(f frame.Frame) bool { return f.Type != frame.TypeHello }, nil)
+	first, err := c.await(ctx, 3*time.Second, func(f frame.Frame) bool { return f.Type != frame.TypeHello }, nil)
 	if err != nil {
 		r.add("session opens on WELCOME", "6.2", fmt.Errorf("nothing but HELLO after WELCOME: %w", err), "")
 		return
@@ -497,7 +497,7 @@ func (rn *run) timeSync(ctx context.Context) {
 		if err := c.send(&msg.TimeReq{ID: id, T1: t1, Adjust: adjust}, 0); err != nil {
 			return nil, 0, err
 		}
-		x, err := c.await(ctx, time.Second, func(f frame.Frame) bool {
+		x, err := c.await(ctx, 2*time.Second, func(f frame.Frame) bool {
 			if f.Type != frame.TypeTimeResp {
 				return false
 			}
@@ -505,7 +505,7 @@ func (rn *run) timeSync(ctx context.Context) {
 			return err == nil && m.ID == id
 		}, func(x rx) { rn.note(x.f) })
 		if err != nil {
-			return nil, 0, fmt.Errorf("no TIME_RESP %d within 1 s: %w", id, err)
+			return nil, 0, fmt.Errorf("no TIME_RESP %d within 2 s (§8: answered at once): %w", id, err)
 		}
 		m, _ := decode[*msg.TimeResp](x.f)
 		if m.T1 != t1 || m.T3 < m.T2 {
