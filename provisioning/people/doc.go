@@ -27,7 +27,7 @@
 //	p, ok := dir.Lookup(ev.Person)      // or dir.Lookup(cardHash)
 //	uid := p.UserID(people.DingTalk)
 //	if !ok || uid == "" {
-//		return sinks.Unmapped(ev.Person, people.DingTalk)
+//		return sinks.Unmapped(ev.Person, string(people.DingTalk))
 //	}
 //
 //	ch, stop := dir.Watch()             // a signal per change, coalesced; never blocks the directory
