@@ -441,7 +441,7 @@ func (w *wiring) startAdmin(_ context.Context, g *group) error {
 	p, log := w.o.Provisioning, w.log
 	svc, err := admin.New(admin.Deps{Registry: w.reg, Links: w.g, Profiles: p.Profiles, Rollouts: w.g.Rollouts,
 		Images: firmwareImages(w.o), Log: log.With().Str("part", "admin").Logger(), People: w.people, Forget: w.forgetPerson,
-		Configured: w.configured, Devices: routerCommands{w.rt}})
+		Configured: w.configured, Devices: routerCommands{w.rt}, Sinks: sinkOps{j: w.j, runners: w.runners}})
 	if err != nil {
 		return fmt.Errorf("daemon: admin service: %w", err)
 	}

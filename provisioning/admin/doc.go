@@ -44,6 +44,9 @@
 //	GET    /v1/people/{key}             → Person; {key} is a person id or a card hash
 //	DELETE /v1/people/{id}              → Person (the record removed)
 //	POST   /v1/people/{id}/forget       → {person, erased: [{where, count}…], remains: [text…]}
+//	GET    /v1/sinks                    → [SinkStatus…]
+//	GET    /v1/sinks/{name}/deadletters → [DeadLetter…] (not replayed, oldest first)
+//	POST   /v1/sinks/{name}/replay      → {delivered, failed: [DeadLetter + why…]}
 //
 // Path elements are URL-escaped (a hardware id may hold '/' or spaces).
 // A Rule is {kind?, model?, hardware_id?, port?, name?, room?, profile?}:
@@ -65,6 +68,7 @@
 //	people_rejected 400 person CSV rejected; the body also has problems (people.ErrRejected)
 //	person_invalid 400 a bad person id (people.ErrInvalid)
 //	no_people  409  no person directory (ErrNoPeople)
+//	no_sink    404  the gateway runs no sink of that name (ErrNoSink)
 //	internal   500  anything else (a disk error: the registry is unchanged)
 //
 // A Rollout is the rollout's record (provisioning/rollout, "State file"):
@@ -87,6 +91,16 @@
 // visits whose host is the person's id or name) and from the sinks' held
 // records; remains lists what stays on the box until its retention passes
 // (docs/PRIVACY.md). Forgetting someone twice is not an error.
+//
+// Sinks: a SinkStatus is {name, streams, backlog, oldest?, backlog_bytes,
+// backlog_alarm, down?, error_class?, held?, dead_letters?}: a sink's
+// backlog, the journal bytes it keeps, whether that is half the journal's
+// disk cap or more (alarmed), and its last error while it is failing. A
+// DeadLetter is {sink, stream, seq, id?, device?, type?, error, at}. replay
+// offers each of the sink's dead letters to its destination once, oldest
+// first (after the cause was fixed); a delivered one is no longer listed;
+// one refused again stays, with why; a destination that is down stops the
+// replay (the rest stay, "not tried").
 //
 // Client speaks this API; its errors are *Error, matching the sentinels
 // with errors.Is, or wrap ErrNotRunning when nothing serves the socket.

@@ -57,6 +57,9 @@ type Deps struct {
 	// Devices, if set, runs commands on devices (door.pulse, time.set, …)
 	// for DeviceCommand; nil: DeviceCommand answers ErrNoCommands.
 	Devices DeviceCommander
+	// Sinks, if set, reports the sinks and replays their dead letters
+	// (sinks.go); nil: no sinks.
+	Sinks Sinks
 }
 
 // Errors of this package; others come from provisioning and wrap its
@@ -88,6 +91,7 @@ type Service struct {
 	forget   Forgetter
 	devices  DeviceCommander
 	fixed    func() []Device
+	sinks    Sinks
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -104,7 +108,8 @@ func New(deps Deps) (*Service, error) {
 	}
 	s := &Service{reg: deps.Registry, links: deps.Links, profiles: maps.Clone(deps.Profiles),
 		log: deps.Log, now: deps.Now, pushWait: deps.PushWait, rollouts: deps.Rollouts, images: deps.Images,
-		people: deps.People, forget: deps.Forget, devices: deps.Devices, fixed: deps.Configured}
+		people: deps.People, forget: deps.Forget, devices: deps.Devices, fixed: deps.Configured,
+		sinks: deps.Sinks}
 	if s.now == nil {
 		s.now = time.Now
 	}

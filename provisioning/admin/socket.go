@@ -246,6 +246,7 @@ func (s *Service) Handler() http.Handler {
 		reply(w, rec, err)
 	})
 	s.peopleRoutes(mux)
+	s.sinkRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("admin: no route %s %s", r.Method, r.URL.Path), Code: "no_route"})
 	})
@@ -326,6 +327,7 @@ var codes = []struct {
 	{people.ErrRejected, "people_rejected", http.StatusBadRequest},
 	{people.ErrInvalid, "person_invalid", http.StatusBadRequest},
 	{ErrNoPeople, "no_people", http.StatusConflict},
+	{ErrNoSink, "no_sink", http.StatusNotFound},
 	{ErrNoProfile, "no_profile", http.StatusNotFound},
 	{provisioning.ErrState, "state", http.StatusConflict},
 	{provisioning.ErrConflict, "conflict", http.StatusConflict},

@@ -42,6 +42,10 @@ const adminUsage = `usage:
   officegate people forget PERSON
   officegate people held [SINK] [--config FILE] [--json]
                     reads the state directory: the daemon need not run
+  officegate sinks status [--json]
+  officegate sinks deadletters SINK [--json]
+  officegate sinks replay SINK
+                    offers the sink's dead letters to its destination again, once the cause is fixed
 Every command takes --socket PATH (default ` + admin.DefaultSocket + `).
 `
 
@@ -84,6 +88,8 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = a.firmware(ctx, args[1:])
 	case "people":
 		err = a.people(ctx, args[1:]) // people.go
+	case "sinks":
+		err = a.sinks(ctx, args[1:]) // sinks.go
 	default:
 		err = a.usageErr("unknown command %q", args[0])
 	}

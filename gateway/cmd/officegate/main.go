@@ -195,7 +195,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runConsole(args[1:], stdout, stderr) // console.go
 	case "fwcheck":
 		return runFwcheck(ctx, args[1:], stdout, stderr) // fwcheck.go
-	case "devices", "enroll", "config", "firmware", "people", "--socket", "-socket":
+	case "devices", "enroll", "config", "firmware", "people", "sinks", "--socket", "-socket":
 		return runAdmin(ctx, args, stdout, stderr) // admin.go
 	case "version":
 		if wantsHelp(args[1:]) {
