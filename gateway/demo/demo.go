@@ -60,6 +60,9 @@ type Options struct {
 	// written; default the system's temporary directory, since the demo's
 	// own is removed when it ends.
 	BadgeDir string
+	// Console is the loopback address of the web console; "" tries
+	// DefaultConsole, then any free port; "off" serves none.
+	Console string
 }
 
 // Gateway is the demo gateway's id.
@@ -209,19 +212,29 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer bookings.close()
-	say := func(format string, a ...any) {
-		fmt.Fprintf(o.Out, "%s  DEMO   %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, a...))
-	}
+	say := func(format string, a ...any) { story(o.Out, format, a...) }
 	script := func(name string, f func() error) {
 		if err := f(); err != nil && ctx.Err() == nil {
 			say("the %s script stopped: %v", name, err)
 		}
 	}
 
+	var con *daemon.Console
+	if o.Console != "off" {
+		con, err = demoConsole(dir, o.Console, func(url string) {
+			story(o.Out, "FACILITIES: the web console is at %s — log in as %s / %s", url, ConsoleUser, ConsolePassword)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	ready := make(chan *daemon.Gateway, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- daemon.Run(ctx, daemon.Options{
+			// The registry (no ports watched) gives the console its admin
+			// service: devices, enrollment, manifests.
+			Provisioning: &daemon.Provisioning{}, Console: con,
 			Gateway: Gateway, StateDir: filepath.Join(dir, "state"),
 			Journal: journal.Options{SegmentSize: 1 << 20, MaxBytes: 64 << 20},
 			Uplink:  uplink.Options{Broker: brokerURL, ClientID: "officegate-" + Gateway, BackoffMin: 250 * time.Millisecond, BackoffMax: 5 * time.Second},
@@ -273,6 +286,12 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "received %d events (%d unique ids), %d command results; journal: %d records committed in %d group commits (%d fsyncs)\n",
 		events, unique, results, st.Records, st.Commits, st.Fsyncs)
 	return err
+}
+
+// story prints a line of the morning's story, set apart from the event
+// flood: a blank line before it, and a marker a reader's eye finds.
+func story(out io.Writer, format string, a ...any) {
+	fmt.Fprintf(out, "\n%s  DEMO ▶ %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, a...))
 }
 
 // lockedWriter serialises whole writes to w.

@@ -3,12 +3,19 @@ package demo_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"image/png"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,14 +31,34 @@ func TestScriptedMorning(t *testing.T) {
 		t.Skip("-short: the demo runs in real time")
 	}
 	before := runtime.NumGoroutine()
-	var out bytes.Buffer
+	out := &syncBuffer{}
 	badges := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if err := demo.Run(ctx, demo.Options{Duration: 25 * time.Second, Out: &out, BadgeDir: badges, Version: "test"}); err != nil {
+	// While the demo runs, a newcomer logs in to the console it printed.
+	consoleSeen := make(chan error, 1)
+	go func() { consoleSeen <- useConsole(ctx, out) }()
+	if err := demo.Run(ctx, demo.Options{Duration: 25 * time.Second, Out: out, BadgeDir: badges, Version: "test", Console: "127.0.0.1:0"}); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	s := out.String()
+	if err := <-consoleSeen; err != nil {
+		t.Errorf("the demo's console: %v", err)
+	}
+	// Who receives each event is its line's tag, and no Go syntax leaks.
+	for _, want := range []string{
+		`HR\s+t-lobby-1\s+attendance\.punch`,
+		`FRONT DESK\s+kiosk-lobby\s+visitor\.checked_in`,
+		`FACILITIES\s+room-aurora\s+room\.led`,
+		`\n\n\d\d:\d\d:\d\d\.\d{3}  DEMO ▶ `,
+	} {
+		if !regexp.MustCompile(want).MatchString(s) {
+			t.Errorf("the demo's output lacks %s", want)
+		}
+	}
+	if strings.Contains(s, "map[") {
+		t.Errorf("Go map syntax in the demo's output")
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("demo output:\n%s", s)
@@ -103,6 +130,65 @@ func TestScriptedMorning(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling the count; nothing to wait on
 	}
+}
+
+// syncBuffer is the demo's output, read while the demo writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer // guarded by mu
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// useConsole waits for the console line in out, then logs in with the
+// printed login and reads the devices page: the demo's devices are there.
+func useConsole(ctx context.Context, out *syncBuffer) error {
+	line := regexp.MustCompile(`web console is at (http://127\.0\.0\.1:\d+/) — log in as (\S+) / (\S+)`)
+	var m []string
+	for m == nil {
+		if m = line.FindStringSubmatch(out.String()); m != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("no console line printed")
+		case <-time.After(50 * time.Millisecond): // polling the output; nothing to wait on
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.Get(m[1] + "login")
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	tok := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(body))
+	if tok == nil {
+		return errors.New("no login form")
+	}
+	resp, err = c.PostForm(m[1]+"login", url.Values{"csrf": {tok[1]}, "user": {m[2]}, "password": {m[3]}, "next": {"/devices"}})
+	if err != nil {
+		return err
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, d := range []string{"t-lobby-1", "kiosk-lobby", "room-aurora"} {
+		if !strings.Contains(string(body), `data-device="`+d+`"`) {
+			return fmt.Errorf("device %s not on the devices page after logging in (%d)", d, resp.StatusCode)
+		}
+	}
+	return nil
 }
 
 // lastMatch returns the first group of the last match of expr in s.

@@ -174,7 +174,7 @@ func receptionMorning(ctx context.Context, admin *service, l *lobby, say func(st
 	if path, err := l.preview(ctx); err != nil {
 		say("no badge preview: %v", err)
 	} else {
-		say("badge preview: %s", path)
+		say("badge preview: %s (the PNG draws Chinese names as boxes: it renders only the printer's Latin font; the web console's Reception page draws the badge in your browser, Chinese names included)", path)
 	}
 
 	if err := pause(ctx, time.Second); err != nil {

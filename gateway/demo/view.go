@@ -57,18 +57,18 @@ func (v *view) show(_ paho.Client, m paho.Message) {
 			dup = "  (duplicate: same id, dropped by a consumer)"
 		}
 		v.unique[str("id")] = true
-		fmt.Fprintf(v.out, "%s  HR     %-16s %-22s %-34s seq %-5v id %s…%s\n", now, str("device"), str("type"),
+		fmt.Fprintf(v.out, "%s  %-10s %-16s %-22s %-34s seq %-5v id %s…%s\n", now, audience(str("type")), str("device"), str("type"),
 			describe(str("type"), p["data"]), p["seq"], short(str("id")), dup)
 	case strings.HasSuffix(m.Topic(), "/results"):
 		v.results++
-		fmt.Fprintf(v.out, "%s  ADMIN  %-16s result of %-10s %-8s %s %s\n", now, str("device"), str("command"),
+		fmt.Fprintf(v.out, "%s  %-10s %-16s result of %-10s %-8s %s %s\n", now, "ADMIN", str("device"), str("command"),
 			str("status"), str("error"), fields(p["data"]))
 	case len(parts) >= 3 && parts[len(parts)-1] == "status":
 		who := "gateway " + str("gateway")
 		if d := str("device"); d != "" {
 			who = d
 		}
-		fmt.Fprintf(v.out, "%s  STATUS %-16s %-8s %s %s\n", now, who, str("state"), str("kind"), str("firmware"))
+		fmt.Fprintf(v.out, "%s  %-10s %-16s status %-8s %s %s\n", now, "FACILITIES", who, str("state"), str("kind"), str("firmware"))
 	}
 }
 
@@ -127,6 +127,22 @@ func describe(typ string, d any) string {
 	return fields(d)
 }
 
+// audience is who receives an event type, the tag of its line: HR the
+// attendance records, the front desk the visitors and the lobby's door and
+// printer, facilities the devices, rooms and the console's audit trail.
+func audience(typ string) string {
+	class, _, _ := strings.Cut(typ, ".")
+	switch class {
+	case "attendance", "credential":
+		return "HR"
+	case "visitor", "badge", "printer", "door", "kiosk":
+		return "FRONT DESK"
+	}
+	return "FACILITIES"
+}
+
+// fields shows d's fields as key=value, sorted; values that are not text
+// in JSON (never Go's map syntax).
 func fields(d any) string {
 	m, ok := d.(map[string]any)
 	if !ok || len(m) == 0 {
@@ -142,7 +158,12 @@ func fields(d any) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s=%v", k, m[k])
+		if sv, ok := m[k].(string); ok {
+			fmt.Fprintf(&b, "%s=%s", k, sv)
+			continue
+		}
+		j, _ := json.Marshal(m[k])
+		fmt.Fprintf(&b, "%s=%s", k, j)
 	}
 	return b.String()
 }

@@ -163,6 +163,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		broker := fs.String("broker", "", "use this broker `URL` instead of the embedded one")
 		rate := fs.Float64("rate", 2, "events per second per emulated device")
 		verbose := fs.Bool("v", false, "log the gateway's own records too")
+		con := fs.String("console", "", "loopback `address` of the web console (default "+demo.DefaultConsole+", or any free port if taken; off: none)")
 		if err := parseFlags(fs, args[1:], "usage: officegate demo [flags]\n", stdout); err != nil {
 			return err
 		}
@@ -171,7 +172,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			level = zerolog.InfoLevel
 		}
 		log := logging.New(stderr, logging.Options{Level: level})
-		return demo.Run(ctx, demo.Options{Duration: *dur, Broker: *broker, Rate: *rate, Out: stdout, Log: log, Version: versionString()})
+		return demo.Run(ctx, demo.Options{Duration: *dur, Broker: *broker, Rate: *rate, Out: stdout, Log: log, Version: versionString(), Console: *con})
 	case "check-config":
 		const what = "usage: officegate check-config FILE\n  validate a configuration file as run would, without starting anything\n"
 		if wantsHelp(args[1:]) {

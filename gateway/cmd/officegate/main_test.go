@@ -22,7 +22,7 @@ func TestDemo(t *testing.T) {
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := run(ctx, []string{"demo", "--duration", "6s", "--rate", "5"}, &out, &errb); err != nil {
+	if err := run(ctx, []string{"demo", "--duration", "6s", "--rate", "5", "--console", "127.0.0.1:0"}, &out, &errb); err != nil {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	s := out.String()
@@ -35,7 +35,7 @@ func TestDemo(t *testing.T) {
 	if events < 10 || results < 1 {
 		t.Fatalf("demo delivered %d events and %d command results:\n%s", events, results, s)
 	}
-	for _, want := range []string{"mosquitto_sub -h 127.0.0.1", "attendance.punch", "result of ping", "STATUS gateway demo", "reader-lobby", "credential=card person="} {
+	for _, want := range []string{"mosquitto_sub -h 127.0.0.1", "attendance.punch", "result of ping", "FACILITIES gateway demo", "web console is at http://127.0.0.1:", "reader-lobby", "credential=card person="} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
