@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/kiosk"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/mqtttest"
 	"github.com/officegate/officegate/gateway/sinks"
@@ -138,4 +141,67 @@ func TestHeldPunchesDeliveredAfterImport(t *testing.T) {
 		hs, err := sinks.ReadHeld(heldDir, "ding")
 		return err == nil && len(hs) == 0
 	})
+}
+
+// officegate people forget reaches the kiosks of the real gateway: the
+// invites naming the person as host leave the invite cache and its state
+// file, and the report counts them.
+func TestForgetReachesKiosk(t *testing.T) {
+	b := mqtttest.Start(t, nil)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "invite.key"), []byte(kioskKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, s, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); m.Close() })
+	stateFile := filepath.Join(dir, "kiosk.json")
+	section := fmt.Sprintf("scanner_port = %q\ninvite_key_file = %q\nstate_file = %q\n", s.Name(), filepath.Join(dir, "invite.key"), stateFile)
+	k, err := kiosk.NewWith("kiosk-lobby", devices.Options{Config: tomlSection(section)}, kiosk.With{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "admin.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Options{Gateway: "gw-fk", StateDir: filepath.Join(dir, "gw"),
+			Uplink:       uplink.Options{Broker: b.URL, ClientID: "officegate-gw-fk"},
+			Drivers:      []devices.Driver{k},
+			Provisioning: &daemon.Provisioning{Socket: sock, SocketGID: -1},
+			Log:          zerolog.Nop()})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	now := time.Now()
+	for i, host := range []string{"10042", "Li Na", "10042"} {
+		res := k.Handle(ctx, devices.Command{ID: fmt.Sprint("c", i), Name: "invite.upsert", Args: map[string]any{
+			"invite_id": fmt.Sprint("inv-", i), "token": fmt.Sprint("QR-TOKEN-", i), "name": "Visitor", "host": host,
+			"valid_from": now.Add(-time.Hour).Format(time.RFC3339), "valid_until": now.Add(8 * time.Hour).Format(time.RFC3339)}})
+		if res.Status != devices.StatusOK {
+			t.Fatalf("invite.upsert: %+v", res)
+		}
+	}
+	c := admin.NewClient(sock)
+	var rep admin.ForgetReport
+	waitUntil(t, 20*time.Second, "the admin socket", func() bool {
+		rep, err = c.PeopleForget(context.Background(), "10042")
+		return err == nil
+	})
+	if !slices.Contains(rep.Erased, admin.Erased{Where: "kiosk kiosk-lobby invites", Count: 2}) {
+		t.Fatalf("forget report %+v, want 2 invites of kiosk-lobby", rep)
+	}
+	data, err := os.ReadFile(stateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "10042") || !strings.Contains(string(data), "Li Na") {
+		t.Fatalf("state file after forgetting 10042:\n%s", data)
+	}
 }
