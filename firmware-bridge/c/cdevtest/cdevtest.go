@@ -10,6 +10,7 @@ package cdevtest
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -53,40 +54,54 @@ var SanitizeFlags = []string{"-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "
 var (
 	buildMu sync.Mutex
 	built   = map[string]string{}
-	workDir string
 )
 
 // Build compiles the library with one host program of test/ (e.g.
-// "hostdev.c") and returns the executable's path. Builds are cached for
-// the test binary's lifetime; extra flags select features (-DOG_WITH_…).
+// "hostdev.c") and returns the executable's path; extra flags select
+// features (-DOG_WITH_…). Executables are cached in the system's temporary
+// directory under a hash of the sources, the flags and the compiler, so
+// test binaries running side by side share one build and a changed source
+// gets a new one.
 func Build(t testing.TB, program string, extra ...string) string {
 	t.Helper()
 	gcc := NeedTool(t, "gcc")
-	key := program + " " + strings.Join(extra, " ")
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if p, ok := built[key]; ok {
-		return p
-	}
-	if workDir == "" {
-		d, err := os.MkdirTemp("", "cdevtest-")
+	dir := Dir()
+	srcs, _ := filepath.Glob(filepath.Join(dir, "src", "*.c"))
+	args := append(append([]string{}, SanitizeFlags...), extra...)
+	args = append(args, "-I"+filepath.Join(dir, "include"), "-I"+filepath.Join(dir, "src"), filepath.Join(dir, "test", program))
+	args = append(args, srcs...)
+	h := sha256.New()
+	fmt.Fprintln(h, gcc, strings.Join(args, " "))
+	inputs, _ := filepath.Glob(filepath.Join(dir, "*", "*.[ch]"))
+	for _, f := range inputs {
+		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		workDir = d
+		fmt.Fprintln(h, f, len(b))
+		h.Write(b)
 	}
-	dir := Dir()
-	srcs, _ := filepath.Glob(filepath.Join(dir, "src", "*.c"))
-	out := filepath.Join(workDir, fmt.Sprintf("%s-%d", strings.TrimSuffix(program, ".c"), len(built)))
-	args := append(append([]string{}, SanitizeFlags...), extra...)
-	args = append(args, "-I"+filepath.Join(dir, "include"), "-I"+filepath.Join(dir, "src"), "-o", out,
-		filepath.Join(dir, "test", program))
-	args = append(args, srcs...)
-	cmd := exec.Command(gcc, args...)
+	out := filepath.Join(os.TempDir(), fmt.Sprintf("officegate-cdevtest-%s-%x", strings.TrimSuffix(program, ".c"), h.Sum(nil)[:8]))
+	if p, ok := built[out]; ok {
+		return p
+	}
+	if _, err := os.Stat(out); err == nil {
+		built[out] = out
+		return out
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
+	cmd := exec.Command(gcc, append(args, "-o", tmp)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
 		t.Fatalf("gcc %s: %v\n%s", program, err, b)
 	}
-	built[key] = out
+	// Another test binary may have built the same: rename is atomic.
+	if err := os.Rename(tmp, out); err != nil {
+		t.Fatal(err)
+	}
+	built[out] = out
 	return out
 }
 
