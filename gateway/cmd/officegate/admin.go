@@ -45,6 +45,7 @@ const adminUsage = `usage:
   officegate sinks status [--json]
   officegate sinks deadletters SINK [--json]
   officegate sinks replay SINK
+  officegate sinks held SINK [--config FILE] [--json]   (as people held: from the state directory)
                     offers the sink's dead letters to its destination again, once the cause is fixed
 Every command takes --socket PATH (default ` + admin.DefaultSocket + `).
 `

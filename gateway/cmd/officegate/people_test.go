@@ -114,6 +114,9 @@ func TestPeopleHeldCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "E-77") || !strings.Contains(out, "dingtalk") || !strings.Contains(out, "ev-1") || !strings.Contains(out, "1 held record") {
 		t.Fatalf("held: exit %d\n%s%s", code, out, errs)
 	}
+	if out, _, code := cli(t, "sinks", "held", "ding", "--config", conf); code != 0 || !strings.Contains(out, "E-77") {
+		t.Fatalf("sinks held ding: exit %d\n%s", code, out)
+	}
 	if _, errs, code := cli(t, "people", "held", "nope", "--config", conf); code != 1 || !strings.Contains(errs, `no sink "nope"`) {
 		t.Fatalf("unknown sink: exit %d\n%s", code, errs)
 	}
