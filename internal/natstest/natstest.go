@@ -1,0 +1,331 @@
+// Package natstest runs a real 3-node nats-server cluster with JetStream and
+// the MQTT listener on free loopback ports for tests, from the configuration
+// docs/nats recommends, and kills (SIGKILL) and restarts its nodes.
+package natstest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Size is the number of nodes: the smallest cluster where JetStream's
+// replicas 3 keep a quorum with one node down.
+const Size = 3
+
+// Cluster is three nodes routed to each other.
+type Cluster struct {
+	Nodes [Size]*Server
+}
+
+// Server is one node's process (and its restarts).
+type Server struct {
+	// Immutable.
+	Name    string
+	MQTTURL string // tcp://127.0.0.1:PORT, for MQTT 3.1.1 clients
+	NATSURL string // nats://127.0.0.1:PORT
+	HTTP    string // 127.0.0.1:PORT, the monitoring endpoint
+	bin     string
+	conf    string
+	mqtt    string
+	t       testing.TB
+
+	mu sync.Mutex
+	// Guarded by mu.
+	cmd    *exec.Cmd
+	probes int // MQTT probes made, for their client ids
+}
+
+// Pinned is the nats-server the tests want when the system's is too old;
+// .ci/test installs it with `go install` into GOPATH/bin.
+const Pinned = "github.com/nats-io/nats-server/v2@v2.10.24"
+
+// MinVersion is the oldest nats-server whose MQTT listener takes the
+// contract's topics: before 2.10 (nats-server#4243, merged June 2023) a '.'
+// in a topic, as in every event type (events/attendance.punch), made the
+// server drop the publisher's connection. Debian bookworm ships 2.9.10.
+var MinVersion = [3]int{2, 10, 0}
+
+// Binary finds a nats-server of MinVersion or later: on PATH, then in
+// GOPATH/bin (where .ci/test installs Pinned), then the system's. Outside
+// CI a missing one skips the test; under CI=true it fails it, so a missing
+// install step cannot pass unnoticed.
+func Binary(t testing.TB) string {
+	t.Helper()
+	cands := []string{"nats-server"}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		for _, p := range filepath.SplitList(strings.TrimSpace(string(out))) {
+			cands = append(cands, filepath.Join(p, "bin", "nats-server"))
+		}
+	}
+	cands = append(cands, "/usr/local/bin/nats-server", "/usr/sbin/nats-server")
+	var old []string
+	for _, c := range cands {
+		path, err := exec.LookPath(c)
+		if err != nil {
+			continue
+		}
+		v, err := version(path)
+		if err != nil {
+			old = append(old, fmt.Sprintf("%s: %v", path, err))
+			continue
+		}
+		if !less(v, MinVersion) {
+			return path
+		}
+		old = append(old, fmt.Sprintf("%s is v%d.%d.%d", path, v[0], v[1], v[2]))
+	}
+	why := "nats-server is not installed"
+	if len(old) > 0 {
+		why = fmt.Sprintf("no nats-server v%d.%d or later (%s): older ones reject the contract's topics", MinVersion[0], MinVersion[1], strings.Join(old, "; "))
+	}
+	why += " (go install " + Pinned + ")"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(why + ": backbone tests cannot run")
+	}
+	t.Skip(why)
+	return ""
+}
+
+// version runs `nats-server --version` ("nats-server: v2.9.10").
+func version(path string) ([3]int, error) {
+	var v [3]int
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return v, fmt.Errorf("--version: %w", err)
+	}
+	s := strings.TrimSpace(string(out))
+	if i := strings.LastIndex(s, "v"); i >= 0 {
+		s = s[i+1:]
+	}
+	if _, err := fmt.Sscanf(s, "%d.%d.%d", &v[0], &v[1], &v[2]); err != nil {
+		return v, fmt.Errorf("version %q: %w", out, err)
+	}
+	return v, nil
+}
+
+func less(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// Start runs a cluster for the test's lifetime and returns once every node
+// reports itself healthy (JetStream current with the cluster's meta leader)
+// and listens for MQTT.
+func Start(t testing.TB) *Cluster {
+	t.Helper()
+	bin := Binary(t)
+	dir := t.TempDir()
+	var routes []string
+	nodes := make([]Node, Size)
+	for i := range nodes {
+		nodes[i] = Node{
+			Name:         fmt.Sprintf("n%d", i+1),
+			Client:       addr(t),
+			Cluster:      addr(t),
+			MQTT:         addr(t),
+			HTTP:         addr(t),
+			StoreDir:     filepath.Join(dir, fmt.Sprintf("n%d", i+1), "jetstream"),
+			MaxFileStore: "1GB",
+		}
+		routes = append(routes, nodes[i].Cluster)
+	}
+	c := &Cluster{}
+	for i, n := range nodes {
+		n.Routes = routes
+		conf := filepath.Join(dir, n.Name+".conf")
+		if err := os.WriteFile(conf, []byte(Render(n)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.Nodes[i] = &Server{Name: n.Name, MQTTURL: "tcp://" + n.MQTT, NATSURL: "nats://" + n.Client,
+			HTTP: n.HTTP, bin: bin, conf: conf, mqtt: n.MQTT, t: t}
+		t.Cleanup(c.Nodes[i].Stop)
+		t.Cleanup(c.Nodes[i].dumpLogOnFailure)
+	}
+	for _, s := range c.Nodes {
+		s.start()
+	}
+	for _, s := range c.Nodes {
+		s.awaitReady()
+	}
+	return c
+}
+
+// MQTTURLs are the nodes' MQTT URLs, in node order.
+func (c *Cluster) MQTTURLs() []string {
+	var u []string
+	for _, s := range c.Nodes {
+		u = append(u, s.MQTTURL)
+	}
+	return u
+}
+
+// NATSURLs are the nodes' NATS client URLs, in node order.
+func (c *Cluster) NATSURLs() []string {
+	var u []string
+	for _, s := range c.Nodes {
+		u = append(u, s.NATSURL)
+	}
+	return u
+}
+
+// Node returns the server whose MQTT URL is url, or nil.
+func (c *Cluster) Node(mqttURL string) *Server {
+	for _, s := range c.Nodes {
+		if s.MQTTURL == mqttURL {
+			return s
+		}
+	}
+	return nil
+}
+
+func (s *Server) start() {
+	s.t.Helper()
+	cmd := exec.Command(s.bin, "-c", s.conf)
+	// The server's log goes to a file beside its configuration, shown when
+	// the test fails (a cluster logs too much to print every run).
+	logf, err := os.OpenFile(strings.TrimSuffix(s.conf, ".conf")+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start nats-server %s: %v", s.Name, err)
+	}
+	s.mu.Lock()
+	s.cmd = cmd
+	s.mu.Unlock()
+}
+
+// awaitReady waits until the node is healthy and its MQTT listener takes a
+// session: /healthz can pass before the MQTT listener's own streams exist,
+// and a client connecting then is refused.
+func (s *Server) awaitReady() {
+	s.t.Helper()
+	deadline := time.Now().Add(90 * time.Second) // a cluster on a loaded CI machine starts slowly
+	client := &http.Client{Timeout: time.Second}
+	for {
+		err := s.health(client)
+		if err == nil {
+			err = s.probeMQTT()
+		}
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("nats-server %s not ready: %v", s.Name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// probeMQTT opens and closes a clean MQTT 3.1.1 session.
+func (s *Server) probeMQTT() error {
+	c, err := net.DialTimeout("tcp", s.mqtt, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	// CONNECT [MQTT-3.1]: protocol "MQTT" level 4, clean session, keep
+	// alive 10 s. Every probe has its own client id: the cluster tracks
+	// ids across nodes, and a probe reusing the last one's id while its
+	// session is being removed is refused.
+	s.mu.Lock()
+	s.probes++
+	id := fmt.Sprintf("natstest-probe-%s-%d", s.Name, s.probes)
+	s.mu.Unlock()
+	pkt := []byte{0x10, byte(10 + 2 + len(id)), 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, byte(len(id))}
+	if _, err := c.Write(append(pkt, id...)); err != nil {
+		return fmt.Errorf("mqtt probe: %w", err)
+	}
+	ack := make([]byte, 4)
+	if _, err := io.ReadFull(c, ack); err != nil {
+		return fmt.Errorf("mqtt probe: CONNACK: %w", err)
+	}
+	if ack[0] != 0x20 || ack[3] != 0 {
+		return fmt.Errorf("mqtt probe: CONNACK % x", ack)
+	}
+	c.Write([]byte{0xE0, 0}) // DISCONNECT
+	return nil
+}
+
+func (s *Server) health(client *http.Client) error {
+	resp, err := client.Get("http://" + s.HTTP + "/healthz")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz: %s: %s", resp.Status, body)
+	}
+	return nil
+}
+
+func (s *Server) dumpLogOnFailure() {
+	if !s.t.Failed() {
+		return
+	}
+	b, err := os.ReadFile(strings.TrimSuffix(s.conf, ".conf") + ".log")
+	if err != nil {
+		return
+	}
+	const tail = 8 << 10
+	if len(b) > tail {
+		b = b[len(b)-tail:]
+	}
+	s.t.Logf("nats-server %s log (tail):\n%s", s.Name, b)
+}
+
+// Kill stops the node with SIGKILL: no clean disconnects, nothing flushed.
+func (s *Server) Kill() { s.signal(syscall.SIGKILL) }
+
+// Stop stops the node gracefully (SIGTERM).
+func (s *Server) Stop() { s.signal(syscall.SIGTERM) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(sig)
+	cmd.Wait()
+}
+
+// Restart starts a killed or stopped node again with its store directory
+// and ports, and waits until it is healthy (caught up with the cluster).
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Kill()
+	s.start()
+	s.awaitReady()
+}
+
+// addr returns a loopback host:port that was free a moment ago.
+func addr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
