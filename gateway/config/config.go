@@ -81,7 +81,10 @@ type Privacy struct {
 
 // MQTT is [mqtt] and [mqtt.tls].
 type MQTT struct {
-	URL            string // scheme://host:port with the port made explicit
+	URL string // scheme://host:port with the port made explicit
+	// Failover are mqtt.urls after the first (URL): further nodes of the
+	// same broker cluster, tried in turn when a connection fails or is lost.
+	Failover       []string
 	TLSEnabled     bool   // the scheme is ssl, tls or mqtts
 	ClientID       string // default "officegate-" + gateway id
 	Username       string

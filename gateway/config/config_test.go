@@ -119,7 +119,7 @@ kind = "kiosk"
 		ConnectTimeout: 3 * time.Second, BackoffMin: time.Second, BackoffMax: 2 * time.Minute,
 		TLS: TLS{CAFile: "/etc/officegate/ca.pem", CertFile: "/etc/c.pem", KeyFile: "/etc/k.pem", ServerName: "broker"},
 	}
-	if c.MQTT != wantMQTT {
+	if !reflect.DeepEqual(c.MQTT, wantMQTT) {
 		t.Errorf("mqtt = %+v\nwant %+v", c.MQTT, wantMQTT)
 	}
 	wantJournal := Journal{

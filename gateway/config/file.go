@@ -51,6 +51,7 @@ type fileGateway struct {
 
 type fileMQTT struct {
 	URL            *string  `toml:"url"`
+	URLs           []string `toml:"urls"`
 	ClientID       *string  `toml:"client_id"`
 	Username       *string  `toml:"username"`
 	Password       *string  `toml:"password"`

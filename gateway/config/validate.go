@@ -226,10 +226,15 @@ var schemes = map[string]struct {
 
 func (v *validator) mqtt(f *fileMQTT) {
 	m := &v.c.MQTT
-	if f.URL == nil {
+	switch {
+	case f.URL != nil && f.URLs != nil:
+		v.p.at("mqtt.urls", nil, "set together with mqtt.url: choose one")
+	case f.URL != nil:
+		m.URL, m.TLSEnabled, _ = v.brokerURL("mqtt.url", *f.URL)
+	case f.URLs != nil:
+		v.brokerURLs(f.URLs)
+	default:
 		v.p.at("mqtt.url", nil, "required")
-	} else {
-		v.brokerURL(*f.URL)
 	}
 	m.ClientID = "officegate-" + v.c.Gateway.ID
 	if f.ClientID != nil {
@@ -296,34 +301,70 @@ func (v *validator) mqtt(f *fileMQTT) {
 	v.tls(f.TLS)
 }
 
-func (v *validator) brokerURL(s string) {
-	m := &v.c.MQTT
+// brokerURL normalises one broker URL (the port made explicit); ok is false
+// when it was reported bad.
+func (v *validator) brokerURL(key, s string) (norm string, tls, ok bool) {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		v.p.at("mqtt.url", s, "not a broker URL (want e.g. \"ssl://broker.example.com:8883\")")
-		return
+		v.p.at(key, s, "not a broker URL (want e.g. \"ssl://broker.example.com:8883\")")
+		return "", false, false
 	}
 	sch, ok := schemes[u.Scheme]
 	switch {
 	case !ok:
-		v.p.at("mqtt.url", s, "scheme %q: want tcp, mqtt, ssl, tls or mqtts", u.Scheme)
-		return
+		v.p.at(key, s, "scheme %q: want tcp, mqtt, ssl, tls or mqtts", u.Scheme)
+		return "", false, false
 	case u.User != nil:
-		v.p.at("mqtt.url", "…", "credentials in the URL end up in logs: use mqtt.username and mqtt.password_file")
-		return
+		v.p.at(key, "…", "credentials in the URL end up in logs: use mqtt.username and mqtt.password_file")
+		return "", false, false
 	case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "":
-		v.p.at("mqtt.url", s, "a broker URL has no path, query or fragment")
-		return
+		v.p.at(key, s, "a broker URL has no path, query or fragment")
+		return "", false, false
 	}
 	host, port := u.Hostname(), u.Port()
 	if port == "" {
 		port = sch.port
 	} else if n, err := parsePort(port); err != nil || n == 0 {
-		v.p.at("mqtt.url", s, "port %q: must be 1..65535", port)
+		v.p.at(key, s, "port %q: must be 1..65535", port)
+		return "", false, false
+	}
+	return u.Scheme + "://" + net.JoinHostPort(host, port), sch.tls, true
+}
+
+// maxBrokerURLs bounds mqtt.urls: a cluster's nodes, not a scan of a network.
+const maxBrokerURLs = 16
+
+// brokerURLs is mqtt.urls: the nodes of one broker cluster, tried in turn
+// (the uplink's failover); the first is MQTT.URL, the rest MQTT.Failover.
+// One [mqtt.tls] serves them all, so they are all TLS or none is.
+func (v *validator) brokerURLs(urls []string) {
+	m := &v.c.MQTT
+	if len(urls) == 0 || len(urls) > maxBrokerURLs {
+		v.p.at("mqtt.urls", nil, "want 1..%d broker URLs, got %d", maxBrokerURLs, len(urls))
 		return
 	}
-	m.URL = u.Scheme + "://" + net.JoinHostPort(host, port)
-	m.TLSEnabled = sch.tls
+	seen := map[string]string{}
+	for i, s := range urls {
+		key := fmt.Sprintf("mqtt.urls[%d]", i)
+		norm, tls, ok := v.brokerURL(key, s)
+		if !ok {
+			continue
+		}
+		if first, dup := seen[norm]; dup {
+			v.p.at(key, s, "the same broker as %s", first)
+			continue
+		}
+		seen[norm] = key
+		if i == 0 {
+			m.URL, m.TLSEnabled = norm, tls
+			continue
+		}
+		if tls != m.TLSEnabled {
+			v.p.at(key, s, "TLS and plain URLs mixed: one [mqtt.tls] serves every broker, make them all TLS or none")
+			continue
+		}
+		m.Failover = append(m.Failover, norm)
+	}
 }
 
 func parsePort(s string) (int, error) {

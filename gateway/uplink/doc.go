@@ -10,4 +10,13 @@
 // replays every stream from its delivered cursor. Sessions are clean: pending
 // publish tokens then fail when the connection drops, which is the honest
 // signal, and subscriptions are made again on every connect.
+//
+// Failover: given several URLs of one broker cluster (Options.Brokers, the
+// nodes of the NATS backbone in docs/nats), every failed attempt and every
+// lost session moves to the next URL, after the same jittered backoff. The
+// new session is like any other: it publishes the retained gateway status,
+// every device status and the enrollment message on the node it reached,
+// and replays each stream in order from its delivered cursor, so a record
+// whose PUBACK the dead node never sent is published again (the same id: the
+// consumer deduplicates) and none is skipped or reordered.
 package uplink

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,7 +21,10 @@ import (
 
 // Options configure an Uplink.
 type Options struct {
-	Broker   string // tcp://host:1883, ssl://host:8883, …
+	Broker string // tcp://host:1883, ssl://host:8883, …
+	// Brokers are further URLs of the same broker cluster, tried in turn
+	// after Broker when a connection fails or is lost (doc.go).
+	Brokers  []string
 	ClientID string
 	Username string
 	Password string
@@ -97,6 +101,10 @@ type Uplink struct {
 	readers  []*journal.Reader
 	commands chan Inbound
 	done     chan struct{} // closed when Run returns
+	brokers  []string      // Broker, then Brokers
+
+	// Owned by Run's goroutine.
+	next int // index in brokers of the next connection attempt
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -105,6 +113,7 @@ type Uplink struct {
 	enroll    []byte // the retained enrollment message; nil: none
 	connected bool
 	lastUp    time.Time
+	broker    string // the URL of the session that is up; "" when down
 }
 
 // New prepares an uplink over the journal's streams. Run starts it.
@@ -141,7 +150,7 @@ func New(j *journal.Journal, o Options) (*Uplink, error) {
 		log = *o.Log
 	}
 	switch {
-	case o.Broker == "":
+	case o.Broker == "" || slices.Contains(o.Brokers, ""):
 		return nil, errors.New("uplink: no broker URL")
 	case o.ClientID == "":
 		return nil, errors.New("uplink: no client id")
@@ -153,7 +162,7 @@ func New(j *journal.Journal, o Options) (*Uplink, error) {
 		return nil, errors.New("uplink: no streams to publish")
 	}
 	u := &Uplink{j: j, opt: o, log: log, commands: make(chan Inbound, 64), done: make(chan struct{}),
-		statuses: map[string]envelope.DeviceStatus{}}
+		statuses: map[string]envelope.DeviceStatus{}, brokers: append([]string{o.Broker}, o.Brokers...)}
 	for _, s := range o.Streams {
 		r, err := j.Reader(s)
 		if err != nil {
@@ -181,6 +190,14 @@ func (u *Uplink) Connected() (bool, time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.connected, u.lastUp
+}
+
+// Broker returns the URL of the broker the session is up with, "" when
+// none is.
+func (u *Uplink) Broker() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.broker
 }
 
 // SetDeviceStatus records a device's status and publishes it retained if
@@ -263,10 +280,11 @@ func (u *Uplink) Run(ctx context.Context) error {
 	defer close(u.done)
 	attempt := 0
 	for ctx.Err() == nil {
-		c, lost, err := u.connect(ctx)
+		broker := u.brokers[u.next]
+		c, lost, err := u.connect(ctx, broker)
 		if err == nil {
 			attempt = 0
-			err = u.session(ctx, c, lost)
+			err = u.session(ctx, c, lost, broker)
 			if ctx.Err() != nil {
 				u.shutdown(c)
 				return nil
@@ -279,7 +297,8 @@ func (u *Uplink) Run(ctx context.Context) error {
 		u.opt.Metrics.Reconnect(err)
 		delay := u.backoff(attempt)
 		attempt++
-		u.log.Warn().Err(err).Dur("retry_in", delay).Str("broker", u.opt.Broker).Msg("uplink: broker connection down")
+		u.next = (u.next + 1) % len(u.brokers) // doc.go: failover
+		u.log.Warn().Err(err).Dur("retry_in", delay).Str("broker", broker).Str("next", u.brokers[u.next]).Msg("uplink: broker connection down")
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
@@ -295,9 +314,9 @@ func (u *Uplink) backoff(attempt int) time.Duration {
 	return backoff.Backoff{Min: u.opt.BackoffMin, Max: u.opt.BackoffMax}.Delay(attempt, u.opt.Rand())
 }
 
-func (u *Uplink) connect(ctx context.Context) (mqtt.Client, <-chan error, error) {
+func (u *Uplink) connect(ctx context.Context, broker string) (mqtt.Client, <-chan error, error) {
 	o := mqtt.NewClientOptions().
-		AddBroker(u.opt.Broker).
+		AddBroker(broker).
 		SetClientID(u.opt.ClientID).
 		SetCleanSession(true).
 		SetAutoReconnect(false).
@@ -335,7 +354,7 @@ func (u *Uplink) connect(ctx context.Context) (mqtt.Client, <-chan error, error)
 		return nil, nil, ctx.Err()
 	}
 	if err := tok.Error(); err != nil {
-		return nil, nil, fmt.Errorf("uplink: connect to %s: %w", u.opt.Broker, err)
+		return nil, nil, fmt.Errorf("uplink: connect to %s: %w", broker, err)
 	}
 	return c, lost, nil
 }
@@ -350,7 +369,7 @@ func (u *Uplink) onMessage(_ mqtt.Client, m mqtt.Message) {
 }
 
 // session publishes until the connection is lost or ctx ends.
-func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error) error {
+func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error, broker string) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	for _, r := range u.readers {
@@ -369,7 +388,7 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error) 
 		return fmt.Errorf("uplink: subscribe to commands: %w", err)
 	}
 	u.mu.Lock()
-	u.client, u.connected, u.lastUp = c, true, u.opt.Now()
+	u.client, u.connected, u.lastUp, u.broker = c, true, u.opt.Now(), broker
 	var statuses []envelope.DeviceStatus
 	for _, st := range u.statuses {
 		statuses = append(statuses, st)
@@ -379,7 +398,7 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error) 
 	u.opt.Metrics.Connected(true)
 	defer func() {
 		u.mu.Lock()
-		u.client, u.connected, u.lastUp = nil, false, u.opt.Now()
+		u.client, u.connected, u.lastUp, u.broker = nil, false, u.opt.Now(), ""
 		u.mu.Unlock()
 		u.opt.Metrics.Connected(false)
 		u.opt.Metrics.Inflight(0)
@@ -390,7 +409,7 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error) 
 	if enroll != nil {
 		c.Publish(u.opt.Topics.Enrollment(), 1, true, enroll)
 	}
-	u.log.Info().Str("broker", u.opt.Broker).Msg("uplink: connected")
+	u.log.Info().Str("broker", broker).Msg("uplink: connected")
 
 	go func() {
 		select {

@@ -315,7 +315,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 		drivers = append(drivers, drv)
 	}
 	uo := uplink.Options{
-		Broker: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: password,
+		Broker: cfg.MQTT.URL, Brokers: cfg.MQTT.Failover, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: password,
 		Topics: cfg.Topics(), Format: cfg.MQTT.Format, Inflight: cfg.MQTT.Inflight,
 		KeepAlive: cfg.MQTT.Keepalive, ConnectTimeout: cfg.MQTT.ConnectTimeout,
 		BackoffMin: cfg.MQTT.BackoffMin, BackoffMax: cfg.MQTT.BackoffMax,
