@@ -1,6 +1,8 @@
-// Package natstest runs a real 3-node nats-server cluster with JetStream and
-// the MQTT listener on free loopback ports for tests, from the configuration
-// docs/nats recommends, and kills (SIGKILL) and restarts its nodes.
+// Package natstest runs a real 3-node NATS cluster for tests.
+//
+// Each node has JetStream and the MQTT listener on free loopback ports,
+// configured from the text docs/nats recommends; nodes can be killed
+// (SIGKILL) and restarted.
 package natstest
 
 import (
@@ -158,8 +160,15 @@ func Start(t testing.TB) *Cluster {
 	for _, s := range c.Nodes {
 		s.start()
 	}
+	// The MQTT listener creates its streams with replicas 3 on a node's
+	// first session: that fails ("no suitable peers") until every node is
+	// in the cluster, and did not recover within 90 s in our runs under
+	// load, so no session before that.
 	for _, s := range c.Nodes {
-		s.awaitReady()
+		s.awaitHealthy()
+	}
+	for _, s := range c.Nodes {
+		s.await("MQTT", s.probeMQTT)
 	}
 	return c
 }
@@ -216,18 +225,28 @@ func (s *Server) start() {
 // and a client connecting then is refused.
 func (s *Server) awaitReady() {
 	s.t.Helper()
-	deadline := time.Now().Add(90 * time.Second) // a cluster on a loaded CI machine starts slowly
+	s.awaitHealthy()
+	s.await("MQTT", s.probeMQTT)
+}
+
+// awaitHealthy waits until /healthz answers OK: JetStream current with the
+// cluster's meta leader.
+func (s *Server) awaitHealthy() {
+	s.t.Helper()
 	client := &http.Client{Timeout: time.Second}
+	s.await("healthz", func() error { return s.health(client) })
+}
+
+func (s *Server) await(what string, ready func() error) {
+	s.t.Helper()
+	deadline := time.Now().Add(90 * time.Second) // a cluster on a loaded CI machine starts slowly
 	for {
-		err := s.health(client)
-		if err == nil {
-			err = s.probeMQTT()
-		}
+		err := ready()
 		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("nats-server %s not ready: %v", s.Name, err)
+			s.t.Fatalf("nats-server %s not ready (%s): %v", s.Name, what, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
