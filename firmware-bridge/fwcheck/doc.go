@@ -3,7 +3,7 @@
 // A hardware maker runs it (officegate fwcheck PORT) against a unit on a
 // serial port before shipping: it answers the unit's HELLO, enrolls it if
 // it offers a key, opens a session and then drives it through the rules a
-// gateway relies on — framing and CRC, HELLO's fields, the window, the
+// gateway relies on — framing and CRC both ways, HELLO's fields, the window, the
 // retransmission timer at the port's baud rate, BUSY, duplicate
 // suppression, command results, time sync, resume without loss or
 // duplicates after a forced session reset, tagged frames after enrollment,

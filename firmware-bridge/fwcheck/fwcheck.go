@@ -229,6 +229,7 @@ func (rn *run) session(ctx context.Context) {
 	rn.resume(ctx)
 	rn.busy(ctx)
 	rn.duplicates(ctx)
+	rn.badCRC(ctx)
 	rn.commands(ctx)
 	rn.timeSync(ctx)
 	rn.badSignature(ctx)
@@ -451,6 +452,51 @@ func (rn *run) duplicates(ctx context.Context) {
 		return
 	}
 	r.add("duplicate suppression", "5.6", nil, "")
+}
+
+// badCRC (§2.6): a COMMAND whose CRC is wrong is dropped: not answered,
+// not acknowledged. The same seq is then free for the next command.
+func (rn *run) badCRC(ctx context.Context) {
+	c, r := rn.c, rn.r
+	if rn.hello.Caps&msg.CapCommands == 0 {
+		r.skip("damaged frames dropped", "2.6", "the device does not accept commands")
+		return
+	}
+	f, err := msg.Frame(&msg.Command{ID: "fwcheck-crc", Name: "fwcheck_no_such_command"}, c.snd+1, c.ack)
+	if err != nil {
+		r.add("damaged frames dropped", "2.6", err, "")
+		return
+	}
+	raw, err := frame.AppendRaw(nil, f, c.auth)
+	if err != nil {
+		r.add("damaged frames dropped", "2.6", err, "")
+		return
+	}
+	raw[len(raw)-1] ^= 0x5a // the CRC
+	c.rw.Write(append(frame.AppendEncode(nil, raw), 0))
+	deadline := time.Now().Add(800 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		x, err := c.next(ctx, time.Until(deadline))
+		if err != nil {
+			break
+		}
+		rn.note(x.f)
+		if x.f.Ack > c.snd && x.f.Ack-c.snd < 1<<31 {
+			r.add("damaged frames dropped", "2.6", fmt.Errorf("the device acknowledged seq %d, sent only with a bad CRC", x.f.Ack), "")
+			return
+		}
+		if x.f.Type == frame.TypeResult {
+			if res, err := decode[*msg.Result](x.f); err == nil && res.ID == "fwcheck-crc" {
+				r.add("damaged frames dropped", "2.6", errors.New("the device answered a COMMAND whose CRC was wrong"), "")
+				return
+			}
+		}
+		if x.f.Type.Sequenced() && x.f.Seq == c.ack+1 {
+			c.ack = x.f.Seq
+			c.send(&msg.Ack{}, 0)
+		}
+	}
+	r.add("damaged frames dropped", "2.6", nil, "")
 }
 
 // commands (§9.2): an unknown name is answered unsupported; a deadline

@@ -32,7 +32,7 @@ func TestFwcheck(t *testing.T) {
 	if err := run(ctx, []string{"fwcheck", d.Path}, &out, &errb); err != nil {
 		t.Fatalf("fwcheck: %v\n%s%s", err, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "12 passed, 0 failed, 0 skipped") || !strings.Contains(out.String(), "§6.4") {
+	if !strings.Contains(out.String(), "13 passed, 0 failed, 0 skipped") || !strings.Contains(out.String(), "§6.4") {
 		t.Errorf("report:\n%s", out.String())
 	}
 
