@@ -271,7 +271,7 @@ func TestWithoutCard(t *testing.T) {
 	if want := `{"data":{"card_hash":"ab","state":"in"},"id":"x","type":"attendance.punch","v":1}`; string(out) != want {
 		t.Fatalf("got %s, want %s", out, want)
 	}
-	for _, keep := range []string{`{"id":"y","data":{"card_hash":"ab"}}`, `{"id":"z","data":{"note":"the \"card\" reader"}}`, `{"card":"top-level, not data"}`} {
+	for _, keep := range []string{`{"id":"y","data":{"card_hash":"ab"}}`, `{"id":"w","data":{"credential":"card","state":"in"}}`, `{"id":"z","data":{"note":"the \"card\" reader"}}`, `{"card":"top-level, not data"}`} {
 		out, err := sinks.WithoutCard([]byte(keep))
 		if err != nil || string(out) != keep {
 			t.Fatalf("%s became %s (%v)", keep, out, err)

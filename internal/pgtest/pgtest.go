@@ -41,7 +41,8 @@ type Cluster struct {
 	bin     string
 	cred    *syscall.Credential // nil unless run as another user
 	logFile string
-	t       testing.TB
+	base    string     // the temporary directory holding it all
+	t       testing.TB // for Start and Stop; nil for New's clusters
 }
 
 // Opts configure Start; nil means the defaults.
@@ -76,46 +77,74 @@ func version(binDir string) int {
 }
 
 // Start makes and starts a cluster, stopped and removed at the end of the
-// test.
+// test; without the binaries it skips the test, or fails it under CI=true.
 func Start(t testing.TB, o *Opts) *Cluster {
 	t.Helper()
-	if o == nil {
-		o = &Opts{}
-	}
-	bin, err := BinDir()
-	if err != nil {
+	if _, err := BinDir(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(err)
 		}
 		t.Skip(err)
 	}
-	base, err := os.MkdirTemp("", "pgtest")
+	c, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	c := &Cluster{bin: bin, Dir: filepath.Join(base, "data"), logFile: filepath.Join(base, "postgres.log"), t: t}
+	c.t = t
+	t.Cleanup(c.Close)
+	return c
+}
+
+// New makes and starts a cluster for a program (the benchmark); Close
+// stops and removes it.
+func New(o *Opts) (*Cluster, error) {
+	if o == nil {
+		o = &Opts{}
+	}
+	bin, err := BinDir()
+	if err != nil {
+		return nil, err
+	}
+	base, err := os.MkdirTemp("", "pgtest")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{bin: bin, base: base, Dir: filepath.Join(base, "data"), logFile: filepath.Join(base, "postgres.log")}
+	if err := c.make(o); err != nil {
+		os.RemoveAll(base)
+		return nil, err
+	}
+	if err := c.start(); err != nil {
+		os.RemoveAll(base)
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) make(o *Opts) error {
+	var err error
 	if os.Geteuid() == 0 {
-		c.cred, err = nobody()
-		if err != nil {
-			t.Fatal(err)
+		if c.cred, err = nobody(); err != nil {
+			return err
 		}
-		if err := os.Chmod(base, 0o755); err != nil {
-			t.Fatal(err)
+		if err := os.Chmod(c.base, 0o755); err != nil {
+			return err
 		}
-		if err := os.Chown(base, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
-			t.Fatal(err)
+		if err := os.Chown(c.base, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			return err
 		}
 	}
-	pw := filepath.Join(base, "pw")
+	pw := filepath.Join(c.base, "pw")
 	if err := os.WriteFile(pw, []byte(Password+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+		return err
 	}
+	defer os.Remove(pw)
 	if c.cred != nil {
 		os.Chown(pw, int(c.cred.Uid), int(c.cred.Gid))
 	}
-	c.run("initdb", "-D", c.Dir, "-U", User, "--pwfile", pw, "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync")
-	os.Remove(pw)
+	if err := c.run("initdb", "-D", c.Dir, "-U", User, "--pwfile", pw, "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync"); err != nil {
+		return err
+	}
 	// fsync off keeps a commit in the page cache, which survives Stop (the
 	// server killed, not the machine); synchronous_commit stays on, or a
 	// commit the client was told of could be lost by Stop.
@@ -123,14 +152,20 @@ func Start(t testing.TB, o *Opts) *Cluster {
 		onOff(o.Fsync), onOff(o.Fsync))
 	f, err := os.OpenFile(filepath.Join(c.Dir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	f.WriteString(conf)
-	f.Close()
-	c.Port = freePort(t)
-	t.Cleanup(func() { c.pgctl("stop", "-m", "immediate") })
-	c.Start()
-	return c
+	if err := f.Close(); err != nil {
+		return err
+	}
+	c.Port, err = freePort()
+	return err
+}
+
+// Close stops the cluster and removes its files.
+func (c *Cluster) Close() {
+	c.pgctl("stop", "-m", "immediate")
+	os.RemoveAll(c.base)
 }
 
 func onOff(b bool) string {
@@ -143,10 +178,17 @@ func onOff(b bool) string {
 // Start starts the cluster again after Stop, on the same port.
 func (c *Cluster) Start() {
 	c.t.Helper()
+	if err := c.start(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *Cluster) start() error {
 	if err := c.pgctl("start", "-w", "-t", "60", "-l", c.logFile, "-o", fmt.Sprintf("-p %d", c.Port)); err != nil {
 		log, _ := os.ReadFile(c.logFile)
-		c.t.Fatalf("pgtest: pg_ctl start: %v\n%s", err, log)
+		return fmt.Errorf("pgtest: pg_ctl start: %w\n%s", err, log)
 	}
+	return nil
 }
 
 // Stop stops the cluster at once (connections are cut, as in a crash).
@@ -174,13 +216,13 @@ func (c *Cluster) pgctl(args ...string) error {
 	return nil
 }
 
-func (c *Cluster) run(name string, args ...string) {
-	c.t.Helper()
+func (c *Cluster) run(name string, args ...string) error {
 	cmd := exec.Command(filepath.Join(c.bin, name), args...)
 	c.as(cmd)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		c.t.Fatalf("pgtest: %s: %v\n%s", name, err, out)
+		return fmt.Errorf("pgtest: %s: %w\n%s", name, err, out)
 	}
+	return nil
 }
 
 // as runs cmd as the cluster's user, with a neutral environment (no PG*
@@ -209,12 +251,11 @@ func nobody() (*syscall.Credential, error) {
 }
 
 // freePort is a loopback port free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -5,6 +5,7 @@
 //	go run ./gateway/cmd/bench e2e [flags]       devices → officegate → mosquitto, against raw paho
 //	go run ./gateway/cmd/bench terminals [flags] punches/s from attendance terminals into the journal
 //	go run ./gateway/cmd/bench zkpush [flags]    punches/s from ZKTeco PUSH terminals, against the link terminals
+//	go run ./gateway/cmd/bench sinks [flags]     the postgres and webhook sinks, against plain pgx and a plain client
 //
 // It is a tool, not a test: nothing here asserts a timing.
 package main
@@ -32,6 +33,7 @@ var commands = []command{
 	{"e2e", "devices on PTYs → officegate → mosquitto, against raw paho with the same messages", e2eMain},
 	{"terminals", "punches/s from 1 and 16 attendance terminals on PTYs into the journal", terminalsMain},
 	{"zkpush", "punches/s from 1 and 32 ZKTeco PUSH terminals over HTTP into the journal, against the link terminals", zkpushMain},
+	{"sinks", "punches into PostgreSQL and a webhook through the sinks, against plain pgx and a plain HTTP client", sinksMain},
 }
 
 func main() { os.Exit(mainWith(os.Args[1:])) }

@@ -100,26 +100,38 @@ func (s *Sink) DeliverBatch(ctx context.Context, evs []sinks.Event) (int, error)
 	return 0, &sinks.BatchError{Errs: errs}
 }
 
-type item struct {
-	Topic   string          `json:"topic"`
-	Message json.RawMessage `json:"message"`
-}
-
-type body struct {
-	Events []item `json:"events"`
-}
-
-// Body is a request's body for evs (doc.go §1).
+// Body is a request's body for evs (doc.go §1). It is assembled around
+// the envelopes as they are, without re-encoding them: they are JSON the
+// uplink publishes.
 func Body(evs []sinks.Event) ([]byte, error) {
-	b := body{Events: make([]item, len(evs))}
+	n := 16
+	for _, ev := range evs {
+		n += len(ev.Topic) + len(ev.Payload) + 32
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"events":[`...)
 	for i, ev := range evs {
 		msg, err := sinks.WithoutCard(ev.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("event %s: %w", ev.ID, err)
 		}
-		b.Events[i] = item{Topic: ev.Topic, Message: msg}
+		if !json.Valid(msg) {
+			return nil, fmt.Errorf("event %s: its envelope is not JSON", ev.ID)
+		}
+		topic, err := json.Marshal(ev.Topic)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: topic: %w", ev.ID, err)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"topic":`...)
+		b = append(b, topic...)
+		b = append(b, `,"message":`...)
+		b = append(b, msg...)
+		b = append(b, '}')
 	}
-	return json.Marshal(b)
+	return append(b, "]}"...), nil
 }
 
 // IdempotencyKey is a request's Idempotency-Key (doc.go §2).
