@@ -228,5 +228,6 @@ var zh = map[string]string{
 	"rolled_back": "已回滚", "running": "进行中", "done": "已完成", "halted": "已中止",
 	"available": "空闲", "occupied": "占用", "vacant": "无人", "unknown": "未知",
 	"paper_end": "缺纸", "paper_near_end": "纸将用完", "cover_open": "盖子打开",
+	"synced": "已同步", "drifted": "已漂移", "Clock": "时钟",
 	"qr": "扫码", "approved": "人工批准", "not_yet_valid": "尚未生效", "revoked": "已撤销",
 }

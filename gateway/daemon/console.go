@@ -120,7 +120,7 @@ func (w *wiring) configured() []admin.Device {
 			st := lg.Status()
 			ad.Online, ad.Firmware, ad.LastSeen, ad.HardwareID, ad.Model = st.Online, st.Firmware, st.LastSeen, st.HardwareID, st.Model
 			if st.HardwareID != "" {
-				ad.Kind = kindName(st.Kind)
+				ad.Kind, ad.Clock = kindName(st.Kind), st.Clock.State.String()
 			}
 		}
 		out = append(out, ad)
@@ -130,7 +130,7 @@ func (w *wiring) configured() []admin.Device {
 		ad := admin.Device{DeviceID: desc.ID, Kind: desc.Kind, Model: desc.Model, State: admin.StateConfigured, Online: true}
 		if s, ok := d.(devices.Statuser); ok {
 			ds := s.Status()
-			ad.Online, ad.Firmware, ad.LastSeen = ds.Online, ds.Firmware, ds.LastSeen
+			ad.Online, ad.Firmware, ad.LastSeen, ad.Clock = ds.Online, ds.Firmware, ds.LastSeen, ds.Clock
 		}
 		out = append(out, ad)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/provisioning"
 	"github.com/officegate/officegate/provisioning/admin"
 	"github.com/officegate/officegate/provisioning/rollout"
@@ -109,5 +110,19 @@ func TestEverything(t *testing.T) {
 	}
 	if _, err := svc.Show("nope"); !errors.Is(err, provisioning.ErrNotFound) {
 		t.Fatalf("Show(nope) = %v", err)
+	}
+}
+
+// TestClockJoined: a device's clock state is its link's.
+func TestClockJoined(t *testing.T) {
+	f := newFixture(t)
+	f.links.SetStatus("/dev/ttyUSB-TERM-0001", link.Status{HardwareID: "TERM-0001", Online: true,
+		Clock: link.ClockInfo{State: link.ClockDrifted}})
+	d, err := f.svc.Show("term-1")
+	if err != nil || d.Clock != "drifted" {
+		t.Fatalf("Show(term-1) clock %q, %v", d.Clock, err)
+	}
+	if d, _ := f.svc.Show("kiosk-1"); d.Clock != "" {
+		t.Fatalf("a device without a link has clock %q", d.Clock)
 	}
 }

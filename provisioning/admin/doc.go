@@ -20,7 +20,8 @@
 // fields in a request are refused (400), so a misspelt field never goes
 // unnoticed. Device JSON (Device) has hardware_id, device_id (absent while
 // pending), name, kind, model, room, profile, state (pending, active,
-// disabled, retired), keyed, port, online, firmware, config_hash (hex),
+// disabled, retired), keyed, port, online, firmware, clock (synced,
+// drifted, unknown: while its link knows it), config_hash (hex),
 // refused (why the link last refused its HELLO), last_seen, created, updated.
 //
 //	GET    /v1/devices                  → {time, devices: [Device…], window?, preapprovals}

@@ -133,6 +133,7 @@ type Device struct {
 	Port       string    `json:"port,omitempty"`
 	Online     bool      `json:"online"`
 	Firmware   string    `json:"firmware,omitempty"`
+	Clock      string    `json:"clock,omitempty"`       // synced, drifted, unknown: its link's judgement of its clock (MQTT.md §4)
 	ConfigHash string    `json:"config_hash,omitempty"` // hex SHA-256 of the configuration it has
 	Refused    string    `json:"refused,omitempty"`     // why the link last refused its HELLO
 	LastSeen   time.Time `json:"last_seen,omitzero"`
@@ -361,6 +362,9 @@ func (s *Service) join(d provisioning.Device, lv map[string]live) Device {
 		return out
 	}
 	out.Online = l.st.Online
+	if l.st.HardwareID != "" {
+		out.Clock = l.st.Clock.State.String()
+	}
 	if l.port != "" {
 		out.Port = l.port
 	}
