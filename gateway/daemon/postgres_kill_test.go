@@ -19,10 +19,11 @@ import (
 	"github.com/officegate/officegate/internal/pgtest"
 )
 
-// TestPostgresSinkGatewayKilled: the gateway is SIGKILLed 20 times while
-// terminals punch and the postgres sink writes; in the end the table holds
-// every punch each device reported exactly once, and so does the broker's
-// subscriber (at least once there, deduplicated by id).
+// TestPostgresSinkGatewayKilled: with the database down, the uplink
+// delivers regardless; then, the database back, the gateway is SIGKILLed
+// 20 times while terminals punch and the postgres sink writes. In the end
+// the table holds every punch each device reported exactly once, and so
+// does the broker's subscriber (at least once there, deduplicated by id).
 func TestPostgresSinkGatewayKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -67,6 +68,23 @@ func TestPostgresSinkGatewayKilled(t *testing.T) {
 			}
 		}()
 	}
+	// The database is down first: the uplink delivers regardless, and
+	// the punches wait in the journal for the sink.
+	pg.Stop()
+	cmd := startChild(t, dir, b.URL, spec)
+	waitUntil(t, 60*time.Second, "the uplink delivers while the database is down", func() bool {
+		n := 0
+		for _, e := range sub.events() {
+			if e.Type == "attendance.punch" {
+				n++
+			}
+		}
+		return n >= 200
+	})
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	pg.Start()
+
 	const kills = 20
 	for range kills {
 		cmd := startChild(t, dir, b.URL, spec)
@@ -112,7 +130,7 @@ func TestPostgresSinkGatewayKilled(t *testing.T) {
 		}
 		return true
 	}
-	cmd := startChild(t, dir, b.URL, spec)
+	cmd = startChild(t, dir, b.URL, spec)
 	waitUntil(t, 90*time.Second, "every punch in the table and at the broker", func() bool {
 		for _, d := range devs {
 			if d.Emu.Held() > 0 {
