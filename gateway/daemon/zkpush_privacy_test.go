@@ -110,5 +110,8 @@ func startChildZK(t *testing.T, dir, broker, listen string, sns ...string) *exec
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails leaves no gateway behind (one killed or stopped
+	// already makes these no-ops).
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd
 }
