@@ -131,15 +131,16 @@ var gatewayRanks = [][]string{
 	// The MQTT contract's schemas; its tests validate envelope's output.
 	{"gateway/contract"},
 	// The parts the daemon runs, each on the journal alone.
-	{"gateway/uplink", "gateway/sinks", "gateway/intake", "gateway/config", "gateway/sdnotify"},
-	// Parts built on parts: commands answer through the uplink, sinks are
-	// written to the sinks package's contract, metrics' tests read an uplink.
-	// The code and test kits the sink kinds share are here too. The console
-	// renders what the admin service answers and the intake taps.
-	{"gateway/commands", "gateway/metrics", "gateway/sinks/filesink", "gateway/sinks/sinkstest",
-		"gateway/sinks/internal/...", "gateway/console"},
+	{"gateway/sinks", "gateway/intake", "gateway/config", "gateway/sdnotify"},
+	// Parts built on parts: sinks are written to the sinks package's
+	// contract, the uplink (the first sink) too. The code and test kits the
+	// sink kinds share are here too. The console renders what the admin
+	// service answers and the intake taps.
+	{"gateway/uplink", "gateway/sinks/filesink", "gateway/sinks/sinkstest", "gateway/sinks/internal/...",
+		"gateway/console"},
+	// Commands answer through the uplink; metrics' tests read an uplink.
 	// Sinks whose tests run beside the file sink, with the sinks' test kit.
-	{"gateway/sinks/..."},
+	{"gateway/commands", "gateway/metrics", "gateway/sinks/..."},
 	// The registry of sinks.
 	{"gateway/sinks/all"},
 	// The wiring.

@@ -278,6 +278,7 @@ func (w *wiring) startUplink(_ context.Context, g *group) error {
 	ul := w.log.With().Str("part", "uplink").Logger()
 	uo.Log = &ul
 	uo.Metrics = w.m
+	uo.DeadLetterAlarm = w.deadLetterAlarm
 	up, err := uplink.New(w.j, uo)
 	if err != nil {
 		return err

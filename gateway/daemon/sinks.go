@@ -44,12 +44,9 @@ func published(streams []journal.Stream) []string {
 	return out
 }
 
-// sinkConsumers adds the dead-letter stream and a journal consumer per sink
-// to jo, whose Streams are set.
+// sinkConsumers adds the dead-letter stream (the uplink's too: it is the
+// first sink) and a journal consumer per sink to jo, whose Streams are set.
 func (w *wiring) sinkConsumers(jo *journal.Options) error {
-	if len(w.o.Sinks) == 0 {
-		return nil
-	}
 	pub := published(jo.Streams)
 	jo.Streams = append(jo.Streams, sinks.DeadLetterStream)
 	for _, s := range w.o.Sinks {

@@ -44,9 +44,10 @@
 // with Settings.Only, then that func in the table of gateway/sinks/all.
 // [[sinks]] entries of that kind then run in the daemon's sinks stage, with
 // their own cursor, metrics (sink label) and dead letters. The MQTT uplink
-// is the journal's primary consumer and reports in the same metric families
-// as sink "mqtt"; it keeps its own pipelined publisher (a window of
-// publishes awaiting PUBACKs), which Deliver, even in batches, would not allow.
+// is the first sink: a Runner drives it from the journal's primary cursors
+// (Options.Primary) as a WindowSink, a window of publishes awaiting their
+// PUBACKs (window.go), which Deliver, even in batches, would not allow; it
+// reports in the same metric families as sink "mqtt".
 //
 // # Held records
 //

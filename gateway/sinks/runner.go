@@ -39,6 +39,11 @@ type Options struct {
 	Streams []string
 	// Topics render each event's topic as the uplink would publish it.
 	Topics envelope.Topics
+	// Format is the payload's encoding; default JSON.
+	Format envelope.Format
+	// Primary reads the journal's primary cursors of Streams instead of a
+	// named consumer's: the MQTT uplink's, the journal's first consumer.
+	Primary bool
 
 	BackoffMin time.Duration // after a failed delivery; default 250 ms
 	BackoffMax time.Duration // default 30 s
@@ -122,7 +127,11 @@ func New(j *journal.Journal, s Sink, o Options) (*Runner, error) {
 		return nil, err
 	}
 	for _, st := range o.Streams {
-		rd, err := j.ConsumerReader(o.Name, st)
+		open := func() (*journal.Reader, error) { return j.ConsumerReader(o.Name, st) }
+		if o.Primary {
+			open = func() (*journal.Reader, error) { return j.Reader(st) }
+		}
+		rd, err := open()
 		if err != nil {
 			r.closeReaders()
 			return nil, fmt.Errorf("sinks: sink %q: stream %q: %w", o.Name, st, err)
@@ -171,6 +180,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}()
 	defer r.closeReaders()
+	if ws, ok := r.s.(WindowSink); ok {
+		return r.runWindow(ctx, ws) // window.go
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -396,7 +408,7 @@ func (r *Runner) render(rec journal.Record) (ev Event, skip bool, err error) {
 	case o.Result != nil:
 		ev.ID, ev.Device, ev.Type = o.Result.ID, o.Result.Device, "result"
 	}
-	ev.Topic, ev.Payload, err = o.Message(r.opt.Topics, envelope.JSON)
+	ev.Topic, ev.Payload, err = o.Message(r.opt.Topics, r.opt.Format)
 	return ev, false, err
 }
 

@@ -4,10 +4,15 @@
 // device status right across reconnects, and hands inbound commands to the
 // gateway.
 //
+// The uplink is the journal's first sink (sink.go): a sinks.Runner reads the
+// streams from the journal's primary cursors and drives it as a
+// sinks.WindowSink, Options.Inflight publishes in flight; a record that can
+// never be published is dead-lettered like any sink's.
+//
 // paho's auto-reconnect is off (with it on, a publish token can complete without
 // a PUBACK, a known paho trap): a supervisor builds a fresh client
-// for every connection, with jittered exponential backoff, and each session
-// replays every stream from its delivered cursor. Sessions are clean: pending
+// for every connection, with jittered exponential backoff, and a publish
+// that fails makes the runner replay every stream from its delivered cursor. Sessions are clean: pending
 // publish tokens then fail when the connection drops, which is the honest
 // signal, and subscriptions are made again on every connect.
 //

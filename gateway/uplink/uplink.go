@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
+	"github.com/officegate/officegate/gateway/sinks"
 	"github.com/officegate/officegate/internal/backoff"
 )
 
@@ -48,7 +49,14 @@ type Options struct {
 	Rand    func() float64   // jitter in [0,1); default math/rand/v2
 	Log     *zerolog.Logger
 	Metrics Metrics
+	// DeadLetterAlarm, if set, is called once a record that can never be
+	// published (it no longer decodes) is in the dead-letter stream, to
+	// raise the visible alarm (sinks.Options.Alarm).
+	DeadLetterAlarm func(ctx context.Context, dl sinks.DeadLetter) error
 }
+
+// SinkName is the uplink's name as a sink: its log field and metrics label.
+const SinkName = "mqtt"
 
 // Metrics is what the uplink reports; the gateway's metrics package implements
 // it. Methods must not block.
@@ -98,7 +106,7 @@ type Uplink struct {
 	j        *journal.Journal
 	opt      Options
 	log      zerolog.Logger
-	readers  []*journal.Reader
+	runner   *sinks.Runner // drives the uplink as a sink (WindowSink) from the journal's primary cursors
 	commands chan Inbound
 	done     chan struct{} // closed when Run returns
 	brokers  []string      // Broker, then Brokers
@@ -108,7 +116,11 @@ type Uplink struct {
 
 	mu sync.Mutex
 	// Guarded by mu.
-	client    mqtt.Client // the connected client, nil when down
+	client    mqtt.Client             // the connected client, nil when down
+	sess      context.Context         // the session's context, with client
+	endSess   context.CancelCauseFunc // ends the session (a publish failed), with client
+	up        chan struct{}           // closed once a session is up; a new one when it ends
+	inflight  *atomic.Int64           // the session's publishes awaiting their PUBACK, with client
 	statuses  map[string]envelope.DeviceStatus
 	enroll    []byte // the retained enrollment message; nil: none
 	connected bool
@@ -162,22 +174,35 @@ func New(j *journal.Journal, o Options) (*Uplink, error) {
 		return nil, errors.New("uplink: no streams to publish")
 	}
 	u := &Uplink{j: j, opt: o, log: log, commands: make(chan Inbound, 64), done: make(chan struct{}),
-		statuses: map[string]envelope.DeviceStatus{}, brokers: append([]string{o.Broker}, o.Brokers...)}
-	for _, s := range o.Streams {
-		r, err := j.Reader(s)
-		if err != nil {
-			u.closeReaders()
-			return nil, fmt.Errorf("uplink: stream %q: %w", s, err)
-		}
-		u.readers = append(u.readers, r)
+		statuses: map[string]envelope.DeviceStatus{}, brokers: append([]string{o.Broker}, o.Brokers...), up: make(chan struct{})}
+	r, err := sinks.New(j, u, sinks.Options{Name: SinkName, Streams: o.Streams, Topics: o.Topics, Format: o.Format,
+		Primary: true, Log: &log, Metrics: sinkMetrics{}, Alarm: u.deadLetter,
+		// The connection's own backoff paces reconnects (Send waits for a
+		// session): a failed round only waits this long to start again.
+		BackoffMin: 10 * time.Millisecond, BackoffMax: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("uplink: %w", err)
 	}
+	u.runner = r
 	return u, nil
 }
 
-func (u *Uplink) closeReaders() {
-	for _, r := range u.readers {
-		r.Close()
+// sinkMetrics: the uplink counts its publishes itself (Metrics), with the
+// stream and the PUBACK latency the runner does not know.
+type sinkMetrics struct{}
+
+func (sinkMetrics) Delivered(string)    {}
+func (sinkMetrics) Failed(string)       {}
+func (sinkMetrics) DeadLettered(string) {}
+
+// deadLetter counts a record that can never be published and raises the
+// alarm.
+func (u *Uplink) deadLetter(ctx context.Context, dl sinks.DeadLetter) error {
+	u.opt.Metrics.Undeliverable(dl.Stream)
+	if u.opt.DeadLetterAlarm != nil {
+		return u.opt.DeadLetterAlarm(ctx, dl)
 	}
+	return nil
 }
 
 // Commands delivers inbound commands until Run returns (the channel is never
@@ -274,10 +299,31 @@ func (u *Uplink) watchJournal(ctx context.Context, c mqtt.Client, since time.Tim
 }
 
 // Run keeps a session up until ctx ends, then publishes the offline status and
-// disconnects. It returns nil on cancellation.
+// disconnects; meanwhile a sinks.Runner publishes the journal's streams
+// through it (sink.go). It returns nil on cancellation.
 func (u *Uplink) Run(ctx context.Context) error {
-	defer u.closeReaders()
 	defer close(u.done)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg     sync.WaitGroup
+		runErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if runErr = u.runner.Run(ctx); runErr != nil {
+			cancel() // the journal failed under it: nothing more to publish
+		}
+	}()
+	u.supervise(ctx)
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+// supervise keeps a session up until ctx ends.
+func (u *Uplink) supervise(ctx context.Context) {
 	attempt := 0
 	for ctx.Err() == nil {
 		broker := u.brokers[u.next]
@@ -287,12 +333,12 @@ func (u *Uplink) Run(ctx context.Context) error {
 			err = u.session(ctx, c, lost, broker)
 			if ctx.Err() != nil {
 				u.shutdown(c)
-				return nil
+				return
 			}
 			c.Disconnect(0)
 		}
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		u.opt.Metrics.Reconnect(err)
 		delay := u.backoff(attempt)
@@ -302,10 +348,9 @@ func (u *Uplink) Run(ctx context.Context) error {
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
-			return nil
+			return
 		}
 	}
-	return nil
 }
 
 // backoff is the module's (internal/backoff), so a floor of gateways
@@ -368,13 +413,11 @@ func (u *Uplink) onMessage(_ mqtt.Client, m mqtt.Message) {
 	}
 }
 
-// session publishes until the connection is lost or ctx ends.
+// session keeps a connection until it is lost, a publish fails, or ctx
+// ends; meanwhile Send publishes on it.
 func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error, broker string) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	for _, r := range u.readers {
-		r.Rewind() // replay from the delivered cursor: the last session's in-flight records again
-	}
 	since := u.opt.Now()
 	full, fullChanged := u.j.FullState()
 	if err := wait(sctx, c.Publish(u.opt.Topics.GatewayStatus(), 1, true, u.gatewayStatusAt(envelope.StateOnline, since, full))); err != nil {
@@ -398,7 +441,8 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error, 
 	u.opt.Metrics.Connected(true)
 	defer func() {
 		u.mu.Lock()
-		u.client, u.connected, u.lastUp, u.broker = nil, false, u.opt.Now(), ""
+		u.client, u.sess, u.endSess, u.inflight, u.connected, u.lastUp, u.broker = nil, nil, nil, nil, false, u.opt.Now(), ""
+		u.up = make(chan struct{})
 		u.mu.Unlock()
 		u.opt.Metrics.Connected(false)
 		u.opt.Metrics.Inflight(0)
@@ -409,138 +453,23 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error, 
 	if enroll != nil {
 		c.Publish(u.opt.Topics.Enrollment(), 1, true, enroll)
 	}
+	// The journal's records go out from here on (Send), after the statuses.
+	u.mu.Lock()
+	u.sess, u.endSess, u.inflight = sctx, cancel, &atomic.Int64{}
+	close(u.up)
+	u.mu.Unlock()
 	u.log.Info().Str("broker", broker).Msg("uplink: connected")
-
-	go func() {
-		select {
-		case err := <-lost:
-			cancel(fmt.Errorf("uplink: connection lost: %w", err))
-		case <-sctx.Done():
-		}
-	}()
 
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); u.watchJournal(sctx, c, since, fullChanged) }()
-	feeds := make([]chan journal.Record, len(u.readers))
-	for i, r := range u.readers {
-		feeds[i] = make(chan journal.Record)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				rec, err := r.Next(sctx)
-				if err != nil {
-					if sctx.Err() == nil {
-						cancel(fmt.Errorf("uplink: read stream %q: %w", u.opt.Streams[i], err))
-					}
-					return
-				}
-				select {
-				case feeds[i] <- rec:
-				case <-sctx.Done():
-					return
-				}
-			}
-		}()
+	select {
+	case err := <-lost:
+		cancel(fmt.Errorf("uplink: connection lost: %w", err))
+	case <-sctx.Done():
 	}
-	flights := make(chan flight, u.opt.Inflight)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		u.acker(sctx, cancel, flights)
-	}()
-	u.publishLoop(sctx, c, feeds, flights)
-	cancel(nil)
 	wg.Wait()
 	return context.Cause(sctx)
-}
-
-// flight is a publish awaiting its PUBACK.
-type flight struct {
-	tok    mqtt.Token
-	stream int
-	seq    uint64
-	sent   time.Time
-}
-
-func (u *Uplink) publishLoop(ctx context.Context, c mqtt.Client, feeds []chan journal.Record, flights chan<- flight) {
-	cases := make([]reflect.SelectCase, len(feeds)+1)
-	cases[0] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())}
-	for i, f := range feeds {
-		cases[i+1] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(f)}
-	}
-	for {
-		// The most important stream with a record ready goes first; otherwise
-		// wait for whichever has one.
-		var rec journal.Record
-		idx := -1
-		for i, f := range feeds {
-			select {
-			case rec = <-f:
-				idx = i
-			default:
-				continue
-			}
-			break
-		}
-		if idx < 0 {
-			chosen, v, ok := reflect.Select(cases)
-			if chosen == 0 || !ok {
-				return
-			}
-			rec, idx = v.Interface().(journal.Record), chosen-1
-		}
-		topic, payload, err := render(rec, u.opt.Topics, u.opt.Format)
-		if err != nil {
-			// Our own encoder wrote it; if it no longer decodes, the disk changed
-			// it. It can never be published: count it, say so, move on.
-			u.log.Error().Err(err).Str("stream", rec.Stream).Uint64("seq", rec.Seq).Msg("uplink: journaled record cannot be published; dropped")
-			u.opt.Metrics.Undeliverable(rec.Stream)
-			u.readers[idx].Ack(rec.Seq)
-			continue
-		}
-		if topic == "" {
-			u.readers[idx].Ack(rec.Seq) // a record with nothing to publish (a marker)
-			continue
-		}
-		f := flight{tok: c.Publish(topic, 1, false, payload), stream: idx, seq: rec.Seq, sent: time.Now()}
-		select {
-		case flights <- f:
-			u.opt.Metrics.Inflight(len(flights))
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// acker waits for PUBACKs in publish order and acknowledges each record to the
-// journal only when its own token completed without error.
-func (u *Uplink) acker(ctx context.Context, cancel context.CancelCauseFunc, flights <-chan flight) {
-	for {
-		var f flight
-		select {
-		case f = <-flights:
-		case <-ctx.Done():
-			return
-		}
-		select {
-		case <-f.tok.Done():
-		case <-ctx.Done():
-			return
-		}
-		stream := u.opt.Streams[f.stream]
-		if err := f.tok.Error(); err != nil {
-			u.opt.Metrics.PublishFailed(stream)
-			cancel(fmt.Errorf("uplink: publish %s seq %d: %w", stream, f.seq, err))
-			return
-		}
-		if err := u.readers[f.stream].Ack(f.seq); err != nil {
-			u.log.Warn().Err(err).Str("stream", stream).Msg("uplink: journal ack")
-		}
-		u.opt.Metrics.Published(stream, time.Since(f.sent))
-		u.opt.Metrics.Inflight(len(flights))
-	}
 }
 
 // shutdown publishes the offline status (the will is only sent on an unclean
@@ -559,14 +488,4 @@ func wait(ctx context.Context, tok mqtt.Token) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
-}
-
-// render turns a journaled record into a topic and payload; an empty topic
-// means the record has nothing to publish.
-func render(rec journal.Record, t envelope.Topics, f envelope.Format) (string, []byte, error) {
-	o, err := envelope.DecodeOutbound(rec.Body)
-	if err != nil {
-		return "", nil, err
-	}
-	return o.Message(t, f)
 }
