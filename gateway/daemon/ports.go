@@ -179,7 +179,7 @@ func (w *portWatcher) start(ctx context.Context, port string) {
 	pl.Info().Msg("port found: a link runs on it")
 	in := w.in
 	w.g.Go(func(ctx context.Context) {
-		if err := dev.Run(ctx, in); err != nil {
+		if err := dev.Run(ctx, newIntakeSink(in)); err != nil {
 			pl.Error().Err(err).Msg("link device stopped")
 		}
 	})

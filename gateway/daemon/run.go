@@ -348,7 +348,7 @@ func (w *wiring) startDrivers(_ context.Context, g *group) error {
 			e.SetEnroll(w.enrollLAN)
 		}
 		g.Go(func(ctx context.Context) {
-			if err := d.Run(ctx, in); err != nil {
+			if err := d.Run(ctx, newIntakeSink(in)); err != nil {
 				log.Error().Err(err).Str("device", d.Describe().ID).Msg("driver stopped")
 			}
 		})
@@ -394,7 +394,7 @@ func (w *wiring) startLinks(_ context.Context, g *group) error {
 		dl := w.log.With().Str("device", d.ID).Str("port", d.Port).Logger()
 		up, in := w.up, w.in
 		g.Go(func(ctx context.Context) {
-			if err := dev.Run(ctx, in); err != nil {
+			if err := dev.Run(ctx, newIntakeSink(in)); err != nil {
 				dl.Error().Err(err).Msg("link device stopped")
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 
 	"github.com/rs/zerolog"
@@ -54,6 +55,7 @@ func (g *group) Go(f func(ctx context.Context)) {
 				g.failed(fmt.Errorf("daemon: stage %s: panic: %v\n%s", g.stage, p, debug.Stack()))
 			}
 		}()
+		pprof.SetGoroutineLabels(g.ctx) // the stage's label, whoever calls Go (labels.go)
 		f(g.ctx)
 	}()
 }
@@ -111,6 +113,12 @@ func (r *runner) start(ctx context.Context, s stage) (err error) {
 			return fmt.Errorf("daemon: stage %s: %w", s.name, err)
 		}
 	}
+	// Everything the stage does is labelled with its name for the CPU
+	// profiler (labels.go): its start, the goroutines it starts (also those
+	// a start of another package starts itself), and its group's.
+	ctx = stageLabels(ctx, s.name)
+	pprof.SetGoroutineLabels(ctx)
+	defer pprof.SetGoroutineLabels(context.Background())
 	gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g := &group{stage: s.name, ctx: gctx, cancel: cancel, failed: r.fail}
 	defer func() {

@@ -2,6 +2,8 @@ package journal
 
 import (
 	"errors"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -122,5 +124,29 @@ func TestShedOnArrivalWhileTelemetryIsShed(t *testing.T) {
 	}
 	if b1 := j.Stats(); b1.ShedOnArrival != b0.ShedOnArrival || b1.Bytes-b0.Bytes != uint64(recordSize(len(fullBody("diag", 0)))) {
 		t.Fatalf("diag record after room came back: shed on arrival %d → %d, %d bytes", b0.ShedOnArrival, b1.ShedOnArrival, b1.Bytes-b0.Bytes)
+	}
+}
+
+// The committer runs with the CPU profiler label stage=journal (fsync while
+// in fdatasync), so the gateway's per-stage CPU figures can name it
+// (docs/PERFORMANCE.md).
+func TestCommitterLabel(t *testing.T) {
+	j := mustOpen(t, t.TempDir(), smallOpts())
+	defer j.Close()
+	for {
+		var b strings.Builder
+		if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
+			t.Fatal(err)
+		}
+		for _, block := range strings.Split(b.String(), "\n\n") {
+			if !strings.Contains(block, "journal.(*Journal).run") {
+				continue
+			}
+			if !strings.Contains(block, `# labels: {"stage":"journal"}`) {
+				t.Fatalf("the committer's labels:\n%s", block)
+			}
+			return
+		}
+		runtime.Gosched() // not scheduled yet
 	}
 }

@@ -33,15 +33,18 @@ type e2eConfig struct {
 	Mosquitto      string        // the broker binary; "" searches
 	Profile        string        // write the gateway's CPU profile here
 	MemProfile     string        // write the gateway's heap profile here as it stops
+	Idle           time.Duration // idle phase after the links are up; 0: none
+	IdleOnly       bool          // stop after the idle phase
 	JSON           bool
 
 	// Internal: a child's own flags.
-	Child    string // "gateway" or "raw"
-	Broker   string
-	State    string // gateway: state directory
-	Ports    string // gateway: id=tty,…
-	HTTP     string // gateway: where to serve /metrics (loopback), for a diagnosis when a phase fails
-	Messages string // raw: file of messages to publish
+	Child     string // "gateway" or "raw"
+	Broker    string
+	State     string // gateway: state directory
+	Ports     string // gateway: id=tty,…
+	HTTP      string // gateway: where to serve /metrics (loopback), for a diagnosis when a phase fails
+	StageProf string // gateway: where to write the CPU profile of a window the bench opens (e2e_stages.go)
+	Messages  string // raw: file of messages to publish
 }
 
 // phaseTimeout bounds every wait for delivery: a phase that has not
@@ -68,26 +71,40 @@ type e2eResult struct {
 	RawMsgsPerS       float64 `json:"raw_msgs_per_s"`
 	GatewayCPUUs      float64 `json:"gateway_cpu_us_per_event"`
 	RawCPUUs          float64 `json:"raw_cpu_us_per_msg"`
-	RSSAnonMB         float64 `json:"rss_anon_mb"` // of the gateway after the drain: heap and stacks
-	RSSFileMB         float64 `json:"rss_file_mb"` // the executable's pages, mostly
-	RawRSSMB          float64 `json:"raw_rss_mb"`  // raw paho child, holding every message it publishes
-	SyncWindowMs      float64 `json:"sync_window_ms"`
-	OfferedPerS       float64 `json:"offered_per_s"` // achieved during the latency phase
-	LatencyEvents     int     `json:"latency_events"`
-	MaxMs             float64 `json:"max_ms"`
-	DrainEvents       int     `json:"drain_events"`
-	GatewayDrainPerS  float64 `json:"gateway_drain_per_s"`
-	RawDrainPerS      float64 `json:"raw_drain_per_s"`
-	DrainCPUUs        float64 `json:"drain_cpu_us_per_event"` // gateway, over the drain (no device traffic)
-	DrainCPURatio     float64 `json:"drain_cpu_ratio"`        // that ÷ raw paho's on the same messages
-	ReconnectMs       float64 `json:"reconnect_ms"`           // broker and subscriber up again → first backlog event delivered (backoff)
-	RestartEvents     int     `json:"restart_events"`
-	RestartDrainPerS  float64 `json:"restart_drain_per_s"`
-	Duplicates        int     `json:"duplicates"` // redeliveries seen by the subscriber (same id again)
+	// StagesCPUUs is GatewayCPUUs broken down by the stage that spent it
+	// (CPU profile labels, e2e_stages.go); absent with -cpuprofile.
+	StagesCPUUs map[string]float64 `json:"gateway_cpu_us_by_stage,omitempty"`
+	// BenchCPUUs is what the emulated devices and the subscriber (this
+	// process, not the gateway's) spent per event in the same window, and
+	// MachineBusyPct how busy the whole machine was meanwhile (every process,
+	// 100 = every core).
+	BenchCPUUs float64 `json:"bench_cpu_us_per_event"`
+	// BenchSidesCPUUs splits BenchCPUUs by side (devices, subscriber,
+	// unlabelled: the bench's runtime and its measuring).
+	BenchSidesCPUUs  map[string]float64 `json:"bench_cpu_us_by_side,omitempty"`
+	MachineBusyPct   float64            `json:"machine_busy_pct"`
+	RSSAnonMB        float64            `json:"rss_anon_mb"` // of the gateway after the drain: heap and stacks
+	RSSFileMB        float64            `json:"rss_file_mb"` // the executable's pages, mostly
+	RawRSSMB         float64            `json:"raw_rss_mb"`  // raw paho child, holding every message it publishes
+	SyncWindowMs     float64            `json:"sync_window_ms"`
+	OfferedPerS      float64            `json:"offered_per_s"` // achieved during the latency phase
+	LatencyEvents    int                `json:"latency_events"`
+	MaxMs            float64            `json:"max_ms"`
+	DrainEvents      int                `json:"drain_events"`
+	GatewayDrainPerS float64            `json:"gateway_drain_per_s"`
+	RawDrainPerS     float64            `json:"raw_drain_per_s"`
+	DrainCPUUs       float64            `json:"drain_cpu_us_per_event"` // gateway, over the drain (no device traffic)
+	DrainCPURatio    float64            `json:"drain_cpu_ratio"`        // that ÷ raw paho's on the same messages
+	ReconnectMs      float64            `json:"reconnect_ms"`           // broker and subscriber up again → first backlog event delivered (backoff)
+	RestartEvents    int                `json:"restart_events"`
+	RestartDrainPerS float64            `json:"restart_drain_per_s"`
+	Duplicates       int                `json:"duplicates"` // redeliveries seen by the subscriber (same id again)
 	// SubscriberMissing counts throughput-phase events the broker acknowledged
 	// to the gateway (its journal drained, nothing shed) that never reached the
 	// bench's subscriber: loss between the broker and the subscriber.
 	SubscriberMissing int `json:"subscriber_missing,omitempty"`
+	// Idle is the idle phase (-idle): every device connected, heartbeats only.
+	Idle *idleResult `json:"idle,omitempty"`
 }
 
 func e2eMain(ctx context.Context, args []string) error {
@@ -105,6 +122,8 @@ func e2eMain(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Dir, "dir", "", "where to make the gateway's state directory (default: the current directory; never tmpfs)")
 	fs.StringVar(&cfg.Mosquitto, "mosquitto", "", "mosquitto binary (default: from PATH or the sbin directories)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
+	fs.DurationVar(&cfg.Idle, "idle", 0, "once every link is up, measure the gateway for this long with the devices idle (heartbeats only): CPU %, wake-ups/s, RSS (0: no idle phase; 60s is the reference)")
+	fs.BoolVar(&cfg.IdleOnly, "idle-only", false, "stop after the idle phase")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write the gateway's heap profile (as its first process stops) to `file`")
 	fs.StringVar(&cfg.Profile, "cpuprofile", "", "write the gateway's CPU profile (the whole run of its first process) to `file`")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run the gateway or the raw publisher in this process")
@@ -113,10 +132,11 @@ func e2eMain(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Ports, "ports", "", "internal: id=tty,… of the devices")
 	fs.StringVar(&cfg.HTTP, "http", "", "internal: the gateway's metrics address")
 	fs.StringVar(&cfg.Messages, "messages", "", "internal: messages for the raw publisher")
+	fs.StringVar(&cfg.StageProf, "stage-profile", "", "internal: gateway: profile the windows the bench opens into this file")
 	setUsage(fs, "usage: bench e2e [flags]\n\n"+
 		"Runs emulated devices on PTYs through officegate and mosquitto to a subscriber,\n"+
 		"and raw paho QoS 1 publishing the same messages, in one run, and compares them.\n"+
-		"Needs mosquitto.\n\n", "child", "broker", "state", "ports", "messages", "http")
+		"Needs mosquitto.\n\n", "child", "broker", "state", "ports", "messages", "http", "stage-profile")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -164,6 +184,8 @@ func (c *e2eConfig) validate() error {
 		return fmt.Errorf("e2e: -sync-window %v: must be in (0, 1s]", c.SyncWindow)
 	case c.Rate <= 0 || c.Rate > 100000:
 		return fmt.Errorf("e2e: -rate %g: must be in (0, 100000]", c.Rate)
+	case c.Idle < 0 || (c.IdleOnly && c.Idle == 0):
+		return fmt.Errorf("e2e: -idle %v: must be positive with -idle-only, and not negative", c.Idle)
 	case c.LatencyFor <= 0 || c.SaturateFor <= 0 || c.Warmup < 0:
 		return fmt.Errorf("e2e: -latency-for %v, -saturate-for %v, -warmup %v: must be positive", c.LatencyFor, c.SaturateFor, c.Warmup)
 	case c.Backlog < 2 || c.Backlog > 10000*c.Devices:

@@ -75,6 +75,11 @@ func gatewayChild(ctx context.Context, cfg e2eConfig) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if cfg.StageProf != "" && cfg.Profile == "" {
+		done := make(chan struct{})
+		go func() { defer close(done); windowProfile(ctx, cfg.StageProf) }()
+		defer func() { <-done }()
+	}
 	if cfg.MemProfile != "" {
 		runtime.MemProfileRate = 4096 // finer than the default 512 KiB: a gateway's heap is a few MB
 		// Written as the stop begins, while every link still runs: the

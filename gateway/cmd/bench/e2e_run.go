@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -60,16 +62,21 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	defer b.stop()
 	// Punches only: the gateway also journals device.status events of its own.
 	sub := newSubscriber(b.url, envelope.Topics{Root: "officegate", Gateway: benchGateway}.Event("+", "attendance.punch"))
-	if err := sub.connect(); err != nil {
+	if err := benchSide("subscriber", sub.connect); err != nil {
 		return r, err
 	}
 	defer func() { sub.disconnect() }()
-	fl, err := startFleet(emuDir, cfg.Devices)
+	var fl *fleet
+	err = benchSide("devices", func() (err error) { fl, err = startFleet(emuDir, cfg.Devices); return err })
 	if err != nil {
 		return r, err
 	}
 	defer fl.stop()
 	args := gatewayArgs(cfg, b.url, filepath.Join(work, "gateway"), fl.ports())
+	stageProf := filepath.Join(work, "stages.pprof")
+	if cfg.Profile == "" {
+		args = append(args, "-stage-profile", stageProf)
+	}
 	for flag, path := range map[string]string{"-cpuprofile": cfg.Profile, "-memprofile": cfg.MemProfile} {
 		if path != "" {
 			abs, err := filepath.Abs(path)
@@ -102,6 +109,26 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 		return r, err
 	}
 
+	// 1b. Idle: every link up, the devices only keep them alive.
+	if cfg.Idle > 0 {
+		step("idle: %d devices connected, heartbeats only, %v settling then %v measured", cfg.Devices, cfg.Warmup, cfg.Idle)
+		if err := sleep(ctx, cfg.Warmup); err != nil {
+			return r, err
+		}
+		idle, err := measureIdle(ctx, cfg, gw, stageProf, cfg.Idle)
+		if err != nil {
+			return r, err
+		}
+		r.Idle = &idle
+		if cfg.IdleOnly {
+			gwPID = 0
+			if err := gw.stop(); err != nil {
+				return r, fmt.Errorf("bench: gateway child: %w", err)
+			}
+			return r, nil
+		}
+	}
+
 	// 2. Latency.
 	step("latency: %g events/s offered for %v", cfg.Rate, cfg.LatencyFor)
 	sub.reset(0)
@@ -127,12 +154,21 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	m = fl.mark()
 	satCtx, stopSat := context.WithCancel(ctx)
 	satDone := make(chan error, 1)
-	go func() { satDone <- fl.saturate(satCtx) }()
+	go func() { satDone <- benchSide("devices", func() error { return fl.saturate(satCtx) }) }()
 	stopSaturating := func() error { stopSat(); return <-satDone }
 	if err := sleep(ctx, cfg.Warmup); err != nil {
 		stopSaturating()
 		return r, err
 	}
+	win, err := openStageWindow(ctx, cfg, gw, stageProf)
+	if err != nil {
+		stopSaturating()
+		return r, err
+	}
+	mb0, mt0, merr0 := machineCPU()
+	var benchProf bytes.Buffer
+	benchProfiling := pprof.StartCPUProfile(&benchProf) == nil // a -cpuprofile of the bench itself may hold the profiler
+	bench0 := selfCPU()
 	s0, cpu0, err := measurePoint(sub, gw.pid())
 	if err != nil {
 		stopSaturating()
@@ -141,8 +177,14 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	sub.record(recordCap)
 	serr := sleep(ctx, cfg.SaturateFor)
 	s1, cpu1, err := measurePoint(sub, gw.pid())
+	bench1 := selfCPU()
+	if benchProfiling {
+		pprof.StopCPUProfile()
+	}
+	mb1, mt1, merr1 := machineCPU()
 	msgs := sub.stopRecording()
-	if err := firstErr(stopSaturating(), serr, err); err != nil {
+	shares, werr := win.close(ctx)
+	if err := firstErr(stopSaturating(), serr, err, werr, merr0, merr1); err != nil {
 		return r, err
 	}
 	sm, err := sub.waitIDs(ctx, "throughput", fl.since(m), phaseTimeout)
@@ -166,6 +208,18 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	}
 	r.GatewayEventsPerS = round(float64(events)/s1.at.Sub(s0.at).Seconds(), 0)
 	r.GatewayCPUUs = round(float64((cpu1-cpu0).Microseconds())/float64(events), 1)
+	r.StagesCPUUs = scaleShares(shares, r.GatewayCPUUs)
+	r.BenchCPUUs = round(float64((bench1-bench0).Microseconds())/float64(events), 1)
+	if benchProfiling {
+		shares, err := labelShares(&benchProf, "side")
+		if err != nil {
+			return r, err
+		}
+		r.BenchSidesCPUUs = scaleShares(shares, r.BenchCPUUs)
+	}
+	if mt1 > mt0 {
+		r.MachineBusyPct = round(100*float64(mb1-mb0)/float64(mt1-mt0), 0)
+	}
 
 	// 4. Raw paho, the same messages.
 	step("raw paho: %d of those messages, window %d", len(msgs), cfg.Inflight)
@@ -204,7 +258,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	}
 	err = b.start()
 	if err == nil {
-		err = sub.connect()
+		err = benchSide("subscriber", sub.connect)
 	}
 	if cerr := gw.cmd.Process.Signal(syscall.SIGCONT); err == nil {
 		err = cerr

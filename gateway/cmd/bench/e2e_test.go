@@ -51,6 +51,35 @@ func TestE2ESmoke(t *testing.T) {
 	if r.GatewayEventsPerS <= 0 || r.RawMsgsPerS <= 0 || r.RSSMB <= 0 || r.RestartMs <= 0 {
 		t.Errorf("figures missing: %+v", r)
 	}
+	// The gateway's CPU by stage came from its profile of the window (a
+	// map, empty only if the profiler took no sample), and the bench's own
+	// CPU is measured apart from it.
+	if r.StagesCPUUs == nil || r.BenchCPUUs <= 0 || r.BenchSidesCPUUs == nil {
+		t.Errorf("CPU breakdown missing: stages %v, bench %v µs %v", r.StagesCPUUs, r.BenchCPUUs, r.BenchSidesCPUUs)
+	}
+}
+
+// TestE2EIdleSmoke runs the idle phase alone: the devices' links up, then
+// the gateway measured while they only exchange heartbeats. It checks that
+// every figure is there, never its value.
+func TestE2EIdleSmoke(t *testing.T) {
+	bin := mqtttest.Binary(t) // skips without mosquitto, fails under CI=true
+	cfg := e2eConfig{
+		Devices: 3, Inflight: 8, Rate: 150, LatencyFor: 200 * time.Millisecond,
+		Warmup: 100 * time.Millisecond, SaturateFor: 300 * time.Millisecond, Idle: 500 * time.Millisecond, IdleOnly: true,
+		Backlog: 50, RestartBacklog: 120, Dir: diskTempDir(t), Mosquitto: bin, SyncWindow: 10 * time.Millisecond,
+	}
+	r, err := runE2E(t.Context(), cfg, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", r.Idle)
+	if i := r.Idle; i == nil || i.Seconds <= 0 || i.RSSMB <= 0 || i.StagesCPUPct == nil {
+		t.Fatalf("idle figures missing: %+v", i)
+	}
+	if r.GatewayEventsPerS != 0 || r.DrainEvents != 0 {
+		t.Errorf("-idle-only ran the other phases too: %+v", r)
+	}
 }
 
 type testLog struct{ t *testing.T }
