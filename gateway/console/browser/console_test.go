@@ -98,7 +98,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	do(t, ctx, chromedp.Click(`tr[data-invite="inv-wang"] button.preview`))
 	shot(t, ctx, "07-reception-badge")
 	do(t, ctx, chromedp.Navigate(f.url+"/events?type=visitor."))
-	waitJS(t, ctx, "the live table", `document.querySelector("#live-state").textContent === "live"`)
+	waitJS(t, ctx, "the live stream open", `document.querySelector("#live-state").getAttribute("data-open") === "1"`)
 	f.kiosk.emit(t, "visitor.checked_out", map[string]any{"invite_id": "inv-wang", "token_hash": strings.Repeat("ab", 32), "name": "王芳", "method": "qr"})
 	waitJS(t, ctx, "the check-out streamed in", `[...document.querySelectorAll("#live tbody tr")].some(r => r.textContent.includes("visitor.checked_out"))`)
 	shot(t, ctx, "08-live-events")

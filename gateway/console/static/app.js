@@ -68,7 +68,9 @@
       if (paused()) { state.textContent = state.getAttribute("data-paused") + " (" + held.length + ")"; return; }
       state.textContent = state.getAttribute("data-live"); flush();
     };
-    es.onerror = function () { state.textContent = state.getAttribute("data-lost"); };
+    // Open once the gateway has subscribed this page: from here on nothing is missed.
+    es.onopen = function () { state.setAttribute("data-open", "1"); state.textContent = state.getAttribute("data-live"); };
+    es.onerror = function () { state.removeAttribute("data-open"); state.textContent = state.getAttribute("data-lost"); };
     var resume = function () { if (!paused()) { state.textContent = state.getAttribute("data-live"); flush(); } };
     window.addEventListener("scroll", resume); box.addEventListener("scroll", resume);
   }
