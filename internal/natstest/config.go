@@ -20,6 +20,9 @@ type Node struct {
 	// MaxFileStore caps JetStream's disk use ("200GB"); it must hold the
 	// week's outage the officegate stream is sized for (docs/nats/README.md).
 	MaxFileStore string
+	// MaxAckPending bounds the QoS 1 messages in flight to one MQTT
+	// subscriber; 0 leaves the server's default.
+	MaxAckPending int
 }
 
 // ClusterName is the cluster's name in every node's configuration.
@@ -62,9 +65,12 @@ func Render(n Node) string {
 	// A QoS 1 message a subscriber has not acknowledged is sent again
 	// after this long (MQTT has no other redelivery while connected).
 	p("  ack_wait: \"30s\"")
-	// Bounds what one subscriber session has in flight; a connect replica
-	// acknowledges after its journal commit, a few hundred at a time.
-	p("  max_ack_pending: 1024")
+	// Bounds what one subscriber session has in flight. A message sent
+	// again (ack_wait passed, or the consumer moved to another node) comes
+	// after later ones: consumers order by device and seq.
+	if n.MaxAckPending > 0 {
+		p("  max_ack_pending: %d", n.MaxAckPending)
+	}
 	p("}")
 	return b.String()
 }

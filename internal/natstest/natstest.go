@@ -126,10 +126,26 @@ func less(a, b [3]int) bool {
 
 // Start runs a cluster for the test's lifetime and returns once every node
 // reports itself healthy (JetStream current with the cluster's meta leader)
-// and listens for MQTT.
+// and takes an MQTT session. A cluster that does not form in time (a port
+// taken between choosing it and binding it, a starved machine) is killed
+// and started afresh on new ports, twice at most.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
 	bin := Binary(t)
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var c *Cluster
+		if c, err = startOnce(t, bin); err == nil {
+			return c
+		}
+		t.Logf("natstest: cluster attempt %d: %v", attempt, err)
+	}
+	t.Fatalf("natstest: no cluster: %v", err)
+	return nil
+}
+
+func startOnce(t testing.TB, bin string) (*Cluster, error) {
+	t.Helper()
 	dir := t.TempDir()
 	var routes []string
 	nodes := make([]Node, Size)
@@ -142,6 +158,11 @@ func Start(t testing.TB) *Cluster {
 			HTTP:         addr(t),
 			StoreDir:     filepath.Join(dir, fmt.Sprintf("n%d", i+1), "jetstream"),
 			MaxFileStore: "1GB",
+			// One message in flight per subscriber: NATS sends a
+			// redelivered message after later ones, and the tests check
+			// the order the gateways published in, not the broker's
+			// redelivery order (a consumer orders by device and seq).
+			MaxAckPending: 1,
 		}
 		routes = append(routes, nodes[i].Cluster)
 	}
@@ -164,13 +185,27 @@ func Start(t testing.TB) *Cluster {
 	// first session: that fails ("no suitable peers") until every node is
 	// in the cluster, and did not recover within 90 s in our runs under
 	// load, so no session before that.
-	for _, s := range c.Nodes {
-		s.awaitHealthy()
+	deadline := time.Now().Add(60 * time.Second)
+	err := func() error {
+		for _, s := range c.Nodes {
+			if err := s.awaitHealthy(deadline); err != nil {
+				return err
+			}
+		}
+		for _, s := range c.Nodes {
+			if err := s.await("MQTT", deadline, s.probeMQTT); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		for _, s := range c.Nodes {
+			s.Kill()
+		}
+		return nil, err
 	}
-	for _, s := range c.Nodes {
-		s.await("MQTT", s.probeMQTT)
-	}
-	return c
+	return c, nil
 }
 
 // MQTTURLs are the nodes' MQTT URLs, in node order.
@@ -225,28 +260,31 @@ func (s *Server) start() {
 // and a client connecting then is refused.
 func (s *Server) awaitReady() {
 	s.t.Helper()
-	s.awaitHealthy()
-	s.await("MQTT", s.probeMQTT)
+	deadline := time.Now().Add(90 * time.Second) // a node catching up on a loaded CI machine
+	err := s.awaitHealthy(deadline)
+	if err == nil {
+		err = s.await("MQTT", deadline, s.probeMQTT)
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // awaitHealthy waits until /healthz answers OK: JetStream current with the
 // cluster's meta leader.
-func (s *Server) awaitHealthy() {
-	s.t.Helper()
+func (s *Server) awaitHealthy(deadline time.Time) error {
 	client := &http.Client{Timeout: time.Second}
-	s.await("healthz", func() error { return s.health(client) })
+	return s.await("healthz", deadline, func() error { return s.health(client) })
 }
 
-func (s *Server) await(what string, ready func() error) {
-	s.t.Helper()
-	deadline := time.Now().Add(90 * time.Second) // a cluster on a loaded CI machine starts slowly
+func (s *Server) await(what string, deadline time.Time, ready func() error) error {
 	for {
 		err := ready()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("nats-server %s not ready (%s): %v", s.Name, what, err)
+			return fmt.Errorf("nats-server %s not ready (%s): %w", s.Name, what, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

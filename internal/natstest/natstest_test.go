@@ -27,7 +27,8 @@ func Production(i int) Node {
 		StoreDir: "/var/lib/nats/jetstream",
 		// A week of 1 000 gateways × 64 devices is about
 		// 270 GB of stored envelopes; every node keeps a replica.
-		MaxFileStore: "400GB",
+		MaxFileStore:  "400GB",
+		MaxAckPending: 1024,
 	}
 }
 
