@@ -202,6 +202,7 @@ func startOnce(t testing.TB, bin string) (*Cluster, error) {
 	if err != nil {
 		for _, s := range c.Nodes {
 			s.Kill()
+			s.logTail(2 << 10)
 		}
 		return nil, err
 	}
@@ -335,16 +336,19 @@ func (s *Server) health(client *http.Client) error {
 }
 
 func (s *Server) dumpLogOnFailure() {
-	if !s.t.Failed() {
-		return
+	if s.t.Failed() {
+		s.logTail(8 << 10)
 	}
+}
+
+// logTail logs the last n bytes of the node's log.
+func (s *Server) logTail(n int) {
 	b, err := os.ReadFile(strings.TrimSuffix(s.conf, ".conf") + ".log")
 	if err != nil {
 		return
 	}
-	const tail = 8 << 10
-	if len(b) > tail {
-		b = b[len(b)-tail:]
+	if len(b) > n {
+		b = b[len(b)-n:]
 	}
 	s.t.Logf("nats-server %s log (tail):\n%s", s.Name, b)
 }
