@@ -240,6 +240,9 @@ static int save_key(void *ctx, const uint8_t key[32], uint16_t epoch)
 }
 
 static int slot_fd = -1;
+/* The lowest slot offset written in this life (UINT32_MAX: none): a test
+ * tells a resumed transfer from one started over by it. */
+static uint32_t fw_low = UINT32_MAX;
 static int fw_erase(void *ctx)
 {
 	(void)ctx;
@@ -248,6 +251,8 @@ static int fw_erase(void *ctx)
 static int fw_write(void *ctx, uint32_t off, const uint8_t *b, size_t n)
 {
 	(void)ctx;
+	if (off < fw_low)
+		fw_low = off;
 	return pwrite(slot_fd, b, n, off) == (ssize_t)n ? 0 : -1;
 }
 static int fw_read(void *ctx, uint32_t off, uint8_t *b, size_t n)
@@ -494,11 +499,12 @@ int main(int argc, char **argv)
 				uint64_t clk = og_link_clock(&l, &set);
 				printf("status held=%u established=%d boot=%u sessions=%u resumes=%u keyed=%d "
 				       "retransmits=%u busy_in=%u frames_in=%u frames_out=%u bad_crc=%u bad_mac=%u "
-				       "clock=%llu clock_set=%d firmware=%s\n",
+				       "clock=%llu clock_set=%d firmware=%s fw_low=%lld\n",
 				       og_link_held(&l), og_link_established(&l), boot, l.stats.sessions, l.stats.resumes,
 				       l.has_key, l.stats.retransmits, l.stats.busy_in, l.stats.frames_in, l.stats.frames_out,
 				       l.stats.dropped[OG_DROP_BAD_CRC], l.stats.dropped[OG_DROP_BAD_MAC],
-				       (unsigned long long)clk, set, running);
+				       (unsigned long long)clk, set, running,
+				       fw_low == UINT32_MAX ? -1LL : (long long)fw_low);
 			} else if (!strcmp(line, "quit"))
 				return 0;
 		}
