@@ -7,17 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/officegate/officegate/devices/serialport"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
-	gwcommands "github.com/officegate/officegate/gateway/commands"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
@@ -58,47 +55,12 @@ func terminalsChild(ctx context.Context, cfg terminalsConfig, start io.Reader, o
 		}
 		ports = append(ports, &terminalPort{id: id, path: path})
 	}
-	if err := os.MkdirAll(cfg.State, 0o750); err != nil {
-		return terminalsRun{}, err
-	}
-	if err := checkRealDisk(cfg.State); err != nil {
-		return terminalsRun{}, err
-	}
-	jo := journal.Options{SyncWindow: cfg.SyncWindow, Streams: intake.JournalStreams()}
-	for i := range jo.Streams {
-		if jo.Streams[i].Name == gwcommands.Stream.Name {
-			jo.Streams[i].Keep = gwcommands.Keep // as the daemon opens it
-		}
-	}
-	j, err := journal.Open(filepath.Join(cfg.State, "journal"), &jo)
+	g, err := openChildGateway(ctx, cfg.State, cfg.SyncWindow, int64(len(ports)*cfg.Punches))
 	if err != nil {
 		return terminalsRun{}, err
 	}
-	defer j.Close()
-
-	// Told of every event once it is durable: the last one wakes the wait.
-	want := int64(len(ports) * cfg.Punches)
-	var durable atomic.Int64
-	allIn := make(chan struct{}, 1)
-	in, err := intake.New(j, cfg.State, intake.Options{Gateway: benchGateway, OnEvent: func(string, time.Time) {
-		if durable.Add(1) >= want {
-			select {
-			case allIn <- struct{}{}:
-			default:
-			}
-		}
-	}})
-	if err != nil {
-		return terminalsRun{}, err
-	}
-	var (
-		devWG, inWG      sync.WaitGroup
-		devCtx, stopDevs = context.WithCancel(context.WithoutCancel(ctx))
-		inCtx, stopIn    = context.WithCancel(context.WithoutCancel(ctx))
-	)
-	stop := func() { stopDevs(); devWG.Wait(); stopIn(); inWG.Wait() }
-	defer stop()
-	inWG.Go(func() { in.Run(inCtx) })
+	defer g.Close()
+	in := g.in
 	for _, p := range ports {
 		p.lg, err = link.NewGateway(link.GatewayConfig{Sink: in, Store: in, Directory: enrollAll{id: p.id},
 			Logf: func(f string, a ...any) {
@@ -118,8 +80,8 @@ func terminalsChild(ctx context.Context, cfg terminalsConfig, start io.Reader, o
 		if err != nil {
 			return terminalsRun{}, fmt.Errorf("terminals: device %q: %w", p.id, err)
 		}
-		devWG.Go(func() {
-			sup.Run(devCtx, func(ctx context.Context, port *serialport.Port) error { return p.lg.Run(ctx, port) })
+		g.Go(func(ctx context.Context) {
+			sup.Run(ctx, func(ctx context.Context, port *serialport.Port) error { return p.lg.Run(ctx, port) })
 		})
 	}
 	upCtx, cancel := context.WithTimeout(ctx, phaseTimeout)
@@ -135,50 +97,37 @@ func terminalsChild(ctx context.Context, cfg terminalsConfig, start io.Reader, o
 	if err := waitLine(ctx, start, phaseTimeout); err != nil {
 		return terminalsRun{}, err
 	}
-	t0 := time.Now()
-	cpu0, err := procCPU(os.Getpid())
+	sp, err := g.measure(func() error {
+		stopProfile, err := startProfile(cfg.Profile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+		return waitPunches(ctx, in, ports, cfg.Punches, g.allIn, &g.durable)
+	})
 	if err != nil {
 		return terminalsRun{}, err
 	}
-	st0 := j.Stats()
-	stopProfile, err := startProfile(cfg.Profile)
-	if err != nil {
-		return terminalsRun{}, err
-	}
-	err = waitPunches(ctx, in, ports, cfg.Punches, allIn, &durable)
-	stopProfile()
-	if err != nil {
-		return terminalsRun{}, err
-	}
-	elapsed := time.Since(t0)
-	cpu1, err := procCPU(os.Getpid())
-	if err != nil {
-		return terminalsRun{}, err
-	}
-	st1 := j.Stats()
-	rss, err := peakRSS() // before the check, which reads the journal back
-	if err != nil {
-		return terminalsRun{}, err
-	}
-	stop()
+	g.Stop()
+	st0, st1 := sp.st0, sp.st1
 	total := len(ports) * cfg.Punches
 	// Each commit of a device's punches also carries its high-water mark,
 	// on the marks stream: the punches are the other records.
 	if got := (st1.Records - st0.Records) - (appended(st1, intake.StreamMarks) - appended(st0, intake.StreamMarks)); got != uint64(total) {
 		return terminalsRun{}, fmt.Errorf("terminals: the journal committed %d records for %d punches", got, total)
 	}
-	if err := checkJournal(ctx, j, ports, cfg.Punches); err != nil {
+	if err := checkJournal(ctx, g.j, ports, cfg.Punches); err != nil {
 		return terminalsRun{}, err
 	}
-	secs := elapsed.Seconds()
+	secs := sp.elapsed.Seconds()
 	return terminalsRun{
 		Terminals:       len(ports),
 		Punches:         total,
 		PunchesPerS:     round(float64(total)/secs, 0),
 		PerTerminalPerS: round(float64(cfg.Punches)/secs, 0),
-		CPUUsPerPunch:   round(float64((cpu1-cpu0).Microseconds())/float64(total), 1),
+		CPUUsPerPunch:   round(float64(sp.cpu.Microseconds())/float64(total), 1),
 		FsyncsPerS:      round(float64(st1.Fsyncs-st0.Fsyncs)/secs, 1),
-		RSSMB:           mb(rss),
+		RSSMB:           mb(sp.rss),
 		Seconds:         round(secs, 3),
 		Commits:         st1.Commits - st0.Commits,
 		Fsyncs:          st1.Fsyncs - st0.Fsyncs,

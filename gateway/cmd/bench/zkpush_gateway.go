@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +14,6 @@ import (
 	"github.com/officegate/officegate/devices/zkpush"
 	"github.com/officegate/officegate/devices/zkpush/pushdrv"
 	"github.com/officegate/officegate/devices/zkteco"
-	gwcommands "github.com/officegate/officegate/gateway/commands"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
@@ -49,53 +46,19 @@ func (o pushOpts) Decode(v any) error { *(v.(*pushdrv.Options)) = pushdrv.Option
 // and returns once every punch is durable and checked in the journal.
 func zkpushChild(ctx context.Context, cfg zkpushConfig, start io.Reader, out io.Writer) (zkpushRun, error) {
 	serials := strings.Split(cfg.Serials, ",")
-	if err := os.MkdirAll(cfg.State, 0o750); err != nil {
-		return zkpushRun{}, err
-	}
-	if err := checkRealDisk(cfg.State); err != nil {
-		return zkpushRun{}, err
-	}
-	jo := journal.Options{SyncWindow: cfg.SyncWindow, Streams: intake.JournalStreams()}
-	for i := range jo.Streams {
-		if jo.Streams[i].Name == gwcommands.Stream.Name {
-			jo.Streams[i].Keep = gwcommands.Keep
-		}
-	}
-	j, err := journal.Open(filepath.Join(cfg.State, "journal"), &jo)
+	g, err := openChildGateway(ctx, cfg.State, cfg.SyncWindow, int64(len(serials)*cfg.Punches))
 	if err != nil {
 		return zkpushRun{}, err
 	}
-	defer j.Close()
-	want := int64(len(serials) * cfg.Punches)
-	var durable atomic.Int64
-	allIn := make(chan struct{}, 1)
-	in, err := intake.New(j, cfg.State, intake.Options{Gateway: benchGateway, OnEvent: func(string, time.Time) {
-		if durable.Add(1) >= want {
-			select {
-			case allIn <- struct{}{}:
-			default:
-			}
-		}
-	}})
-	if err != nil {
-		return zkpushRun{}, err
-	}
-	var (
-		devWG, inWG      sync.WaitGroup
-		devCtx, stopDevs = context.WithCancel(context.WithoutCancel(ctx))
-		inCtx, stopIn    = context.WithCancel(context.WithoutCancel(ctx))
-	)
-	stop := func() { stopDevs(); devWG.Wait(); stopIn(); inWG.Wait() }
-	defer stop()
-	inWG.Go(func() { in.Run(inCtx) })
+	defer g.Close()
 	hub := pushdrv.NewHub(nil)
 	for _, sn := range serials {
 		d, err := pushdrv.New(hub, pushTerminalID(sn), devices.Options{Config: pushOpts{Serial: sn, Listen: zkpushListen, TimeZone: "UTC"}})
 		if err != nil {
 			return zkpushRun{}, err
 		}
-		devWG.Go(func() {
-			if err := d.Run(devCtx, in); err != nil {
+		g.Go(func(ctx context.Context) {
+			if err := d.Run(ctx, g.in); err != nil {
 				fmt.Fprintf(os.Stderr, "zkpush: %s: %v\n", sn, err)
 			}
 		})
@@ -113,41 +76,26 @@ func zkpushChild(ctx context.Context, cfg zkpushConfig, start io.Reader, out io.
 	if err := waitLine(ctx, start, phaseTimeout); err != nil {
 		return zkpushRun{}, err
 	}
-	t0 := time.Now()
-	cpu0, err := procCPU(os.Getpid())
+	sp, err := g.measure(func() error { return waitDurable(ctx, g.want, g.allIn, &g.durable) })
 	if err != nil {
 		return zkpushRun{}, err
 	}
-	st0 := j.Stats()
-	if err := waitDurable(ctx, want, allIn, &durable); err != nil {
+	g.Stop()
+	if err := checkPushJournal(ctx, g.j, serials, cfg.Punches); err != nil {
 		return zkpushRun{}, err
 	}
-	elapsed := time.Since(t0)
-	cpu1, err := procCPU(os.Getpid())
-	if err != nil {
-		return zkpushRun{}, err
-	}
-	st1 := j.Stats()
-	rss, err := peakRSS()
-	if err != nil {
-		return zkpushRun{}, err
-	}
-	stop()
-	if err := checkPushJournal(ctx, j, serials, cfg.Punches); err != nil {
-		return zkpushRun{}, err
-	}
-	secs := elapsed.Seconds()
-	total := int(want)
+	secs := sp.elapsed.Seconds()
+	total := int(g.want)
 	return zkpushRun{
 		Terminals:       len(serials),
 		Punches:         total,
 		PunchesPerS:     round(float64(total)/secs, 0),
 		PerTerminalPerS: round(float64(cfg.Punches)/secs, 0),
-		CPUUsPerPunch:   round(float64((cpu1-cpu0).Microseconds())/float64(total), 1),
-		FsyncsPerS:      round(float64(st1.Fsyncs-st0.Fsyncs)/secs, 1),
-		RSSMB:           mb(rss),
+		CPUUsPerPunch:   round(float64(sp.cpu.Microseconds())/float64(total), 1),
+		FsyncsPerS:      round(float64(sp.st1.Fsyncs-sp.st0.Fsyncs)/secs, 1),
+		RSSMB:           mb(sp.rss),
 		Seconds:         round(secs, 3),
-		Commits:         st1.Commits - st0.Commits,
+		Commits:         sp.st1.Commits - sp.st0.Commits,
 	}, nil
 }
 
