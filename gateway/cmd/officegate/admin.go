@@ -186,6 +186,28 @@ func (a *adminCmd) parse(fs *flag.FlagSet, args []string, want int, what string)
 
 func (a *adminCmd) client() *admin.Client { return admin.NewClient(a.socket) }
 
+// query runs a command that asks the daemon one thing: it takes --json and
+// want positional arguments (what names them in the usage error), asks
+// with get and prints the answer as JSON, or as print shows it.
+func query[T any](a *adminCmd, name string, args []string, want int, what string,
+	get func(c *admin.Client, pos []string) (T, error), print func(v T, pos []string)) error {
+	fs := a.flags(name)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := a.parse(fs, args, want, what)
+	if err != nil {
+		return err
+	}
+	v, err := get(a.client(), pos)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return a.json(v)
+	}
+	print(v, pos)
+	return nil
+}
+
 func (a *adminCmd) devices(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return a.usageErr("devices: which command?")
@@ -194,36 +216,13 @@ func (a *adminCmd) devices(ctx context.Context, args []string) error {
 	name := "devices " + sub
 	switch sub {
 	case "list":
-		fs := a.flags(name)
-		asJSON := fs.Bool("json", false, "print JSON")
-		if _, err := a.parse(fs, args, 0, "no arguments"); err != nil {
-			return err
-		}
-		l, err := a.client().List(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return a.json(l)
-		}
-		a.table(l)
-		return nil
+		return query(a, name, args, 0, "no arguments",
+			func(c *admin.Client, _ []string) (admin.DeviceList, error) { return c.List(ctx) },
+			func(l admin.DeviceList, _ []string) { a.table(l) })
 	case "show":
-		fs := a.flags(name)
-		asJSON := fs.Bool("json", false, "print JSON")
-		pos, err := a.parse(fs, args, 1, "a device id or hardware id")
-		if err != nil {
-			return err
-		}
-		d, err := a.client().Show(ctx, pos[0])
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return a.json(d)
-		}
-		a.show(d)
-		return nil
+		return query(a, name, args, 1, "a device id or hardware id",
+			func(c *admin.Client, pos []string) (admin.Device, error) { return c.Show(ctx, pos[0]) },
+			func(d admin.Device, _ []string) { a.show(d) })
 	case "approve":
 		fs := a.flags(name)
 		var req admin.ApproveRequest

@@ -54,52 +54,13 @@ func (a *adminCmd) people(ctx context.Context, args []string) error {
 			pos[0], res.Added, res.Updated, res.Unchanged, res.Removed)
 		return nil
 	case "list":
-		fs := a.flags(name)
-		asJSON := fs.Bool("json", false, "print JSON")
-		if _, err := a.parse(fs, args, 0, "no arguments"); err != nil {
-			return err
-		}
-		ps, err := a.client().People(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return a.json(ps)
-		}
-		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PERSON\tNAME\tLANG\tCARD\tDINGTALK\tWECOM\tFEISHU\tEMPLOYEE")
-		for _, p := range ps {
-			card := "-"
-			if p.CardHash != "" {
-				card = p.CardHash[:12] + "…"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, dash(p.Name), dash(p.Lang), card,
-				dash(p.DingTalk), dash(p.WeCom), dash(p.Feishu), dash(p.Employee))
-		}
-		tw.Flush()
-		fmt.Fprintf(a.stdout, "%d people\n", len(ps))
-		return nil
+		return query(a, name, args, 0, "no arguments",
+			func(c *admin.Client, _ []string) ([]admin.Person, error) { return c.People(ctx) },
+			a.printPeople)
 	case "show":
-		fs := a.flags(name)
-		asJSON := fs.Bool("json", false, "print JSON")
-		pos, err := a.parse(fs, args, 1, "a person id or card hash")
-		if err != nil {
-			return err
-		}
-		p, err := a.client().PersonShow(ctx, pos[0])
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return a.json(p)
-		}
-		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-		for _, r := range [][2]string{{"person", p.ID}, {"name", p.Name}, {"lang", p.Lang}, {"card hash", p.CardHash},
-			{"dingtalk", p.DingTalk}, {"wecom", p.WeCom}, {"feishu", p.Feishu}, {"employee", p.Employee}, {"updated", stamp(p.Updated)}} {
-			fmt.Fprintf(tw, "%s:\t%s\n", r[0], dash(r[1]))
-		}
-		tw.Flush()
-		return nil
+		return query(a, name, args, 1, "a person id or card hash",
+			func(c *admin.Client, pos []string) (admin.Person, error) { return c.PersonShow(ctx, pos[0]) },
+			a.printPerson)
 	case "remove":
 		pos, err := a.parse(a.flags(name), args, 1, "a person id")
 		if err != nil {
@@ -184,4 +145,30 @@ func (a *adminCmd) held(path string, only []string, asJSON bool) error {
 	tw.Flush()
 	fmt.Fprintf(a.stdout, "%d held record(s); import the people (officegate people import FILE) and they are delivered\n", len(all))
 	return nil
+}
+
+// printPeople prints the directory as a table.
+func (a *adminCmd) printPeople(ps []admin.Person, _ []string) {
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PERSON\tNAME\tLANG\tCARD\tDINGTALK\tWECOM\tFEISHU\tEMPLOYEE")
+	for _, p := range ps {
+		card := "-"
+		if p.CardHash != "" {
+			card = p.CardHash[:12] + "…"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, dash(p.Name), dash(p.Lang), card,
+			dash(p.DingTalk), dash(p.WeCom), dash(p.Feishu), dash(p.Employee))
+	}
+	tw.Flush()
+	fmt.Fprintf(a.stdout, "%d people\n", len(ps))
+}
+
+// printPerson prints one person's entry.
+func (a *adminCmd) printPerson(p admin.Person, _ []string) {
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	for _, r := range [][2]string{{"person", p.ID}, {"name", p.Name}, {"lang", p.Lang}, {"card hash", p.CardHash},
+		{"dingtalk", p.DingTalk}, {"wecom", p.WeCom}, {"feishu", p.Feishu}, {"employee", p.Employee}, {"updated", stamp(p.Updated)}} {
+		fmt.Fprintf(tw, "%s:\t%s\n", r[0], dash(r[1]))
+	}
+	tw.Flush()
 }
