@@ -286,7 +286,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 		texts = append(texts, a.Error)
 	}
 	texts = append(texts, h.Log.String())
-	cloudtest.NoSecret(t, "errors, alarms and log", texts, append(tokens, appSecret, "access_token=", "appsecret=")...)
+	scrape := h.Scrape(t) // /metrics: every label value the sink's families carry
+	if !strings.Contains(scrape, `officegate_sink_dead_lettered_total{sink="`+h.Name+`"} 1`) {
+		t.Fatalf("/metrics does not show the sink's failures:\n%s", scrape)
+	}
+	texts = append(texts, scrape)
+	cloudtest.NoSecret(t, "errors, alarms, log and /metrics", texts, append(tokens, appSecret, "access_token=", "appsecret=")...)
 }
 
 func TestFromSettings(t *testing.T) {

@@ -270,6 +270,19 @@ func TestPasswordNeverShown(t *testing.T) {
 		}
 		msgs = append(msgs, err.Error())
 	}
+	// A runner retrying the refused login: /metrics shows the failures and
+	// its error class, and nothing of the password.
+	j := sinkstest.OpenJournal(t, journal.Consumer{Name: "hr", Streams: []string{"attendance"}})
+	sc := sinkstest.NewScraped(t, j, "hr")
+	clock := sinkstest.NewClock()
+	sinkstest.StartRunner(t, j, newSink(t, settings(t, c, wrong)), sinks.Options{Name: "hr", Streams: []string{"attendance"}, Metrics: sc, Sleep: clock.Sleep})
+	sinkstest.Punch(t, j, "t1", 0)
+	clock.Await(1)
+	scrape := sc.Scrape(t)
+	if !strings.Contains(scrape, `officegate_sink_last_error{sink="hr",class="auth"} 1`) {
+		t.Fatalf("/metrics does not show the refused login:\n%s", scrape)
+	}
+	msgs = append(msgs, scrape)
 	for _, m := range msgs {
 		if strings.Contains(m, wrong) || strings.Contains(m, pgtest.Password) {
 			t.Fatalf("a password shown: %s", m)

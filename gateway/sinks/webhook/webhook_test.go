@@ -352,7 +352,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	var lmu sync.Mutex
 	log := zerolog.New(zerolog.SyncWriter(lockedWriter{&lmu, &logs})).Level(zerolog.DebugLevel)
 	var errs []string
-	m := &sinkstest.Counts{}
+	m := sinkstest.NewScraped(t, j, "hr")
 	clock := sinkstest.NewClock()
 	sk := newSink(t, sinks.Settings{"url": url, "secret_file": keyFile, "timeout": "300ms"})
 	sinkstest.StartRunner(t, j, sk, sinks.Options{Name: "hr", Streams: []string{"attendance"}, Metrics: m, Log: &log, Sleep: clock.Sleep})
@@ -387,6 +387,11 @@ func TestSecretsNeverShown(t *testing.T) {
 	for _, dl := range sinkstest.DeadLetters(t, j) {
 		errs = append(errs, dl.Error)
 	}
+	scrape := m.Scrape(t) // /metrics: every label value the sink's families carry
+	if !strings.Contains(scrape, `officegate_sink_dead_lettered_total{sink="hr"} 1`) || !strings.Contains(scrape, `officegate_sink_last_error{sink="hr",class="`) {
+		t.Fatalf("/metrics does not show the sink's failures:\n%s", scrape)
+	}
+	errs = append(errs, scrape)
 	lmu.Lock()
 	all := logs.String() + strings.Join(errs, "\n")
 	lmu.Unlock()

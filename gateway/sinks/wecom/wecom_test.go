@@ -386,7 +386,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 		texts = append(texts, a.Error)
 	}
 	texts = append(texts, h.Log.String())
-	cloudtest.NoSecret(t, "errors, alarms and log", texts, append(tokens, secret, "access_token=", "corpsecret=")...)
+	scrape := h.Scrape(t) // /metrics: every label value the sink's families carry
+	if !strings.Contains(scrape, `officegate_sink_dead_lettered_total{sink="`+h.Name+`"} 1`) {
+		t.Fatalf("/metrics does not show the sink's failures:\n%s", scrape)
+	}
+	texts = append(texts, scrape)
+	cloudtest.NoSecret(t, "errors, alarms, log and /metrics", texts, append(tokens, secret, "access_token=", "corpsecret=")...)
 	if !strings.Contains(strings.Join(texts, "\n"), "/cgi-bin/") {
 		t.Errorf("errors should name the endpoint: %q", texts)
 	}

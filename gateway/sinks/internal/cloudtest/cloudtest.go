@@ -18,6 +18,7 @@ import (
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/sinks"
+	"github.com/officegate/officegate/gateway/sinks/sinkstest"
 	"github.com/officegate/officegate/provisioning/people"
 )
 
@@ -36,7 +37,7 @@ type Harness struct {
 	mu      sync.Mutex
 	alarms  []sinks.DeadLetter
 	holds   []sinks.Held
-	metrics counts
+	metrics *sinkstest.Scraped
 	runner  *sinks.Runner
 }
 
@@ -65,21 +66,14 @@ func Directory(t *testing.T, ps ...people.Person) *people.Directory {
 	return d
 }
 
-type counts struct {
-	mu                            sync.Mutex
-	delivered, failed, deadLetter int
-}
-
-func (c *counts) Delivered(string)    { c.mu.Lock(); c.delivered++; c.mu.Unlock() }
-func (c *counts) Failed(string)       { c.mu.Lock(); c.failed++; c.mu.Unlock() }
-func (c *counts) DeadLettered(string) { c.mu.Lock(); c.deadLetter++; c.mu.Unlock() }
-
 // Counts returns delivered, failed (retried) and dead-lettered counts.
 func (h *Harness) Counts() (delivered, failed, deadLettered int) {
-	h.metrics.mu.Lock()
-	defer h.metrics.mu.Unlock()
-	return h.metrics.delivered, h.metrics.failed, h.metrics.deadLetter
+	return h.metrics.Get()
 }
+
+// Scrape returns the body of GET /metrics of a registry the runner reports
+// into, watching the journal and the sink as the daemon's does.
+func (h *Harness) Scrape(t testing.TB) string { return h.metrics.Scrape(t) }
 
 // Alarms returns the dead letters the runner raised alarms for.
 func (h *Harness) Alarms() []sinks.DeadLetter {
@@ -127,7 +121,7 @@ func Start(t *testing.T, name string, s sinks.Sink, dir *people.Directory) *Harn
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Harness{J: j, Name: name, Log: &SafeBuffer{}}
+	h := &Harness{J: j, Name: name, Log: &SafeBuffer{}, metrics: sinkstest.NewScraped(t, j, name)}
 	log := zerolog.New(h.Log)
 	var retry <-chan struct{}
 	if dir != nil {
@@ -144,7 +138,7 @@ func Start(t *testing.T, name string, s sinks.Sink, dir *people.Directory) *Harn
 			return nil
 		},
 		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond, RetryAfterMax: 20 * time.Millisecond,
-		Metrics: &h.metrics, Log: &log,
+		Metrics: h.metrics, Log: &log,
 		Alarm: func(_ context.Context, dl sinks.DeadLetter) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
