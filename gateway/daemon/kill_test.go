@@ -109,29 +109,7 @@ func TestGatewayKilled(t *testing.T) {
 	sub := newCollector(t, b.URL, "officegate/gw-kill/devices/+/events/+")
 
 	// Devices punch all the time, whatever the gateway is doing.
-	stop := make(chan struct{})
-	var gen sync.WaitGroup
-	emitted := make([]int, len(devs))
-	for i, d := range devs {
-		gen.Add(1)
-		go func() {
-			defer gen.Done()
-			tick := time.NewTicker(10 * time.Millisecond) // 100 events/s per device
-			defer tick.Stop()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				if _, err := d.Emu.Emit("punch", map[string]any{"user": fmt.Sprintf("%05d", n%500), "state": uint64(n % 2)}); err != nil {
-					t.Errorf("emit: %v", err)
-					return
-				}
-				emitted[i]++
-			}
-		}()
-	}
+	stopPunching := punchAlways(t, devs)
 	start := func() *exec.Cmd { return startChild(t, dir, b.URL, spec) }
 	for k := 0; k < kills; k++ {
 		cmd := start()
@@ -141,8 +119,7 @@ func TestGatewayKilled(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 	}
-	close(stop)
-	gen.Wait()
+	emitted := stopPunching()
 
 	// A last run drains everything the devices still hold, then stops on SIGTERM.
 	cmd := start()
@@ -490,6 +467,39 @@ func runGateway(t *testing.T, o daemon.Options) *daemon.Gateway {
 		done <- err // for the cleanup
 		t.Fatalf("gateway did not start: %v", err)
 		return nil
+	}
+}
+
+// punchAlways has every device punch every 10 ms (100 punches/s each)
+// from now on, whatever the gateway is doing, until the stop it returns;
+// stop returns how many punches each device emitted.
+func punchAlways(t *testing.T, devs []*fwemu.PTYDevice) (stop func() []int) {
+	t.Helper()
+	done := make(chan struct{})
+	var gen sync.WaitGroup
+	emitted := make([]int, len(devs))
+	for i, d := range devs {
+		gen.Go(func() {
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for n := 0; ; n++ {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+				}
+				if _, err := d.Emu.Emit("punch", map[string]any{"user": fmt.Sprintf("%05d", n%500), "state": uint64(n % 2)}); err != nil {
+					t.Errorf("emit: %v", err)
+					return
+				}
+				emitted[i]++
+			}
+		})
+	}
+	return func() []int {
+		close(done)
+		gen.Wait()
+		return emitted
 	}
 }
 

@@ -3,12 +3,10 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,32 +40,7 @@ func TestPostgresSinkGatewayKilled(t *testing.T) {
 	devs, spec := startTerminals(t, dir, ids)
 	sub := newCollector(t, b.URL, "officegate/gw-kill/devices/+/events/+")
 
-	stop := make(chan struct{})
-	var gen sync.WaitGroup
-	var emu sync.Mutex
-	emitted := make([]int, len(devs))
-	for i, d := range devs {
-		gen.Add(1)
-		go func() {
-			defer gen.Done()
-			tick := time.NewTicker(10 * time.Millisecond) // 100 punches/s per device
-			defer tick.Stop()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				if _, err := d.Emu.Emit("punch", map[string]any{"user": fmt.Sprintf("%05d", n%500), "state": uint64(n % 2)}); err != nil {
-					t.Errorf("emit: %v", err)
-					return
-				}
-				emu.Lock()
-				emitted[i]++
-				emu.Unlock()
-			}
-		}()
-	}
+	stopPunching := punchAlways(t, devs)
 	// The database is down first: the uplink delivers regardless, and
 	// the punches wait in the journal for the sink.
 	pg.Stop()
@@ -92,8 +65,7 @@ func TestPostgresSinkGatewayKilled(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 	}
-	close(stop)
-	gen.Wait()
+	emitted := stopPunching()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -3,11 +3,9 @@ package daemon_test
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -62,32 +60,7 @@ func TestSinkDownAndGatewayKilled(t *testing.T) {
 	devs, spec := startTerminals(t, dir, ids)
 	sub := newCollector(t, b.URL, "officegate/gw-kill/devices/+/events/+")
 
-	stop := make(chan struct{})
-	var gen sync.WaitGroup
-	emitted := make([]int, len(devs))
-	var emu sync.Mutex
-	for i, d := range devs {
-		gen.Add(1)
-		go func() {
-			defer gen.Done()
-			tick := time.NewTicker(10 * time.Millisecond)
-			defer tick.Stop()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				if _, err := d.Emu.Emit("punch", map[string]any{"user": fmt.Sprintf("%05d", n%500), "state": uint64(n % 2)}); err != nil {
-					t.Errorf("emit: %v", err)
-					return
-				}
-				emu.Lock()
-				emitted[i]++
-				emu.Unlock()
-			}
-		}()
-	}
+	stopPunching := punchAlways(t, devs)
 	punches := func(c *collector) int {
 		n := 0
 		for _, e := range c.events() {
@@ -117,8 +90,7 @@ func TestSinkDownAndGatewayKilled(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 	}
-	close(stop)
-	gen.Wait()
+	emitted := stopPunching()
 
 	cmd = startChild(t, dir, b.URL, spec)
 	waitUntil(t, 90*time.Second, "every punch in the broker and in the file", func() bool {
