@@ -59,9 +59,10 @@ func (r *Runner) Status() (Status, error) {
 }
 
 // watchBacklog logs when the sink's backlog crosses the alarm's threshold,
-// either way; the metrics show the same (officegate_sink_backlog_alarm).
+// either way, and raises Options.BacklogAlarm when it rises to it; the
+// metrics show the same (officegate_sink_backlog_alarm).
 func (r *Runner) watchBacklog(ctx context.Context) {
-	t := time.NewTicker(BacklogCheck)
+	t := time.NewTicker(r.opt.BacklogCheck)
 	defer t.Stop()
 	alarmed := false
 	for {
@@ -72,6 +73,11 @@ func (r *Runner) watchBacklog(ctx context.Context) {
 				r.log.Error().Int64("backlog_bytes", st.Bytes).Uint64("backlog", st.Backlog).Time("oldest", st.Oldest).
 					Int64("cap_bytes", r.j.Stats().MaxBytes).Str("down", st.Down).
 					Msg("sinks: the sink's backlog keeps half the journal's disk cap: fix its destination, or the journal will shed telemetry and then refuse punches")
+				if r.opt.BacklogAlarm != nil {
+					if err := r.opt.BacklogAlarm(ctx, st); err != nil && ctx.Err() == nil {
+						r.log.Error().Err(err).Msg("sinks: raising the backlog alarm")
+					}
+				}
 			} else {
 				r.log.Info().Int64("backlog_bytes", st.Bytes).Msg("sinks: the sink's backlog is below the alarm again")
 			}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/gateway/journal"
@@ -159,4 +162,80 @@ func TestBacklogAlarm(t *testing.T) {
 		}
 		punch(t, j, "attendance", i)
 	}
+}
+
+// The backlog alarm is raised once each time the backlog rises to the
+// threshold: not again at every check while it stays there, and again
+// after it fell below and rose once more.
+func TestBacklogAlarmRaisedOncePerRise(t *testing.T) {
+	j, err := journal.Open(t.TempDir(), &journal.Options{
+		Streams:     []journal.Stream{{Name: "attendance", Priority: journal.PriorityRecord}, sinks.DeadLetterStream},
+		Consumers:   []journal.Consumer{{Name: "hr", Streams: []string{"attendance"}}},
+		SegmentSize: 16 << 10, MaxBytes: 128 << 10, MaxRecordSize: 4096, SyncWindow: time.Millisecond,
+		CursorInterval: time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var mu sync.Mutex
+	var raised []sinks.Status
+	var logs strings.Builder
+	log := zerolog.New(zerolog.SyncWriter(lockedBuilder{&mu, &logs}))
+	s := &fixable{down: true}
+	r, stop := runRunner(t, j, s, sinks.Options{Name: "hr", Streams: []string{"attendance"}, Topics: topics, Log: &log,
+		BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond, BacklogCheck: time.Millisecond,
+		BacklogAlarm: func(_ context.Context, st sinks.Status) error {
+			mu.Lock()
+			defer mu.Unlock()
+			raised = append(raised, st)
+			return nil
+		}})
+	defer stop()
+	count := func() (int, string) { mu.Lock(); defer mu.Unlock(); return len(raised), logs.String() }
+	n := 0
+	fill := func() {
+		for {
+			st, err := r.Status()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Alarm {
+				return
+			}
+			punch(t, j, "attendance", n)
+			n++
+		}
+	}
+	for rise := 1; rise <= 2; rise++ {
+		fill()
+		waitFor(t, "the alarm raised", func() bool { c, _ := count(); return c == rise })
+		s.set(func(s *fixable) { s.down = false })
+		waitFor(t, "the alarm cleared", func() bool {
+			_, l := count()
+			return strings.Count(l, "below the alarm again") == rise
+		})
+		// The watcher logged the fall after every check of the rise: it
+		// raised the alarm once for it, not once per check.
+		if c, _ := count(); c != rise {
+			t.Fatalf("rise %d: the alarm raised %d times", rise, c)
+		}
+		s.set(func(s *fixable) { s.down = true })
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if st := raised[0]; st.Name != "hr" || !st.Alarm || st.Bytes < 64<<10 || st.Backlog == 0 || st.Down == "" {
+		t.Fatalf("alarm raised with %+v", st)
+	}
+}
+
+type lockedBuilder struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (l lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }

@@ -71,6 +71,14 @@ type Options struct {
 	// HoldAlarm, if set, is called when a person's first record is held
 	// (once per person while any of theirs is held). An error is logged.
 	HoldAlarm func(ctx context.Context, h Held) error
+	// BacklogAlarm, if set, is called once each time the sink's backlog
+	// rises to the alarm's threshold (Status.Alarm turns on), to raise the
+	// visible alarm (the daemon journals a device.alarm). An error is
+	// logged; the next rise calls it again.
+	BacklogAlarm func(ctx context.Context, st Status) error
+	// BacklogCheck is how often the backlog is compared with the
+	// threshold; default BacklogCheck.
+	BacklogCheck time.Duration
 }
 
 // Runner delivers a sink's streams to it from the sink's journal cursors.
@@ -106,6 +114,9 @@ func New(j *journal.Journal, s Sink, o Options) (*Runner, error) {
 	}
 	if o.Sleep == nil {
 		o.Sleep = sleep
+	}
+	if o.BacklogCheck <= 0 {
+		o.BacklogCheck = BacklogCheck
 	}
 	log := zerolog.Nop()
 	if o.Log != nil {
