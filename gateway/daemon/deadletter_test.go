@@ -97,19 +97,7 @@ func TestDeadLetterAlarm(t *testing.T) {
 	}
 	mu.Unlock()
 
-	var alarm published
-	waitUntil(t, 30*time.Second, "every punch and the dead-letter alarm published on MQTT", func() bool {
-		punches := 0
-		for _, e := range eventsOf(t, events, "reader-1") {
-			switch {
-			case e.Type == "attendance.punch":
-				punches++
-			case e.Type == "device.alarm" && strings.Contains(e.Data["detail"].(string), "dead-letter"):
-				alarm = e
-			}
-		}
-		return punches == 4 && alarm.Type != ""
-	})
+	alarm := waitDeadLetterAlarm(t, events, "reader-1", 4)
 	detail := alarm.Data["detail"].(string)
 	if alarm.Data["alarm"] != "other" || !strings.Contains(detail, `sink "hr-hook"`) || !strings.Contains(detail, "attendance.punch") {
 		t.Errorf("alarm %v", alarm.Data)
@@ -137,4 +125,24 @@ func TestDeadLetterAlarm(t *testing.T) {
 	if _, ok, _ := r.TryNext(); ok {
 		t.Error("more than the one refused record in the dead-letter stream")
 	}
+}
+
+// waitDeadLetterAlarm waits until device's punches have all been published
+// on MQTT, and an alarm about a dead letter, and returns the alarm.
+func waitDeadLetterAlarm(t *testing.T, events *collector, device string, punches int) published {
+	t.Helper()
+	var alarm published
+	waitUntil(t, 30*time.Second, "every punch and the dead-letter alarm published on MQTT", func() bool {
+		n := 0
+		for _, e := range eventsOf(t, events, device) {
+			switch {
+			case e.Type == "attendance.punch":
+				n++
+			case e.Type == "device.alarm" && strings.Contains(e.Data["detail"].(string), "dead-letter"):
+				alarm = e
+			}
+		}
+		return n == punches && alarm.Type != ""
+	})
+	return alarm
 }

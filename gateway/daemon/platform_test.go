@@ -68,19 +68,7 @@ func TestDingTalkSinkEndToEnd(t *testing.T) {
 			t.Fatalf("record %+v", r)
 		}
 	}
-	var alarm published
-	waitUntil(t, 30*time.Second, "every punch on MQTT and the dead-letter alarm", func() bool {
-		punches := 0
-		for _, e := range eventsOf(t, events, "reader-1") {
-			switch {
-			case e.Type == "attendance.punch":
-				punches++
-			case e.Type == "device.alarm" && strings.Contains(e.Data["detail"].(string), "dead-letter"):
-				alarm = e
-			}
-		}
-		return punches == 4 && alarm.Type != ""
-	})
+	alarm := waitDeadLetterAlarm(t, events, "reader-1", 4)
 	if d := alarm.Data["detail"].(string); !strings.Contains(d, "33012") || strings.Contains(d, appSecret) {
 		t.Errorf("alarm detail %q", d)
 	}
