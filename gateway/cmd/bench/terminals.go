@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -97,12 +95,9 @@ func terminalsMain(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("terminals: unexpected argument %q", fs.Arg(0))
 	}
-	for _, s := range strings.Split(*fleets, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf("terminals: -n %q: want counts like 1,16", *fleets)
-		}
-		cfg.Fleets = append(cfg.Fleets, n)
+	var err error
+	if cfg.Fleets, err = counts(*fleets); err != nil {
+		return fmt.Errorf("terminals: -n %q: want counts like 1,16", *fleets)
 	}
 	if err := cfg.validate(); err != nil {
 		return err
@@ -115,19 +110,7 @@ func terminalsMain(ctx context.Context, args []string) error {
 		}
 		return json.NewEncoder(os.Stdout).Encode(r)
 	}
-	var progress io.Writer = os.Stderr
-	if cfg.JSON {
-		progress = io.Discard
-	}
-	r, err := runTerminals(ctx, cfg, progress)
-	if err != nil {
-		return err
-	}
-	if cfg.JSON {
-		return json.NewEncoder(os.Stdout).Encode(r)
-	}
-	printTerminals(os.Stdout, r)
-	return nil
+	return runAndPrint(cfg.JSON, func(progress io.Writer) (terminalsResult, error) { return runTerminals(ctx, cfg, progress) }, printTerminals)
 }
 
 func (c *terminalsConfig) validate() error {

@@ -122,21 +122,29 @@ func zkpushMain(ctx context.Context, args []string) error {
 		}
 		return json.NewEncoder(os.Stdout).Encode(r)
 	}
+	return runAndPrint(cfg.JSON, func(progress io.Writer) (zkpushResult, error) { return runZKPush(ctx, cfg, progress) }, printZKPush)
+}
+
+// runAndPrint runs a command's measurements, with progress on stderr
+// unless asJSON, and prints the result on stdout: as JSON, or as print
+// shows it.
+func runAndPrint[R any](asJSON bool, run func(progress io.Writer) (R, error), print func(io.Writer, R)) error {
 	var progress io.Writer = os.Stderr
-	if cfg.JSON {
+	if asJSON {
 		progress = io.Discard
 	}
-	r, err := runZKPush(ctx, cfg, progress)
+	r, err := run(progress)
 	if err != nil {
 		return err
 	}
-	if cfg.JSON {
+	if asJSON {
 		return json.NewEncoder(os.Stdout).Encode(r)
 	}
-	printZKPush(os.Stdout, r)
+	print(os.Stdout, r)
 	return nil
 }
 
+// counts parses comma-separated whole numbers.
 func counts(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
