@@ -114,6 +114,11 @@ func newWiring(o Options) (*wiring, error) {
 		}
 		w.hub = console.NewHub(o.Location, nil)
 	}
+	if len(o.Sinks) > 0 {
+		if _, dup := w.kinds[SinksDevice]; dup || w.drivers[SinksDevice] != nil {
+			return nil, fmt.Errorf("daemon: device id %q is the sinks' backlog alarms'", SinksDevice)
+		}
+	}
 	w.panels = newPanelQueue(o.Drivers, w.log)
 	w.g.links = &linkSet{fixed: w.g.Links, ports: map[string]*link.Gateway{}}
 	return w, nil

@@ -84,7 +84,8 @@ func (w *wiring) startSinks(_ context.Context, g *group) error {
 		retry, stopWatch := w.people.Watch()
 		r, err := sinks.New(w.j, sk, sinks.Options{Name: c.Name, Streams: c.Streams, Topics: w.topics(),
 			Log: &sl, Metrics: w.m, Alarm: w.deadLetterAlarm,
-			HeldDir: filepath.Join(w.o.StateDir, HeldDir), Retry: retry, HoldAlarm: w.heldAlarm})
+			HeldDir: filepath.Join(w.o.StateDir, HeldDir), Retry: retry, HoldAlarm: w.heldAlarm,
+			BacklogAlarm: w.backlogAlarm})
 		if err != nil {
 			stopWatch()
 			closeAll()
@@ -103,6 +104,20 @@ func (w *wiring) startSinks(_ context.Context, g *group) error {
 		})
 	}
 	return nil
+}
+
+// SinksDevice is the device id the sinks' backlog alarms are published
+// under: {root}/{gw}/devices/sinks/events/device.alarm (MQTT.md §5.5), a
+// name no device may take while sinks are configured.
+const SinksDevice = "sinks"
+
+// backlogAlarm raises a device.alarm (other) on SinksDevice when a sink's
+// backlog rises to half the journal's cap (MQTT.md §5.5): once per rise;
+// its fall is in the log and officegate_sink_backlog_alarm.
+func (w *wiring) backlogAlarm(ctx context.Context, st sinks.Status) error {
+	detail := fmt.Sprintf("sink %q backlog keeps %d of the journal's %d bytes (%d records undelivered): fix its destination, or the journal will shed telemetry and then refuse punches",
+		st.Name, st.Bytes, w.j.Stats().MaxBytes, st.Backlog)
+	return w.in.Note(ctx, SinksDevice, "device.alarm", map[string]any{"alarm": "other", "detail": truncate(detail, 256)})
 }
 
 // deadLetterAlarm raises a device.alarm (other) on the device whose event a
