@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -79,7 +76,7 @@ func runFleet(ctx context.Context, cfg terminalsConfig, exe, state, emuDir strin
 		}
 		args = append(args, "-cpuprofile", abs)
 	}
-	gw, stdin, err := startTerminalsChild(exe, args...)
+	gw, stdin, err := startCommandChild(exe, "terminals", args...)
 	if err != nil {
 		return terminalsRun{}, err
 	}
@@ -103,16 +100,9 @@ func runFleet(ctx context.Context, cfg terminalsConfig, exe, state, emuDir strin
 	if err := errors.Join(errs...); err != nil {
 		return terminalsRun{}, err
 	}
-	line, err := gw.line(ctx, phaseTimeout+time.Duration(n*cfg.Punches)*time.Millisecond)
+	run, err := childFigures[terminalsRun](ctx, gw, phaseTimeout+time.Duration(n*cfg.Punches)*time.Millisecond)
 	if err != nil {
-		return terminalsRun{}, err
-	}
-	var run terminalsRun
-	if err := json.Unmarshal([]byte(line), &run); err != nil {
-		return run, fmt.Errorf("gateway child printed %q: %w", line, err)
-	}
-	if err := gw.stop(); err != nil {
-		return run, fmt.Errorf("gateway child: %w", err)
+		return run, err
 	}
 	run.EmitSeconds = round(emitted.Seconds(), 3)
 	for _, d := range devs {
@@ -180,24 +170,4 @@ func meanWireBytes(p int) float64 {
 		total += len(b)
 	}
 	return round(float64(total)/float64(p), 1)
-}
-
-// startTerminalsChild runs this executable's terminals command with args;
-// the child reads its start signal from the returned writer.
-func startTerminalsChild(exe string, args ...string) (*child, io.WriteCloser, error) {
-	cmd := exec.Command(exe, append([]string{"terminals"}, args...)...)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	pr, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	c := &child{cmd: cmd, out: bufio.NewReader(pr), waited: make(chan error, 1), start: time.Now()}
-	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("bench: start terminals %v: %w", args, err)
-	}
-	return c, stdin, nil
 }

@@ -102,16 +102,9 @@ func runPushFleet(ctx context.Context, cfg zkpushConfig, exe, state string, n, b
 	if err := errors.Join(errs...); err != nil {
 		return zkpushRun{}, err
 	}
-	line, err = gw.line(ctx, phaseTimeout)
+	run, err := childFigures[zkpushRun](ctx, gw, phaseTimeout)
 	if err != nil {
-		return zkpushRun{}, err
-	}
-	var run zkpushRun
-	if err := json.Unmarshal([]byte(line), &run); err != nil {
-		return run, fmt.Errorf("gateway child printed %q: %w", line, err)
-	}
-	if err := gw.stop(); err != nil {
-		return run, fmt.Errorf("gateway child: %w", err)
+		return run, err
 	}
 	run.Batch = batch
 	for _, term := range terms {
@@ -137,6 +130,23 @@ func drain(ctx context.Context, term *zkpushsim.Terminal) error {
 		}
 	}
 	return nil
+}
+
+// childFigures reads the figures the child prints as its last line, within
+// timeout, and waits for it to exit.
+func childFigures[R any](ctx context.Context, gw *child, timeout time.Duration) (R, error) {
+	var run R
+	line, err := gw.line(ctx, timeout)
+	if err != nil {
+		return run, err
+	}
+	if err := json.Unmarshal([]byte(line), &run); err != nil {
+		return run, fmt.Errorf("gateway child printed %q: %w", line, err)
+	}
+	if err := gw.stop(); err != nil {
+		return run, fmt.Errorf("gateway child: %w", err)
+	}
+	return run, nil
 }
 
 // startCommandChild runs this executable's command name with args; the
