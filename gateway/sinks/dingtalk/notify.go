@@ -69,11 +69,11 @@ func NotifierFromSettings(s sinks.Settings, people cloud.Directory) (*Notifier, 
 	if o.Common, err = cloud.ParseCommon(s, DefaultBase); err != nil {
 		return nil, fmt.Errorf("dingtalk: %w", err)
 	}
-	agent, err := cloud.Int(s, "agent_id", 0, 1, 1<<53)
+	agent, err := cloud.Int64(s, "agent_id", 0, 1, 1<<53)
 	if err != nil || agent == 0 {
 		return nil, fmt.Errorf("dingtalk: agent_id (the app's AgentId) is required: %v", err)
 	}
-	o.AgentID = int64(agent)
+	o.AgentID = agent
 	if o.Render, err = cloud.ParseNotify(s); err != nil {
 		return nil, fmt.Errorf("dingtalk: %w", err)
 	}

@@ -67,11 +67,17 @@ func Text(s map[string]string, key, def string, maxChars int) (string, error) {
 
 // Int is an integer setting in [lo, hi]: def if absent.
 func Int(s map[string]string, key string, def, lo, hi int) (int, error) {
+	n, err := Int64(s, key, int64(def), int64(lo), int64(hi))
+	return int(n), err
+}
+
+// Int64 is Int for a value that may not fit a 32-bit int (an app's id).
+func Int64(s map[string]string, key string, def, lo, hi int64) (int64, error) {
 	v, ok := s[key]
 	if !ok {
 		return def, nil
 	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < lo || n > hi {
 		return 0, fmt.Errorf("%s %q: want an integer in [%d, %d]", key, v, lo, hi)
 	}
