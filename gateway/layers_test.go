@@ -136,11 +136,15 @@ var gatewayRanks = [][]string{
 	// contract, the uplink (the first sink) too. The code and test kits the
 	// sink kinds share are here too. The console renders what the admin
 	// service answers and the intake taps.
-	{"gateway/uplink", "gateway/sinks/filesink", "gateway/sinks/sinkstest", "gateway/sinks/internal/...",
-		"gateway/console"},
+	{"gateway/uplink", "gateway/sinks/filesink", "gateway/sinks/internal/...", "gateway/console"},
 	// Commands answer through the uplink; metrics' tests read an uplink.
-	// Sinks whose tests run beside the file sink, with the sinks' test kit.
-	{"gateway/commands", "gateway/metrics", "gateway/sinks/..."},
+	{"gateway/commands", "gateway/metrics"},
+	// The sinks' test kit, which reads what a runner reports through the
+	// gateway's /metrics; then the platform sinks' kit built on it.
+	{"gateway/sinks/sinkstest"},
+	{"gateway/sinks/internal/cloudtest"},
+	// Sinks whose tests run beside the file sink, with the sinks' test kits.
+	{"gateway/sinks/..."},
 	// The registry of sinks.
 	{"gateway/sinks/all"},
 	// The wiring.
@@ -227,11 +231,12 @@ func TestGatewayRank(t *testing.T) {
 		"gateway/journal":         0,
 		"gateway/sinks":           2,
 		"gateway/sinks/filesink":  3,
-		"gateway/sinks/webhook":   4,
-		"gateway/sinks/all":       5,
-		"gateway/cmd/officegate":  8,
-		"gateway/cmd/bench":       8,
-		"gateway":                 8,
+		"gateway/sinks/sinkstest": 5,
+		"gateway/sinks/webhook":   7,
+		"gateway/sinks/all":       8,
+		"gateway/cmd/officegate":  11,
+		"gateway/cmd/bench":       11,
+		"gateway":                 11,
 		"gateway/nosuchpackage":   -1,
 		"gateway/journalx":        -1,
 		"gateway/cmdx/officegate": -1,
