@@ -74,10 +74,15 @@ func TestClusterRetainedAcrossNodes(t *testing.T) {
 	if tok := pub.Publish("officegate/gw/status", 1, true, []byte("online")); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish: %v", tok.Error())
 	}
+	// Each subscriber has a client id of its own: the cluster tracks ids
+	// across nodes, and a session reusing the id of one that ended with a
+	// node's kill is refused (EOF) until the cluster has let the old go.
+	subs := 0
 	receive := func(node int) {
 		t.Helper()
 		got := make(chan string, 1)
-		sub := client(t, c.Nodes[node].MQTTURL, fmt.Sprintf("sub%d", node), true)
+		subs++
+		sub := client(t, c.Nodes[node].MQTTURL, fmt.Sprintf("sub%d-%d", node, subs), true)
 		tok := sub.Subscribe("officegate/+/status", 1, func(_ mqtt.Client, m mqtt.Message) {
 			if m.Retained() {
 				select {
