@@ -1,8 +1,6 @@
 package provisioning
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/csvimport"
 )
 
 // ManifestHeader is the first line a manifest must have (FORMAT.md §6).
@@ -19,6 +18,8 @@ const ManifestHeader = "hardware_id,name,kind,room,profile"
 // maxManifest bounds what Import reads: 8 MiB is some 100 000 lines, far
 // above a building.
 const maxManifest = 8 << 20
+
+var manifestFile = csvimport.File{Header: ManifestHeader, Max: maxManifest, Noun: "manifest"}
 
 // ErrManifest is wrapped by Import's error when the manifest has problems.
 var ErrManifest = errors.New("provisioning: manifest rejected")
@@ -55,72 +56,36 @@ func (e *ManifestEntry) Pattern() bool { return strings.ContainsAny(e.HardwareID
 // returns the valid entries and every problem found; the error is for a
 // manifest that cannot be read at all.
 func ParseManifest(r io.Reader) ([]ManifestEntry, []Problem, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxManifest+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("provisioning: reading manifest: %w", err)
-	}
-	if len(data) > maxManifest {
-		return nil, nil, fmt.Errorf("%w: longer than %d bytes", ErrManifest, maxManifest)
-	}
-	data = bytes.TrimPrefix(data, []byte("\ufeff")) // spreadsheets' UTF-8 byte order mark
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = -1 // counted below, with a clearer message
 	var (
-		out      []ManifestEntry
-		probs    []Problem
-		header   = true
-		names    = map[string]int{}
-		hws      = map[string]int{}
-		lastLine = -1
+		out   []ManifestEntry
+		probs []Problem
+		names = map[string]int{}
+		hws   = map[string]int{}
 	)
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			if pe.StartLine == lastLine {
-				break // no progress: the rest is one broken record
-			}
-			lastLine = pe.StartLine
-			probs = append(probs, Problem{Line: pe.StartLine, Reason: pe.Err.Error()})
-			if header {
-				return nil, probs, nil // columns unknown: the lines cannot be read
-			}
-			continue
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("provisioning: reading manifest: %w", err)
-		}
-		line, _ := cr.FieldPos(0)
-		lastLine = line
-		if header {
-			header = false
-			if got := strings.Join(rec, ","); got != ManifestHeader {
-				probs = append(probs, Problem{Line: line, Reason: fmt.Sprintf("header is %q, want %q", got, ManifestHeader)})
-				return nil, probs, nil // columns unknown: the lines cannot be read
-			}
-			continue
-		}
+	err := csvimport.Read(r, manifestFile, func(line int, rec []string) {
 		e, p := parseLine(line, rec)
 		probs = append(probs, p...)
 		if len(p) > 0 {
-			continue
+			return
 		}
 		if l, dup := names[e.Name]; dup {
 			probs = append(probs, Problem{Line: line, Field: "name", Reason: fmt.Sprintf("%q is already on line %d", e.Name, l)})
-			continue
+			return
 		}
 		if l, dup := hws[e.HardwareID]; dup {
 			probs = append(probs, Problem{Line: line, Field: "hardware_id", Reason: fmt.Sprintf("%q is already on line %d", e.HardwareID, l)})
-			continue
+			return
 		}
 		names[e.Name], hws[e.HardwareID] = line, line
 		out = append(out, e)
+	}, func(line int, reason string) {
+		probs = append(probs, Problem{Line: line, Reason: reason})
+	})
+	if errors.Is(err, csvimport.ErrTooLong) {
+		return nil, nil, fmt.Errorf("%w: longer than %d bytes", ErrManifest, maxManifest)
 	}
-	if header {
-		probs = append(probs, Problem{Line: 1, Reason: fmt.Sprintf("empty manifest: want the header %q", ManifestHeader)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("provisioning: reading manifest: %w", err)
 	}
 	return out, probs, nil
 }

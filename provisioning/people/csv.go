@@ -1,8 +1,6 @@
 package people
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/internal/csvimport"
 )
 
 // Header is the first line an import file must have (doc.go, "Import").
@@ -19,6 +18,8 @@ const Header = "person,card,name,lang,dingtalk,wecom,feishu,employee"
 
 // maxImport bounds what Import reads: 8 MiB is some 60 000 people.
 const maxImport = 8 << 20
+
+var importFile = csvimport.File{Header: Header, Max: maxImport, Noun: "file"}
 
 // ErrRejected is wrapped by Import's error when the file has problems.
 var ErrRejected = errors.New("people: import rejected")
@@ -58,66 +59,31 @@ type entry struct {
 // parse reads an import file and checks every line on its own and against
 // the other lines; the error is for a file that cannot be read at all.
 func (d *Directory) parse(r io.Reader) ([]entry, []Problem, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxImport+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("people: reading the import: %w", err)
-	}
-	if len(data) > maxImport {
-		return nil, nil, fmt.Errorf("%w: longer than %d bytes", ErrRejected, maxImport)
-	}
-	data = bytes.TrimPrefix(data, []byte("\ufeff")) // spreadsheets' UTF-8 byte order mark
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = -1 // counted below, with a clearer message
 	var (
-		out      []entry
-		probs    []Problem
-		header   = true
-		ids      = map[string]int{}
-		lastLine = -1
+		out   []entry
+		probs []Problem
+		ids   = map[string]int{}
 	)
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			if pe.StartLine == lastLine {
-				break // no progress: the rest is one broken record
-			}
-			lastLine = pe.StartLine
-			probs = append(probs, Problem{Line: pe.StartLine, Reason: pe.Err.Error()})
-			if header {
-				return nil, probs, nil
-			}
-			continue
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("people: reading the import: %w", err)
-		}
-		line, _ := cr.FieldPos(0)
-		lastLine = line
-		if header {
-			header = false
-			if got := strings.Join(rec, ","); got != Header {
-				return nil, []Problem{{Line: line, Reason: fmt.Sprintf("header is %q, want %q", got, Header)}}, nil
-			}
-			continue
-		}
+	err := csvimport.Read(r, importFile, func(line int, rec []string) {
 		p, ps := d.parseLine(line, rec)
 		probs = append(probs, ps...)
 		if len(ps) > 0 {
-			continue
+			return
 		}
 		if l, dup := ids[p.ID]; dup {
 			probs = append(probs, Problem{Line: line, Field: "person", Reason: fmt.Sprintf("%q is already on line %d", p.ID, l)})
-			continue
+			return
 		}
 		ids[p.ID] = line
 		out = append(out, entry{line, p})
+	}, func(line int, reason string) {
+		probs = append(probs, Problem{Line: line, Reason: reason})
+	})
+	if errors.Is(err, csvimport.ErrTooLong) {
+		return nil, nil, fmt.Errorf("%w: longer than %d bytes", ErrRejected, maxImport)
 	}
-	if header {
-		probs = append(probs, Problem{Line: 1, Reason: fmt.Sprintf("empty file: want the header %q", Header)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("people: reading the import: %w", err)
 	}
 	return out, probs, nil
 }
