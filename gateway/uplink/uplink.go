@@ -116,16 +116,15 @@ type Uplink struct {
 
 	mu sync.Mutex
 	// Guarded by mu.
-	client    mqtt.Client             // the connected client, nil when down
-	sess      context.Context         // the session's context, with client
-	endSess   context.CancelCauseFunc // ends the session (a publish failed), with client
-	up        chan struct{}           // closed once a session is up; a new one when it ends
-	inflight  *atomic.Int64           // the session's publishes awaiting their PUBACK, with client
-	statuses  map[string]envelope.DeviceStatus
-	enroll    []byte // the retained enrollment message; nil: none
-	connected bool
-	lastUp    time.Time
-	broker    string // the URL of the session that is up; "" when down
+	client   mqtt.Client             // the connected client, nil when down
+	sess     context.Context         // the session's context, with client
+	endSess  context.CancelCauseFunc // ends the session (a publish failed), with client
+	up       chan struct{}           // closed once a session is up; a new one when it ends
+	inflight *atomic.Int64           // the session's publishes awaiting their PUBACK, with client
+	statuses map[string]envelope.DeviceStatus
+	enroll   []byte // the retained enrollment message; nil: none
+	lastUp   time.Time
+	broker   string // the URL of the session that is up; "" when down
 }
 
 // New prepares an uplink over the journal's streams. Run starts it.
@@ -176,7 +175,9 @@ func New(j *journal.Journal, o Options) (*Uplink, error) {
 	u := &Uplink{j: j, opt: o, log: log, commands: make(chan Inbound, 64), done: make(chan struct{}),
 		statuses: map[string]envelope.DeviceStatus{}, brokers: append([]string{o.Broker}, o.Brokers...), up: make(chan struct{})}
 	r, err := sinks.New(j, u, sinks.Options{Name: SinkName, Streams: o.Streams, Topics: o.Topics, Format: o.Format,
-		Primary: true, Log: &log, Metrics: sinkMetrics{}, Alarm: u.deadLetter,
+		// No sinks.Metrics: the uplink counts its publishes itself (Metrics),
+		// with the stream and the PUBACK latency the runner does not know.
+		Primary: true, Log: &log, Alarm: u.deadLetter,
 		// The connection's own backoff paces reconnects (Send waits for a
 		// session): a failed round only waits this long to start again.
 		BackoffMin: 10 * time.Millisecond, BackoffMax: time.Second})
@@ -186,14 +187,6 @@ func New(j *journal.Journal, o Options) (*Uplink, error) {
 	u.runner = r
 	return u, nil
 }
-
-// sinkMetrics: the uplink counts its publishes itself (Metrics), with the
-// stream and the PUBACK latency the runner does not know.
-type sinkMetrics struct{}
-
-func (sinkMetrics) Delivered(string)    {}
-func (sinkMetrics) Failed(string)       {}
-func (sinkMetrics) DeadLettered(string) {}
 
 // deadLetter counts a record that can never be published and raises the
 // alarm.
@@ -214,7 +207,7 @@ func (u *Uplink) Commands() <-chan Inbound { return u.commands }
 func (u *Uplink) Connected() (bool, time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.connected, u.lastUp
+	return u.client != nil, u.lastUp
 }
 
 // Broker returns the URL of the broker the session is up with, "" when
@@ -431,7 +424,7 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error, 
 		return fmt.Errorf("uplink: subscribe to commands: %w", err)
 	}
 	u.mu.Lock()
-	u.client, u.connected, u.lastUp, u.broker = c, true, u.opt.Now(), broker
+	u.client, u.lastUp, u.broker = c, u.opt.Now(), broker
 	var statuses []envelope.DeviceStatus
 	for _, st := range u.statuses {
 		statuses = append(statuses, st)
@@ -441,7 +434,7 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error, 
 	u.opt.Metrics.Connected(true)
 	defer func() {
 		u.mu.Lock()
-		u.client, u.sess, u.endSess, u.inflight, u.connected, u.lastUp, u.broker = nil, nil, nil, nil, false, u.opt.Now(), ""
+		u.client, u.sess, u.endSess, u.inflight, u.lastUp, u.broker = nil, nil, nil, nil, u.opt.Now(), ""
 		u.up = make(chan struct{})
 		u.mu.Unlock()
 		u.opt.Metrics.Connected(false)
