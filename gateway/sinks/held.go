@@ -165,50 +165,74 @@ func (r *Runner) Held() []Held {
 	return slices.Clone(r.held.recs)
 }
 
-// hold keeps a record whose person is unmapped, durably, before its cursor
-// moves past it; the first record of a person raises the alarm. Without a
-// held directory, or with the list full, it returns the error and the
-// record is retried like a sink that is down.
-func (r *Runner) hold(ctx context.Context, rec journal.Record, ev Event, ue *UnmappedError) error {
-	h := Held{Sink: r.opt.Name, Stream: rec.Stream, Seq: rec.Seq, ID: ev.ID, Device: ev.Device, Type: ev.Type,
-		Person: ue.Person, Platform: ue.Platform, Since: time.Now().UTC(), Body: rec.Body}
+// hold keeps the records of a batch whose person is unmapped, durably,
+// before their cursors move past them, in one write of the held file: a
+// batch of a newly hired team's punches is one rewrite, not one per punch.
+// The first record of a person raises the alarm. It returns one result per
+// record: nil when it is held (or was, before a crash), else the error, and
+// the record is retried like a sink that is down (no held directory, the
+// list full, the write failed).
+func (r *Runner) hold(ctx context.Context, its []item, ues []*UnmappedError) []error {
+	errs := make([]error, len(its))
+	now := time.Now().UTC()
 	r.mu.Lock()
 	if r.held.path == "" {
 		r.mu.Unlock()
-		return fmt.Errorf("%w (no held directory: retried)", ue)
+		for i, ue := range ues {
+			errs[i] = fmt.Errorf("%w (no held directory: retried)", ue)
+		}
+		return errs
 	}
-	first := true
+	persons := map[string]bool{} // the people with a record held
 	for _, o := range r.held.recs {
-		if o.Stream == h.Stream && o.Seq == h.Seq {
-			r.mu.Unlock()
-			return nil // held before a crash, read again: once is enough
-		}
-		if o.Person == h.Person {
-			first = false
-		}
+		persons[o.Person] = true
 	}
-	if len(r.held.recs) >= MaxHeld {
+	next := slices.Clip(r.held.recs)
+	var added []int // indexes in its of the records held by this call
+	for i, it := range its {
+		ue := ues[i]
+		if slices.ContainsFunc(next, func(o Held) bool { return o.Stream == it.rec.Stream && o.Seq == it.rec.Seq }) {
+			continue // held before a crash, read again: once is enough
+		}
+		if len(next) >= MaxHeld {
+			errs[i] = fmt.Errorf("%w; the sink already holds %d records (the most it holds): import the missing people", ue, MaxHeld)
+			continue
+		}
+		next = append(next, Held{Sink: r.opt.Name, Stream: it.rec.Stream, Seq: it.rec.Seq, ID: it.ev.ID,
+			Device: it.ev.Device, Type: it.ev.Type, Person: ue.Person, Platform: ue.Platform, Since: now, Body: it.rec.Body})
+		added = append(added, i)
+	}
+	if len(added) == 0 {
 		r.mu.Unlock()
-		return fmt.Errorf("%w; the sink already holds %d records (the most it holds): import the missing people", ue, MaxHeld)
+		return errs
 	}
-	next := append(slices.Clone(r.held.recs), h)
 	if err := atomicfile.WriteFile(r.held.path, encodeHeld(next), 0o640); err != nil {
 		r.mu.Unlock()
-		return fmt.Errorf("sinks: sink %q: holding %s seq %d: %w", r.opt.Name, rec.Stream, rec.Seq, err)
+		for _, i := range added {
+			errs[i] = fmt.Errorf("sinks: sink %q: holding %s seq %d: %w", r.opt.Name, its[i].rec.Stream, its[i].rec.Seq, err)
+		}
+		return errs
 	}
 	r.held.recs = next
 	n := len(next)
 	r.heldMetric(n) // under mu, so counts are reported in the order they change
 	r.mu.Unlock()
 	r.setDown(nil)
-	r.log.Warn().Str("stream", rec.Stream).Uint64("seq", rec.Seq).Str("id", ev.ID).Str("person", ue.Person).
-		Str("platform", ue.Platform).Int("held", n).Msg("sinks: held: the person has no user id on the sink's platform")
-	if first && r.opt.HoldAlarm != nil {
-		if err := r.opt.HoldAlarm(ctx, h); err != nil && ctx.Err() == nil {
-			r.log.Warn().Err(err).Str("person", h.Person).Msg("sinks: could not raise the held alarm")
+	for k := range added {
+		h := next[n-len(added)+k]
+		r.log.Warn().Str("stream", h.Stream).Uint64("seq", h.Seq).Str("id", h.ID).Str("person", h.Person).
+			Str("platform", h.Platform).Int("held", n).Msg("sinks: held: the person has no user id on the sink's platform")
+		if persons[h.Person] {
+			continue
+		}
+		persons[h.Person] = true
+		if r.opt.HoldAlarm != nil {
+			if err := r.opt.HoldAlarm(ctx, h); err != nil && ctx.Err() == nil {
+				r.log.Warn().Err(err).Str("person", h.Person).Msg("sinks: could not raise the held alarm")
+			}
 		}
 	}
-	return nil
+	return errs
 }
 
 func (r *Runner) heldMetric(n int) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -301,6 +302,90 @@ func TestUnmappedHeldInBatch(t *testing.T) {
 	for _, i := range []int{0, 2, 4} {
 		if n := s.offers[ids[i]]; n != 1 {
 			t.Fatalf("event %d offered %d times, want once", i, n)
+		}
+	}
+}
+
+// batchMappingSink is a mappingSink that takes up to max events at once
+// and answers for each (a platform's batch endpoint).
+type batchMappingSink struct {
+	*mappingSink
+	max int
+}
+
+func (s batchMappingSink) MaxBatch() int { return s.max }
+
+func (s batchMappingSink) DeliverBatch(ctx context.Context, evs []sinks.Event) (int, error) {
+	be := &sinks.BatchError{}
+	for _, ev := range evs {
+		be.Errs = append(be.Errs, s.Deliver(ctx, ev))
+	}
+	return 0, be
+}
+
+// heldHistory records every held count a runner reports; each report
+// follows one write of the held file.
+type heldHistory struct {
+	counts
+	reports []int
+}
+
+func (c *heldHistory) Held(_ string, n int) {
+	c.mu.Lock()
+	c.reports = append(c.reports, n)
+	c.mu.Unlock()
+}
+func (c *heldHistory) get() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.reports)
+}
+
+// The unmapped records of one batch are held in one write of the held
+// file, not one rewrite of the whole file per record: the counts the
+// runner reports go from none to all of them, with no step between; each
+// person is still alarmed once and every record is in the file.
+func TestUnmappedBatchHeldInOneWrite(t *testing.T) {
+	j := openJournal(t, journal.Consumer{Name: "ding", Streams: []string{"attendance"}})
+	heldDir := filepath.Join(t.TempDir(), "held")
+	s := batchMappingSink{&mappingSink{ids: map[string]string{}, offers: map[string]int{}}, 10}
+	m := &heldHistory{}
+	var amu sync.Mutex
+	alarms := map[string]int{}
+	const n = 5
+	var ids []string
+	for i := range n { // durable before the runner starts: one batch
+		ids = append(ids, punch(t, j, "attendance", i))
+	}
+	r, _ := runRunner(t, j, s, sinks.Options{Name: "ding", Streams: []string{"attendance"}, Topics: topics, Metrics: m,
+		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, HeldDir: heldDir,
+		HoldAlarm: func(_ context.Context, h sinks.Held) error {
+			amu.Lock()
+			alarms[h.Person]++
+			amu.Unlock()
+			return nil
+		}})
+	waitFor(t, "every record held", func() bool { return len(r.Held()) == n })
+	for _, c := range m.get() {
+		if c != 0 && c != n {
+			t.Fatalf("held counts reported %v: the held file was rewritten per record, want one write of all %d", m.get(), n)
+		}
+	}
+	hs, err := sinks.ReadHeld(heldDir, "ding")
+	if err != nil || len(hs) != n {
+		t.Fatalf("held file: %d records, %v", len(hs), err)
+	}
+	for i, h := range hs {
+		if h.ID != ids[i] || h.Person != fmt.Sprintf("u%04d", i) {
+			t.Fatalf("held[%d] = %+v, want event %s of u%04d", i, h, ids[i], i)
+		}
+	}
+	waitFor(t, "an alarm for each person", func() bool { amu.Lock(); defer amu.Unlock(); return len(alarms) == n })
+	amu.Lock()
+	defer amu.Unlock()
+	for p, k := range alarms {
+		if k != 1 {
+			t.Fatalf("person %s alarmed %d times, want once", p, k)
 		}
 	}
 }

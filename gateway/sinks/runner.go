@@ -307,12 +307,15 @@ func (r *Runner) deliver(ctx context.Context, rd *journal.Reader, batch []item) 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		results := outcomes(len(evs), accepted, err)
+		r.holdUnmapped(ctx, batch, results)
 		var failed error // the first retryable failure of this attempt
 		var wait time.Duration
 		keep := batch[:0]
-		for i, res := range outcomes(len(evs), accepted, err) {
+		for i, res := range results {
 			it := batch[i]
 			switch {
+			case res == errHeld: // acknowledged below
 			case res == nil:
 				r.opt.Metrics.Delivered(r.opt.Name)
 			case errors.Is(res, ErrPermanent):
@@ -320,11 +323,6 @@ func (r *Runner) deliver(ctx context.Context, rd *journal.Reader, batch []item) 
 					return err
 				}
 			default:
-				if ue := (*UnmappedError)(nil); errors.As(res, &ue) {
-					if res = r.hold(ctx, it.rec, it.ev, ue); res == nil {
-						break // held (held.go): acknowledged below
-					}
-				}
 				if res != errNotTried && failed == nil {
 					failed = res
 				}
@@ -354,6 +352,35 @@ func (r *Runner) deliver(ctx context.Context, rd *journal.Reader, batch []item) 
 		}
 	}
 	return nil
+}
+
+// errHeld marks a result of a batch whose record the sink now holds
+// (held.go): acknowledged, not counted as delivered.
+var errHeld = errors.New("sinks: held")
+
+// holdUnmapped holds, in one write, the records of a batch refused as
+// Unmapped, and replaces their results with errHeld, or with why they could
+// not be held.
+func (r *Runner) holdUnmapped(ctx context.Context, batch []item, results []error) {
+	var (
+		idx []int
+		its []item
+		ues []*UnmappedError
+	)
+	for i, res := range results {
+		if ue := (*UnmappedError)(nil); errors.As(res, &ue) {
+			idx, its, ues = append(idx, i), append(its, batch[i]), append(ues, ue)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	for k, err := range r.hold(ctx, its, ues) {
+		if err == nil {
+			err = errHeld
+		}
+		results[idx[k]] = err
+	}
 }
 
 // setDown records the sink's state and reports whether it just went down.
