@@ -63,12 +63,7 @@ func New(o Options) (*Sink, error) {
 	if o.AppKey == "" || o.AppSecret == "" {
 		return nil, errors.New("dingtalk: appkey and appsecret are required")
 	}
-	if o.Base == "" {
-		o.Base = DefaultBase
-	}
-	if o.Timeout == 0 {
-		o.Timeout = cloud.DefaultTimeout
-	}
+	o.Common.Defaults(DefaultBase)
 	s := &Sink{o: o, client: o.Common.Client()}
 	s.token = &cloud.Token{Fetch: s.fetchToken, Now: o.Now, Early: 5 * time.Minute}
 	return s, nil
@@ -156,29 +151,19 @@ func (s *Sink) fetchToken(ctx context.Context) (string, time.Duration, error) {
 // one if DingTalk refuses the token, and decodes the reply into out (which
 // must embed errcode handling through reply).
 func (s *Sink) post(ctx context.Context, path string, body any, out *reply) error {
-	for attempt := 0; ; attempt++ {
-		tok, err := s.token.Get(ctx)
-		if err != nil {
-			return err
-		}
+	return s.token.Do(ctx, func(tok string) (bool, error) {
 		*out = reply{}
-		err = cloud.Call(ctx, s.client, cloud.Request{Method: http.MethodPost, Base: s.o.Base, Path: path,
+		err := cloud.Call(ctx, s.client, cloud.Request{Method: http.MethodPost, Base: s.o.Base, Path: path,
 			Query: url.Values{"access_token": {tok}}, Body: body}, out)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if out.ErrCode == codeOK {
-			return nil
+			return false, nil
 		}
 		c := out.code()
-		if c == codeBadToken || c == codeTokenExpired {
-			s.token.Invalidate(tok)
-			if attempt == 0 {
-				continue
-			}
-		}
-		return retryLater(&Error{Endpoint: path, Code: c, Msg: trim(out.ErrMsg)})
-	}
+		return c == codeBadToken || c == codeTokenExpired, retryLater(&Error{Endpoint: path, Code: c, Msg: trim(out.ErrMsg)})
+	})
 }
 
 // retryLater puts the documented rate-limit window on a rate-limited

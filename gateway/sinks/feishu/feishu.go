@@ -61,12 +61,7 @@ func New(o Options) (*Sink, error) {
 	if o.AppID == "" || o.AppSecret == "" {
 		return nil, errors.New("feishu: app_id and app_secret are required")
 	}
-	if o.Base == "" {
-		o.Base = DefaultBase
-	}
-	if o.Timeout == 0 {
-		o.Timeout = cloud.DefaultTimeout
-	}
+	o.Common.Defaults(DefaultBase)
 	if o.EmployeeType == "" {
 		o.EmployeeType = "employee_id"
 	}
@@ -161,37 +156,26 @@ func (s *Sink) fetchToken(ctx context.Context) (string, time.Duration, error) {
 // post calls path with the tenant token (once more with a new one if
 // Feishu refuses it).
 func (s *Sink) post(ctx context.Context, path string, q url.Values, body any) error {
-	for attempt := 0; ; attempt++ {
-		tok, err := s.token.Get(ctx)
-		if err != nil {
-			return err
-		}
+	return s.token.Do(ctx, func(tok string) (bool, error) {
 		var r reply
-		err = cloud.Call(ctx, s.client, cloud.Request{Method: http.MethodPost, Base: s.o.Base, Path: path, Query: q,
+		err := cloud.Call(ctx, s.client, cloud.Request{Method: http.MethodPost, Base: s.o.Base, Path: path, Query: q,
 			Header: http.Header{"Authorization": {"Bearer " + tok}}, Body: body}, &r)
 		code := r.Code
 		var he *cloud.HTTPError
 		if errors.As(err, &he) {
 			code = he.Code
 		} else if err != nil {
-			return err
+			return false, err
 		}
-		switch code {
-		case codeOK:
-			if err == nil {
-				return nil
-			}
-		case codeTokenFormat, codeTokenInvalid, codeTokenExpired:
-			s.token.Invalidate(tok)
-			if attempt == 0 {
-				continue
-			}
+		if code == codeOK && err == nil {
+			return false, nil
 		}
+		stale := code == codeTokenFormat || code == codeTokenInvalid || code == codeTokenExpired
 		if err != nil {
-			return rateLimited(err)
+			return stale, rateLimited(err)
 		}
-		return &Error{Endpoint: path, Code: code, Msg: trim(r.Msg)}
-	}
+		return stale, &Error{Endpoint: path, Code: code, Msg: trim(r.Msg)}
+	})
 }
 
 // rateLimited turns Feishu's 429 (or 400 with 99991400) into a retry no

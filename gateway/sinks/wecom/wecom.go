@@ -63,12 +63,7 @@ func New(o Options) (*Sink, error) {
 	if o.CorpID == "" || o.Secret == "" {
 		return nil, errors.New("wecom: corpid and corpsecret are required")
 	}
-	if o.Base == "" {
-		o.Base = DefaultBase
-	}
-	if o.Timeout == 0 {
-		o.Timeout = cloud.DefaultTimeout
-	}
+	o.Common.Defaults(DefaultBase)
 	if o.DeviceType == 0 {
 		o.DeviceType = 2
 	}
@@ -156,28 +151,19 @@ func (s *Sink) fetchToken(ctx context.Context) (string, time.Duration, error) {
 // post calls path with the cached token, and once more with a new one if
 // WeCom refuses the token.
 func (s *Sink) post(ctx context.Context, path string, body any) error {
-	for attempt := 0; ; attempt++ {
-		tok, err := s.token.Get(ctx)
-		if err != nil {
-			return err
-		}
+	return s.token.Do(ctx, func(tok string) (bool, error) {
 		var r reply
-		err = cloud.Call(ctx, s.client, cloud.Request{Method: http.MethodPost, Base: s.o.Base, Path: path,
+		err := cloud.Call(ctx, s.client, cloud.Request{Method: http.MethodPost, Base: s.o.Base, Path: path,
 			Query: url.Values{"access_token": {tok}}, Body: body}, &r)
 		if err != nil {
-			return err
+			return false, err
 		}
-		switch r.ErrCode {
-		case codeOK:
-			return nil
-		case codeBadToken, codeTokenExpired, codeNoToken:
-			s.token.Invalidate(tok)
-			if attempt == 0 {
-				continue
-			}
+		if r.ErrCode == codeOK {
+			return false, nil
 		}
-		return &Error{Endpoint: path, Code: r.ErrCode, Msg: clean(r.ErrMsg)}
-	}
+		stale := r.ErrCode == codeBadToken || r.ErrCode == codeTokenExpired || r.ErrCode == codeNoToken
+		return stale, &Error{Endpoint: path, Code: r.ErrCode, Msg: clean(r.ErrMsg)}
+	})
 }
 
 // refused says whether err refuses the records themselves.

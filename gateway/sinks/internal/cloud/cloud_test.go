@@ -112,3 +112,41 @@ func TestTokenShortLived(t *testing.T) {
 		t.Fatal("Invalidate did not drop the token")
 	}
 }
+
+// TestTokenDo: a call refused for a stale token runs once more with a new
+// token, and only once.
+func TestTokenDo(t *testing.T) {
+	fetched := 0
+	tk := &Token{Fetch: func(context.Context) (string, time.Duration, error) {
+		fetched++
+		return fmt.Sprintf("t%d", fetched), time.Hour, nil
+	}}
+	refusedErr := errors.New("stale")
+	for _, c := range []struct {
+		name      string
+		staleRuns int
+		wantCalls int
+		wantErr   error
+	}{
+		{"fresh", 0, 1, nil},
+		{"stale once", 1, 2, nil},
+		{"stale twice", 2, 2, refusedErr},
+	} {
+		fetched = 0
+		tk.Invalidate("t1")
+		var toks []string
+		err := tk.Do(context.Background(), func(tok string) (bool, error) {
+			toks = append(toks, tok)
+			if len(toks) <= c.staleRuns {
+				return true, refusedErr
+			}
+			return false, nil
+		})
+		if !errors.Is(err, c.wantErr) || len(toks) != c.wantCalls {
+			t.Errorf("%s: err %v after calls %q; want %v after %d", c.name, err, toks, c.wantErr, c.wantCalls)
+		}
+		if len(toks) == 2 && toks[0] == toks[1] {
+			t.Errorf("%s: retried with the refused token %q", c.name, toks[0])
+		}
+	}
+}

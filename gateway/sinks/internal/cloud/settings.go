@@ -44,6 +44,17 @@ func ParseCommon(s map[string]string, def string) (Common, error) {
 	return c, nil
 }
 
+// Defaults fills what a sink built from Options rather than settings left
+// out: base (the platform's API root) and DefaultTimeout.
+func (c *Common) Defaults(base string) {
+	if c.Base == "" {
+		c.Base = base
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+}
+
 // Client is the HTTP client for c: its timeout, and no redirects (a
 // platform API never redirects; following one would send the token in
 // the query to wherever it points).

@@ -68,3 +68,24 @@ func (t *Token) Invalidate(tok string) {
 		t.tok = ""
 	}
 }
+
+// Do runs call with the cached token, and once more with a new one when
+// call reports the platform refused the token as stale (unknown, expired,
+// malformed): a platform may end a token before its time. call returns the
+// call's outcome; a stale token refused twice returns that outcome.
+func (t *Token) Do(ctx context.Context, call func(tok string) (stale bool, err error)) error {
+	for attempt := 0; ; attempt++ {
+		tok, err := t.Get(ctx)
+		if err != nil {
+			return err
+		}
+		stale, err := call(tok)
+		if stale {
+			t.Invalidate(tok)
+			if attempt == 0 {
+				continue
+			}
+		}
+		return err
+	}
+}
