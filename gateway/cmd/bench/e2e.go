@@ -137,14 +137,8 @@ func e2eMain(ctx context.Context, args []string) error {
 		"Runs emulated devices on PTYs through officegate and mosquitto to a subscriber,\n"+
 		"and raw paho QoS 1 publishing the same messages, in one run, and compares them.\n"+
 		"Needs mosquitto.\n\n", "child", "broker", "state", "ports", "messages", "http", "stage-profile")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("e2e: unexpected argument %q", fs.Arg(0))
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if err := cfg.validate(); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -75,14 +74,8 @@ func journalMain(ctx context.Context, args []string) error {
 	setUsage(fs, "usage: bench journal [flags]\n\n"+
 		"Runs the same store-and-forward work on the journal, bbolt and SQLite (WAL,\n"+
 		"synchronous=FULL), each in its own process, and compares them.\n\n", "child")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("journal: unexpected argument %q", fs.Arg(0))
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	cfg.Stores = strings.Split(*storeList, ",")
 	if err := cfg.validate(); err != nil {

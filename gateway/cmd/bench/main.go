@@ -12,9 +12,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"slices"
@@ -47,6 +49,9 @@ func mainWith(args []string) int {
 	if errors.Is(err, errUsage) {
 		return 2
 	}
+	if errors.Is(err, flag.ErrHelp) { // -h: the usage is printed, nothing failed
+		return 0
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
@@ -78,6 +83,33 @@ func usage() {
 	for _, c := range commands {
 		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
 	}
+}
+
+// parseArgs parses a command's flags. After -h it returns flag.ErrHelp
+// (mainWith exits 0), after a bad flag errUsage (the flag package has said
+// why), and an error for an argument left over: no command takes any.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// childJSON runs a command's gateway side in a child process that exits
+// with its parent, and writes what it measured as one JSON object.
+func childJSON[R any](w io.Writer, run func() (R, error)) error {
+	go exitWithParent()
+	r, err := run()
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(w).Encode(r)
 }
 
 // setUsage makes fs print header and its flags, without the internal ones

@@ -40,8 +40,8 @@ func sinksMain(ctx context.Context, args []string) error {
 	whBatch := fs.Int("webhook-batch", 100, "events per request, both ways")
 	fsync := fs.Bool("fsync", true, "PostgreSQL with fsync on (as in production)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if *profile != "" {
 		f, err := os.Create(*profile)

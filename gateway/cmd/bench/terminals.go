@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -86,14 +85,8 @@ func terminalsMain(ctx context.Context, args []string) error {
 		"gateway side (link, intake, journal, as the daemon wires them, without the\n"+
 		"uplink) runs in a child process per fleet size. Measures punches/s until\n"+
 		"every punch is durable and checks each arrived exactly once, in order.\n\n", "child", "state", "ports")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("terminals: unexpected argument %q", fs.Arg(0))
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	var err error
 	if cfg.Fleets, err = counts(*fleets); err != nil {
@@ -103,12 +96,7 @@ func terminalsMain(ctx context.Context, args []string) error {
 		return err
 	}
 	if cfg.Child {
-		go exitWithParent()
-		r, err := terminalsChild(ctx, cfg, os.Stdin, os.Stdout)
-		if err != nil {
-			return err
-		}
-		return json.NewEncoder(os.Stdout).Encode(r)
+		return childJSON(os.Stdout, func() (terminalsRun, error) { return terminalsChild(ctx, cfg, os.Stdin, os.Stdout) })
 	}
 	return runAndPrint(cfg.JSON, func(progress io.Writer) (terminalsResult, error) { return runTerminals(ctx, cfg, progress) }, printTerminals)
 }

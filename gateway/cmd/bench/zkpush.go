@@ -95,14 +95,8 @@ func zkpushMain(ctx context.Context, args []string) error {
 		"process per fleet size. Measures punches/s until every punch is durable and\n"+
 		"checks each arrived exactly once, in order, under its id; then runs the\n"+
 		"link terminals (bench terminals) with as many punches, for the ratios.\n\n", "child", "state", "serials")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("zkpush: unexpected argument %q", fs.Arg(0))
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	var err error
 	if cfg.Fleets, err = counts(*fleets); err != nil {
@@ -115,12 +109,7 @@ func zkpushMain(ctx context.Context, args []string) error {
 		return err
 	}
 	if cfg.Child {
-		go exitWithParent()
-		r, err := zkpushChild(ctx, cfg, os.Stdin, os.Stdout)
-		if err != nil {
-			return err
-		}
-		return json.NewEncoder(os.Stdout).Encode(r)
+		return childJSON(os.Stdout, func() (zkpushRun, error) { return zkpushChild(ctx, cfg, os.Stdin, os.Stdout) })
 	}
 	return runAndPrint(cfg.JSON, func(progress io.Writer) (zkpushResult, error) { return runZKPush(ctx, cfg, progress) }, printZKPush)
 }
