@@ -37,7 +37,7 @@
 //
 //	GET  /login, POST /login, POST /logout, GET /lang/{en|zh-CN}
 //	GET  /  /devices  /devices/{id}  /enrollment  /firmware  /reception  /rooms  /events
-//	GET  /events/stream                         Server-Sent Events (type, device filters)
+//	GET  /events/stream                         Server-Sent Events (type, device filters; "missed" when the page fell behind)
 //	POST /devices/{id}/command                  operator: door.pulse, time.set
 //	POST /devices/{id}/push                     operator: push its profile's configuration
 //	POST /devices/{id}/rename|retire|replace    admin

@@ -32,6 +32,7 @@ import (
 type fixture struct {
 	t        *testing.T
 	srv      *httptest.Server
+	handler  http.Handler // the console's, as srv serves it
 	reg      *provisioning.Registry
 	hub      *console.Hub
 	cmds     *commander
@@ -107,7 +108,8 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(s.Handler())
+	f.handler = s.Handler()
+	f.srv = httptest.NewServer(f.handler)
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/officegate/officegate/gateway/envelope"
@@ -36,7 +37,7 @@ type Hub struct {
 	// Guarded by mu.
 	recent   []Event            // newest last, at most recentMax
 	byDevice map[string][]Event // newest last, at most deviceRecent each
-	subs     map[chan Event]struct{}
+	subs     map[chan Event]*Subscription
 	day      string // the local date the day's counts are of
 	punches  int
 	visits   map[string]*Visitor // today's, by invite id
@@ -48,7 +49,7 @@ type Hub struct {
 const (
 	recentMax    = 1000
 	deviceRecent = 20
-	subBuffer    = 256 // a live page that falls this far behind misses events (said on the page)
+	subBuffer    = 256 // a live page that falls this far behind misses events (Subscription.Missed tells it)
 	maxWalkIns   = 64
 )
 
@@ -81,7 +82,7 @@ func NewHub(loc *time.Location, now func() time.Time) *Hub {
 	if now == nil {
 		now = time.Now
 	}
-	return &Hub{loc: loc, now: now, byDevice: map[string][]Event{}, subs: map[chan Event]struct{}{},
+	return &Hub{loc: loc, now: now, byDevice: map[string][]Event{}, subs: map[chan Event]*Subscription{},
 		visits: map[string]*Visitor{}, walkins: map[string]*WalkIn{}, printers: map[string]string{}, rooms: map[string]*Room{}}
 }
 
@@ -119,10 +120,11 @@ func (h *Hub) Add(e Event) {
 	}
 	h.byDevice[e.Device] = d
 	h.fold(e)
-	for c := range h.subs {
+	for c, sub := range h.subs {
 		select {
 		case c <- e:
-		default: // that page is behind; it is told by the gap in its ids
+		default: // that page is behind: counted, and the page says so
+			sub.missed.Add(1)
 		}
 	}
 }
@@ -276,16 +278,27 @@ func (h *Hub) Rooms() []Room {
 	return out
 }
 
-// Subscribe returns a channel of events from now on, until ctx ends.
-func (h *Hub) Subscribe(ctx context.Context) <-chan Event {
+// Subscription is a live page's feed of events.
+type Subscription struct {
+	C      <-chan Event // events from Subscribe on, at most subBuffer behind
+	missed atomic.Int64 // events not sent on C because it was full
+}
+
+// Missed returns how many events were left out of C, because it was full,
+// since the last call.
+func (s *Subscription) Missed() int64 { return s.missed.Swap(0) }
+
+// Subscribe returns a feed of events from now on, until ctx ends.
+func (h *Hub) Subscribe(ctx context.Context) *Subscription {
 	c := make(chan Event, subBuffer)
+	sub := &Subscription{C: c}
 	h.mu.Lock()
-	h.subs[c] = struct{}{}
+	h.subs[c] = sub
 	h.mu.Unlock()
 	context.AfterFunc(ctx, func() {
 		h.mu.Lock()
 		delete(h.subs, c)
 		h.mu.Unlock()
 	})
-	return c
+	return sub
 }

@@ -275,7 +275,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 
 // stream is the live events as Server-Sent Events: one "data:" line of
 // JSON per event ({id, type, device, time (in the gateway's zone), text}),
-// filtered by type and device, until the page goes away.
+// filtered by type and device, until the page goes away. A page that fell
+// so far behind that events were left out gets an "event: missed" whose
+// data is how many.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -284,7 +286,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	}
 	q := r.URL.Query()
 	keep := eventFilter(strings.TrimSpace(q.Get("type")), strings.TrimSpace(q.Get("device")))
-	ch := s.o.Hub.Subscribe(r.Context())
+	sub := s.o.Hub.Subscribe(r.Context())
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
@@ -298,9 +300,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 			return
 		case <-tick.C:
 			fmt.Fprint(w, ": keepalive\n\n")
-		case e := <-ch:
+		case e := <-sub.C:
+			if n := sub.Missed(); n > 0 {
+				fmt.Fprintf(w, "event: missed\ndata: %d\n\n", n)
+			}
 			if !keep(e) {
-				continue
+				break
 			}
 			b, _ := json.Marshal(map[string]string{"id": e.ID, "type": e.Type, "device": e.Device,
 				"time": e.Received.In(s.o.Location).Format("15:04:05"), "text": dataText(e.Data)})

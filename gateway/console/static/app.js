@@ -50,6 +50,8 @@
   if (table && window.EventSource) {
     var box = document.getElementById("live-box"), state = document.getElementById("live-state");
     var body = table.tBodies[0], held = [];
+    // Once events were missed, the page says so until it is reloaded.
+    var liveText = function () { return state.getAttribute(state.hasAttribute("data-missed-seen") ? "data-missed" : "data-live"); };
     var paused = function () { return window.scrollY > 40 || box.scrollTop > 40; };
     var row = function (e) {
       var tr = document.createElement("tr");
@@ -66,12 +68,14 @@
     es.onmessage = function (m) {
       held.push(JSON.parse(m.data));
       if (paused()) { state.textContent = state.getAttribute("data-paused") + " (" + held.length + ")"; return; }
-      state.textContent = state.getAttribute("data-live"); flush();
+      state.textContent = liveText(); flush();
     };
     // Open once the gateway has subscribed this page: from here on nothing is missed.
-    es.onopen = function () { state.setAttribute("data-open", "1"); state.textContent = state.getAttribute("data-live"); };
+    es.onopen = function () { state.setAttribute("data-open", "1"); state.textContent = liveText(); };
+    // The gateway left events out of this stream: the table is no longer whole.
+    es.addEventListener("missed", function () { state.setAttribute("data-missed-seen", "1"); state.textContent = liveText(); });
     es.onerror = function () { state.removeAttribute("data-open"); state.textContent = state.getAttribute("data-lost"); };
-    var resume = function () { if (!paused()) { state.textContent = state.getAttribute("data-live"); flush(); } };
+    var resume = function () { if (!paused()) { state.textContent = liveText(); flush(); } };
     window.addEventListener("scroll", resume); box.addEventListener("scroll", resume);
   }
 
