@@ -165,6 +165,14 @@ func (r *Runner) Held() []Held {
 	return slices.Clone(r.held.recs)
 }
 
+// heldCount is len(Held()) without copying the list (up to MaxHeld
+// records) to count it.
+func (r *Runner) heldCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.held.recs)
+}
+
 // hold keeps the records of a batch whose person is unmapped, durably,
 // before their cursors move past them, in one write of the held file: a
 // batch of a newly hired team's punches is one rewrite, not one per punch.
@@ -246,19 +254,20 @@ type HeldMetrics interface {
 	Held(sink string, n int)
 }
 
-// release drops delivered (or dead-lettered) held records from the list.
-func (r *Runner) release(done map[string]bool) error {
+// release drops delivered (or dead-lettered) held records from the list
+// and returns how many are left.
+func (r *Runner) release(done map[string]bool) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	next := slices.DeleteFunc(slices.Clone(r.held.recs), func(h Held) bool {
 		return done[h.Stream+"\x00"+strconv.FormatUint(h.Seq, 10)]
 	})
 	if err := atomicfile.WriteFile(r.held.path, encodeHeld(next), 0o640); err != nil {
-		return fmt.Errorf("sinks: sink %q: releasing held records: %w", r.opt.Name, err)
+		return 0, fmt.Errorf("sinks: sink %q: releasing held records: %w", r.opt.Name, err)
 	}
 	r.held.recs = next
 	r.heldMetric(len(next))
-	return nil
+	return len(next), nil
 }
 
 // runHeld retries the held records at start and whenever Options.Retry
@@ -339,13 +348,14 @@ func (r *Runner) retryHeld(ctx context.Context) (bool, error) {
 		done[h.Stream+"\x00"+strconv.FormatUint(h.Seq, 10)] = true
 	}
 	if len(done) > 0 {
-		if err := r.release(done); err != nil {
+		left, err := r.release(done)
+		if err != nil {
 			// Delivered but still listed: offered again on the next pass
 			// (at least once, by the same id, as after a crash).
 			r.log.Warn().Err(err).Msg("sinks: held records delivered but not yet released")
 			return false, nil
 		}
-		r.log.Info().Int("released", len(done)).Int("held", len(r.Held())).Msg("sinks: held records delivered")
+		r.log.Info().Int("released", len(done)).Int("held", left).Msg("sinks: held records delivered")
 	}
 	return ok, nil
 }

@@ -54,7 +54,7 @@ func (r *Runner) Status() (Status, error) {
 	if err := r.Down(); err != nil {
 		st.Down, st.Class = err.Error(), ClassOf(err)
 	}
-	st.Held = len(r.Held())
+	st.Held = r.heldCount()
 	return st, nil
 }
 
