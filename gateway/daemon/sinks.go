@@ -67,10 +67,14 @@ func (w *wiring) sinkConsumers(jo *journal.Options) error {
 
 // startSinks runs every configured sink from its journal consumer.
 func (w *wiring) startSinks(_ context.Context, g *group) error {
-	var runners []*sinks.Runner
+	var (
+		runners []*sinks.Runner
+		stops   []func() // each runner's person-directory watch
+	)
 	closeAll := func() {
-		for _, r := range runners {
+		for i, r := range runners {
 			r.Close()
+			stops[i]()
 		}
 	}
 	for i, c := range w.consumers {
@@ -91,13 +95,13 @@ func (w *wiring) startSinks(_ context.Context, g *group) error {
 			closeAll()
 			return err
 		}
-		g.Go(func(ctx context.Context) { <-ctx.Done(); stopWatch() })
-		runners = append(runners, r)
+		runners, stops = append(runners, r), append(stops, stopWatch)
 	}
 	w.runners = runners
 	log := w.log
-	for _, r := range runners {
+	for i, r := range runners {
 		g.Go(func(ctx context.Context) {
+			defer stops[i]() // the watch feeds Run: it ends with it
 			if err := r.Run(ctx); err != nil {
 				log.Error().Err(err).Str("sink", r.Name()).Msg("sink stopped")
 			}
