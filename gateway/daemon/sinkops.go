@@ -30,17 +30,17 @@ func (o sinkOps) runner(name string) (*sinks.Runner, error) {
 
 func (o sinkOps) SinkStatus(ctx context.Context) ([]admin.SinkStatus, error) {
 	out := []admin.SinkStatus{}
+	dls, err := sinks.DeadLettersBySink(ctx, o.j)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range o.runners {
 		st, err := r.Status()
 		if err != nil {
 			return nil, err
 		}
-		dls, err := sinks.DeadLetters(ctx, o.j, st.Name)
-		if err != nil {
-			return nil, err
-		}
 		out = append(out, admin.SinkStatus{Name: st.Name, Streams: st.Streams, Backlog: st.Backlog, Oldest: st.Oldest,
-			BacklogBytes: st.Bytes, Alarm: st.Alarm, Down: st.Down, Class: st.Class, Held: st.Held, DeadLetters: len(dls)})
+			BacklogBytes: st.Bytes, Alarm: st.Alarm, Down: st.Down, Class: st.Class, Held: st.Held, DeadLetters: len(dls[st.Name])})
 	}
 	return out, nil
 }

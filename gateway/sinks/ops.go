@@ -93,35 +93,46 @@ func (r *Runner) watchBacklog(ctx context.Context) {
 // DeadLetters lists the dead letters of a sink still in the journal and not
 // replayed, oldest first.
 func DeadLetters(ctx context.Context, j *journal.Journal, sink string) ([]DeadLetter, error) {
-	type key struct {
-		stream string
-		seq    uint64
-	}
-	var out []DeadLetter
-	replayed := map[key]bool{}
-	err := j.Replay(ctx, DeadLetterStream.Name, func(rec journal.Record) error {
-		var dl DeadLetter
-		if err := rec.Decode(&dl); err != nil || dl.Sink != sink {
-			return nil // another sink's, or unreadable: not this sink's to list
-		}
-		if dl.Replayed {
-			replayed[key{dl.Stream, dl.Seq}] = true
-			return nil
-		}
-		dl.At = rec.Time
-		out = append(out, dl)
-		return nil
-	})
+	by, err := DeadLettersBySink(ctx, j)
 	if err != nil {
 		return nil, fmt.Errorf("sinks: dead letters of %q: %w", sink, err)
 	}
-	keep := out[:0]
-	for _, dl := range out {
-		if !replayed[key{dl.Stream, dl.Seq}] {
-			keep = append(keep, dl)
+	return by[sink], nil
+}
+
+// DeadLettersBySink lists every sink's dead letters still in the journal
+// and not replayed, oldest first, in one pass over the dead-letter stream
+// (a status of every sink reads it once, not once per sink).
+func DeadLettersBySink(ctx context.Context, j *journal.Journal) (map[string][]DeadLetter, error) {
+	type key struct {
+		sink, stream string
+		seq          uint64
+	}
+	var all []DeadLetter
+	replayed := map[key]bool{}
+	err := j.Replay(ctx, DeadLetterStream.Name, func(rec journal.Record) error {
+		var dl DeadLetter
+		if err := rec.Decode(&dl); err != nil {
+			return nil // unreadable: no sink's to list
+		}
+		if dl.Replayed {
+			replayed[key{dl.Sink, dl.Stream, dl.Seq}] = true
+			return nil
+		}
+		dl.At = rec.Time
+		all = append(all, dl)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sinks: dead letters: %w", err)
+	}
+	by := map[string][]DeadLetter{}
+	for _, dl := range all {
+		if !replayed[key{dl.Sink, dl.Stream, dl.Seq}] {
+			by[dl.Sink] = append(by[dl.Sink], dl)
 		}
 	}
-	return keep, nil
+	return by, nil
 }
 
 // ReplayResult is what Replay did with each dead letter.

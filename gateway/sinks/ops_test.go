@@ -239,3 +239,33 @@ func (l lockedBuilder) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
+
+// One pass lists every sink's dead letters apart: a sink's replay mark
+// clears its own dead letter, not another sink's of the same record.
+func TestDeadLettersBySink(t *testing.T) {
+	j := openJournal(t, journal.Consumer{Name: "hr", Streams: []string{"attendance"}})
+	ctx := context.Background()
+	for _, dl := range []sinks.DeadLetter{
+		{Sink: "a", Stream: "attendance", Seq: 5, ID: "e5", Error: "refused"},
+		{Sink: "b", Stream: "attendance", Seq: 5, ID: "e5", Error: "refused"},
+		{Sink: "b", Stream: "attendance", Seq: 6, ID: "e6", Error: "refused"},
+		{Sink: "a", Stream: "attendance", Seq: 5, ID: "e5", Replayed: true},
+	} {
+		if _, err := j.AppendCBOR(ctx, sinks.DeadLetterStream.Name, dl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	by, err := sinks.DeadLettersBySink(ctx, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(by["a"]) != 0 || len(by["b"]) != 2 || by["b"][0].Seq != 5 || by["b"][1].Seq != 6 {
+		t.Fatalf("dead letters by sink %+v, want none of a and b's seq 5 and 6", by)
+	}
+	for _, sink := range []string{"a", "b"} {
+		dls, err := sinks.DeadLetters(ctx, j, sink)
+		if err != nil || len(dls) != len(by[sink]) {
+			t.Fatalf("DeadLetters(%q) = %+v, %v; by sink %+v", sink, dls, err, by[sink])
+		}
+	}
+}
