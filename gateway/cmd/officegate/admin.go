@@ -286,18 +286,7 @@ func (a *adminCmd) devices(ctx context.Context, args []string) error {
 			return err
 		}
 		res, err := a.client().Import(ctx, csv)
-		var ae *admin.Error
-		if errors.As(err, &ae) && len(ae.Problems) > 0 {
-			for _, p := range ae.Problems {
-				if p.Field != "" {
-					fmt.Fprintf(a.stderr, "%s:%d: %s: %s\n", pos[0], p.Line, p.Field, p.Reason)
-				} else {
-					fmt.Fprintf(a.stderr, "%s:%d: %s\n", pos[0], p.Line, p.Reason)
-				}
-			}
-			return fmt.Errorf("%s: %d problem(s), nothing applied", pos[0], len(ae.Problems))
-		}
-		if err != nil {
+		if err := a.problems(pos[0], err); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: %d approved, %d waiting for their device, %d already applied\n", pos[0], len(res.Approved), len(res.Waiting), len(res.Done))
@@ -613,4 +602,22 @@ func ago(now, t time.Time) string {
 		return fmt.Sprintf("%dh ago", int(d/time.Hour))
 	}
 	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+}
+
+// problems prints, one per line as file:line: field: reason, the problems
+// of a CSV file the daemon rejected, and returns the error saying nothing
+// was applied. Any other error is returned as it is.
+func (a *adminCmd) problems(file string, err error) error {
+	var ae *admin.Error
+	if !errors.As(err, &ae) || len(ae.Problems) == 0 {
+		return err
+	}
+	for _, p := range ae.Problems {
+		if p.Field != "" {
+			fmt.Fprintf(a.stderr, "%s:%d: %s: %s\n", file, p.Line, p.Field, p.Reason)
+		} else {
+			fmt.Fprintf(a.stderr, "%s:%d: %s\n", file, p.Line, p.Reason)
+		}
+	}
+	return fmt.Errorf("%s: %d problem(s), nothing applied", file, len(ae.Problems))
 }

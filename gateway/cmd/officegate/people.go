@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,18 +35,7 @@ func (a *adminCmd) people(ctx context.Context, args []string) error {
 			return err
 		}
 		res, err := a.client().PeopleImport(ctx, csv, *replace)
-		var ae *admin.Error
-		if errors.As(err, &ae) && len(ae.Problems) > 0 {
-			for _, p := range ae.Problems {
-				if p.Field != "" {
-					fmt.Fprintf(a.stderr, "%s:%d: %s: %s\n", pos[0], p.Line, p.Field, p.Reason)
-				} else {
-					fmt.Fprintf(a.stderr, "%s:%d: %s\n", pos[0], p.Line, p.Reason)
-				}
-			}
-			return fmt.Errorf("%s: %d problem(s), nothing applied", pos[0], len(ae.Problems))
-		}
-		if err != nil {
+		if err := a.problems(pos[0], err); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: %d added, %d updated, %d unchanged, %d removed; held punches of the people added are delivered now\n",
