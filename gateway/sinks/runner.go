@@ -402,8 +402,7 @@ func (r *Runner) setDown(err error) bool {
 // stream, waiting while the journal refuses it (a full disk), then raises
 // the alarm. Only then may the record's cursor move past it.
 func (r *Runner) deadLetter(ctx context.Context, rec journal.Record, ev Event, cause error) error {
-	dl := DeadLetter{Sink: r.opt.Name, Stream: rec.Stream, Seq: rec.Seq, ID: ev.ID, Device: ev.Device,
-		Type: ev.Type, Error: cause.Error(), Body: rec.Body}
+	dl := r.deadLetterOf(rec, ev, cause)
 	for attempt := 0; ; attempt++ {
 		_, err := r.j.AppendCBOR(ctx, DeadLetterStream.Name, dl)
 		if err == nil {
@@ -422,12 +421,23 @@ func (r *Runner) deadLetter(ctx context.Context, rec journal.Record, ev Event, c
 	r.opt.Metrics.DeadLettered(r.opt.Name)
 	r.log.Error().Err(cause).Str("stream", rec.Stream).Uint64("seq", rec.Seq).Str("id", ev.ID).Str("device", ev.Device).
 		Msg("sinks: the sink can never accept this record: kept in the dead-letter stream")
-	if r.opt.Alarm != nil {
-		if err := r.opt.Alarm(ctx, dl); err != nil && ctx.Err() == nil {
-			r.log.Warn().Err(err).Uint64("seq", rec.Seq).Msg("sinks: could not raise the dead-letter alarm")
-		}
-	}
+	r.alarm(ctx, dl)
 	return nil
+}
+
+func (r *Runner) deadLetterOf(rec journal.Record, ev Event, cause error) DeadLetter {
+	return DeadLetter{Sink: r.opt.Name, Stream: rec.Stream, Seq: rec.Seq, ID: ev.ID, Device: ev.Device,
+		Type: ev.Type, Error: cause.Error(), Body: rec.Body}
+}
+
+// alarm raises the dead-letter alarm (Options.Alarm); an error is logged.
+func (r *Runner) alarm(ctx context.Context, dl DeadLetter) {
+	if r.opt.Alarm == nil {
+		return
+	}
+	if err := r.opt.Alarm(ctx, dl); err != nil && ctx.Err() == nil {
+		r.log.Warn().Err(err).Uint64("seq", dl.Seq).Msg("sinks: could not raise the dead-letter alarm")
+	}
 }
 
 // render turns a journaled record into the event the sink receives. skip

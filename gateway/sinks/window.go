@@ -232,10 +232,9 @@ func (r *Runner) undeliverable(ctx context.Context, rec journal.Record, ev Event
 		r.opt.Metrics.DeadLettered(r.opt.Name)
 		r.log.Error().Err(cause).Str("stream", rec.Stream).Uint64("seq", rec.Seq).
 			Msg("sinks: the sink can never accept this record, and the journal has no dead-letter stream: dropped")
-		if r.opt.Alarm != nil {
-			r.opt.Alarm(ctx, DeadLetter{Sink: r.opt.Name, Stream: rec.Stream, Seq: rec.Seq, ID: ev.ID, Device: ev.Device,
-				Type: ev.Type, Error: cause.Error()})
-		}
+		dl := r.deadLetterOf(rec, ev, cause)
+		dl.Body = nil // not kept anywhere
+		r.alarm(ctx, dl)
 		return nil
 	}
 	return err
