@@ -64,7 +64,7 @@ func Punch(body map[string]any, cardKey []byte) (map[string]any, error) {
 				// that may be a number is dropped rather than leaked.
 			case cardKey != nil:
 				out["card_hash"] = devices.KeyedHash(cardKey, c)
-			case validCard(c):
+			case ValidCard(c):
 				out["card"] = c
 			default:
 				raw[k] = c
@@ -82,8 +82,9 @@ func Punch(body map[string]any, cardKey []byte) (map[string]any, error) {
 	return out, nil
 }
 
-// validCard accepts the contract's card text: decimal, or facility:number.
-func validCard(c string) bool {
+// ValidCard accepts the contract's card text: decimal, or facility:number.
+// The people directory checks the cards it is given with it too.
+func ValidCard(c string) bool {
 	if len(c) > 41 {
 		return false
 	}

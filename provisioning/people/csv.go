@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/devices/terminal"
 	"github.com/officegate/officegate/internal/csvimport"
 )
 
@@ -108,7 +109,7 @@ func (d *Directory) parseLine(line int, rec []string) (Person, []Problem) {
 	case c == "":
 	case IsCardHash(c):
 		p.CardHash = c
-	case !cardNumber(c):
+	case !terminal.ValidCard(c):
 		// Never quoted: it may be a card number mistyped.
 		probs = append(probs, Problem{Line: line, Field: "card", Reason: "neither a card hash (64 lower-case hex digits) nor a card number (decimal, or facility:number)"})
 	case d.opts.CardKey == nil:
@@ -129,31 +130,6 @@ func (d *Directory) parseLine(line int, rec []string) (Person, []Problem) {
 		}
 	}
 	return p, probs
-}
-
-// cardNumber accepts a card as terminals report it: decimal, or
-// facility:number.
-func cardNumber(c string) bool {
-	if len(c) > 41 {
-		return false
-	}
-	f, n, two := strings.Cut(c, ":")
-	if !two {
-		return digits(c)
-	}
-	return digits(f) && digits(n)
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Import applies an import file (doc.go, "Import"). Every line is checked,
