@@ -35,11 +35,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/officegate/officegate/gateway/sinks/internal/cloudtest"
 )
 
 // Record is an accepted punch record.
@@ -60,97 +60,39 @@ type Message struct {
 
 // Server is a fake DingTalk.
 type Server struct {
-	*httptest.Server
+	*cloudtest.Double // Now, TokenTTL (default 7200 s), Users, Down, Malformed, Hang
 
 	AppKey, AppSecret string // immutable after NewServer
 
-	mu sync.Mutex
-	// Guarded by mu; tests set the knobs with Set.
-	Now       func() time.Time
-	TokenTTL  time.Duration // default 7200 s
-	Users     map[string]bool
-	RateLimit int  // answer the next n calls 88/90018
-	Busy      int  // answer the next n calls -1
-	Down      int  // answer the next n requests HTTP 502; -1: until set to 0
-	Malformed int  // answer the next n requests with an HTML page
-	Hang      bool // never answer
-	tokens    map[string]time.Time
-	nTok      int
+	// Guarded by the Double's lock; tests set the knobs with Set.
+	RateLimit int // answer the next n calls 88/90018
+	Busy      int // answer the next n calls -1
 	records   []Record
 	messages  []Message
 	sentDay   map[string]bool // user + day + content
-	calls     map[string]int
-	hang      chan struct{}
 }
 
 // NewServer starts a server for an app; Close stops it.
 func NewServer(appKey, appSecret string, users ...string) *Server {
-	s := &Server{AppKey: appKey, AppSecret: appSecret, Now: time.Now, TokenTTL: 7200 * time.Second,
-		Users: map[string]bool{}, tokens: map[string]time.Time{}, sentDay: map[string]bool{},
-		calls: map[string]int{}, hang: make(chan struct{})}
-	for _, u := range users {
-		s.Users[u] = true
-	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := &Server{AppKey: appKey, AppSecret: appSecret, sentDay: map[string]bool{}}
+	s.Double = cloudtest.NewDouble(cloudtest.DoubleOptions{TokenTTL: 7200 * time.Second, TokenPrefix: "dt",
+		Page: "<html><body>系统维护中</body></html>", Users: users}, s.serve)
 	return s
 }
 
-// Close releases hanging requests and stops the server.
-func (s *Server) Close() {
-	s.mu.Lock()
-	select {
-	case <-s.hang:
-	default:
-		close(s.hang)
-	}
-	s.mu.Unlock()
-	s.Server.Close()
-}
-
 // Set runs f with the server's lock held, to turn its knobs.
-func (s *Server) Set(f func(s *Server)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f(s)
-}
+func (s *Server) Set(f func(s *Server)) { s.Locked(func() { f(s) }) }
 
 // Records returns the accepted punch records, in order.
-func (s *Server) Records() []Record {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Record(nil), s.records...)
-}
-
-// Messages returns the delivered notifications, in order.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Message(nil), s.messages...)
-}
-
-// Count returns how many requests path had.
-func (s *Server) Count(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[path]
-}
-
-// Tokens returns every token issued and still valid.
-func (s *Server) Tokens() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for t := range s.tokens {
-		out = append(out, t)
-	}
+func (s *Server) Records() (out []Record) {
+	s.Locked(func() { out = append(out, s.records...) })
 	return out
 }
 
-// Revoke invalidates every token issued so far.
-func (s *Server) Revoke() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.tokens)
+// Messages returns the delivered notifications, in order.
+func (s *Server) Messages() (out []Message) {
+	s.Locked(func() { out = append(out, s.messages...) })
+	return out
 }
 
 func reply(w http.ResponseWriter, m map[string]any) {
@@ -167,32 +109,9 @@ func sub(w http.ResponseWriter, subCode, msg string) {
 		"errmsg": fmt.Sprintf("ding talk error[subcode=%s,submsg=%s]", subCode, msg), "request_id": "req"})
 }
 
+// serve answers a request the knobs of the Double left to it, with the
+// lock held.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.calls[r.URL.Path]++
-	if s.Hang {
-		hang := s.hang
-		s.mu.Unlock()
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-		return
-	}
-	defer s.mu.Unlock()
-	switch {
-	case s.Down != 0:
-		if s.Down > 0 {
-			s.Down--
-		}
-		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
-		return
-	case s.Malformed > 0:
-		s.Malformed--
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, "<html><body>系统维护中</body></html>")
-		return
-	}
 	if r.URL.Path == "/gettoken" {
 		s.gettoken(w, r)
 		return
@@ -202,7 +121,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.URL.Query().Get("access_token")
-	exp, ok := s.tokens[tok]
+	exp, ok := s.Expiry(tok)
 	switch {
 	case !ok:
 		sub(w, "40014", "不合法的access_token")
@@ -237,9 +156,7 @@ func (s *Server) gettoken(w http.ResponseWriter, r *http.Request) {
 		fail(w, 40089, "不合法的corpid或corpsecret")
 		return
 	}
-	s.nTok++
-	tok := "dt" + strconv.Itoa(s.nTok) + strconv.FormatInt(s.Now().UnixNano(), 36)
-	s.tokens[tok] = s.Now().Add(s.TokenTTL)
+	tok := s.Issue()
 	reply(w, map[string]any{"errcode": 0, "errmsg": "ok", "access_token": tok, "expires_in": int(s.TokenTTL / time.Second)})
 }
 

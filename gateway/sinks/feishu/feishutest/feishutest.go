@@ -33,12 +33,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/officegate/officegate/gateway/sinks/internal/cloudtest"
 )
 
 // Flow is an imported punch flow.
@@ -60,99 +60,40 @@ type Message struct {
 
 // Server is a fake Feishu.
 type Server struct {
-	*httptest.Server
+	*cloudtest.Double // Now, TokenTTL (default 2 hours), Users, Down, Malformed, Hang
 
 	AppID, AppSecret string // immutable after NewServer
 
-	mu sync.Mutex
-	// Guarded by mu; tests set the knobs with Set.
-	Now       func() time.Time
-	TokenTTL  time.Duration // default 2 hours
-	Users     map[string]bool
-	RateLimit int  // answer the next n calls 429/99991400
-	Reset     int  // x-ogw-ratelimit-reset, seconds; default 1
-	Down      int  // answer the next n requests HTTP 502; -1: until 0
-	Malformed int  // answer the next n requests with an HTML page
-	Hang      bool // never answer
-	tokens    map[string]time.Time
+	// Guarded by the Double's lock; tests set the knobs with Set.
+	RateLimit int // answer the next n calls 429/99991400
+	Reset     int // x-ogw-ratelimit-reset, seconds; default 1
 	current   string
-	nTok      int
 	flows     []Flow
 	messages  []Message
 	uuids     map[string]time.Time
-	calls     map[string]int
-	hang      chan struct{}
 }
 
 // NewServer starts a server for an app; Close stops it.
 func NewServer(appID, appSecret string, users ...string) *Server {
-	s := &Server{AppID: appID, AppSecret: appSecret, Now: time.Now, TokenTTL: 2 * time.Hour, Reset: 1,
-		Users: map[string]bool{}, tokens: map[string]time.Time{}, uuids: map[string]time.Time{},
-		calls: map[string]int{}, hang: make(chan struct{})}
-	for _, u := range users {
-		s.Users[u] = true
-	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := &Server{AppID: appID, AppSecret: appSecret, Reset: 1, uuids: map[string]time.Time{}}
+	s.Double = cloudtest.NewDouble(cloudtest.DoubleOptions{TokenTTL: 2 * time.Hour, TokenPrefix: "t-",
+		Page: "<html><body>gateway error</body></html>", Users: users}, s.serve)
 	return s
 }
 
-// Close releases hanging requests and stops the server.
-func (s *Server) Close() {
-	s.mu.Lock()
-	select {
-	case <-s.hang:
-	default:
-		close(s.hang)
-	}
-	s.mu.Unlock()
-	s.Server.Close()
-}
-
 // Set runs f with the server's lock held.
-func (s *Server) Set(f func(s *Server)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f(s)
-}
+func (s *Server) Set(f func(s *Server)) { s.Locked(func() { f(s) }) }
 
 // Flows returns the imported flows, in order.
-func (s *Server) Flows() []Flow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Flow(nil), s.flows...)
-}
-
-// Messages returns the sent messages, in order.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Message(nil), s.messages...)
-}
-
-// Count returns how many requests path had.
-func (s *Server) Count(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[path]
-}
-
-// Tokens returns every token issued and still valid.
-func (s *Server) Tokens() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for t := range s.tokens {
-		out = append(out, t)
-	}
+func (s *Server) Flows() (out []Flow) {
+	s.Locked(func() { out = append(out, s.flows...) })
 	return out
 }
 
-// Revoke invalidates every token issued so far.
-func (s *Server) Revoke() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.tokens)
-	s.current = ""
+// Messages returns the sent messages, in order.
+func (s *Server) Messages() (out []Message) {
+	s.Locked(func() { out = append(out, s.messages...) })
+	return out
 }
 
 func reply(w http.ResponseWriter, status, code int, msg string, data any) {
@@ -171,31 +112,10 @@ const (
 	msgPath   = "/open-apis/im/v1/messages"
 )
 
+// serve answers a request the knobs of the Double left to it, with the
+// lock held.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.calls[r.URL.Path]++
-	if s.Hang {
-		hang := s.hang
-		s.mu.Unlock()
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-		return
-	}
-	defer s.mu.Unlock()
 	switch {
-	case s.Down != 0:
-		if s.Down > 0 {
-			s.Down--
-		}
-		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
-		return
-	case s.Malformed > 0:
-		s.Malformed--
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, "<html><body>gateway error</body></html>")
-		return
 	case s.RateLimit > 0:
 		s.RateLimit--
 		w.Header().Set("x-ogw-ratelimit-limit", "50")
@@ -217,7 +137,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, 99991661, "Missing access token for authorization", nil)
 		return
 	}
-	if exp, ok := s.tokens[strings.TrimPrefix(auth, "Bearer ")]; !ok || !s.Now().Before(exp) {
+	if exp, ok := s.Expiry(strings.TrimPrefix(auth, "Bearer ")); !ok || !s.Now().Before(exp) {
 		reply(w, http.StatusBadRequest, 99991663, "Invalid access token for authorization", nil)
 		return
 	}
@@ -238,15 +158,13 @@ func (s *Server) token(w http.ResponseWriter, body []byte) {
 		return
 	}
 	now := s.Now()
-	if exp, ok := s.tokens[s.current]; ok && exp.Sub(now) >= 30*time.Minute {
+	if exp, ok := s.Expiry(s.current); ok && exp.Sub(now) >= 30*time.Minute {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		json.NewEncoder(w).Encode(map[string]any{"code": 0, "msg": "ok", "tenant_access_token": s.current,
 			"expire": int(exp.Sub(now) / time.Second)})
 		return
 	}
-	s.nTok++
-	s.current = fmt.Sprintf("t-%d%s", s.nTok, strconv.FormatInt(now.UnixNano(), 36))
-	s.tokens[s.current] = now.Add(s.TokenTTL)
+	s.current = s.Issue()
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(map[string]any{"code": 0, "msg": "ok", "tenant_access_token": s.current,
 		"expire": int(s.TokenTTL / time.Second)})

@@ -33,11 +33,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/officegate/officegate/gateway/sinks/internal/cloudtest"
 )
 
 // Record is an accepted check-in record, as WeCom stored it.
@@ -65,87 +65,40 @@ type Message struct {
 
 // Server is a fake WeCom.
 type Server struct {
-	*httptest.Server
+	*cloudtest.Double // Now, TokenTTL (default 7200 s, 91039), Users, Down, Malformed, Hang
 
-	// Immutable after NewServer.
+	// Immutable.
 	CorpID, Secret string
 
-	mu sync.Mutex
-	// Guarded by mu; tests set the knobs.
-	Now       func() time.Time // the server's clock
-	TokenTTL  time.Duration    // default 7200 s (91039)
-	Users     map[string]bool  // the corp's userids
-	RateLimit int              // answer the next n calls 45009
-	Busy      int              // answer the next n calls -1
-	Down      int              // answer the next n requests HTTP 502; -1: until set to 0
-	Malformed int              // answer the next n requests with an HTML page
-	Hang      bool             // never answer (until the client gives up)
-	tokens    map[string]time.Time
-	nTok      int
+	// Guarded by the Double's lock; tests set the knobs with Set.
+	RateLimit int // answer the next n calls 45009
+	Busy      int // answer the next n calls -1
 	records   []Record
 	messages  []Message
 	sentAt    map[string]time.Time // duplicate check: touser+content → last sent
-	Calls     map[string]int       // requests by path
-	hang      chan struct{}
 }
 
 // NewServer starts a server for corp id and secret; Close stops it.
 func NewServer(corpID, secret string, users ...string) *Server {
-	s := &Server{CorpID: corpID, Secret: secret, Now: time.Now, TokenTTL: 7200 * time.Second,
-		Users: map[string]bool{}, tokens: map[string]time.Time{}, sentAt: map[string]time.Time{},
-		Calls: map[string]int{}, hang: make(chan struct{})}
-	for _, u := range users {
-		s.Users[u] = true
-	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := &Server{CorpID: corpID, Secret: secret, sentAt: map[string]time.Time{}}
+	s.Double = cloudtest.NewDouble(cloudtest.DoubleOptions{TokenTTL: 7200 * time.Second, TokenPrefix: "tok",
+		Page: "<html><body>upstream error</body></html>", Users: users}, s.serve)
 	return s
 }
 
-// Close releases hanging requests and stops the server.
-func (s *Server) Close() {
-	s.mu.Lock()
-	select {
-	case <-s.hang:
-	default:
-		close(s.hang)
-	}
-	s.mu.Unlock()
-	s.Server.Close()
-}
-
 // Set runs f with the server's lock held, to turn its knobs.
-func (s *Server) Set(f func(s *Server)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f(s)
-}
+func (s *Server) Set(f func(s *Server)) { s.Locked(func() { f(s) }) }
 
 // Records returns the accepted check-in records, in the order accepted.
-func (s *Server) Records() []Record {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Record(nil), s.records...)
+func (s *Server) Records() (out []Record) {
+	s.Locked(func() { out = append(out, s.records...) })
+	return out
 }
 
 // Messages returns the sent messages, in order.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Message(nil), s.messages...)
-}
-
-// Count returns how many requests path had.
-func (s *Server) Count(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.Calls[path]
-}
-
-// Revoke invalidates every token issued so far.
-func (s *Server) Revoke() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.tokens)
+func (s *Server) Messages() (out []Message) {
+	s.Locked(func() { out = append(out, s.messages...) })
+	return out
 }
 
 func reply(w http.ResponseWriter, code int, msg string, extra map[string]any) {
@@ -157,32 +110,9 @@ func reply(w http.ResponseWriter, code int, msg string, extra map[string]any) {
 	json.NewEncoder(w).Encode(m)
 }
 
+// serve answers a request the knobs of the Double left to it, with the
+// lock held.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.Calls[r.URL.Path]++
-	if s.Hang {
-		hang := s.hang
-		s.mu.Unlock()
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-		return
-	}
-	defer s.mu.Unlock()
-	switch {
-	case s.Down != 0:
-		if s.Down > 0 {
-			s.Down--
-		}
-		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
-		return
-	case s.Malformed > 0:
-		s.Malformed--
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, "<html><body>upstream error</body></html>")
-		return
-	}
 	switch r.URL.Path {
 	case "/cgi-bin/gettoken":
 		s.gettoken(w, r)
@@ -230,9 +160,7 @@ func (s *Server) gettoken(w http.ResponseWriter, r *http.Request) {
 	case q.Get("corpsecret") != s.Secret:
 		reply(w, 40001, "invalid credential", nil)
 	default:
-		s.nTok++
-		tok := fmt.Sprintf("tok%d-%s", s.nTok, strconv.FormatInt(s.Now().UnixNano(), 36))
-		s.tokens[tok] = s.Now().Add(s.TokenTTL)
+		tok := s.Issue()
 		reply(w, 0, "ok", map[string]any{"access_token": tok, "expires_in": int(s.TokenTTL / time.Second)})
 	}
 }
@@ -241,7 +169,7 @@ func (s *Server) checkToken(tok string) (int, string) {
 	if tok == "" {
 		return 41001, "access_token missing"
 	}
-	exp, ok := s.tokens[tok]
+	exp, ok := s.Expiry(tok)
 	switch {
 	case !ok:
 		return 40014, "invalid access_token"
@@ -344,16 +272,4 @@ func (s *Server) send(w http.ResponseWriter, body []byte) {
 	}
 	s.messages = append(s.messages, Message{ToUser: req.ToUser, AgentID: req.AgentID, Content: req.Text.Content})
 	reply(w, 0, "ok", map[string]any{"msgid": strconv.Itoa(len(s.messages))})
-}
-
-// Tokens returns every token issued and still valid, for tests that check
-// a token never leaks.
-func (s *Server) Tokens() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for t := range s.tokens {
-		out = append(out, t)
-	}
-	return out
 }
