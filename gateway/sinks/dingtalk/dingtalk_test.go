@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,18 +22,6 @@ const (
 	appSecret = "GT-lsu-taDAsTs-APPSECRET-9f8e7d6c"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 var base = time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 
 func staff(t *testing.T) *people.Directory {
@@ -44,14 +31,14 @@ func staff(t *testing.T) *people.Directory {
 		people.Person{ID: "9999", DingTalk: "departed"})
 }
 
-func newServer(t *testing.T, clk *fakeClock) *dingtalktest.Server {
+func newServer(t *testing.T, clk *cloudtest.Clock) *dingtalktest.Server {
 	srv := dingtalktest.NewServer(appKey, appSecret, "manager4220", "user123")
 	srv.Set(func(s *dingtalktest.Server) { s.Now = clk.Now })
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-func newSink(t *testing.T, srv *dingtalktest.Server, clk *fakeClock, d *people.Directory, mod func(*dingtalk.Options)) *dingtalk.Sink {
+func newSink(t *testing.T, srv *dingtalktest.Server, clk *cloudtest.Clock, d *people.Directory, mod func(*dingtalk.Options)) *dingtalk.Sink {
 	t.Helper()
 	o := dingtalk.Options{AppKey: appKey, AppSecret: appSecret, People: cloud.People(d, people.DingTalk), Now: clk.Now}
 	o.Base, o.Timeout = srv.URL, 5*time.Second
@@ -72,7 +59,7 @@ func punchEv(t *testing.T, person string, at time.Time) sinks.Event {
 // DingTalk down for a while as punches arrive on two terminals: afterwards
 // every punch is there, each terminal's in order, none dead-lettered.
 func TestDownThenDeliveredInOrder(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	srv.Set(func(s *dingtalktest.Server) { s.Down = -1 })
 	h := cloudtest.Start(t, "ding", newSink(t, srv, clk, staff(t), nil), nil)
@@ -114,7 +101,7 @@ func TestDownThenDeliveredInOrder(t *testing.T) {
 // A punch DingTalk refuses (an unknown userid, a time beyond 180 days) is
 // dead-lettered with an alarm; the others flow.
 func TestPoisonRecordDeadLettered(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	h := cloudtest.Start(t, "ding", newSink(t, srv, clk, staff(t), nil), nil)
 	h.Punch(t, "t1", "1001", base)
@@ -132,7 +119,7 @@ func TestPoisonRecordDeadLettered(t *testing.T) {
 // The token is cached, renewed before it expires, and fetched again when
 // DingTalk answers 88/40014 for it; the punch still goes in that delivery.
 func TestTokenRefresh(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, staff(t), nil)
 	for i := range 3 {
@@ -167,7 +154,7 @@ func TestTokenRefresh(t *testing.T) {
 // The per-second rate limit (88/90018) and system busy (-1) are backed
 // off, not dead-lettered; the limit asks for at least a second.
 func TestRateLimitBackedOff(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, staff(t), nil)
 	srv.Set(func(s *dingtalktest.Server) { s.RateLimit = 1 })
@@ -187,7 +174,7 @@ func TestRateLimitBackedOff(t *testing.T) {
 // A punch of a person without a DingTalk userid is held, then delivered
 // once the directory maps them.
 func TestUnmappedHeldThenDelivered(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	d := staff(t)
 	h := cloudtest.Start(t, "ding", newSink(t, srv, clk, d, nil), d)
@@ -212,7 +199,7 @@ func TestUnmappedHeldThenDelivered(t *testing.T) {
 
 // Hanging and malformed replies are retried, not dead-lettered.
 func TestHangAndMalformed(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, staff(t), func(o *dingtalk.Options) { o.Timeout = 100 * time.Millisecond })
 	srv.Set(func(s *dingtalktest.Server) { s.Hang = true })
@@ -228,7 +215,7 @@ func TestHangAndMalformed(t *testing.T) {
 // Of a punch only the userid, the device and the time leave: no card
 // number, no other field (the double refuses unknown fields).
 func TestOnlyPunchFields(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, staff(t), func(o *dingtalk.Options) { o.DeviceName = "东门考勤机" })
 	ev := cloudtest.EventOf(t, "t1", "attendance.punch", base, map[string]any{"person": "1001", "credential": "card",
@@ -247,7 +234,7 @@ func TestOnlyPunchFields(t *testing.T) {
 
 // The appsecret and the token appear in no error, dead letter or log line.
 func TestSecretsNeverLeak(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	sf := filepath.Join(t.TempDir(), "appsecret")
 	if err := os.WriteFile(sf, []byte(appSecret+"\n"), 0o600); err != nil {
@@ -258,40 +245,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var texts []string
-	try := func(set func(*dingtalktest.Server)) {
-		srv.Set(set)
-		if err := s.Deliver(context.Background(), punchEv(t, "1001", base)); err != nil {
-			texts = append(texts, err.Error())
-		}
-	}
-	try(func(*dingtalktest.Server) {})
-	tokens := srv.Tokens()
-	try(func(s *dingtalktest.Server) { s.Hang = true })
-	try(func(s *dingtalktest.Server) { s.Hang, s.Down = false, 1 })
-	try(func(s *dingtalktest.Server) { s.Malformed = 1 })
-	srv.Revoke()
-	try(func(s *dingtalktest.Server) { s.AppSecret = "rotated" })
-	if len(texts) < 4 {
-		t.Fatalf("%d failures: %q", len(texts), texts)
-	}
-	srv.Set(func(s *dingtalktest.Server) { s.AppSecret = appSecret })
-	h := cloudtest.Start(t, "ding", s, nil)
-	h.Punch(t, "t1", "9999", base)
-	cloudtest.WaitFor(t, "a dead letter", func() bool { _, _, dl := h.Counts(); return dl == 1 })
-	srv.Set(func(s *dingtalktest.Server) { s.Hang = true })
-	h.Punch(t, "t1", "1001", base)
-	cloudtest.WaitFor(t, "a timeout", func() bool { _, f, _ := h.Counts(); return f >= 1 })
-	for _, a := range h.Alarms() {
-		texts = append(texts, a.Error)
-	}
-	texts = append(texts, h.Log.String())
-	scrape := h.Scrape(t) // /metrics: every label value the sink's families carry
-	if !strings.Contains(scrape, `officegate_sink_dead_lettered_total{sink="`+h.Name+`"} 1`) {
-		t.Fatalf("/metrics does not show the sink's failures:\n%s", scrape)
-	}
-	texts = append(texts, scrape)
-	cloudtest.NoSecret(t, "errors, alarms, log and /metrics", texts, append(tokens, appSecret, "access_token=", "appsecret=")...)
+	cloudtest.SecretsNeverLeak(t, cloudtest.Leak{Double: srv.Double, Sink: s, At: base, Secret: appSecret,
+		SetSecret: func(v string) { srv.Set(func(s *dingtalktest.Server) { s.AppSecret = v }) },
+		Forbidden: []string{"access_token=", "appsecret="}})
 }
 
 func TestFromSettings(t *testing.T) {

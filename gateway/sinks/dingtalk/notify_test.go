@@ -13,7 +13,7 @@ import (
 	"github.com/officegate/officegate/provisioning/people"
 )
 
-func newNotifier(t *testing.T, srv *dingtalktest.Server, clk *fakeClock, d *people.Directory) *dingtalk.Notifier {
+func newNotifier(t *testing.T, srv *dingtalktest.Server, clk *cloudtest.Clock, d *people.Directory) *dingtalk.Notifier {
 	t.Helper()
 	render, err := cloud.ParseNotify(nil)
 	if err != nil {
@@ -32,7 +32,7 @@ func newNotifier(t *testing.T, srv *dingtalktest.Server, clk *fakeClock, d *peop
 // Host and booker are told through work notifications; a host not mapped
 // yet is held and told once mapped; DingTalk down meanwhile loses nothing.
 func TestNotifyHostAndBooker(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	d := cloudtest.Directory(t, people.Person{ID: "1001", DingTalk: "manager4220", Lang: "en"},
 		people.Person{ID: "1002", DingTalk: "user123"})
@@ -65,7 +65,7 @@ func TestNotifyHostAndBooker(t *testing.T) {
 // Delivering one event again sends the same content, which DingTalk gives
 // an employee once a day: one message per event.
 func TestNotifyOncePerEvent(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	n := newNotifier(t, srv, clk, cloudtest.Directory(t, people.Person{ID: "1001", DingTalk: "manager4220"}))
 	ev := cloudtest.EventOf(t, "k1", "visitor.checked_in", base, map[string]any{"name": "Ada", "host": "1001"})

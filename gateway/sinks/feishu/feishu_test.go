@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,18 +23,6 @@ const (
 	appSecret = "dskLLdkasdjlasdKK-feishu-SECRET-42"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 var base = time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 
 func staff(t *testing.T) *people.Directory {
@@ -45,14 +32,14 @@ func staff(t *testing.T) *people.Directory {
 		people.Person{ID: "9999", Feishu: "departed"})
 }
 
-func newServer(t *testing.T, clk *fakeClock) *feishutest.Server {
+func newServer(t *testing.T, clk *cloudtest.Clock) *feishutest.Server {
 	srv := feishutest.NewServer(appID, appSecret, "abd754f7", "c0ffee01")
 	srv.Set(func(s *feishutest.Server) { s.Now = clk.Now })
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-func newSink(t *testing.T, srv *feishutest.Server, clk *fakeClock, d *people.Directory, mod func(*feishu.Options)) *feishu.Sink {
+func newSink(t *testing.T, srv *feishutest.Server, clk *cloudtest.Clock, d *people.Directory, mod func(*feishu.Options)) *feishu.Sink {
 	t.Helper()
 	o := feishu.Options{AppID: appID, AppSecret: appSecret, People: cloud.People(d, people.Feishu), Now: clk.Now}
 	o.Base, o.Timeout = srv.URL, 5*time.Second
@@ -73,7 +60,7 @@ func punchEv(t *testing.T, person string, at time.Time) sinks.Event {
 // Feishu down while punches arrive on two terminals: afterwards every
 // punch is imported, each terminal's in order, none dead-lettered.
 func TestDownThenDeliveredInOrder(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	srv.Set(func(s *feishutest.Server) { s.Down = -1 })
 	h := cloudtest.Start(t, "feishu", newSink(t, srv, clk, staff(t), nil), nil)
@@ -106,7 +93,7 @@ func TestDownThenDeliveredInOrder(t *testing.T) {
 // One refused record in a batch is dead-lettered alone; the others go, in
 // order; through the runner, with an alarm.
 func TestPoisonRecord(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, staff(t), nil)
 	var evs []sinks.Event
@@ -139,7 +126,7 @@ func TestPoisonRecord(t *testing.T) {
 // The tenant token is reused, renewed before it expires (Feishu gives a
 // new one only in its last 30 minutes), and fetched again when refused.
 func TestTokenRefresh(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, staff(t), nil)
 	deliver := func() {
@@ -169,7 +156,7 @@ func TestTokenRefresh(t *testing.T) {
 // A rate-limited call (429, 99991400) is retried no sooner than
 // x-ogw-ratelimit-reset, never dead-lettered.
 func TestRateLimitBackedOff(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, staff(t), nil)
 	srv.Set(func(s *feishutest.Server) { s.RateLimit, s.Reset = 1, 7 })
@@ -188,7 +175,7 @@ func TestRateLimitBackedOff(t *testing.T) {
 
 // An unmapped person's punch is held, then imported once mapped.
 func TestUnmappedHeldThenDelivered(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	d := staff(t)
 	h := cloudtest.Start(t, "feishu", newSink(t, srv, clk, d, nil), d)
@@ -204,7 +191,7 @@ func TestUnmappedHeldThenDelivered(t *testing.T) {
 
 // Hangs and malformed replies are retried; only documented fields leave.
 func TestHangMalformedAndFields(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, staff(t), func(o *feishu.Options) {
 		o.Timeout, o.Location, o.CreatorID, o.EmployeeType = 100*time.Millisecond, "西溪八方城", "admin01", "employee_no"
@@ -231,7 +218,7 @@ func TestHangMalformedAndFields(t *testing.T) {
 
 // The app secret and tenant token appear in no error, alarm or log line.
 func TestSecretsNeverLeak(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	sf := filepath.Join(t.TempDir(), "app_secret")
 	if err := os.WriteFile(sf, []byte(appSecret+"\n"), 0o600); err != nil {
@@ -242,37 +229,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var texts []string
-	try := func(set func(*feishutest.Server)) {
-		srv.Set(set)
-		if err := s.Deliver(context.Background(), punchEv(t, "1001", base)); err != nil {
-			texts = append(texts, err.Error())
-		}
-	}
-	try(func(*feishutest.Server) {})
-	tokens := srv.Tokens()
-	try(func(s *feishutest.Server) { s.Hang = true })
-	try(func(s *feishutest.Server) { s.Hang, s.Down = false, 1 })
-	try(func(s *feishutest.Server) { s.Malformed = 1 })
-	srv.Revoke()
-	try(func(s *feishutest.Server) { s.AppSecret = "rotated" })
-	if len(texts) < 4 {
-		t.Fatalf("%d failures: %q", len(texts), texts)
-	}
-	srv.Set(func(s *feishutest.Server) { s.AppSecret = appSecret })
-	h := cloudtest.Start(t, "feishu", s, nil)
-	h.Punch(t, "t1", "9999", base)
-	cloudtest.WaitFor(t, "dead letter", func() bool { _, _, dl := h.Counts(); return dl == 1 })
-	for _, a := range h.Alarms() {
-		texts = append(texts, a.Error)
-	}
-	texts = append(texts, h.Log.String())
-	scrape := h.Scrape(t) // /metrics: every label value the sink's families carry
-	if !strings.Contains(scrape, `officegate_sink_dead_lettered_total{sink="`+h.Name+`"} 1`) {
-		t.Fatalf("/metrics does not show the sink's failures:\n%s", scrape)
-	}
-	texts = append(texts, scrape)
-	cloudtest.NoSecret(t, "errors, alarms, log and /metrics", texts, append(tokens, appSecret, "Bearer")...)
+	cloudtest.SecretsNeverLeak(t, cloudtest.Leak{Double: srv.Double, Sink: s, At: base, Secret: appSecret,
+		SetSecret: func(v string) { srv.Set(func(s *feishutest.Server) { s.AppSecret = v }) },
+		Forbidden: []string{"Bearer"}})
 }
 
 func TestFromSettings(t *testing.T) {

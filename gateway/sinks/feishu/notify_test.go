@@ -13,7 +13,7 @@ import (
 	"github.com/officegate/officegate/provisioning/people"
 )
 
-func newNotifier(t *testing.T, srv *feishutest.Server, clk *fakeClock, d *people.Directory) *feishu.Notifier {
+func newNotifier(t *testing.T, srv *feishutest.Server, clk *cloudtest.Clock, d *people.Directory) *feishu.Notifier {
 	t.Helper()
 	render, err := cloud.ParseNotify(map[string]string{"visitor_template_en": "{{.Name}}{{with .Company}} from {{.}}{{end}} is at reception ({{.Date}} {{.Time}})."})
 	if err != nil {
@@ -32,7 +32,7 @@ func newNotifier(t *testing.T, srv *feishutest.Server, clk *fakeClock, d *people
 // Host and booker get a message each, by the configured template in their
 // language; the uuid of a message is its event id.
 func TestNotifyHostAndBooker(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	d := cloudtest.Directory(t, people.Person{ID: "1001", Feishu: "abd754f7", Lang: "en"},
 		people.Person{ID: "1002", Feishu: "c0ffee01"})
@@ -63,7 +63,7 @@ func TestNotifyHostAndBooker(t *testing.T) {
 
 // The same event delivered again is one message (uuid de-duplication).
 func TestNotifyOncePerEvent(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	n := newNotifier(t, srv, clk, cloudtest.Directory(t, people.Person{ID: "1001", Feishu: "abd754f7"}))
 	ev := cloudtest.EventOf(t, "k1", "visitor.checked_in", base, map[string]any{"name": "Ada", "host": "1001"})

@@ -13,7 +13,7 @@ import (
 	"github.com/officegate/officegate/provisioning/people"
 )
 
-func newNotifier(t *testing.T, srv *wecomtest.Server, clk *fakeClock, d *people.Directory) *wecom.Notifier {
+func newNotifier(t *testing.T, srv *wecomtest.Server, clk *cloudtest.Clock, d *people.Directory) *wecom.Notifier {
 	t.Helper()
 	render, err := cloud.ParseNotify(map[string]string{"lang": "zh-CN"})
 	if err != nil {
@@ -34,7 +34,7 @@ func newNotifier(t *testing.T, srv *wecomtest.Server, clk *fakeClock, d *people.
 // reaches the booker; a host the directory does not map yet is held and
 // told once mapped; nothing but what the invite gave is in the message.
 func TestNotifyHostAndBooker(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	d := cloudtest.Directory(t, people.Person{ID: "1001", WeCom: "zhangsan", Lang: "zh-CN"},
 		people.Person{ID: "1002", WeCom: "lisi", Lang: "en"})
@@ -76,7 +76,7 @@ func TestNotifyHostAndBooker(t *testing.T) {
 // One message per event: delivering the same event again (a reply lost
 // after WeCom took it) is absorbed by message/send's duplicate check.
 func TestNotifyOncePerEvent(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	d := cloudtest.Directory(t, people.Person{ID: "1001", WeCom: "zhangsan"})
 	n := newNotifier(t, srv, clk, d)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,19 +23,6 @@ const (
 	secret = "S3cr3t-corp-SECRET-value-7f1bcd13"
 )
 
-// fakeClock is the time both the sink and the server read.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // staff is the person directory of the tests: 9999 is mapped, but WeCom
 // no longer has them.
 func staff(t *testing.T) *people.Directory {
@@ -49,12 +35,12 @@ func staff(t *testing.T) *people.Directory {
 
 var base = time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 
-func newSink(t *testing.T, srv *wecomtest.Server, clk *fakeClock, mod func(*wecom.Options)) *wecom.Sink {
+func newSink(t *testing.T, srv *wecomtest.Server, clk *cloudtest.Clock, mod func(*wecom.Options)) *wecom.Sink {
 	t.Helper()
 	return newSinkDir(t, srv, clk, staff(t), mod)
 }
 
-func newSinkDir(t *testing.T, srv *wecomtest.Server, clk *fakeClock, d *people.Directory, mod func(*wecom.Options)) *wecom.Sink {
+func newSinkDir(t *testing.T, srv *wecomtest.Server, clk *cloudtest.Clock, d *people.Directory, mod func(*wecom.Options)) *wecom.Sink {
 	t.Helper()
 	o := wecom.Options{CorpID: corpID, Secret: secret, People: cloud.People(d, people.WeCom), Now: clk.Now}
 	o.Base = srv.URL
@@ -69,7 +55,7 @@ func newSinkDir(t *testing.T, srv *wecomtest.Server, clk *fakeClock, d *people.D
 	return s
 }
 
-func newServer(t *testing.T, clk *fakeClock) *wecomtest.Server {
+func newServer(t *testing.T, clk *cloudtest.Clock) *wecomtest.Server {
 	srv := wecomtest.NewServer(corpID, secret, "zhangsan", "lisi", "wangwu")
 	srv.Set(func(s *wecomtest.Server) { s.Now = clk.Now })
 	t.Cleanup(srv.Close)
@@ -80,7 +66,7 @@ func newServer(t *testing.T, clk *fakeClock) *wecomtest.Server {
 // two terminals: nothing is lost or dead-lettered, and once WeCom is back
 // every punch is there, each terminal's in the order punched.
 func TestDownThenDeliveredInOrder(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	srv.Set(func(s *wecomtest.Server) { s.Down = -1 })
 	h := cloudtest.Start(t, "wecom", newSink(t, srv, clk, nil), nil)
@@ -122,7 +108,7 @@ func TestDownThenDeliveredInOrder(t *testing.T) {
 // A punch WeCom refuses for good (its user is gone) is dead-lettered with
 // an alarm; the punches before and after it are delivered.
 func TestPoisonRecordDeadLettered(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	h := cloudtest.Start(t, "wecom", newSink(t, srv, clk, nil), nil)
 	h.Punch(t, "t1", "1001", base)
@@ -142,7 +128,7 @@ func TestPoisonRecordDeadLettered(t *testing.T) {
 // itself: the others are delivered, in order, and the bad one is refused
 // for good.
 func TestBatchBisectsToTheBadRecord(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, nil)
 	var evs []sinks.Event
@@ -170,7 +156,7 @@ func TestBatchBisectsToTheBadRecord(t *testing.T) {
 
 // More than 200 punches go in calls of at most 200 (document 99647).
 func TestBatchLimit(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, nil)
 	var evs []sinks.Event
@@ -193,7 +179,7 @@ func TestBatchLimit(t *testing.T) {
 // WeCom invalidates it early (40014): the punch still goes through in the
 // same delivery.
 func TestTokenRefresh(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, nil)
 	punch := func(i int) error {
@@ -230,7 +216,7 @@ func TestTokenRefresh(t *testing.T) {
 // Rate limited (45009) and busy (-1) are backed off and retried, never
 // dead-lettered.
 func TestRateLimitBackedOff(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	srv.Set(func(s *wecomtest.Server) { s.RateLimit, s.Busy = 4, 2 })
 	h := cloudtest.Start(t, "wecom", newSink(t, srv, clk, nil), nil)
@@ -247,7 +233,7 @@ func TestRateLimitBackedOff(t *testing.T) {
 // guess, and the punches after it go on; once the directory maps the
 // person, the held punch is delivered.
 func TestUnmappedHeldThenDelivered(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	d := staff(t)
 	h := cloudtest.Start(t, "wecom", newSinkDir(t, srv, clk, d, nil), d)
@@ -277,7 +263,7 @@ func TestUnmappedHeldThenDelivered(t *testing.T) {
 
 // A punch whose person has no WeCom user id is never sent with a guess.
 func TestUnmappedNotSent(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, nil)
 	err := s.Deliver(context.Background(), cloudtest.EventOf(t, "t1", "attendance.punch", base,
@@ -294,7 +280,7 @@ func TestUnmappedNotSent(t *testing.T) {
 // never the card number (the double refuses any field its page does not
 // list, and the body is searched for the card).
 func TestOnlyPunchesAndNoCard(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, func(o *wecom.Options) { o.LocationTitle, o.DeviceType = "HQ 3F east door", 1 })
 	for _, ev := range []sinks.Event{
@@ -321,7 +307,7 @@ func TestOnlyPunchesAndNoCard(t *testing.T) {
 // retried (not dead-lettered); an HTML page where JSON is documented is a
 // destination not working, retried too.
 func TestHangAndMalformed(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
 	s := newSink(t, srv, clk, func(o *wecom.Options) { o.Timeout = 100 * time.Millisecond })
 	ev := cloudtest.EventOf(t, "t1", "attendance.punch", base, map[string]any{"person": "1001", "credential": "card", "state": "in"})
@@ -345,10 +331,9 @@ func TestHangAndMalformed(t *testing.T) {
 // letter or the log, whatever goes wrong: a wrong secret, a hanging or
 // broken server, a refused record.
 func TestSecretsNeverLeak(t *testing.T) {
-	clk := &fakeClock{t: base}
+	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
-	dir := t.TempDir()
-	sf := filepath.Join(dir, "corpsecret")
+	sf := filepath.Join(t.TempDir(), "corpsecret")
 	if err := os.WriteFile(sf, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -356,42 +341,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var texts []string
-	ev := cloudtest.EventOf(t, "t1", "attendance.punch", base, map[string]any{"person": "1001", "credential": "card", "state": "in"})
-	try := func(set func(*wecomtest.Server)) {
-		srv.Set(set)
-		if err := s.Deliver(context.Background(), ev); err != nil {
-			texts = append(texts, err.Error())
-		}
-	}
-	try(func(s *wecomtest.Server) {})
-	tokens := srv.Tokens()
-	try(func(s *wecomtest.Server) { s.Hang = true })
-	try(func(s *wecomtest.Server) { s.Hang = false; s.Down = 1 })
-	try(func(s *wecomtest.Server) { s.Malformed = 1 })
-	srv.Revoke()
-	try(func(s *wecomtest.Server) { s.Secret = "rotated" }) // 40001 on the token fetch
-	if len(texts) < 4 {
-		t.Fatalf("only %d failures: %q", len(texts), texts)
-	}
-	// The same through the runner: its log and dead letters.
-	srv.Set(func(s *wecomtest.Server) { s.Secret = secret })
-	h := cloudtest.Start(t, "wecom", s, nil)
-	h.Punch(t, "t1", "9999", base)
-	cloudtest.WaitFor(t, "a dead letter", func() bool { _, _, dl := h.Counts(); return dl == 1 })
-	srv.Set(func(s *wecomtest.Server) { s.Hang = true })
-	h.Punch(t, "t1", "1001", base)
-	cloudtest.WaitFor(t, "a timeout", func() bool { _, f, _ := h.Counts(); return f >= 1 })
-	for _, a := range h.Alarms() {
-		texts = append(texts, a.Error)
-	}
-	texts = append(texts, h.Log.String())
-	scrape := h.Scrape(t) // /metrics: every label value the sink's families carry
-	if !strings.Contains(scrape, `officegate_sink_dead_lettered_total{sink="`+h.Name+`"} 1`) {
-		t.Fatalf("/metrics does not show the sink's failures:\n%s", scrape)
-	}
-	texts = append(texts, scrape)
-	cloudtest.NoSecret(t, "errors, alarms, log and /metrics", texts, append(tokens, secret, "access_token=", "corpsecret=")...)
+	texts := cloudtest.SecretsNeverLeak(t, cloudtest.Leak{Double: srv.Double, Sink: s, At: base, Secret: secret,
+		SetSecret: func(v string) { srv.Set(func(s *wecomtest.Server) { s.Secret = v }) }, // a wrong one: 40001 on the token fetch
+		Forbidden: []string{"access_token=", "corpsecret="}})
 	if !strings.Contains(strings.Join(texts, "\n"), "/cgi-bin/") {
 		t.Errorf("errors should name the endpoint: %q", texts)
 	}
