@@ -60,6 +60,9 @@
 //   - 408, 429, 5xx, no answer (a network error, a timeout): retried, the
 //     whole request, after a jittered exponential backoff, never before
 //     a Retry-After the answer gives (seconds or an HTTP date).
+//   - 3xx: retried, never followed: a redirect would turn the POST into a
+//     GET without its body (301, 302, 303) or send the events and their
+//     signature to another place; the operator sets url to where it points.
 //   - any other 4xx: refused for good. A one-event request's event goes to
 //     the dead-letter stream; a batch is resent one event per request so
 //     that only the event the receiver refuses is dead-lettered.

@@ -65,6 +65,12 @@ func New(o Opts) (*Sink, error) {
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: o.Timeout}
 	}
+	// Never follow a redirect (doc.go §4): a 301, 302 or 303 turns the
+	// POST into a GET without its body, and a 2xx from where it leads
+	// would count events as delivered that were never sent.
+	c := *o.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	o.Client = &c
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -189,6 +195,8 @@ func (s *Sink) post(ctx context.Context, evs []sinks.Event) error {
 	switch {
 	case code >= 200 && code < 300:
 		return nil
+	case code >= 300 && code < 400:
+		return sinks.WithClass(sinks.ClassStatus, fmt.Errorf("%w (a redirect: set url to where it points)", err))
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
 		return sinks.RetryAfter(sinks.WithClass(sinks.ClassStatus, err), retryAfter(resp.Header.Get("Retry-After"), s.o.Now()))
 	default:

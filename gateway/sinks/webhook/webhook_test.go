@@ -415,3 +415,48 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A receiver that moved answers a redirect. Followed, a 301, 302 or 303
+// turns the POST into a GET without its body, and the page it reaches
+// answers 200: the events would count as delivered without having been
+// sent. A redirect is retried (the operator sets url to where it points),
+// never followed, with both the sink's own client and one from settings.
+func TestRedirectNotFollowed(t *testing.T) {
+	var mu sync.Mutex
+	moved := 0
+	var posted []string // what reached the new place, by method
+	mux := http.NewServeMux()
+	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		posted = append(posted, r.Method)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		mux.HandleFunc(fmt.Sprintf("/old%d", code), func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			moved++
+			mu.Unlock()
+			http.Redirect(w, r, "/new", code)
+		})
+		url := fmt.Sprintf("%s/old%d", srv.URL, code)
+		own, err := webhook.New(webhook.Opts{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sk := range []sinks.BatchSink{own, newSink(t, sinks.Settings{"url": url}).(sinks.BatchSink)} {
+			n, err := sk.DeliverBatch(context.Background(), []sinks.Event{event(t, "t1", 0)})
+			if n != 0 || err == nil || errors.Is(err, sinks.ErrPermanent) || sinks.ClassOf(err) != sinks.ClassStatus ||
+				!strings.Contains(err.Error(), fmt.Sprint(code)) {
+				t.Errorf("HTTP %d: accepted %d, err %v (class %q); want none accepted, a status to retry",
+					code, n, err, sinks.ClassOf(err))
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if moved != 10 || len(posted) != 0 {
+		t.Errorf("%d requests to the old url, %v to where it points; want 10 and none", moved, posted)
+	}
+}
