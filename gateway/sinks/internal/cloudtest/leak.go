@@ -2,6 +2,8 @@ package cloudtest
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -99,4 +101,12 @@ func SecretsNeverLeak(t *testing.T, l Leak) []string {
 	texts = append(texts, scrape)
 	NoSecret(t, "errors, alarms, log and /metrics", texts, append(append(tokens, l.Secret), l.Forbidden...)...)
 	return texts
+}
+
+// TimedOut says whether err is a call given up at the sink's timeout, to
+// be retried: not a refusal, and not any other failure that a test of a
+// hanging platform would take for one.
+func TimedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, sinks.ErrPermanent)
 }
