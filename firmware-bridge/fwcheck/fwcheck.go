@@ -273,6 +273,12 @@ func (rn *run) windowAndRetransmit(ctx context.Context) {
 			bySeq[x.f.Seq] = s
 			if oldest == 0 {
 				oldest = x.f.Seq
+				// Its second retransmission is due 3 timeouts after it
+				// left: time that from when it came, not from when we
+				// started listening.
+				if d := x.at.Add(3*rn.t.rto + 4*rn.t.tmax + time.Second); d.After(deadline) {
+					deadline = d
+				}
 			}
 		}
 		if len(s.first) == 0 {
@@ -308,7 +314,11 @@ func (rn *run) windowAndRetransmit(ctx context.Context) {
 	case o.again[0].Sub(o.first[0]) < lo || o.again[0].Sub(o.first[0]) > hi:
 		r.add("retransmission timing", "5.4", fmt.Errorf("seq %d retransmitted after %v, the bounds are [%v, %v] at this baud rate", oldest,
 			o.again[0].Sub(o.first[0]).Round(time.Millisecond), lo, hi), "")
-	case len(o.again) >= 2 && o.again[1].Sub(o.again[0]) < 2*rn.t.rto-100*time.Millisecond:
+	case len(o.again) == 1:
+		// §5.4: no retry limit; retransmission goes on while the link is up.
+		r.add("retransmission timing", "5.4", fmt.Errorf("seq %d retransmitted once, then not again within %v (the timeout doubles to %v; there is no retry limit)",
+			oldest, deadline.Sub(o.again[0]).Round(time.Millisecond), 2*rn.t.rto), "")
+	case o.again[1].Sub(o.again[0]) < 2*rn.t.rto-100*time.Millisecond:
 		r.add("retransmission timing", "5.4", fmt.Errorf("the second retransmission came %v after the first: the timeout must double (%v)",
 			o.again[1].Sub(o.again[0]).Round(time.Millisecond), 2*rn.t.rto), "")
 	default:

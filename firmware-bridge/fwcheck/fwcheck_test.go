@@ -102,34 +102,7 @@ func brokenDevice(ctx context.Context, t *testing.T, rw *ptyEnd) {
 		rw.Write(b)
 	}
 	send(hello, 0)
-	frames := make(chan frame.Frame, 64)
-	go func() {
-		defer close(frames)
-		var enc []byte
-		buf := make([]byte, 512)
-		for {
-			n, err := rw.Read(buf)
-			if err != nil {
-				return
-			}
-			for _, b := range buf[:n] {
-				if b != 0 {
-					enc = append(enc, b)
-					continue
-				}
-				raw, err := frame.AppendDecode(nil, enc)
-				enc = enc[:0]
-				if err != nil || len(raw) < frame.MinLen {
-					continue
-				}
-				// The bug: whatever CRC came, it takes the frame.
-				binary.BigEndian.PutUint32(raw[len(raw)-4:], frame.Checksum(raw[:len(raw)-4]))
-				if f, err := frame.Parse(raw); err == nil {
-					frames <- f
-				}
-			}
-		}
-	}()
+	frames := readFrames(rw)
 	seq := uint32(0)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -158,6 +131,41 @@ func brokenDevice(ctx context.Context, t *testing.T, rw *ptyEnd) {
 			rw.Write([]byte{0x05, 0x01, 0x10, 0x02, 0x09, 0x00}) // a frame whose CRC is wrong
 		}
 	}
+}
+
+// readFrames decodes what the gateway side writes into frames, whatever
+// their CRC (a broken device's bug: it takes every frame), until the line
+// closes.
+func readFrames(rw *ptyEnd) <-chan frame.Frame {
+	frames := make(chan frame.Frame, 64)
+	go func() {
+		defer close(frames)
+		var enc []byte
+		buf := make([]byte, 512)
+		for {
+			n, err := rw.Read(buf)
+			if err != nil {
+				return
+			}
+			for _, b := range buf[:n] {
+				if b != 0 {
+					enc = append(enc, b)
+					continue
+				}
+				raw, err := frame.AppendDecode(nil, enc)
+				enc = enc[:0]
+				if err != nil || len(raw) < frame.MinLen {
+					continue
+				}
+				// The bug: whatever CRC came, it takes the frame.
+				binary.BigEndian.PutUint32(raw[len(raw)-4:], frame.Checksum(raw[:len(raw)-4]))
+				if f, err := frame.Parse(raw); err == nil {
+					frames <- f
+				}
+			}
+		}
+	}()
+	return frames
 }
 
 // TestBrokenDevice: fwcheck catches a wrong device, naming the section of
