@@ -74,28 +74,11 @@ func (s *Sink) deliver(ctx context.Context, evs []sinks.Event) []error {
 		at = append(at, i)
 	}
 	q := url.Values{"employee_type": {s.o.EmployeeType}}
-	for lo := 0; lo < len(recs); lo += s.o.Batch {
-		hi := min(lo+s.o.Batch, len(recs))
-		errs := cloud.Bisect(ctx, hi-lo, func(ctx context.Context, a, b int) error {
-			return s.post(ctx, flowPath, q, map[string]any{"flow_records": recs[lo+a : lo+b]})
-		}, refused)
-		stop := false
-		for k, err := range errs {
-			switch {
-			case err == nil:
-			case refused(err):
-				err = sinks.Permanent(err) // the dead letter names the event
-			default:
-				stop = true
-			}
-			out[at[lo+k]] = err
-		}
-		if stop {
-			for _, i := range at[hi:] {
-				out[i] = errors.New("feishu: not attempted: an earlier record of the batch failed")
-			}
-			break
-		}
+	errs := cloud.Chunks(ctx, len(recs), s.o.Batch, func(ctx context.Context, lo, hi int) error {
+		return s.post(ctx, flowPath, q, map[string]any{"flow_records": recs[lo:hi]})
+	}, refused, errors.New("feishu: not attempted: an earlier record of the batch failed"))
+	for k, err := range errs {
+		out[at[k]] = err
 	}
 	return out
 }

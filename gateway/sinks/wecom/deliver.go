@@ -71,29 +71,11 @@ func (s *Sink) deliver(ctx context.Context, evs []sinks.Event) []error {
 		recs = append(recs, r)
 		at = append(at, i)
 	}
-	for lo := 0; lo < len(recs); lo += MaxRecords {
-		hi := min(lo+MaxRecords, len(recs))
-		errs := cloud.Bisect(ctx, hi-lo, func(ctx context.Context, a, b int) error {
-			return s.post(ctx, "/cgi-bin/checkin/add_checkin_record", map[string]any{"records": recs[lo+a : lo+b]})
-		}, refused)
-		stop := false
-		for k, err := range errs {
-			switch {
-			case err == nil:
-			case refused(err):
-				err = sinks.Permanent(err) // the dead letter names the event
-			default:
-				stop = true
-			}
-			out[at[lo+k]] = err
-		}
-		if stop {
-			// Keep the order: nothing after a failed call goes first.
-			for _, i := range at[hi:] {
-				out[i] = errors.New("wecom: not attempted: an earlier record of the batch failed")
-			}
-			break
-		}
+	errs := cloud.Chunks(ctx, len(recs), MaxRecords, func(ctx context.Context, lo, hi int) error {
+		return s.post(ctx, "/cgi-bin/checkin/add_checkin_record", map[string]any{"records": recs[lo:hi]})
+	}, refused, errors.New("wecom: not attempted: an earlier record of the batch failed"))
+	for k, err := range errs {
+		out[at[k]] = err
 	}
 	return out
 }

@@ -1,6 +1,10 @@
 package cloud
 
-import "context"
+import (
+	"context"
+
+	"github.com/officegate/officegate/gateway/sinks"
+)
 
 // Bisect finds, for a batch API that takes or refuses a call whole, which
 // records it refuses: send(lo, hi) submits records [lo, hi) in one call;
@@ -44,6 +48,37 @@ func Bisect(ctx context.Context, n int, send func(ctx context.Context, lo, hi in
 	}
 	if n > 0 {
 		walk(0, n)
+	}
+	return out
+}
+
+// Chunks sends n records in calls of at most size records, each call
+// bisected (Bisect) so that only the records the platform refuses fail, for
+// good (sinks.Permanent: the dead letter names the event). After a call
+// that failed for another reason nothing later is tried — order within a
+// stream is kept — and each record after its chunk gets notTried.
+func Chunks(ctx context.Context, n, size int, send func(ctx context.Context, lo, hi int) error, refused func(error) bool, notTried error) []error {
+	out := make([]error, n)
+	for lo := 0; lo < n; lo += size {
+		hi := min(lo+size, n)
+		errs := Bisect(ctx, hi-lo, func(ctx context.Context, a, b int) error { return send(ctx, lo+a, lo+b) }, refused)
+		stop := false
+		for k, err := range errs {
+			switch {
+			case err == nil:
+			case refused(err):
+				err = sinks.Permanent(err)
+			default:
+				stop = true
+			}
+			out[lo+k] = err
+		}
+		if stop {
+			for i := hi; i < n; i++ {
+				out[i] = notTried
+			}
+			break
+		}
 	}
 	return out
 }

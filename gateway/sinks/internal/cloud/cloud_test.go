@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/officegate/officegate/gateway/sinks"
 )
 
 var errBad = errors.New("bad record")
@@ -147,6 +149,58 @@ func TestTokenDo(t *testing.T) {
 		}
 		if len(toks) == 2 && toks[0] == toks[1] {
 			t.Errorf("%s: retried with the refused token %q", c.name, toks[0])
+		}
+	}
+}
+
+// Chunks sends calls of at most size records, a refused record fails for
+// good alone, and after a chunk that failed otherwise nothing later is
+// sent.
+func TestChunks(t *testing.T) {
+	errDown, notTried := errors.New("down"), errors.New("not tried")
+	for _, c := range []struct {
+		bad      map[int]bool
+		down     int // the chunk holding this index fails as down; -1 never
+		want     string
+		maxCalls int
+	}{
+		{nil, -1, ".......", 3},
+		{map[int]bool{4: true}, -1, "....P..", 7},
+		{map[int]bool{1: true}, 3, ".P.DDDN", 6},
+	} {
+		var sent [][2]int
+		out := Chunks(context.Background(), 7, 3, func(_ context.Context, lo, hi int) error {
+			sent = append(sent, [2]int{lo, hi})
+			if hi-lo > 3 {
+				t.Errorf("a call of %d records", hi-lo)
+			}
+			for i := lo; i < hi; i++ {
+				if i/3 == c.down/3 && c.down >= 0 {
+					return errDown
+				}
+				if c.bad[i] {
+					return errBad
+				}
+			}
+			return nil
+		}, func(err error) bool { return errors.Is(err, errBad) }, notTried)
+		got := ""
+		for _, err := range out {
+			switch {
+			case err == nil:
+				got += "."
+			case errors.Is(err, errBad) && errors.Is(err, sinks.ErrPermanent):
+				got += "P"
+			case errors.Is(err, errDown) && !errors.Is(err, sinks.ErrPermanent):
+				got += "D"
+			case err == notTried:
+				got += "N"
+			default:
+				got += "?"
+			}
+		}
+		if got != c.want || len(sent) > c.maxCalls {
+			t.Errorf("bad %v down %d: got %s after calls %v, want %s in at most %d calls", c.bad, c.down, got, sent, c.want, c.maxCalls)
 		}
 	}
 }
