@@ -134,10 +134,13 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-var artefactOnce sync.Map // test name → dir
+// artefactOnce is keyed by the test itself, not its name: under -count=N
+// each run's t.TempDir is removed when that run ends, so a later run with
+// the same name must not write into it.
+var artefactOnce sync.Map // *testing.T → dir
 
 func artefacts(t *testing.T) string {
-	if d, ok := artefactOnce.Load(t.Name()); ok {
+	if d, ok := artefactOnce.Load(t); ok {
 		return d.(string)
 	}
 	dir := os.Getenv("OFFICEGATE_ARTIFACTS")
@@ -149,7 +152,8 @@ func artefacts(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	artefactOnce.Store(t.Name(), dir)
+	artefactOnce.Store(t, dir)
+	t.Cleanup(func() { artefactOnce.Delete(t) })
 	return dir
 }
 
