@@ -78,16 +78,11 @@ func FromSettings(s sinks.Settings, people cloud.Directory) (*Sink, error) {
 		return nil, err
 	}
 	var o Options
-	var err error
-	if o.AppKey, err = cloud.Required(s, "appkey"); err != nil {
+	app, err := cloud.ParseApp(s, "appkey", "appsecret_file", DefaultBase)
+	if err != nil {
 		return nil, fmt.Errorf("dingtalk: %w", err)
 	}
-	if o.AppSecret, err = cloud.ReadSecret("appsecret_file", s["appsecret_file"]); err != nil {
-		return nil, fmt.Errorf("dingtalk: %w", err)
-	}
-	if o.Common, err = cloud.ParseCommon(s, DefaultBase); err != nil {
-		return nil, fmt.Errorf("dingtalk: %w", err)
-	}
+	o.AppKey, o.AppSecret, o.Common = app.ID, app.Secret, app.Common
 	if o.DeviceName, err = cloud.Text(s, "device_name", "", 64); err != nil {
 		return nil, fmt.Errorf("dingtalk: %w", err)
 	}

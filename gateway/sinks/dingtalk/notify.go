@@ -59,16 +59,11 @@ func NotifierFromSettings(s sinks.Settings, people cloud.Directory) (*Notifier, 
 		return nil, err
 	}
 	var o NotifyOptions
-	var err error
-	if o.AppKey, err = cloud.Required(s, "appkey"); err != nil {
+	app, err := cloud.ParseApp(s, "appkey", "appsecret_file", DefaultBase)
+	if err != nil {
 		return nil, fmt.Errorf("dingtalk: %w", err)
 	}
-	if o.AppSecret, err = cloud.ReadSecret("appsecret_file", s["appsecret_file"]); err != nil {
-		return nil, fmt.Errorf("dingtalk: %w", err)
-	}
-	if o.Common, err = cloud.ParseCommon(s, DefaultBase); err != nil {
-		return nil, fmt.Errorf("dingtalk: %w", err)
-	}
+	o.AppKey, o.AppSecret, o.Common = app.ID, app.Secret, app.Common
 	agent, err := cloud.Int64(s, "agent_id", 0, 1, 1<<53)
 	if err != nil || agent == 0 {
 		return nil, fmt.Errorf("dingtalk: agent_id (the app's AgentId) is required: %v", err)

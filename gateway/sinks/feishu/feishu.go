@@ -86,16 +86,11 @@ func FromSettings(s sinks.Settings, people cloud.Directory) (*Sink, error) {
 		return nil, err
 	}
 	var o Options
-	var err error
-	if o.AppID, err = cloud.Required(s, "app_id"); err != nil {
+	app, err := cloud.ParseApp(s, "app_id", "app_secret_file", DefaultBase)
+	if err != nil {
 		return nil, fmt.Errorf("feishu: %w", err)
 	}
-	if o.AppSecret, err = cloud.ReadSecret("app_secret_file", s["app_secret_file"]); err != nil {
-		return nil, fmt.Errorf("feishu: %w", err)
-	}
-	if o.Common, err = cloud.ParseCommon(s, DefaultBase); err != nil {
-		return nil, fmt.Errorf("feishu: %w", err)
-	}
+	o.AppID, o.AppSecret, o.Common = app.ID, app.Secret, app.Common
 	o.EmployeeType = s["employee_type"]
 	if o.CreatorID, err = cloud.Text(s, "creator_id", "", 64); err != nil {
 		return nil, fmt.Errorf("feishu: %w", err)

@@ -71,16 +71,11 @@ func NotifierFromSettings(s sinks.Settings, people cloud.Directory) (*Notifier, 
 		return nil, err
 	}
 	var o NotifyOptions
-	var err error
-	if o.AppID, err = cloud.Required(s, "app_id"); err != nil {
+	app, err := cloud.ParseApp(s, "app_id", "app_secret_file", DefaultBase)
+	if err != nil {
 		return nil, fmt.Errorf("feishu: %w", err)
 	}
-	if o.AppSecret, err = cloud.ReadSecret("app_secret_file", s["app_secret_file"]); err != nil {
-		return nil, fmt.Errorf("feishu: %w", err)
-	}
-	if o.Common, err = cloud.ParseCommon(s, DefaultBase); err != nil {
-		return nil, fmt.Errorf("feishu: %w", err)
-	}
+	o.AppID, o.AppSecret, o.Common = app.ID, app.Secret, app.Common
 	o.ReceiveType = s["receive_id_type"]
 	if o.Render, err = cloud.ParseNotify(s); err != nil {
 		return nil, fmt.Errorf("feishu: %w", err)

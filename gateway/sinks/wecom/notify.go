@@ -67,16 +67,11 @@ func NotifierFromSettings(s sinks.Settings, people cloud.Directory) (*Notifier, 
 		return nil, err
 	}
 	var o NotifyOptions
-	var err error
-	if o.CorpID, err = cloud.Required(s, "corpid"); err != nil {
+	app, err := cloud.ParseApp(s, "corpid", "corpsecret_file", DefaultBase)
+	if err != nil {
 		return nil, fmt.Errorf("wecom: %w", err)
 	}
-	if o.Secret, err = cloud.ReadSecret("corpsecret_file", s["corpsecret_file"]); err != nil {
-		return nil, fmt.Errorf("wecom: %w", err)
-	}
-	if o.Common, err = cloud.ParseCommon(s, DefaultBase); err != nil {
-		return nil, fmt.Errorf("wecom: %w", err)
-	}
+	o.CorpID, o.Secret, o.Common = app.ID, app.Secret, app.Common
 	if o.AgentID, err = cloud.Int(s, "agentid", 0, 1, 1<<31-1); err != nil || o.AgentID == 0 {
 		return nil, fmt.Errorf("wecom: agentid (the sending application's AgentId) is required: %v", err)
 	}

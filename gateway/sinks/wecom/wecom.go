@@ -89,16 +89,11 @@ func FromSettings(s sinks.Settings, people cloud.Directory) (*Sink, error) {
 		return nil, err
 	}
 	var o Options
-	var err error
-	if o.CorpID, err = cloud.Required(s, "corpid"); err != nil {
+	app, err := cloud.ParseApp(s, "corpid", "corpsecret_file", DefaultBase)
+	if err != nil {
 		return nil, fmt.Errorf("wecom: %w", err)
 	}
-	if o.Secret, err = cloud.ReadSecret("corpsecret_file", s["corpsecret_file"]); err != nil {
-		return nil, fmt.Errorf("wecom: %w", err)
-	}
-	if o.Common, err = cloud.ParseCommon(s, DefaultBase); err != nil {
-		return nil, fmt.Errorf("wecom: %w", err)
-	}
+	o.CorpID, o.Secret, o.Common = app.ID, app.Secret, app.Common
 	if o.DeviceType, err = cloud.Int(s, "device_type", 2, 1, 3); err != nil {
 		return nil, fmt.Errorf("wecom: %w", err)
 	}

@@ -103,3 +103,29 @@ func Required(s map[string]string, key string) (string, error) {
 	}
 	return v, nil
 }
+
+// App is a platform app's credentials and the common settings, as a
+// sink's configuration gives them.
+type App struct {
+	ID     string // the app's (or corp's) id
+	Secret string // read from its file
+	Common Common
+}
+
+// ParseApp reads the app's id (idKey, required), its secret from the file
+// secretKey names (ReadSecret), and the common settings with base as the
+// default base_url.
+func ParseApp(s map[string]string, idKey, secretKey, base string) (App, error) {
+	var a App
+	var err error
+	if a.ID, err = Required(s, idKey); err != nil {
+		return App{}, err
+	}
+	if a.Secret, err = ReadSecret(secretKey, s[secretKey]); err != nil {
+		return App{}, err
+	}
+	if a.Common, err = ParseCommon(s, base); err != nil {
+		return App{}, err
+	}
+	return a, nil
+}
