@@ -473,3 +473,7 @@ func TestFootprint(t *testing.T) {
 		t.Fatalf("footprint.sh --check: %v", err)
 	}
 }
+
+// TestClockRange: the device's clock at the ends of its range, without a
+// signed overflow (test/clock_test.c, built with the sanitizers).
+func TestClockRange(t *testing.T) { runProgram(t, "clock_test.c") }

@@ -17,7 +17,9 @@ static int before(uint32_t a, uint32_t b) { return (uint32_t)(b - a) - 1u < 0x7f
 
 /* ---- time ---- */
 
-static uint64_t wall(const og_link *l) { return (uint64_t)((int64_t)l->mono + l->wall_off); }
+/* The wall clock is mono + wall_off modulo 2^64: the gateway's times and
+ * steps are any 64-bit values, and a signed sum of them could overflow. */
+static uint64_t wall(const og_link *l) { return l->mono + (uint64_t)l->wall_off; }
 
 uint64_t og_link_clock(const og_link *l, int *set)
 {
@@ -627,7 +629,7 @@ static void on_time(og_link *l, const uint8_t *b, size_t n)
 	    og_cbor_get_int(v[3], &adj))
 		return;
 	if (v[3]) { /* step first, then read the clock (§8 step 2) */
-		l->wall_off += adj;
+		l->wall_off = (int64_t)((uint64_t)l->wall_off + (uint64_t)adj);
 		l->clock_set = 1;
 	}
 	t = wall(l);
@@ -727,7 +729,7 @@ static void on_welcome(og_link *l, const uint8_t *b, size_t n)
 	l->rto_init = l->rto = (uint32_t)rto;
 	l->rto_cap = 8 * l->rto_init < 16000 ? 8 * l->rto_init : (l->rto_init > 16000 ? l->rto_init : 16000);
 	if (!l->clock_set) { /* §8: a device with an unset clock MAY take WELCOME's */
-		l->wall_off = (int64_t)t - (int64_t)l->mono;
+		l->wall_off = (int64_t)(t - l->mono);
 		l->clock_set = 1;
 	}
 	l->state = OG_ST_ESTABLISHED;
