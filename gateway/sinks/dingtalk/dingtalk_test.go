@@ -206,6 +206,8 @@ func TestHangAndMalformed(t *testing.T) {
 	if err := s.Deliver(context.Background(), punchEv(t, "1001", base)); !cloudtest.TimedOut(err) {
 		t.Fatalf("hang: %v, want a timeout to retry", err)
 	}
+	// The rest with a sink whose timeout a loaded machine cannot reach.
+	s = newSink(t, srv, clk, staff(t), nil)
 	srv.Set(func(s *dingtalktest.Server) { s.Hang, s.Malformed = false, 1 })
 	if err := s.Deliver(context.Background(), punchEv(t, "1001", base)); !errors.Is(err, cloud.ErrMalformed) || errors.Is(err, sinks.ErrPermanent) {
 		t.Fatalf("malformed: %v", err)

@@ -193,13 +193,16 @@ func TestUnmappedHeldThenDelivered(t *testing.T) {
 func TestHangMalformedAndFields(t *testing.T) {
 	clk := cloudtest.NewClock(base)
 	srv := newServer(t, clk)
-	s := newSink(t, srv, clk, staff(t), func(o *feishu.Options) {
-		o.Timeout, o.Location, o.CreatorID, o.EmployeeType = 100*time.Millisecond, "西溪八方城", "admin01", "employee_no"
-	})
+	opts := func(o *feishu.Options) {
+		o.Location, o.CreatorID, o.EmployeeType = "西溪八方城", "admin01", "employee_no"
+	}
+	s := newSink(t, srv, clk, staff(t), func(o *feishu.Options) { opts(o); o.Timeout = 100 * time.Millisecond })
 	srv.Set(func(s *feishutest.Server) { s.Hang = true })
 	if err := s.Deliver(context.Background(), punchEv(t, "1001", base)); !cloudtest.TimedOut(err) {
 		t.Fatalf("hang: %v, want a timeout to retry", err)
 	}
+	// The rest with a sink whose timeout a loaded machine cannot reach.
+	s = newSink(t, srv, clk, staff(t), opts)
 	srv.Set(func(s *feishutest.Server) { s.Hang, s.Malformed = false, 1 })
 	if err := s.Deliver(context.Background(), punchEv(t, "1001", base)); !errors.Is(err, cloud.ErrMalformed) {
 		t.Fatalf("malformed: %v", err)

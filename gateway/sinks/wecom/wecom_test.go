@@ -316,6 +316,8 @@ func TestHangAndMalformed(t *testing.T) {
 	if !cloudtest.TimedOut(err) {
 		t.Fatalf("hanging server: %v, want a timeout to retry", err)
 	}
+	// The rest with a sink whose timeout a loaded machine cannot reach.
+	s = newSink(t, srv, clk, nil)
 	srv.Set(func(s *wecomtest.Server) { s.Hang, s.Malformed = false, 1 })
 	err = s.Deliver(context.Background(), ev)
 	if !errors.Is(err, cloud.ErrMalformed) || errors.Is(err, sinks.ErrPermanent) {

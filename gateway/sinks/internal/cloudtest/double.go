@@ -27,6 +27,7 @@ type Double struct {
 	Malformed int              // answer the next n requests with an HTML page where JSON is documented
 	Hang      bool             // never answer (until the client gives up, or Close)
 	tokens    map[string]time.Time
+	issued    []string // every token issued, revoked or not
 	nTok      int
 	calls     map[string]int // requests by path
 
@@ -120,6 +121,13 @@ func (d *Double) Tokens() []string {
 	return out
 }
 
+// Issued returns every token issued so far, revoked or expired too.
+func (d *Double) Issued() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.issued...)
+}
+
 // Revoke invalidates every token issued so far, as a platform may before
 // their time.
 func (d *Double) Revoke() {
@@ -135,6 +143,7 @@ func (d *Double) Issue() string {
 	now := d.Now()
 	tok := d.prefix + strconv.Itoa(d.nTok) + "-" + strconv.FormatInt(now.UnixNano(), 36)
 	d.tokens[tok] = now.Add(d.TokenTTL)
+	d.issued = append(d.issued, tok)
 	return tok
 }
 

@@ -53,7 +53,7 @@ type Leak struct {
 }
 
 // SecretsNeverLeak checks that neither the app's secret nor any token the
-// double issued appears in an error, a dead letter's alarm, the runner's
+// double ever issued appears in an error, a dead letter's alarm, the runner's
 // log or /metrics, whatever goes wrong: a hanging, down or garbled
 // platform, a revoked token, a wrong secret, a refused record. It returns
 // every text it looked at, for a platform's own further checks.
@@ -69,10 +69,6 @@ func SecretsNeverLeak(t *testing.T, l Leak) []string {
 		}
 	}
 	try(func() {})
-	tokens := d.Tokens()
-	if len(tokens) == 0 {
-		t.Fatal("the sink delivered without a token")
-	}
 	try(func() { d.Hang = true })
 	try(func() { d.Hang, d.Down = false, 1 })
 	try(func() { d.Malformed = 1 })
@@ -99,6 +95,10 @@ func SecretsNeverLeak(t *testing.T, l Leak) []string {
 		t.Fatalf("/metrics does not show the sink's failures:\n%s", scrape)
 	}
 	texts = append(texts, scrape)
+	tokens := d.Issued() // the dead letter took a call with one at least
+	if len(tokens) == 0 {
+		t.Fatal("no token was issued")
+	}
 	NoSecret(t, "errors, alarms, log and /metrics", texts, append(append(tokens, l.Secret), l.Forbidden...)...)
 	return texts
 }
