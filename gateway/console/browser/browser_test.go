@@ -124,6 +124,10 @@ func text(t *testing.T, ctx context.Context, expr string) string {
 // directory.
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	// A page just navigated to (a form's POST and its redirect) can match
+	// the test's condition before it has loaded and been laid out; Chromium
+	// then refuses the capture ("Cannot take screenshot with 0 width").
+	waitJS(t, ctx, "the page loaded and laid out", `document.readyState === "complete" && document.documentElement.clientWidth > 0`)
 	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
 	if err != nil {
 		t.Fatal(err)
