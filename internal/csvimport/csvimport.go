@@ -1,5 +1,7 @@
-// Package csvimport reads the CSV files operators import from a spreadsheet:
-// one exact header line, then records, each fault reported with its line.
+// Package csvimport reads the CSV files operators import from a spreadsheet.
+//
+// A file is one exact header line, then records, each fault reported with
+// its line.
 //
 // The device manifest (provisioning) and the people directory's import
 // (provisioning/people) share it, so both cap the size, accept a
