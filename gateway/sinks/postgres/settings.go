@@ -91,9 +91,9 @@ func Config(s sinks.Settings) (*pgxpool.Config, Opts, error) {
 	// ~/.pgpass that ParseConfig may have found.
 	cfg.ConnConfig.Password = ""
 	if f := s["password_file"]; f != "" {
-		b, err := os.ReadFile(f)
+		b, err := sinks.ReadSecretFile("password_file", f)
 		if err != nil {
-			return nil, o, fmt.Errorf("postgres: password_file: %w", err)
+			return nil, o, fmt.Errorf("postgres: %w", err)
 		}
 		b = bytes.TrimRight(b, "\r\n")
 		if len(b) == 0 {

@@ -61,9 +61,9 @@ func FromSettings(s sinks.Settings) (sinks.Sink, error) {
 // spaces (an editor's final newline is not part of the key). The error
 // names the file, never its content.
 func ReadSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := sinks.ReadSecretFile("secret_file", path)
 	if err != nil {
-		return nil, fmt.Errorf("webhook: secret_file: %w", err)
+		return nil, fmt.Errorf("webhook: %w", err)
 	}
 	b = bytes.TrimRight(b, "\r\n\t ")
 	if len(b) == 0 {

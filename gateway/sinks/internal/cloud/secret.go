@@ -3,17 +3,13 @@ package cloud
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
+
+	"github.com/officegate/officegate/gateway/sinks"
 )
 
 // ErrSecret is wrapped by ReadSecret's error.
 var ErrSecret = errors.New("cloud: secret")
-
-// maxSecret bounds a secret file: the platforms' secrets are tens of bytes;
-// a large file is a wrong path (a log, a key store), not a secret.
-const maxSecret = 4096
 
 // ReadSecret reads a secret from the file at path: its content without
 // surrounding white space (a trailing newline from an editor). The error
@@ -22,17 +18,9 @@ func ReadSecret(key, path string) (string, error) {
 	if path == "" {
 		return "", fmt.Errorf("%w: %s is required", ErrSecret, key)
 	}
-	f, err := os.Open(path)
+	b, err := sinks.ReadSecretFile(key, path)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %w", ErrSecret, key, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecret+1))
-	if err != nil {
-		return "", fmt.Errorf("%w: %s: read %s: %w", ErrSecret, key, path, err)
-	}
-	if len(b) > maxSecret {
-		return "", fmt.Errorf("%w: %s: %s is longer than %d bytes: not a secret file", ErrSecret, key, path, maxSecret)
+		return "", fmt.Errorf("%w: %w", ErrSecret, err)
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
