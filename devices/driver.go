@@ -66,3 +66,20 @@ type Status struct {
 	// no memory keeps), "frames_rejected".
 	Counters map[string]uint64
 }
+
+// Scheduler is implemented by drivers that keep a booking schedule (a
+// meeting room): the console's rooms board shows what the room's panel
+// is shown, from the same schedule.
+type Scheduler interface {
+	// Bookings returns the booking in progress (Start ≤ now < End), if
+	// any, and the next one to start after now, if any, from the schedule
+	// in force. It must not block on the device; it fails while the
+	// driver is not running.
+	Bookings() (current, next *Booking, err error)
+}
+
+// Booking is one reservation in a Scheduler's schedule.
+type Booking struct {
+	ID, Title, Organizer string
+	Start, End           time.Time
+}

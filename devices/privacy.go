@@ -133,6 +133,11 @@ func checkValue(path string, v reflect.Value, depth int) error {
 var separators = strings.NewReplacer("_", "", "-", "")
 
 func isBiometricKey(k string) bool {
+	if bio, ascii := isBiometricASCII(k); ascii {
+		return bio
+	}
+	// Unicode case folding can make ASCII of other letters (the Kelvin
+	// sign lowers to k): the key as strings.ToLower sees it.
 	k = separators.Replace(strings.ToLower(k))
 	for _, s := range biometricSuffixes {
 		if strings.HasSuffix(k, s) {
@@ -182,4 +187,73 @@ func redact(path string, v any, removed *[]string) any {
 		return out
 	}
 	return v
+}
+
+// isBiometricASCII is isBiometricKey for an ASCII key (ascii false
+// otherwise), without allocating: each suffix is matched from the key's end,
+// skipping '_' and '-' and folding case as it goes.
+func isBiometricASCII(k string) (bio, ascii bool) {
+	for i := 0; i < len(k); i++ {
+		if k[i] >= 0x80 {
+			return false, false
+		}
+	}
+	for _, s := range biometricSuffixes {
+		if foldedSuffix(k, s) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// foldedSuffix reports whether ASCII k, lowered and without '_' and '-',
+// ends in s (lower-case letters).
+func foldedSuffix(k, s string) bool {
+	i := len(k) - 1
+	for j := len(s) - 1; j >= 0; j-- {
+		for i >= 0 && (k[i] == '_' || k[i] == '-') {
+			i--
+		}
+		if i < 0 {
+			return false
+		}
+		c := k[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[j] {
+			return false
+		}
+		i--
+	}
+	return true
+}
+
+// Clean reports whether Redact would remove nothing from data: no biometric
+// key at any depth, no byte string longer than MaxBytesLen. It allocates
+// nothing, so the common case — data with nothing to remove — costs no copy.
+func Clean(data map[string]any) bool { return clean(data) }
+
+func clean(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if isBiometricKey(k) {
+				return false
+			}
+			if b, ok := e.([]byte); ok && len(b) > MaxBytesLen {
+				return false
+			}
+			if !clean(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !clean(e) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -147,8 +147,9 @@ var gatewayRanks = [][]string{
 	{"gateway/sinks/..."},
 	// The registry of sinks.
 	{"gateway/sinks/all"},
-	// The wiring.
-	{"gateway/daemon"},
+	// The wiring: a gateway's, and officegate connect's (the sinks fed
+	// from the backbone).
+	{"gateway/daemon", "gateway/connect"},
 	// The daemon with emulated devices and a broker; the console driven
 	// in a browser against such a daemon.
 	{"gateway/demo", "gateway/console/browser"},

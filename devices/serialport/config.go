@@ -10,14 +10,19 @@ import (
 // Defaults applied by Config.Validate to zero fields.
 const (
 	DefaultBaud = 115200
-	// DefaultPollInterval is the shortest read timeout the tty can express (VTIME counts
-	// deciseconds): it bounds how long Close waits for an in-flight Read and how late a
-	// vanished device node is noticed.
-	DefaultPollInterval = 100 * time.Millisecond
+	// DefaultPollInterval is how often a waiting Read checks that the device node is still
+	// the one opened: how late a node that vanished or was re-pointed while its tty stayed
+	// up is noticed. A hang-up (an unplugged adapter) and Close wake a Read at once; this
+	// check is the only clock of a quiet port, and with the checks of every port on the
+	// same multiples of it, a quiet gateway wakes once a second for all its ports.
+	DefaultPollInterval = time.Second
 )
 
-// maxPollInterval is VTIME's ceiling: 255 deciseconds.
-const maxPollInterval = 25500 * time.Millisecond
+// Bounds of Config.PollInterval (it was VTIME once, counted in deciseconds up to 255).
+const (
+	minPollInterval = 100 * time.Millisecond
+	maxPollInterval = 25500 * time.Millisecond
+)
 
 // standardBauds are the rates Linux names with a Bxxx constant; the only ones tarm/serial
 // can set.
@@ -41,8 +46,9 @@ type Config struct {
 	Name string
 	// Baud is a standard rate (50 … 4000000); 0 means DefaultBaud.
 	Baud int
-	// PollInterval is the read timeout behind a blocking Read: a multiple of 100 ms
-	// between 100 ms and 25.5 s; 0 means DefaultPollInterval.
+	// PollInterval is how often a waiting Read checks the device node (see
+	// DefaultPollInterval): a multiple of 100 ms between 100 ms and 25.5 s; 0 means
+	// DefaultPollInterval.
 	PollInterval time.Duration
 }
 
@@ -61,7 +67,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w %d for %q (standard rates: 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, …)",
 			ErrBadBaud, c.Baud, c.Name)
 	}
-	if c.PollInterval < DefaultPollInterval || c.PollInterval > maxPollInterval ||
+	if c.PollInterval < minPollInterval || c.PollInterval > maxPollInterval ||
 		c.PollInterval%(100*time.Millisecond) != 0 {
 		return fmt.Errorf("%w: poll interval %v for %q: want a multiple of 100ms between 100ms and 25.5s",
 			ErrBadConfig, c.PollInterval, c.Name)

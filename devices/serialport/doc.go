@@ -24,25 +24,33 @@
 // reproduces the figures (go test -run MeasureTarmClose -v -serialport.measure):
 //
 //   - A read timeout and a hang-up both come back as (0, io.EOF); a read already waiting
-//     when the hang-up happens may get EIO instead. Port.Read asks the tty after every
-//     empty read: a termios ioctl (TCGETS) on a second descriptor of the same tty fails
-//     with EIO once it is hung up (ENXIO and ENODEV are taken the same way), and a
-//     stat of the configured name shows a node that has gone or now belongs to another
-//     device. Only then is it ErrUnplugged; otherwise the read is retried. A hang-up was
-//     seen by a blocked Read within a millisecond.
+//     when the hang-up happens may get EIO instead. Port therefore never reads through
+//     tarm/serial (below) and asks the tty after every empty read: a termios ioctl
+//     (TCGETS) on a second descriptor of the same tty fails with EIO once it is hung up
+//     (ENXIO and ENODEV are taken the same way), and a stat of the configured name shows
+//     a node that has gone or now belongs to another device. Only then is it
+//     ErrUnplugged; otherwise the read is retried. A hang-up was seen by a blocked Read
+//     within a millisecond.
 //   - Close blocks while another goroutine is in Read: tarm opens the file O_NONBLOCK,
 //     so Go polls it, then switches the descriptor to blocking behind Go's back, so
 //     Close waits for the read system call to return. Without a ReadTimeout that was
-//     still blocked after 1 s (until the device sent a byte or hung up). Port always sets
-//     one (PollInterval, 100 ms by default, VTIME's smallest step): Close then took
-//     ≈ 100 ms with a Read blocked.
+//     still blocked after 1 s (until the device sent a byte or hung up); with one
+//     (VTIME, 100 ms at least) Close took ≈ 100 ms with a Read blocked, but every quiet
+//     port then woke ten times a second, each time a thread returning from a read system
+//     call and blocking in the next (≈ 40 thread wake-ups a second per port, measured,
+//     and one thread held per port). Port therefore reads through its second
+//     descriptor, which it opens O_NONBLOCK and leaves to Go's poller: a quiet port holds
+//     no thread and costs nothing until a byte arrives, the poller reports a hang-up at
+//     once, and Close wakes the Read at once with ErrClosed. Its only clock is the check
+//     of the device node, every PollInterval (1 s), on the same multiples of it for every
+//     port so that they fall in one wake-up.
 //   - The same holds for Write: Close behind a Write to a peer that does not read was
 //     still blocked after 1 s, and flushing the output queue (TCFLSH) did not release
-//     it. Port therefore writes through its second descriptor, which it opens
-//     O_NONBLOCK and leaves to Go's poller: Close wakes such a Write at once (measured
-//     well under 1 ms) with ErrClosed.
+//     it. Port writes through the second descriptor too: Close wakes such a Write at
+//     once (measured well under 1 ms) with ErrClosed.
 //   - ReadTimeout is VTIME, counted in deciseconds from 0.1 to 25.5 s (150 ms becomes
-//     100 ms): Config.Validate accepts only multiples of 100 ms in that range.
+//     100 ms). Config.PollInterval, which was VTIME before reads left tarm/serial, keeps
+//     its range: multiples of 100 ms from 0.1 to 25.5 s.
 //   - Only the Bxxx rates exist ("Unrecognized baud rate" otherwise): Config.Validate
 //     rejects any other rate up front, quoting it.
 //

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/tarm/serial"
 	"golang.org/x/sys/unix"
@@ -42,14 +43,16 @@ type Port struct {
 	name string       // as configured, for errors and events
 	path string       // name with symlinks resolved
 	rdev uint64       // device number of path when opened
-	sp   *serial.Port // tarm/serial: configures the line and serves Read
-	ctl  *os.File     // second descriptor, O_NONBLOCK: hang-up probe, exclusive mode, Write
+	sp   *serial.Port // tarm/serial: configures the line; never read (see Read)
+	ctl  *os.File     // second descriptor, O_NONBLOCK, in the runtime's poller: Read, Write, hang-up probe, exclusive mode
+	poll time.Duration
+	done chan struct{} // closed by Close
 
 	// Mutable.
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error        // written once inside closeOnce
-	quiet     atomic.Int64 // read timeouts seen; lets tests wait for a blocked Read
+	quiet     atomic.Int64 // times a Read began to wait for data; lets tests wait for a blocked Read
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -72,15 +75,16 @@ func Open(cfg Config) (*Port, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serialport: open %q: %w", cfg.Name, err)
 	}
-	p := &Port{name: cfg.Name, path: path, ctl: ctl}
+	p := &Port{name: cfg.Name, path: path, ctl: ctl, poll: cfg.PollInterval, done: make(chan struct{})}
 	if err := p.identify(); err != nil {
 		ctl.Close()
 		return nil, err
 	}
-	// tarm/serial rounds the timeout down to deciseconds (VTIME); Validate only lets
-	// through multiples of 100 ms so nothing is lost in that rounding.
+	// Reads go through the non-blocking descriptor (Read), where a tty in non-canonical
+	// mode answers EAGAIN on a quiet line whatever VTIME says; tarm/serial's descriptor
+	// is never read, so its read timeout (VTIME) only has to be one it accepts.
 	p.sp, err = serial.OpenPort(&serial.Config{
-		Name: path, Baud: cfg.Baud, ReadTimeout: cfg.PollInterval,
+		Name: path, Baud: cfg.Baud, ReadTimeout: 100 * time.Millisecond,
 		Size: 8, Parity: serial.ParityNone, StopBits: serial.Stop1,
 	})
 	if err != nil {
@@ -120,6 +124,13 @@ func (p *Port) Name() string { return p.name }
 func (p *Port) Path() string { return p.path }
 
 // Read reads at least one byte; see Port for when it returns without data.
+//
+// It waits in the runtime's poller on the non-blocking descriptor, not in a read system
+// call: a quiet port holds no thread and wakes nothing until a byte arrives, the tty is
+// hung up (the poller reports it at once) or the port is closed. Only the check that the
+// device node is still the one opened needs a clock: it runs every PollInterval, on
+// multiples of it on the wall clock, so that the checks of all the ports of a process
+// fall in one wake-up.
 func (p *Port) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, p.state()
@@ -128,22 +139,76 @@ func (p *Port) Read(b []byte) (int, error) {
 		if err := p.state(); err != nil {
 			return 0, err
 		}
-		n, err := p.sp.Read(b)
+		n, err := p.read(b)
 		if n > 0 {
 			return n, nil // a following error, if lasting, comes back on the next Read
 		}
-		if p.closed.Load() {
+		if p.closed.Load() || errors.Is(err, os.ErrClosed) {
 			return 0, p.errClosed()
 		}
-		// tarm/serial returns (0, io.EOF) both when VTIME expired on a quiet line and when
-		// the tty was hung up: ask the tty which it was.
+		// A read of nothing (end of file), EIO, or the node check's turn: ask the tty
+		// whether it is still there.
 		if cause := p.probe(); cause != nil {
 			return 0, p.unplugged(cause)
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The node check found nothing wrong: wait again.
+		case err == nil:
+			// Nothing read and nothing wrong: not seen on a tty in non-canonical mode
+			// (it answers EAGAIN), but never let it become a busy loop.
+			if err := p.pause(); err != nil {
+				return 0, err
+			}
+		default:
 			return 0, fmt.Errorf("serialport: read %q: %w", p.name, err)
 		}
-		p.quiet.Add(1)
+	}
+}
+
+// read is one read(2) on the control descriptor, waiting in the poller while there is
+// nothing to read, until the next node check is due. It returns (0, nil) for end of file.
+func (p *Port) read(b []byte) (int, error) {
+	if err := p.ctl.SetReadDeadline(time.Now().Truncate(p.poll).Add(p.poll)); err != nil {
+		return 0, err
+	}
+	rc, err := p.ctl.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = unix.Read(int(fd), b)
+			switch rerr {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				p.quiet.Add(1) // waiting for data: what tests wait for
+				return false
+			}
+			return true
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if rerr != nil {
+		return 0, os.NewSyscallError("read", rerr)
+	}
+	return max(n, 0), nil
+}
+
+// pause waits one poll interval, or until Close.
+func (p *Port) pause() error {
+	t := time.NewTimer(p.poll)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-p.done:
+		return p.errClosed()
 	}
 }
 
@@ -169,13 +234,13 @@ func (p *Port) Write(b []byte) (int, error) {
 	return n, fmt.Errorf("serialport: write %q: %w", p.name, err)
 }
 
-// Close closes the port promptly: it wakes a blocked Write at once and waits for an
-// in-flight Read at most one poll interval. Bytes written but not yet sent are discarded,
+// Close closes the port promptly: it wakes a blocked Read or Write at once. Bytes written but not yet sent are discarded,
 // so that the kernel does not hold the close until they drain (up to 30 s on a stalled
 // line); a caller that must know its last bytes left waits for the device's reply first.
 func (p *Port) Close() error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
+		close(p.done)
 		_ = p.control(func(fd int) error {
 			// A pty slave keeps exclusive mode after its last close, for as long as its
 			// master lives: without this a non-root re-open would get EBUSY.
@@ -183,7 +248,7 @@ func (p *Port) Close() error {
 			return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCOFLUSH)
 		})
 		errCtl := p.ctl.Close()
-		errSp := p.sp.Close() // waits for an in-flight Read: ≤ one VTIME
+		errSp := p.sp.Close() // nothing reads it: prompt
 		if err := errors.Join(errCtl, errSp); err != nil && !hungUp(err) {
 			p.closeErr = fmt.Errorf("serialport: close %q: %w", p.name, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,13 +50,13 @@ func TestBytesBothWays(t *testing.T) {
 	}
 }
 
-// A line quiet for several read timeouts is not an error: Read keeps waiting.
+// A line quiet for several node checks is not an error: Read keeps waiting.
 func TestQuietLineIsNotAnError(t *testing.T) {
 	testkit.NoLeaks(t)
 	d := newDevice(t)
-	p := mustOpen(t, Config{Name: d.slave})
+	p := mustOpen(t, Config{Name: d.slave, PollInterval: 100 * time.Millisecond})
 	r := readAsync(p)
-	eventually(t, "three read timeouts", func() bool { return p.quiet.Load() >= 3 })
+	eventually(t, "two node checks", func() bool { return p.quiet.Load() >= 3 })
 	select {
 	case got := <-r:
 		t.Fatalf("Read returned %q, %v on a quiet line", got.s, got.err)
@@ -119,7 +121,8 @@ func TestNodeGoneIsUnplugged(t *testing.T) {
 			testkit.NoLeaks(t)
 			link := byIDLink(t)
 			plug(t, link)
-			p := mustOpen(t, Config{Name: link})
+			// The tty stays up here: only the node check, every PollInterval, sees it.
+			p := mustOpen(t, Config{Name: link, PollInterval: 100 * time.Millisecond})
 			r := readAsync(p)
 			eventually(t, "Read to block", func() bool { return p.quiet.Load() >= 1 })
 			tc.change(t, link)
@@ -250,4 +253,58 @@ func TestExclusiveWhileOpen(t *testing.T) {
 	if excl() != 0 {
 		t.Error("still exclusive after Close")
 	}
+}
+
+// A Read waiting on a quiet line waits in the runtime's poller, not in a read system call:
+// it holds no thread of its own (and so wakes none until a byte comes). With a thread per
+// waiting Read, as when reads went through tarm/serial, the process would have gained one
+// for each of the ports below.
+func TestQuietReadsHoldNoThread(t *testing.T) {
+	testkit.NoLeaks(t)
+	const ports = 24
+	before := threads(t)
+	var rs []<-chan readResult
+	var ps []*Port
+	for range ports {
+		d := newDevice(t)
+		p := mustOpen(t, Config{Name: d.slave})
+		ps = append(ps, p)
+		rs = append(rs, readAsync(p))
+	}
+	for _, p := range ps {
+		eventually(t, "every Read to wait", func() bool { return p.quiet.Load() >= 1 })
+	}
+	// A blocked system call keeps its thread; give the runtime the chance to have handed
+	// the Ps of such threads on (it does within 20 µs–10 ms) by waiting for a GC cycle,
+	// which needs every P.
+	runtime.GC()
+	if grew := threads(t) - before; grew >= ports/2 {
+		t.Errorf("the process gained %d threads with %d Reads waiting; want them parked in the poller", grew, ports)
+	}
+	for i, p := range ps {
+		p.Close()
+		if got := await(t, "Read after Close", rs[i]); !errors.Is(got.err, ErrClosed) {
+			t.Errorf("Read error %v; want ErrClosed", got.err)
+		}
+	}
+}
+
+// threads is the number of threads of this process.
+func threads(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no Threads line in /proc/self/status")
+	return 0
 }

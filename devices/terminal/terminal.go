@@ -31,7 +31,10 @@ var (
 // "card_hash", and the number is then nowhere in the result, not even
 // under "raw". It fails only when there is no person at all.
 func Punch(body map[string]any, cardKey []byte) (map[string]any, error) {
-	body, redacted := devices.Redact(body)
+	var redacted []string
+	if !devices.Clean(body) {
+		body, redacted = devices.Redact(body)
+	}
 	person := text(body["user"])
 	if person == "" {
 		person = text(body["person"])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -67,17 +68,48 @@ func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
 	if c.Name == "attendance.fetch" {
 		return d.fetch(ctx, args)
 	}
+	return d.writeUser(c.Name, args)
+}
+
+// writeUser runs user.upsert or user.delete with args as
+// terminal.CheckCommand returns them. Every arg is asserted checked: a
+// caller that skipped CheckCommand gets an error naming the arg, not a
+// panic.
+func (d *Driver) writeUser(name string, args map[string]any) devices.Result {
+	pin, err := stringArg(name, args, "user", true)
+	if err != nil {
+		return devices.Failed(err)
+	}
+	var uname, card, role string
+	enabled := true
+	if name == "user.upsert" {
+		if uname, err = stringArg(name, args, "name", false); err != nil {
+			return devices.Failed(err)
+		}
+		if card, err = stringArg(name, args, "card", false); err != nil {
+			return devices.Failed(err)
+		}
+		if role, err = stringArg(name, args, "role", false); err != nil {
+			return devices.Failed(err)
+		}
+		if v, ok := args["enabled"]; ok {
+			b, isBool := v.(bool)
+			if !isBool {
+				return devices.Failed(fmt.Errorf("zk4370: %s: arg \"enabled\" is %T, want a boolean", name, v))
+			}
+			enabled = b
+		}
+	}
+	if err := checkPIN(pin); err != nil {
+		return devices.Failed(fmt.Errorf("zk4370: %s: user %q: a terminal's PIN is at most %d characters", name, pin, pinLen))
+	}
 	cl := d.client()
 	if cl == nil {
 		return devices.Result{Status: devices.StatusBusy, Error: ErrOffline.Error()}
 	}
-	pin := args["user"].(string)
-	if err := checkPIN(pin); err != nil {
-		return devices.Failed(fmt.Errorf("zk4370: %s: user %q: a terminal's PIN is at most %d characters", c.Name, pin, pinLen))
-	}
 	users, err := cl.Users()
 	if err != nil {
-		return devices.Failed(fmt.Errorf("zk4370: %s: read the user table: %w", c.Name, err))
+		return devices.Failed(fmt.Errorf("zk4370: %s: read the user table: %w", name, err))
 	}
 	var old *User
 	used := map[uint16]bool{}
@@ -87,7 +119,7 @@ func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
 			old = &users[i]
 		}
 	}
-	if c.Name == "user.delete" {
+	if name == "user.delete" {
 		if old == nil {
 			return devices.OK(map[string]any{"user": pin, "deleted": false})
 		}
@@ -97,20 +129,20 @@ func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
 		return devices.OK(map[string]any{"user": pin, "deleted": true})
 	}
 	u := User{PIN: pin, Privilege: PrivUser}
-	if args["enabled"] == false {
+	if !enabled {
 		// The 72-byte user record has no such flag.
 		return devices.Failed(fmt.Errorf("zk4370: user.upsert %q: a 4370 terminal cannot disable a user; delete it instead", pin))
 	}
-	if args["role"] == "admin" {
+	if role == "admin" {
 		u.Privilege = PrivAdmin
 	}
-	if name, _ := args["name"].(string); name != "" {
-		if len(name) > 24 {
-			return devices.Failed(fmt.Errorf("zk4370: user.upsert %q: name of %d bytes, the terminal holds 24", pin, len(name)))
+	if uname != "" {
+		if len(uname) > 24 {
+			return devices.Failed(fmt.Errorf("zk4370: user.upsert %q: name of %d bytes, the terminal holds 24", pin, len(uname)))
 		}
-		u.Name = name
+		u.Name = uname
 	}
-	if card, _ := args["card"].(string); card != "" {
+	if card != "" {
 		if u.Card, err = cardNumber(card); err != nil {
 			return devices.Failed(fmt.Errorf("zk4370: user.upsert %q: %w", pin, err))
 		}
@@ -132,6 +164,37 @@ func (d *Driver) Handle(ctx context.Context, c devices.Command) devices.Result {
 		return devices.Failed(fmt.Errorf("zk4370: user.upsert %q: %w", pin, err))
 	}
 	return devices.OK(map[string]any{"user": pin, "created": old == nil})
+}
+
+// stringArg returns the string arg key of command name: "" when it is
+// absent and not required.
+func stringArg(name string, args map[string]any, key string, required bool) (string, error) {
+	v, ok := args[key]
+	if !ok {
+		if required {
+			return "", fmt.Errorf("zk4370: %s: arg %q missing", name, key)
+		}
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("zk4370: %s: arg %q is %T, want a string", name, key, v)
+	}
+	return s, nil
+}
+
+// uintArg returns the required arg key of command name, a uint64 as
+// terminal.CheckCommand leaves its numbers and times.
+func uintArg(name string, args map[string]any, key string) (uint64, error) {
+	v, ok := args[key]
+	if !ok {
+		return 0, fmt.Errorf("zk4370: %s: arg %q missing", name, key)
+	}
+	n, ok := v.(uint64)
+	if !ok {
+		return 0, fmt.Errorf("zk4370: %s: arg %q is %T, want a uint64", name, key, v)
+	}
+	return n, nil
 }
 
 // cardNumber turns the contract's card text into the terminal's uint32:
@@ -164,11 +227,30 @@ type fetchReq struct {
 
 // fetch hands an attendance.fetch to the running session and waits for its
 // answer.
+// args are as terminal.CheckCommand returns them; each is asserted checked,
+// as in writeUser.
 func (d *Driver) fetch(ctx context.Context, args map[string]any) devices.Result {
-	req := fetchReq{since: time.UnixMilli(int64(args["since_ms"].(uint64))), limit: int(args["limit"].(uint64)),
-		done: make(chan devices.Result, 1)}
-	if u := args["until_ms"].(uint64); u != 0 {
-		req.until = time.UnixMilli(int64(u))
+	const name = "attendance.fetch"
+	since, err := uintArg(name, args, "since_ms")
+	if err != nil {
+		return devices.Failed(err)
+	}
+	until, err := uintArg(name, args, "until_ms")
+	if err != nil {
+		return devices.Failed(err)
+	}
+	limit, err := uintArg(name, args, "limit")
+	if err != nil {
+		return devices.Failed(err)
+	}
+	// CheckCommand's bounds, again: a limit of 0 would answer nothing and
+	// one past int would wrap.
+	if limit == 0 || limit > math.MaxInt32 || since > math.MaxInt64 || until > math.MaxInt64 {
+		return devices.Failed(fmt.Errorf("zk4370: %s: since_ms %d, until_ms %d, limit %d out of range", name, since, until, limit))
+	}
+	req := fetchReq{since: time.UnixMilli(int64(since)), limit: int(limit), done: make(chan devices.Result, 1)}
+	if until != 0 {
+		req.until = time.UnixMilli(int64(until))
 	}
 	if d.client() == nil {
 		return devices.Result{Status: devices.StatusBusy, Error: ErrOffline.Error()}

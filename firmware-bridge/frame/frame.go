@@ -192,12 +192,22 @@ func Decode(enc []byte) (Frame, error) {
 	if n := len(enc); n > 0 && enc[n-1] == 0 {
 		enc = enc[:n-1]
 	}
+	f, _, err := appendDecodeFrame(make([]byte, 0, len(enc)), enc)
+	return f, err
+}
+
+// appendDecodeFrame decodes the COBS-encoded frame enc (no delimiter) onto
+// the end of dst and parses it there; Body aliases the returned slice,
+// which is dst grown. Decoding never takes more bytes than enc has.
+func appendDecodeFrame(dst, enc []byte) (Frame, []byte, error) {
 	if len(enc) > MaxWireLen-1 {
-		return Frame{}, newError(ReasonOversize, fmt.Sprintf("%d encoded bytes, cap is %d", len(enc), MaxWireLen-1))
+		return Frame{}, dst, newError(ReasonOversize, fmt.Sprintf("%d encoded bytes, cap is %d", len(enc), MaxWireLen-1))
 	}
-	raw, err := AppendDecode(make([]byte, 0, len(enc)), enc)
+	start := len(dst)
+	dst, err := AppendDecode(dst, enc)
 	if err != nil {
-		return Frame{}, err
+		return Frame{}, dst, err
 	}
-	return Parse(raw)
+	f, err := Parse(dst[start:])
+	return f, dst, err
 }

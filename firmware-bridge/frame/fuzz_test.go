@@ -102,5 +102,45 @@ func FuzzReader(f *testing.F) {
 				}
 			}
 		}
+		// ReadFrames splits the same stream into the same frames, whatever
+		// the read size, and never returns an empty batch without an error.
+		for _, size := range []int{7, DefaultReadSize} {
+			var want []Frame
+			nr := NewReader(bytes.NewReader(b), &ReaderOptions{ReadSize: size})
+			for {
+				fr, err := nr.Next()
+				if err != nil {
+					break
+				}
+				want = append(want, fr)
+			}
+			r := NewReader(bytes.NewReader(b), &ReaderOptions{ReadSize: size})
+			var got []Frame
+			for {
+				n := len(got)
+				var err error
+				got, err = r.ReadFrames(got)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("ReadFrames: %v", err)
+				}
+				if len(got) == n {
+					t.Fatal("ReadFrames returned no frame and no error")
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("read size %d: ReadFrames gave %d frames, Next %d", size, len(got), len(want))
+			}
+			for i := range got {
+				if !sameFrame(got[i], want[i]) {
+					t.Fatalf("read size %d: frame %d is %v by ReadFrames, %v by Next", size, i, got[i], want[i])
+				}
+			}
+			if s, ns := r.Stats(), nr.Stats(); s != ns {
+				t.Fatalf("read size %d: stats %+v by ReadFrames, %+v by Next", size, s, ns)
+			}
+		}
 	})
 }

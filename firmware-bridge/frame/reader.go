@@ -12,13 +12,19 @@ import (
 // ReaderOptions configures a Reader. The zero value is valid.
 type ReaderOptions struct {
 	// ReadSize is the size of each Read on the underlying stream; 0 means
-	// 256, about 22 ms of a 115200-baud line.
+	// DefaultReadSize.
 	ReadSize int
 	// OnDrop, if set, is called with every rejected frame's error (a
 	// *Error) from the goroutine calling Next, for logging. It must not
 	// block.
 	OnDrop func(error)
 }
+
+// DefaultReadSize is the Read size of a Reader by default: the kernel's
+// tty buffer (4 KiB, ≈ 355 ms at 115200 baud), so that one read system call
+// takes whatever a burst left there — a peer's whole window of typical
+// frames (8 × ≈ 100 bytes) and more — rather than a frame or two.
+const DefaultReadSize = 4096
 
 // Stats counts what a Reader has seen. Drops is indexed by Reason.
 type Stats struct {
@@ -69,7 +75,7 @@ func NewReader(r io.Reader, opts *ReaderOptions) *Reader {
 		o = *opts
 	}
 	if o.ReadSize <= 0 {
-		o.ReadSize = 256
+		o.ReadSize = DefaultReadSize
 	}
 	return &Reader{
 		r:      r,
@@ -112,15 +118,52 @@ func (r *Reader) Stats() Stats {
 // timeout, say) the partial frame is kept and a later call to Next
 // continues it. Body does not alias the Reader's buffers.
 func (r *Reader) Next() (Frame, error) {
+	var arena []byte
+	f, _, err := r.next(&arena, true, false)
+	return f, err
+}
+
+// ReadFrames appends to dst every good frame the bytes already read hold,
+// reading from the stream (once, or more while only partial or bad frames
+// arrive) only when they hold none: a burst that one Read brought in comes
+// back from one call, for one hand-off. It returns at least one frame, or
+// none and the stream's error, with the semantics of Next; an error that
+// came with bytes holding frames is returned by the next call. The frames'
+// bodies share one allocation per call and do not alias the Reader's
+// buffers; ReadFrames and Next may be mixed.
+func (r *Reader) ReadFrames(dst []Frame) ([]Frame, error) {
+	var arena []byte
+	f, _, err := r.next(&arena, true, true)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, f)
+	for {
+		f, ok, _ := r.next(&arena, false, true)
+		if !ok {
+			return dst, nil
+		}
+		dst = append(dst, f)
+	}
+}
+
+// next returns the next good frame, its body decoded into *arena (grown, or
+// replaced when full, never overwritten; with burst, sized for the rest of
+// the read buffer too). Without read it only splits the bytes already read
+// and reports !ok once they are used up.
+func (r *Reader) next(arena *[]byte, read, burst bool) (Frame, bool, error) {
 	for {
 		if r.rpos == r.rend {
+			if !read {
+				return Frame{}, false, nil
+			}
 			if r.err != nil {
 				err := r.err
 				r.err = nil
 				if errors.Is(err, io.EOF) {
 					r.flushPartial()
 				}
-				return Frame{}, err
+				return Frame{}, false, err
 			}
 			n, err := r.r.Read(r.rbuf)
 			if n < 0 || n > len(r.rbuf) {
@@ -138,24 +181,29 @@ func (r *Reader) Next() (Frame, error) {
 			r.rpos = r.rend
 			continue
 		}
-		r.accumulate(chunk[:i])
+		enc := chunk[:i]
 		r.rpos += i + 1
+		if len(r.acc) > 0 || r.discarding {
+			// The frame began in an earlier read: finish it in acc.
+			r.accumulate(enc)
+			enc = r.acc
+		}
 		if r.discarding {
 			r.discarding = false
 			continue
 		}
-		if len(r.acc) == 0 {
+		if len(enc) == 0 {
 			r.empty.Add(1)
 			continue
 		}
-		f, err := r.decode(r.acc)
+		f, err := r.decode(arena, enc, burst)
 		r.acc = r.acc[:0]
 		if err != nil {
 			r.drop(err)
 			continue
 		}
 		r.frames.Add(1)
-		return f, nil
+		return f, true, nil
 	}
 }
 
@@ -190,11 +238,25 @@ func (r *Reader) drop(err error) {
 	}
 }
 
-func (r *Reader) decode(enc []byte) (Frame, error) {
-	f, err := Decode(enc)
+// decode decodes one encoded frame (no delimiter) into *arena. A frame that
+// does not fit what is left of the arena gets a new one, with burst sized
+// for the bytes still waiting in the read buffer too, so that a burst costs
+// one allocation (a decoded frame is never longer than its encoding).
+func (r *Reader) decode(arena *[]byte, enc []byte, burst bool) (Frame, error) {
+	if cap(*arena)-len(*arena) < len(enc) {
+		n := len(enc)
+		if burst {
+			n += r.rend - r.rpos
+		}
+		*arena = make([]byte, 0, n)
+	}
+	start := len(*arena)
+	f, out, err := appendDecodeFrame(*arena, enc)
 	if err != nil {
+		*arena = out[:start]
 		return Frame{}, err
 	}
+	*arena = out
 	r.mu.Lock()
 	a := r.auth
 	r.mu.Unlock()

@@ -189,3 +189,50 @@ func TestReaderErrorsAreNotSticky(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// countingReader counts the Read calls on the stream under it.
+type countingReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) { c.reads++; return c.r.Read(p) }
+
+// TestReaderBurst: a window of frames that one Read brings in comes back
+// from one ReadFrames call, their bodies intact after later calls (they do
+// not alias the read buffer); a frame cut by the end of a read is finished
+// by the next.
+func TestReaderBurst(t *testing.T) {
+	var burst []byte
+	for n := uint32(1); n <= 8; n++ {
+		burst = append(burst, wire(t, Frame{Type: TypeEvent, Flags: FlagFromDevice, Seq: n, Body: bytes.Repeat([]byte{byte(n)}, 64)}, nil)...)
+	}
+	if len(burst) > DefaultReadSize {
+		t.Fatalf("a burst of %d bytes does not fit a read", len(burst))
+	}
+	cut := len(burst) - 10
+	s := script{burst, burst[:cut], burst[cut:]}
+	cr := &countingReader{r: &s}
+	r := NewReader(cr, nil)
+	first, err := r.ReadFrames(nil)
+	if err != nil || len(first) != 8 || cr.reads != 1 {
+		t.Fatalf("ReadFrames = %d frames, %v after %d reads; want the 8 of one read", len(first), err, cr.reads)
+	}
+	second, err := r.ReadFrames(nil)
+	if err != nil || len(second) != 7 {
+		t.Fatalf("ReadFrames = %d frames, %v; want the 7 complete ones", len(second), err)
+	}
+	third, err := r.ReadFrames(nil)
+	if err != nil || len(third) != 1 || third[0].Seq != 8 {
+		t.Fatalf("ReadFrames = %v, %v; want frame 8 finished", third, err)
+	}
+	for i, f := range append(first, append(second, third...)...) {
+		n := byte(i%8 + 1)
+		if f.Seq != uint32(n) || !bytes.Equal(f.Body, bytes.Repeat([]byte{n}, 64)) {
+			t.Fatalf("frame %d: %v body %x", i, f, f.Body)
+		}
+	}
+	if _, err := r.ReadFrames(nil); err != io.EOF {
+		t.Fatalf("ReadFrames at the end = %v, want EOF", err)
+	}
+}

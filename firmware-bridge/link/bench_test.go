@@ -3,7 +3,9 @@ package link_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -87,11 +89,26 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// countingPort counts the read and write calls on the gateway's port: each
+// is one system call on a serialport.Port.
+type countingPort struct {
+	io.ReadWriteCloser
+	reads, writes atomic.Int64
+}
+
+func (c *countingPort) Read(p []byte) (int, error) { c.reads.Add(1); return c.ReadWriteCloser.Read(p) }
+func (c *countingPort) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.ReadWriteCloser.Write(p)
+}
+
 // BenchmarkPTY64 sends b.N 64-byte events from the emulated firmware to
 // the gateway link through a real PTY (gateway end opened with
 // devices/serialport), committed to an in-memory journal, and reports
 // events per second, frames per second both ways, CPU per event (both
-// ends, one process) and the measured link efficiency. A PTY has no baud
+// ends, one process), the measured link efficiency, and the gateway's
+// read and write calls on the port and frames sent (acknowledgements) per
+// event. A PTY has no baud
 // rate: this is the software's ceiling, not the line's.
 //
 //	go test ./firmware-bridge/link -run '^$' -bench 'PTY64|Theory|Codec64' -benchtime 20000x
@@ -110,7 +127,7 @@ func BenchmarkPTY64(b *testing.B) {
 		b.Fatal(err)
 	}
 	l := newLineB(b)
-	port := openGatewayB(b, l)
+	port := &countingPort{ReadWriteCloser: openGatewayB(b, l)}
 	ctx, cancel := context.WithCancel(context.Background())
 	gdone, edone := make(chan error, 1), make(chan error, 1)
 	go func() { gdone <- g.Run(ctx, port) }()
@@ -127,6 +144,7 @@ func BenchmarkPTY64(b *testing.B) {
 		data[i] = d
 	}
 	g0, d0 := g.Stats(), e.Link().Stats()
+	r0, w0 := port.reads.Load(), port.writes.Load()
 	b.ResetTimer()
 	cpu0, t0 := cpuTime(), time.Now()
 	if _, err := e.EmitMany("punch", data); err != nil {
@@ -138,6 +156,7 @@ func BenchmarkPTY64(b *testing.B) {
 	el, cpu := time.Since(t0), cpuTime()-cpu0
 	b.StopTimer()
 	g1, d1 := g.Stats(), e.Link().Stats()
+	r1, w1 := port.reads.Load(), port.writes.Load()
 	var body int
 	for _, ev := range j.Events() {
 		bb, _ := msg.Marshal(&ev)
@@ -150,4 +169,7 @@ func BenchmarkPTY64(b *testing.B) {
 	b.ReportMetric(float64(d1.WireOut-d0.WireOut)/float64(b.N), "wire-B/event")
 	b.ReportMetric(float64(body)/float64(d1.WireOut-d0.WireOut), "efficiency")
 	b.ReportMetric(float64(g1.WireOut-g0.WireOut)/float64(b.N), "ack-B/event")
+	b.ReportMetric(float64(r1-r0)/float64(b.N), "gw-reads/event")
+	b.ReportMetric(float64(w1-w0)/float64(b.N), "gw-writes/event")
+	b.ReportMetric(float64(g1.FramesOut-g0.FramesOut)/float64(b.N), "gw-frames/event")
 }

@@ -211,3 +211,40 @@ func TestClockSetFromWelcome(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncClockTwice: a second clock sync asked for right after a first
+// gets a measurement of its own. The first returns on the round's first
+// good sample, with the round still going; the second used to wait for a
+// sample better than the best, and when none came, for the next round (10
+// minutes by default), so a second "time.set" went unanswered.
+func TestSyncClockTwice(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 60*time.Second)
+	j := new(linktest.Journal)
+	g := newGateway(t, j, func(c *link.GatewayConfig) {
+		c.TimeSync = link.TimeSync{Every: time.Hour, Samples: 3, Spacing: 300 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
+	})
+	o := emuOpts(t, t.TempDir())
+	o.RTC = true
+	e := newEmu(t, o)
+	l := newLine(t)
+	port := openGateway(t, l)
+	run(t, func(ctx context.Context) error { return g.Run(ctx, port) })
+	run(t, func(ctx context.Context) error { return e.Run(ctx, l.dev) })
+	if _, err := g.Wait(ctx, func(s link.Status) bool { return s.Online && s.Clock.State == link.ClockSynced }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		// Each well within the hour to the next scheduled round.
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		before := g.Status().Clock.At
+		info, err := g.SyncClock(sctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("sync %d: %v", i+1, err)
+		}
+		if !info.At.After(before) || info.State != link.ClockSynced {
+			t.Fatalf("sync %d: clock measured at %v (before the call: %v), state %v", i+1, info.At, before, info.State)
+		}
+	}
+}

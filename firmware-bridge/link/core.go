@@ -114,6 +114,7 @@ type core struct {
 	ack      uint32    // highest seq delivered (on the gateway: committed)
 	ackDue   time.Time // a standalone ACK is due; zero if none
 	ackOwed  int       // frames delivered since an ack last went out
+	ackFlush bool      // committed frames await ackCommitted (gateway)
 	lastTx   time.Time
 	lastRx   time.Time
 	stats    Stats
@@ -125,7 +126,7 @@ func (c *core) resetSession() {
 	c.sndNext, c.unacked, c.rto, c.rtxAt = 1, nil, c.rtoInit, time.Time{}
 	c.busySeq, c.busyWait, c.busyUntil = 0, 0, time.Time{}
 	c.dupAcks, c.fastSeq = 0, 0
-	c.rcvNext, c.ack, c.ackDue, c.ackOwed = 1, 0, time.Time{}, 0
+	c.rcvNext, c.ack, c.ackDue, c.ackOwed, c.ackFlush = 1, 0, time.Time{}, 0, false
 }
 
 // canSend reports whether a new sequenced frame may go now (§5.2, §5.5).
@@ -300,6 +301,30 @@ func (c *core) delivered(now time.Time, seq uint32) {
 	}
 }
 
+// onCommitted records that the gateway's Sink made seq durable (PROTOCOL.md
+// §5.3). Nothing goes yet: the loop calls ackCommitted once it has taken
+// the reports that came in together, so that one cumulative ACK covers
+// every frame of a commit (or of several) unless a frame the loop sends
+// first carries it. Sending it at once is within the ack delay; waiting
+// for more would only stall the device's window.
+func (c *core) onCommitted(seq uint32) {
+	c.ack = seq
+	c.ackOwed++
+	c.ackFlush = true
+}
+
+// ackCommitted sends the ACK committed owes, if no frame has carried it:
+// one per batch of commit reports, however many frames they cover.
+func (c *core) ackCommitted(now time.Time) {
+	if !c.ackFlush {
+		return
+	}
+	c.ackFlush = false
+	if c.ackOwed > 0 {
+		c.sendAck(now)
+	}
+}
+
 // refuse answers BUSY for seq and rewinds so that seq is expected again;
 // frames after it that were already accepted are dropped (§5.5).
 func (c *core) refuse(now time.Time, seq uint32, retry time.Duration) {
@@ -381,7 +406,7 @@ func (c *core) tick(now time.Time) {
 	if !c.ackDue.IsZero() && !now.Before(c.ackDue) {
 		c.sendAck(now)
 	}
-	if c.up && now.Sub(c.lastTx) >= c.hb {
+	if c.up && !now.Before(c.heartbeatAt()) {
 		c.sendCtl(now, &msg.Heartbeat{})
 	}
 }
@@ -394,7 +419,7 @@ func (c *core) deadline() time.Time {
 	c.earliest(&d, c.ackDue)
 	if c.up {
 		c.earliest(&d, c.rtxAt)
-		c.earliest(&d, c.lastTx.Add(c.hb))
+		c.earliest(&d, c.heartbeatAt())
 		c.earliest(&d, c.lastRx.Add(missedBeats*c.hb))
 	}
 	return d
@@ -404,6 +429,32 @@ func (c *core) earliest(d *time.Time, t time.Time) {
 	if !t.IsZero() && (d.IsZero() || t.Before(*d)) {
 		*d = t
 	}
+}
+
+// heartbeatGrid divides H into the steps a gateway's heartbeats are rounded
+// down to: at most H/8 early, so at most 8 instants per H for every link.
+const heartbeatGrid = 8
+
+// heartbeatAt is when this side's next HEARTBEAT is due (§6.3: once it has
+// sent nothing for H). A device sends it at that moment. The gateway rounds
+// it down onto multiples of H/heartbeatGrid of the wall clock, the same for
+// all its links: an idle gateway with many links then wakes for their
+// heartbeats a few times per H, not once per link. Early is within the rule
+// (a peer only needs a frame at least every H) and costs at most one extra
+// heartbeat, after a frame was sent between two steps; from then on they go
+// every H, on the steps. The rounding is subtracted from a time that keeps
+// its monotonic reading, so a step of the wall clock only moves the grid.
+func (c *core) heartbeatAt() time.Time {
+	at := c.lastTx.Add(c.hb)
+	step := c.hb / heartbeatGrid
+	if c.fromDevice || step <= 0 {
+		return at
+	}
+	r := at.UnixNano() % int64(step)
+	if r < 0 {
+		r += int64(step) // before 1970: still down, not up
+	}
+	return at.Add(-time.Duration(r))
 }
 
 // silent reports whether the peer has been quiet for 3 heartbeats (§6.3).

@@ -261,13 +261,18 @@ func (d *Device) Run(ctx context.Context, rw io.ReadWriter) error {
 			return err
 		case err := <-p.werr:
 			return err
-		case f := <-p.in:
+		case fs := <-p.in:
 			d.mu.Lock()
-			d.onFrame(ctx, d.clock.Now(), f)
+			now := d.clock.Now()
+			for _, f := range fs {
+				d.onFrame(ctx, now, f)
+			}
 			for i := 0; i < 32; i++ {
 				select {
-				case f := <-p.in:
-					d.onFrame(ctx, d.clock.Now(), f)
+				case fs := <-p.in:
+					for _, f := range fs {
+						d.onFrame(ctx, now, f)
+					}
 					continue
 				default:
 				}

@@ -46,7 +46,8 @@ type Gateway struct {
 	helloNew *helloIn      // a HELLO that arrived during that lookup
 	gen      uint64        // bumped when the receive side rewinds or the session changes
 	w        *worker       // the active Run's worker
-	jobsOut  int           // jobs handed to w and not yet reported
+	jobsOut  int           // jobs handed to w (or queued for it) and not yet reported
+	jobsNew  []*job        // jobs queued for w in this turn of the loop, in order
 	backlog  []*job        // records waiting for room in w's queue
 	// held are the device's frames accepted while its clock is being
 	// measured (timeSync.holding), in order; everything after the first
@@ -154,7 +155,7 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	p := startPort(ctx, rw, nil)
-	w := &worker{g: g, jobs: make(chan *job, workerDepth), done: make(chan report, workerDepth)}
+	w := &worker{g: g, jobs: make(chan []*job, workerDepth), done: make(chan []report, workerDepth)}
 	wg.Add(1)
 	go func() { defer wg.Done(); w.run(ctx) }()
 	if c, ok := rw.(io.Closer); ok {
@@ -167,7 +168,7 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 		wg.Wait()
 		g.mu.Lock()
 		g.runStats.add(portStats(p))
-		g.p, g.w, g.jobsOut, g.backlog, g.held = nil, nil, 0, nil, nil
+		g.p, g.w, g.jobsOut, g.jobsNew, g.backlog, g.held = nil, nil, 0, nil, nil, nil
 		g.gen++ // reports of this Run will never come
 		// Frames accepted but not reported committed will never be
 		// acknowledged: expect them again. What did commit is dropped by
@@ -180,7 +181,7 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 	}()
 
 	g.mu.Lock()
-	g.p, g.w, g.jobsOut = p, w, 0
+	g.p, g.w, g.jobsOut, g.jobsNew = p, w, 0, nil
 	g.gen++
 	now := g.clock.Now()
 	g.lastTx = now
@@ -196,6 +197,8 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 		now := g.clock.Now()
 		g.tickLocked(now)
 		g.pump(now)
+		g.ackCommitted(now)
+		g.flushJobs()
 		next := g.deadlineLocked()
 		g.mu.Unlock()
 		if next.IsZero() {
@@ -210,24 +213,45 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 			return err
 		case err := <-p.werr:
 			return err
-		case f := <-p.in:
+		case fs := <-p.in:
 			g.mu.Lock()
-			g.onFrame(g.clock.Now(), f)
+			now := g.clock.Now()
+			for _, f := range fs {
+				g.onFrame(now, f)
+			}
 			// Take what else has arrived under the same lock: one pump for a
 			// burst keeps acks cumulative.
 			for i := 0; i < 32; i++ {
 				select {
-				case f := <-p.in:
-					g.onFrame(g.clock.Now(), f)
+				case fs := <-p.in:
+					for _, f := range fs {
+						g.onFrame(now, f)
+					}
 					continue
 				default:
 				}
 				break
 			}
 			g.mu.Unlock()
-		case r := <-w.done:
+		case rs := <-w.done:
 			g.mu.Lock()
-			g.onReport(g.clock.Now(), r)
+			now := g.clock.Now()
+			for _, r := range rs {
+				g.onReport(now, r)
+			}
+			// Reports of further commits that are already in: their frames
+			// share the one ACK below.
+			for i := 0; i < 32; i++ {
+				select {
+				case rs := <-w.done:
+					for _, r := range rs {
+						g.onReport(now, r)
+					}
+					continue
+				default:
+				}
+				break
+			}
 			g.mu.Unlock()
 		case <-g.kick:
 		case <-timer.C():
@@ -405,14 +429,25 @@ func (g *Gateway) releaseHeld(now time.Time) {
 	g.held = nil
 }
 
-// submit hands j to the worker without blocking.
+// submit queues j for the worker; the loop hands what this turn queued
+// over in one go (flushJobs), so that the worker wakes once for a burst and
+// commits it together.
 func (g *Gateway) submit(j *job) bool {
 	if g.w == nil || g.jobsOut >= workerDepth {
 		return false
 	}
 	g.jobsOut++
-	g.w.jobs <- j // cannot block: jobsOut < cap
+	g.jobsNew = append(g.jobsNew, j)
 	return true
+}
+
+// flushJobs hands the jobs submit queued to the worker without blocking.
+func (g *Gateway) flushJobs() {
+	if len(g.jobsNew) == 0 || g.w == nil {
+		return
+	}
+	g.w.jobs <- g.jobsNew // cannot block: every batch holds a job counted in jobsOut ≤ cap
+	g.jobsNew = nil
 }
 
 // onReport handles the worker's answer to one job.
@@ -444,7 +479,7 @@ func (g *Gateway) onReport(now time.Time, r report) {
 		g.refuse(now, j.seq, g.retryAfter())
 		return
 	}
-	g.delivered(now, j.seq)
+	g.onCommitted(j.seq)
 	if j.note != nil {
 		g.onNote(now, j.note)
 	}

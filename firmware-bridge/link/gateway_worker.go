@@ -11,7 +11,8 @@ import (
 
 // workerDepth bounds the jobs between the session loop and the worker: a
 // window of at most 16 frames, a HELLO lookup, and synthesized results. The
-// loop counts what it handed over and never sends into a full queue.
+// loop counts what it handed over and never sends into a full queue (the
+// queue holds batches of at least one job, so never more than workerDepth).
 const workerDepth = 64
 
 type jobKind int
@@ -50,9 +51,35 @@ type report struct {
 // duplicate, exactly.
 type worker struct {
 	g    *Gateway
-	jobs chan *job
-	done chan report
-	next *job // taken from jobs while gathering a batch, to run next
+	jobs chan []*job   // the jobs of one turn of the session loop, in order
+	done chan []report // the reports of one commit, in order: one hand-off each
+	q    []*job        // received and not yet run, in order
+}
+
+// take returns the next job, waiting for one; nil once ctx is done.
+func (w *worker) take(ctx context.Context) *job {
+	if len(w.q) == 0 {
+		select {
+		case <-ctx.Done():
+			return nil
+		case w.q = <-w.jobs:
+		}
+	}
+	j := w.q[0]
+	w.q = w.q[1:]
+	return j
+}
+
+// peek returns the next job if one is there, without taking it.
+func (w *worker) peek() *job {
+	if len(w.q) == 0 {
+		select {
+		case w.q = <-w.jobs:
+		default:
+			return nil
+		}
+	}
+	return w.q[0]
 }
 
 // maxBatch bounds one CommitBatch: a device window is at most 16 frames.
@@ -63,25 +90,22 @@ func (w *worker) run(ctx context.Context) {
 	failed := false
 	bs, batching := w.g.sink.(BatchSink)
 	for {
-		var j *job
-		if j, w.next = w.next, nil; j == nil {
-			select {
-			case <-ctx.Done():
-				return
-			case j = <-w.jobs:
-			}
+		j := w.take(ctx)
+		if j == nil {
+			return
 		}
 		if batching && isEvent(j) && !(j.seq != 0 && failed && j.gen == failedGen) {
 			batch := w.gather(j)
-			for _, r := range w.commitBatch(ctx, bs, batch) {
+			rs := w.commitBatch(ctx, bs, batch)
+			for _, r := range rs {
 				if r.err != nil && r.job.seq != 0 {
 					failed, failedGen = true, r.job.gen
 				}
-				select {
-				case <-ctx.Done():
-					return
-				case w.done <- r:
-				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case w.done <- rs:
 			}
 			continue
 		}
@@ -102,7 +126,7 @@ func (w *worker) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case w.done <- r:
+		case w.done <- []report{r}:
 		}
 	}
 }
@@ -198,20 +222,16 @@ func (w *worker) commit(ctx context.Context, j *job) (dup bool, err error) {
 func isEvent(j *job) bool { return j.kind == jobRecord && j.rec.Kind == RecordEvent }
 
 // gather takes the event jobs of j's generation that are already queued, in
-// order; the first job of another kind is kept for the next round.
+// order, up to the first job of another kind.
 func (w *worker) gather(j *job) []*job {
 	batch := []*job{j}
 	for len(batch) < maxBatch {
-		select {
-		case nj := <-w.jobs:
-			if isEvent(nj) && nj.gen == j.gen {
-				batch = append(batch, nj)
-				continue
-			}
-			w.next = nj
-		default:
+		nj := w.peek()
+		if nj == nil || !isEvent(nj) || nj.gen != j.gen {
+			break
 		}
-		break
+		w.q = w.q[1:]
+		batch = append(batch, nj)
 	}
 	return batch
 }

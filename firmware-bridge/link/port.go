@@ -10,14 +10,14 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/frame"
 )
 
-// inDepth is how many decoded frames may wait between the reading
-// goroutine and the session loop. The loop never blocks, so this only
-// absorbs scheduling jitter; with windows of at most 16 it is never
-// reached by a well-behaved peer. When full the reader drops the frame
-// (counted) rather than stop reading: the kernel's tty buffer holds only
-// ≈ 355 ms at 115200 baud, and a dropped frame is recovered by the peer's
-// retransmission like any frame lost to noise.
-const inDepth = 256
+// inDepth is how many bursts of decoded frames (one read each) may wait
+// between the reading goroutine and the session loop. The loop never
+// blocks, so this only absorbs scheduling jitter; with windows of at most
+// 16 it is never reached by a well-behaved peer. When full the reader drops
+// the burst (counted per frame) rather than stop reading: the kernel's tty
+// buffer holds only ≈ 355 ms at 115200 baud, and a dropped frame is
+// recovered by the peer's retransmission like any frame lost to noise.
+const inDepth = 64
 
 // outDepth bounds the frames queued for the writer. When the line cannot
 // take them (a peer that stopped reading), more frames are dropped, not
@@ -25,11 +25,11 @@ const inDepth = 256
 const outDepth = 64
 
 // port runs the two goroutines of one Run: a reader that only decodes and
-// hands frames on, and a writer that only writes. Neither touches session
+// hands frames on, a read's worth at a time, and a writer that only writes. Neither touches session
 // state, so neither ever waits on the session, the sink or the disk.
 type port struct {
 	rd  *frame.Reader
-	in  chan frame.Frame
+	in  chan []frame.Frame // the good frames of one read, in order; never empty
 	out chan []byte
 
 	// Closed (buffered, one value) when the stream fails.
@@ -46,7 +46,7 @@ type port struct {
 func startPort(ctx context.Context, rw io.ReadWriter, onDrop func(error)) *port {
 	p := &port{
 		rd:   frame.NewReader(rw, &frame.ReaderOptions{OnDrop: onDrop}),
-		in:   make(chan frame.Frame, inDepth),
+		in:   make(chan []frame.Frame, inDepth),
 		out:  make(chan []byte, outDepth),
 		rerr: make(chan error, 1),
 		werr: make(chan error, 1),
@@ -60,7 +60,10 @@ func startPort(ctx context.Context, rw io.ReadWriter, onDrop func(error)) *port 
 func (p *port) read(ctx context.Context) {
 	defer p.wg.Done()
 	for {
-		f, err := p.rd.Next()
+		// One read system call, every frame it completed, one hand-off: a
+		// burst of the peer's window costs what a single frame did. The slice
+		// goes to the loop with the frames; the reader starts a new one.
+		fs, err := p.rd.ReadFrames(make([]frame.Frame, 0, 8))
 		if err != nil {
 			p.rerr <- fmt.Errorf("link: read: %w", err)
 			return
@@ -69,9 +72,9 @@ func (p *port) read(ctx context.Context) {
 			return
 		}
 		select {
-		case p.in <- f:
+		case p.in <- fs:
 		default:
-			p.inDrops.Add(1)
+			p.inDrops.Add(uint64(len(fs)))
 		}
 	}
 }

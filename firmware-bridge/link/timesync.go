@@ -34,6 +34,10 @@ type timeSync struct {
 	// is judged by a measurement, not by a guess.
 	unmeasured bool
 	holdUntil  time.Time
+	// again: SyncClock asked for a measurement while a round was going;
+	// the round's later samples update the clock only when better than its
+	// best, so a new round starts as soon as this one ends.
+	again bool
 }
 
 // stepBoundary says which events were recorded before the last clock step:
@@ -57,7 +61,7 @@ type sample struct {
 // Events arriving before that first answer are held for it (holding).
 func (t *timeSync) start(now time.Time, caps msg.Caps, h *msg.Hello, ts TimeSync) {
 	t.enabled = caps&msg.CapTime != 0
-	t.sent, t.best, t.adjust, t.stepping, t.unmeasured = 0, nil, 0, false, false
+	t.sent, t.best, t.adjust, t.stepping, t.unmeasured, t.again = 0, nil, 0, false, false, false
 	t.nextAt = time.Time{}
 	if t.boundary.Boot != h.Boot {
 		t.boundary = stepBoundary{}
@@ -121,9 +125,12 @@ func (g *Gateway) tickTime(now time.Time) {
 	if b.theta > g.tsync.Step || b.theta < -g.tsync.Step {
 		t.adjust = -b.theta.Milliseconds()
 		t.nextAt = now // step at once, then measure again
+	} else if t.again {
+		t.nextAt = now // a sync was asked for during this round
 	} else {
 		t.nextAt = now.Add(g.tsync.Every)
 	}
+	t.again = false
 	g.notify()
 }
 
@@ -205,7 +212,12 @@ func (g *Gateway) SyncClock(ctx context.Context) (ClockInfo, error) {
 	}
 	before := t.info.At
 	if t.sent == 0 && t.adjust == 0 {
-		t.nextAt = g.clock.Now() // a round in progress is as good
+		t.nextAt = g.clock.Now()
+	} else {
+		// A round is going: its samples from now on count, but one
+		// updates the clock only if better than the round's best, so
+		// have another round follow it.
+		t.again = true
 	}
 	g.mu.Unlock()
 	g.wake()

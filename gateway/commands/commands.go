@@ -123,6 +123,7 @@ type Processor struct {
 	seen  map[string]*entry
 	lanes map[string]chan job // by device, "" the gateway
 	quiet logLimit            // unreadable commands' log lines
+	run   context.Context     // Run's, while it runs (the lanes' workers live in it); nil otherwise
 }
 
 type entry struct {
@@ -136,6 +137,7 @@ type job struct {
 	name    string
 	args    json.RawMessage
 	expires time.Time
+	reply   chan<- Outcome // 1-buffered, Do's: told the outcome once decided; nil for MQTT commands
 }
 
 // New rebuilds the processor's memory of command ids from the journal. A
@@ -208,7 +210,13 @@ func New(ctx context.Context, j *journal.Journal, router Router, o Options) (*Pr
 func (p *Processor) Run(ctx context.Context, in <-chan uplink.Inbound) error {
 	answered := make(chan struct{})
 	go func() { defer close(answered); p.answerer() }()
+	p.mu.Lock()
+	p.run = ctx
+	p.mu.Unlock()
 	defer func() {
+		p.mu.Lock()
+		p.run = nil // no lane starts after this: Do refuses
+		p.mu.Unlock()
 		p.wg.Wait()
 		close(p.answers) // only the dispatcher sends, and it has returned
 		<-answered
@@ -302,26 +310,93 @@ func (p *Processor) dispatch(ctx context.Context, in uplink.Inbound) {
 		p.once(ctx, cmd.ID, in.Device, in.Name, out)
 		return
 	}
+	p.queue(ctx, job{id: cmd.ID, device: in.Device, name: in.Name, args: cmd.Args, expires: *cmd.ExpiresAt})
+}
+
+// queue puts jb on its device's lane, starting the lane's worker in ctx
+// if it has none, or answers busy when the lane is full.
+func (p *Processor) queue(ctx context.Context, jb job) {
 	p.mu.Lock()
-	lane, ok := p.lanes[in.Device]
+	lane, ok := p.lanes[jb.device]
 	if !ok {
 		lane = make(chan job, p.opt.QueuePerDev)
-		p.lanes[in.Device] = lane
+		p.lanes[jb.device] = lane
 		p.wg.Add(1)
 		go p.worker(ctx, lane)
 	}
 	select {
-	case lane <- job{id: cmd.ID, device: in.Device, name: in.Name, args: cmd.Args, expires: *cmd.ExpiresAt}:
-		p.seen[cmd.ID] = &entry{expires: *cmd.ExpiresAt}
+	case lane <- jb:
+		p.seen[jb.id] = &entry{expires: jb.expires}
 		p.mu.Unlock()
 	default:
 		p.mu.Unlock()
-		who := fmt.Sprintf("device %q", in.Device)
-		if in.Device == "" {
+		who := fmt.Sprintf("device %q", jb.device)
+		if jb.device == "" {
 			who = "the gateway"
 		}
-		p.once(ctx, cmd.ID, in.Device, in.Name, Outcome{Status: envelope.StatusBusy,
-			Error: fmt.Sprintf("%s has %d commands waiting; nothing done", who, p.opt.QueuePerDev)})
+		out := Outcome{Status: envelope.StatusBusy, Error: fmt.Sprintf("%s has %d commands waiting; nothing done", who, p.opt.QueuePerDev)}
+		p.once(ctx, jb.id, jb.device, jb.name, out)
+		jb.tell(out)
+	}
+}
+
+// tell gives Do its command's outcome.
+func (jb job) tell(out Outcome) {
+	if jb.reply != nil {
+		jb.reply <- out
+	}
+}
+
+// ErrNotRunning is Do's error while the processor does not run.
+var ErrNotRunning = errors.New("commands: the command processor is not running")
+
+// Do runs a command issued on the gateway itself (the web console, the
+// admin socket) exactly as one received over MQTT (MQTT.md §6): the
+// router's check, the device's lane, the durable marker, execution until
+// expires, and one result journaled — so published on the results topic
+// like any other — under req.ID, which must be new (a fresh envelope.NewID
+// with a prefix naming the origin). It returns the outcome once decided;
+// if ctx ends first, the command goes on (or expires) and its result is
+// published all the same, and Do returns ctx's error.
+func (p *Processor) Do(ctx context.Context, req Request, expires time.Time) (Outcome, error) {
+	if len(req.Args) == 0 {
+		req.Args = json.RawMessage("{}")
+	}
+	p.mu.Lock()
+	run := p.run
+	_, dup := p.seen[req.ID]
+	p.mu.Unlock()
+	switch {
+	case run == nil:
+		return Outcome{}, ErrNotRunning
+	case dup:
+		return Outcome{}, fmt.Errorf("commands: command id %q was used before", req.ID)
+	}
+	if err := envelope.CheckLevel("command name", req.Name); err != nil {
+		return Outcome{}, fmt.Errorf("commands: %w", err)
+	}
+	if !expires.After(p.opt.Now()) {
+		out := Outcome{Status: envelope.StatusExpired, Error: "expired before it was issued"}
+		p.once(run, req.ID, req.Device, req.Name, out)
+		return out, nil
+	}
+	if err := p.router.Check(req.Device, req.Name); err != nil {
+		out := Outcome{Status: envelope.StatusError, Error: err.Error()}
+		if errors.Is(err, ErrUnsupported) {
+			out.Status = envelope.StatusUnsupported
+		}
+		p.once(run, req.ID, req.Device, req.Name, out)
+		return out, nil
+	}
+	reply := make(chan Outcome, 1)
+	p.queue(run, job{id: req.ID, device: req.Device, name: req.Name, args: req.Args, expires: expires, reply: reply})
+	select {
+	case out := <-reply:
+		return out, nil
+	case <-ctx.Done():
+		return Outcome{}, ctx.Err()
+	case <-run.Done():
+		return Outcome{}, ErrNotRunning
 	}
 }
 
@@ -343,7 +418,7 @@ func (p *Processor) worker(ctx context.Context, jobs <-chan job) {
 
 func (p *Processor) execute(ctx context.Context, jb job) {
 	if !p.opt.Now().Before(jb.expires) {
-		p.finish(ctx, jb.id, jb.device, jb.name, Outcome{Status: envelope.StatusExpired, Error: "expired while waiting for the device"})
+		jb.tell(p.finish(ctx, jb.id, jb.device, jb.name, Outcome{Status: envelope.StatusExpired, Error: "expired while waiting for the device"}))
 		return
 	}
 	// Durable before execution: after a crash the id is known and is
@@ -358,10 +433,11 @@ func (p *Processor) execute(ctx context.Context, jb job) {
 		delete(p.seen, jb.id) // nothing happened: a retry may execute it
 		p.mu.Unlock()
 		p.log.Error().Err(err).Str("command", jb.id).Msg("commands: could not record a command; answering busy")
-		if err := p.answer(ctx, p.result(jb.id, jb.device, jb.name, Outcome{Status: envelope.StatusBusy,
-			Error: "gateway cannot record the command: " + err.Error()})); err != nil {
+		out := Outcome{Status: envelope.StatusBusy, Error: "gateway cannot record the command: " + err.Error()}
+		if err := p.answer(ctx, p.result(jb.id, jb.device, jb.name, out)); err != nil {
 			p.log.Error().Err(err).Str("command", jb.id).Msg("commands: could not journal a result")
 		}
+		jb.tell(out)
 		return
 	}
 	ectx, cancel := context.WithDeadline(ctx, jb.expires)
@@ -370,11 +446,16 @@ func (p *Processor) execute(ctx context.Context, jb job) {
 	if ctx.Err() != nil {
 		return
 	}
-	p.finish(ctx, jb.id, jb.device, jb.name, out)
+	jb.tell(p.finish(ctx, jb.id, jb.device, jb.name, out))
 }
 
-func (p *Processor) finish(ctx context.Context, id, device, name string, out Outcome) {
+// finish journals out as the command's result and returns it as
+// published (an outcome whose data cannot be encoded is an error).
+func (p *Processor) finish(ctx context.Context, id, device, name string, out Outcome) Outcome {
 	r := p.result(id, device, name, out)
+	if r.Status != out.Status {
+		out = Outcome{Status: r.Status, Error: r.Error}
+	}
 	p.mu.Lock()
 	if e := p.seen[id]; e != nil {
 		e.result = r
@@ -383,6 +464,7 @@ func (p *Processor) finish(ctx context.Context, id, device, name string, out Out
 	if err := p.answer(ctx, r); err != nil {
 		p.log.Error().Err(err).Str("command", id).Msg("commands: could not journal a result")
 	}
+	return out
 }
 
 // once answers a command that is not executed (malformed, retained,

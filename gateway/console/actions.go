@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -49,7 +50,7 @@ func (s *Server) deviceCommand(w http.ResponseWriter, r *http.Request, rc *reqCt
 		s.fail(w, r, rc, err, "")
 		return a
 	}
-	a.detail = res.Status
+	a.command, a.detail = res.ID, res.Status
 	msg := trf(rc.lang, "%s on %s: %s", name, id, tr(rc.lang, res.Status))
 	if res.Error != "" {
 		a.outcome = "failed"
@@ -73,7 +74,17 @@ func (s *Server) configPush(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return a
 	}
 	a.target = id + " profile " + dev.Profile
-	res, err := s.o.Admin.ConfigPush(r.Context(), dev.Profile)
+	// The gateway command config.push, as from MQTT: its result is
+	// published on the gateway's results topic too.
+	cr, err := s.o.Admin.GatewayCommand(r.Context(), "config.push", map[string]any{"profile": dev.Profile})
+	a.command = cr.ID
+	var res admin.PushResult
+	if err == nil && cr.Status != "ok" {
+		err = fmt.Errorf("%s: %s", tr(rc.lang, cr.Status), cr.Error)
+	}
+	if err == nil {
+		err = fromData(cr.Data, &res)
+	}
 	if err != nil {
 		a.outcome, a.detail = "failed", err.Error()
 		s.fail(w, r, rc, err, "")
@@ -302,6 +313,7 @@ func (s *Server) approveWalkIn(w http.ResponseWriter, r *http.Request, rc *reqCt
 		args["company"] = c
 	}
 	res, err := s.o.Admin.DeviceCommand(r.Context(), kiosk, "visitor.approve", args)
+	a.command = res.ID
 	if err == nil && res.Status != "ok" {
 		err = fmt.Errorf("%s: %s", res.Status, res.Error)
 	}
@@ -312,4 +324,17 @@ func (s *Server) approveWalkIn(w http.ResponseWriter, r *http.Request, rc *reqCt
 	}
 	s.done(w, r, rc, "/reception", trf(rc.lang, "%s approved: the door opens.", name))
 	return a
+}
+
+// fromData reads a command result's data into v (the admin service's
+// type for it, as the result's JSON carries it).
+func fromData(data map[string]any, v any) error {
+	b, err := json.Marshal(data)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		return fmt.Errorf("console: the result's data: %w", err)
+	}
+	return nil
 }

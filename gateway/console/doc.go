@@ -1,6 +1,6 @@
 // Package console owns the facilities web console, the gateway's pages for people.
-// Devices, enrollment, firmware rollouts, reception, rooms and live events
-// are served over HTTPS on the LAN by a stage of the daemon.
+// Devices, enrollment, firmware rollouts, reception, rooms, live events,
+// people and sinks are served over HTTPS on the LAN by a stage of the daemon.
 //
 // Every operation is the admin service's (provisioning/admin), the one the
 // CLI and the MQTT gateway commands use; the console only renders and
@@ -36,7 +36,7 @@
 // # Routes
 //
 //	GET  /login, POST /login, POST /logout, GET /lang/{en|zh-CN}
-//	GET  /  /devices  /devices/{id}  /enrollment  /firmware  /reception  /rooms  /events
+//	GET  /  /devices  /devices/{id}  /enrollment  /firmware  /reception  /rooms  /events  /people  /sinks
 //	GET  /events/stream                         Server-Sent Events (type, device filters; "missed" when the page fell behind)
 //	POST /devices/{id}/command                  operator: door.pulse, time.set
 //	POST /devices/{id}/push                     operator: push its profile's configuration
@@ -45,6 +45,8 @@
 //	POST /enrollment/window|close|import        admin
 //	POST /firmware/rollout                      admin: image + signature upload, devices, canary
 //	POST /reception/approve                     operator: a walk-in, within the kiosk's window
+//	POST /people/import|remove                  admin: the person directory (a viewer sees no card hash or platform id)
+//	POST /sinks/replay                          admin: a sink's dead letters
 //
 // A page's live part is fetched again with the header X-Partial every few
 // seconds (the page's data-refresh element); the rest stays.

@@ -32,6 +32,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /rooms", s.page(s.rooms))
 	m.HandleFunc("GET /events", s.page(s.events))
 	m.HandleFunc("GET /events/stream", s.page(s.stream))
+	m.HandleFunc("GET /people", s.page(s.people))
+	m.HandleFunc("GET /sinks", s.page(s.sinks))
 
 	m.HandleFunc("POST /devices/{id}/command", s.act(Operator, "device.command", s.deviceCommand))
 	m.HandleFunc("POST /devices/{id}/push", s.act(Operator, "config.push", s.configPush))
@@ -45,6 +47,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /enrollment/import", s.act(Admin, "devices.import", s.importManifest))
 	m.HandleFunc("POST /firmware/rollout", s.act(Admin, "firmware.rollout", s.startRollout))
 	m.HandleFunc("POST /reception/approve", s.act(Operator, "visitor.approve", s.approveWalkIn))
+	m.HandleFunc("POST /people/import", s.act(Admin, "people.import", s.importPeople))
+	m.HandleFunc("POST /people/remove", s.act(Admin, "person.remove", s.removePerson))
+	m.HandleFunc("POST /sinks/replay", s.act(Admin, "sink.replay", s.replay))
 	s.mux = m
 }
 
@@ -153,6 +158,7 @@ type audit struct {
 	target  string
 	outcome string // ok, refused, failed
 	detail  string
+	command string // the id of the command it issued, whose result is on the results topic
 }
 
 func (s *Server) audit(r *http.Request, rc *reqCtx, a audit) {
@@ -168,6 +174,9 @@ func (s *Server) audit(r *http.Request, rc *reqCtx, a audit) {
 	}
 	if a.detail != "" {
 		data["detail"] = cut(a.detail, 256)
+	}
+	if a.command != "" {
+		data["command_id"] = a.command
 	}
 	// The audit trail is the journal's: it outlives the request.
 	if err := s.o.Audit(context.WithoutCancel(r.Context()), data); err != nil {

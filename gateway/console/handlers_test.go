@@ -25,6 +25,7 @@ import (
 	"github.com/officegate/officegate/provisioning"
 	"github.com/officegate/officegate/provisioning/admin"
 	"github.com/officegate/officegate/provisioning/admin/admintest"
+	"github.com/officegate/officegate/provisioning/people"
 )
 
 // fixture is a console over a real registry and admin service, served by
@@ -36,6 +37,7 @@ type fixture struct {
 	reg      *provisioning.Registry
 	hub      *console.Hub
 	cmds     *commander
+	sinks    *sinkDouble
 	mu       sync.Mutex
 	audits   []map[string]any // guarded by mu
 	lockouts int              // guarded by mu
@@ -88,8 +90,13 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := reg.Approve("HW-T1", "term-1", "Lobby", "1F", ""); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, reg: reg, cmds: &commander{}}
-	svc, err := admin.New(admin.Deps{Registry: reg, Links: &admintest.Links{}, Devices: f.cmds})
+	dir2 := filepath.Join(dir, "people")
+	dirp, err := people.Open(dir2, people.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, reg: reg, cmds: &commander{}, sinks: &sinkDouble{}}
+	svc, err := admin.New(admin.Deps{Registry: reg, Links: &admintest.Links{}, Devices: f.cmds, People: dirp, Sinks: f.sinks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +176,7 @@ func (f *fixture) lastAudit() map[string]any {
 	return f.audits[len(f.audits)-1]
 }
 
-var pages = []string{"/", "/devices", "/devices/term-1", "/enrollment", "/firmware", "/reception", "/rooms", "/events"}
+var pages = []string{"/", "/devices", "/devices/term-1", "/enrollment", "/firmware", "/reception", "/rooms", "/events", "/people", "/sinks"}
 
 // TestAuthRequired: every page sends a visitor without a session to the
 // login page, and every action is refused with a message.
@@ -192,7 +199,7 @@ func TestAuthRequired(t *testing.T) {
 
 var actions = []string{"/devices/term-1/command", "/devices/term-1/push", "/devices/term-1/rename", "/devices/term-1/retire",
 	"/devices/term-1/replace", "/enrollment/approve", "/enrollment/reject", "/enrollment/window", "/enrollment/close",
-	"/enrollment/import", "/firmware/rollout", "/reception/approve", "/logout"}
+	"/enrollment/import", "/firmware/rollout", "/reception/approve", "/people/import", "/people/remove", "/sinks/replay", "/logout"}
 
 // TestPagesRender: each page renders for a viewer, in both languages,
 // with the strict CSP and no inline script.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/gateway/envelope"
 )
 
@@ -66,12 +67,18 @@ type WalkIn struct {
 	At                              time.Time
 }
 
-// Room is a meeting room's state as its events tell it.
+// Room is a meeting room's state as its events tell it; the console adds
+// its bookings from the room's schedule where its driver keeps one
+// (Options.Schedules).
 type Room struct {
 	Device, Occupancy, LED, Booking, BookingTitle string
-	BookingEnd                                    time.Time
+	BookingStart, BookingEnd                      time.Time
 	Release                                       string // booking whose release was suggested
 	Updated                                       time.Time
+	// Scheduled: the bookings are the schedule's, and Next is the next
+	// booking to start (nil: none).
+	Scheduled bool
+	Next      *devices.Booking
 }
 
 // NewHub returns a hub showing local dates in loc.
@@ -185,9 +192,10 @@ func (h *Hub) fold(e Event) {
 		case "room.release_suggested":
 			r.Release = str(e.Data, "booking")
 		case "room.booking_ended":
-			r.Booking, r.BookingTitle, r.BookingEnd = "", "", time.Time{}
+			r.Booking, r.BookingTitle, r.BookingStart, r.BookingEnd = "", "", time.Time{}, time.Time{}
 		default:
-			r.Booking, r.BookingTitle, r.BookingEnd = str(e.Data, "booking"), str(e.Data, "title"), stamp(e.Data, "end")
+			r.Booking, r.BookingTitle = str(e.Data, "booking"), str(e.Data, "title")
+			r.BookingStart, r.BookingEnd = stamp(e.Data, "start"), stamp(e.Data, "end")
 		}
 	}
 }

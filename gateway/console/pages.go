@@ -251,7 +251,33 @@ func (s *Server) reception(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 }
 
 func (s *Server) rooms(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	s.render(w, r, rc, http.StatusOK, "rooms", s.o.Hub.Rooms(), "")
+	s.render(w, r, rc, http.StatusOK, "rooms", s.roomsData(), "")
+}
+
+// roomsData is the rooms board: each room's state from its events, and
+// its current and next booking from its schedule where its driver keeps
+// one — the schedule its panel shows — so a room appears before it has
+// sent an event, and a booking pushed but not begun shows as next.
+func (s *Server) roomsData() []Room {
+	rooms := s.o.Hub.Rooms()
+	if s.o.Schedules == nil {
+		return rooms
+	}
+	for _, sc := range s.o.Schedules() {
+		i := slices.IndexFunc(rooms, func(r Room) bool { return r.Device == sc.Device })
+		if i < 0 {
+			rooms = append(rooms, Room{Device: sc.Device})
+			i = len(rooms) - 1
+		}
+		r := &rooms[i]
+		r.Scheduled, r.Next = true, sc.Next
+		r.Booking, r.BookingTitle, r.BookingStart, r.BookingEnd = "", "", time.Time{}, time.Time{}
+		if c := sc.Current; c != nil {
+			r.Booking, r.BookingTitle, r.BookingStart, r.BookingEnd = c.ID, c.Title, c.Start, c.End
+		}
+	}
+	slices.SortFunc(rooms, func(a, b Room) int { return strings.Compare(a.Device, b.Device) })
+	return rooms
 }
 
 type eventsData struct {
@@ -327,6 +353,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, err er
 	case errors.Is(err, provisioning.ErrInvalid), errors.Is(err, provisioning.ErrManifest), errors.Is(err, errInput):
 		status = http.StatusBadRequest
 	}
+	if st, ok := peopleStatus(err); ok {
+		status = st
+	}
 	var data any
 	switch page {
 	case "enrollment":
@@ -338,6 +367,15 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, err er
 		data = d
 	case "firmware":
 		data = s.firmwareData()
+	case "people":
+		d := s.peopleData(rc, "")
+		var pe *problemsError
+		if errors.As(err, &pe) {
+			d.Problems = pe.problems
+		}
+		data = d
+	case "sinks":
+		data = s.sinksData(r)
 	case "":
 		page = "error"
 	}
@@ -347,7 +385,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, err er
 // errText is an error for the page: without the package prefixes.
 func errText(lang string, err error) string {
 	m := err.Error()
-	for _, p := range []string{"admin: ", "provisioning: ", "rollout: ", "console: ", errInput.Error() + ": "} {
+	for _, p := range []string{"admin: ", "provisioning: ", "rollout: ", "console: ", "people: ", "sinks: ", errInput.Error() + ": "} {
 		m = strings.ReplaceAll(m, p, "")
 	}
 	return tr(lang, "Failed:") + " " + m

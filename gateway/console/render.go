@@ -11,7 +11,7 @@ import (
 
 // The pages, each a file of templates/ defining "title", "content" and,
 // for the parts that refresh themselves, "live".
-var pageNames = []string{"login", "error", "overview", "devices", "device", "enrollment", "firmware", "reception", "rooms", "events"}
+var pageNames = []string{"login", "error", "overview", "devices", "device", "enrollment", "firmware", "reception", "rooms", "events", "people", "sinks"}
 
 // parsePages parses every page once per language, with that language's
 // translation bound into its functions.
@@ -38,6 +38,13 @@ func funcs(lang string) template.FuncMap {
 		"states": states,
 		"join":   strings.Join,
 		"add":    func(a, b int) int { return a + b },
+		// short is a long hash's first 12 digits, enough to tell it apart.
+		"short": func(h string) string {
+			if len(h) > 12 {
+				return h[:12] + "…"
+			}
+			return h
+		},
 		"pct": func(a, b int64) int64 {
 			if b <= 0 {
 				return 0

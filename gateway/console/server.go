@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/provisioning/admin"
 )
 
@@ -41,6 +42,10 @@ type Options struct {
 	Hub      *Hub           // required: the live events
 	// Health, if set, says how the gateway is for the overview.
 	Health func() Health
+	// Schedules, if set, lists the rooms whose drivers keep a booking
+	// schedule, with their current and next booking from it: the
+	// schedule the room panels are shown (devices.Scheduler).
+	Schedules func() []RoomSchedule
 	// Audit journals a console.audit event (MQTT.md §5.10); required.
 	Audit func(ctx context.Context, data map[string]any) error
 	// OnLockout, if set, is told of every login lock-out (a metric).
@@ -65,15 +70,34 @@ type Health struct {
 	FreeBytes   int64     // free on its file system; -1 unknown
 	Full        bool
 	Sinks       []SinkHealth
-	Watchdog    string            // "", or what the service manager's watchdog sees
+	Watchdog    WatchdogState
 	Checks      map[string]string // /healthz's checks: "ok" or the problem
+}
+
+// WatchdogState is the service manager's watchdog as the gateway runs it.
+type WatchdogState struct {
+	On bool // the service manager asked for pings and they are checked
+	// Stalled is "" while the pipeline makes progress and the service
+	// manager is pinged; else what stalled: pings are withheld, and the
+	// service manager restarts the gateway once its timeout passes.
+	Stalled string
+	Checked time.Time     // the latest check
+	Every   time.Duration // the ping period
 }
 
 // SinkHealth is one sink's backlog.
 type SinkHealth struct {
 	Name    string
-	Backlog uint64
-	Oldest  time.Time
+	Backlog uint64    // records its destination has not accepted yet
+	Oldest  time.Time // append time of the oldest of them (a lower bound); zero: none
+	Failing string    // the class of its failing deliveries (network, timeout, status, …); "" while it delivers
+}
+
+// RoomSchedule is a room's booking in progress and next booking, from
+// its driver's schedule; nil: none.
+type RoomSchedule struct {
+	Device        string
+	Current, Next *devices.Booking
 }
 
 // Server is the console.

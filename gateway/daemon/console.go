@@ -43,7 +43,7 @@ func (w *wiring) startConsole(_ context.Context, g *group) error {
 	srv, err := console.New(console.Options{
 		Listen: c.Listen, TLS: c.TLS, CertFile: c.CertFile, KeyFile: c.KeyFile, StateDir: w.o.StateDir,
 		UsersFile: c.UsersFile, Idle: c.Idle, Gateway: w.o.Gateway, Location: w.o.Location,
-		Admin: w.g.Admin, Hub: w.hub, Health: w.consoleHealth, Log: log,
+		Admin: w.g.Admin, Hub: w.hub, Health: w.consoleHealth, Schedules: w.roomSchedules, Log: log,
 		Audit: func(ctx context.Context, data map[string]any) error {
 			return in.Note(ctx, AuditDevice, "console.audit", data)
 		},
@@ -92,23 +92,43 @@ func (w *wiring) consoleHealth() console.Health {
 		}
 	}
 	h.DiskBytes, h.MaxBytes, h.FreeBytes, h.Full = st.DiskBytes, st.MaxBytes, st.FreeBytes, st.Full.Full
-	for _, c := range w.consumers {
-		sh := console.SinkHealth{Name: c.Name}
-		if cs, err := w.j.ConsumerStats(c.Name); err == nil {
-			for _, s := range cs {
-				sh.Backlog += s.Depth
-			}
+	// The sinks' state as officegate sinks status says it (sinkops.go).
+	for _, r := range w.runners {
+		st, err := r.Status()
+		if err != nil {
+			continue
 		}
-		h.Sinks = append(h.Sinks, sh)
+		h.Sinks = append(h.Sinks, console.SinkHealth{Name: st.Name, Backlog: st.Backlog, Oldest: st.Oldest, Failing: st.Class})
 	}
-	if w.o.Watchdog != nil {
-		h.Watchdog = "on"
+	if v := w.g.watchdog.Load(); v != nil {
+		h.Watchdog = console.WatchdogState{On: true, Every: v.Every, Checked: v.At}
+		if v.Err != nil {
+			h.Watchdog.Stalled = v.Err.Error()
+		}
 	}
 	hc := &metrics.Health{}
 	hc.Add("journal", metrics.JournalCheck(w.j))
 	hc.Add("uplink", w.m.UplinkCheck(2*time.Minute))
 	h.Checks, _ = hc.Check()
 	return h
+}
+
+// roomSchedules lists the rooms whose drivers keep a schedule, with their
+// current and next booking from it (what their panels are shown).
+func (w *wiring) roomSchedules() []console.RoomSchedule {
+	var out []console.RoomSchedule
+	for _, d := range w.o.Drivers {
+		sd, ok := d.(devices.Scheduler)
+		if !ok {
+			continue
+		}
+		cur, next, err := sd.Bookings()
+		if err != nil {
+			continue // starting or stopped: the board shows its events only
+		}
+		out = append(out, console.RoomSchedule{Device: d.Describe().ID, Current: cur, Next: next})
+	}
+	return out
 }
 
 // configured lists the configuration's devices for the admin service.
@@ -137,21 +157,16 @@ func (w *wiring) configured() []admin.Device {
 	return out
 }
 
-// routerCommands runs the admin service's device commands through the
-// router: the command table's checks, then the same execution as a
-// command from MQTT. Its result is the admin service's to return (and the
-// console's audit event records it); it is not published on the device's
-// results topic, which answers MQTT commands.
-type routerCommands struct{ r *router }
+// routerCommands runs the admin service's commands — a device's ("" for
+// the gateway's own) from the console or the CLI — through the command
+// processor, exactly as a command from MQTT: the command table's checks,
+// the device's lane, the durable marker, and one result published on the
+// results topic (MQTT.md §7) under an id "console-…", which the console's
+// audit event names. The admin service's wait bounds the command's life: a
+// command nobody waits for any longer expires rather than run late.
+type routerCommands struct{ cp *commands.Processor }
 
 func (rc routerCommands) DeviceCommand(ctx context.Context, device, name string, args map[string]any) admin.CommandResult {
-	if err := rc.r.check(device, name, false); err != nil {
-		status := envelope.StatusUnsupported
-		if errors.Is(err, commands.ErrUnknownDevice) {
-			status = envelope.StatusError
-		}
-		return admin.CommandResult{Status: status, Error: err.Error()}
-	}
 	if args == nil {
 		args = map[string]any{}
 	}
@@ -159,10 +174,28 @@ func (rc routerCommands) DeviceCommand(ctx context.Context, device, name string,
 	if err != nil {
 		return admin.CommandResult{Status: envelope.StatusError, Error: fmt.Sprintf("args: %v", err)}
 	}
-	out := rc.r.Execute(ctx, commands.Request{ID: "console-" + envelope.NewID(), Device: device, Name: name, Args: raw})
-	res := admin.CommandResult{Status: out.Status, Error: out.Error}
-	if m, ok := out.Data.(map[string]any); ok {
-		res.Data = m
+	expires := time.Now().Add(admin.CommandWait)
+	if dl, ok := ctx.Deadline(); ok {
+		expires = dl
+	}
+	id := "console-" + envelope.NewID()
+	out, err := rc.cp.Do(ctx, commands.Request{ID: id, Device: device, Name: name, Args: raw}, expires)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return admin.CommandResult{ID: id, Status: envelope.StatusError, Error: "no answer in time; its result will be published under this id"}
+		}
+		return admin.CommandResult{ID: id, Status: envelope.StatusError, Error: err.Error()}
+	}
+	res := admin.CommandResult{ID: id, Status: out.Status, Error: out.Error}
+	switch d := out.Data.(type) {
+	case map[string]any:
+		res.Data = d
+	case nil:
+	default:
+		// A driver's typed data: as the result on MQTT carries it.
+		if b, err := json.Marshal(d); err == nil {
+			json.Unmarshal(b, &res.Data)
+		}
 	}
 	return res
 }

@@ -272,10 +272,18 @@ func startChild(t *testing.T, dir, broker string, spec []string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), childStateEnv+"="+filepath.Join(dir, "gw"), childBrokerEnv+"="+broker,
 		childDevicesEnv+"="+strings.Join(spec, ","))
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return cmd
+}
+
+// childProcAttr has the kernel kill a child gateway when the test binary
+// dies: a test binary that panics on go test's timeout runs no cleanup, and
+// a gateway left behind keeps reading the PTYs later tests and benches get.
+func childProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
 // stopChild stops the child gateway with SIGTERM; it must exit cleanly.

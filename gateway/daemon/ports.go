@@ -120,7 +120,8 @@ type portWatcher struct {
 	enroll *enrollment
 	tsync  link.TimeSync
 	log    zerolog.Logger
-	g      *group // runs the links of the ports found
+	g      *group        // runs the links of the ports found
+	carry  *carryForward // the watchers' carry-forward of last_seen; set by run
 }
 
 // run scans until ctx ends; the links it started stop with ctx too.
@@ -131,6 +132,9 @@ func (w *portWatcher) run(ctx context.Context) {
 	}
 	t := time.NewTicker(scan)
 	defer t.Stop()
+	w.carry = newCarryForward(ctx) // before the first watcher starts
+	carry := time.NewTicker(lastSeenEvery)
+	defer carry.Stop()
 	for {
 		for _, port := range w.match() {
 			if !w.links.has(port) {
@@ -140,6 +144,8 @@ func (w *portWatcher) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-carry.C:
+			w.carry.carry()
 		case <-t.C:
 		}
 	}
@@ -226,7 +232,7 @@ func (w *portWatcher) watch(ctx context.Context, port string, lg *link.Gateway, 
 		refused = lg.Stats().AuthRefused
 	)
 	for {
-		st, err := nextStatus(ctx, lg, last, refused)
+		st, err := nextStatus(ctx, lg, last, refused, w.carry.next())
 		if err != nil {
 			return
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/officegate/officegate/gateway/journal"
 	"github.com/officegate/officegate/gateway/metrics"
 	"github.com/officegate/officegate/gateway/sinks"
+	"github.com/officegate/officegate/gateway/sinks/sinkops"
 	"github.com/officegate/officegate/gateway/uplink"
 	"github.com/officegate/officegate/provisioning"
 	"github.com/officegate/officegate/provisioning/admin"
@@ -75,7 +76,8 @@ type wiring struct {
 	runners   []*sinks.Runner        // set by the sinks stage
 	kickEnrol chan struct{}          // republishes the enrollment message; made with reg
 	rt        *router
-	hub       *console.Hub // the console's live view; nil without the console
+	cp        *commands.Processor // set by the commands stage
+	hub       *console.Hub        // the console's live view; nil without the console
 }
 
 // newWiring checks o and fills its defaults; nothing is opened yet.
@@ -330,6 +332,7 @@ func (w *wiring) startCommands(ctx context.Context, g *group) error {
 		w.unbindSender()
 		return err
 	}
+	w.cp = cp
 	up := w.up
 	g.Go(func(ctx context.Context) { cp.Run(ctx, up.Commands()) })
 	return nil
@@ -394,6 +397,14 @@ func (w *wiring) startPanels(_ context.Context, g *group) error {
 // startLinks runs the configured link devices, sources like the drivers,
 // committing into the intake.
 func (w *wiring) startLinks(_ context.Context, g *group) error {
+	cf := newCarryForward(g.ctx)
+	if len(w.o.Devices) > 0 {
+		g.Go(func(context.Context) {
+			t := time.NewTicker(lastSeenEvery)
+			defer t.Stop()
+			cf.run(t.C)
+		})
+	}
 	for i, d := range w.o.Devices {
 		dev := w.linked[i]
 		dl := w.log.With().Str("device", d.ID).Str("port", d.Port).Logger()
@@ -403,7 +414,7 @@ func (w *wiring) startLinks(_ context.Context, g *group) error {
 				dl.Error().Err(err).Msg("link device stopped")
 			}
 		})
-		g.Go(func(ctx context.Context) { watchStatus(ctx, d, dev.Link(), up, in, dl) })
+		g.Go(func(ctx context.Context) { watchStatus(ctx, d, dev.Link(), cf, up, in, dl) })
 	}
 	watchSerial(g.ctx, &g.wg, w.m, w.o, w.g, w.log) // serial errors on /metrics and in the log (serialmetrics.go)
 	return nil
@@ -447,7 +458,7 @@ func (w *wiring) startAdmin(_ context.Context, g *group) error {
 	p, log := w.o.Provisioning, w.log
 	svc, err := admin.New(admin.Deps{Registry: w.reg, Links: w.g, Profiles: p.Profiles, Rollouts: w.g.Rollouts,
 		Images: firmwareImages(w.o), Log: log.With().Str("part", "admin").Logger(), People: w.people, Forget: w.forgetPerson,
-		Configured: w.configured, Devices: routerCommands{w.rt}, Sinks: sinkOps{j: w.j, runners: w.runners}})
+		Configured: w.configured, Devices: routerCommands{w.cp}, Sinks: sinkops.Ops{J: w.j, Runners: w.runners}})
 	if err != nil {
 		return fmt.Errorf("daemon: admin service: %w", err)
 	}

@@ -71,7 +71,7 @@ func TestSinksStatusAndReplay(t *testing.T) {
 	emit(2)
 	waitUntil(t, 30*time.Second, "the sink failing with a backlog", func() bool {
 		st, err := cli.Sinks(ctx)
-		return err == nil && len(st) == 1 && st[0].Backlog == 2 && st[0].Class == "status" && st[0].DeadLetters == 3
+		return err == nil && len(st) == 1 && st[0].Backlog == 2 && st[0].Class == "status" && st[0].DeadLetters == 3 && st[0].Retries > 0
 	})
 	if n := punches(); n < 5 {
 		waitUntil(t, 30*time.Second, "the uplink delivers meanwhile", func() bool { return punches() == 5 })
@@ -81,9 +81,15 @@ func TestSinksStatusAndReplay(t *testing.T) {
 		st, err := cli.Sinks(ctx)
 		return err == nil && st[0].Backlog == 0 && st[0].Down == ""
 	})
+	if st, _ := cli.Sinks(ctx); st[0].Delivered != 2 {
+		t.Fatalf("delivered %d, want the 2 punches taken (dead letters are not delivered)", st[0].Delivered)
+	}
 	res, err := cli.SinkReplay(ctx, "hr")
 	if err != nil || res.Delivered != 3 || len(res.Failed) != 0 {
 		t.Fatalf("replay: %+v, %v", res, err)
+	}
+	if st, _ := cli.Sinks(ctx); st[0].Delivered != 5 {
+		t.Fatalf("delivered %d after the replay, want 5", st[0].Delivered)
 	}
 	if dls, err := cli.SinkDeadLetters(ctx, "hr"); err != nil || len(dls) != 0 {
 		t.Fatalf("dead letters after the replay: %+v, %v", dls, err)

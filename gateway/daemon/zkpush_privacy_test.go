@@ -107,6 +107,7 @@ func startChildZK(t *testing.T, dir, broker, listen string, sns ...string) *exec
 	cmd.Env = append(os.Environ(), childStateEnv+"="+filepath.Join(dir, "gw"), childBrokerEnv+"="+broker,
 		childDevicesEnv+"=", childZKPushEnv+"="+listen+"="+strings.Join(sns, ","))
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,7 @@ import (
 
 	"github.com/officegate/officegate/devices"
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
+	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/journal"
@@ -260,23 +261,41 @@ func Run(ctx context.Context, o Options) error {
 	helpers.Go(func() { script("reception", func() error { return receptionMorning(ctx, admin, lob, say) }) })
 	helpers.Go(func() { script("meeting room", func() error { return roomMorning(ctx, bookings, panel, pir, say) }) })
 	// The admin service enrolls a visitor-desk user on a terminal, releases
-	// the lobby door, and pings, once the terminal is up.
+	// the lobby door, and pings, once the terminal is up. Every wait is on
+	// the terminal's link or the broker's answer, bounded by the demo's end:
+	// on a slow or busy machine the commands come later, never not at all.
 	helpers.Go(func() {
-		select {
-		case <-time.After(3 * time.Second):
-		case <-ctx.Done():
+		term := g.Link("t-lobby-1")
+		if term == nil {
+			say("the admin script stopped: no link for t-lobby-1")
 			return
 		}
-		c := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID("officegate-demo-admin"))
-		if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
-			for _, cmd := range []struct{ name, body string }{
-				{"user.upsert", `{"id":"demo-user-1","args":{"user":"10042","name":"李伟","card":"12:4660"}}`},
-				{"door.pulse", `{"id":"demo-door-1","args":{"duration_ms":3000}}`},
-				{"ping", `{"id":"demo-ping-1","args":{"hello":"world"}}`},
-			} {
-				c.Publish("officegate/"+Gateway+"/devices/t-lobby-1/commands/"+cmd.name, 1, false, cmd.body).WaitTimeout(5 * time.Second)
+		if _, err := term.Wait(ctx, func(s link.Status) bool { return s.Online }); err != nil {
+			return // the demo ended first
+		}
+		wait := func(tok paho.Token) error {
+			select {
+			case <-tok.Done():
+				return tok.Error()
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			c.Disconnect(100)
+		}
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID("officegate-demo-admin"))
+		if err := wait(c.Connect()); err != nil {
+			script("admin", func() error { return fmt.Errorf("connect to %s: %w", brokerURL, err) })
+			return
+		}
+		defer c.Disconnect(100)
+		for _, cmd := range []struct{ name, body string }{
+			{"user.upsert", `{"id":"demo-user-1","args":{"user":"10042","name":"李伟","card":"12:4660"}}`},
+			{"door.pulse", `{"id":"demo-door-1","args":{"duration_ms":3000}}`},
+			{"ping", `{"id":"demo-ping-1","args":{"hello":"world"}}`},
+		} {
+			if err := wait(c.Publish("officegate/"+Gateway+"/devices/t-lobby-1/commands/"+cmd.name, 1, false, cmd.body)); err != nil {
+				script("admin", func() error { return fmt.Errorf("send %s: %w", cmd.name, err) })
+				return
+			}
 		}
 	})
 	err = <-done

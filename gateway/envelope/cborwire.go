@@ -31,8 +31,30 @@ func appendCBORHead(dst []byte, major byte, arg uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(dst, m|27), arg)
 }
 
+// cborHeadLen is the length of the shortest head with argument arg.
+func cborHeadLen(arg uint64) int {
+	switch {
+	case arg < 24:
+		return 1
+	case arg <= math.MaxUint8:
+		return 2
+	case arg <= math.MaxUint16:
+		return 3
+	case arg <= math.MaxUint32:
+		return 5
+	}
+	return 9
+}
+
 func appendCBORText(dst []byte, s string) []byte {
 	return append(appendCBORHead(dst, 3, uint64(len(s))), s...)
+}
+
+// appendCBORStamp appends a stamp as text.
+func appendCBORStamp(dst []byte, s Stamp) []byte {
+	var buf [40]byte
+	t := s.AppendText(buf[:0])
+	return append(appendCBORHead(dst, 3, uint64(len(t))), t...)
 }
 
 func appendCBORInt(dst []byte, v int64) []byte {
@@ -60,12 +82,12 @@ func appendEventCBOR(dst []byte, e *Event) ([]byte, bool) {
 	dst = appendCBORHead(appendCBORText(dst, "seq"), 0, e.Seq)
 	dst = appendCBORHead(appendCBORText(dst, "boot"), 0, uint64(e.Boot))
 	dst = append(appendCBORText(dst, "data"), data...)
-	dst = appendCBORText(appendCBORText(dst, "time"), e.Time.String())
+	dst = appendCBORStamp(appendCBORText(dst, "time"), e.Time)
 	dst = appendCBORText(appendCBORText(dst, "type"), e.Type)
 	dst = appendCBORText(appendCBORText(dst, "clock"), e.Clock)
 	dst = appendCBORText(appendCBORText(dst, "device"), e.Device)
 	dst = appendCBORText(appendCBORText(dst, "gateway"), e.Gateway)
-	dst = appendCBORText(appendCBORText(dst, "received"), e.Received.String())
+	dst = appendCBORStamp(appendCBORText(dst, "received"), e.Received)
 	dst = appendCBORText(appendCBORText(dst, "time_raw"), e.TimeRaw)
 	if e.ClockOffsetMS != nil {
 		dst = appendCBORInt(appendCBORText(dst, "clock_offset_ms"), *e.ClockOffsetMS)
@@ -90,7 +112,7 @@ func appendResultCBOR(dst []byte, r *Result) ([]byte, bool) {
 	dst = appendCBORInt(appendCBORText(dst, "v"), int64(r.V))
 	dst = appendCBORText(appendCBORText(dst, "id"), r.ID)
 	dst = append(appendCBORText(dst, "data"), data...)
-	dst = appendCBORText(appendCBORText(dst, "time"), r.Time.String())
+	dst = appendCBORStamp(appendCBORText(dst, "time"), r.Time)
 	if r.Error != "" {
 		dst = appendCBORText(appendCBORText(dst, "error"), r.Error)
 	}
@@ -132,7 +154,7 @@ func canonicalData(raw []byte) ([]byte, bool) {
 // back to the same bytes; it returns what follows it.
 func checkCanonical(b []byte, level int) ([]byte, bool) {
 	major, arg, rest, ok := cborHead(b)
-	if !ok || (major != 7 && len(b)-len(rest) != len(appendCBORHead(nil, major, arg))) {
+	if !ok || (major != 7 && len(b)-len(rest) != cborHeadLen(arg)) {
 		return nil, false // not the shortest head
 	}
 	switch major {
@@ -168,7 +190,7 @@ func checkCanonical(b []byte, level int) ([]byte, bool) {
 		for i := uint64(0); i < arg; i++ {
 			kmajor, klen, krest, ok := cborHead(rest)
 			if !ok || kmajor != 3 || klen > uint64(len(krest)) || !utf8.Valid(krest[:klen]) ||
-				len(rest)-len(krest) != len(appendCBORHead(nil, 3, klen)) {
+				len(rest)-len(krest) != cborHeadLen(klen) {
 				return nil, false
 			}
 			key := rest[:len(rest)-len(krest)+int(klen)]

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -88,7 +87,43 @@ func (s Stamp) Time() time.Time {
 	return time.UnixMilli(s.UnixMs).In(time.FixedZone("", int(s.OffsetMin)*60))
 }
 
-func (s Stamp) String() string { return s.Time().Format("2006-01-02T15:04:05.000Z07:00") }
+// stampLayout is the wire form of a Stamp.
+const stampLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func (s Stamp) String() string { return string(s.AppendText(nil)) }
+
+// AppendText appends the stamp's RFC 3339 form, as Time().Format with
+// stampLayout writes it (TestStampAppendText), without making a zone: every
+// envelope rendered carries two of them.
+func (s Stamp) AppendText(dst []byte) []byte {
+	const maxOffset = 24 * 60 // beyond it Format writes three-digit hours
+	if s.OffsetMin <= -maxOffset || s.OffsetMin >= maxOffset {
+		return s.Time().AppendFormat(dst, stampLayout)
+	}
+	// The wall clock at the offset is the UTC clock of the shifted instant.
+	t := time.UnixMilli(s.UnixMs).Add(time.Duration(s.OffsetMin) * time.Minute).UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return s.Time().AppendFormat(dst, stampLayout)
+	}
+	hour, min, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+min/10), byte('0'+min%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	off := int(s.OffsetMin)
+	switch {
+	case off == 0:
+		return append(dst, 'Z')
+	case off < 0:
+		dst, off = append(dst, '-'), -off
+	default:
+		dst = append(dst, '+')
+	}
+	h, m := off/60, off%60
+	return append(dst, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10))
+}
 
 // MarshalJSON renders the RFC 3339 form.
 func (s Stamp) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
@@ -99,15 +134,16 @@ func (s Stamp) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 // it. It is shaped as a UUID (version 8, "custom") so it fits a UUID column, and
 // it does not reveal the hardware id.
 func EventID(hardwareID string, boot uint32, seq uint64) string {
-	h := sha256.New()
-	h.Write([]byte("officegate event v1\x00"))
-	h.Write([]byte(hardwareID))
-	var b [12]byte
-	binary.BigEndian.PutUint32(b[0:4], boot)
-	binary.BigEndian.PutUint64(b[4:12], seq)
-	h.Write([]byte{0})
-	h.Write(b[:])
-	return uuid8(h.Sum(nil))
+	// The hash input on the stack: one is made for every event taken in.
+	const prefix = "officegate event v1\x00"
+	var buf [128]byte
+	in := append(buf[:0], prefix...)
+	in = append(in, hardwareID...)
+	in = append(in, 0)
+	in = binary.BigEndian.AppendUint32(in, boot)
+	in = binary.BigEndian.AppendUint64(in, seq)
+	sum := sha256.Sum256(in)
+	return uuid8(sum[:])
 }
 
 // KeyID derives the id of an event a device identifies by a natural key
@@ -181,6 +217,15 @@ func uuid8(sum []byte) string {
 func uuidString(u [16]byte, version byte) string {
 	u[6] = u[6]&0x0f | version<<4
 	u[8] = u[8]&0x3f | 0x80
-	x := hex.EncodeToString(u[:])
-	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+	var x [36]byte
+	j := 0
+	for i, b := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			x[j] = '-'
+			j++
+		}
+		x[j], x[j+1] = hexDigits[b>>4], hexDigits[b&0xf]
+		j += 2
+	}
+	return string(x[:])
 }

@@ -57,3 +57,42 @@ func TestIDNamespaces(t *testing.T) {
 		t.Fatalf("EventID(EMU-t-1, 3, 7) = %s: a device event's published id changed", got)
 	}
 }
+
+// stampSeeds are instants whose RFC 3339 form has something to get wrong:
+// zones east and west, half hours, before 1970, leap days, year bounds,
+// offsets beyond a day (which Format writes with three-digit hours).
+var stampSeeds = []Stamp{
+	{UnixMs: 1764984615123, OffsetMin: 480}, {UnixMs: 1764984615456}, {UnixMs: 0}, {UnixMs: -1, OffsetMin: -330},
+	{UnixMs: 951782400999, OffsetMin: 345}, {UnixMs: -62135596800000}, {UnixMs: -62135596800001, OffsetMin: 60},
+	{UnixMs: 253402300799999, OffsetMin: -1}, {UnixMs: 253402300800000}, {UnixMs: 1e12, OffsetMin: 1439}, {UnixMs: 1e12, OffsetMin: -1440},
+	{UnixMs: 1e12, OffsetMin: 32767}, {UnixMs: -9e15, OffsetMin: -32768},
+}
+
+// TestStampAppendText: the appended form is time.Format's, byte for byte.
+func TestStampAppendText(t *testing.T) {
+	for _, s := range stampSeeds {
+		want := s.Time().Format(stampLayout)
+		if got := string(s.AppendText([]byte("x"))); got != "x"+want {
+			t.Errorf("%+v: AppendText %q, Format %q", s, got, want)
+		}
+	}
+	if got := (Stamp{UnixMs: 1764984615123, OffsetMin: 480}).String(); got != "2025-12-06T09:30:15.123+08:00" {
+		t.Errorf("String %q", got)
+	}
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { buf = stampSeeds[0].AppendText(buf[:0]) }); n != 0 {
+		t.Errorf("AppendText allocates %v times", n)
+	}
+}
+
+func FuzzStampAppendText(f *testing.F) {
+	for _, s := range stampSeeds {
+		f.Add(s.UnixMs, s.OffsetMin)
+	}
+	f.Fuzz(func(t *testing.T, ms int64, off int16) {
+		s := Stamp{UnixMs: ms, OffsetMin: off}
+		if got, want := string(s.AppendText(nil)), s.Time().Format(stampLayout); got != want {
+			t.Errorf("%+v: AppendText %q, Format %q", s, got, want)
+		}
+	})
+}

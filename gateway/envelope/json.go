@@ -1,12 +1,12 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -34,14 +34,14 @@ func appendEventJSON(dst []byte, e *Event) ([]byte, bool) {
 	dst = strconv.AppendUint(dst, uint64(e.Boot), 10)
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendUint(dst, e.Seq, 10)
-	dst = appendField(dst, `,"time":`, e.Time.String())
+	dst = appendStampJSON(dst, `,"time":`, e.Time)
 	dst = appendField(dst, `,"time_raw":`, e.TimeRaw)
 	dst = appendField(dst, `,"clock":`, e.Clock)
 	if e.ClockOffsetMS != nil {
 		dst = append(dst, `,"clock_offset_ms":`...)
 		dst = strconv.AppendInt(dst, *e.ClockOffsetMS, 10)
 	}
-	dst = appendField(dst, `,"received":`, e.Received.String())
+	dst = appendStampJSON(dst, `,"received":`, e.Received)
 	dst = append(dst, `,"data":`...)
 	dst, ok := appendDataJSON(dst, e.Data)
 	if !ok {
@@ -65,13 +65,19 @@ func appendResultJSON(dst []byte, r *Result) ([]byte, bool) {
 	if r.Error != "" {
 		dst = appendField(dst, `,"error":`, r.Error)
 	}
-	dst = appendField(dst, `,"time":`, r.Time.String())
+	dst = appendStampJSON(dst, `,"time":`, r.Time)
 	dst = append(dst, `,"data":`...)
 	dst, ok := appendDataJSON(dst, r.Data)
 	if !ok {
 		return dst[:start], false
 	}
 	return append(dst, '}'), true
+}
+
+// appendStampJSON appends a stamp field: its text needs no escaping.
+func appendStampJSON(dst []byte, name string, s Stamp) []byte {
+	dst = append(append(dst, name...), '"')
+	return append(s.AppendText(dst), '"')
 }
 
 func appendField(dst []byte, name, v string) []byte {
@@ -185,45 +191,51 @@ func appendCBORJSON(dst, b []byte, level int) ([]byte, []byte, bool) {
 }
 
 // appendMapJSON transcodes a map of n pairs: text keys only, each once,
-// written in byte order as encoding/json writes a map[string]any.
+// written in byte order as encoding/json writes a map[string]any. Nothing
+// is allocated for it: the values' JSON is written at the end of dst in the
+// order they come, the map after them in key order, and the map then moved
+// where the values were; the pairs are gathered on the stack (event data has
+// a handful) and keys compared where they lie in b.
 func appendMapJSON(dst, b []byte, n uint64, level int) ([]byte, []byte, bool) {
 	if level > jsonMaxLevels || n > jsonMaxPairs {
 		return dst, nil, false
 	}
 	type pair struct {
-		key        string
-		start, end int // of the value's JSON in vals
+		key        []byte // in b
+		start, end int    // of the value's JSON in dst
 	}
-	pairs := make([]pair, 0, n)
-	var vals []byte
+	var pbuf [16]pair
+	pairs, base := pbuf[:0], len(dst)
 	for i := uint64(0); i < n; i++ {
 		major, arg, rest, ok := cborHead(b)
 		if !ok || major != 3 || arg > uint64(len(rest)) || !utf8.Valid(rest[:arg]) {
-			return dst, nil, false
+			return dst[:base], nil, false
 		}
-		p := pair{key: string(rest[:arg]), start: len(vals)}
-		if vals, b, ok = appendCBORJSON(vals, rest[arg:], level+1); !ok {
-			return dst, nil, false
+		p := pair{key: rest[:arg:arg], start: len(dst)}
+		if dst, b, ok = appendCBORJSON(dst, rest[arg:], level+1); !ok {
+			return dst[:base], nil, false
 		}
-		p.end = len(vals)
+		p.end = len(dst)
 		pairs = append(pairs, p)
 	}
-	if !slices.IsSortedFunc(pairs, func(a, c pair) int { return strings.Compare(a.key, c.key) }) {
-		slices.SortFunc(pairs, func(a, c pair) int { return strings.Compare(a.key, c.key) })
+	if !slices.IsSortedFunc(pairs, func(a, c pair) int { return bytes.Compare(a.key, c.key) }) {
+		slices.SortFunc(pairs, func(a, c pair) int { return bytes.Compare(a.key, c.key) })
 	}
+	out := len(dst)
 	dst = append(dst, '{')
 	for i, p := range pairs {
 		if i > 0 {
-			if pairs[i-1].key == p.key {
-				return dst, nil, false // a duplicate key: the decoding path refuses it
+			if bytes.Equal(pairs[i-1].key, p.key) {
+				return dst[:base], nil, false // a duplicate key: the decoding path refuses it
 			}
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, p.key)
+		dst = appendJSONBytes(dst, p.key)
 		dst = append(dst, ':')
-		dst = append(dst, vals[p.start:p.end]...)
+		dst = append(dst, dst[p.start:p.end]...)
 	}
-	return append(dst, '}'), b, true
+	dst = append(dst, '}')
+	return dst[:base+copy(dst[base:], dst[out:])], b, true
 }
 
 // appendFloatJSON formats f as encoding/json formats a float64.
@@ -261,6 +273,19 @@ func float16(h uint16) float64 {
 		return math.NaN()
 	}
 	return sign * math.Ldexp(frac+1024, exp-25)
+}
+
+// appendJSONBytes is appendJSONString for text held in a byte slice: keys
+// in plain ASCII (all of the contract's) are copied as they are.
+func appendJSONBytes(dst []byte, s []byte) []byte {
+	for _, c := range s {
+		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendJSONString(dst, string(s))
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 const hexDigits = "0123456789abcdef"

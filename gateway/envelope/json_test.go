@@ -102,3 +102,26 @@ func BenchmarkPayloadJSON(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRenderRecord is what a sink does with each journaled punch:
+// decode the record, render topic and payload (JSON).
+//
+//	go test ./gateway/envelope -run '^$' -bench RenderRecord -benchmem
+func BenchmarkRenderRecord(b *testing.B) {
+	o := goldenCases()["attendance.punch"]
+	body, err := o.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	topics := Topics{Root: "officegate", Gateway: "gw-3f"}
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := DecodeOutbound(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := d.Message(topics, JSON); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

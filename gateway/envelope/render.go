@@ -53,6 +53,11 @@ func EncodeData(v any) (cbor.RawMessage, error) {
 	if v == nil {
 		return nil, nil
 	}
+	if m, ok := v.(map[string]any); ok {
+		if b, ok := appendData(make([]byte, 0, 128), m); ok {
+			return b, nil // renderable as it is (encode.go)
+		}
+	}
 	b, err := storeEnc.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("envelope: encode data: %w", err)
@@ -122,10 +127,13 @@ type wireResult struct {
 func (e *Event) Payload(f Format) ([]byte, error) {
 	var p []byte
 	var ok bool
+	// The envelope's fields take about 300 bytes; JSON data is at most about
+	// twice its CBOR.
+	buf := make([]byte, 0, 320+2*len(e.Data))
 	if f == CBOR {
-		p, ok = appendEventCBOR(nil, e)
+		p, ok = appendEventCBOR(buf, e)
 	} else {
-		p, ok = appendEventJSON(nil, e)
+		p, ok = appendEventJSON(buf, e)
 	}
 	if ok {
 		return p, nil
@@ -151,10 +159,11 @@ func (e *Event) decodedPayload(f Format) ([]byte, error) {
 func (r *Result) Payload(f Format) ([]byte, error) {
 	var p []byte
 	var ok bool
+	buf := make([]byte, 0, 256+2*len(r.Data))
 	if f == CBOR {
-		p, ok = appendResultCBOR(nil, r)
+		p, ok = appendResultCBOR(buf, r)
 	} else {
-		p, ok = appendResultJSON(nil, r)
+		p, ok = appendResultJSON(buf, r)
 	}
 	if ok {
 		return p, nil
@@ -204,10 +213,20 @@ type Marker struct {
 }
 
 // Encode gives the journaled form.
-func (o *Outbound) Encode() ([]byte, error) { return storeEnc.Marshal(o) }
+func (o *Outbound) Encode() ([]byte, error) {
+	if o.Event != nil && o.Result == nil && o.Marker == nil {
+		if b, ok := appendStoreEvent(make([]byte, 0, 160+len(o.Event.Data)), o.Event); ok {
+			return b, nil // storeEnc's bytes (store.go)
+		}
+	}
+	return storeEnc.Marshal(o)
+}
 
 // DecodeOutbound reads a journaled Outbound.
 func DecodeOutbound(b []byte) (*Outbound, error) {
+	if o, ok := decodeStoreEvent(b); ok {
+		return o, nil // as dataDec reads it (store.go)
+	}
 	var o Outbound
 	if err := dataDec.Unmarshal(b, &o); err != nil {
 		return nil, fmt.Errorf("envelope: decode journaled message: %w", err)

@@ -66,3 +66,40 @@ func BenchmarkCommitBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBuildPunch builds the journal entries of one terminal punch as the
+// link hands it over (the e2e bench's body: user, verify, state and its emit
+// time), without appending them: the envelope builder alone, with its
+// allocations.
+//
+//	go test ./gateway/intake -run '^$' -bench BuildPunch -benchmem
+func BenchmarkBuildPunch(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		key  []byte
+	}{{"clear", nil}, {"card_key", []byte("0123456789abcdef")}} {
+		b.Run(c.name, func(b *testing.B) {
+			dir := b.TempDir()
+			j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: JournalStreams(), SyncWindow: time.Millisecond})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			in, err := New(j, dir, Options{Gateway: "gw-1", CardKey: c.key})
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			rec := link.Record{Kind: link.RecordEvent, HardwareID: "EMU-term-00", DeviceKind: msg.KindAttendance, DeviceID: "term-00", Received: now,
+				Event: &msg.Event{ID: msg.EventID{Boot: 1, Seq: 1}, Kind: "punch", Time: uint64(now.UnixMilli()), Clock: msg.ClockSet,
+					Data: map[string]any{"user": "10042", "verify": "card", "state": uint64(0), "card": "12:4660", "t_us": uint64(now.UnixMicro())}}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := in.event(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

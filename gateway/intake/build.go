@@ -3,6 +3,7 @@ package intake
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -58,7 +59,12 @@ func (in *Intake) build(a arrival) ([]journal.Entry, error) {
 			return nil, fmt.Errorf("intake: event from %q refused: %w", ev.Device, err)
 		}
 	}
-	data, removed := devices.Redact(ev.Data)
+	// Nothing to remove is the common case: the data is then used as it is
+	// (never written to: hashCards copies before it changes anything).
+	data, removed := ev.Data, []string(nil)
+	if !devices.Clean(data) {
+		data, removed = devices.Redact(data)
+	}
 	name := ev.Type // as the biometric alarm names it
 	streamOf := a.StreamOf
 	if streamOf == "" {
@@ -79,7 +85,9 @@ func (in *Intake) build(a arrival) ([]journal.Entry, error) {
 			break
 		}
 		// What the rule publishes never holds what redaction removes.
-		body, _ = devices.Redact(out.Data)
+		if body = out.Data; !devices.Clean(body) {
+			body, _ = devices.Redact(body)
+		}
 	}
 	body = hashCards(ev.Type, body, removed, in.opt.CardKey)
 
@@ -166,11 +174,27 @@ var cardKeys = []string{"card", "card_no", "cardno", "card_number"}
 // clear becomes card_hash (MQTT.md §11: which one a site gets is the
 // gateway's configuration, the same for every event); a punch from which
 // redaction removed anything says what under "redacted" (MQTT.md §5.1).
+// data is never written to: what changes is a copy.
 func hashCards(typ string, data map[string]any, removed []string, key []byte) map[string]any {
 	punch := typ == terminal.TypePunch
 	if !punch && !strings.HasPrefix(typ, "credential.") {
 		return data
 	}
+	change := false
+	if key != nil {
+		for _, k := range cardKeys {
+			if _, ok := data[k].(string); ok {
+				change = true
+			}
+		}
+	}
+	if _, has := data["redacted"]; punch && len(removed) > 0 && !has {
+		change = true
+	}
+	if !change {
+		return data
+	}
+	data = maps.Clone(data)
 	if key != nil {
 		for _, k := range cardKeys {
 			c, ok := data[k].(string)

@@ -21,7 +21,8 @@ import (
 // would cost one fdatasync per class in every commit and split a device's
 // window across files, on every event, for a situation (the cap reached) that
 // a gateway sees rarely. Compaction costs nothing until the cap is reached
-// and then reads and rewrites only what it frees room in.
+// and then reads and rewrites only what it frees room in. FORMAT.md §7 has
+// both measured (BenchmarkCapInterleaved, BenchmarkCapLayoutModel).
 //
 // Crash safety: the copy is written as NAME.tmp, fsync'd, and renamed over
 // the segment, then the directory is fsync'd; a crash leaves the old file or

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -12,7 +13,8 @@ import (
 
 // BenchmarkCapInterleaved measures what shedding under the cap costs the disk:
 // attendance, rooms and diag records (128-byte bodies) interleaved in commits
-// of 48, nobody delivering, until attendance is refused; "capped" has a cap
+// of 48, 192 and 480 (the everyday journal bench's commit size), nobody
+// delivering, until attendance is refused; "capped" has a cap
 // of 8 segments (compaction sheds diag, then rooms), "uncapped" stores the
 // same number of records with no cap reached. It reports the bytes this
 // process caused to be written (/proc/self/io write_bytes) per stored record.
@@ -20,6 +22,12 @@ import (
 //
 //	TMPDIR=/var/tmp go test -run '^$' -bench CapInterleaved -benchtime 1x ./gateway/journal
 func BenchmarkCapInterleaved(b *testing.B) {
+	for _, perClass := range []int{16, 64, 160} {
+		b.Run(fmt.Sprintf("commit-%d", 3*perClass), func(b *testing.B) { benchCapInterleaved(b, perClass) })
+	}
+}
+
+func benchCapInterleaved(b *testing.B, perClass int) {
 	var records int
 	for _, capped := range []bool{true, false} {
 		name := map[bool]string{true: "capped", false: "uncapped"}[capped]
@@ -35,8 +43,8 @@ func BenchmarkCapInterleaved(b *testing.B) {
 					b.Fatal(err)
 				}
 				body := []byte(strings.Repeat("b", 128))
-				batch := make([]Entry, 0, 48)
-				for i := 0; i < 16; i++ {
+				batch := make([]Entry, 0, 3*perClass)
+				for range perClass {
 					for _, s := range []string{"attendance", "rooms", "diag"} {
 						batch = append(batch, Entry{Stream: s, Body: body})
 					}

@@ -333,8 +333,12 @@ func (r *Reader) advance() {
 		r.mu.Unlock()
 		return
 	}
-	done := slices.Clone(r.pending[:n])
-	r.pending = slices.Delete(r.pending, 0, n)
+	// Reslice rather than shift what remains: acking a batch in order, one
+	// record at a time, would otherwise move the rest of the batch on every
+	// ack. Appends only ever write past the end, so done stays as it is; the
+	// acknowledged prefix is let go when append next grows the array.
+	done := r.pending[:n:n]
+	r.pending = r.pending[n:]
 	r.mu.Unlock()
 
 	j := r.j

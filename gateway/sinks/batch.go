@@ -26,7 +26,8 @@ type BatchSink interface {
 	// accepted < len(evs) with a nil err is a sink taking less than it was
 	// offered (a size limit): the rest comes again at once. A sink whose
 	// destination answers per event (and may refuse one in the middle)
-	// returns a *BatchError instead; accepted is then ignored.
+	// returns a *BatchError instead; accepted is then ignored. evs is the
+	// runner's, reused for the next batch: a sink does not keep it.
 	DeliverBatch(ctx context.Context, evs []Event) (accepted int, err error)
 }
 

@@ -332,6 +332,7 @@ func (r *Runner) retryHeld(ctx context.Context) (bool, error) {
 		switch {
 		case err == nil:
 			r.opt.Metrics.Delivered(r.opt.Name)
+			r.delivered.Add(1)
 		case errors.Is(err, ErrUnmapped):
 			continue
 		case errors.Is(err, ErrPermanent):
@@ -340,6 +341,7 @@ func (r *Runner) retryHeld(ctx context.Context) (bool, error) {
 			}
 		default:
 			r.opt.Metrics.Failed(r.opt.Name)
+			r.failed.Add(1)
 			ok = false
 		}
 		if !ok {

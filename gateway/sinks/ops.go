@@ -34,6 +34,9 @@ type Status struct {
 	// it delivers; Class is its class (ClassOf).
 	Down, Class string
 	Held        int // records held for unmapped people
+	// Delivered counts the records its destination accepted since the
+	// gateway started, Failed its failed deliveries (each retried).
+	Delivered, Failed uint64
 }
 
 // Status reports the sink's state.
@@ -43,6 +46,7 @@ func (r *Runner) Status() (Status, error) {
 	if err != nil {
 		return st, fmt.Errorf("sinks: sink %q: %w", r.opt.Name, err)
 	}
+	st.Failed, st.Delivered = r.failed.Load(), r.delivered.Load()
 	for _, c := range cs {
 		st.Backlog += c.Depth
 		if !c.OldestUndelivered.IsZero() && (st.Oldest.IsZero() || c.OldestUndelivered.Before(st.Oldest)) {
@@ -187,6 +191,7 @@ func (r *Runner) Replay(ctx context.Context) (ReplayResult, error) {
 			return res, fmt.Errorf("sinks: sink %q: marking %s seq %d replayed (it was delivered): %w", r.opt.Name, dl.Stream, dl.Seq, err)
 		}
 		r.opt.Metrics.Delivered(r.opt.Name)
+		r.delivered.Add(1)
 		res.Delivered++
 		r.log.Info().Str("stream", dl.Stream).Uint64("seq", dl.Seq).Str("id", dl.ID).Msg("sinks: dead letter replayed")
 	}

@@ -36,3 +36,24 @@ func WithoutCard(payload []byte) ([]byte, error) {
 	env["data"] = b
 	return json.Marshal(env)
 }
+
+// DataWithoutCard is WithoutCard for an envelope's data object alone
+// (JSON): the same bytes WithoutCard leaves in the envelope's data.
+func DataWithoutCard(data []byte) ([]byte, error) {
+	if !bytes.Contains(data, []byte(`"card":`)) && !bytes.Contains(data, []byte(`"card" :`)) {
+		return data, nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return data, nil
+	}
+	if _, ok := m["card"]; !ok {
+		return data, nil
+	}
+	delete(m, "card")
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("sinks: envelope data: %w", err)
+	}
+	return b, nil
+}

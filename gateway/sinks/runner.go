@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -44,6 +45,12 @@ type Options struct {
 	// Primary reads the journal's primary cursors of Streams instead of a
 	// named consumer's: the MQTT uplink's, the journal's first consumer.
 	Primary bool
+	// Decode, if set, reads each journaled record instead of the gateway's
+	// envelope.Outbound (Topics and Format are then unused): officegate
+	// connect journals the messages it took from the backbone as they were
+	// published (gateway/connect). skip: nothing to deliver; an error
+	// dead-letters the record.
+	Decode func(rec journal.Record) (ev Event, skip bool, err error)
 
 	BackoffMin time.Duration // after a failed delivery; default 250 ms
 	BackoffMax time.Duration // default 30 s
@@ -84,13 +91,15 @@ type Options struct {
 // Runner delivers a sink's streams to it from the sink's journal cursors.
 type Runner struct {
 	// Immutable.
-	j       *journal.Journal
-	s       Sink      // as configured: closed if a Closer
-	sink    BatchSink // s, or s as a batch of one
-	max     int       // the most events per DeliverBatch
-	opt     Options
-	log     zerolog.Logger
-	readers []*journal.Reader
+	j         *journal.Journal
+	s         Sink      // as configured: closed if a Closer
+	sink      BatchSink // s, or s as a batch of one
+	max       int       // the most events per DeliverBatch
+	opt       Options
+	log       zerolog.Logger
+	readers   []*journal.Reader
+	failed    atomic.Uint64 // failed deliveries since New: each is retried (Status.Failed)
+	delivered atomic.Uint64 // records the destination accepted since New (Status.Delivered)
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -235,10 +244,18 @@ type item struct {
 // durable: a record is acknowledged to the journal only once the sink
 // accepted it or it is a durable dead letter.
 func (r *Runner) stream(ctx context.Context, rd *journal.Reader) error {
+	// One batch's arrays, reused by the next: a batch is delivered (or
+	// the runner stops) before the next is gathered.
+	var items []item
+	var evs []Event
 	for {
-		batch, err := r.gather(ctx, rd)
+		batch, err := r.gather(ctx, rd, items[:0])
 		if err == nil {
-			err = r.deliver(ctx, rd, batch)
+			items = batch
+			if cap(evs) < len(batch) {
+				evs = make([]Event, 0, len(batch))
+			}
+			err = r.deliver(ctx, rd, batch, evs)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -254,8 +271,7 @@ func (r *Runner) stream(ctx context.Context, rd *journal.Reader) error {
 // fill a batch (under load, a group commit's records are there together). A record with nothing to deliver is acknowledged at once, and
 // one that cannot be rendered is dead-lettered at once: neither waits for
 // the batch.
-func (r *Runner) gather(ctx context.Context, rd *journal.Reader) ([]item, error) {
-	var batch []item
+func (r *Runner) gather(ctx context.Context, rd *journal.Reader, batch []item) ([]item, error) {
 	for len(batch) < r.max {
 		var rec journal.Record
 		var err error
@@ -296,8 +312,8 @@ func (r *Runner) gather(ctx context.Context, rd *journal.Reader) ([]item, error)
 // deliver hands a batch to the sink until every event of it is accepted or
 // dead-lettered, or ctx ends. Each accepted or dead-lettered event is
 // acknowledged; the rest are offered again, in order, after a backoff.
-func (r *Runner) deliver(ctx context.Context, rd *journal.Reader, batch []item) error {
-	evs := make([]Event, 0, len(batch))
+// evs is room for the batch's events.
+func (r *Runner) deliver(ctx context.Context, rd *journal.Reader, batch []item, evs []Event) error {
 	for attempt := 0; len(batch) > 0; {
 		evs = evs[:0]
 		for _, it := range batch {
@@ -318,6 +334,7 @@ func (r *Runner) deliver(ctx context.Context, rd *journal.Reader, batch []item) 
 			case res == errHeld: // acknowledged below
 			case res == nil:
 				r.opt.Metrics.Delivered(r.opt.Name)
+				r.delivered.Add(1)
 			case errors.Is(res, ErrPermanent):
 				if err := r.deadLetter(ctx, it.rec, it.ev, res); err != nil {
 					return err
@@ -340,6 +357,7 @@ func (r *Runner) deliver(ctx context.Context, rd *journal.Reader, batch []item) 
 			continue // all taken, or the sink took a prefix: offer the rest now
 		}
 		r.opt.Metrics.Failed(r.opt.Name)
+		r.failed.Add(1)
 		delay := max(r.backoff(attempt), min(wait, r.opt.RetryAfterMax))
 		attempt++
 		if r.setDown(failed) {
@@ -441,8 +459,15 @@ func (r *Runner) alarm(ctx context.Context, dl DeadLetter) {
 }
 
 // render turns a journaled record into the event the sink receives. skip
-// is set for a record with nothing to deliver (a command log marker).
+// is set for a record with nothing to deliver (a command log marker). A
+// RecordSink gets the decoded record without its JSON rendering: a body
+// that cannot be rendered is then the sink's to refuse.
 func (r *Runner) render(rec journal.Record) (ev Event, skip bool, err error) {
+	if r.opt.Decode != nil {
+		ev, skip, err = r.opt.Decode(rec)
+		ev.Stream, ev.Seq = rec.Stream, rec.Seq
+		return ev, skip, err
+	}
 	ev = Event{Stream: rec.Stream, Seq: rec.Seq}
 	o, err := envelope.DecodeOutbound(rec.Body)
 	if err != nil {
@@ -455,6 +480,11 @@ func (r *Runner) render(rec journal.Record) (ev Event, skip bool, err error) {
 		ev.ID, ev.Device, ev.Type = o.Event.ID, o.Event.Device, o.Event.Type
 	case o.Result != nil:
 		ev.ID, ev.Device, ev.Type = o.Result.ID, o.Result.Device, "result"
+	}
+	ev.Record = o
+	if _, ok := r.s.(RecordSink); ok {
+		ev.Topic = o.Topic(r.opt.Topics)
+		return ev, false, nil
 	}
 	ev.Topic, ev.Payload, err = o.Message(r.opt.Topics, r.opt.Format)
 	return ev, false, err

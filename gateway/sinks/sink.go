@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/officegate/officegate/gateway/envelope"
 )
 
 // Sink is one destination of events.
@@ -30,7 +32,23 @@ type Event struct {
 	Stream  string // the journal stream it was read from
 	Seq     uint64 // its journal sequence number: increasing within Stream
 	Topic   string // the topic the uplink publishes it on
-	Payload []byte // the envelope (or result), JSON as on the MQTT topic
+	Payload []byte // the envelope (or result), JSON as on the MQTT topic; nil for a RecordSink
+	// Record is the journaled message the event was read from, decoded: its
+	// Event or its Result is set. nil for an event that was not read from a
+	// journal. Shared: a sink must not modify it.
+	Record *envelope.Outbound
+}
+
+// RecordSink is a Sink that builds what it sends from Event.Record and
+// never reads Event.Payload (a database sink writing the envelope's fields
+// as columns): the runner leaves Payload nil for it rather than render
+// each envelope as JSON for the sink to parse back. Such a sink still
+// takes an event with no Record (Payload set), from a caller that does not
+// read a journal.
+type RecordSink interface {
+	Sink
+	// FromRecord marks the sink as one that reads Event.Record.
+	FromRecord()
 }
 
 // ErrPermanent marks a delivery that can never succeed (a permanent 4xx, a

@@ -67,6 +67,7 @@ func (r *Runner) runWindow(ctx context.Context, ws WindowSink) error {
 			attempt = 0
 		}
 		r.opt.Metrics.Failed(r.opt.Name)
+		r.failed.Add(1)
 		delay := r.backoff(attempt)
 		attempt++
 		if r.setDown(err) {
@@ -133,6 +134,7 @@ func (r *Runner) round(ctx context.Context, ws WindowSink) (accepted bool, err e
 				return
 			case err == nil:
 				r.opt.Metrics.Delivered(r.opt.Name)
+				r.delivered.Add(1)
 				ok.Do(func() { accepted = true; r.setDown(nil) })
 			case errors.Is(err, ErrPermanent):
 				if err := r.deadLetter(rctx, f.rec, f.ev, err); err != nil {

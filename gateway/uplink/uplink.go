@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -374,6 +375,9 @@ func (u *Uplink) connect(ctx context.Context, broker string) (mqtt.Client, <-cha
 			return nil, nil, fmt.Errorf("uplink: TLS configuration: %w", err)
 		}
 		o.SetTLSConfig(cfg)
+	}
+	if u, err := url.Parse(broker); err == nil && plainTCP(u) {
+		o.SetCustomOpenConnectionFn(openBuffered) // conn.go
 	}
 	lost := make(chan error, 1)
 	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {

@@ -23,6 +23,14 @@ type Node struct {
 	// MaxAckPending bounds the QoS 1 messages in flight to one MQTT
 	// subscriber; 0 leaves the server's default.
 	MaxAckPending int
+	// ClusterName names the cluster; "" is the constant ClusterName, as
+	// docs/nats has it.
+	// Each cluster a test starts has a name of its own: a node's routes
+	// keep dialling a killed peer's port, and a route that reached a node
+	// of another test's cluster (the port given out again) would join the
+	// two, where JetStream then finds "no suitable peers". Nodes refuse a
+	// route whose cluster name differs from theirs.
+	ClusterName string
 }
 
 // ClusterName is the cluster's name in every node's configuration.
@@ -48,7 +56,11 @@ func Render(n Node) string {
 	p("}")
 	p("")
 	p("cluster {")
-	p("  name: %q", ClusterName)
+	name := n.ClusterName
+	if name == "" {
+		name = ClusterName
+	}
+	p("  name: %q", name)
 	p("  listen: %q", n.Cluster)
 	p("  routes: [")
 	for _, r := range n.Routes {

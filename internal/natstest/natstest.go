@@ -1,13 +1,16 @@
-// Package natstest runs a real 3-node NATS cluster for tests.
+// Package natstest runs a real 3-node NATS cluster for tests and the benchmark.
 //
 // Each node has JetStream and the MQTT listener on free loopback ports,
 // configured from the text docs/nats recommends; nodes can be killed
-// (SIGKILL) and restarted.
+// (SIGKILL) and restarted. Start is for tests, New for a program.
 package natstest
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -39,7 +42,7 @@ type Server struct {
 	bin     string
 	conf    string
 	mqtt    string
-	t       testing.TB
+	t       testing.TB // the test that started it; nil for New's clusters
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -57,12 +60,25 @@ const Pinned = "github.com/nats-io/nats-server/v2@v2.10.24"
 // server drop the publisher's connection. Debian bookworm ships 2.9.10.
 var MinVersion = [3]int{2, 10, 0}
 
-// Binary finds a nats-server of MinVersion or later: on PATH, then in
-// GOPATH/bin (where .ci/test installs Pinned), then the system's. Outside
-// CI a missing one skips the test; under CI=true it fails it, so a missing
+// Binary finds a nats-server of MinVersion or later (Find). Outside CI a
+// missing one skips the test; under CI=true it fails it, so a missing
 // install step cannot pass unnoticed.
 func Binary(t testing.TB) string {
 	t.Helper()
+	path, err := Find()
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(err.Error() + ": backbone tests cannot run")
+	}
+	t.Skip(err.Error())
+	return ""
+}
+
+// Find returns a nats-server of MinVersion or later: on PATH, then in
+// GOPATH/bin (where .ci/test installs Pinned), then the system's.
+func Find() (string, error) {
 	cands := []string{"nats-server"}
 	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
 		for _, p := range filepath.SplitList(strings.TrimSpace(string(out))) {
@@ -82,7 +98,7 @@ func Binary(t testing.TB) string {
 			continue
 		}
 		if !less(v, MinVersion) {
-			return path
+			return path, nil
 		}
 		old = append(old, fmt.Sprintf("%s is v%d.%d.%d", path, v[0], v[1], v[2]))
 	}
@@ -90,12 +106,7 @@ func Binary(t testing.TB) string {
 	if len(old) > 0 {
 		why = fmt.Sprintf("no nats-server v%d.%d or later (%s): older ones reject the contract's topics", MinVersion[0], MinVersion[1], strings.Join(old, "; "))
 	}
-	why += " (go install " + Pinned + ")"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why + ": backbone tests cannot run")
-	}
-	t.Skip(why)
-	return ""
+	return "", errors.New(why + " (go install " + Pinned + ")")
 }
 
 // version runs `nats-server --version` ("nats-server: v2.9.10").
@@ -132,54 +143,116 @@ func less(a, b [3]int) bool {
 func Start(t testing.TB) *Cluster {
 	t.Helper()
 	bin := Binary(t)
+	c, err := launch(bin, t.TempDir(), &Opts{}, t.Logf)
+	if err != nil {
+		t.Fatalf("natstest: no cluster: %v", err)
+	}
+	for _, s := range c.Nodes {
+		s.t = t
+		t.Cleanup(s.Stop)
+		t.Cleanup(s.dumpLogOnFailure)
+	}
+	return c
+}
+
+// Opts configure New; the zero value is the test harness's settings.
+type Opts struct {
+	// MaxFileStore is each node's JetStream disk cap; default 1GB.
+	MaxFileStore string
+	// MaxAckPending bounds the QoS 1 messages in flight to one MQTT
+	// subscriber; default 1 (Start's: the tests check the gateways' order
+	// on MQTT subscribers, and NATS sends a redelivered message after
+	// later ones). docs/nats recommends 1024.
+	MaxAckPending int
+}
+
+// New runs a cluster for a program (the benchmark) in dir, as Start does
+// for a test; Close stops it. Each node's log is in dir, beside its
+// configuration.
+func New(dir string, o *Opts) (*Cluster, error) {
+	bin, err := Find()
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		o = &Opts{}
+	}
+	return launch(bin, dir, o, func(string, ...any) {})
+}
+
+// Close stops every node gracefully.
+func (c *Cluster) Close() {
+	for _, s := range c.Nodes {
+		s.Stop()
+	}
+}
+
+func launch(bin, dir string, o *Opts, logf func(string, ...any)) (*Cluster, error) {
 	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
 		var c *Cluster
-		if c, err = startOnce(t, bin); err == nil {
-			return c
+		if c, err = startOnce(bin, filepath.Join(dir, fmt.Sprintf("try%d", attempt)), o, logf); err == nil {
+			return c, nil
 		}
-		t.Logf("natstest: cluster attempt %d: %v", attempt, err)
+		logf("natstest: cluster attempt %d: %v", attempt, err)
 	}
-	t.Fatalf("natstest: no cluster: %v", err)
-	return nil
+	return nil, err
 }
 
-func startOnce(t testing.TB, bin string) (*Cluster, error) {
-	t.Helper()
-	dir := t.TempDir()
+func startOnce(bin, dir string, o *Opts, logf func(string, ...any)) (*Cluster, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	maxStore, maxAck := cmp.Or(o.MaxFileStore, "1GB"), cmp.Or(o.MaxAckPending, 1)
+	// A name of this cluster's own (Node.ClusterName says why).
+	clusterName := fmt.Sprintf("%s-%016x", ClusterName, rand.Uint64())
 	var routes []string
 	nodes := make([]Node, Size)
+	// Every port is held until all are chosen: a port closed at once may
+	// be handed out again for the next, and a node given the same port
+	// twice dies at start ("address already in use").
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
 	for i := range nodes {
+		var a [4]string
+		for k := range a {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return nil, fmt.Errorf("natstest: no free loopback port: %w", err)
+			}
+			held = append(held, l)
+			a[k] = l.Addr().String()
+		}
 		nodes[i] = Node{
-			Name:         fmt.Sprintf("n%d", i+1),
-			Client:       addr(t),
-			Cluster:      addr(t),
-			MQTT:         addr(t),
-			HTTP:         addr(t),
-			StoreDir:     filepath.Join(dir, fmt.Sprintf("n%d", i+1), "jetstream"),
-			MaxFileStore: "1GB",
-			// One message in flight per subscriber: NATS sends a
-			// redelivered message after later ones, and the tests check
-			// the order the gateways published in, not the broker's
-			// redelivery order (a consumer orders by device and seq).
-			MaxAckPending: 1,
+			Name:          fmt.Sprintf("n%d", i+1),
+			Client:        a[0],
+			Cluster:       a[1],
+			MQTT:          a[2],
+			HTTP:          a[3],
+			StoreDir:      filepath.Join(dir, fmt.Sprintf("n%d", i+1), "jetstream"),
+			MaxFileStore:  maxStore,
+			MaxAckPending: maxAck,
+			ClusterName:   clusterName,
 		}
 		routes = append(routes, nodes[i].Cluster)
 	}
+	for _, l := range held {
+		l.Close()
+	}
+	held = nil
 	c := &Cluster{}
 	for i, n := range nodes {
 		n.Routes = routes
 		conf := filepath.Join(dir, n.Name+".conf")
 		if err := os.WriteFile(conf, []byte(Render(n)), 0o600); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		c.Nodes[i] = &Server{Name: n.Name, MQTTURL: "tcp://" + n.MQTT, NATSURL: "nats://" + n.Client,
-			HTTP: n.HTTP, bin: bin, conf: conf, mqtt: n.MQTT, t: t}
-		t.Cleanup(c.Nodes[i].Stop)
-		t.Cleanup(c.Nodes[i].dumpLogOnFailure)
-	}
-	for _, s := range c.Nodes {
-		s.start()
+			HTTP: n.HTTP, bin: bin, conf: conf, mqtt: n.MQTT}
 	}
 	// The MQTT listener creates its streams with replicas 3 on a node's
 	// first session: that fails ("no suitable peers") until every node is
@@ -187,6 +260,11 @@ func startOnce(t testing.TB, bin string) (*Cluster, error) {
 	// load, so no session before that.
 	deadline := time.Now().Add(60 * time.Second)
 	err := func() error {
+		for _, s := range c.Nodes {
+			if err := s.start(); err != nil {
+				return err
+			}
+		}
 		for _, s := range c.Nodes {
 			if err := s.awaitHealthy(deadline); err != nil {
 				return err
@@ -202,7 +280,7 @@ func startOnce(t testing.TB, bin string) (*Cluster, error) {
 	if err != nil {
 		for _, s := range c.Nodes {
 			s.Kill()
-			s.logTail(2 << 10)
+			s.logTail(logf, 2<<10)
 		}
 		return nil, err
 	}
@@ -237,38 +315,34 @@ func (c *Cluster) Node(mqttURL string) *Server {
 	return nil
 }
 
-func (s *Server) start() {
-	s.t.Helper()
+func (s *Server) start() error {
 	cmd := exec.Command(s.bin, "-c", s.conf)
 	// The server's log goes to a file beside its configuration, shown when
 	// the test fails (a cluster logs too much to print every run).
 	logf, err := os.OpenFile(strings.TrimSuffix(s.conf, ".conf")+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("start nats-server %s: %v", s.Name, err)
+		return fmt.Errorf("start nats-server %s: %w", s.Name, err)
 	}
 	s.mu.Lock()
 	s.cmd = cmd
 	s.mu.Unlock()
+	return nil
 }
 
 // awaitReady waits until the node is healthy and its MQTT listener takes a
 // session: /healthz can pass before the MQTT listener's own streams exist,
 // and a client connecting then is refused.
-func (s *Server) awaitReady() {
-	s.t.Helper()
+func (s *Server) awaitReady() error {
 	deadline := time.Now().Add(90 * time.Second) // a node catching up on a loaded CI machine
-	err := s.awaitHealthy(deadline)
-	if err == nil {
-		err = s.await("MQTT", deadline, s.probeMQTT)
+	if err := s.awaitHealthy(deadline); err != nil {
+		return err
 	}
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	return s.await("MQTT", deadline, s.probeMQTT)
 }
 
 // awaitHealthy waits until /healthz answers OK: JetStream current with the
@@ -337,12 +411,12 @@ func (s *Server) health(client *http.Client) error {
 
 func (s *Server) dumpLogOnFailure() {
 	if s.t.Failed() {
-		s.logTail(8 << 10)
+		s.logTail(s.t.Logf, 8<<10)
 	}
 }
 
 // logTail logs the last n bytes of the node's log.
-func (s *Server) logTail(n int) {
+func (s *Server) logTail(logf func(string, ...any), n int) {
 	b, err := os.ReadFile(strings.TrimSuffix(s.conf, ".conf") + ".log")
 	if err != nil {
 		return
@@ -350,7 +424,17 @@ func (s *Server) logTail(n int) {
 	if len(b) > n {
 		b = b[len(b)-n:]
 	}
-	s.t.Logf("nats-server %s log (tail):\n%s", s.Name, b)
+	logf("nats-server %s log (tail):\n%s", s.Name, b)
+}
+
+// Pid is the running node's process id; 0 when it is stopped.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Kill stops the node with SIGKILL: no clean disconnects, nothing flushed.
@@ -371,22 +455,30 @@ func (s *Server) signal(sig syscall.Signal) {
 	cmd.Wait()
 }
 
-// Restart starts a killed or stopped node again with its store directory
-// and ports, and waits until it is healthy (caught up with the cluster).
+// Restart starts a killed or stopped node of Start's cluster again with
+// its store directory and ports, and waits until it is healthy (caught up
+// with the cluster); it fails the test if it is not.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.Kill()
-	s.start()
-	s.awaitReady()
+	if err := s.Relaunch(); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
-// addr returns a loopback host:port that was free a moment ago.
-func addr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// Relaunch is Restart returning its error, for any cluster.
+func (s *Server) Relaunch() error {
+	if err := s.Spawn(); err != nil {
+		return err
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return s.awaitReady()
+}
+
+// Spawn starts a killed or stopped node again with its store directory and
+// ports, and returns once the process runs: a node catching up after a
+// kill can take minutes to be healthy on a loaded machine, and a test may
+// go on meanwhile and wait for what it needs of the node (a stream's
+// replica current again, say).
+func (s *Server) Spawn() error {
+	s.Kill()
+	return s.start()
 }

@@ -21,6 +21,12 @@ import (
 // RuntimeDirectory).
 const DefaultSocket = "/run/officegate/admin.sock"
 
+// MaxReply is the longest answer Client reads. A device list of a whole
+// floor is well under a megabyte; the bound keeps a confused peer from
+// filling the CLI's memory. A longer answer is an error, never cut short
+// and presented as complete.
+const MaxReply = 16 << 20
+
 // Client talks to a running daemon's socket API.
 type Client struct {
 	// Immutable.
@@ -178,9 +184,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return c.dialError(err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	// One byte past the bound tells a reply of exactly MaxReply from a longer one.
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxReply+1))
 	if err != nil {
-		return fmt.Errorf("admin: reading the daemon's answer: %w", err)
+		return fmt.Errorf("admin: reading the daemon's answer to %s %s: %w", method, path, err)
+	}
+	if len(b) > MaxReply {
+		return fmt.Errorf("admin: the daemon's answer to %s %s exceeded %d bytes (%s): refused rather than cut short", method, path, MaxReply, resp.Status)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var eb importError

@@ -9,16 +9,21 @@ import (
 	"github.com/officegate/officegate/provisioning"
 )
 
-// DeviceCommander runs one command on one device through the gateway's
-// command table and routes (the daemon's; gateway/MQTT.md §6): the same
-// checks and the same path as a command from MQTT, answered with the
-// contract's result status (ok, error, expired, unsupported, busy).
+// DeviceCommander runs one command on one device ("": the gateway itself)
+// through the gateway's command table and routes (the daemon's;
+// gateway/MQTT.md §6): the same checks and the same path as a command from
+// MQTT, its result published on the results topic like one, and answered
+// with the contract's result status (ok, error, expired, unsupported,
+// busy).
 type DeviceCommander interface {
 	DeviceCommand(ctx context.Context, device, name string, args map[string]any) CommandResult
 }
 
 // CommandResult is a device's answer to a command.
 type CommandResult struct {
+	// ID is the command's id, under which its result is published on the
+	// results topic (gateway/MQTT.md §7); "" if it never got one.
+	ID     string         `json:"id,omitempty"`
 	Status string         `json:"status"`
 	Error  string         `json:"error,omitempty"`
 	Data   map[string]any `json:"data,omitempty"`
@@ -51,6 +56,24 @@ func (s *Service) DeviceCommand(ctx context.Context, ref, name string, args map[
 	ctx, cancel := context.WithTimeout(ctx, CommandWait)
 	defer cancel()
 	res := s.devices.DeviceCommand(ctx, id, name, args)
-	s.log.Info().Str("device", id).Str("command", name).Str("status", res.Status).Msg("admin: device command")
+	s.log.Info().Str("device", id).Str("command", name).Str("id", res.ID).Str("status", res.Status).Msg("admin: device command")
+	return res, nil
+}
+
+// GatewayCommand runs the gateway command name (gateway/MQTT.md §6.5) on
+// the gateway's command path, as one received over MQTT runs: its result
+// is published on the gateway's results topic, and returned. The web
+// console pushes configuration so.
+func (s *Service) GatewayCommand(ctx context.Context, name string, args map[string]any) (CommandResult, error) {
+	if s.devices == nil {
+		return CommandResult{}, ErrNoCommands
+	}
+	if name == "" {
+		return CommandResult{}, fmt.Errorf("%w: no command name", provisioning.ErrInvalid)
+	}
+	ctx, cancel := context.WithTimeout(ctx, CommandWait)
+	defer cancel()
+	res := s.devices.DeviceCommand(ctx, "", name, args)
+	s.log.Info().Str("command", name).Str("id", res.ID).Str("status", res.Status).Msg("admin: gateway command")
 	return res, nil
 }

@@ -18,10 +18,12 @@
 // is no other authentication. Request and response bodies are
 // JSON (UTF-8), except the manifest of POST /v1/import (text/csv). Unknown
 // fields in a request are refused (400), so a misspelt field never goes
-// unnoticed. Device JSON (Device) has hardware_id, device_id (absent while
-// pending), name, kind, model, room, profile, state (pending, active,
-// disabled, retired), keyed, port, online, firmware, clock (synced,
-// drifted, unknown: while its link knows it), config_hash (hex),
+// unnoticed. Client reads an answer of at most MaxReply (16 MiB); a longer
+// one is an error saying so, never a reply cut short. Device JSON (Device)
+// has hardware_id, device_id (absent while pending), name, kind, model,
+// room, profile, state (pending, active, disabled, retired), keyed, port,
+// online, firmware, clock (synced, drifted, unknown: while its link knows
+// it), config_hash (hex),
 // refused (why the link last refused its HELLO), last_seen, created, updated.
 //
 //	GET    /v1/devices                  → {time, devices: [Device…], window?, preapprovals}
@@ -94,9 +96,11 @@
 // (docs/PRIVACY.md). Forgetting someone twice is not an error.
 //
 // Sinks: a SinkStatus is {name, streams, backlog, oldest?, backlog_bytes,
-// backlog_alarm, down?, error_class?, held?, dead_letters?}: a sink's
-// backlog, the journal bytes it keeps, whether that is half the journal's
-// disk cap or more (alarmed), and its last error while it is failing. A
+// backlog_alarm, down?, error_class?, held?, dead_letters?, delivered,
+// retries}: a sink's backlog, the journal bytes it keeps, whether that is
+// half the journal's disk cap or more (alarmed), its last error while it is
+// failing, and the records delivered and failed deliveries (each retried)
+// since the gateway started. A
 // DeadLetter is {sink, stream, seq, id?, device?, type?, error, at}. replay
 // offers each of the sink's dead letters to its destination once, oldest
 // first (after the cause was fixed); a delivered one is no longer listed;

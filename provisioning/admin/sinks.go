@@ -3,9 +3,12 @@ package admin
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // ErrNoSink is the error of an operation on a sink the gateway does not run.
@@ -23,6 +26,8 @@ type SinkStatus struct {
 	Class        string    `json:"error_class,omitempty"`  // its class: network, timeout, status, auth, …
 	Held         int       `json:"held,omitempty"`         // records held for people without a mapping
 	DeadLetters  int       `json:"dead_letters,omitempty"` // not replayed, still in the journal
+	Delivered    uint64    `json:"delivered"`              // records its destination accepted since the gateway started
+	Retries      uint64    `json:"retries"`                // failed deliveries since the gateway started, each tried again
 }
 
 // DeadLetter is a record a sink could never deliver, on the socket.
@@ -102,6 +107,16 @@ func (s *Service) sinkRoutes(mux *http.ServeMux) {
 		res, err := s.SinkReplay(r.Context(), r.PathValue("name"))
 		reply(w, res, err)
 	})
+}
+
+// ServeSinks serves the sinks API alone on ln until ctx ends, as
+// ServeListener does: officegate connect runs sinks and has no devices, so
+// officegate sinks status|deadletters|replay --socket PATH work on it too.
+func ServeSinks(ctx context.Context, ln net.Listener, sk Sinks, log zerolog.Logger) error {
+	s := &Service{sinks: sk, log: log, now: time.Now}
+	mux := http.NewServeMux()
+	s.sinkRoutes(mux)
+	return s.serve(ctx, ln, mux)
 }
 
 // Sinks lists the gateway's sinks and their state.

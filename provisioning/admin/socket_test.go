@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -260,5 +261,51 @@ func TestSocketRefusesUnknownFields(t *testing.T) {
 	}
 	if d, _ := f.svc.Show("TERM-0002"); d.State != "pending" {
 		t.Fatalf("applied despite the unknown field: %+v", d)
+	}
+}
+
+// TestClientReplyLimit: an answer longer than admin.MaxReply is an error
+// saying so, whatever it holds, never read cut short: not a list padded past
+// the bound (which cut is broken JSON), not a valid answer followed by
+// padding (which cut would pass as complete).
+func TestClientReplyLimit(t *testing.T) {
+	const list = `{"time":"2026-12-06T09:00:00Z","devices":[]}`
+	dev := `{"hardware_id":"` + strings.Repeat("a", 1000) + `","state":"pending"}`
+	devs := strings.Repeat(dev+",", admin.MaxReply/len(dev)+1)
+	long := `{"time":"2026-12-06T09:00:00Z","devices":[` + devs + dev + `]}`
+	for _, tc := range []struct {
+		name, body string
+		status     int
+	}{
+		{"long list", long, http.StatusOK},
+		{"padded", list + strings.Repeat(" ", admin.MaxReply), http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "admin.sock")
+			ln, err := net.Listen("unix", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			})}
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(ln) }()
+			t.Cleanup(func() {
+				srv.Close()
+				if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+					t.Errorf("serve: %v", err)
+				}
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			got, err := admin.NewClient(path).List(ctx)
+			want := fmt.Sprintf("exceeded %d bytes", admin.MaxReply)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("List of an answer over %d bytes: %d devices, error %.300v; want an error saying it %s", admin.MaxReply, len(got.Devices), err, want)
+			}
+		})
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -99,7 +101,7 @@ type childSpan struct {
 // measure runs wait and returns the elapsed and CPU time it took, the
 // journal's statistics around it and the peak RSS after it (before any
 // check that reads the journal back).
-func (g *childGateway) measure(wait func() error) (childSpan, error) {
+func (g *childGateway) measure(out io.Writer, wait func() error) (childSpan, error) {
 	var s childSpan
 	t0 := time.Now()
 	cpu0, err := procCPU(os.Getpid())
@@ -107,6 +109,11 @@ func (g *childGateway) measure(wait func() error) (childSpan, error) {
 		return s, err
 	}
 	s.st0 = g.j.Stats()
+	// The parent has the devices record nothing before this line: a punch
+	// committed before the baseline would be missing from the span's count.
+	if _, err := fmt.Fprintln(out, "measuring"); err != nil {
+		return s, err
+	}
 	if err := wait(); err != nil {
 		return s, err
 	}

@@ -35,6 +35,8 @@ type e2eConfig struct {
 	MemProfile     string        // write the gateway's heap profile here as it stops
 	Idle           time.Duration // idle phase after the links are up; 0: none
 	IdleOnly       bool          // stop after the idle phase
+	GOGC           int           // the gateway's GC percent (GOGC); 0: the runtime's (100, or $GOGC)
+	MemLimit       string        // the gateway's soft memory limit (GOMEMLIMIT syntax); "": the runtime's
 	JSON           bool
 
 	// Internal: a child's own flags.
@@ -98,7 +100,12 @@ type e2eResult struct {
 	ReconnectMs      float64            `json:"reconnect_ms"`           // broker and subscriber up again → first backlog event delivered (backoff)
 	RestartEvents    int                `json:"restart_events"`
 	RestartDrainPerS float64            `json:"restart_drain_per_s"`
-	Duplicates       int                `json:"duplicates"` // redeliveries seen by the subscriber (same id again)
+	// RestartRSSMB is the peak RSS of the gateway that restarted on
+	// RestartEvents and delivered them all: against RSSMB it says what a
+	// backlog costs in memory (the journal streams it from disk).
+	RestartRSSMB     float64 `json:"restart_rss_mb"`
+	RestartRSSAnonMB float64 `json:"restart_rss_anon_mb"` // resident now, anonymous: heap and stacks
+	Duplicates       int     `json:"duplicates"`          // redeliveries seen by the subscriber (same id again)
 	// SubscriberMissing counts throughput-phase events the broker acknowledged
 	// to the gateway (its journal drained, nothing shed) that never reached the
 	// bench's subscriber: loss between the broker and the subscriber.
@@ -124,6 +131,8 @@ func e2eMain(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
 	fs.DurationVar(&cfg.Idle, "idle", 0, "once every link is up, measure the gateway for this long with the devices idle (heartbeats only): CPU %, wake-ups/s, RSS (0: no idle phase; 60s is the reference)")
 	fs.BoolVar(&cfg.IdleOnly, "idle-only", false, "stop after the idle phase")
+	fs.IntVar(&cfg.GOGC, "gogc", 0, "the gateway's GOGC (GC percent; -1 is off); 0 leaves the runtime's default")
+	fs.StringVar(&cfg.MemLimit, "gomemlimit", "", "the gateway's GOMEMLIMIT (e.g. 20MiB); empty leaves the runtime's default")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write the gateway's heap profile (as its first process stops) to `file`")
 	fs.StringVar(&cfg.Profile, "cpuprofile", "", "write the gateway's CPU profile (the whole run of its first process) to `file`")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run the gateway or the raw publisher in this process")

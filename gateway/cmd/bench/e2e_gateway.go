@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -60,6 +61,17 @@ func gatewayOptions(cfg e2eConfig, ready func()) (daemon.Options, error) {
 // gatewayChild runs the gateway until SIGTERM; it prints "ready" once every
 // part runs.
 func gatewayChild(ctx context.Context, cfg e2eConfig) error {
+	// As GOGC and GOMEMLIMIT in the environment would, before anything runs.
+	if cfg.GOGC != 0 {
+		debug.SetGCPercent(cfg.GOGC)
+	}
+	if cfg.MemLimit != "" {
+		n, err := parseBytes(cfg.MemLimit)
+		if err != nil {
+			return err
+		}
+		debug.SetMemoryLimit(n)
+	}
 	o, err := gatewayOptions(cfg, func() { fmt.Println("ready") })
 	if err != nil {
 		return err
@@ -218,7 +230,28 @@ func exitWithParent() {
 // gatewayArgs are the child's flags for cfg's gateway.
 func gatewayArgs(cfg e2eConfig, broker, state, ports string) []string {
 	return []string{"-child", "gateway", "-broker", broker, "-state", state, "-ports", ports,
-		"-inflight", strconv.Itoa(cfg.Inflight), "-sync-window", cfg.SyncWindow.String(), "-http", metricsAddr()}
+		"-inflight", strconv.Itoa(cfg.Inflight), "-sync-window", cfg.SyncWindow.String(), "-http", metricsAddr(),
+		"-gogc", strconv.Itoa(cfg.GOGC), "-gomemlimit", cfg.MemLimit}
+}
+
+// parseBytes reads a size as GOMEMLIMIT writes it: a number of bytes with
+// an optional B, KiB, MiB or GiB suffix.
+func parseBytes(s string) (int64, error) {
+	num, mult := s, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("e2e: memory limit %q: want a size like 20MiB", s)
+	}
+	return n * mult, nil
 }
 
 // metricsAddr is where the gateway child serves /metrics, so that a phase

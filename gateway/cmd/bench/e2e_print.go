@@ -52,6 +52,7 @@ func printE2E(w io.Writer, cfg e2eConfig, r e2eResult) {
 	// message it publishes, so it says nothing about paho.
 	fmt.Fprintf(tw, "peak RSS, %d devices\t%.1f MB\t\t(now: anon %.1f, file %.1f)\t≤ %d MB: %s\t\n", r.Devices, r.RSSMB, r.RSSAnonMB, r.RSSFileMB, goalRSSMB, yes(r.RSSMB <= goalRSSMB))
 	fmt.Fprintf(tw, "restart → first publish, %d in journal\t%.1f ms\t\t\t≤ %d ms: %s\t\n", r.RestartEvents, r.RestartMs, goalRestartMs, yes(r.RestartMs <= goalRestartMs))
+	fmt.Fprintf(tw, "peak RSS after draining them\t%.1f MB\t\t(now: anon %.1f)\t\t\n", r.RestartRSSMB, r.RestartRSSAnonMB)
 	tw.Flush()
 	fmt.Fprintf(w, "\njournal sync window %.0f ms; latency: device Emit → subscriber, %d events; drain: first to last delivery (the reconnect took %.0f ms more);\n"+
 		"restart backlog then drained at %.0f events/s; %d redeliveries seen (same id again)\n",

@@ -327,13 +327,24 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 		return r, fmt.Errorf("bench: restart: nothing published within %v", phaseTimeout)
 	}
 	r.RestartMs = ms(sm.first.Sub(gw2.start))
-	sm, err = sub.waitIDs(ctx, "restart", ids, phaseTimeout)
+	// A large backlog (-restart-backlog 1000000, the memory check) takes
+	// minutes to drain: a millisecond an event on top of the usual bound.
+	sm, err = sub.waitIDs(ctx, "restart", ids, phaseTimeout+time.Duration(cfg.RestartBacklog)*time.Millisecond)
 	if err != nil {
 		return r, err
 	}
 	r.Duplicates += sm.dups
 	r.RestartEvents = sm.unique
 	r.RestartDrainPerS = round(spanRate(sm), 0)
+	peak, err := peakRSSOf(gw2.pid())
+	if err != nil {
+		return r, err
+	}
+	anon, _, err = rssOf(gw2.pid())
+	if err != nil {
+		return r, err
+	}
+	r.RestartRSSMB, r.RestartRSSAnonMB = mb(peak), mb(anon)
 	if err := gw2.stop(); err != nil {
 		return r, fmt.Errorf("bench: gateway child after restart: %w", err)
 	}

@@ -11,10 +11,10 @@ import (
 )
 
 // TestMain lets the e2e and terminals smoke tests run this test binary as
-// their children ("e2e -child …", "terminals -child …"), as the bench
+// their children ("e2e -child …", "fleet -child …"), as the bench
 // command runs itself.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == "e2e" || os.Args[1] == "terminals" || os.Args[1] == "zkpush") {
+	if len(os.Args) > 1 && (os.Args[1] == "e2e" || os.Args[1] == "terminals" || os.Args[1] == "zkpush" || os.Args[1] == "fleet") {
 		os.Exit(mainWith(os.Args[1:]))
 	}
 	os.Exit(m.Run())

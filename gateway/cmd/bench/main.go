@@ -6,6 +6,7 @@
 //	go run ./gateway/cmd/bench terminals [flags] punches/s from attendance terminals into the journal
 //	go run ./gateway/cmd/bench zkpush [flags]    punches/s from ZKTeco PUSH terminals, against the link terminals
 //	go run ./gateway/cmd/bench sinks [flags]     the postgres and webhook sinks, against plain pgx and a plain client
+//	go run ./gateway/cmd/bench fleet [flags]     N gateways' uplinks → a 3-node NATS cluster, against raw paho and native JetStream
 //
 // It is a tool, not a test: nothing here asserts a timing.
 package main
@@ -36,6 +37,7 @@ var commands = []command{
 	{"terminals", "punches/s from 1 and 16 attendance terminals on PTYs into the journal", terminalsMain},
 	{"zkpush", "punches/s from 1 and 32 ZKTeco PUSH terminals over HTTP into the journal, against the link terminals", zkpushMain},
 	{"sinks", "punches into PostgreSQL and a webhook through the sinks, against plain pgx and a plain HTTP client", sinksMain},
+	{"fleet", "N gateways' uplinks → a 3-node NATS cluster → its stream, against raw paho and native JetStream", fleetMain},
 }
 
 func main() { os.Exit(mainWith(os.Args[1:])) }

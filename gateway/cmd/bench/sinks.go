@@ -39,7 +39,7 @@ func sinksMain(ctx context.Context, args []string) error {
 	pgBatch := fs.Int("pg-batch", 500, "rows per transaction, both ways")
 	whBatch := fs.Int("webhook-batch", 100, "events per request, both ways")
 	fsync := fs.Bool("fsync", true, "PostgreSQL with fsync on (as in production)")
-	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file` (each way labelled phase=…)")
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -106,11 +106,15 @@ func sinksMain(ctx context.Context, args []string) error {
 	if err := makeSinkTables(ctx, set); err != nil {
 		return err
 	}
-	plainPG, err := plainPostgres(ctx, cluster, evs, *pgBatch)
+	plainPG, err := labelled(ctx, "plain-pgx", func(ctx context.Context) (phase, error) {
+		return plainPostgres(ctx, cluster, evs, *pgBatch)
+	})
 	if err != nil {
 		return fmt.Errorf("plain pgx: %w", err)
 	}
-	sinkPG, err := runSink(ctx, j, "pg", set, postgres.FromSettings, *n)
+	sinkPG, err := labelled(ctx, "postgres-sink", func(ctx context.Context) (phase, error) {
+		return runSink(ctx, j, "pg", set, postgres.FromSettings, *n)
+	})
 	if err != nil {
 		return fmt.Errorf("postgres sink: %w", err)
 	}
@@ -120,11 +124,15 @@ func sinksMain(ctx context.Context, args []string) error {
 		return err
 	}
 	defer srv.Close()
-	sinkWH, err := runSink(ctx, j, "wh", sinks.Settings{"url": url, "batch": strconv.Itoa(*whBatch)}, webhook.FromSettings, *n)
+	sinkWH, err := labelled(ctx, "webhook-sink", func(ctx context.Context) (phase, error) {
+		return runSink(ctx, j, "wh", sinks.Settings{"url": url, "batch": strconv.Itoa(*whBatch)}, webhook.FromSettings, *n)
+	})
 	if err != nil {
 		return fmt.Errorf("webhook sink: %w", err)
 	}
-	plainWH, err := plainWebhook(ctx, url, evs, *whBatch)
+	plainWH, err := labelled(ctx, "plain-client", func(ctx context.Context) (phase, error) {
+		return plainWebhook(ctx, url, evs, *whBatch)
+	})
 	if err != nil {
 		return fmt.Errorf("plain client: %w", err)
 	}
@@ -143,6 +151,14 @@ func sinksMain(ctx context.Context, args []string) error {
 	return nil
 }
 
+// labelled runs one way of delivering with the profiler label phase=name,
+// so that a -cpuprofile can be read one way at a time (go tool pprof
+// -tagfocus phase=postgres-sink); goroutines it starts inherit the label.
+func labelled(ctx context.Context, name string, f func(context.Context) (phase, error)) (p phase, err error) {
+	pprof.Do(ctx, pprof.Labels("phase", name), func(ctx context.Context) { p, err = f(ctx) })
+	return p, err
+}
+
 // phase is one way of delivering the punches: its wall time and this
 // process's CPU time (the database server's is not counted either way).
 type phase struct{ wall, cpu time.Duration }
@@ -150,9 +166,19 @@ type phase struct{ wall, cpu time.Duration }
 func (p phase) rate(n int) float64   { return float64(n) / p.wall.Seconds() }
 func (p phase) cpuPer(n int) float64 { return float64(p.cpu.Microseconds()) / float64(n) }
 
-type counter struct{ delivered atomic.Int64 }
+// counter counts deliveries and closes done at the want-th: the timing
+// ends on it, with no polling loop waking the process meanwhile.
+type counter struct {
+	delivered atomic.Int64
+	want      int64
+	done      chan struct{}
+}
 
-func (c *counter) Delivered(string)    { c.delivered.Add(1) }
+func (c *counter) Delivered(string) {
+	if c.delivered.Add(1) == c.want {
+		close(c.done)
+	}
+}
 func (c *counter) Failed(string)       {}
 func (c *counter) DeadLettered(string) {}
 
@@ -169,7 +195,7 @@ func runSink(ctx context.Context, j *journal.Journal, name string, set sinks.Set
 			return phase{}, err
 		}
 	}
-	c := &counter{}
+	c := &counter{want: int64(n), done: make(chan struct{})}
 	r, err := sinks.New(j, sk, sinks.Options{Name: name, Streams: []string{"attendance"}, Topics: sinkstest.Topics, Metrics: c})
 	if err != nil {
 		return phase{}, err
@@ -179,15 +205,14 @@ func runSink(ctx context.Context, j *journal.Journal, name string, set sinks.Set
 	cpu0, t0 := selfCPU(), time.Now()
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	for c.delivered.Load() < int64(n) {
-		select {
-		case err := <-done:
-			return phase{}, fmt.Errorf("runner stopped: %v", err)
-		case <-time.After(time.Millisecond):
-		}
-		if time.Since(t0) > 10*time.Minute {
-			return phase{}, fmt.Errorf("%d of %d delivered in 10 minutes", c.delivered.Load(), n)
-		}
+	limit := time.NewTimer(10 * time.Minute)
+	defer limit.Stop()
+	select {
+	case <-c.done:
+	case err := <-done:
+		return phase{}, fmt.Errorf("runner stopped: %v", err)
+	case <-limit.C:
+		return phase{}, fmt.Errorf("%d of %d delivered in 10 minutes", c.delivered.Load(), n)
 	}
 	p := phase{wall: time.Since(t0), cpu: selfCPU() - cpu0}
 	cancel()

@@ -97,7 +97,7 @@ func terminalsChild(ctx context.Context, cfg terminalsConfig, start io.Reader, o
 	if err := waitLine(ctx, start, phaseTimeout); err != nil {
 		return terminalsRun{}, err
 	}
-	sp, err := g.measure(func() error {
+	sp, err := g.measure(out, func() error {
 		stopProfile, err := startProfile(cfg.Profile)
 		if err != nil {
 			return err

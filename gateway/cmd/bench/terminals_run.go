@@ -84,10 +84,13 @@ func runFleet(ctx context.Context, cfg terminalsConfig, exe, state, emuDir strin
 	if line, err := gw.line(ctx, phaseTimeout); err != nil || line != "ready" {
 		return terminalsRun{}, fmt.Errorf("gateway child: %q, %v", line, err)
 	}
-	// The child starts its clock when it reads this line, just before the
-	// first punch is recorded.
+	// The child starts its clock when it reads this line and answers
+	// "measuring" once it has: nothing is recorded before that answer.
 	if _, err := io.WriteString(stdin, "go\n"); err != nil {
 		return terminalsRun{}, fmt.Errorf("gateway child: %w", err)
+	}
+	if line, err := gw.line(ctx, phaseTimeout); err != nil || line != "measuring" {
+		return terminalsRun{}, fmt.Errorf("gateway child: %q, %v", line, err)
 	}
 	t0 := time.Now()
 	errs := make([]error, n)

@@ -76,7 +76,7 @@ func zkpushChild(ctx context.Context, cfg zkpushConfig, start io.Reader, out io.
 	if err := waitLine(ctx, start, phaseTimeout); err != nil {
 		return zkpushRun{}, err
 	}
-	sp, err := g.measure(func() error { return waitDurable(ctx, g.want, g.allIn, &g.durable) })
+	sp, err := g.measure(out, func() error { return waitDurable(ctx, g.want, g.allIn, &g.durable) })
 	if err != nil {
 		return zkpushRun{}, err
 	}

@@ -89,9 +89,13 @@ func runPushFleet(ctx context.Context, cfg zkpushConfig, exe, state string, n, b
 			return zkpushRun{}, err
 		}
 	}
-	// The child starts its clock when it reads this line.
+	// The child starts its clock when it reads this line and answers
+	// "measuring" once it has: nothing is recorded before that answer.
 	if _, err := io.WriteString(stdin, "go\n"); err != nil {
 		return zkpushRun{}, fmt.Errorf("gateway child: %w", err)
+	}
+	if line, err := gw.line(ctx, phaseTimeout); err != nil || line != "measuring" {
+		return zkpushRun{}, fmt.Errorf("gateway child: %q, %v", line, err)
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup

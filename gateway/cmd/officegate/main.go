@@ -5,6 +5,7 @@
 //	officegate run --config /etc/officegate/officegate.toml
 //	officegate demo [--duration 30s] [--broker tcp://host:1883]
 //	officegate check-config FILE
+//	officegate connect --config /etc/officegate/connect.toml
 //	officegate version
 //	officegate console user add|passwd|remove|list
 package main
@@ -125,6 +126,7 @@ const usage = `usage:
   officegate run --config FILE     run the gateway
   officegate demo [flags]          run everything with an embedded broker and emulated devices
   officegate check-config FILE     validate a configuration file
+  officegate connect [--config FILE]  run the central consumer: the sinks, fed from the backbone
   officegate version               print the version
   officegate console user add|passwd|remove|list …  the web console's users (help: officegate console --help)
   officegate devices|enroll|config|firmware …  administer devices through the running daemon (help: officegate devices --help)
@@ -194,6 +196,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	case "console":
 		return runConsole(args[1:], stdout, stderr) // console.go
+	case "connect":
+		return runConnect(ctx, args[1:], stdout, stderr) // connect.go
 	case "fwcheck":
 		return runFwcheck(ctx, args[1:], stdout, stderr) // fwcheck.go
 	case "devices", "enroll", "config", "firmware", "people", "sinks", "--socket", "-socket":

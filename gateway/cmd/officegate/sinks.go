@@ -62,7 +62,7 @@ func (a *adminCmd) sinks(ctx context.Context, args []string) error {
 // each sink over its share of the journal's disk.
 func (a *adminCmd) printSinks(st []admin.SinkStatus, _ []string) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SINK\tBACKLOG\tOLDEST\tDISK\tHELD\tDEAD\tSTATE")
+	fmt.Fprintln(tw, "SINK\tBACKLOG\tOLDEST\tDISK\tDELIVERED\tRETRIES\tHELD\tDEAD\tSTATE")
 	for _, s := range st {
 		oldest := "-"
 		if !s.Oldest.IsZero() {
@@ -76,7 +76,7 @@ func (a *adminCmd) printSinks(st []admin.SinkStatus, _ []string) {
 		if s.Alarm {
 			disk += " ALARM"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%s\n", s.Name, s.Backlog, oldest, disk, s.Held, s.DeadLetters, state)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", s.Name, s.Backlog, oldest, disk, s.Delivered, s.Retries, s.Held, s.DeadLetters, state)
 	}
 	tw.Flush()
 	for _, s := range st {

@@ -23,7 +23,8 @@ func (s *sinkTable) SinkStatus(context.Context) ([]admin.SinkStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return []admin.SinkStatus{{Name: "hr", Streams: []string{"attendance"}, Backlog: 1200, Oldest: time.Now().Add(-time.Hour),
-		BacklogBytes: 600 << 20, Alarm: true, Down: "webhook: 100 events: HTTP 503", Class: "status", DeadLetters: len(s.dead)}}, nil
+		BacklogBytes: 600 << 20, Alarm: true, Down: "webhook: 100 events: HTTP 503", Class: "status", DeadLetters: len(s.dead),
+		Delivered: 98765, Retries: 4321}}, nil
 }
 
 func (s *sinkTable) DeadLetters(_ context.Context, sink string) ([]admin.DeadLetter, error) {
@@ -53,6 +54,7 @@ func TestSinksCLI(t *testing.T) {
 	sock, _ := adminDaemonWith(t, func(d *admin.Deps) { d.Sinks = tab })
 	out, errs, code := cli(t, "sinks", "status", "--socket", sock)
 	if code != 0 || !strings.Contains(out, "hr") || !strings.Contains(out, "1200") || !strings.Contains(out, "ALARM") ||
+		!strings.Contains(out, "DELIVERED") || !strings.Contains(out, "98765") || !strings.Contains(out, "4321") ||
 		!strings.Contains(out, "failing (status): webhook: 100 events: HTTP 503") || !strings.Contains(out, "half the journal's disk cap") {
 		t.Fatalf("status: exit %d\n%s%s", code, out, errs)
 	}

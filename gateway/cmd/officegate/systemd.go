@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -56,7 +57,12 @@ func (s *systemd) watchdog(ctx context.Context, g *daemon.Gateway) {
 		links[id] = l
 	}
 	o := s.wd
-	o.Check = sdnotify.NewProgress(g.Journal, g.Uplink, links, sdnotify.Limits{}).Check
+	p := sdnotify.NewProgress(g.Journal, g.Uplink, links, sdnotify.Limits{})
+	o.Check = func(now time.Time) error {
+		err := p.Check(now)
+		g.SetWatchdog(daemon.WatchdogVerdict{Every: o.Every, At: now, Err: err}) // the console's overview shows it
+		return err
+	}
 	o.Log = s.log.With().Str("part", "watchdog").Logger()
 	s.log.Info().Dur("every", o.Every).Msg("systemd watchdog on")
 	sdnotify.RunWatchdog(ctx, s.n, o)

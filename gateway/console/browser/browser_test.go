@@ -195,12 +195,13 @@ func (k *kiosk) emit(t *testing.T, typ string, data map[string]any) {
 
 // floor is a running gateway with its console.
 type floor struct {
-	url   string
-	kiosk *kiosk
-	door  *fwemu.PTYDevice
-	image string // a signed firmware image, 2.0.0, and its signature file
-	sig   string
-	plug  func(name, hw string) *fwemu.PTYDevice
+	url    string
+	broker string
+	kiosk  *kiosk
+	door   *fwemu.PTYDevice
+	image  string // a signed firmware image, 2.0.0, and its signature file
+	sig    string
+	plug   func(name, hw string) *fwemu.PTYDevice
 	// plugPending plugs a new unit into a watched port: it is pending.
 	plugPending func(name, hw string)
 	g           *daemon.Gateway
@@ -212,7 +213,7 @@ const password = "console password"
 // a configured terminal t-door with a door relay (and a firmware key), the
 // kiosk driver, and the console on HTTPS with a self-signed certificate;
 // users ada (admin), otto (operator), vic (viewer).
-func startFloor(t *testing.T) *floor {
+func startFloor(t *testing.T, kiosks ...devices.Driver) *floor {
 	t.Helper()
 	b := mqtttest.Start(t, nil)
 	dir := t.TempDir()
@@ -252,7 +253,7 @@ func startFloor(t *testing.T) *floor {
 			Gateway: "gw-b", StateDir: filepath.Join(dir, "gw"), Location: time.FixedZone("CST", 8*3600),
 			Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-gw-b"},
 			Devices: []daemon.Device{{ID: "t-door", Kind: "terminal", Port: f.door.Path, Baud: 115200}},
-			Drivers: []devices.Driver{f.kiosk},
+			Drivers: append([]devices.Driver{f.kiosk}, kiosks...),
 			Provisioning: &daemon.Provisioning{Ports: []string{filepath.Join(ports, "tty-*")}, Scan: 100 * time.Millisecond,
 				FirmwareKey: pub, Probation: 300 * time.Millisecond, BootTimeout: 20 * time.Second},
 			Console: &daemon.Console{Listen: "127.0.0.1:0", TLS: true, UsersFile: users, OnURL: func(u string) { urls <- u }},
@@ -273,6 +274,7 @@ func startFloor(t *testing.T) *floor {
 		t.Fatalf("gateway did not start: %v", err)
 	}
 	f.url = strings.TrimSuffix(<-urls, "/")
+	f.broker = b.URL
 	f.plugPending = func(name, hw string) {
 		d := f.plug(name, hw)
 		if err := os.Symlink(d.Path, filepath.Join(ports, "tty-"+name)); err != nil {

@@ -103,10 +103,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitJS(t, ctx, "the check-out streamed in", `[...document.querySelectorAll("#live tbody tr")].some(r => r.textContent.includes("visitor.checked_out"))`)
 	shot(t, ctx, "08-live-events")
 
+	// The person directory and the sinks pages (an admin's view).
+	do(t, ctx, chromedp.Navigate(f.url+"/people"))
+	waitJS(t, ctx, "the people page", `!!document.querySelector("#people") && !!document.querySelector("#people-import")`)
+	shot(t, ctx, "09-people")
+	do(t, ctx, chromedp.Navigate(f.url+"/sinks"))
+	waitJS(t, ctx, "the sinks page", `!!document.querySelector("#sinks")`)
+	shot(t, ctx, "10-sinks")
+
 	// Every page on a 375-px phone: nothing wider than the screen but the
 	// tables' own scroll boxes, the menu behind its button.
 	do(t, ctx, chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2)))
-	for _, p := range []string{"/", "/devices", "/devices/t-door", "/enrollment", "/firmware", "/reception", "/rooms", "/events"} {
+	for _, p := range []string{"/", "/devices", "/devices/t-door", "/enrollment", "/firmware", "/reception", "/rooms", "/events", "/people", "/sinks"} {
 		do(t, ctx, chromedp.Navigate(f.url+p))
 		waitJS(t, ctx, p+" loaded", `document.readyState === "complete"`)
 		if w := text(t, ctx, `String(document.documentElement.scrollWidth)`); w != "375" {

@@ -26,6 +26,18 @@
 //	rooms     type room.*: id, type, gateway, device, time, received,
 //	          booking, state, data
 //
+// # Rows
+//
+// A row holds what the contract's JSON envelope (gateway/MQTT.md) says
+// of the event: the same strings, the times as instants, data as the
+// envelope's data object. The sink is a sinks.RecordSink: it takes the
+// columns from the decoded journal record in one pass (rows.go), the data
+// body transcoded to JSON as the uplink renders it, rather than render each
+// envelope as JSON and parse it back; an event handed over without its
+// record is read from its JSON envelope. TestRowsFromRecord holds the two
+// ways to the same row for every event type's golden envelope, and
+// TestRowsSameInDatabase to the same stored rows.
+//
 // # Exactly once
 //
 // A batch (up to `batch` events, what the journal holds when the sink

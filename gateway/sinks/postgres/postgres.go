@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/officegate/officegate/gateway/sinks"
@@ -47,8 +45,9 @@ type Sink struct {
 }
 
 var (
-	_ sinks.BatchSink = (*Sink)(nil)
-	_ sinks.Closer    = (*Sink)(nil)
+	_ sinks.BatchSink  = (*Sink)(nil)
+	_ sinks.RecordSink = (*Sink)(nil)
+	_ sinks.Closer     = (*Sink)(nil)
 )
 
 // New returns a sink on the database cfg connects to. It connects on its
@@ -94,6 +93,10 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 	AS t(gateway, id, device, command, status, error, time, data, topic, stream, journal_seq)
 ON CONFLICT (gateway, id) DO NOTHING`
 
+// FromRecord: the sink builds its rows from the decoded journal record
+// (rows.go), not from the envelope rendered as JSON.
+func (s *Sink) FromRecord() {}
+
 // MaxBatch is the most events per transaction.
 func (s *Sink) MaxBatch() int { return s.o.Batch }
 
@@ -114,8 +117,10 @@ func (s *Sink) DeliverBatch(ctx context.Context, evs []sinks.Event) (int, error)
 	if err := s.ready(ctx); err != nil {
 		return 0, classify("schema", err)
 	}
-	rs, bad := makeRows(evs)
-	if !anyErr(bad) {
+	rs := rowsPool.Get().(*rows)
+	defer rowsPool.Put(rs)
+	bad := rs.make(evs)
+	if bad == nil {
 		err := s.insert(ctx, rs)
 		if err == nil {
 			return len(evs), nil
@@ -126,7 +131,7 @@ func (s *Sink) DeliverBatch(ctx context.Context, evs []sinks.Event) (int, error)
 	}
 	errs := make([]error, 0, len(evs))
 	for i := range evs {
-		if bad[i] != nil {
+		if bad != nil && bad[i] != nil {
 			errs = append(errs, bad[i])
 			continue
 		}
@@ -141,15 +146,6 @@ func (s *Sink) DeliverBatch(ctx context.Context, evs []sinks.Event) (int, error)
 		}
 	}
 	return 0, &sinks.BatchError{Errs: errs}
-}
-
-func anyErr(errs []error) bool {
-	for _, e := range errs {
-		if e != nil {
-			return true
-		}
-	}
-	return false
 }
 
 // insert writes rows in one pipeline: one implicit transaction.
@@ -239,125 +235,4 @@ func what(evs []sinks.Event) string {
 		return "event " + evs[0].ID
 	}
 	return fmt.Sprintf("%d events from %s", len(evs), evs[0].ID)
-}
-
-// rows are a batch as column arrays, for unnest.
-type rows struct {
-	e struct {
-		id, typ, gateway, device, timeRaw, clock, data, topic, stream []string
-		boot, seq, jseq                                               []int64
-		offset                                                        []pgtype.Int8
-		time, received                                                []pgtype.Timestamptz
-	}
-	r struct {
-		gateway, id, device, command, status, err, data, topic, stream []string
-		time                                                           []pgtype.Timestamptz
-		jseq                                                           []int64
-	}
-	idx []int // per event: its index in e (≥ 0) or in r (-1 - index)
-}
-
-type wireEvent struct {
-	ID       string          `json:"id"`
-	Type     string          `json:"type"`
-	Gateway  string          `json:"gateway"`
-	Device   string          `json:"device"`
-	Boot     uint32          `json:"boot"`
-	Seq      uint64          `json:"seq"`
-	Time     string          `json:"time"`
-	TimeRaw  string          `json:"time_raw"`
-	Clock    string          `json:"clock"`
-	Offset   *int64          `json:"clock_offset_ms"`
-	Received string          `json:"received"`
-	Data     json.RawMessage `json:"data"`
-}
-
-type wireResult struct {
-	ID      string          `json:"id"`
-	Gateway string          `json:"gateway"`
-	Device  string          `json:"device"`
-	Command string          `json:"command"`
-	Status  string          `json:"status"`
-	Error   string          `json:"error"`
-	Time    string          `json:"time"`
-	Data    json.RawMessage `json:"data"`
-}
-
-// makeRows parses the envelopes; bad[i] is the permanent error of one that
-// does not parse (it cannot become a row).
-func makeRows(evs []sinks.Event) (*rows, []error) {
-	r := &rows{}
-	bad := make([]error, len(evs))
-	for i, ev := range evs {
-		payload, err := sinks.WithoutCard(ev.Payload)
-		if err == nil && ev.Type == "result" {
-			var w wireResult
-			if err = json.Unmarshal(payload, &w); err == nil {
-				x := &r.r
-				r.idx = append(r.idx, -1-len(x.id))
-				x.gateway, x.id, x.device = append(x.gateway, w.Gateway), append(x.id, w.ID), append(x.device, w.Device)
-				x.command, x.status, x.err = append(x.command, w.Command), append(x.status, w.Status), append(x.err, w.Error)
-				x.time, x.data = append(x.time, stamp(w.Time)), append(x.data, jsonOr(w.Data))
-				x.topic, x.stream, x.jseq = append(x.topic, ev.Topic), append(x.stream, ev.Stream), append(x.jseq, int64(ev.Seq))
-				continue
-			}
-		} else if err == nil {
-			var w wireEvent
-			if err = json.Unmarshal(payload, &w); err == nil && w.ID == "" {
-				err = errors.New("no id")
-			}
-			if err == nil {
-				e := &r.e
-				r.idx = append(r.idx, len(e.id))
-				e.id, e.typ, e.gateway, e.device = append(e.id, w.ID), append(e.typ, w.Type), append(e.gateway, w.Gateway), append(e.device, w.Device)
-				e.boot, e.seq = append(e.boot, int64(w.Boot)), append(e.seq, int64(w.Seq))
-				e.time, e.timeRaw, e.clock = append(e.time, stamp(w.Time)), append(e.timeRaw, w.TimeRaw), append(e.clock, w.Clock)
-				off := pgtype.Int8{}
-				if w.Offset != nil {
-					off = pgtype.Int8{Int64: *w.Offset, Valid: true}
-				}
-				e.offset, e.received, e.data = append(e.offset, off), append(e.received, stamp(w.Received)), append(e.data, jsonOr(w.Data))
-				e.topic, e.stream, e.jseq = append(e.topic, ev.Topic), append(e.stream, ev.Stream), append(e.jseq, int64(ev.Seq))
-				continue
-			}
-		}
-		r.idx = append(r.idx, 0)
-		bad[i] = sinks.Permanent(sinks.WithClass(sinks.ClassRender, fmt.Errorf("postgres: event %s: envelope: %w", ev.ID, err)))
-	}
-	return r, bad
-}
-
-// one is event i's row alone.
-func (r *rows) one(i int) *rows {
-	o := &rows{}
-	if k := r.idx[i]; k >= 0 {
-		e, d := &r.e, &o.e
-		d.id, d.typ, d.gateway, d.device = e.id[k:k+1], e.typ[k:k+1], e.gateway[k:k+1], e.device[k:k+1]
-		d.boot, d.seq, d.time, d.timeRaw, d.clock = e.boot[k:k+1], e.seq[k:k+1], e.time[k:k+1], e.timeRaw[k:k+1], e.clock[k:k+1]
-		d.offset, d.received, d.data = e.offset[k:k+1], e.received[k:k+1], e.data[k:k+1]
-		d.topic, d.stream, d.jseq = e.topic[k:k+1], e.stream[k:k+1], e.jseq[k:k+1]
-	} else {
-		k = -1 - k
-		x, d := &r.r, &o.r
-		d.gateway, d.id, d.device, d.command = x.gateway[k:k+1], x.id[k:k+1], x.device[k:k+1], x.command[k:k+1]
-		d.status, d.err, d.time, d.data = x.status[k:k+1], x.err[k:k+1], x.time[k:k+1], x.data[k:k+1]
-		d.topic, d.stream, d.jseq = x.topic[k:k+1], x.stream[k:k+1], x.jseq[k:k+1]
-	}
-	return o
-}
-
-// stamp parses an envelope time (RFC 3339); NULL if absent or unreadable.
-func stamp(s string) pgtype.Timestamptz {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return pgtype.Timestamptz{}
-	}
-	return pgtype.Timestamptz{Time: t, Valid: true}
-}
-
-func jsonOr(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return "{}"
-	}
-	return string(raw)
 }

@@ -227,7 +227,7 @@ func TestDatabaseDown(t *testing.T) {
 	c.Stop()
 	for retry := 1; clock.Total() < 4*time.Minute; retry++ {
 		punch(25)
-		clock.Await(retry)
+		clock.Await(t, retry)
 		clock.Release()
 	}
 	sinkstest.WaitFor(t, "the archive has everything", func() bool { d, _, _ := am.Get(); return d == n })
@@ -277,7 +277,7 @@ func TestPasswordNeverShown(t *testing.T) {
 	clock := sinkstest.NewClock()
 	sinkstest.StartRunner(t, j, newSink(t, settings(t, c, wrong)), sinks.Options{Name: "hr", Streams: []string{"attendance"}, Metrics: sc, Sleep: clock.Sleep})
 	sinkstest.Punch(t, j, "t1", 0)
-	clock.Await(1)
+	clock.Await(t, 1)
 	scrape := sc.Scrape(t)
 	if !strings.Contains(scrape, `officegate_sink_last_error{sink="hr",class="auth"} 1`) {
 		t.Fatalf("/metrics does not show the refused login:\n%s", scrape)

@@ -146,6 +146,10 @@ func DeadLetters(t testing.TB, j *journal.Journal) []sinks.DeadLetter {
 // delay and waits until the test lets it go (Release) or the runner stops,
 // so a test runs minutes of backoff at its own pace.
 type Clock struct {
+	// AwaitTimeout bounds each Await in real time; zero means
+	// DefaultAwaitTimeout. Set it before the first Await.
+	AwaitTimeout time.Duration
+
 	mu      sync.Mutex
 	delays  []time.Duration
 	waiting chan struct{} // closed when a retry starts waiting; replaced
@@ -189,17 +193,35 @@ func (c *Clock) Total() time.Duration {
 	return s
 }
 
-// Await waits until n retries in all have started waiting.
-func (c *Clock) Await(n int) {
+// DefaultAwaitTimeout is how long Await waits by default: far longer than
+// any runner takes to ask for a retry, even under -race on a loaded
+// machine, and far shorter than go test's own -timeout, which would kill
+// the whole package without saying what was awaited.
+const DefaultAwaitTimeout = 30 * time.Second
+
+// Await waits until n retries in all have started waiting, failing t with
+// what it awaited if they have not within AwaitTimeout.
+func (c *Clock) Await(t testing.TB, n int) {
+	t.Helper()
+	limit := c.AwaitTimeout
+	if limit <= 0 {
+		limit = DefaultAwaitTimeout
+	}
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
 	for {
 		c.mu.Lock()
-		if len(c.delays) >= n {
-			c.mu.Unlock()
-			return
-		}
+		got := len(c.delays)
 		ch := c.waiting
 		c.mu.Unlock()
-		<-ch
+		if got >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			t.Fatalf("sinkstest: Clock.Await(%d): %d of %d retries started waiting within %v", n, got, n, limit)
+		}
 	}
 }
 

@@ -44,7 +44,14 @@ type Sink struct {
 	o Opts
 }
 
-var _ sinks.BatchSink = (*Sink)(nil)
+var (
+	_ sinks.BatchSink  = (*Sink)(nil)
+	_ sinks.RecordSink = (*Sink)(nil)
+)
+
+// FromRecord: the sink renders each envelope from its journal record into
+// the request's body (Body), not into a payload of its own first.
+func (s *Sink) FromRecord() {}
 
 // New returns a sink posting to o.URL.
 func New(o Opts) (*Sink, error) {
@@ -106,38 +113,71 @@ func (s *Sink) DeliverBatch(ctx context.Context, evs []sinks.Event) (int, error)
 	return 0, &sinks.BatchError{Errs: errs}
 }
 
-// Body is a request's body for evs (doc.go §1). It is assembled around
-// the envelopes as they are, without re-encoding them: they are JSON the
-// uplink publishes.
+// Body is a request's body for evs (doc.go §1). An event's envelope is
+// rendered from its journal record straight into the body; one handed
+// over as JSON (no record) is copied in as it is, once checked to be JSON.
 func Body(evs []sinks.Event) ([]byte, error) {
+	// Sized for the whole body at once, not grown by doubling: an envelope
+	// is its fields plus its data, which JSON makes at most about twice as
+	// long as CBOR (quotes, keys, escapes); a longer one grows the slice.
 	n := 16
 	for _, ev := range evs {
 		n += len(ev.Topic) + len(ev.Payload) + 32
+		if o := ev.Record; o != nil && o.Event != nil {
+			e := o.Event
+			n += 256 + len(e.ID) + len(e.Type) + len(e.Gateway) + len(e.Device) + len(e.TimeRaw) + 2*len(e.Data)
+		} else if o != nil && o.Result != nil {
+			r := o.Result
+			n += 192 + len(r.ID) + len(r.Gateway) + len(r.Device) + len(r.Command) + len(r.Error) + 2*len(r.Data)
+		}
 	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"events":[`...)
+	return appendBody(make([]byte, 0, n), evs)
+}
+
+// appendBody appends the body for evs to dst.
+func appendBody(dst []byte, evs []sinks.Event) ([]byte, error) {
+	b := append(dst, `{"events":[`...)
 	for i, ev := range evs {
-		msg, err := sinks.WithoutCard(ev.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("event %s: %w", ev.ID, err)
-		}
-		if !json.Valid(msg) {
-			return nil, fmt.Errorf("event %s: its envelope is not JSON", ev.ID)
-		}
-		topic, err := json.Marshal(ev.Topic)
-		if err != nil {
-			return nil, fmt.Errorf("event %s: topic: %w", ev.ID, err)
-		}
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"topic":`...)
-		b = append(b, topic...)
+		b = appendTopic(b, ev.Topic)
 		b = append(b, `,"message":`...)
-		b = append(b, msg...)
-		b = append(b, '}')
+		start := len(b)
+		var msg []byte
+		if ev.Record != nil {
+			var err error
+			if b, err = ev.Record.AppendJSON(b); err != nil {
+				return nil, fmt.Errorf("event %s: %w", ev.ID, err)
+			}
+			msg = b[start:]
+		} else {
+			if !json.Valid(ev.Payload) {
+				return nil, fmt.Errorf("event %s: its envelope is not JSON", ev.ID)
+			}
+			msg = ev.Payload
+		}
+		clean, err := sinks.WithoutCard(msg)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: %w", ev.ID, err)
+		}
+		b = append(append(b[:start], clean...), '}')
 	}
 	return append(b, "]}"...), nil
+}
+
+// appendTopic appends a topic as a JSON string, as json.Marshal writes it.
+func appendTopic(b []byte, topic string) []byte {
+	for i := 0; i < len(topic); i++ {
+		if c := topic[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(topic) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, topic...)
+	return append(b, '"')
 }
 
 // IdempotencyKey is a request's Idempotency-Key (doc.go §2).

@@ -274,7 +274,7 @@ func TestDownForMinutes(t *testing.T) {
 			want[dev] = append(want[dev], sinkstest.Punch(t, j, dev, n))
 			n++
 		}
-		clock.Await(retry)
+		clock.Await(t, retry)
 		clock.Release()
 	}
 	sinkstest.WaitFor(t, "the archive sink to have everything", func() bool { d, _, _ := am.Get(); return d == n })
@@ -359,10 +359,10 @@ func TestSecretsNeverShown(t *testing.T) {
 
 	srv.Down(http.StatusBadGateway, "1")
 	sinkstest.Punch(t, j, "t1", 0)
-	clock.Await(1)
+	clock.Await(t, 1)
 	srv.Hang(true)
 	clock.Release()
-	clock.Await(2)
+	clock.Await(t, 2)
 	srv.Hang(false)
 	srv.Down(http.StatusForbidden, "")
 	clock.Run()

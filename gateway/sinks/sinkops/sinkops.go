@@ -1,4 +1,5 @@
-package daemon
+// Package sinkops answers the admin socket about running sinks (officegate sinks status, replay).
+package sinkops
 
 import (
 	"context"
@@ -9,18 +10,18 @@ import (
 	"github.com/officegate/officegate/provisioning/admin"
 )
 
-// sinkOps answers the admin service about the running sinks (admin.Sinks):
-// officegate sinks status, deadletters and replay.
-type sinkOps struct {
+// Ops answers the admin service about the sinks a gateway or officegate
+// connect runs (admin.Sinks).
+type Ops struct {
 	// Immutable.
-	j       *journal.Journal
-	runners []*sinks.Runner
+	J       *journal.Journal // the journal the runners read
+	Runners []*sinks.Runner
 }
 
-var _ admin.Sinks = sinkOps{}
+var _ admin.Sinks = Ops{}
 
-func (o sinkOps) runner(name string) (*sinks.Runner, error) {
-	for _, r := range o.runners {
+func (o Ops) runner(name string) (*sinks.Runner, error) {
+	for _, r := range o.Runners {
 		if r.Name() == name {
 			return r, nil
 		}
@@ -28,19 +29,20 @@ func (o sinkOps) runner(name string) (*sinks.Runner, error) {
 	return nil, fmt.Errorf("%w: %q", admin.ErrNoSink, name)
 }
 
-func (o sinkOps) SinkStatus(ctx context.Context) ([]admin.SinkStatus, error) {
+func (o Ops) SinkStatus(ctx context.Context) ([]admin.SinkStatus, error) {
 	out := []admin.SinkStatus{}
-	dls, err := sinks.DeadLettersBySink(ctx, o.j)
+	dls, err := sinks.DeadLettersBySink(ctx, o.J)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range o.runners {
+	for _, r := range o.Runners {
 		st, err := r.Status()
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, admin.SinkStatus{Name: st.Name, Streams: st.Streams, Backlog: st.Backlog, Oldest: st.Oldest,
-			BacklogBytes: st.Bytes, Alarm: st.Alarm, Down: st.Down, Class: st.Class, Held: st.Held, DeadLetters: len(dls[st.Name])})
+			BacklogBytes: st.Bytes, Alarm: st.Alarm, Down: st.Down, Class: st.Class, Held: st.Held, DeadLetters: len(dls[st.Name]),
+			Delivered: st.Delivered, Retries: st.Failed})
 	}
 	return out, nil
 }
@@ -50,11 +52,11 @@ func deadLetterOf(dl sinks.DeadLetter) admin.DeadLetter {
 		Error: dl.Error, At: dl.At.UTC()}
 }
 
-func (o sinkOps) DeadLetters(ctx context.Context, sink string) ([]admin.DeadLetter, error) {
+func (o Ops) DeadLetters(ctx context.Context, sink string) ([]admin.DeadLetter, error) {
 	if _, err := o.runner(sink); err != nil {
 		return nil, err
 	}
-	dls, err := sinks.DeadLetters(ctx, o.j, sink)
+	dls, err := sinks.DeadLetters(ctx, o.J, sink)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +67,7 @@ func (o sinkOps) DeadLetters(ctx context.Context, sink string) ([]admin.DeadLett
 	return out, nil
 }
 
-func (o sinkOps) Replay(ctx context.Context, sink string) (admin.ReplayResult, error) {
+func (o Ops) Replay(ctx context.Context, sink string) (admin.ReplayResult, error) {
 	r, err := o.runner(sink)
 	if err != nil {
 		return admin.ReplayResult{}, err

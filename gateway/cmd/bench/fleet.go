@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+)
+
+// The fleet command loads the reference backbone (docs/nats: a 3-node NATS
+// cluster with JetStream and its MQTT listener, started from the same
+// configuration by internal/natstest) with N gateways' publishing, and
+// measures what comes out of the OFFICEGATE stream. Three publishers carry
+// the same messages to the same cluster in one run, each in a child process
+// of its own so that its CPU is its alone:
+//
+//   - officegate: N real uplinks (gateway/uplink), each publishing its own
+//     real journal's records at QoS 1 over MQTT, a gateway's nodes in turn
+//     as its [mqtt] urls;
+//   - raw paho: N plain paho clients publishing the same topics and
+//     payloads at QoS 1 with the same window;
+//   - JetStream: N native NATS clients publishing the same payloads to the
+//     subjects the MQTT listener maps the topics to, each acknowledged by
+//     the stream (PubAck): the cluster's own ceiling, no MQTT in between.
+//
+// Each publisher runs twice: saturated (every gateway's events at once, as
+// fast as the window allows: events/s) and paced (-rate events/s in total
+// for -latency-for: latency from the event's due time to a JetStream
+// consumer of the stream).
+
+// fleetConfig is the fleet command's flags.
+type fleetConfig struct {
+	Gateways   int           // simulated gateways, one MQTT session each
+	Devices    int           // devices per gateway the events come from
+	Events     int           // events per gateway in the saturated phase
+	Inflight   int           // publishes awaiting their acknowledgement, per gateway
+	SyncWindow time.Duration // the gateways' journals'
+	Rate       float64       // events/s offered in total in the paced phase
+	LatencyFor time.Duration // how long to offer Rate
+	Dir        string        // parent of the cluster's and the journals' directories
+	Connect    bool          // end with one officegate connect replica taking the stream into PostgreSQL
+	JSON       bool
+
+	// Internal: a child's own flags.
+	Child string // "officegate", "raw" or "jetstream"
+	Nodes string // the nodes' MQTT URLs (officegate, raw) or NATS URLs (jetstream), comma-separated
+	Phase int    // 1.. : makes the phase's event ids its own
+	Paced bool   // the paced phase (else saturated)
+	State string // officegate: where the journals go
+}
+
+// fleetPaths are the three publishers, in the order they run and print.
+var fleetPaths = []string{"officegate", "raw", "jetstream"}
+
+// fleetPathNames are their names in the table.
+var fleetPathNames = map[string]string{
+	"officegate": "officegate uplinks",
+	"raw":        "raw paho",
+	"jetstream":  "JetStream native",
+}
+
+// fleetResult is the comparison, one row per publisher.
+type fleetResult struct {
+	Gateways       int          `json:"gateways"`
+	Devices        int          `json:"devices_per_gateway"`
+	EventsPerPhase int          `json:"saturated_events"`
+	PayloadBytes   int          `json:"payload_bytes"`
+	Inflight       int          `json:"inflight"`
+	Rate           float64      `json:"offered_per_s"`
+	Paths          []fleetRow   `json:"paths"`
+	Stream         streamFigure `json:"stream"`
+	// Connect is one officegate connect replica taking every event of the
+	// run out of the stream into PostgreSQL (-connect).
+	Connect *connectFigure `json:"connect,omitempty"`
+}
+
+// fleetRow is one publisher's figures.
+type fleetRow struct {
+	Path string `json:"path"`
+	// Saturated phase.
+	PublishedPerS float64 `json:"published_per_s"`          // acknowledged to the publishers (PUBACK, PubAck)
+	StoredPerS    float64 `json:"stored_per_s"`             // into the stream: its last sequence reaching the phase's last event
+	DeliveredPerS float64 `json:"delivered_per_s"`          // out of the stream to the consumer, every event once
+	CPUUs         float64 `json:"cpu_us_per_event"`         // the publisher process's
+	ClusterCPUUs  float64 `json:"cluster_cpu_us_per_event"` // the three nats-server processes', together
+	Duplicates    int     `json:"duplicates"`               // events the consumer received more than once, both phases
+	// Paced phase.
+	OfferedPerS float64 `json:"paced_offered_per_s"`
+	P50Ms       float64 `json:"p50_ms"` // due time → the consumer
+	P99Ms       float64 `json:"p99_ms"`
+	MaxMs       float64 `json:"max_ms"`
+}
+
+// streamFigure is what the stream held at the end of the run.
+type streamFigure struct {
+	Messages   uint64  `json:"messages"`
+	Bytes      uint64  `json:"bytes"`
+	BytesPerEv float64 `json:"bytes_per_message"` // on one node, JetStream's overhead included
+}
+
+func fleetMain(ctx context.Context, args []string) error {
+	var cfg fleetConfig
+	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
+	fs.IntVar(&cfg.Gateways, "gateways", 16, "simulated gateways, one MQTT session (or NATS connection) each")
+	fs.IntVar(&cfg.Devices, "devices", 64, "devices per gateway the events come from")
+	fs.IntVar(&cfg.Events, "events", 1000, "events per gateway in the saturated phase")
+	fs.IntVar(&cfg.Inflight, "inflight", 64, "publishes awaiting acknowledgement at once, per gateway, for every publisher")
+	fs.DurationVar(&cfg.SyncWindow, "sync-window", 10*time.Millisecond, "the gateways' journals' sync window (the configuration's default)")
+	fs.Float64Var(&cfg.Rate, "rate", 300, "events/s offered in total in the paced (latency) phase: below every publisher's saturated rate, or the latency measured is a queue's")
+	fs.DurationVar(&cfg.LatencyFor, "latency-for", 10*time.Second, "how long to offer -rate")
+	fs.StringVar(&cfg.Dir, "dir", "", "where to make the cluster's and the journals' directories (default: the current directory; never tmpfs)")
+	fs.BoolVar(&cfg.Connect, "connect", true, "end with one officegate connect replica taking every event of the run from the stream into PostgreSQL (needs PostgreSQL's binaries)")
+	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
+	fs.StringVar(&cfg.Child, "child", "", "internal: run one publisher in this process")
+	fs.StringVar(&cfg.Nodes, "nodes", "", "internal: the cluster's URLs")
+	fs.IntVar(&cfg.Phase, "phase", 0, "internal: the phase number")
+	fs.BoolVar(&cfg.Paced, "paced", false, "internal: the paced phase")
+	fs.StringVar(&cfg.State, "state", "", "internal: the journals' directory")
+	setUsage(fs, "usage: bench fleet [flags]\n\n"+
+		"Runs a 3-node NATS cluster (JetStream, MQTT) with the OFFICEGATE stream, and N\n"+
+		"gateways' uplinks publishing from real journals to it, against raw paho and native\n"+
+		"JetStream publishing the same messages, in one run. Needs nats-server 2.10 or later.\n\n",
+		"child", "nodes", "phase", "paced", "state")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if cfg.Child != "" {
+		return childJSON(os.Stdout, func() (fleetChildResult, error) { return fleetChild(ctx, cfg) })
+	}
+	var progress io.Writer = os.Stderr
+	if cfg.JSON {
+		progress = io.Discard
+	}
+	r, err := runFleetBench(ctx, cfg, progress)
+	if err != nil {
+		return err
+	}
+	if cfg.JSON {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	printFleet(os.Stdout, r)
+	return nil
+}
+
+func (c *fleetConfig) validate() error {
+	switch {
+	case c.Gateways < 1 || c.Gateways > 1000:
+		return fmt.Errorf("fleet: -gateways %d: must be 1..1000", c.Gateways)
+	case c.Devices < 1 || c.Devices > 256:
+		return fmt.Errorf("fleet: -devices %d: must be 1..256", c.Devices)
+	case c.Events < 1:
+		return fmt.Errorf("fleet: -events %d: must be positive", c.Events)
+	case c.Inflight < 1 || c.Inflight > 65535:
+		return fmt.Errorf("fleet: -inflight %d: must be 1..65535", c.Inflight)
+	case c.SyncWindow <= 0 || c.SyncWindow > time.Second:
+		return fmt.Errorf("fleet: -sync-window %v: must be in (0, 1s]", c.SyncWindow)
+	case c.Rate <= 0 || c.Rate > 1e6:
+		return fmt.Errorf("fleet: -rate %g: must be in (0, 1e6]", c.Rate)
+	case c.LatencyFor <= 0:
+		return fmt.Errorf("fleet: -latency-for %v: must be positive", c.LatencyFor)
+	case c.Child != "" && !slices.Contains(fleetPaths, c.Child):
+		return fmt.Errorf("fleet: -child %q: one of %v", c.Child, fleetPaths)
+	case c.Child != "" && (c.Nodes == "" || c.Phase < 1):
+		return fmt.Errorf("fleet: -child %s needs -nodes and -phase", c.Child)
+	case c.Child == "officegate" && c.State == "":
+		return fmt.Errorf("fleet: -child officegate needs -state")
+	}
+	return nil
+}

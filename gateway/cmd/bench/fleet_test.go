@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/officegate/officegate/internal/natstest"
+	"github.com/officegate/officegate/internal/pgtest"
+)
+
+// TestFleetSmoke runs the fleet command with two gateways and a few events
+// against a real 3-node NATS cluster: every publisher's children (this test
+// binary, through TestMain) must have every event of both phases come out
+// of the stream once (runFleetBench fails a phase with a missing or unknown
+// event), every row must carry its figures, and the output must parse. It
+// asserts no timing.
+func TestFleetSmoke(t *testing.T) {
+	natstest.Binary(t) // skips without nats-server 2.10+, fails under CI=true
+	cfg := fleetConfig{Gateways: 2, Devices: 3, Events: 40, Inflight: 8, SyncWindow: 10 * time.Millisecond,
+		Rate: 100, LatencyFor: 300 * time.Millisecond, Dir: diskTempDir(t), Connect: true}
+	if _, err := pgtest.BinDir(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Logf("no connect phase: %v", err)
+		cfg.Connect = false
+	}
+	r, err := runFleetBench(t.Context(), cfg, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back fleetResult
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("result does not round-trip through JSON: %v\n%s", err, b)
+	}
+	t.Logf("%s", b)
+	if len(back.Paths) != len(fleetPaths) {
+		t.Fatalf("%d rows, want %d", len(back.Paths), len(fleetPaths))
+	}
+	for i, p := range back.Paths {
+		if p.Path != fleetPaths[i] || p.PublishedPerS <= 0 || p.StoredPerS <= 0 || p.DeliveredPerS <= 0 || p.CPUUs <= 0 || p.ClusterCPUUs <= 0 || p.P99Ms <= 0 {
+			t.Errorf("row %d: figures missing: %+v", i, p)
+		}
+		if p.Duplicates != 0 {
+			t.Errorf("%s: %d duplicates without a failure", p.Path, p.Duplicates)
+		}
+		// 100/s for 300 ms from 2 gateways: 15 each.
+		if p.OfferedPerS < 90 || p.OfferedPerS > 110 {
+			t.Errorf("%s: paced phase offered %.0f events/s, want 100", p.Path, p.OfferedPerS)
+		}
+	}
+	// Both phases of every publisher, and each gateway's retained status.
+	if events := uint64(3 * (2*40 + 30)); back.Stream.Messages < events {
+		t.Errorf("the stream holds %d messages, want at least the %d events", back.Stream.Messages, events)
+	}
+	if cfg.Connect && (back.Connect == nil || back.Connect.Events != 3*(2*40+30) || back.Connect.PerS <= 0) {
+		t.Errorf("connect phase: %+v, want every event of the run (%d) at a rate", back.Connect, 3*(2*40+30))
+	}
+	var out bytes.Buffer
+	printFleet(&out, back)
+	for _, want := range []string{"officegate uplinks", "raw paho", "JetStream native", "p99 ms"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table without %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestFleetConfigRefused(t *testing.T) {
+	good := fleetConfig{Gateways: 16, Devices: 64, Events: 1000, Inflight: 64, SyncWindow: 10 * time.Millisecond,
+		Rate: 1000, LatencyFor: 10 * time.Second}
+	if err := good.validate(); err != nil {
+		t.Fatalf("defaults refused: %v", err)
+	}
+	for _, bad := range []func(*fleetConfig){
+		func(c *fleetConfig) { c.Gateways = 0 },
+		func(c *fleetConfig) { c.Devices = 0 },
+		func(c *fleetConfig) { c.Events = 0 },
+		func(c *fleetConfig) { c.Inflight = 0 },
+		func(c *fleetConfig) { c.SyncWindow = 0 },
+		func(c *fleetConfig) { c.Rate = 0 },
+		func(c *fleetConfig) { c.LatencyFor = 0 },
+		func(c *fleetConfig) { c.Child = "mosquitto" },
+		func(c *fleetConfig) { c.Child = "raw" }, // without -nodes and -phase
+	} {
+		c := good
+		bad(&c)
+		if err := c.validate(); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
+
+// TestFleetStreamIsDocumented holds the bench's stream to the one
+// docs/nats/officegate-stream.json recommends, but for its byte limit.
+func TestFleetStreamIsDocumented(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "nats", "officegate-stream.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc jetstream.StreamConfig
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := fleetStream()
+	doc.Description, doc.MaxBytes, got.MaxBytes = "", 0, 0
+	if !reflect.DeepEqual(got, doc) {
+		t.Fatalf("fleetStream() = %+v\ndocs/nats/officegate-stream.json = %+v", got, doc)
+	}
+}

@@ -1,0 +1,142 @@
+// Package connect runs the gateway's sinks centrally, fed from the backbone (officegate connect).
+//
+// officegate connect takes the contract's event envelopes and command
+// results (gateway/MQTT.md) from the backbone every gateway publishes to,
+// either natively from a JetStream stream (JetStream) or from an MQTT
+// broker (MQTT), and delivers them to the same sinks a gateway runs
+// (gateway/sinks: PostgreSQL, webhook, DingTalk, WeCom, Feishu, file) with
+// the same runners, cursors, metrics, dead letters, held records and CLI.
+//
+// # Local journal
+//
+// A message taken from the backbone is appended to a local journal
+// (gateway/journal, in the state directory's "journal") in the stream a
+// gateway would have journaled it in (intake.StreamFor: attendance,
+// visitors, rooms, control, results, diag), as a Record: the topic and the
+// payload exactly as published, with the id, device, type, gateway, boot
+// and seq read from it. A CBOR payload (mqtt.format = "cbor") is turned
+// into JSON, the form every sink reads. A message that cannot be read (no
+// id, not an envelope, an envelope whose device is not its topic's) is
+// journaled with the reason, and the sinks dead-letter it: visible and
+// replayable, never dropped. Each sink reads the journal through its own
+// consumer (sinks.Runner with Options.Decode = Decode) exactly as in a
+// gateway.
+//
+// # Acknowledgement
+//
+// A message is acknowledged to the backbone only once every sink reading
+// its stream has passed its record (the sink's journal cursor is at or
+// beyond it: delivered, dead-lettered, or held for an unmapped person)
+// (settle.go). Until then connect keeps it with the backbone (a JetStream
+// InProgress every AckWait/3), so the backbone gives it to another
+// replica only if this one dies. A connect killed at any point loses
+// nothing: what it had not finished comes back after AckWait, to it or to
+// another replica. A message no sink reads (a stream no sink lists) is
+// acknowledged at once, unjournaled. A duplicate (below) of a record still
+// waiting for the sinks is acknowledged with it; any other duplicate at
+// once.
+//
+// The local journal holds the records a replica has taken and not yet
+// delivered; its state directory must be durable storage, as a gateway's
+// journal is. A replica that dies with records there delivers them when it
+// comes back, after another replica delivered them too (their messages
+// came back to it): the destinations' own keys (PostgreSQL's primary key,
+// a webhook's Idempotency-Key) absorb that, as they absorb a gateway
+// sink's retry.
+//
+// # Deduplication
+//
+// A gateway republishes what the broker did not acknowledge (a lost
+// PUBACK, a failover), and the backbone redelivers what connect did not
+// acknowledge: the same event can arrive many times, days apart. Each
+// message has a key (Key: SHA-256 of the event id, or of the gateway and
+// command id for a result, first 16 bytes). A message whose key was
+// recorded within the dedup window (DefaultDedupWindow: the backbone's
+// retention) is a duplicate: acknowledged and dropped
+// (officegate_connect_duplicates_total). Keys are kept on disk in the
+// state directory's "dedup": one file per hour of 16-byte keys, appended
+// and fsync'd after the journal's commit (Dedup); a
+// file older than the window is deleted whole. A kill between the commit
+// and the key's write leaves a journaled record without its key: at start,
+// connect records the key of every record still in its journal. So each
+// event enters the local journal once, and so reaches each sink once (a
+// sink's own retries are deduplicated by its destination, as in a
+// gateway). With several replicas, each has its own journal and dedup
+// store: a duplicate that reaches two replicas (the gateway published an
+// event twice and each replica took one copy, or a replica died) is
+// delivered by both, and the destination's key absorbs it.
+//
+// # Order
+//
+// A gateway publishes each device's events in order; the backbone keeps
+// that order, except for a redelivery: JetStream gives a message that was
+// not acknowledged in time (its replica died, or was slower than AckWait)
+// again after later ones. Connect journals in the order it takes messages,
+// and the sinks deliver each stream in journal order, so the order a sink
+// sees is the order connect took them in. Three rules keep that the
+// device's order:
+//
+//   - a replica takes a fetched batch whole and in stream order;
+//   - at start, if the consumer has messages handed out and not
+//     acknowledged (this replica's before it was killed), it gathers what it
+//     fetches without journaling it until every pending message is in its
+//     hands (or two AckWaits have passed), then takes it all sorted by
+//     stream sequence;
+//   - an event journaled after a later event of its device (by boot, then
+//     seq) is counted (officegate_connect_reordered_total) and logged: it is
+//     delivered, never dropped.
+//
+// With several replicas sharing the consumer, two replicas can hold events
+// of the same device at once and their sinks deliver them concurrently: a
+// device's records then reach a destination in the order of the replicas'
+// commits, not the device's. Every record carries its device's boot and
+// seq (PostgreSQL's events.boot and events.seq) and its time; order by
+// those. A destination that needs delivery in device order runs one
+// replica (a second one started only when the first is gone: its
+// unacknowledged messages come back to the new one after AckWait).
+//
+// # JetStream
+//
+// One durable pull consumer (Consumer) on the stream, with explicit acks,
+// filtered to the sinks' subjects (JetStream.Filters), shared by every
+// replica: each fetch hands a batch to one replica, and a replica that
+// dies leaves its unacknowledged messages to be handed to the others after
+// AckWait (default 30 s: far above a batch's journaling time, a few ms,
+// and short enough that a dead replica's share is taken over quickly).
+// MaxAckPending (default 4096) bounds what the replicas hold unacknowledged
+// together: 16 batches of 256.
+//
+// # MQTT
+//
+// A persistent session (clean session off, the replica's own client id)
+// subscribed at QoS 1 to the sinks' topics (MQTT.Filters), with paho's
+// automatic PUBACK off: a message's PUBACK is sent once the sinks have
+// passed it, and in the order the messages came, as MQTT 3.1.1 requires
+// [MQTT-4.6.0-2] (a PUBACK waits for those before it). A connect killed or
+// cut off leaves its unacknowledged messages in the session: the broker
+// sends them again, first, when it reconnects [MQTT-4.4.0-1], so the
+// device's order holds. Connect owns the reconnection (paho's own is off,
+// as in the uplink) and moves to the next URL after a failure.
+//
+// Replicas on MQTT subscribe through $share/<group>/… (ShareGroup), which
+// MQTT 5 defines and mosquitto also accepts from MQTT 3.1.1 clients. Its
+// known gaps (docs/nats/README.md cites them) decide where that is safe:
+//
+//   - mosquitto does not give a QoS 1 message in flight to a member whose
+//     connection drops to another member (eclipse-mosquitto/mosquitto#2662,
+//     open): it waits in that member's session until the member comes back;
+//   - mosquitto queues a message routed to a member that is offline with a
+//     persistent session for that member (mosquitto#1747): it is delivered
+//     when that replica returns, not by the others;
+//   - mosquitto drops QoS 1 messages queued for a session past
+//     max_queued_messages (default 1000) and holds max_inflight_messages
+//     (default 20) unacknowledged: the broker connect reads from needs
+//     max_queued_messages 0 (or room for the longest outage) and a window
+//     larger than the sinks' latency times the event rate.
+//
+// So on mosquitto a replica's share is only late, never lost, while it is
+// down, but nobody takes it over: run one replica (ShareGroup unset), or
+// several without a group, each deduplicating everything (the destinations'
+// keys absorb the double deliveries). Replicas that share the load and take
+// over each other's share need the JetStream source.
+package connect

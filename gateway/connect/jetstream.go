@@ -1,0 +1,314 @@
+package connect
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/officegate/officegate/internal/backoff"
+)
+
+// JetStream takes the contract's messages from a JetStream stream through a
+// durable pull consumer shared by every replica (doc.go, "JetStream").
+type JetStream struct {
+	URLs     []string // nats://host:port of the cluster's nodes
+	Stream   string   // the stream capturing the contract (docs/nats: OFFICEGATE)
+	Consumer string   // the durable consumer's name, the same in every replica
+	Root     string   // the contract's topic root; default "officegate"
+	// AckWait is how long the cluster waits for a message's ack before it
+	// gives it to another replica; default DefaultAckWait.
+	AckWait time.Duration
+	// MaxAckPending bounds the messages handed out and not yet acknowledged,
+	// across the replicas; default DefaultMaxAckPending.
+	MaxAckPending int
+	Batch         int // messages per fetch; default DefaultBatch
+	User          string
+	Password      string
+	TLS           *tls.Config // nil: plain
+	Name          string      // the connection's name in the cluster's monitoring
+	Log           zerolog.Logger
+	// BackoffMin and BackoffMax space the retries after a failed fetch or a
+	// cluster that cannot be reached; default 250 ms and 10 s.
+	BackoffMin, BackoffMax time.Duration
+}
+
+// Defaults of the JetStream source (doc.go, "JetStream" explains them).
+const (
+	DefaultAckWait       = 30 * time.Second
+	DefaultMaxAckPending = 4096
+	DefaultBatch         = 256
+)
+
+// subjectOf turns an MQTT topic filter's levels into a NATS subject's
+// tokens: '/' separates, and a '.' in a level is "//" (nats-server's MQTT
+// mapping, docs/nats/README.md).
+func subjectOf(topic string) string {
+	lv := strings.Split(topic, "/")
+	for i, l := range lv {
+		lv[i] = strings.ReplaceAll(l, ".", "//")
+	}
+	return strings.Join(lv, ".")
+}
+
+// topicOf is subjectOf's inverse.
+func topicOf(subject string) string {
+	tk := strings.Split(subject, ".")
+	for i, t := range tk {
+		tk[i] = strings.ReplaceAll(t, "//", ".")
+	}
+	return strings.Join(tk, "/")
+}
+
+// Filters are the subjects of the messages the sinks take: device events,
+// device results, gateway results.
+func (s *JetStream) Filters() []string {
+	r := subjectOf(s.root())
+	return []string{r + ".*.devices.*.events.*", r + ".*.devices.*.results", r + ".*.results"}
+}
+
+func (s *JetStream) root() string {
+	if s.Root == "" {
+		return "officegate"
+	}
+	return s.Root
+}
+
+func (s *JetStream) defaults() {
+	if s.AckWait <= 0 {
+		s.AckWait = DefaultAckWait
+	}
+	if s.MaxAckPending <= 0 {
+		s.MaxAckPending = DefaultMaxAckPending
+	}
+	if s.Batch <= 0 {
+		s.Batch = DefaultBatch
+	}
+	s.Batch = min(s.Batch, s.MaxAckPending)
+	if s.BackoffMin <= 0 {
+		s.BackoffMin = 250 * time.Millisecond
+	}
+	if s.BackoffMax <= 0 {
+		s.BackoffMax = 10 * time.Second
+	}
+}
+
+// Run implements Source.
+func (s *JetStream) Run(ctx context.Context, ingest Ingest) error {
+	s.defaults()
+	if len(s.URLs) == 0 || s.Stream == "" || s.Consumer == "" {
+		return errors.New("connect: jetstream: urls, stream and consumer are required")
+	}
+	opts := []nats.Option{nats.Name(s.Name), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
+		nats.ReconnectWait(time.Second), nats.ReconnectJitter(500*time.Millisecond, time.Second)}
+	if s.User != "" {
+		opts = append(opts, nats.UserInfo(s.User, s.Password))
+	}
+	if s.TLS != nil {
+		opts = append(opts, nats.Secure(s.TLS))
+	}
+	nc, err := nats.Connect(strings.Join(s.URLs, ","), opts...)
+	if err != nil {
+		return fmt.Errorf("connect: jetstream: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("connect: jetstream: %w", err)
+	}
+	var cons jetstream.Consumer
+	for attempt := 0; ; attempt++ {
+		cons, err = s.consumer(ctx, js)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.Log.Warn().Err(err).Str("stream", s.Stream).Str("consumer", s.Consumer).Msg("connect: jetstream: no consumer yet; retrying")
+		if !s.sleep(ctx, attempt) {
+			return nil
+		}
+	}
+	s.Log.Info().Str("stream", s.Stream).Str("consumer", s.Consumer).Strs("filters", s.Filters()).Msg("connect: jetstream: consuming")
+	if err := s.settle(ctx, cons, ingest); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	for attempt := 0; ctx.Err() == nil; {
+		msgs, err := s.fetch(ctx, cons)
+		if err == nil && len(msgs) > 0 {
+			err = s.take(ctx, msgs, ingest)
+		}
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil:
+			attempt = 0
+		case errors.Is(err, errIngest):
+			return err
+		default:
+			s.Log.Warn().Err(err).Msg("connect: jetstream: fetch failed; retrying")
+			if !s.sleep(ctx, attempt) {
+				return nil
+			}
+			attempt++
+		}
+	}
+	return nil
+}
+
+// errIngest marks a failure of the local side (the journal, the dedup
+// store): not retried here, it stops connect.
+var errIngest = errors.New("connect: ingest")
+
+func (s *JetStream) consumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return js.CreateOrUpdateConsumer(cctx, s.Stream, s.ConsumerConfig())
+}
+
+// ConsumerConfig is the durable consumer every replica creates or binds
+// to (the same in each, so none changes it under the others).
+func (s *JetStream) ConsumerConfig() jetstream.ConsumerConfig {
+	s.defaults()
+	return jetstream.ConsumerConfig{
+		Durable:        s.Consumer,
+		Description:    "officegate connect: the sinks' work queue",
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        s.AckWait,
+		MaxAckPending:  s.MaxAckPending,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		FilterSubjects: s.Filters(),
+	}
+}
+
+// fetch waits up to a few seconds for a batch.
+func (s *JetStream) fetch(ctx context.Context, cons jetstream.Consumer) ([]jetstream.Msg, error) {
+	wait := min(5*time.Second, s.AckWait/2)
+	b, err := cons.Fetch(s.Batch, jetstream.FetchMaxWait(wait))
+	if err != nil {
+		return nil, err
+	}
+	var out []jetstream.Msg
+	for m := range b.Messages() {
+		out = append(out, m)
+	}
+	if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(out) == 0 {
+		return nil, err
+	}
+	return out, ctx.Err()
+}
+
+// settle runs at start: messages a previous run of this replica (killed)
+// had fetched and not acknowledged are redelivered only after AckWait,
+// after later ones; until every message still pending is in this
+// replica's hands, it gathers what it fetches without journaling it, then
+// takes it all in the stream's order (doc.go, "Order").
+func (s *JetStream) settle(ctx context.Context, cons jetstream.Consumer, ingest Ingest) error {
+	info, err := cons.Info(ctx)
+	if err != nil || info.NumAckPending == 0 {
+		return nil // nothing pending (or unknown: the main loop runs as usual)
+	}
+	s.Log.Info().Int("pending", info.NumAckPending).Dur("ack_wait", s.AckWait).
+		Msg("connect: jetstream: messages delivered before and not acknowledged: gathering them before taking any, to keep the stream's order")
+	deadline := time.Now().Add(2*s.AckWait + 5*time.Second)
+	var held []jetstream.Msg
+	seen := map[uint64]bool{}
+	lastKeep := time.Now()
+	for time.Now().Before(deadline) && len(held) < s.MaxAckPending {
+		msgs, err := s.fetch(ctx, cons)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		for _, m := range msgs {
+			md, err := m.Metadata()
+			if err != nil || seen[md.Sequence.Stream] {
+				continue
+			}
+			seen[md.Sequence.Stream] = true
+			held = append(held, m)
+		}
+		if err == nil && time.Since(lastKeep) > s.AckWait/3 {
+			keepAll(held)
+			lastKeep = time.Now()
+		}
+		info, err := cons.Info(ctx)
+		if err == nil && info.NumAckPending <= len(held) {
+			break
+		}
+	}
+	slices.SortFunc(held, func(a, b jetstream.Msg) int {
+		ma, _ := a.Metadata()
+		mb, _ := b.Metadata()
+		if ma == nil || mb == nil {
+			return 0
+		}
+		return cmp.Compare(ma.Sequence.Stream, mb.Sequence.Stream)
+	})
+	s.Log.Info().Int("messages", len(held)).Msg("connect: jetstream: taking the gathered messages in stream order")
+	for len(held) > 0 {
+		n := min(len(held), s.Batch)
+		if err := s.take(ctx, held[:n], ingest); err != nil {
+			return err
+		}
+		held = held[n:]
+	}
+	return nil
+}
+
+func keepAll(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		m.InProgress()
+	}
+}
+
+// take journals a batch, in its order; connect acknowledges each message
+// once its sinks have passed it.
+func (s *JetStream) take(ctx context.Context, msgs []jetstream.Msg, ingest Ingest) error {
+	parsed := make([]Message, 0, len(msgs))
+	for _, m := range msgs {
+		pm, err := Parse(s.root(), topicOf(m.Subject()), m.Data())
+		if err != nil {
+			// Not for the sinks: the filters let only a topic of other
+			// bytes through.
+			s.Log.Warn().Err(err).Str("subject", m.Subject()).Msg("connect: jetstream: a message no sink takes: acknowledged and dropped")
+			m.Ack()
+			continue
+		}
+		// A lost ack makes the message come again: a duplicate, dropped by
+		// its id.
+		pm.Ack, pm.Keep = func() { m.Ack() }, func() { m.InProgress() }
+		parsed = append(parsed, pm)
+	}
+	if err := ingest(ctx, parsed); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %w", errIngest, err)
+	}
+	return nil
+}
+
+func (s *JetStream) sleep(ctx context.Context, attempt int) bool {
+	d := backoff.Backoff{Min: s.BackoffMin, Max: s.BackoffMax}.Delay(attempt, rand.Float64())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
