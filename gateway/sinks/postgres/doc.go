@@ -1,6 +1,6 @@
 // Package postgres writes events into PostgreSQL tables, exactly once per event id.
 //
-// # Tables (schema version 1)
+// # Tables (schema version 2)
 //
 // The sink creates and migrates its schema itself (schema.go), in the
 // configured schema (default public), under an advisory lock so gateways
@@ -12,7 +12,8 @@
 //	         type, gateway, device, boot, seq, time (timestamptz, the device
 //	         clock), time_raw, clock, clock_offset_ms, received (timestamptz,
 //	         the gateway clock), data jsonb, topic, stream and journal_seq
-//	         (where the gateway journaled it), inserted_at
+//	         (where the gateway journaled it), inserted_at, insert_seq
+//	         (below; version 2)
 //	results  (gateway, id) PRIMARY KEY: command results: device, command,
 //	         status, error, time, data jsonb, topic, stream, journal_seq,
 //	         inserted_at
@@ -47,6 +48,19 @@
 // killed between the two inserts the batch again after its restart, and
 // the primary key makes the second insert a no-op. So each event is a row
 // once, whatever is killed when.
+//
+// # Insertion order
+//
+// events.insert_seq numbers the rows in the order the sink inserted them:
+// a batch's rows in the batch's order (the journal's), each batch after the
+// ones before it: each device's rows in insert_seq order are in the order
+// the sink delivered its events in. It is the order of insertion, not of
+// commit: two sinks inserting at once
+// (two gateways, or connect replicas that both deliver) interleave their
+// numbers, and a transaction may commit after one that took later numbers,
+// so a reader polling "insert_seq > last seen" can miss rows. Rows of
+// version 1, inserted before the column existed, have NULL; the migration
+// adds the column without rewriting the table, and makes no index.
 //
 // # Refused rows
 //

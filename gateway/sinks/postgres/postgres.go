@@ -81,9 +81,14 @@ SELECT id, type, gateway, device, boot, seq, time, time_raw, clock, clock_offset
 	topic, stream, journal_seq
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::timestamptz[],
 	$8::text[], $9::text[], $10::int8[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::int8[])
-	AS t(id, type, gateway, device, boot, seq, time, time_raw, clock, clock_offset_ms, received, data, topic,
-	stream, journal_seq)
+	WITH ORDINALITY AS t(id, type, gateway, device, boot, seq, time, time_raw, clock, clock_offset_ms, received, data,
+	topic, stream, journal_seq, n)
+ORDER BY n
 ON CONFLICT (id) DO NOTHING`
+
+// insertEvents' ORDER BY n: the rows are inserted, and take their
+// insert_seq, in the batch's order (the journal's), not in whatever order
+// a plan would produce them (doc.go, "Insertion order").
 
 const insertResults = `INSERT INTO {s}.results (gateway, id, device, command, status, error, time, data, topic,
 	stream, journal_seq)

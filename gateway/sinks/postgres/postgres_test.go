@@ -141,8 +141,8 @@ func TestSchemaAndRows(t *testing.T) {
 	if n := count(t, db, "SELECT count(*) FROM hr.events"); n != 3 {
 		t.Fatalf("%d rows after a redelivery, want 3", n)
 	}
-	if n := count(t, db, "SELECT count(*) FROM hr.officegate_schema"); n != 1 {
-		t.Fatalf("the migration ran %d times", n)
+	if n := count(t, db, "SELECT count(*) FROM hr.officegate_schema"); n != postgres.Version {
+		t.Fatalf("%d migrations recorded, want each of %d once", n, postgres.Version)
 	}
 
 	// A database migrated by a newer gateway is left alone, and said so.
@@ -152,7 +152,7 @@ func TestSchemaAndRows(t *testing.T) {
 	newer := newSink(t, s).(sinks.BatchSink)
 	defer newer.(sinks.Closer).Close()
 	_, err = newer.DeliverBatch(context.Background(), []sinks.Event{ev})
-	if err == nil || errors.Is(err, sinks.ErrPermanent) || !strings.Contains(err.Error(), "version 99, newer than this gateway's 1") {
+	if err == nil || errors.Is(err, sinks.ErrPermanent) || !strings.Contains(err.Error(), fmt.Sprintf("version 99, newer than this gateway's %d", postgres.Version)) {
 		t.Fatalf("newer schema: %v", err)
 	}
 }
@@ -287,5 +287,49 @@ func TestPasswordNeverShown(t *testing.T) {
 		if strings.Contains(m, wrong) || strings.Contains(m, pgtest.Password) {
 			t.Fatalf("a password shown: %s", m)
 		}
+	}
+}
+
+// Rows are numbered (insert_seq) in the order the sink inserted them: a
+// batch's in the batch's order, whatever the order of their ids or seqs,
+// and a later batch's after it; an event inserted again keeps its number.
+func TestInsertOrder(t *testing.T) {
+	c := pgtest.Start(t, nil)
+	db := connect(t, c)
+	sk := newSink(t, settings(t, c, pgtest.Password)).(sinks.BatchSink)
+	defer sk.(sinks.Closer).Close()
+	event := func(n int) sinks.Event {
+		o := sinkstest.Outbound("t1", n)
+		topic, payload, err := o.Message(sinkstest.Topics, envelope.JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sinks.Event{ID: o.Event.ID, Device: "t1", Type: o.Event.Type, Stream: "attendance", Seq: uint64(n + 1), Topic: topic, Payload: payload}
+	}
+	// Neither the ids' order (made in n's order) nor the seqs'.
+	first := []sinks.Event{event(7), event(2), event(9), event(0), event(5)}
+	second := []sinks.Event{event(3), first[1], event(1)}
+	for _, b := range [][]sinks.Event{first, second} {
+		if n, err := sk.DeliverBatch(context.Background(), b); n != len(b) || err != nil {
+			t.Fatalf("deliver: %d, %v", n, err)
+		}
+	}
+	rows, err := db.Query(context.Background(), "SELECT id FROM events ORDER BY insert_seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, ev := range append(first, second[0], second[2]) {
+		want = append(want, ev.ID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("rows by insert_seq:\n%v\nwant the batches' order:\n%v", got, want)
+	}
+	if n := count(t, db, "SELECT count(*) FROM events WHERE insert_seq IS NULL"); n != 0 {
+		t.Fatalf("%d rows without insert_seq", n)
 	}
 }
