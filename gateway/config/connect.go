@@ -43,7 +43,7 @@ type Connect struct {
 // by the replicas.
 type ConnectJetStream struct {
 	URLs          []string // nats:// or tls:// URLs of the cluster's nodes
-	Stream        string   // default "OFFICEGATE" (docs/nats)
+	Stream        string   // default "$MQTT_msgs", the MQTT listener's QoS 1 store (docs/nats)
 	Consumer      string   // default "connect": the same in every replica
 	AckWait       time.Duration
 	MaxAckPending int
@@ -71,7 +71,7 @@ const (
 	DefaultConnectSocket = "/run/officegate-connect/admin.sock"
 	DefaultConnectListen = "127.0.0.1:9465"
 	DefaultDedupWindow   = 8 * 24 * time.Hour
-	DefaultStream        = "OFFICEGATE"
+	DefaultStream        = "$MQTT_msgs"
 	DefaultConsumer      = "connect"
 )
 

@@ -32,7 +32,7 @@ host = "db"
 	case c.StateDir != "/etc/officegate/state" || c.DedupWindow != DefaultDedupWindow || c.TopicRoot != "officegate" ||
 		c.Socket != DefaultConnectSocket || c.HTTP.Listen != DefaultConnectListen:
 		t.Errorf("connect defaults: %+v", c)
-	case js == nil || strings.Join(js.URLs, " ") != "nats://n1:4222 nats://n2:4333" || js.Stream != "OFFICEGATE" ||
+	case js == nil || strings.Join(js.URLs, " ") != "nats://n1:4222 nats://n2:4333" || js.Stream != "$MQTT_msgs" ||
 		js.Consumer != "connect" || js.AckWait != 30*time.Second || js.MaxAckPending != 4096 || js.Batch != 256:
 		t.Errorf("jetstream: %+v", js)
 	case c.Journal.MaxBytes != 4<<30 || len(c.Sinks) != 1 || c.Sinks[0].Settings["host"] != "db":

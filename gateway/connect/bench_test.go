@@ -19,9 +19,10 @@ import (
 )
 
 // BenchmarkConnectPostgres measures one connect replica's events/s from
-// the OFFICEGATE stream on the 3-node cluster into PostgreSQL (fsync on,
-// as in production): b.N events of 64 devices are stored in the stream
-// first, then connect takes them all. Run with a fixed count:
+// $MQTT_msgs on the 3-node cluster into PostgreSQL (fsync on, as in
+// production): b.N events of 64 devices are stored in the stream first
+// (published natively under its subjects, as the MQTT listener stores
+// them), then connect takes them all. Run with a fixed count:
 //
 //	go test -run '^$' -bench BenchmarkConnectPostgres -benchtime 20000x ./gateway/connect
 func BenchmarkConnectPostgres(b *testing.B) {
@@ -38,7 +39,7 @@ func BenchmarkConnectPostgres(b *testing.B) {
 	const devices = 64
 	for i := range b.N {
 		topic, payload := event("gw-1", fmt.Sprintf("d%d", i%devices), 1, uint64(i/devices+1))
-		if _, err := js.PublishAsync(subject(topic), payload); err != nil {
+		if _, err := js.PublishAsync(connect.MQTTSubjectPrefix+subject(topic), payload); err != nil {
 			b.Fatal(err)
 		}
 		if i%4096 == 4095 {

@@ -97,6 +97,25 @@
 //
 // # JetStream
 //
+// The stream read is $MQTT_msgs (MQTTStream), not a stream of the
+// contract's own subjects: nats-server's MQTT listener stores each QoS 1
+// message there, under "$MQTT.msgs." + its subject, and sends the
+// publisher's PUBACK only once that store succeeded (nats-server v2.10.24,
+// server/mqtt.go, mqttProcessPub and mqttInitiateMsgDelivery); a stream
+// capturing the subjects (OFFICEGATE) takes the same message from a plain
+// NATS publish made before that store, not tied to the PUBACK, and missed
+// PUBACKed messages when its leader's node was killed (docs/nats/README.md).
+// The server creates $MQTT_msgs with interest retention: a message stays
+// until every consumer interested in it acknowledged it, so connect's
+// durable consumer keeps every PUBACKed message of the contract until
+// connect acknowledges it, and nothing published before the consumer
+// exists is kept for it: create it with the cluster
+// (docs/nats/connect-consumer.json, the consumer ConsumerConfig makes).
+// connect creates it if it is missing, and binds to it if it exists. A
+// message's data is the published payload byte for byte (the listener's
+// Nmqtt-Pub header, the QoS, is a NATS header). JetStream.Stream names
+// another stream, for NATS-native publishers that accept the gap.
+//
 // One durable pull consumer (Consumer) on the stream, with explicit acks,
 // filtered to the sinks' subjects (JetStream.Filters), shared by every
 // replica: each fetch hands a batch to one replica, and a replica that

@@ -36,6 +36,7 @@ const childEnv = "OFFICEGATE_CONNECT_TEST_CHILD"
 type spec struct {
 	State    string            `json:"state"`
 	NATS     []string          `json:"nats"`
+	Stream   string            `json:"stream"` // "": connect's default, $MQTT_msgs
 	Consumer string            `json:"consumer"`
 	AckWait  time.Duration     `json:"ack_wait"`
 	PG       map[string]string `json:"pg"`   // postgres sink settings; nil: none
@@ -80,7 +81,7 @@ func (sp spec) options(log zerolog.Logger) connect.Options {
 	}
 	o := connect.Options{
 		StateDir: sp.State, Sinks: sks, KeepEvery: sp.AckWait / 3, Log: log, Socket: sp.Socket, SocketGID: -1, HTTP: sp.HTTP,
-		Source: &connect.JetStream{URLs: sp.NATS, Stream: "OFFICEGATE", Consumer: sp.Consumer, AckWait: sp.AckWait,
+		Source: &connect.JetStream{URLs: sp.NATS, Stream: sp.Stream, Consumer: sp.Consumer, AckWait: sp.AckWait,
 			Batch: 64, Log: log, BackoffMax: time.Second},
 	}
 	if sp.MQTT != nil {
@@ -108,19 +109,18 @@ func kill(cmd *exec.Cmd) {
 	cmd.Wait()
 }
 
-// backbone starts a 3-node cluster with the stream docs/nats recommends.
+// backbone starts a 3-node cluster set up as docs/nats says: connect's
+// consumer of $MQTT_msgs from connect-consumer.json (the stream exists
+// once an MQTT client connected: natstest.Start's probes did), and the
+// OFFICEGATE stream from officegate-stream.json.
 func backbone(t testing.TB) *natstest.Cluster {
 	t.Helper()
 	c := natstest.Start(t)
-	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "nats", "officegate-stream.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cfg jetstream.StreamConfig
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	readDoc(t, "officegate-stream.json", &cfg)
 	cfg.MaxBytes = 512 << 20 // the harness's nodes hold 1 GB each; the week's bytes are production's
+	var cons jetstream.ConsumerConfig
+	readDoc(t, "connect-consumer.json", &cons)
 	nc, err := nats.Connect(c.Nodes[0].NATSURL)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,22 @@ func backbone(t testing.TB) *natstest.Cluster {
 	if _, err := js.CreateStream(ctx, cfg); err != nil {
 		t.Fatalf("create stream: %v", err)
 	}
+	if _, err := js.CreateConsumer(ctx, connect.MQTTStream, cons); err != nil {
+		t.Fatalf("create the consumer of connect-consumer.json: %v", err)
+	}
 	return c
+}
+
+// readDoc reads a JSON file of docs/nats into v.
+func readDoc(t testing.TB, name string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "nats", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
 }
 
 // event is a punch as a gateway publishes it.

@@ -21,10 +21,15 @@ import (
 // JetStream takes the contract's messages from a JetStream stream through a
 // durable pull consumer shared by every replica (doc.go, "JetStream").
 type JetStream struct {
-	URLs     []string // nats://host:port of the cluster's nodes
-	Stream   string   // the stream capturing the contract (docs/nats: OFFICEGATE)
-	Consumer string   // the durable consumer's name, the same in every replica
-	Root     string   // the contract's topic root; default "officegate"
+	URLs []string // nats://host:port of the cluster's nodes
+	// Stream is the stream read; default MQTTStream, the MQTT listener's
+	// own store of QoS 1 messages, which keeps every message the gateways
+	// were PUBACKed for until the consumer acknowledges it (doc.go,
+	// "JetStream"). Another stream (OFFICEGATE, for NATS-native
+	// publishers) holds the contract's subjects as they are.
+	Stream   string
+	Consumer string // the durable consumer's name, the same in every replica
+	Root     string // the contract's topic root; default "officegate"
 	// AckWait is how long the cluster waits for a message's ack before it
 	// gives it to another replica; default DefaultAckWait.
 	AckWait time.Duration
@@ -49,6 +54,33 @@ const (
 	DefaultBatch         = 256
 )
 
+// MQTTStream is the stream nats-server's MQTT listener stores every QoS 1
+// message in before it sends the publisher's PUBACK, under
+// MQTTSubjectPrefix + the message's subject (nats-server v2.10.24,
+// server/mqtt.go: mqttStreamName, mqttStreamSubjectPrefix,
+// mqttInitiateMsgDelivery). The server creates it (interest retention, file
+// storage, mqtt.stream_replicas replicas) when the first MQTT client of the
+// account connects.
+const (
+	MQTTStream        = "$MQTT_msgs"
+	MQTTSubjectPrefix = "$MQTT.msgs."
+)
+
+// prefix is what the stream puts before a message's subject.
+func (s *JetStream) prefix() string {
+	if s.stream() == MQTTStream {
+		return MQTTSubjectPrefix
+	}
+	return ""
+}
+
+func (s *JetStream) stream() string {
+	if s.Stream == "" {
+		return MQTTStream
+	}
+	return s.Stream
+}
+
 // subjectOf turns an MQTT topic filter's levels into a NATS subject's
 // tokens: '/' separates, and a '.' in a level is "//" (nats-server's MQTT
 // mapping, docs/nats/README.md).
@@ -72,7 +104,7 @@ func topicOf(subject string) string {
 // Filters are the subjects of the messages the sinks take: device events,
 // device results, gateway results.
 func (s *JetStream) Filters() []string {
-	r := subjectOf(s.root())
+	r := s.prefix() + subjectOf(s.root())
 	return []string{r + ".*.devices.*.events.*", r + ".*.devices.*.results", r + ".*.results"}
 }
 
@@ -105,8 +137,8 @@ func (s *JetStream) defaults() {
 // Run implements Source.
 func (s *JetStream) Run(ctx context.Context, ingest Ingest) error {
 	s.defaults()
-	if len(s.URLs) == 0 || s.Stream == "" || s.Consumer == "" {
-		return errors.New("connect: jetstream: urls, stream and consumer are required")
+	if len(s.URLs) == 0 || s.Consumer == "" {
+		return errors.New("connect: jetstream: urls and consumer are required")
 	}
 	opts := []nats.Option{nats.Name(s.Name), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(time.Second), nats.ReconnectJitter(500*time.Millisecond, time.Second)}
@@ -134,12 +166,12 @@ func (s *JetStream) Run(ctx context.Context, ingest Ingest) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		s.Log.Warn().Err(err).Str("stream", s.Stream).Str("consumer", s.Consumer).Msg("connect: jetstream: no consumer yet; retrying")
+		s.Log.Warn().Err(err).Str("stream", s.stream()).Str("consumer", s.Consumer).Msg("connect: jetstream: no consumer yet; retrying")
 		if !s.sleep(ctx, attempt) {
 			return nil
 		}
 	}
-	s.Log.Info().Str("stream", s.Stream).Str("consumer", s.Consumer).Strs("filters", s.Filters()).Msg("connect: jetstream: consuming")
+	s.Log.Info().Str("stream", s.stream()).Str("consumer", s.Consumer).Strs("filters", s.Filters()).Msg("connect: jetstream: consuming")
 	if err := s.settle(ctx, cons, ingest); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -176,11 +208,14 @@ var errIngest = errors.New("connect: ingest")
 func (s *JetStream) consumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return js.CreateOrUpdateConsumer(cctx, s.Stream, s.ConsumerConfig())
+	return js.CreateOrUpdateConsumer(cctx, s.stream(), s.ConsumerConfig())
 }
 
 // ConsumerConfig is the durable consumer every replica creates or binds
-// to (the same in each, so none changes it under the others).
+// to (the same in each, so none changes it under the others). On
+// MQTTStream it is the interest that keeps the messages: one published
+// while it does not exist is not kept for it (docs/nats/connect-consumer.json
+// creates it with the cluster).
 func (s *JetStream) ConsumerConfig() jetstream.ConsumerConfig {
 	s.defaults()
 	return jetstream.ConsumerConfig{
@@ -279,7 +314,14 @@ func keepAll(msgs []jetstream.Msg) {
 func (s *JetStream) take(ctx context.Context, msgs []jetstream.Msg, ingest Ingest) error {
 	parsed := make([]Message, 0, len(msgs))
 	for _, m := range msgs {
-		pm, err := Parse(s.root(), topicOf(m.Subject()), m.Data())
+		subject, ok := strings.CutPrefix(m.Subject(), s.prefix())
+		var pm Message
+		var err error
+		if ok {
+			pm, err = Parse(s.root(), topicOf(subject), m.Data())
+		} else {
+			err = fmt.Errorf("subject without the stream's prefix %q", s.prefix())
+		}
 		if err != nil {
 			// Not for the sinks: the filters let only a topic of other
 			// bytes through.

@@ -3,6 +3,7 @@ package connect_test
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -135,8 +136,8 @@ func TestRestartTakesHeldMessagesFirst(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	src := &connect.JetStream{Stream: "OFFICEGATE", Consumer: sp.Consumer, AckWait: sp.AckWait}
-	cons, err := js.CreateOrUpdateConsumer(ctx, "OFFICEGATE", src.ConsumerConfig())
+	src := &connect.JetStream{Consumer: sp.Consumer, AckWait: sp.AckWait}
+	cons, err := js.CreateOrUpdateConsumer(ctx, connect.MQTTStream, src.ConsumerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,4 +165,17 @@ func TestRestartTakesHeldMessagesFirst(t *testing.T) {
 		t.Errorf("%d events, want 160", len(ids))
 	}
 	checkComplete(t, "file sink", seqs, devs, 80)
+}
+
+// TestDocsConsumerIsConnects: the consumer docs/nats/connect-consumer.json
+// creates at the cluster's set-up is the one connect creates with its
+// defaults, so connect binds to it unchanged (the cluster tests create it
+// from the file: backbone).
+func TestDocsConsumerIsConnects(t *testing.T) {
+	var doc jetstream.ConsumerConfig
+	readDoc(t, "connect-consumer.json", &doc)
+	want := (&connect.JetStream{Consumer: "connect"}).ConsumerConfig()
+	if !reflect.DeepEqual(doc, want) {
+		t.Errorf("docs/nats/connect-consumer.json is\n%+v\nconnect creates\n%+v", doc, want)
+	}
 }

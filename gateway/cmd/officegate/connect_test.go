@@ -65,6 +65,7 @@ socket = %q
 
 [connect.jetstream]
 urls = [%q, %q]
+stream = "OFFICEGATE"
 ack_wait = "5s"
 
 [http]
