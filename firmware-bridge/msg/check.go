@@ -51,10 +51,58 @@ func checkHash(what string, h []byte, optional bool) error {
 // MaxDataDepth levels of maps and arrays, and only plain CBOR values (the
 // decoder has already refused tags, indefinite lengths and duplicate keys).
 func checkData(what string, m map[string]any) error {
-	if m == nil {
+	if m == nil || dataOK(m, 1) {
 		return nil
 	}
 	return checkValue(what, m, 1)
+}
+
+// dataOK is checkValue's verdict without its words: it builds no path, so
+// the data of every event is checked without allocating; checkValue then
+// words the error of data it refuses.
+func dataOK(v any, depth int) bool {
+	switch v := v.(type) {
+	case nil, bool, string, []byte, uint64, int64, float32:
+		return true
+	case int, int8, int16, int32, uint, uint8, uint16, uint32:
+		return true
+	case float64:
+		return !math.IsNaN(v) && !math.IsInf(v, 0)
+	case map[string]any:
+		if depth > MaxDataDepth || len(v) > MaxMapPairs {
+			return false
+		}
+		for k, e := range v {
+			if !textOK(k, 1, MaxNameLen*2) || !dataOK(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		if depth > MaxDataDepth || len(v) > MaxArrayElements {
+			return false
+		}
+		for _, e := range v {
+			if !dataOK(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// textOK is checkText's verdict.
+func textOK(s string, min, max int) bool {
+	if len(s) < min || len(s) > max || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func checkValue(path string, v any, depth int) error {

@@ -102,6 +102,12 @@ func Unmarshal(t frame.Type, body []byte) (Message, error) {
 	if m == nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownType, t)
 	}
+	if t == frame.TypeEvent && len(body) > 0 {
+		if e, ok := decodeEvent(body); ok {
+			m = e
+			body = nil // decoded
+		}
+	}
 	// ACK's body is ignored, so a future version may put something there.
 	if len(body) > 0 && t != frame.TypeAck {
 		if err := decMode.Unmarshal(body, m); err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/officegate/officegate/firmware-bridge/frame"
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
 	"github.com/officegate/officegate/gateway/journal"
@@ -102,4 +104,62 @@ func BenchmarkBuildPunch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLinkToJournal is the gateway's per-event work from a received
+// EVENT frame's body to the journal entries handed to the append: the body
+// decoded (msg.Unmarshal, as link.Gateway.deliver does), the link record,
+// linkdev's events and the envelope builder with the terminal's punch
+// mapping. The body is the e2e bench's (gateway/cmd/bench e2e_devices.go):
+// user, verify, state and the emit time.
+//
+//	go test ./gateway/intake -run '^$' -bench LinkToJournal -benchmem -count 6
+func BenchmarkLinkToJournal(b *testing.B) {
+	dir := b.TempDir()
+	j, err := journal.Open(filepath.Join(dir, "journal"), &journal.Options{Streams: JournalStreams(), SyncWindow: time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	in, err := New(j, dir, Options{Gateway: "gw-1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	body, err := msg.Marshal(&msg.Event{ID: msg.EventID{Boot: 1, Seq: 1}, Kind: "punch", Time: uint64(now.UnixMilli()), Clock: msg.ClockSet,
+		Data: map[string]any{"user": "10042", "verify": "card", "state": uint64(0), "t_us": uint64(now.UnixMicro())}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		m, err := msg.Unmarshal(frame.TypeEvent, body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec := link.Record{Kind: link.RecordEvent, HardwareID: "EMU-term-00", DeviceKind: msg.KindAttendance, DeviceID: "term-00",
+			Received: now, Event: m.(*msg.Event), Clock: link.ClockInfo{State: link.ClockSynced}}
+		if _, err := in.event(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu0)
+}
+
+// cpuTime is the process's CPU time (user + system). On a machine other
+// work keeps busy, wall time per operation measures the machine; the CPU
+// time the benchmark's process spent per operation (reportCPU's cpu-ns/op)
+// moves much less.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per operation since cpu0.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
