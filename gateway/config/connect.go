@@ -51,7 +51,22 @@ type ConnectJetStream struct {
 	User          string
 	PasswordFile  string
 	CAFile        string // for tls:// URLs; default the system roots
+	// Replicas is how the replicas of the consumer work together:
+	// ReplicasStandby (one fetches, the lease's holder; each device's
+	// order kept) or ReplicasShared (every one fetches).
+	Replicas string
+	LeaseTTL time.Duration // how long a dead holder's lease outlives it
 }
+
+// The values of connect.jetstream.replicas (CONFIG.md).
+const (
+	ReplicasStandby = "standby"
+	ReplicasShared  = "shared"
+)
+
+// DefaultLeaseTTL is connect.jetstream.lease_ttl's default: a dead active
+// replica's lease expires after it, and a standby takes over.
+const DefaultLeaseTTL = 10 * time.Second
 
 // ConnectMQTT is [connect.mqtt]: a persistent session at QoS 1, shared by
 // the replicas through $share/<ShareGroup>/ where the broker supports it.
@@ -103,6 +118,8 @@ type fileJetStream struct {
 	User          *string  `toml:"user"`
 	PasswordFile  *string  `toml:"password_file"`
 	CAFile        *string  `toml:"ca_file"`
+	Replicas      *string  `toml:"replicas"`
+	LeaseTTL      any      `toml:"lease_ttl"`
 }
 
 type fileConnMQTT struct {
@@ -218,7 +235,7 @@ var natsSchemes = map[string]string{"nats": "4222", "tls": "4222"}
 
 func (v *validator) connectJetStream(f *fileJetStream) *ConnectJetStream {
 	js := &ConnectJetStream{Stream: DefaultStream, Consumer: DefaultConsumer,
-		AckWait: 30 * time.Second, MaxAckPending: 4096, Batch: 256}
+		AckWait: 30 * time.Second, MaxAckPending: 4096, Batch: 256, Replicas: ReplicasStandby, LeaseTTL: DefaultLeaseTTL}
 	js.URLs = v.serverURLs("connect.jetstream.urls", f.URLs, natsSchemes, "nats://nats-1.example.com:4222")
 	if f.Stream != nil {
 		// A stream's name: no spaces, '.', '*', '>' or path separators.
@@ -254,6 +271,21 @@ func (v *validator) connectJetStream(f *fileJetStream) *ConnectJetStream {
 		}
 	}
 	js.Batch = min(js.Batch, js.MaxAckPending)
+	if f.Replicas != nil {
+		switch *f.Replicas {
+		case ReplicasStandby, ReplicasShared:
+			js.Replicas = *f.Replicas
+		default:
+			v.p.at("connect.jetstream.replicas", *f.Replicas, "want %q (one replica fetches, each device's order kept) or %q (every replica fetches)",
+				ReplicasStandby, ReplicasShared)
+		}
+	}
+	// Above a cluster's leader election (a few seconds) so that one does
+	// not move the lease; the pause before a standby takes over.
+	v.duration("connect.jetstream.lease_ttl", f.LeaseTTL, &js.LeaseTTL, time.Second, 10*time.Minute)
+	if f.LeaseTTL != nil && js.Replicas == ReplicasShared {
+		v.p.warn("connect.jetstream.lease_ttl", f.LeaseTTL, "ignored: replicas = %q takes no lease", ReplicasShared)
+	}
 	v.sameTLS("connect.jetstream.urls", js.URLs, "tls")
 	js.User = v.text("connect.jetstream.user", f.User, 256)
 	js.PasswordFile = v.path("connect.jetstream.password_file", f.PasswordFile)

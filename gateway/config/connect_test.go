@@ -33,7 +33,8 @@ host = "db"
 		c.Socket != DefaultConnectSocket || c.HTTP.Listen != DefaultConnectListen:
 		t.Errorf("connect defaults: %+v", c)
 	case js == nil || strings.Join(js.URLs, " ") != "nats://n1:4222 nats://n2:4333" || js.Stream != "$MQTT_msgs" ||
-		js.Consumer != "connect" || js.AckWait != 30*time.Second || js.MaxAckPending != 4096 || js.Batch != 256:
+		js.Consumer != "connect" || js.AckWait != 30*time.Second || js.MaxAckPending != 4096 || js.Batch != 256 ||
+		js.Replicas != ReplicasStandby || js.LeaseTTL != DefaultLeaseTTL:
 		t.Errorf("jetstream: %+v", js)
 	case c.Journal.MaxBytes != 4<<30 || len(c.Sinks) != 1 || c.Sinks[0].Settings["host"] != "db":
 		t.Errorf("journal, sinks: %+v %+v", c.Journal, c.Sinks)
@@ -51,11 +52,30 @@ func TestParseConnectErrors(t *testing.T) {
 		{"[journal]\ndir = \"/x\"\n[connect.jetstream]\nurls = [\"nats://x\"]\n[[sinks]]\nname=\"a\"\nkind=\"file\"\n", `:2: journal.dir = "/x": connect keeps its journal in connect.state_dir`},
 		{"[connect]\ntopic_root = \"a/#\"\n[connect.jetstream]\nurls = [\"nats://x\"]\n[[sinks]]\nname=\"a\"\nkind=\"file\"\n", `:2: connect.topic_root`},
 		{"[connect.mqtt]\nurls = [\"ssl://x\", \"tcp://y\"]\nclient_id = \"c\"\n[[sinks]]\nname=\"a\"\nkind=\"file\"\n", `TLS and plain URLs mixed`},
+		{"[connect.jetstream]\nurls = [\"nats://x\"]\nreplicas = \"all\"\n[[sinks]]\nname=\"a\"\nkind=\"file\"\n", `:3: connect.jetstream.replicas = "all": want "standby"`},
+		{"[connect.jetstream]\nurls = [\"nats://x\"]\nlease_ttl = \"500ms\"\n[[sinks]]\nname=\"a\"\nkind=\"file\"\n", `:3: connect.jetstream.lease_ttl = "500ms": must be 1s..10m0s`},
 		{"[connect]\nbogus = 1\n[connect.jetstream]\nurls = [\"nats://x\"]\n[[sinks]]\nname=\"a\"\nkind=\"file\"\n", `connect.bogus`},
 	} {
 		_, err := ParseConnect("c.toml", []byte(tc.doc))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want it to contain %q", tc.doc, err, tc.want)
 		}
+	}
+}
+
+func TestParseConnectReplicas(t *testing.T) {
+	c, err := ParseConnect("c.toml", []byte("[connect.jetstream]\nurls = [\"nats://x\"]\nreplicas = \"standby\"\nlease_ttl = \"30s\"\n[[sinks]]\nname=\"a\"\nkind=\"file\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := c.JetStream; js.Replicas != ReplicasStandby || js.LeaseTTL != 30*time.Second || len(c.Warnings) != 0 {
+		t.Errorf("standby: %+v, warnings %v", js, c.Warnings)
+	}
+	c, err = ParseConnect("c.toml", []byte("[connect.jetstream]\nurls = [\"nats://x\"]\nreplicas = \"shared\"\nlease_ttl = \"30s\"\n[[sinks]]\nname=\"a\"\nkind=\"file\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := c.JetStream; js.Replicas != ReplicasShared || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0].String(), "lease_ttl") {
+		t.Errorf("shared with a lease_ttl: %+v, warnings %v", js, c.Warnings)
 	}
 }

@@ -42,6 +42,13 @@ type Source interface {
 	Run(ctx context.Context, ingest Ingest) error
 }
 
+// roleReporter is a source whose replicas elect the one that takes
+// messages (JetStream's lease): it reports this replica's role to the
+// metrics. Any other source is active while it runs.
+type roleReporter interface {
+	reportRole(active func(bool), takeover func())
+}
+
 // Ingest journals a batch of messages. Connect calls each message's Ack
 // once every sink reading its stream has passed it (doc.go,
 // "Acknowledgement"), and its Keep while it waits for that; Ingest
@@ -253,6 +260,11 @@ func Run(ctx context.Context, o Options) error {
 		defer wg.Done()
 		c.settle(ctx, o.KeepEvery)
 	}()
+	if r, ok := o.Source.(roleReporter); ok {
+		r.reportRole(c.cm.Active, c.cm.Takeover)
+	} else {
+		c.cm.Active(true)
+	}
 	goFail(func(ctx context.Context) error { return o.Source.Run(ctx, c.ingest) })
 	c.log.Info().Int("sinks", len(o.Sinks)).Int("dedup_keys", c.dedup.Len()).Msg("officegate connect running")
 	if o.Ready != nil {

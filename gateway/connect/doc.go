@@ -73,27 +73,64 @@
 // not acknowledged in time (its replica died, or was slower than AckWait)
 // again after later ones. Connect journals in the order it takes messages,
 // and the sinks deliver each stream in journal order, so the order a sink
-// sees is the order connect took them in. Three rules keep that the
+// sees is the order connect took them in. Four rules keep that the
 // device's order:
 //
+//   - one replica fetches at a time (JetStream.Shared false, the default):
+//     the holder of a lease, below; the others stand by;
 //   - a replica takes a fetched batch whole and in stream order;
-//   - at start, if the consumer has messages handed out and not
-//     acknowledged (this replica's before it was killed), it gathers what it
-//     fetches without journaling it until every pending message is in its
-//     hands (or two AckWaits have passed), then takes it all sorted by
-//     stream sequence;
+//   - at start, and when a replica takes the lease over, if the consumer
+//     has messages handed out and not acknowledged (this replica's before
+//     it was killed, or the previous holder's), it gathers what it fetches
+//     without journaling it until every pending message past the ack floor
+//     is in its hands (or two AckWaits have passed), then takes it all
+//     sorted by stream sequence;
 //   - an event journaled after a later event of its device (by boot, then
 //     seq) is counted (officegate_connect_reordered_total) and logged: it is
 //     delivered, never dropped.
 //
-// With several replicas sharing the consumer, two replicas can hold events
+// The lease (lease.go) is a key of the JetStream key-value bucket
+// LeaseBucket, one per stream and consumer, created by connect when
+// missing with the stream's replicas and a max age of the lease's TTL
+// (JetStream.LeaseTTL, default 10 s; the bucket's max age rules once it
+// exists). A replica creates the key (Create: it fails while the key
+// exists) and is then the holder: it rewrites the key every TTL/4 with a
+// revision-checked Update, and counts on the lease for 5/8 of the TTL
+// after the start of its last successful write. It fetches only while
+// the lease surely outlasts the fetch's wait (at most TTL/8): a fetch has
+// ended at the cluster a quarter of the TTL before the key can expire
+// there. An Update that finds another revision (the key expired, or
+// another replica created it) ends the lease at once; a holder that
+// cannot write (a leader election) stops fetching when its 5/8 run out
+// and goes on when a write succeeds at its revision. A holder that is no
+// longer sure of the lease acknowledges nothing and keeps nothing with the
+// backbone, and gives back (Nak) what it fetched and has not journaled:
+// everything it has not acknowledged comes back to the next holder, whose
+// gathering at takeover takes it first, in stream order. The standbys try
+// to create the key every TTL/4, and at once when a holder releases it (a
+// clean stop deletes it; a watch on the key sees that); a dead holder's
+// key expires TTL after its last write. So a standby takes over within
+// about 1.25 TTL of the holder's death, and the dead holder's messages
+// come back to it AckWait after the holder last kept them.
+//
+// Why the order holds across a takeover: the new holder's first records
+// are the lowest messages not acknowledged; every lower message was
+// acknowledged, so delivered by every sink of the replica that held it.
+// A replica that lost the lease (or comes back with records in its
+// journal) may still deliver records another replica delivers too, but
+// each replica delivers a device's records in its order: a destination
+// that keeps an event's first delivery (PostgreSQL's primary key, a
+// webhook receiver deduplicating by Idempotency-Key) has each device's
+// events in order. A destination without a key (the file sink) can get
+// such a record twice, the second one late.
+//
+// With JetStream.Shared (connect.jetstream.replicas = "shared"), every
+// replica fetches: they share the load, and two replicas can hold events
 // of the same device at once and their sinks deliver them concurrently: a
 // device's records then reach a destination in the order of the replicas'
 // commits, not the device's. Every record carries its device's boot and
 // seq (PostgreSQL's events.boot and events.seq) and its time; order by
-// those. A destination that needs delivery in device order runs one
-// replica (a second one started only when the first is gone: its
-// unacknowledged messages come back to the new one after AckWait).
+// those.
 //
 // # JetStream
 //
@@ -117,9 +154,10 @@
 // another stream, for NATS-native publishers that accept the gap.
 //
 // One durable pull consumer (Consumer) on the stream, with explicit acks,
-// filtered to the sinks' subjects (JetStream.Filters), shared by every
-// replica: each fetch hands a batch to one replica, and a replica that
-// dies leaves its unacknowledged messages to be handed to the others after
+// filtered to the sinks' subjects (JetStream.Filters), the same for every
+// replica: the lease's holder fetches from it (or, shared, each fetch
+// hands a batch to one replica), and a replica that dies leaves its
+// unacknowledged messages to be handed to the next fetcher after
 // AckWait (default 30 s: far above a batch's journaling time, a few ms,
 // and short enough that a dead replica's share is taken over quickly).
 // MaxAckPending (default 4096) bounds what the replicas hold unacknowledged

@@ -46,6 +46,10 @@ type spec struct {
 	Share    string            `json:"share"`
 	Socket   string            `json:"socket"`
 	HTTP     string            `json:"http"`
+	Webhook  string            `json:"webhook"` // webhook sink URL; "": none
+	Shared   bool              `json:"shared"`  // replicas = "shared": every replica fetches
+	LeaseTTL time.Duration     `json:"lease_ttl"`
+	Replica  string            `json:"replica"` // its name in the lease
 }
 
 func TestMain(m *testing.M) {
@@ -79,10 +83,16 @@ func (sp spec) options(log zerolog.Logger) connect.Options {
 	if sp.File != "" {
 		sks = append(sks, connect.Sink{Name: "file", Kind: "file", Settings: sinks.Settings{"path": sp.File}})
 	}
+	if sp.Webhook != "" {
+		sks = append(sks, connect.Sink{Name: "hook", Kind: "webhook", Settings: sinks.Settings{"url": sp.Webhook, "batch": "50"}})
+	}
+	if sp.LeaseTTL == 0 {
+		sp.LeaseTTL = 2 * time.Second // a killed replica's lease expires quickly
+	}
 	o := connect.Options{
 		StateDir: sp.State, Sinks: sks, KeepEvery: sp.AckWait / 3, Log: log, Socket: sp.Socket, SocketGID: -1, HTTP: sp.HTTP,
 		Source: &connect.JetStream{URLs: sp.NATS, Stream: sp.Stream, Consumer: sp.Consumer, AckWait: sp.AckWait,
-			Batch: 64, Log: log, BackoffMax: time.Second},
+			Batch: 64, Log: log, BackoffMax: time.Second, Shared: sp.Shared, LeaseTTL: sp.LeaseTTL, Replica: sp.Replica},
 	}
 	if sp.MQTT != nil {
 		o.Source = &connect.MQTT{URLs: sp.MQTT, ClientID: sp.ClientID, ShareGroup: sp.Share, Batch: 64, Log: log, BackoffMax: time.Second}

@@ -45,6 +45,17 @@ type JetStream struct {
 	// BackoffMin and BackoffMax space the retries after a failed fetch or a
 	// cluster that cannot be reached; default 250 ms and 10 s.
 	BackoffMin, BackoffMax time.Duration
+	// Shared makes every replica fetch (load shared, no device order across
+	// replicas); by default one replica, the lease's holder, fetches and
+	// the others stand by (doc.go, "Order").
+	Shared bool
+	// LeaseTTL is how long a dead holder's lease outlives it; default
+	// DefaultLeaseTTL. The lease bucket's max age, once created, rules.
+	LeaseTTL time.Duration
+	Replica  string // this replica's name in the lease; default host/pid
+
+	active   func(bool) // connect's metrics (reportRole)
+	takeover func()
 }
 
 // Defaults of the JetStream source (doc.go, "JetStream" explains them).
@@ -132,6 +143,12 @@ func (s *JetStream) defaults() {
 	if s.BackoffMax <= 0 {
 		s.BackoffMax = 10 * time.Second
 	}
+	if s.LeaseTTL <= 0 {
+		s.LeaseTTL = DefaultLeaseTTL
+	}
+	if s.Replica == "" {
+		s.Replica = defaultReplica()
+	}
 }
 
 // Run implements Source.
@@ -172,23 +189,33 @@ func (s *JetStream) Run(ctx context.Context, ingest Ingest) error {
 		}
 	}
 	s.Log.Info().Str("stream", s.stream()).Str("consumer", s.Consumer).Strs("filters", s.Filters()).Msg("connect: jetstream: consuming")
-	if err := s.settle(ctx, cons, ingest); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
+	if !s.Shared {
+		return s.standby(ctx, js, cons, ingest)
 	}
+	s.role(true, false)
+	err = s.settle(ctx, cons, ingest, nil)
+	if err == nil {
+		err = s.loop(ctx, cons, ingest, nil)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// loop fetches and takes batches while g holds (nil: until ctx ends).
+func (s *JetStream) loop(ctx context.Context, cons jetstream.Consumer, ingest Ingest, g *grant) error {
 	for attempt := 0; ctx.Err() == nil; {
-		msgs, err := s.fetch(ctx, cons)
+		msgs, err := s.fetch(ctx, cons, g)
 		if err == nil && len(msgs) > 0 {
-			err = s.take(ctx, msgs, ingest)
+			err = s.take(ctx, msgs, ingest, g)
 		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err == nil:
 			attempt = 0
-		case errors.Is(err, errIngest):
+		case errors.Is(err, errIngest), errors.Is(err, errLeaseLost):
 			return err
 		default:
 			s.Log.Warn().Err(err).Msg("connect: jetstream: fetch failed; retrying")
@@ -229,9 +256,18 @@ func (s *JetStream) ConsumerConfig() jetstream.ConsumerConfig {
 	}
 }
 
-// fetch waits up to a few seconds for a batch.
-func (s *JetStream) fetch(ctx context.Context, cons jetstream.Consumer) ([]jetstream.Msg, error) {
+// fetch waits up to a few seconds for a batch; with a lease, only while
+// the lease surely outlasts the wait, and it keeps nothing fetched once the
+// lease is not surely this replica's: it gives it back (Nak) to the next
+// holder, whose settle takes it in order (doc.go, "Order").
+func (s *JetStream) fetch(ctx context.Context, cons jetstream.Consumer, g *grant) ([]jetstream.Msg, error) {
 	wait := min(5*time.Second, s.AckWait/2)
+	if g != nil {
+		wait = min(wait, g.l.fetchWait())
+	}
+	if !g.room(wait) {
+		return nil, errLeaseLost
+	}
 	b, err := cons.Fetch(s.Batch, jetstream.FetchMaxWait(wait))
 	if err != nil {
 		return nil, err
@@ -243,15 +279,22 @@ func (s *JetStream) fetch(ctx context.Context, cons jetstream.Consumer) ([]jetst
 	if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(out) == 0 {
 		return nil, err
 	}
+	if !g.ok() {
+		for _, m := range out {
+			m.Nak()
+		}
+		return nil, errLeaseLost
+	}
 	return out, ctx.Err()
 }
 
-// settle runs at start: messages a previous run of this replica (killed)
-// had fetched and not acknowledged are redelivered only after AckWait,
-// after later ones; until every message still pending is in this
+// settle runs at start, and when this replica takes the lease over:
+// messages a previous run of this replica (killed), or the previous
+// holder, had fetched and not acknowledged are redelivered only after
+// AckWait, after later ones; until every message still pending is in this
 // replica's hands, it gathers what it fetches without journaling it, then
 // takes it all in the stream's order (doc.go, "Order").
-func (s *JetStream) settle(ctx context.Context, cons jetstream.Consumer, ingest Ingest) error {
+func (s *JetStream) settle(ctx context.Context, cons jetstream.Consumer, ingest Ingest, g *grant) error {
 	info, err := cons.Info(ctx)
 	if err != nil || info.NumAckPending == 0 {
 		return nil // nothing pending (or unknown: the main loop runs as usual)
@@ -263,9 +306,15 @@ func (s *JetStream) settle(ctx context.Context, cons jetstream.Consumer, ingest 
 	seen := map[uint64]bool{}
 	lastKeep := time.Now()
 	for time.Now().Before(deadline) && len(held) < s.MaxAckPending {
-		msgs, err := s.fetch(ctx, cons)
+		msgs, err := s.fetch(ctx, cons, g)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, errLeaseLost) {
+			for _, m := range held {
+				m.Nak()
+			}
+			return err
 		}
 		for _, m := range msgs {
 			md, err := m.Metadata()
@@ -280,7 +329,7 @@ func (s *JetStream) settle(ctx context.Context, cons jetstream.Consumer, ingest 
 			lastKeep = time.Now()
 		}
 		info, err := cons.Info(ctx)
-		if err == nil && info.NumAckPending <= len(held) {
+		if err == nil && info.NumAckPending <= above(held, info.AckFloor.Stream) {
 			break
 		}
 	}
@@ -295,12 +344,25 @@ func (s *JetStream) settle(ctx context.Context, cons jetstream.Consumer, ingest 
 	s.Log.Info().Int("messages", len(held)).Msg("connect: jetstream: taking the gathered messages in stream order")
 	for len(held) > 0 {
 		n := min(len(held), s.Batch)
-		if err := s.take(ctx, held[:n], ingest); err != nil {
+		if err := s.take(ctx, held[:n], ingest, g); err != nil {
 			return err
 		}
 		held = held[n:]
 	}
 	return nil
+}
+
+// above counts the messages past the consumer's ack floor: those that may
+// still be pending. One at or below it was acknowledged (by the replica
+// that held it before, still finishing its own).
+func above(msgs []jetstream.Msg, floor uint64) int {
+	n := 0
+	for _, m := range msgs {
+		if md, err := m.Metadata(); err == nil && md.Sequence.Stream > floor {
+			n++
+		}
+	}
+	return n
 }
 
 func keepAll(msgs []jetstream.Msg) {
@@ -310,8 +372,10 @@ func keepAll(msgs []jetstream.Msg) {
 }
 
 // take journals a batch, in its order; connect acknowledges each message
-// once its sinks have passed it.
-func (s *JetStream) take(ctx context.Context, msgs []jetstream.Msg, ingest Ingest) error {
+// once its sinks have passed it, and keeps it meanwhile, while g holds:
+// a replica that lost the lease leaves what it has not acknowledged to
+// come back to the next holder, which gathers it in order.
+func (s *JetStream) take(ctx context.Context, msgs []jetstream.Msg, ingest Ingest, g *grant) error {
 	parsed := make([]Message, 0, len(msgs))
 	for _, m := range msgs {
 		subject, ok := strings.CutPrefix(m.Subject(), s.prefix())
@@ -331,7 +395,15 @@ func (s *JetStream) take(ctx context.Context, msgs []jetstream.Msg, ingest Inges
 		}
 		// A lost ack makes the message come again: a duplicate, dropped by
 		// its id.
-		pm.Ack, pm.Keep = func() { m.Ack() }, func() { m.InProgress() }
+		pm.Ack, pm.Keep = func() {
+			if g.ok() {
+				m.Ack()
+			}
+		}, func() {
+			if g.ok() {
+				m.InProgress()
+			}
+		}
 		parsed = append(parsed, pm)
 	}
 	if err := ingest(ctx, parsed); err != nil {

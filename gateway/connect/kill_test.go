@@ -29,17 +29,18 @@ func TestConnectKilled(t *testing.T) {
 	t.Logf("%d events per device, connect killed %d times", last, kills)
 }
 
-// TestReplicaTakesOver: two replicas share the consumer; one is SIGKILLed
-// for good mid-stream: the other takes the messages it had not finished
-// (they come back after AckWait) and PostgreSQL holds every event once.
-func TestReplicaTakesOver(t *testing.T) {
+// TestSharedReplicaTakesOver: two replicas share the consumer (replicas =
+// "shared"); one is SIGKILLed for good mid-stream: the other takes the
+// messages it had not finished (they come back after AckWait) and
+// PostgreSQL holds every event once.
+func TestSharedReplicaTakesOver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
 	c := backbone(t)
 	pg, set := startPG(t)
 	dir := t.TempDir()
-	a := spec{State: filepath.Join(dir, "a"), NATS: c.NATSURLs(), Consumer: "connect", AckWait: 3 * time.Second, PG: set}
+	a := spec{State: filepath.Join(dir, "a"), NATS: c.NATSURLs(), Consumer: "connect", AckWait: 3 * time.Second, PG: set, Shared: true}
 	b := a
 	b.State = filepath.Join(dir, "b")
 	devs := []string{"t1", "t2", "t3", "t4"}

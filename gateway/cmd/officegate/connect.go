@@ -79,6 +79,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		js := cfg.JetStream
 		src := &connect.JetStream{URLs: js.URLs, Stream: js.Stream, Consumer: js.Consumer, Root: cfg.TopicRoot,
 			AckWait: js.AckWait, MaxAckPending: js.MaxAckPending, Batch: js.Batch, User: js.User,
+			Shared: js.Replicas == config.ReplicasShared, LeaseTTL: js.LeaseTTL,
 			Name: "officegate-connect", Log: log.With().Str("part", "jetstream").Logger()}
 		if js.PasswordFile != "" {
 			if src.Password, err = readFirstLine(js.PasswordFile); err != nil {
@@ -112,7 +113,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func sourceName(cfg *config.Connect) string {
 	if cfg.JetStream != nil {
-		return "jetstream " + cfg.JetStream.Stream + "/" + cfg.JetStream.Consumer
+		return "jetstream " + cfg.JetStream.Stream + "/" + cfg.JetStream.Consumer + ", replicas " + cfg.JetStream.Replicas
 	}
 	return "mqtt " + cfg.MQTT.ClientID
 }

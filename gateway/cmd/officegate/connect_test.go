@@ -78,7 +78,7 @@ kind = "file"
 path = %q
 `, filepath.Join(dir, "state"), sock, c.Nodes[1].NATSURL, c.Nodes[2].NATSURL, httpAddr, events)), 0o600)
 
-	if out, errs, code := cli(t, "connect", "--config", conf, "--check"); code != 0 || !strings.Contains(out, "ok (1 sinks, source jetstream OFFICEGATE/connect)") {
+	if out, errs, code := cli(t, "connect", "--config", conf, "--check"); code != 0 || !strings.Contains(out, "ok (1 sinks, source jetstream OFFICEGATE/connect, replicas standby)") {
 		t.Fatalf("connect --check: exit %d: %s%s", code, out, errs)
 	}
 	logs := &syncBuffer{}
@@ -131,6 +131,8 @@ path = %q
 		`officegate_sink_backlog{sink="archive"} 0`,
 		`officegate_connect_received_total 3`,
 		`officegate_connect_duplicates_total 1`,
+		`officegate_connect_active 1`, // the lease's holder: the only replica
+		`officegate_connect_takeovers_total 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
