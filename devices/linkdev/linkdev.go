@@ -53,12 +53,18 @@ func ByName(name string) (devices.LinkKind, bool) {
 // Rule returns the rule for events of type typ, whatever the sending device's
 // kind (a device may name its events with a dot); nil when there is none.
 func Rule(typ string) devices.EventRule {
-	for _, k := range sortedKinds() {
-		if r := Kinds[k].Events[typ]; r != nil {
-			return r
+	// The first kind, in kind order, with a rule for typ; without sorting
+	// (and allocating) the registry for every event.
+	var (
+		rule  devices.EventRule
+		first msg.Kind
+	)
+	for k, lk := range Kinds {
+		if r := lk.Events[typ]; r != nil && (rule == nil || k < first) {
+			rule, first = r, k
 		}
 	}
-	return nil
+	return rule
 }
 
 func sortedKinds() []msg.Kind {
@@ -104,7 +110,10 @@ type Event struct {
 // order: a device.events_lost note when the device's store overflowed just
 // before it (in the event's stream, so the note can neither overtake nor
 // trail it), then the event.
-func Events(rec link.Record) []Event {
+func Events(rec link.Record) []Event { return AppendEvents(nil, rec) }
+
+// AppendEvents appends the events of rec (Events) to dst.
+func AppendEvents(dst []Event, rec link.Record) []Event {
 	me := rec.Event
 	kind := Kind(rec.DeviceKind)
 	typ := EventType(rec.DeviceKind, me.Kind)
@@ -124,10 +133,10 @@ func Events(rec link.Record) []Event {
 		Name: me.Kind, Rule: Rule(typ), Kind: kind,
 	}
 	if rec.Missing == 0 {
-		return []Event{ev}
+		return append(dst, ev)
 	}
 	lost := ev
 	lost.Type, lost.Name, lost.Rule, lost.Note, lost.StreamOf = "device.events_lost", "", nil, NoteEventsLost, typ
 	lost.Data = map[string]any{"boot": me.ID.Boot, "lost": rec.Missing, "before_seq": me.ID.Seq}
-	return []Event{lost, ev}
+	return append(dst, lost, ev)
 }

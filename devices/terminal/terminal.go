@@ -20,7 +20,28 @@ var (
 	stateCodes = []string{"in", "out", "break_out", "break_in", "overtime_in", "overtime_out"}
 	stateNames = map[string]bool{"in": true, "out": true, "break_out": true, "break_in": true,
 		"overtime_in": true, "overtime_out": true}
+	// boxedNames holds each name above as an interface value made once: a
+	// string put into a map[string]any is otherwise copied to the heap, for
+	// every punch.
+	boxedNames = func() map[string]any {
+		m := map[string]any{}
+		for _, c := range credentials {
+			m[c] = c
+		}
+		for s := range stateNames {
+			m[s] = s
+		}
+		return m
+	}()
 )
+
+// boxed is s as an interface value, made once for the contract's names.
+func boxed(s string) any {
+	if v, ok := boxedNames[s]; ok {
+		return v
+	}
+	return s
+}
 
 // Punch maps a terminal's punch body ({"user", "verify", "state", "work_code",
 // …}) to the contract's attendance.punch data. Unknown codes become "unknown"
@@ -50,11 +71,11 @@ func Punch(body map[string]any, cardKey []byte) (map[string]any, error) {
 		case "verify", "credential":
 			raw[k] = v
 			if c, ok := credentials[strings.ToLower(text(v))]; ok {
-				out["credential"] = c
+				out["credential"] = boxed(c)
 			}
 		case "state":
 			raw[k] = v
-			out["state"] = state(v)
+			out["state"] = boxed(state(v))
 		case "work_code", "workcode":
 			if wc := text(v); wc != "" && len(wc) <= 32 {
 				out["work_code"] = wc

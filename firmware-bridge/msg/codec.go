@@ -98,14 +98,15 @@ func New(t frame.Type) Message {
 // validates it. The result is a pointer (*Hello, *Event, …). An empty body
 // is read as the empty map (PROTOCOL.md §4.1). Unmarshal never panics.
 func Unmarshal(t frame.Type, body []byte) (Message, error) {
-	m := New(t)
-	if m == nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnknownType, t)
-	}
+	var m Message
 	if t == frame.TypeEvent && len(body) > 0 {
 		if e, ok := decodeEvent(body); ok {
-			m = e
-			body = nil // decoded
+			m, body = e, nil // decoded
+		}
+	}
+	if m == nil {
+		if m = New(t); m == nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnknownType, t)
 		}
 	}
 	// ACK's body is ignored, so a future version may put something there.

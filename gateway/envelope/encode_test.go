@@ -28,6 +28,29 @@ func checkAppendData(t *testing.T, data map[string]any) {
 	}
 }
 
+// checkEncodeEvent: EncodeEvent writes the bytes of Encode on an event
+// whose body EncodeData encoded, or fails as EncodeData does.
+func checkEncodeEvent(t *testing.T, data map[string]any) {
+	t.Helper()
+	off := int64(-1500)
+	for _, e := range []Event{goldenEvent(), {V: Version, ID: "x", ClockOffsetMS: &off}} {
+		got, gerr := EncodeEvent(&e, data)
+		var want []byte
+		raw, werr := EncodeData(data)
+		if werr == nil {
+			c := e
+			c.Data = raw
+			want, werr = (&Outbound{Event: &c}).Encode()
+		}
+		if (gerr != nil) != (werr != nil) || !bytes.Equal(got, want) {
+			t.Fatalf("data %#v:\nEncodeEvent %x (%v)\nEncode      %x (%v)", data, got, gerr, want, werr)
+		}
+	}
+}
+
+// goldenEvent is the golden punch's envelope.
+func goldenEvent() Event { return *goldenCases()["attendance.punch"].Event }
+
 // TestAppendData: the appending encoder writes storeEnc's bytes for the Go
 // types drivers put in event data, and leaves to storeEnc what it does not
 // take (floats, other types, invalid UTF-8, limits exceeded).
@@ -52,6 +75,7 @@ func TestAppendData(t *testing.T) {
 			t.Errorf("appendData does not take %#v", d)
 		}
 		checkAppendData(t, d)
+		checkEncodeEvent(t, d)
 	}
 	long := map[string]any{}
 	for i := range jsonMaxPairs + 1 {
@@ -70,6 +94,7 @@ func TestAppendData(t *testing.T) {
 		if b, ok := appendData(nil, d); ok {
 			t.Errorf("%s: appendData took it (%x); it is storeEnc's to encode or refuse", name, b)
 		}
+		checkEncodeEvent(t, d)
 	}
 }
 
@@ -111,6 +136,7 @@ func FuzzAppendData(f *testing.F) {
 			return
 		}
 		checkAppendData(t, m)
+		checkEncodeEvent(t, m)
 	})
 }
 

@@ -222,6 +222,31 @@ func (o *Outbound) Encode() ([]byte, error) {
 	return storeEnc.Marshal(o)
 }
 
+// EncodeEvent gives the journaled form of e with data as its body: the bytes
+// of Outbound{Event: e}.Encode() with e.Data set to EncodeData(data) (e.Data
+// is ignored), written into one buffer. The intake encodes every event so:
+// the body, the envelope and the event are not allocated each on their own.
+// e is not retained.
+func EncodeEvent(e *Event, data map[string]any) ([]byte, error) {
+	// The body is appended first and the envelope after it, which copies
+	// the body in; the returned slice is the envelope's part of the buffer.
+	buf := make([]byte, 0, 384)
+	if d, ok := appendData(buf, data); ok {
+		c := *e
+		c.Data = d // a nil map is null, as EncodeData writes it
+		if b, ok := appendStoreEvent(d[len(d):], &c); ok {
+			return b, nil
+		}
+	}
+	raw, err := EncodeData(data)
+	if err != nil {
+		return nil, err
+	}
+	c := *e
+	c.Data = raw
+	return (&Outbound{Event: &c}).Encode()
+}
+
 // DecodeOutbound reads a journaled Outbound.
 func DecodeOutbound(b []byte) (*Outbound, error) {
 	if o, ok := decodeStoreEvent(b); ok {

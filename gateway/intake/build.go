@@ -111,20 +111,16 @@ func (in *Intake) build(a arrival) ([]journal.Entry, error) {
 		// clock was wrong, by at least that much.
 		clock, offset = envelope.ClockDrifted, &ahead
 	}
-	raw, err := envelope.EncodeData(body)
-	if err != nil {
-		return nil, fmt.Errorf("intake: event %s from %q: %w", ev.Type, ev.Device, err)
-	}
-	e := &envelope.Event{V: envelope.Version, ID: id, Type: ev.Type, Gateway: in.opt.Gateway, Device: ev.Device,
+	e := envelope.Event{V: envelope.Version, ID: id, Type: ev.Type, Gateway: in.opt.Gateway, Device: ev.Device,
 		Boot: boot, Seq: seq, Time: envelope.StampOf(devTime), TimeRaw: timeRaw, Clock: clock,
-		Received: envelope.StampOf(received.UTC()), Data: raw}
+		Received: envelope.StampOf(received.UTC())}
 	if clock == envelope.ClockDrifted && offset != nil {
 		off := offset.Milliseconds()
 		e.ClockOffsetMS = &off
 	}
-	b, err := (&envelope.Outbound{Event: e}).Encode()
+	b, err := envelope.EncodeEvent(&e, body)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("intake: event %s from %q: %w", ev.Type, ev.Device, err)
 	}
 	entries := []journal.Entry{{Stream: stream, Body: b}}
 	if len(removed) > 0 {
@@ -133,7 +129,7 @@ func (in *Intake) build(a arrival) ([]journal.Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("intake: biometric alarm of %q: %w", ev.Device, err)
 		}
-		al := *e
+		al := e
 		al.ID, _, _ = in.ids(ev.Source, envelope.NoteBiometric)
 		al.Type, al.Data = "device.alarm", alarm
 		ab, err := (&envelope.Outbound{Event: &al}).Encode()

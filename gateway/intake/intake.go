@@ -330,11 +330,18 @@ func (in *Intake) advance(rec link.Record) {
 // event builds the journal entries of a link record's event: the record
 // made devices.Events by linkdev, through the one envelope builder.
 func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
-	var entries []journal.Entry
-	for _, ev := range linkdev.Events(rec) {
+	var (
+		entries []journal.Entry
+		buf     [2]linkdev.Event // a note and the event at most
+	)
+	for _, ev := range linkdev.AppendEvents(buf[:0], rec) {
 		es, err := in.build(arrival{Event: ev, link: true})
 		if err != nil {
 			return nil, fmt.Errorf("intake: event %v from %q: %w", rec.Event.ID, rec.DeviceID, err)
+		}
+		if entries == nil {
+			entries = es // the one event, most often
+			continue
 		}
 		entries = append(entries, es...)
 	}
