@@ -8,8 +8,10 @@
 package linkdev
 
 import (
+	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/officegate/officegate/devices"
@@ -83,7 +85,48 @@ func EventType(k msg.Kind, event string) string {
 	if strings.Contains(event, ".") {
 		return event
 	}
-	return Kind(k).Prefix + event
+	key := typeKey{k, event}
+	if names := typeNames.Load(); names != nil {
+		if t, ok := (*names)[key]; ok {
+			return t
+		}
+	}
+	t := Kind(k).Prefix + event
+	// A clone: the event's name may be a slice of a whole frame's body.
+	rememberType(typeKey{k, strings.Clone(event)}, t)
+	return t
+}
+
+// typeNames holds the names EventType has made, so that each event does
+// not build its type's name anew (the intake asks twice an event: for the
+// envelope and for the observer). Devices name a handful of event types;
+// the map is copied on each new one and stops growing at maxTypeNames
+// (names past it are built each time, as before). Kinds is fixed once the
+// gateway runs, so a name never goes stale.
+var typeNames atomic.Pointer[map[typeKey]string]
+
+type typeKey struct {
+	kind  msg.Kind
+	event string
+}
+
+const maxTypeNames = 256
+
+func rememberType(key typeKey, name string) {
+	old := typeNames.Load()
+	n := 0
+	if old != nil {
+		n = len(*old)
+	}
+	if n >= maxTypeNames {
+		return
+	}
+	m := make(map[typeKey]string, n+1)
+	if old != nil {
+		maps.Copy(m, *old)
+	}
+	m[key] = name
+	typeNames.CompareAndSwap(old, &m) // a lost race loses a name, made again next time
 }
 
 // NoteEventsLost names the gateway's note that events were lost before an

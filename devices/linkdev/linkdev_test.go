@@ -92,3 +92,21 @@ func TestKindsByName(t *testing.T) {
 		t.Error("ByName(other): the fallback is no registered kind")
 	}
 }
+
+// TestEventTypeRemembered: an event type's name is made once, then served
+// from the cache, the same name for the same kind and event, and the
+// kind's prefix for each kind.
+func TestEventTypeRemembered(t *testing.T) {
+	if got := linkdev.EventType(msg.KindAttendance, "punch"); got != "attendance.punch" {
+		t.Fatalf("EventType = %q", got)
+	}
+	if got := linkdev.EventType(msg.Kind(250), "punch"); got != "device.punch" {
+		t.Fatalf("EventType of an unknown kind = %q", got)
+	}
+	if got := linkdev.EventType(msg.KindAttendance, "room.busy"); got != "room.busy" {
+		t.Fatalf("EventType of a dotted name = %q", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = linkdev.EventType(msg.KindAttendance, "punch") }); n != 0 {
+		t.Errorf("EventType of a known type allocates %v times, want 0", n)
+	}
+}
