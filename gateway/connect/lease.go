@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,7 +120,8 @@ func openLease(ctx context.Context, js jetstream.JetStream, stream, consumer, re
 			Msg("connect: jetstream: the lease bucket's max age differs from lease_ttl: the bucket's holds")
 		ttl = got
 	}
-	v, _ := json.Marshal(leaseValue{Replica: replica, Since: time.Now().UTC().Format(time.RFC3339)})
+	// Since, to the nanosecond, makes the value this process's own (try).
+	v, _ := json.Marshal(leaseValue{Replica: replica, Since: time.Now().UTC().Format(time.RFC3339Nano)})
 	return &lease{kv: kv, key: leaseKey(stream, consumer), value: v, ttl: ttl, log: log, now: time.Now,
 		changed: make(chan struct{})}, nil
 }
@@ -176,7 +178,9 @@ func (l *lease) notify() {
 // rewrites it every ttl/4. The caller releases it (release) once it has
 // stopped fetching.
 func (l *lease) run(ctx context.Context) {
-	released := l.watch(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	released := l.watch(ctx, &wg)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	var holder string // the other holder last logged
@@ -219,14 +223,16 @@ func (l *lease) run(ctx context.Context) {
 // standby to take over at once rather than at its next attempt. The key's
 // expiry is silent (no marker): the periodic attempts cover it. A watch
 // that cannot start leaves those alone.
-func (l *lease) watch(ctx context.Context) <-chan struct{} {
+func (l *lease) watch(ctx context.Context, wg *sync.WaitGroup) <-chan struct{} {
 	w, err := l.kv.Watch(ctx, l.key, jetstream.UpdatesOnly())
 	if err != nil {
 		l.log.Warn().Err(err).Str("key", l.key).Msg("connect: jetstream: cannot watch the lease; a released lease is taken at the next attempt")
 		return nil
 	}
 	out := make(chan struct{}, 1)
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		defer w.Stop()
 		for {
 			select {
@@ -255,12 +261,7 @@ func (l *lease) try(ctx context.Context) (other string) {
 	start := l.now()
 	rev, err := l.kv.Create(cctx, l.key, l.value)
 	if err == nil {
-		l.mu.Lock()
-		l.held, l.rev, l.until = true, rev, start.Add(l.validity())
-		l.epoch++
-		l.notify()
-		l.mu.Unlock()
-		l.log.Info().Str("key", l.key).Uint64("revision", rev).Msg("connect: jetstream: took the lease: this replica fetches")
+		l.took(start, rev)
 		return ""
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
@@ -273,11 +274,30 @@ func (l *lease) try(ctx context.Context) (other string) {
 	if err != nil {
 		return ""
 	}
+	if bytes.Equal(e.Value(), l.value) {
+		// This process's own value (its name and start): an Update whose
+		// answer was lost. Nobody else holds the key: take it back.
+		start = l.now()
+		if rev, err := l.kv.Update(cctx, l.key, l.value, e.Revision()); err == nil {
+			l.took(start, rev)
+		}
+		return ""
+	}
 	var v leaseValue
 	if json.Unmarshal(e.Value(), &v) != nil || v.Replica == "" {
 		return "unknown"
 	}
 	return v.Replica
+}
+
+// took records the lease taken with a write started at start.
+func (l *lease) took(start time.Time, rev uint64) {
+	l.mu.Lock()
+	l.held, l.rev, l.until = true, rev, start.Add(l.validity())
+	l.epoch++
+	l.notify()
+	l.mu.Unlock()
+	l.log.Info().Str("key", l.key).Uint64("revision", rev).Msg("connect: jetstream: took the lease: this replica fetches")
 }
 
 // refresh rewrites the key at the revision this replica wrote last. Another

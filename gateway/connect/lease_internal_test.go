@@ -66,12 +66,53 @@ func TestLeaseLostStopsAtOnce(t *testing.T) {
 		t.Fatal("b took a lease a holds")
 	}
 
+	// a's own write applied while its answer was lost: a's next write, at
+	// the revision it knows, fails; a finds its own value there and takes
+	// the lease back (a new grant: the old one is over).
+	a.mu.Lock()
+	rev := a.rev
+	a.mu.Unlock()
+	if _, err := a.kv.Update(ctx, a.key, a.value, rev); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.refresh(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	if ga.ok() || a.held {
+		t.Fatal("a still sure of the lease after a write at a stale revision failed")
+	}
+	if other := a.try(ctx); other != "" || !a.held {
+		t.Fatalf("a did not take back a key holding its own value (holder %q)", other)
+	}
+	if ga = a.wait(ctx); !ga.ok() || ga.epoch != 2 {
+		t.Fatalf("a's grant after taking the lease back: ok %v, epoch %d, want 2", ga.ok(), ga.epoch)
+	}
+
+	// A holder that could not write for 5/8 of the TTL (frozen, or cut off
+	// from the cluster) is no longer sure of the lease, though no write has
+	// told it so; a write at its revision makes it sure again, same grant.
+	a.mu.Lock()
+	a.now = func() time.Time { return time.Now().Add(a.ttl * 5 / 8) }
+	a.mu.Unlock()
+	if ga.ok() || !a.held {
+		t.Fatalf("a sure of the lease 5/8 of the TTL after its last write (held %v)", a.held)
+	}
+	a.mu.Lock()
+	a.now, rev = time.Now, a.rev
+	a.mu.Unlock()
+	if err := a.refresh(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	if !ga.ok() {
+		t.Fatal("a not sure of the lease after a successful write")
+	}
+
 	// Someone else's write (as after an expiry and another's Create).
 	if _, err := a.kv.Put(ctx, a.key, []byte(`{"replica":"x"}`)); err != nil {
 		t.Fatal(err)
 	}
 	a.mu.Lock()
-	rev := a.rev
+	rev = a.rev
 	a.mu.Unlock()
 	if err := a.refresh(ctx, rev); err != nil {
 		t.Fatal(err)

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,6 +74,28 @@ func TestStandbyKeepsDeviceOrder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
+	standbyTakesOver(t, func(t *testing.T, c *natstest.Cluster, holder *exec.Cmd) { kill(holder) })
+}
+
+// TestPausedHolderKeepsDeviceOrder: the holder is frozen (SIGSTOP: a VM
+// paused, a process stalled) past its lease; the standby takes over; the
+// old holder, resumed, finds its lease gone and fetches, acknowledges and
+// keeps nothing more: each device's events still reach the receiver first
+// in the device's order.
+func TestPausedHolderKeepsDeviceOrder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	standbyTakesOver(t, func(t *testing.T, c *natstest.Cluster, holder *exec.Cmd) {
+		holder.Process.Signal(syscall.SIGSTOP)
+		waitUntil(t, time.Minute, "replica b holds the lease", func() bool { return leaseHolder(t, c) == "b" })
+		holder.Process.Signal(syscall.SIGCONT)
+	})
+}
+
+// standbyTakesOver runs two replicas, stops the holder with stop, and
+// checks that the other takes over and every device's order holds.
+func standbyTakesOver(t *testing.T, stop func(t *testing.T, c *natstest.Cluster, holder *exec.Cmd)) {
 	c := backbone(t)
 	hook := webhooktest.New(nil, false)
 	defer hook.Close()
@@ -82,7 +106,7 @@ func TestStandbyKeepsDeviceOrder(t *testing.T) {
 	b.State, b.Replica = filepath.Join(dir, "b"), "b"
 	devs := []string{"t1", "t2", "t3", "t4"}
 	pub := newPublisher(t, c.Nodes[2].MQTTURL, "gw-1")
-	stop := pub.publishing("gw-1", devs, 1)
+	stopPub := pub.publishing("gw-1", devs, 1)
 	ca := startChild(t, a)
 	waitUntil(t, time.Minute, "replica a holds the lease", func() bool { return leaseHolder(t, c) == "a" })
 	startChild(t, b)
@@ -94,13 +118,13 @@ func TestStandbyKeepsDeviceOrder(t *testing.T) {
 	if got := dedupBytes(b.State); got != 0 {
 		t.Errorf("replica b, standing by, took messages (%d bytes of dedup keys)", got)
 	}
-	kill(ca)
+	stop(t, c, ca)
 	waitUntil(t, time.Minute, "replica b holds the lease", func() bool { return leaseHolder(t, c) == "b" })
 	n = len(hook.Messages())
 	waitUntil(t, time.Minute, "400 more events delivered by replica b", func() bool {
 		return len(hook.Messages()) >= n+400
 	})
-	last := stop()
+	last := stopPub()
 	want := int(last) * len(devs)
 	waitUntil(t, 2*time.Minute, "the receiver has every event", func() bool { return len(hook.Messages()) >= want })
 	if got := len(hook.Messages()); got != want {
