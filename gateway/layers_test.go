@@ -153,8 +153,9 @@ var gatewayRanks = [][]string{
 	// The daemon with emulated devices and a broker; the console driven
 	// in a browser against such a daemon.
 	{"gateway/demo", "gateway/console/browser"},
-	// The programs, and the module-wide tests.
-	{"gateway/cmd/...", "gateway"},
+	// The programs, and the module-wide tests (the fleet test runs the
+	// officegate binary, built, not imported).
+	{"gateway/cmd/...", "gateway", "gateway/fleet"},
 }
 
 // testExceptions are upward imports of a package's tests, each with the reason

@@ -1,0 +1,356 @@
+package fleet_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/officegate/officegate/internal/natstest"
+	"github.com/officegate/officegate/internal/pgtest"
+)
+
+// The fleet (doc.go).
+const (
+	gateways  = 8
+	terminals = 3 // per gateway
+	// tick is how often each terminal records a punch: 24 terminals at 4
+	// punches a second, about 100 events a second into the fleet.
+	tick = 250 * time.Millisecond
+	// stream is the JetStream stream connect reads: its leader is the
+	// node killed.
+	stream = "OFFICEGATE"
+)
+
+// officegate is the binary TestMain built; buildTime how long that took.
+var (
+	officegate string
+	buildTime  time.Duration
+)
+
+// TestMain builds the officegate binary once, for every process of the
+// fleet; -short builds nothing (TestFleet is skipped).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(func() int {
+		if testing.Short() {
+			return m.Run()
+		}
+		dir, err := os.MkdirTemp("", "fleet-officegate-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fleet:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		officegate = filepath.Join(dir, "officegate")
+		t0 := time.Now()
+		cmd := exec.Command(goTool(), "build", "-o", officegate, "github.com/officegate/officegate/gateway/cmd/officegate")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "fleet: go build officegate: %v\n%s", err, out)
+			return 1
+		}
+		buildTime = time.Since(t0)
+		return m.Run()
+	}())
+}
+
+// goTool is the go command of the toolchain running the test.
+func goTool() string {
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+		return p
+	}
+	return "go"
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func TestFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the fleet runs some 20 processes for a minute or more")
+	}
+	began := time.Now()
+	cluster := natstest.Start(t)
+	pg := pgtest.Start(t, nil)
+	createStream(t, cluster)
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "db.password")
+	if err := os.WriteFile(pw, []byte(pgtest.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var terms []*terminal
+	gws := make([]*proc, gateways)
+	for g := range gws {
+		name := fmt.Sprintf("gw-%d", g+1)
+		var mine []*terminal
+		for k := range terminals {
+			mine = append(mine, startTerminal(t, dir, name, fmt.Sprintf("t%d", k+1), uint64(g*terminals+k+1)))
+		}
+		terms = append(terms, mine...)
+		// Gateway g starts on node g mod 3, the others after it.
+		urls := cluster.MQTTURLs()
+		urls = append(urls[g%len(urls):], urls[:g%len(urls)]...)
+		gws[g] = newProc(t, dir, name, "run", "--config", gatewayConfig(t, dir, name, urls, mine))
+	}
+	cons := make([]*proc, 2)
+	for i := range cons {
+		name := fmt.Sprintf("connect-%d", i+1)
+		cons[i] = newProc(t, dir, name, "connect", "--config", connectConfig(t, dir, name, cluster.NATSURLs(), pg, pw))
+	}
+	for _, p := range append(gws, cons...) {
+		p.start(t)
+	}
+	db := dbConn(t, pg)
+
+	// Every terminal punches once; all of them in PostgreSQL is the whole
+	// path up, from every gateway, before anything is killed.
+	l := time.Now() // the load's start: the times of the steps and the punches are from it
+	for _, d := range terms {
+		if err := d.punch(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 3*time.Minute, "every terminal's first punch is in PostgreSQL", func() bool {
+		return punchRows(db) >= len(terms)
+	})
+	upAt := time.Since(began)
+
+	// The load, and the kills during it, each after so many punches per
+	// terminal (so many ticks of load, whatever the machine's speed).
+	load := startLoad(terms, tick, l)
+	var steps []step
+	at := func(punches int, what string, do func()) {
+		t.Helper()
+		waitUntil(t, time.Minute, fmt.Sprintf("%d punches per terminal (before: %s)", punches, what), func() bool {
+			return minCount(terms) >= punches
+		})
+		steps = append(steps, step{time.Since(l), what})
+		t.Logf("%6.1fs  %s", time.Since(l).Seconds(), what)
+		do()
+	}
+	var node *natstest.Server
+	relaunched := make(chan error, 1)
+	at(12, "kill -9 the nats node leading stream "+stream, func() {
+		node = streamLeader(t, cluster, stream)
+		node.Kill()
+	})
+	at(20, "kill -9 gateways gw-2 and gw-6", func() { gws[1].kill(); gws[5].kill() })
+	at(28, "kill -9 connect-1", func() { cons[0].kill() })
+	at(36, "start the nats node again", func() {
+		go func() { relaunched <- node.Relaunch() }()
+	})
+	at(44, "start gw-2 and gw-6 again", func() { gws[1].start(t); gws[5].start(t) })
+	at(52, "start connect-1 again", func() { cons[0].start(t) })
+	at(72, "the terminals stop punching", func() {})
+	loadFor, errs := load.end()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	recorded := 0
+	for _, d := range terms {
+		recorded += d.count()
+	}
+	t.Logf("%d terminals recorded %d punches in %.1fs (%.0f/s)", len(terms), recorded, loadFor.Seconds(), float64(recorded)/loadFor.Seconds())
+
+	// Drained: every terminal's store empty (its gateway has every punch
+	// in its journal), and PostgreSQL holds as many punches as were
+	// recorded. Bounded: a loss never reaches the count.
+	drained := waitFor(90*time.Second, func() bool {
+		for _, d := range terms {
+			if d.pty.Emu.Held() > 0 {
+				return false
+			}
+		}
+		return punchRows(db) >= recorded
+	})
+	drainedAt := time.Since(l)
+	select {
+	case err := <-relaunched:
+		if err != nil {
+			t.Errorf("the killed nats node did not come back: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Error("the killed nats node was not ready a minute after the drain")
+	}
+	for _, p := range append(gws, cons...) {
+		if err := p.failures(); err != nil {
+			t.Error(err)
+		}
+	}
+	rows := readRows(t, db)
+	r := check(terms, rows)
+	t.Logf("cluster and PostgreSQL up, fleet started, first punches through: %.1fs; drained %v at %.1fs; test %.1fs (officegate built in %.1fs)",
+		upAt.Seconds(), drained, drainedAt.Seconds(), time.Since(began).Seconds(), buildTime.Seconds())
+	r.report(t, steps)
+}
+
+// step is one thing the test did to the fleet, and when (from the load's start).
+type step struct {
+	at   time.Duration
+	what string
+}
+
+func gatewayConfig(t *testing.T, dir, name string, urls []string, terms []*terminal) string {
+	t.Helper()
+	state := filepath.Join(dir, name)
+	var b strings.Builder
+	fmt.Fprintf(&b, "[gateway]\nid = %q\n\n", name)
+	fmt.Fprintf(&b, "[mqtt]\nurls = [%s]\n", quoteList(urls))
+	// Quick to come back after a kill, on a loaded machine.
+	b.WriteString("backoff_min = \"50ms\"\nbackoff_max = \"1s\"\nconnect_timeout = \"5s\"\nkeepalive = \"5s\"\n\n")
+	fmt.Fprintf(&b, "[journal]\ndir = %q\n\n", filepath.Join(state, "journal"))
+	b.WriteString("[http]\nlisten = \"127.0.0.1:0\"\n\n")
+	fmt.Fprintf(&b, "[provisioning]\nsocket = %q\n\n", filepath.Join(state, "admin.sock"))
+	b.WriteString("[log]\nlevel = \"warn\"\nformat = \"json\"\n")
+	for _, d := range terms {
+		fmt.Fprintf(&b, "\n[[devices]]\nid = %q\nkind = \"terminal\"\nport = %q\n", d.id, d.pty.Path)
+	}
+	return writeConfig(t, dir, name, b.String())
+}
+
+func connectConfig(t *testing.T, dir, name string, natsURLs []string, pg *pgtest.Cluster, pw string) string {
+	t.Helper()
+	state := filepath.Join(dir, name)
+	var b strings.Builder
+	fmt.Fprintf(&b, "[connect]\nstate_dir = %q\nsocket = %q\n\n", state, filepath.Join(dir, name+".sock"))
+	// A message a killed replica held comes back after ack_wait.
+	fmt.Fprintf(&b, "[connect.jetstream]\nurls = [%s]\nstream = %q\nack_wait = \"5s\"\n\n", quoteList(natsURLs), stream)
+	b.WriteString("[http]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"warn\"\nformat = \"json\"\n\n")
+	b.WriteString("[[sinks]]\nname = \"db\"\nkind = \"postgres\"\nstreams = [\"attendance\"]\n\n[sinks.settings]\n")
+	fmt.Fprintf(&b, "host = \"127.0.0.1\"\nport = %q\ndatabase = \"postgres\"\nuser = %q\npassword_file = %q\nsslmode = \"disable\"\n",
+		strconv.Itoa(pg.Port), pgtest.User, pw)
+	return writeConfig(t, dir, name, b.String())
+}
+
+func quoteList(s []string) string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
+}
+
+func writeConfig(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	path := filepath.Join(dir, name+".toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// createStream creates the stream docs/nats recommends, its byte limit
+// cut to what the test's nodes hold.
+func createStream(t *testing.T, c *natstest.Cluster) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "nats", "officegate-stream.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg jetstream.StreamConfig
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxBytes = 512 << 20
+	js, closeNC := jsConn(t, c)
+	defer closeNC()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, cfg); err != nil {
+		t.Fatalf("create stream %s: %v", cfg.Name, err)
+	}
+}
+
+// streamLeader is the node leading a stream's replicas.
+func streamLeader(t *testing.T, c *natstest.Cluster, name string) *natstest.Server {
+	t.Helper()
+	js, closeNC := jsConn(t, c)
+	defer closeNC()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		t.Fatalf("stream %s: %v", name, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream %s: %v", name, err)
+	}
+	for _, n := range c.Nodes {
+		if info.Cluster != nil && n.Name == info.Cluster.Leader {
+			return n
+		}
+	}
+	t.Fatalf("stream %s: no leader among the nodes (%+v)", name, info.Cluster)
+	return nil
+}
+
+func jsConn(t *testing.T, c *natstest.Cluster) (jetstream.JetStream, func()) {
+	t.Helper()
+	nc, err := nats.Connect(strings.Join(c.NATSURLs(), ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	return js, nc.Close
+}
+
+func dbConn(t *testing.T, pg *pgtest.Cluster) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := pgx.Connect(ctx, pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	return db
+}
+
+// punchRows counts the punches in PostgreSQL; 0 before the sink made its
+// table.
+func punchRows(db *pgx.Conn) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var n int
+	if db.QueryRow(ctx, `SELECT count(*) FROM events WHERE type = 'attendance.punch'`).Scan(&n) != nil {
+		return 0
+	}
+	return n
+}
+
+// waitFor polls cond until it holds or timeout passes; the conditions
+// (a device's store, a table's count) have nothing to wait on.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !waitFor(timeout, cond) {
+		t.Fatalf("not within %v: %s", timeout, what)
+	}
+}
