@@ -15,10 +15,11 @@
 // The terminals, in the test process, record punches at a known rate
 // (every device one every tick) into their flash-like stores and
 // attendance logs, whatever the gateways are doing. Meanwhile the test
-// kills with SIGKILL the node leading the stream connect reads (and
-// starts it again), one connect replica (and starts it again) and two
-// gateways (and starts them again: their terminals kept what the gateway
-// had not acknowledged).
+// kills with SIGKILL the node leading the stream connect reads ($MQTT_msgs;
+// and starts it again), the connect replica that fetches (the lease's
+// holder, gateway/connect; and starts it again) and two gateways (and
+// starts them again: their terminals kept what the gateway had not
+// acknowledged).
 //
 // Then the devices stop and the test waits until PostgreSQL holds as many
 // punches as the devices recorded, and checks, against each terminal's own

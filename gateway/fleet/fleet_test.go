@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/officegate/officegate/gateway/connect"
 	"github.com/officegate/officegate/internal/natstest"
 	"github.com/officegate/officegate/internal/pgtest"
 )
@@ -29,9 +31,15 @@ const (
 	// tick is how often each terminal records a punch: 24 terminals at 4
 	// punches a second, about 100 events a second into the fleet.
 	tick = 250 * time.Millisecond
-	// stream is the JetStream stream connect reads: its leader is the
-	// node killed.
-	stream = "OFFICEGATE"
+	// stream is the JetStream stream connect reads (its default): its
+	// leader is the node killed.
+	stream = connect.MQTTStream
+	// ackWait is connect's: a message a killed replica held comes back
+	// after it.
+	ackWait = 5 * time.Second
+	// leaseBucket and leaseKey hold which connect replica fetches.
+	leaseBucket = "officegate_connect"
+	leaseKey    = "_MQTT_msgs.connect"
 )
 
 // officegate is the binary TestMain built; buildTime how long that took.
@@ -83,7 +91,7 @@ func TestFleet(t *testing.T) {
 	began := time.Now()
 	cluster := natstest.Start(t)
 	pg := pgtest.Start(t, nil)
-	createStream(t, cluster)
+	createConsumer(t, cluster)
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "db.password")
 	if err := os.WriteFile(pw, []byte(pgtest.Password+"\n"), 0o600); err != nil {
@@ -147,12 +155,17 @@ func TestFleet(t *testing.T) {
 		node.Kill()
 	})
 	at(20, "kill -9 gateways gw-2 and gw-6", func() { gws[1].kill(); gws[5].kill() })
-	at(28, "kill -9 connect-1", func() { cons[0].kill() })
+	var victim *proc
+	at(28, "kill -9 the connect replica that fetches", func() {
+		victim = fetching(t, cluster, cons)
+		t.Logf("        (%s)", victim.name)
+		victim.kill()
+	})
 	at(36, "start the nats node again", func() {
 		go func() { relaunched <- node.Relaunch() }()
 	})
 	at(44, "start gw-2 and gw-6 again", func() { gws[1].start(t); gws[5].start(t) })
-	at(52, "start connect-1 again", func() { cons[0].start(t) })
+	at(52, "start the killed connect replica again", func() { victim.start(t) })
 	at(72, "the terminals stop punching", func() {})
 	loadFor, errs := load.end()
 	for _, err := range errs {
@@ -225,8 +238,7 @@ func connectConfig(t *testing.T, dir, name string, natsURLs []string, pg *pgtest
 	state := filepath.Join(dir, name)
 	var b strings.Builder
 	fmt.Fprintf(&b, "[connect]\nstate_dir = %q\nsocket = %q\n\n", state, filepath.Join(dir, name+".sock"))
-	// A message a killed replica held comes back after ack_wait.
-	fmt.Fprintf(&b, "[connect.jetstream]\nurls = [%s]\nstream = %q\nack_wait = \"5s\"\n\n", quoteList(natsURLs), stream)
+	fmt.Fprintf(&b, "[connect.jetstream]\nurls = [%s]\nack_wait = %q\n\n", quoteList(natsURLs), ackWait.String())
 	b.WriteString("[http]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"warn\"\nformat = \"json\"\n\n")
 	b.WriteString("[[sinks]]\nname = \"db\"\nkind = \"postgres\"\nstreams = [\"attendance\"]\n\n[sinks.settings]\n")
 	fmt.Fprintf(&b, "host = \"127.0.0.1\"\nport = %q\ndatabase = \"postgres\"\nuser = %q\npassword_file = %q\nsslmode = \"disable\"\n",
@@ -251,25 +263,27 @@ func writeConfig(t *testing.T, dir, name, text string) string {
 	return path
 }
 
-// createStream creates the stream docs/nats recommends, its byte limit
-// cut to what the test's nodes hold.
-func createStream(t *testing.T, c *natstest.Cluster) {
+// createConsumer creates connect's consumer of the MQTT listener's
+// stream as docs/nats says, before any gateway publishes (the stream keeps
+// a message only for a consumer that exists), with the test's ack wait
+// (connect would set it so anyway).
+func createConsumer(t *testing.T, c *natstest.Cluster) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "nats", "officegate-stream.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "nats", "connect-consumer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg jetstream.StreamConfig
+	var cfg jetstream.ConsumerConfig
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
+		t.Fatalf("connect-consumer.json: %v", err)
 	}
-	cfg.MaxBytes = 512 << 20
+	cfg.AckWait = ackWait
 	js, closeNC := jsConn(t, c)
 	defer closeNC()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := js.CreateStream(ctx, cfg); err != nil {
-		t.Fatalf("create stream %s: %v", cfg.Name, err)
+	if _, err := js.CreateConsumer(ctx, stream, cfg); err != nil {
+		t.Fatalf("create connect's consumer of %s: %v", stream, err)
 	}
 }
 
@@ -295,6 +309,50 @@ func streamLeader(t *testing.T, c *natstest.Cluster, name string) *natstest.Serv
 	}
 	t.Fatalf("stream %s: no leader among the nodes (%+v)", name, info.Cluster)
 	return nil
+}
+
+// fetching is the connect replica that fetches: the one holding the
+// lease of connect's consumer (its value names the holder's process id),
+// or the first when there is no lease (every replica fetches).
+func fetching(t *testing.T, c *natstest.Cluster, cons []*proc) *proc {
+	t.Helper()
+	js, closeNC := jsConn(t, c)
+	defer closeNC()
+	var holder *proc
+	waitUntil(t, 30*time.Second, "the lease names a running replica", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		kv, err := js.KeyValue(ctx, leaseBucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			holder = cons[0]
+			return true
+		}
+		if err != nil {
+			return false
+		}
+		e, err := kv.Get(ctx, leaseKey)
+		if err != nil {
+			return false
+		}
+		var v struct {
+			Replica string `json:"replica"` // host/pid
+		}
+		if json.Unmarshal(e.Value(), &v) != nil {
+			return false
+		}
+		pid, err := strconv.Atoi(v.Replica[strings.LastIndexByte(v.Replica, '/')+1:])
+		if err != nil {
+			return false
+		}
+		for _, p := range cons {
+			if p.pid() == pid {
+				holder = p
+				return true
+			}
+		}
+		return false
+	})
+	return holder
 }
 
 func jsConn(t *testing.T, c *natstest.Cluster) (jetstream.JetStream, func()) {

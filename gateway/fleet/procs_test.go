@@ -77,6 +77,16 @@ func (p *proc) start(t *testing.T) {
 	}()
 }
 
+// pid is the running process's id; 0 when it is not running.
+func (p *proc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // kill ends the process with SIGKILL and waits for it.
 func (p *proc) kill() { p.signal(syscall.SIGKILL) }
 
