@@ -38,8 +38,8 @@ const (
 	// after it.
 	ackWait = 5 * time.Second
 	// leaseBucket and leaseKey hold which connect replica fetches.
-	leaseBucket = "officegate_connect"
-	leaseKey    = "_MQTT_msgs.connect"
+	leaseBucket = connect.LeaseBucket
+	leaseKey    = "_MQTT_msgs.connect" // gateway/connect leaseKey(stream, "connect")
 )
 
 // officegate is the binary TestMain built; buildTime how long that took.
