@@ -166,7 +166,9 @@ func TestFleet(t *testing.T) {
 	})
 	at(44, "start gw-2 and gw-6 again", func() { gws[1].start(t); gws[5].start(t) })
 	at(52, "start the killed connect replica again", func() { victim.start(t) })
-	at(72, "the terminals stop punching", func() {})
+	// Long enough after the replica's kill that its lease expires (10 s)
+	// and a standby takes over under load.
+	at(96, "the terminals stop punching", func() {})
 	loadFor, errs := load.end()
 	for _, err := range errs {
 		t.Error(err)
