@@ -12,15 +12,16 @@ import (
 )
 
 // The e2e command runs the whole path, emulated devices on PTYs → officegate
-// (the daemon, in a child process) → mosquitto → a subscriber, and beside it,
-// in the same run, plain paho publishing the same messages with the same
-// window to the same broker (in a child process of its own). The devices and
-// the subscriber live in this process, so the children's CPU and RSS are the
-// gateway's and paho's alone.
+// (the real binary, `officegate run`, in a child process) → mosquitto → a
+// subscriber, and beside it, in the same run, plain paho publishing the same
+// messages with the same window to the same broker (in a child process of its
+// own). The devices and the subscriber live in this process, so the
+// children's CPU and RSS are the gateway's and paho's alone.
 
 // e2eConfig is the e2e command's flags.
 type e2eConfig struct {
 	Devices        int           // emulated devices, each on its own PTY
+	DeviceMode     string        // how they are emulated: deviceWire or deviceFwemu
 	Inflight       int           // publishes awaiting PUBACK, gateway and raw alike
 	SyncWindow     time.Duration // the gateway journal's
 	Rate           float64       // events/s offered in total for the latency figures
@@ -31,22 +32,19 @@ type e2eConfig struct {
 	RestartBacklog int           // events in the journal at the restart
 	Dir            string        // parent of the gateway's state directory; "" is the current directory
 	Mosquitto      string        // the broker binary; "" searches
+	Officegate     string        // the gateway binary; "": built by the bench
 	Profile        string        // write the gateway's CPU profile here
-	MemProfile     string        // write the gateway's heap profile here as it stops
+	MemProfile     string        // write the gateway's heap profile here after the drain
 	Idle           time.Duration // idle phase after the links are up; 0: none
 	IdleOnly       bool          // stop after the idle phase
 	GOGC           int           // the gateway's GC percent (GOGC); 0: the runtime's (100, or $GOGC)
 	MemLimit       string        // the gateway's soft memory limit (GOMEMLIMIT syntax); "": the runtime's
 	JSON           bool
 
-	// Internal: a child's own flags.
-	Child     string // "gateway" or "raw"
-	Broker    string
-	State     string // gateway: state directory
-	Ports     string // gateway: id=tty,…
-	HTTP      string // gateway: where to serve /metrics (loopback), for a diagnosis when a phase fails
-	StageProf string // gateway: where to write the CPU profile of a window the bench opens (e2e_stages.go)
-	Messages  string // raw: file of messages to publish
+	// Internal: the raw publisher child's own flags.
+	Child    string // "raw"
+	Broker   string
+	Messages string // file of messages to publish
 }
 
 // phaseTimeout bounds every wait for delivery: a phase that has not
@@ -68,6 +66,9 @@ type e2eResult struct {
 	RestartMs       float64 `json:"restart_ms"` // gateway process start → first event at the subscriber
 
 	Devices           int     `json:"devices"`
+	DeviceMode        string  `json:"device_mode"`    // wire or fwemu
+	GatewayBinary     string  `json:"gateway_binary"` // what ran as the gateway
+	GatewayBinaryMB   float64 `json:"gateway_binary_mb"`
 	Inflight          int     `json:"inflight"`
 	GatewayEventsPerS float64 `json:"gateway_events_per_s"`
 	RawMsgsPerS       float64 `json:"raw_msgs_per_s"`
@@ -118,6 +119,7 @@ func e2eMain(ctx context.Context, args []string) error {
 	var cfg e2eConfig
 	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
 	fs.IntVar(&cfg.Devices, "devices", 64, "emulated devices, each on its own PTY")
+	fs.StringVar(&cfg.DeviceMode, "device-mode", deviceWire, "how the devices are emulated: wire (hand-encoded frames, a minimal session: cheap) or fwemu (the full device firmware, flash file fsync'd at every record)")
 	fs.IntVar(&cfg.Inflight, "inflight", 64, "publishes awaiting PUBACK at once, for the gateway and raw paho alike")
 	fs.DurationVar(&cfg.SyncWindow, "sync-window", 10*time.Millisecond, "the gateway journal's sync window: at most one fsync per window under load (the configuration's default)")
 	fs.Float64Var(&cfg.Rate, "rate", 1000, "events/s offered in total while measuring latency")
@@ -133,19 +135,16 @@ func e2eMain(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.IdleOnly, "idle-only", false, "stop after the idle phase")
 	fs.IntVar(&cfg.GOGC, "gogc", 0, "the gateway's GOGC (GC percent; -1 is off); 0 leaves the runtime's default")
 	fs.StringVar(&cfg.MemLimit, "gomemlimit", "", "the gateway's GOMEMLIMIT (e.g. 20MiB); empty leaves the runtime's default")
-	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write the gateway's heap profile (as its first process stops) to `file`")
+	fs.StringVar(&cfg.Officegate, "officegate", "", "the officegate `binary` to measure (default: built by the bench from this module, as a release is, with -tags benchprofile for the profiles by stage; a binary without that tag is measured without them)")
+	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write the gateway's heap profile (after the drain, at its peak) to `file`")
 	fs.StringVar(&cfg.Profile, "cpuprofile", "", "write the gateway's CPU profile (the whole run of its first process) to `file`")
-	fs.StringVar(&cfg.Child, "child", "", "internal: run the gateway or the raw publisher in this process")
+	fs.StringVar(&cfg.Child, "child", "", "internal: run the raw publisher in this process")
 	fs.StringVar(&cfg.Broker, "broker", "", "internal: broker URL")
-	fs.StringVar(&cfg.State, "state", "", "internal: gateway state directory")
-	fs.StringVar(&cfg.Ports, "ports", "", "internal: id=tty,… of the devices")
-	fs.StringVar(&cfg.HTTP, "http", "", "internal: the gateway's metrics address")
 	fs.StringVar(&cfg.Messages, "messages", "", "internal: messages for the raw publisher")
-	fs.StringVar(&cfg.StageProf, "stage-profile", "", "internal: gateway: profile the windows the bench opens into this file")
 	setUsage(fs, "usage: bench e2e [flags]\n\n"+
 		"Runs emulated devices on PTYs through officegate and mosquitto to a subscriber,\n"+
 		"and raw paho QoS 1 publishing the same messages, in one run, and compares them.\n"+
-		"Needs mosquitto.\n\n", "child", "broker", "state", "ports", "messages", "http", "stage-profile")
+		"Needs mosquitto and, unless -officegate is given, the go command.\n\n", "child", "broker", "messages")
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -155,10 +154,7 @@ func e2eMain(ctx context.Context, args []string) error {
 	if cfg.Child != "" {
 		go exitWithParent()
 	}
-	switch cfg.Child {
-	case "gateway":
-		return gatewayChild(ctx, cfg)
-	case "raw":
+	if cfg.Child == "raw" {
 		return rawChild(ctx, cfg)
 	}
 	var progress io.Writer = os.Stderr
@@ -180,6 +176,8 @@ func (c *e2eConfig) validate() error {
 	switch {
 	case c.Devices < 1 || c.Devices > 256:
 		return fmt.Errorf("e2e: -devices %d: must be 1..256", c.Devices)
+	case c.DeviceMode != deviceWire && c.DeviceMode != deviceFwemu:
+		return fmt.Errorf("e2e: -device-mode %q: wire or fwemu", c.DeviceMode)
 	case c.Inflight < 1 || c.Inflight > 65535:
 		return fmt.Errorf("e2e: -inflight %d: must be 1..65535", c.Inflight)
 	case c.SyncWindow <= 0 || c.SyncWindow > time.Second:
@@ -196,12 +194,12 @@ func (c *e2eConfig) validate() error {
 		return fmt.Errorf("e2e: -backlog %d: must be 2..%d (10 000 per device)", c.Backlog, 10000*c.Devices)
 	case c.RestartBacklog < 1:
 		return fmt.Errorf("e2e: -restart-backlog %d: must be positive", c.RestartBacklog)
-	case c.Child != "" && c.Child != "gateway" && c.Child != "raw":
-		return fmt.Errorf("e2e: -child %q: gateway or raw", c.Child)
+	case c.MemLimit != "" && !validMemLimit(c.MemLimit):
+		return fmt.Errorf("e2e: -gomemlimit %q: want a size like 20MiB", c.MemLimit)
+	case c.Child != "" && c.Child != "raw":
+		return fmt.Errorf("e2e: -child %q: raw", c.Child)
 	case c.Child != "" && c.Broker == "":
 		return fmt.Errorf("e2e: -child %s needs -broker", c.Child)
-	case c.Child == "gateway" && c.State == "":
-		return errors.New("e2e: -child gateway needs -state")
 	case c.Child == "raw" && c.Messages == "":
 		return errors.New("e2e: -child raw needs -messages")
 	}

@@ -16,13 +16,38 @@ import (
 	"github.com/officegate/officegate/gateway/envelope"
 )
 
+// Device modes (-device-mode): how the emulated devices are made.
+const (
+	// deviceWire: cheap devices writing hand-encoded frames (e2e_wiredev.go),
+	// so that the figures describe the gateway.
+	deviceWire = "wire"
+	// deviceFwemu: firmware-bridge/fwemu, the full device firmware with its
+	// flash file written and fsync'd at every record.
+	deviceFwemu = "fwemu"
+)
+
+// benchDevice is one emulated attendance terminal on a PTY, whichever way
+// it is made.
+type benchDevice interface {
+	ID() string   // its configured id; its hardware id is "EMU-" + ID
+	Path() string // the tty the gateway opens
+	Boot() uint32
+	// Punch records one punch carrying its emit time (data t_us, from which
+	// the subscriber measures latency) and returns its event number.
+	Punch(tUs uint64) (uint32, error)
+	// Generate records n generated punches and returns the last one's number.
+	Generate(n int) (uint32, error)
+	Held() int // events the gateway has not acknowledged
+	Stop() error
+}
+
 // fleet is the emulated devices, in the bench's own process so that their
-// CPU is not the gateway's. Each is an attendance terminal's firmware on a
-// real PTY; the gateway opens the other end by name.
+// CPU is not the gateway's. Each is an attendance terminal on a real PTY;
+// the gateway opens the other end by name.
 type fleet struct {
 	// Immutable.
-	devs []*fwemu.PTYDevice
-	boot []uint32
+	mode string
+	devs []benchDevice
 
 	// emitted is the last event number used per device. Owned by whoever
 	// emits (one goroutine at a time).
@@ -32,19 +57,31 @@ type fleet struct {
 // mark is a point in the fleet's output: the last event number per device.
 type mark []uint32
 
-// startFleet starts n devices whose flash lives in dir. dir should be a
-// memory file system: every Emit writes and fsyncs the device's state file,
-// and the device's flash is not what is measured.
-func startFleet(dir string, n int) (*fleet, error) {
-	f := &fleet{}
+// startFleet starts n devices of mode; fwemu devices keep their flash in
+// dir (see memDir).
+func startFleet(mode, dir string, n int) (*fleet, error) {
+	f := &fleet{mode: mode}
 	for i := range n {
-		d, err := fwemu.StartDevice(dir, fmt.Sprintf("dev-%02d", i), msg.KindAttendance, 0, uint64(i+1))
+		id := fmt.Sprintf("dev-%02d", i)
+		var d benchDevice
+		var err error
+		switch mode {
+		case deviceFwemu:
+			var pd *fwemu.PTYDevice
+			if pd, err = fwemu.StartDevice(dir, id, msg.KindAttendance, 0, uint64(i+1)); err == nil {
+				d = &fwemuDevice{pd, 10000 + i}
+			}
+		default:
+			var wd *wireDev
+			if wd, err = startWireDev(id, 10000+i, 1, time.Second); err == nil {
+				d = wireDevice{wd}
+			}
+		}
 		if err != nil {
 			f.stop()
 			return nil, err
 		}
 		f.devs = append(f.devs, d)
-		f.boot = append(f.boot, d.Emu.Boot())
 		f.emitted = append(f.emitted, 0)
 	}
 	return f, nil
@@ -63,7 +100,7 @@ func (f *fleet) ports() string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(d.ID + "=" + d.Path)
+		b.WriteString(d.ID() + "=" + d.Path())
 	}
 	return b.String()
 }
@@ -71,46 +108,95 @@ func (f *fleet) ports() string {
 func (f *fleet) mark() mark { return append(mark(nil), f.emitted...) }
 
 // since is the set of event ids emitted after m, as the gateway names them
-// (the demo device's hardware id is "EMU-" + its id).
+// (the device's hardware id is "EMU-" + its id).
 func (f *fleet) since(m mark) map[string]struct{} {
 	ids := map[string]struct{}{}
 	for i, d := range f.devs {
 		for seq := m[i] + 1; seq <= f.emitted[i]; seq++ {
-			ids[envelope.EventID("EMU-"+d.ID, f.boot[i], uint64(seq))] = struct{}{}
+			ids[envelope.EventID("EMU-"+d.ID(), d.Boot(), uint64(seq))] = struct{}{}
 		}
 	}
 	return ids
 }
 
-func (f *fleet) note(i int, id msg.EventID) error {
-	if id.Boot != f.boot[i] || id.Seq != f.emitted[i]+1 {
-		return fmt.Errorf("bench: device %s emitted %v after seq %d of boot %d", f.devs[i].ID, id, f.emitted[i], f.boot[i])
+// note checks that device i numbered its n new events right after the
+// previous ones, last being the last of them.
+func (f *fleet) note(i, n int, last uint32) error {
+	if last != f.emitted[i]+uint32(n) {
+		return fmt.Errorf("bench: device %s numbered %d events up to %d after %d", f.devs[i].ID(), n, last, f.emitted[i])
 	}
-	f.emitted[i] = id.Seq
+	f.emitted[i] = last
 	return nil
 }
 
 // emit records one punch on device i carrying its emit time, from which the
 // subscriber measures latency.
 func (f *fleet) emit(i int) error {
-	data := map[string]any{"user": fmt.Sprintf("%05d", 10000+i), "verify": "card", "state": uint64(0),
-		"t_us": uint64(time.Now().UnixMicro())}
-	id, err := f.devs[i].Emu.Emit("punch", data)
+	last, err := f.devs[i].Punch(uint64(time.Now().UnixMicro()))
 	if err != nil {
 		return err
 	}
-	return f.note(i, id)
+	return f.note(i, 1, last)
 }
 
-// emitN records n generated punches on device i with one state write.
+// emitN records n generated punches on device i.
 func (f *fleet) emitN(i, n int) error {
-	ids, err := f.devs[i].Emu.EmitN(n)
-	for _, id := range ids {
-		if err := f.note(i, id); err != nil {
-			return err
+	last, err := f.devs[i].Generate(n)
+	if err != nil {
+		return err
+	}
+	return f.note(i, n, last)
+}
+
+// wireDevice is a wireDev as a benchDevice.
+type wireDevice struct{ d *wireDev }
+
+func (w wireDevice) ID() string                       { return w.d.id }
+func (w wireDevice) Path() string                     { return w.d.path }
+func (w wireDevice) Boot() uint32                     { return w.d.bootID }
+func (w wireDevice) Punch(tUs uint64) (uint32, error) { return w.d.record(1, tUs) }
+func (w wireDevice) Generate(n int) (uint32, error)   { return w.d.record(n, 0) }
+func (w wireDevice) Held() int                        { return w.d.held() }
+func (w wireDevice) Stop() error                      { return w.d.stop() }
+
+// fwemuDevice is an fwemu emulator on a PTY as a benchDevice.
+type fwemuDevice struct {
+	d    *fwemu.PTYDevice
+	user int
+}
+
+func (w *fwemuDevice) ID() string   { return w.d.ID }
+func (w *fwemuDevice) Path() string { return w.d.Path }
+func (w *fwemuDevice) Boot() uint32 { return w.d.Emu.Boot() }
+func (w *fwemuDevice) Held() int    { return w.d.Emu.Held() }
+func (w *fwemuDevice) Stop() error  { return w.d.Stop() }
+
+func (w *fwemuDevice) Punch(tUs uint64) (uint32, error) {
+	data := map[string]any{"user": fmt.Sprintf("%05d", w.user), "verify": "card", "state": uint64(0), "t_us": tUs}
+	id, err := w.d.Emu.Emit("punch", data)
+	if err != nil {
+		return 0, err
+	}
+	if id.Boot != w.Boot() {
+		return 0, fmt.Errorf("bench: device %s emitted %v in boot %d", w.ID(), id, w.Boot())
+	}
+	return id.Seq, nil
+}
+
+func (w *fwemuDevice) Generate(n int) (uint32, error) {
+	ids, err := w.d.Emu.EmitN(n)
+	if err != nil {
+		return 0, err
+	}
+	for k, id := range ids {
+		if id.Boot != w.Boot() || (k > 0 && id.Seq != ids[k-1].Seq+1) {
+			return 0, fmt.Errorf("bench: device %s emitted %v after %v", w.ID(), id, ids[max(k-1, 0)])
 		}
 	}
-	return err
+	if len(ids) != n {
+		return 0, fmt.Errorf("bench: device %s emitted %d events of %d", w.ID(), len(ids), n)
+	}
+	return ids[n-1].Seq, nil
 }
 
 // paced emits rate×d events, rate per second in total, round-robin over the
@@ -145,7 +231,7 @@ func (f *fleet) saturate(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		for i, d := range f.devs {
-			if d.Emu.Held() < low {
+			if d.Held() < low {
 				if err := f.emitN(i, chunk); err != nil {
 					return err
 				}
@@ -188,7 +274,7 @@ func (f *fleet) waitHeld0(ctx context.Context, timeout time.Duration) error {
 	for {
 		held := 0
 		for _, d := range f.devs {
-			held += d.Emu.Held()
+			held += d.Held()
 		}
 		if held == 0 {
 			return nil

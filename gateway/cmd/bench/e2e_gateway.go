@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"io"
@@ -10,145 +11,202 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime"
-	"runtime/debug"
-	"runtime/pprof"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/rs/zerolog"
-
-	"github.com/officegate/officegate/gateway/daemon"
-	"github.com/officegate/officegate/gateway/journal"
-	"github.com/officegate/officegate/gateway/uplink"
 )
 
 // benchGateway is the gateway id the e2e command runs under; events arrive
 // on officegate/bench/devices/+/events/+.
 const benchGateway = "bench"
 
-// gatewayOptions is what the gateway child runs with: the daemon as the
-// binary would run it, with the configuration file's defaults.
-func gatewayOptions(cfg e2eConfig, ready func()) (daemon.Options, error) {
-	var devs []daemon.Device
-	if cfg.Ports != "" {
-		for _, p := range strings.Split(cfg.Ports, ",") {
+// gatewayBinary is the officegate binary the bench runs as the gateway:
+// path if given, else one built now into dir as a release is built
+// (systemd/packaging/build-deb: CGO_ENABLED=0, -trimpath, -ldflags -s -w),
+// with the bench's profiling hooks (-tags benchprofile,
+// gateway/cmd/officegate/benchprofile.go) added. profiling says whether the
+// binary has those hooks: a binary without them is measured without the
+// breakdown by stage and without -memprofile.
+func gatewayBinary(ctx context.Context, path, dir string) (bin string, profiling bool, err error) {
+	if path == "" {
+		bin = filepath.Join(dir, "officegate")
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "benchprofile",
+			"-ldflags", "-s -w -X main.version=bench", "-o", bin, "github.com/officegate/officegate/gateway/cmd/officegate")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", false, fmt.Errorf("bench: building officegate (run the bench from inside the module, or give -officegate): %w\n%s", err, out)
+		}
+	} else if bin, err = filepath.Abs(path); err != nil {
+		return "", false, err
+	}
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return "", false, fmt.Errorf("bench: %s: %w", bin, err)
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), "benchprofile") {
+			profiling = true
+		}
+	}
+	return bin, profiling, nil
+}
+
+// gatewayProc is a running officegate.
+type gatewayProc struct {
+	*child
+	profiling bool // its bench profiling hooks answer SIGUSR1/SIGUSR2
+}
+
+// gatewaySpec is one gateway to start.
+type gatewaySpec struct {
+	bin       string
+	profiling bool
+	broker    string // tcp://…
+	state     string // the state directory: journal/ in it
+	devices   string // id=tty,…
+	cpuProf   string // where the profiling window writes
+	heapProf  string // where SIGUSR2 writes the heap profile; "": none
+}
+
+// startGateway writes the gateway's configuration file (the defaults, but
+// for what the bench sets: the broker, the window, the sync window, a short
+// reconnect ceiling, the devices, addresses inside the run) and runs
+// `officegate run` on it, as systemd would: GOGC and GOMEMLIMIT in its
+// environment, readiness by sd_notify (READY=1) on a socket of the bench.
+func startGateway(ctx context.Context, cfg e2eConfig, sp gatewaySpec) (*gatewayProc, error) {
+	if err := os.MkdirAll(sp.state, 0o750); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "[gateway]\nid = %q\n\n", benchGateway)
+	// The drain is timed from its first delivery, so the reconnect delay is
+	// not in its rate; a short ceiling only keeps the run short.
+	fmt.Fprintf(&b, "[mqtt]\nurl = %q\ninflight = %d\nbackoff_max = \"1s\"\n\n", sp.broker, cfg.Inflight)
+	fmt.Fprintf(&b, "[journal]\ndir = %q\nsync_window = %q\n\n", filepath.Join(sp.state, "journal"), cfg.SyncWindow.String())
+	if addr := metricsAddr(); addr != "" {
+		fmt.Fprintf(&b, "[http]\nlisten = %q\n\n", addr)
+	}
+	fmt.Fprintf(&b, "[log]\nlevel = \"error\"\nformat = \"json\"\n\n")
+	fmt.Fprintf(&b, "[provisioning]\nsocket = %q\n\n", filepath.Join(sp.state, "admin.sock"))
+	if sp.devices != "" {
+		for _, p := range strings.Split(sp.devices, ",") {
 			id, path, ok := strings.Cut(p, "=")
 			if !ok || id == "" || path == "" {
-				return daemon.Options{}, fmt.Errorf("e2e: -ports entry %q: want id=tty", p)
+				return nil, fmt.Errorf("e2e: device %q: want id=tty", p)
 			}
-			devs = append(devs, daemon.Device{ID: id, Kind: "terminal", Port: path, Baud: 115200})
+			fmt.Fprintf(&b, "[[devices]]\nid = %q\nkind = \"terminal\"\nport = %q\nbaud = 115200\n\n", id, path)
 		}
 	}
-	log := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Str("child", "gateway").Logger()
-	return daemon.Options{
-		Gateway: benchGateway, StateDir: cfg.State, Version: "bench",
-		Journal: journal.Options{SyncWindow: cfg.SyncWindow},
-		Uplink: uplink.Options{
-			Broker: cfg.Broker, ClientID: "officegate-" + benchGateway, Inflight: cfg.Inflight,
-			// The drain is timed from its first delivery, so the reconnect
-			// delay is not in its rate; a short ceiling only keeps the run short.
-			BackoffMax: time.Second,
-		},
-		Devices: devs, Log: log, HTTP: cfg.HTTP,
-		Ready: func(*daemon.Gateway) { ready() },
-	}, nil
-}
-
-// gatewayChild runs the gateway until SIGTERM; it prints "ready" once every
-// part runs.
-func gatewayChild(ctx context.Context, cfg e2eConfig) error {
-	// As GOGC and GOMEMLIMIT in the environment would, before anything runs.
+	conf := filepath.Join(sp.state, "officegate.toml")
+	if err := os.WriteFile(conf, []byte(b.String()), 0o640); err != nil {
+		return nil, err
+	}
+	sock := filepath.Join(sp.state, "notify.sock")
+	os.Remove(sock)
+	nc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	env := append(os.Environ(), "NOTIFY_SOCKET="+sock)
 	if cfg.GOGC != 0 {
-		debug.SetGCPercent(cfg.GOGC)
+		env = append(env, "GOGC="+strconv.Itoa(cfg.GOGC))
 	}
 	if cfg.MemLimit != "" {
-		n, err := parseBytes(cfg.MemLimit)
-		if err != nil {
-			return err
-		}
-		debug.SetMemoryLimit(n)
+		env = append(env, "GOMEMLIMIT="+cfg.MemLimit)
 	}
-	o, err := gatewayOptions(cfg, func() { fmt.Println("ready") })
+	if sp.profiling {
+		env = append(env, "OFFICEGATE_BENCH_PROFILE="+sp.cpuProf)
+		if sp.heapProf != "" {
+			env = append(env, "OFFICEGATE_BENCH_HEAP="+sp.heapProf)
+		}
+	}
+	cmd := exec.Command(sp.bin, "run", "--config", conf)
+	cmd.Env = env
+	c, err := startProcess(cmd, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if cfg.Profile != "" {
-		f, err := os.Create(cfg.Profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	gw := &gatewayProc{child: c, profiling: sp.profiling}
+	if err := waitReady(ctx, nc, c); err != nil {
+		c.kill()
+		return nil, err
 	}
-	if cfg.StageProf != "" && cfg.Profile == "" {
-		done := make(chan struct{})
-		go func() { defer close(done); windowProfile(ctx, cfg.StageProf) }()
-		defer func() { <-done }()
-	}
-	if cfg.MemProfile != "" {
-		runtime.MemProfileRate = 4096 // finer than the default 512 KiB: a gateway's heap is a few MB
-		// Written as the stop begins, while every link still runs: the
-		// profile is of the last collection's live heap.
-		done := make(chan error, 1)
-		stop := context.AfterFunc(ctx, func() { done <- writeHeapProfile(cfg.MemProfile) })
-		defer func() {
-			if !stop() {
-				if err := <-done; err != nil {
-					fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
-				}
-			}
-		}()
-	}
-	return daemon.Run(ctx, o)
+	return gw, nil
 }
 
-// writeHeapProfile writes the heap profile and says on stderr where the
-// rest of the process's memory is.
-func writeHeapProfile(path string) error {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(os.Stderr, "bench: gateway: %d goroutines; heap in use %.1f MB, goal %.1f MB; stacks %.1f MB; runtime total %.1f MB\n",
-		runtime.NumGoroutine(), mb(ms.HeapInuse), mb(ms.NextGC), mb(ms.StackInuse), mb(ms.Sys-ms.HeapReleased))
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+// waitReady waits for READY=1 from the gateway (sd_notify), or its end.
+func waitReady(ctx context.Context, nc *net.UnixConn, c *child) error {
+	deadline := time.Now().Add(phaseTimeout)
+	buf := make([]byte, 4096)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		n, err := nc.Read(buf)
+		if err == nil && slices.Contains(strings.Split(string(buf[:n]), "\n"), "READY=1") {
+			return nil
+		}
+		select {
+		case <-c.ended:
+			return fmt.Errorf("bench: officegate ended before it was ready (its output is above)")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: officegate not ready within %v", phaseTimeout)
+		}
 	}
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // child is a bench child process: the gateway or the raw paho publisher.
 type child struct {
 	cmd    *exec.Cmd
-	out    *bufio.Reader // its stdout
+	lines  chan string   // its stdout, line by line (logs apart)
+	ended  chan struct{} // its stdout closed: it ended
 	start  time.Time     // just before the process was started
 	waited chan error
 }
 
 // startChild runs this executable's e2e command with -child and args.
 func startChild(exe string, args ...string) (*child, error) {
-	cmd := exec.Command(exe, append([]string{"e2e"}, args...)...)
+	return startProcess(exec.Command(exe, append([]string{"e2e"}, args...)...), false)
+}
+
+// startProcess starts cmd with its stdout read line by line; with logs,
+// lines that are JSON objects (its log) go to stderr instead.
+func startProcess(cmd *exec.Cmd, logs bool) (*child, error) {
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = orphanSignal()
 	pr, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, out: bufio.NewReader(pr), waited: make(chan error, 1)}
+	c := &child{cmd: cmd, lines: make(chan string, 256), ended: make(chan struct{}), waited: make(chan error, 1)}
 	c.start = time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench: start %v: %w", args, err)
+		return nil, fmt.Errorf("bench: start %v: %w", cmd.Args, err)
 	}
+	go func() {
+		defer close(c.ended)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if logs && strings.HasPrefix(line, "{") {
+				fmt.Fprintln(os.Stderr, line)
+				continue
+			}
+			select {
+			case c.lines <- line:
+			default: // nobody asked: it must not block the child
+			}
+		}
+	}()
 	return c, nil
 }
 
@@ -156,21 +214,19 @@ func (c *child) pid() int { return c.cmd.Process.Pid }
 
 // line reads the child's next line of output, or fails after timeout.
 func (c *child) line(ctx context.Context, timeout time.Duration) (string, error) {
-	type res struct {
-		s   string
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() { s, err := c.out.ReadString('\n'); ch <- res{strings.TrimSpace(s), err} }()
 	select {
-	case r := <-ch:
-		if r.err != nil && r.s == "" {
-			return "", fmt.Errorf("bench: child %s ended: %w", c.cmd.Args[2:], r.err)
+	case s := <-c.lines:
+		return s, nil
+	case <-c.ended:
+		select {
+		case s := <-c.lines:
+			return s, nil
+		default:
 		}
-		return r.s, nil
+		return "", fmt.Errorf("bench: child %s ended", c.cmd.Args[1:])
 	case <-time.After(timeout):
 		c.kill()
-		return "", fmt.Errorf("bench: child %s printed nothing for %v", c.cmd.Args[2:], timeout)
+		return "", fmt.Errorf("bench: child %s printed nothing for %v", c.cmd.Args[1:], timeout)
 	case <-ctx.Done():
 		c.kill()
 		return "", ctx.Err()
@@ -184,7 +240,7 @@ func (c *child) stop() error {
 		return nil
 	}
 	c.cmd.Process.Signal(syscall.SIGTERM)
-	go func() { io.Copy(io.Discard, c.out); c.waited <- c.cmd.Wait() }()
+	go func() { <-c.ended; c.waited <- c.cmd.Wait() }()
 	select {
 	case err := <-c.waited:
 		// Ending by the SIGTERM sent just above is what stopping means; only
@@ -199,7 +255,7 @@ func (c *child) stop() error {
 	case <-time.After(10 * time.Second):
 		c.cmd.Process.Kill()
 		<-c.waited
-		return fmt.Errorf("bench: child %s did not stop within 10 s", c.cmd.Args[2:])
+		return fmt.Errorf("bench: child %s did not stop within 10 s", c.cmd.Args[1:])
 	}
 }
 
@@ -227,12 +283,8 @@ func exitWithParent() {
 	}
 }
 
-// gatewayArgs are the child's flags for cfg's gateway.
-func gatewayArgs(cfg e2eConfig, broker, state, ports string) []string {
-	return []string{"-child", "gateway", "-broker", broker, "-state", state, "-ports", ports,
-		"-inflight", strconv.Itoa(cfg.Inflight), "-sync-window", cfg.SyncWindow.String(), "-http", metricsAddr(),
-		"-gogc", strconv.Itoa(cfg.GOGC), "-gomemlimit", cfg.MemLimit}
-}
+// validMemLimit says whether s is a size as GOMEMLIMIT takes it.
+func validMemLimit(s string) bool { _, err := parseBytes(s); return err == nil }
 
 // parseBytes reads a size as GOMEMLIMIT writes it: a number of bytes with
 // an optional B, KiB, MiB or GiB suffix.

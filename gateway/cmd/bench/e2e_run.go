@@ -32,7 +32,7 @@ import (
 //
 // Every phase checks that each event it produced arrived, by id.
 func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, error) {
-	r := e2eResult{Devices: cfg.Devices, Inflight: cfg.Inflight, SyncWindowMs: ms(cfg.SyncWindow)}
+	r := e2eResult{Devices: cfg.Devices, DeviceMode: cfg.DeviceMode, Inflight: cfg.Inflight, SyncWindowMs: ms(cfg.SyncWindow)}
 	bin, err := findMosquitto(cfg.Mosquitto)
 	if err != nil {
 		return r, err
@@ -67,32 +67,46 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	}
 	defer func() { sub.disconnect() }()
 	var fl *fleet
-	err = benchSide("devices", func() (err error) { fl, err = startFleet(emuDir, cfg.Devices); return err })
+	err = benchSide("devices", func() (err error) { fl, err = startFleet(cfg.DeviceMode, emuDir, cfg.Devices); return err })
 	if err != nil {
 		return r, err
 	}
 	defer fl.stop()
-	args := gatewayArgs(cfg, b.url, filepath.Join(work, "gateway"), fl.ports())
-	stageProf := filepath.Join(work, "stages.pprof")
-	if cfg.Profile == "" {
-		args = append(args, "-stage-profile", stageProf)
+	bin, profiling, err := gatewayBinary(ctx, cfg.Officegate, work)
+	if err != nil {
+		return r, err
 	}
-	for flag, path := range map[string]string{"-cpuprofile": cfg.Profile, "-memprofile": cfg.MemProfile} {
+	r.GatewayBinary = bin
+	if cfg.Officegate == "" {
+		r.GatewayBinary = "officegate, built by the bench (-trimpath -ldflags='-s -w' -tags benchprofile)"
+	}
+	if fi, err := os.Stat(bin); err == nil {
+		r.GatewayBinaryMB = mb(uint64(fi.Size()))
+	}
+	if !profiling && (cfg.Profile != "" || cfg.MemProfile != "") {
+		return r, fmt.Errorf("bench: %s has no profiling hooks (build it with -tags benchprofile): no -cpuprofile or -memprofile", bin)
+	}
+	stageProf := filepath.Join(work, "stages.pprof")
+	sp := gatewaySpec{bin: bin, profiling: profiling, broker: b.url, state: filepath.Join(work, "gateway"), devices: fl.ports(), cpuProf: stageProf}
+	for dst, path := range map[*string]string{&sp.cpuProf: cfg.Profile, &sp.heapProf: cfg.MemProfile} {
 		if path != "" {
 			abs, err := filepath.Abs(path)
 			if err != nil {
 				return r, err
 			}
-			args = append(args, flag, abs)
+			*dst = abs
 		}
 	}
-	gw, err := startChild(exe, args...)
+	gw, err := startGateway(ctx, cfg, sp)
 	if err != nil {
 		return r, err
 	}
 	defer gw.stop()
-	if line, err := gw.line(ctx, phaseTimeout); err != nil || line != "ready" {
-		return r, fmt.Errorf("bench: gateway child: %q, %v", line, err)
+	if cfg.Profile != "" {
+		// The whole run of this gateway: opened now, closed before it stops.
+		if err := gw.signalLine(ctx, syscall.SIGUSR1, "profiling"); err != nil {
+			return r, err
+		}
 	}
 	gwPID = gw.pid()
 
@@ -293,6 +307,17 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	r.DrainRatio = round(r.GatewayDrainPerS/r.RawDrainPerS, 2)
 
 	// 6. Peak RSS of the gateway that ran all of the above.
+	if cfg.Profile != "" || cfg.MemProfile != "" {
+		// Ends the whole-run CPU profile; writes the heap profile.
+		if cfg.Profile == "" {
+			if err := gw.signalLine(ctx, syscall.SIGUSR1, "profiling"); err != nil {
+				return r, err
+			}
+		}
+		if err := gw.signalLine(ctx, syscall.SIGUSR2, "profiled"); err != nil {
+			return r, err
+		}
+	}
 	rss, err := peakRSSOf(gw.pid())
 	if err != nil {
 		return r, err
@@ -317,7 +342,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	}
 	sub.reset(0)
 	step("restart: gateway started on it")
-	gw2, err := startChild(exe, gatewayArgs(cfg, b.url, state, "")...)
+	gw2, err := startGateway(ctx, cfg, gatewaySpec{bin: bin, broker: b.url, state: state})
 	if err != nil {
 		return r, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
@@ -38,52 +37,6 @@ var stageNames = map[string]string{
 	"":        "unlabelled: runtime (GC, scheduler)",
 }
 
-// windowProfile runs in the gateway child: SIGUSR1 starts a CPU profile into
-// path and prints "profiling"; SIGUSR2 stops it and prints "profiled". It
-// returns when ctx ends, stopping a profile still running.
-func windowProfile(ctx context.Context, path string) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
-	defer signal.Stop(sig)
-	var f *os.File
-	stop := func() {
-		if f != nil {
-			pprof.StopCPUProfile()
-			f.Close()
-			f = nil
-		}
-	}
-	defer stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case s := <-sig:
-			switch s {
-			case syscall.SIGUSR1:
-				stop()
-				var err error
-				if f, err = os.Create(path); err != nil {
-					fmt.Fprintln(os.Stderr, "bench: gateway: stage profile:", err)
-					fmt.Println("profile failed")
-					continue
-				}
-				if err := pprof.StartCPUProfile(f); err != nil {
-					fmt.Fprintln(os.Stderr, "bench: gateway: stage profile:", err)
-					f.Close()
-					f = nil
-					fmt.Println("profile failed")
-					continue
-				}
-				fmt.Println("profiling")
-			case syscall.SIGUSR2:
-				stop()
-				fmt.Println("profiled")
-			}
-		}
-	}
-}
-
 // signalLine sends sig to the child and waits for the line it answers with.
 func (c *child) signalLine(ctx context.Context, sig syscall.Signal, want string) error {
 	if err := c.cmd.Process.Signal(sig); err != nil {
@@ -103,12 +56,12 @@ func (c *child) signalLine(ctx context.Context, sig syscall.Signal, want string)
 // the run does not break the CPU down (the whole-run -cpuprofile holds the
 // profiler).
 type stageWindow struct {
-	gw   *child
+	gw   *gatewayProc
 	path string
 }
 
-func openStageWindow(ctx context.Context, cfg e2eConfig, gw *child, path string) (*stageWindow, error) {
-	if cfg.Profile != "" {
+func openStageWindow(ctx context.Context, cfg e2eConfig, gw *gatewayProc, path string) (*stageWindow, error) {
+	if cfg.Profile != "" || !gw.profiling {
 		return nil, nil
 	}
 	if err := gw.signalLine(ctx, syscall.SIGUSR1, "profiling"); err != nil {
@@ -310,7 +263,7 @@ type idleResult struct {
 
 // measureIdle measures the gateway for d while the devices only keep their
 // links alive.
-func measureIdle(ctx context.Context, cfg e2eConfig, gw *child, profPath string, d time.Duration) (idleResult, error) {
+func measureIdle(ctx context.Context, cfg e2eConfig, gw *gatewayProc, profPath string, d time.Duration) (idleResult, error) {
 	var r idleResult
 	pid := gw.pid()
 	win, err := openStageWindow(ctx, cfg, gw, profPath)

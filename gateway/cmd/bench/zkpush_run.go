@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -157,18 +155,13 @@ func childFigures[R any](ctx context.Context, gw *child, timeout time.Duration) 
 // child reads its start signal from the returned writer.
 func startCommandChild(exe, name string, args ...string) (*child, io.WriteCloser, error) {
 	cmd := exec.Command(exe, append([]string{name}, args...)...)
-	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, nil, err
 	}
-	pr, err := cmd.StdoutPipe()
+	c, err := startProcess(cmd, false)
 	if err != nil {
 		return nil, nil, err
-	}
-	c := &child{cmd: cmd, out: bufio.NewReader(pr), waited: make(chan error, 1), start: time.Now()}
-	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("bench: start %s %v: %w", name, args, err)
 	}
 	return c, stdin, nil
 }
