@@ -198,6 +198,9 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	mb1, mt1, merr1 := machineCPU()
 	msgs := sub.stopRecording()
 	shares, werr := win.close(ctx)
+	if werr == nil {
+		werr = keepHeapProfile(cfg, win, "saturated")
+	}
 	if err := firstErr(stopSaturating(), serr, err, werr, merr0, merr1); err != nil {
 		return r, err
 	}

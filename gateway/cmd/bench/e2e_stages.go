@@ -81,6 +81,20 @@ func (w *stageWindow) close(ctx context.Context) (map[string]float64, error) {
 	return stageShares(w.path)
 }
 
+// keepHeapProfile keeps the heap profile the gateway wrote as the window
+// closed (with -memprofile) as FILE.phase: the one at the end of the run
+// overwrites FILE.
+func keepHeapProfile(cfg e2eConfig, w *stageWindow, phase string) error {
+	if w == nil || cfg.MemProfile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(cfg.MemProfile)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(cfg.MemProfile+"."+phase, b, 0o644)
+}
+
 // stageShares reads the gateway's CPU profile and returns each stage
 // label's share of its CPU samples ("" for samples without one).
 func stageShares(path string) (map[string]float64, error) {
@@ -289,6 +303,9 @@ func measureIdle(ctx context.Context, cfg e2eConfig, gw *gatewayProc, profPath s
 		return r, err
 	}
 	shares, err := win.close(ctx)
+	if err == nil {
+		err = keepHeapProfile(cfg, win, "idle")
+	}
 	if err != nil {
 		return r, err
 	}

@@ -6,9 +6,10 @@
 //
 // With OFFICEGATE_BENCH_PROFILE set to a file, SIGUSR1 starts a CPU profile
 // into it and prints "profiling" on stdout; SIGUSR2 stops it and prints
-// "profiled". With OFFICEGATE_BENCH_HEAP set to a file too, the heap is
-// sampled finely (every 4 KiB allocated) and SIGUSR2 also writes the heap
-// profile there, first saying on stderr where the rest of the memory is.
+// "profiled", after saying on stderr where the process's memory is (the
+// runtime's own account). With OFFICEGATE_BENCH_HEAP set to a file too, the
+// heap is sampled finely (every 4 KiB allocated, which costs some memory
+// itself) and SIGUSR2 also writes the heap profile there.
 // Without OFFICEGATE_BENCH_PROFILE nothing changes: the signals keep their
 // default action.
 
@@ -66,6 +67,7 @@ func benchProfiler(sig <-chan os.Signal, path, heap string) {
 			fmt.Println("profiling")
 		case syscall.SIGUSR2:
 			stop()
+			printBenchMem()
 			if heap != "" {
 				if err := writeBenchHeap(heap); err != nil {
 					fmt.Fprintln(os.Stderr, "officegate: bench heap profile:", err)
@@ -76,15 +78,22 @@ func benchProfiler(sig <-chan os.Signal, path, heap string) {
 	}
 }
 
-// writeBenchHeap writes the heap profile (of the last collection's live
-// heap) and says on stderr where the rest of the process's memory is.
-func writeBenchHeap(path string) error {
+// printBenchMem says on stderr where the process's memory is, as the
+// runtime counts it.
+func printBenchMem() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mb := func(b uint64) float64 { return float64(b) / (1 << 20) }
-	fmt.Fprintf(os.Stderr, "officegate: bench: %d goroutines; heap in use %.1f MB (live at the last GC %.1f MB), goal %.1f MB; stacks %.1f MB; runtime other %.1f MB; from the OS %.1f MB, released %.1f MB\n",
+	fmt.Fprintf(os.Stderr, "officegate: bench: %d goroutines; heap in use %.1f MB (objects %.1f MB, garbage not yet collected included), GC goal %.1f MB; "+
+		"stacks %.1f MB; runtime metadata %.1f MB (GC %.1f, spans %.1f, profiling buckets %.1f, other %.1f); mapped %.1f MB, returned to the OS %.1f MB; %d GCs\n",
 		runtime.NumGoroutine(), mb(ms.HeapInuse), mb(ms.HeapAlloc), mb(ms.NextGC), mb(ms.StackInuse),
-		mb(ms.MSpanInuse+ms.MCacheInuse+ms.BuckHashSys+ms.GCSys+ms.OtherSys), mb(ms.Sys), mb(ms.HeapReleased))
+		mb(ms.MSpanInuse+ms.MCacheInuse+ms.BuckHashSys+ms.GCSys+ms.OtherSys), mb(ms.GCSys), mb(ms.MSpanInuse+ms.MCacheInuse), mb(ms.BuckHashSys), mb(ms.OtherSys),
+		mb(ms.Sys), mb(ms.HeapReleased), ms.NumGC)
+}
+
+// writeBenchHeap writes the heap profile: the live heap of the last
+// collection.
+func writeBenchHeap(path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
