@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/url"
+	"runtime"
 	"sync"
 	"time"
 
@@ -89,6 +90,11 @@ func (c *bufferedConn) flush() {
 	defer close(c.done)
 	var out []byte
 	for range c.wake {
+		// Let the goroutines that are ready run first (paho's writer most
+		// of all, with the rest of a burst of publishes): measured in the
+		// e2e bench, a flush then takes 4.8 publishes instead of 1.8.
+		// With nothing else ready it returns at once.
+		runtime.Gosched()
 		c.mu.Lock()
 		out, c.pending = c.pending, out[:0]
 		closing := c.closing // once set, nothing more is gathered: out is the last
