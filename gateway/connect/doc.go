@@ -29,7 +29,7 @@
 // beyond it: delivered, dead-lettered, or held for an unmapped person)
 // (settle.go). Until then connect keeps it with the backbone (a JetStream
 // InProgress every AckWait/3), so the backbone gives it to another
-// replica only if this one dies. A connect killed at any point loses
+// replica only if this one dies or loses the lease ("Order"). A connect killed at any point loses
 // nothing: what it had not finished comes back after AckWait, to it or to
 // another replica. A message no sink reads (a stream no sink lists) is
 // acknowledged at once, unjournaled. A duplicate (below) of a record still

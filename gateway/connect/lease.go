@@ -197,6 +197,7 @@ func (l *lease) run(ctx context.Context) {
 		l.mu.Unlock()
 		next := l.ttl / 4
 		if held {
+			holder = ""
 			if err := l.refresh(ctx, rev); err != nil {
 				if ctx.Err() != nil {
 					return
