@@ -52,7 +52,10 @@ func (in *Intake) driverArrival(ev devices.Event) arrival {
 //  6. clocks: the device's time in the office's zone, time_raw, the clock
 //     state and offset; an event recorded later than it arrived by more
 //     than ClockThreshold is flagged drifted whatever its source said.
-func (in *Intake) build(a arrival) ([]journal.Entry, error) {
+func (in *Intake) build(a arrival) ([]journal.Entry, error) { return in.appendBuilt(nil, a) }
+
+// appendBuilt appends a's journal entries (build) to dst.
+func (in *Intake) appendBuilt(dst []journal.Entry, a arrival) ([]journal.Entry, error) {
 	ev := a.Event.Event
 	if !a.link {
 		if err := ev.Check(); err != nil && !errors.Is(err, devices.ErrBiometric) {
@@ -122,7 +125,7 @@ func (in *Intake) build(a arrival) ([]journal.Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("intake: event %s from %q: %w", ev.Type, ev.Device, err)
 	}
-	entries := []journal.Entry{{Stream: stream, Body: b}}
+	entries := append(dst, journal.Entry{Stream: stream, Body: b})
 	if len(removed) > 0 {
 		alarm, err := envelope.EncodeData(map[string]any{"alarm": "biometric_refused",
 			"detail": fmt.Sprintf("%d field(s) removed from a %s event: biometric data never leaves the device", len(removed), name)})

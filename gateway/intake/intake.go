@@ -273,22 +273,20 @@ func (in *Intake) Commit(ctx context.Context, rec link.Record) error {
 // CommitBatch implements link.BatchSink: a device's waiting events, durable
 // together in one journal commit (across streams), or not at all.
 func (in *Intake) CommitBatch(ctx context.Context, recs []link.Record) error {
-	var entries []journal.Entry
+	entries := make([]journal.Entry, 0, len(recs)+1) // each event's, and the device's mark
 	for _, rec := range recs {
 		if rec.Kind != link.RecordEvent {
 			return fmt.Errorf("intake: a batch holds a record of kind %d from %q; only events are batched", rec.Kind, rec.DeviceID)
 		}
-		es, err := in.event(rec)
-		if err != nil {
+		var err error
+		if entries, err = in.appendEvent(entries, rec); err != nil {
 			return err
 		}
-		entries = append(entries, es...)
 	}
-	marks, err := markEntries(recs)
+	entries, err := appendMarkEntries(entries, recs)
 	if err != nil {
 		return err
 	}
-	entries = append(entries, marks...)
 	if _, err := in.j.AppendEntries(ctx, entries); err != nil {
 		if errors.Is(err, journal.ErrFull) {
 			return fmt.Errorf("%w: %w", link.ErrBusy, err)
@@ -330,22 +328,19 @@ func (in *Intake) advance(rec link.Record) {
 // event builds the journal entries of a link record's event: the record
 // made devices.Events by linkdev, through the one envelope builder.
 func (in *Intake) event(rec link.Record) ([]journal.Entry, error) {
-	var (
-		entries []journal.Entry
-		buf     [2]linkdev.Event // a note and the event at most
-	)
+	return in.appendEvent(nil, rec)
+}
+
+// appendEvent appends the journal entries of rec's event (event) to dst.
+func (in *Intake) appendEvent(dst []journal.Entry, rec link.Record) ([]journal.Entry, error) {
+	var buf [2]linkdev.Event // a note and the event at most
 	for _, ev := range linkdev.AppendEvents(buf[:0], rec) {
-		es, err := in.build(arrival{Event: ev, link: true})
-		if err != nil {
+		var err error
+		if dst, err = in.appendBuilt(dst, arrival{Event: ev, link: true}); err != nil {
 			return nil, fmt.Errorf("intake: event %v from %q: %w", rec.Event.ID, rec.DeviceID, err)
 		}
-		if entries == nil {
-			entries = es // the one event, most often
-			continue
-		}
-		entries = append(entries, es...)
 	}
-	return entries, nil
+	return dst, nil
 }
 
 func (in *Intake) deviceResult(rec link.Record) ([]journal.Entry, error) {

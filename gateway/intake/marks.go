@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
+	"unicode/utf8"
 
 	"github.com/officegate/officegate/firmware-bridge/link"
 	"github.com/officegate/officegate/firmware-bridge/msg"
@@ -58,6 +60,68 @@ var (
 // highest event, to append after the events themselves (a batch's priority
 // under a disk cap is its first record's).
 func markEntries(recs []link.Record) ([]journal.Entry, error) {
+	return appendMarkEntries(nil, recs)
+}
+
+// appendMarkEntries appends recs' mark records (markEntries) to dst.
+func appendMarkEntries(dst []journal.Entry, recs []link.Record) ([]journal.Entry, error) {
+	if len(recs) == 0 {
+		return dst, nil
+	}
+	// A link commits one device's events (link.BatchSink): its highest
+	// event, found without a map.
+	hw, high := recs[0].HardwareID, recs[0].Event.ID
+	for _, rec := range recs[1:] {
+		if rec.HardwareID != hw {
+			return appendMarkEntriesOf(dst, recs)
+		}
+		if eventAfter(rec.Event.ID, high) {
+			high = rec.Event.ID
+		}
+	}
+	b, err := encodeMarkRecord(hw, high)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, journal.Entry{Stream: StreamMarks, Body: b}), nil
+}
+
+// encodeMarkRecord encodes a mark record as marksEnc does (core
+// deterministic: the array head, the hardware id, boot and seq in their
+// shortest heads; TestMarkRecordEncoding), by hand for valid UTF-8 text: one
+// is written with every commit.
+func encodeMarkRecord(hw string, id msg.EventID) ([]byte, error) {
+	if !utf8.ValidString(hw) {
+		b, err := marksEnc.Marshal(markRecord{HW: hw, Boot: id.Boot, Seq: id.Seq})
+		if err != nil {
+			return nil, fmt.Errorf("intake: encode the mark of %q: %w", hw, err)
+		}
+		return b, nil
+	}
+	b := make([]byte, 0, 1+9+len(hw)+5+5)
+	b = append(cborHead(append(b, 0x83), 3, uint64(len(hw))), hw...)
+	return cborHead(cborHead(b, 0, uint64(id.Boot)), 0, uint64(id.Seq)), nil
+}
+
+// cborHead appends a data item head in its shortest form.
+func cborHead(dst []byte, major byte, arg uint64) []byte {
+	m := major << 5
+	switch {
+	case arg < 24:
+		return append(dst, m|byte(arg))
+	case arg <= math.MaxUint8:
+		return append(dst, m|24, byte(arg))
+	case arg <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(dst, m|25), uint16(arg))
+	case arg <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(dst, m|26), uint32(arg))
+	}
+	return binary.BigEndian.AppendUint64(append(dst, m|27), arg)
+}
+
+// appendMarkEntriesOf is appendMarkEntries for the records of several
+// devices, in the order each first appears.
+func appendMarkEntriesOf(dst []journal.Entry, recs []link.Record) ([]journal.Entry, error) {
 	high := map[string]msg.EventID{}
 	var order []string
 	for _, rec := range recs {
@@ -70,16 +134,14 @@ func markEntries(recs []link.Record) ([]journal.Entry, error) {
 			high[rec.HardwareID] = id
 		}
 	}
-	entries := make([]journal.Entry, 0, len(order))
 	for _, hw := range order {
-		id := high[hw]
-		b, err := marksEnc.Marshal(markRecord{HW: hw, Boot: id.Boot, Seq: id.Seq})
+		b, err := encodeMarkRecord(hw, high[hw])
 		if err != nil {
-			return nil, fmt.Errorf("intake: encode the mark of %q: %w", hw, err)
+			return dst, err
 		}
-		entries = append(entries, journal.Entry{Stream: StreamMarks, Body: b})
+		dst = append(dst, journal.Entry{Stream: StreamMarks, Body: b})
 	}
-	return entries, nil
+	return dst, nil
 }
 
 func decodeMarkRecord(b []byte) (markRecord, error) {
