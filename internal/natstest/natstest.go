@@ -325,6 +325,10 @@ func (s *Server) start() error {
 	}
 	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// The node dies with the process that started it, even one that
+	// cannot run its cleanups (a test binary killed at its -timeout): no
+	// node outlives it holding ports and a store.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start nats-server %s: %w", s.Name, err)
 	}
