@@ -51,8 +51,8 @@
 // acknowledge: the same event can arrive many times, days apart. Each
 // message has a key (Key: SHA-256 of the event id, or of the gateway and
 // command id for a result, first 16 bytes). A message whose key was
-// recorded within the dedup window (DefaultDedupWindow: the backbone's
-// retention) is a duplicate: acknowledged and dropped
+// recorded within the dedup window (DefaultDedupWindow: the outage the
+// backbone is sized for) is a duplicate: acknowledged and dropped
 // (officegate_connect_duplicates_total). Keys are kept on disk in the
 // state directory's "dedup": one file per hour of 16-byte keys, appended
 // and fsync'd after the journal's commit (Dedup); a
@@ -70,8 +70,10 @@
 //
 // A gateway publishes each device's events in order; the backbone keeps
 // that order, except for a redelivery: JetStream gives a message that was
-// not acknowledged in time (its replica died, or was slower than AckWait)
-// again after later ones. Connect journals in the order it takes messages,
+// not acknowledged in time (its replica died, or was slower than AckWait,
+// or the batch holding it was lost on its way when the node leading the
+// consumer died: the new leader gives it again after AckWait) again after
+// later ones. Connect journals in the order it takes messages,
 // and the sinks deliver each stream in journal order, so the order a sink
 // sees is the order connect took them in. Four rules keep that the
 // device's order:
@@ -88,6 +90,10 @@
 //   - an event journaled after a later event of its device (by boot, then
 //     seq) is counted (officegate_connect_reordered_total) and logged: it is
 //     delivered, never dropped.
+//
+// A batch lost on its way at a consumer leader's death is the one case
+// these rules do not put back in order: it was not seen in
+// TestStreamLeaderKilled's runs, and the counter shows it if it happens.
 //
 // The lease (lease.go) is a key of the JetStream key-value bucket
 // LeaseBucket, one per stream and consumer, created by connect when
@@ -150,8 +156,16 @@
 // (docs/nats/connect-consumer.json, the consumer ConsumerConfig makes).
 // connect creates it if it is missing, and binds to it if it exists. A
 // message's data is the published payload byte for byte (the listener's
-// Nmqtt-Pub header, the QoS, is a NATS header). JetStream.Stream names
-// another stream, for NATS-native publishers that accept the gap.
+// Nmqtt-Pub header, the QoS, is a NATS header). Nothing in the stream
+// ages out: what waits for connect is bounded by the stream's max_bytes
+// with discard new, set at the cluster's set-up (docs/nats, "Sizing"): a
+// full stream refuses new messages (no PUBACK, the gateways keep them)
+// rather than dropping stored ones. TestStreamLeaderKilled kills the node
+// leading the stream and the consumer under load: every PUBACKed event
+// reaches the sinks once, in its device's order. JetStream.Stream names
+// another stream instead (OFFICEGATE, docs/nats): right for messages
+// published natively with JetStream, which that stream acknowledges
+// itself, not for the gateways' MQTT messages.
 //
 // One durable pull consumer (Consumer) on the stream, with explicit acks,
 // filtered to the sinks' subjects (JetStream.Filters), the same for every

@@ -163,13 +163,18 @@ func readDoc(t testing.TB, name string, v any) {
 	}
 }
 
-// event is a punch as a gateway publishes it.
-func event(gw, dev string, boot uint32, seq uint64) (topic string, payload []byte) {
+// punchEvent is a punch as a gateway journals it.
+func punchEvent(gw, dev string, boot uint32, seq uint64) envelope.Event {
 	data, _ := envelope.EncodeData(map[string]any{"person": fmt.Sprintf("p%d", seq%50), "state": "in"})
 	t := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC).Add(time.Duration(seq) * time.Second)
-	e := envelope.Event{V: envelope.Version, ID: envelope.EventID(gw+"/"+dev, boot, seq), Type: "attendance.punch",
+	return envelope.Event{V: envelope.Version, ID: envelope.EventID(gw+"/"+dev, boot, seq), Type: "attendance.punch",
 		Gateway: gw, Device: dev, Boot: boot, Seq: seq, Time: envelope.StampOf(t), TimeRaw: t.Format("2006-01-02 15:04:05"),
 		Clock: envelope.ClockSynced, Received: envelope.StampOf(t), Data: data}
+}
+
+// event is a punch as a gateway publishes it.
+func event(gw, dev string, boot uint32, seq uint64) (topic string, payload []byte) {
+	e := punchEvent(gw, dev, boot, seq)
 	p, err := e.Payload(envelope.JSON)
 	if err != nil {
 		panic(err)

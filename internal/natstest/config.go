@@ -17,8 +17,9 @@ type Node struct {
 	MQTT     string   // host:port of the MQTT listener the gateways connect to
 	HTTP     string   // host:port of the monitoring endpoint (/healthz, /varz)
 	StoreDir string   // JetStream's directory
-	// MaxFileStore caps JetStream's disk use ("200GB"); it must hold the
-	// week's outage the officegate stream is sized for (docs/nats/README.md).
+	// MaxFileStore caps JetStream's disk use ("450GB"); it must hold the
+	// bound of $MQTT_msgs, where a week's outage of the consumers waits,
+	// and the rest of JetStream's state (docs/SCALING.md).
 	MaxFileStore string
 	// MaxAckPending bounds the QoS 1 messages in flight to one MQTT
 	// subscriber; 0 leaves the server's default.

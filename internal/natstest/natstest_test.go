@@ -25,9 +25,11 @@ func Production(i int) Node {
 		MQTT:     "0.0.0.0:1883",
 		HTTP:     "127.0.0.1:8222",
 		StoreDir: "/var/lib/nats/jetstream",
-		// A week of 1 000 gateways × 64 devices is about
-		// 270 GB of stored envelopes; every node keeps a replica.
-		MaxFileStore:  "400GB",
+		// $MQTT_msgs bounded at 350 GB (a week of 1 000 gateways ×
+		// 64 devices, docs/SCALING.md), reserved out of this, and room
+		// for the MQTT sessions, retained messages and consumers' state;
+		// every node keeps a replica.
+		MaxFileStore:  "450GB",
 		MaxAckPending: 1024,
 	}
 }
