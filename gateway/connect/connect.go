@@ -78,10 +78,11 @@ type Options struct {
 	Ready func(*Connector)
 }
 
-// DefaultDedupWindow covers the backbone's retention (the OFFICEGATE
-// stream keeps 8 days, docs/nats): a gateway that was cut off for a week
-// and publishes again a message the backbone already had is still
-// recognised.
+// DefaultDedupWindow covers the outage the backbone is sized for
+// ($MQTT_msgs holds about 8 days, docs/SCALING.md): a gateway that was cut
+// off for a week and publishes again a message the backbone already had,
+// or a message connect took and that comes back unacknowledged a week
+// later, is still recognised.
 const DefaultDedupWindow = 8 * 24 * time.Hour
 
 // Connector is a running connect: the local journal, the deduplication
