@@ -65,15 +65,18 @@ type e2eResult struct {
 	DrainRatio      float64 `json:"drain_ratio"`
 	RestartMs       float64 `json:"restart_ms"` // gateway process start → first event at the subscriber
 
-	Devices           int     `json:"devices"`
-	DeviceMode        string  `json:"device_mode"`    // wire or fwemu
-	GatewayBinary     string  `json:"gateway_binary"` // what ran as the gateway
-	GatewayBinaryMB   float64 `json:"gateway_binary_mb"`
-	Inflight          int     `json:"inflight"`
-	GatewayEventsPerS float64 `json:"gateway_events_per_s"`
-	RawMsgsPerS       float64 `json:"raw_msgs_per_s"`
-	GatewayCPUUs      float64 `json:"gateway_cpu_us_per_event"`
-	RawCPUUs          float64 `json:"raw_cpu_us_per_msg"`
+	Devices       int    `json:"devices"`
+	DeviceMode    string `json:"device_mode"`    // wire or fwemu
+	GatewayBinary string `json:"gateway_binary"` // what ran as the gateway
+	// DeviceLink is the devices' own link counters at the end of the
+	// first gateway's run (the drain's outage included).
+	DeviceLink        deviceSession `json:"device_link"`
+	GatewayBinaryMB   float64       `json:"gateway_binary_mb"`
+	Inflight          int           `json:"inflight"`
+	GatewayEventsPerS float64       `json:"gateway_events_per_s"`
+	RawMsgsPerS       float64       `json:"raw_msgs_per_s"`
+	GatewayCPUUs      float64       `json:"gateway_cpu_us_per_event"`
+	RawCPUUs          float64       `json:"raw_cpu_us_per_msg"`
 	// StagesCPUUs is GatewayCPUUs broken down by the stage that spent it
 	// (CPU profile labels, e2e_stages.go); absent with -cpuprofile.
 	StagesCPUUs map[string]float64 `json:"gateway_cpu_us_by_stage,omitempty"`

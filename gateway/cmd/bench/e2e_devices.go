@@ -38,7 +38,31 @@ type benchDevice interface {
 	// Generate records n generated punches and returns the last one's number.
 	Generate(n int) (uint32, error)
 	Held() int // events the gateway has not acknowledged
+	// Session is what the device's side of the link counted: sessions
+	// opened, link downs, frames retransmitted (fast retransmits included).
+	Session() deviceSession
 	Stop() error
+}
+
+// deviceSession is a device's link counters, summed over a fleet for the
+// result: a healthy run has one session per device, no link down, and
+// retransmissions only where the gateway refused (BUSY) or restarted.
+type deviceSession struct {
+	Sessions    int `json:"sessions"`
+	LinkDowns   int `json:"link_downs"`
+	Retransmits int `json:"retransmits"`
+}
+
+// session sums the devices' link counters.
+func (f *fleet) session() deviceSession {
+	var s deviceSession
+	for _, d := range f.devs {
+		c := d.Session()
+		s.Sessions += c.Sessions
+		s.LinkDowns += c.LinkDowns
+		s.Retransmits += c.Retransmits
+	}
+	return s
 }
 
 // fleet is the emulated devices, in the bench's own process so that their
@@ -157,7 +181,11 @@ func (w wireDevice) Boot() uint32                     { return w.d.bootID }
 func (w wireDevice) Punch(tUs uint64) (uint32, error) { return w.d.record(1, tUs) }
 func (w wireDevice) Generate(n int) (uint32, error)   { return w.d.record(n, 0) }
 func (w wireDevice) Held() int                        { return w.d.held() }
-func (w wireDevice) Stop() error                      { return w.d.stop() }
+func (w wireDevice) Session() deviceSession {
+	c := w.d.counters()
+	return deviceSession{Sessions: c.Sessions, LinkDowns: c.LinkDowns, Retransmits: c.Retransmits}
+}
+func (w wireDevice) Stop() error { return w.d.stop() }
 
 // fwemuDevice is an fwemu emulator on a PTY as a benchDevice.
 type fwemuDevice struct {
@@ -169,7 +197,11 @@ func (w *fwemuDevice) ID() string   { return w.d.ID }
 func (w *fwemuDevice) Path() string { return w.d.Path }
 func (w *fwemuDevice) Boot() uint32 { return w.d.Emu.Boot() }
 func (w *fwemuDevice) Held() int    { return w.d.Emu.Held() }
-func (w *fwemuDevice) Stop() error  { return w.d.Stop() }
+func (w *fwemuDevice) Session() deviceSession {
+	c := w.d.Emu.Link().Stats()
+	return deviceSession{Sessions: int(c.Sessions), LinkDowns: int(c.LinkDowns), Retransmits: int(c.Retransmits)}
+}
+func (w *fwemuDevice) Stop() error { return w.d.Stop() }
 
 func (w *fwemuDevice) Punch(tUs uint64) (uint32, error) {
 	data := map[string]any{"user": fmt.Sprintf("%05d", w.user), "verify": "card", "state": uint64(0), "t_us": tUs}

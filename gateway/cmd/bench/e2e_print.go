@@ -28,8 +28,9 @@ func printE2E(w io.Writer, cfg e2eConfig, r e2eResult) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%d emulated devices on PTYs → officegate → mosquitto → subscriber, against raw paho QoS 1\n"+
-		"publishing the same messages to the same broker, window %d for both\n\n", r.Devices, r.Inflight)
+	fmt.Fprintf(w, "%d emulated devices (%s) on PTYs → officegate → mosquitto → subscriber, against raw paho QoS 1\n"+
+		"publishing the same messages to the same broker, window %d for both\ngateway: %s, %.1f MB\n\n",
+		r.Devices, r.DeviceMode, r.Inflight, r.GatewayBinary, r.GatewayBinaryMB)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "figure\tofficegate\traw paho\tresult\tgoal\t")
 	fmt.Fprintf(tw, "throughput, saturated\t%.0f events/s\t%.0f msg/s\t%.2f\t≥ %.1f: %s\t\n",
@@ -55,8 +56,10 @@ func printE2E(w io.Writer, cfg e2eConfig, r e2eResult) {
 	fmt.Fprintf(tw, "peak RSS after draining them\t%.1f MB\t\t(now: anon %.1f)\t\t\n", r.RestartRSSMB, r.RestartRSSAnonMB)
 	tw.Flush()
 	fmt.Fprintf(w, "\njournal sync window %.0f ms; latency: device Emit → subscriber, %d events; drain: first to last delivery (the reconnect took %.0f ms more);\n"+
-		"restart backlog then drained at %.0f events/s; %d redeliveries seen (same id again)\n",
-		r.SyncWindowMs, r.LatencyEvents, r.ReconnectMs, r.RestartDrainPerS, r.Duplicates)
+		"restart backlog then drained at %.0f events/s; %d redeliveries seen (same id again);\n"+
+		"the devices' links: %d sessions, %d link downs, %d frames retransmitted\n",
+		r.SyncWindowMs, r.LatencyEvents, r.ReconnectMs, r.RestartDrainPerS, r.Duplicates,
+		r.DeviceLink.Sessions, r.DeviceLink.LinkDowns, r.DeviceLink.Retransmits)
 }
 
 func printIdle(w io.Writer, r e2eResult) {

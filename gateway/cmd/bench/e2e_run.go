@@ -330,6 +330,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 		return r, err
 	}
 	r.RSSMB, r.RSSAnonMB, r.RSSFileMB = mb(rss), mb(anon), mb(file)
+	r.DeviceLink = fl.session()
 	step("gateway stopping")
 	gwPID = 0
 	if err := gw.stop(); err != nil {

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 func TestE2ESmoke(t *testing.T) {
 	bin := mqtttest.Binary(t) // skips without mosquitto, fails under CI=true
 	cfg := e2eConfig{
-		Devices: 3, Inflight: 8, Rate: 150, LatencyFor: 200 * time.Millisecond,
+		Devices: 3, DeviceMode: deviceWire, Inflight: 8, Rate: 150, LatencyFor: 200 * time.Millisecond,
 		Warmup: 100 * time.Millisecond, SaturateFor: 300 * time.Millisecond,
 		Backlog: 50, RestartBacklog: 120, Dir: diskTempDir(t), Mosquitto: bin, SyncWindow: 10 * time.Millisecond,
 	}
@@ -48,6 +48,9 @@ func TestE2ESmoke(t *testing.T) {
 	if r.Duplicates != 0 {
 		t.Errorf("%d events arrived more than once without any connection lost mid-flight", r.Duplicates)
 	}
+	if r.DeviceLink.Sessions < cfg.Devices {
+		t.Errorf("the devices opened %d sessions, want at least one each (%d)", r.DeviceLink.Sessions, cfg.Devices)
+	}
 	if r.GatewayEventsPerS <= 0 || r.RawMsgsPerS <= 0 || r.RSSMB <= 0 || r.RestartMs <= 0 {
 		t.Errorf("figures missing: %+v", r)
 	}
@@ -65,7 +68,7 @@ func TestE2ESmoke(t *testing.T) {
 func TestE2EIdleSmoke(t *testing.T) {
 	bin := mqtttest.Binary(t) // skips without mosquitto, fails under CI=true
 	cfg := e2eConfig{
-		Devices: 3, Inflight: 8, Rate: 150, LatencyFor: 200 * time.Millisecond,
+		Devices: 3, DeviceMode: deviceFwemu, Inflight: 8, Rate: 150, LatencyFor: 200 * time.Millisecond,
 		Warmup: 100 * time.Millisecond, SaturateFor: 300 * time.Millisecond, Idle: 500 * time.Millisecond, IdleOnly: true,
 		Backlog: 50, RestartBacklog: 120, Dir: diskTempDir(t), Mosquitto: bin, SyncWindow: 10 * time.Millisecond,
 	}
