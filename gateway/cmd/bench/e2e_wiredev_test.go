@@ -147,7 +147,8 @@ func waitHeld(t *testing.T, ctx context.Context, d *wireDev) {
 // TestWireDeviceLink: a wire device on a PTY against a real link.Gateway:
 // the gateway accepts its HELLO and every event, in order and once,
 // through back-pressure (BUSY, then the device's retransmission), and
-// through a gateway restart (link down, a new session, the high-water mark).
+// through a gateway restart (the new gateway's CLOSE no_session, a new
+// session, the high-water mark).
 func TestWireDeviceLink(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -180,8 +181,9 @@ func TestWireDeviceLink(t *testing.T) {
 		t.Errorf("device counters %+v: want BUSY received, retransmissions, one session", st)
 	}
 
-	// The gateway restarts: the device finds the link down, says HELLO, and
-	// the new session's high-water mark covers everything journaled.
+	// The gateway restarts: the new one answers the device's frames with
+	// CLOSE no_session, the device says HELLO, and the new session's
+	// high-water mark covers everything journaled.
 	stop()
 	if _, err := d.record(50, 0); err != nil {
 		t.Fatal(err)
