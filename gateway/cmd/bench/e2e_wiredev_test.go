@@ -148,7 +148,8 @@ func waitHeld(t *testing.T, ctx context.Context, d *wireDev) {
 // the gateway accepts its HELLO and every event, in order and once,
 // through back-pressure (BUSY, then the device's retransmission), and
 // through a gateway restart (the new gateway's CLOSE no_session, a new
-// session, the high-water mark).
+// session, the high-water mark), and through a gateway gone for longer
+// than the link-down time.
 func TestWireDeviceLink(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -189,10 +190,30 @@ func TestWireDeviceLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop = runLinkGateway(t, j, d.path)
-	defer stop()
 	waitEvents(t, ctx, j, 251)
 	waitHeld(t, ctx, d)
 	if st := d.counters(); st.Sessions != 2 {
 		t.Errorf("device counters %+v: want a second session", st)
+	}
+
+	// The gateway goes away for longer than 3 × H: the device declares the
+	// link down, keeps its records, and says HELLO to the next gateway.
+	stop()
+	if _, err := d.record(30, 0); err != nil {
+		t.Fatal(err)
+	}
+	for d.counters().LinkDowns == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no link down: %+v", d.counters())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	stop = runLinkGateway(t, j, d.path)
+	defer stop()
+	waitEvents(t, ctx, j, 281)
+	waitHeld(t, ctx, d)
+	if st := d.counters(); st.Sessions != 3 || st.LinkDowns != 1 {
+		t.Errorf("device counters %+v: want a third session after one link down", st)
 	}
 }
