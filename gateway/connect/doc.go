@@ -75,7 +75,7 @@
 // consumer died: the new leader gives it again after AckWait) again after
 // later ones. Connect journals in the order it takes messages,
 // and the sinks deliver each stream in journal order, so the order a sink
-// sees is the order connect took them in. Four rules keep that the
+// sees is the order connect took them in. Five rules keep that the
 // device's order:
 //
 //   - one replica fetches at a time (JetStream.Shared false, the default):
@@ -87,13 +87,16 @@
 //     without journaling it until every pending message past the ack floor
 //     is in its hands (or two AckWaits have passed), then takes it all
 //     sorted by stream sequence;
+//   - while it holds the lease, a fetched batch whose delivery sequences
+//     (the consumer's count of its deliveries) skip some is not journaled:
+//     the skipped deliveries went to no other replica, so they were lost
+//     on their way (the node leading the consumer died) and come back
+//     after AckWait; the replica gathers as at start, until every pending
+//     message is in its hands or journaled and waiting for the sinks
+//     (TestLostBatchGathered);
 //   - an event journaled after a later event of its device (by boot, then
 //     seq) is counted (officegate_connect_reordered_total) and logged: it is
 //     delivered, never dropped.
-//
-// A batch lost on its way at a consumer leader's death is the one case
-// these rules do not put back in order: it was not seen in
-// TestStreamLeaderKilled's runs, and the counter shows it if it happens.
 //
 // The lease (lease.go) is a key of the JetStream key-value bucket
 // LeaseBucket, one per stream and consumer, created by connect when

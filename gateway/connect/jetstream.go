@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -56,6 +57,9 @@ type JetStream struct {
 
 	active   func(bool) // connect's metrics (reportRole)
 	takeover func()
+	// unacked counts the messages handed to ingest and not yet
+	// acknowledged: those of the consumer's pending this replica holds.
+	unacked atomic.Int64
 }
 
 // Defaults of the JetStream source (doc.go, "JetStream" explains them).
@@ -205,10 +209,24 @@ func (s *JetStream) Run(ctx context.Context, ingest Ingest) error {
 
 // loop fetches and takes batches while g holds (nil: until ctx ends).
 func (s *JetStream) loop(ctx context.Context, cons jetstream.Consumer, ingest Ingest, g *grant) error {
+	var next uint64 // the consumer's delivery sequence the next message should have; 0: unknown
 	for attempt := 0; ctx.Err() == nil; {
 		msgs, err := s.fetch(ctx, cons, g)
 		if err == nil && len(msgs) > 0 {
-			err = s.take(ctx, msgs, ingest, g)
+			var last uint64
+			if g != nil && gap(msgs, next, &last) {
+				// Deliveries missing between those fetched: with one
+				// replica fetching, a batch lost on its way (its node
+				// died); they come back after AckWait (doc.go, "Order").
+				s.Log.Info().Uint64("expected", next).Msg("connect: jetstream: deliveries missing between the fetched messages (a batch lost on its way): gathering until they come back, to keep the stream's order")
+				err, last = s.gather(ctx, cons, ingest, g, msgs), 0
+			} else {
+				err = s.take(ctx, msgs, ingest, g)
+			}
+			next = 0
+			if last > 0 {
+				next = last + 1
+			}
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -301,11 +319,43 @@ func (s *JetStream) settle(ctx context.Context, cons jetstream.Consumer, ingest 
 	}
 	s.Log.Info().Int("pending", info.NumAckPending).Dur("ack_wait", s.AckWait).
 		Msg("connect: jetstream: messages delivered before and not acknowledged: gathering them before taking any, to keep the stream's order")
+	return s.gather(ctx, cons, ingest, g, nil)
+}
+
+// gap says whether msgs' delivery sequences skip one: from next (0:
+// unknown) and between them. last is the last one's.
+func gap(msgs []jetstream.Msg, next uint64, last *uint64) bool {
+	skipped := false
+	for _, m := range msgs {
+		md, err := m.Metadata()
+		if err != nil {
+			continue
+		}
+		if next != 0 && md.Sequence.Consumer > next {
+			skipped = true
+		}
+		next, *last = md.Sequence.Consumer+1, md.Sequence.Consumer
+	}
+	return skipped
+}
+
+// gather holds held and what it fetches, without journaling any, until
+// every message the consumer has handed out and not had acknowledged is
+// in this replica's hands (held, or journaled and waiting for the sinks)
+// or two AckWaits have passed, then takes them all in the stream's order.
+func (s *JetStream) gather(ctx context.Context, cons jetstream.Consumer, ingest Ingest, g *grant, held []jetstream.Msg) error {
 	deadline := time.Now().Add(2*s.AckWait + 5*time.Second)
-	var held []jetstream.Msg
 	seen := map[uint64]bool{}
+	for _, m := range held {
+		if md, err := m.Metadata(); err == nil {
+			seen[md.Sequence.Stream] = true
+		}
+	}
 	lastKeep := time.Now()
 	for time.Now().Before(deadline) && len(held) < s.MaxAckPending {
+		if info, err := cons.Info(ctx); err == nil && info.NumAckPending <= above(held, info.AckFloor.Stream)+int(s.unacked.Load()) {
+			break
+		}
 		msgs, err := s.fetch(ctx, cons, g)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -327,10 +377,6 @@ func (s *JetStream) settle(ctx context.Context, cons jetstream.Consumer, ingest 
 		if err == nil && time.Since(lastKeep) > s.AckWait/3 {
 			keepAll(held)
 			lastKeep = time.Now()
-		}
-		info, err := cons.Info(ctx)
-		if err == nil && info.NumAckPending <= above(held, info.AckFloor.Stream) {
-			break
 		}
 	}
 	slices.SortFunc(held, func(a, b jetstream.Msg) int {
@@ -395,7 +441,12 @@ func (s *JetStream) take(ctx context.Context, msgs []jetstream.Msg, ingest Inges
 		}
 		// A lost ack makes the message come again: a duplicate, dropped by
 		// its id.
+		var acked atomic.Bool
+		s.unacked.Add(1)
 		pm.Ack, pm.Keep = func() {
+			if !acked.Swap(true) {
+				s.unacked.Add(-1)
+			}
 			if g.ok() {
 				m.Ack()
 			}

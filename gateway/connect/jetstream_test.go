@@ -179,3 +179,62 @@ func TestDocsConsumerIsConnects(t *testing.T) {
 		t.Errorf("docs/nats/connect-consumer.json is\n%+v\nconnect creates\n%+v", doc, want)
 	}
 }
+
+// TestLostBatchGathered: messages handed out and lost on their way to the
+// fetching replica (its node died; here a pull of another client, waiting
+// beside connect's, takes every other message and never acknowledges)
+// come back only after AckWait, after later ones. Connect sees the gap in
+// the consumer's delivery sequence and gathers until it holds them before
+// journaling any: each device's events reach the file sink in order.
+func TestLostBatchGathered(t *testing.T) {
+	c := backbone(t)
+	dir := t.TempDir()
+	sp := spec{State: filepath.Join(dir, "c1"), NATS: c.NATSURLs(), Consumer: "connect", AckWait: 3 * time.Second,
+		File: filepath.Join(dir, "events.jsonl")}
+	devs := []string{"t1", "t2"}
+	pub := newPublisher(t, c.Nodes[0].MQTTURL, "gw-1")
+	runInProcess(t, sp)
+	pub.publish("gw-1", devs, 1, 1, 20)
+	lines := func() int { _, ids := fileLines(t, sp.File); return len(ids) }
+	waitUntil(t, 60*time.Second, "the first 40 events in the file sink", func() bool { return lines() >= 40 })
+
+	nc, err := nats.Connect(c.Nodes[1].NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cons, err := js.Consumer(ctx, connect.MQTTStream, sp.Consumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := make(chan int, 1)
+	go func() {
+		n := 0
+		if b, err := cons.Fetch(10, jetstream.FetchMaxWait(30*time.Second)); err == nil {
+			for range b.Messages() {
+				n++ // never acknowledged: lost on its way
+			}
+		}
+		lost <- n
+	}()
+	// The consumer hands the pulls waiting on it messages in turn.
+	waitUntil(t, 30*time.Second, "a pull waiting beside connect's", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumWaiting >= 2
+	})
+	pub.publish("gw-1", devs, 1, 21, 60)
+	if n := <-lost; n == 0 {
+		t.Fatal("the other pull took nothing")
+	}
+	waitUntil(t, 90*time.Second, "the file sink has every event", func() bool { return lines() >= 120 })
+	seqs, ids := fileLines(t, sp.File)
+	for id, k := range ids {
+		if k != 1 {
+			t.Errorf("file sink: event %s %d times", id, k)
+		}
+	}
+	checkComplete(t, "file sink", seqs, devs, 60)
+}
