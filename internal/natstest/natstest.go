@@ -44,10 +44,17 @@ type Server struct {
 	mqtt    string
 	t       testing.TB // the test that started it; nil for New's clusters
 
+	cluster *Cluster // the nodes it is routed to, itself included
+	logf    func(string, ...any)
+
 	mu sync.Mutex
 	// Guarded by mu.
-	cmd    *exec.Cmd
-	probes int // MQTT probes made, for their client ids
+	cmd     *exec.Cmd
+	started time.Time // when cmd was started
+	probes  int       // MQTT probes made, for their client ids
+	// firstConf, when set, is the configuration of the next start only
+	// (a test's fault, see faultConf).
+	firstConf string
 }
 
 // Pinned is the nats-server the tests want when the system's is too old;
@@ -136,10 +143,12 @@ func less(a, b [3]int) bool {
 }
 
 // Start runs a cluster for the test's lifetime and returns once every node
-// reports itself healthy (JetStream current with the cluster's meta leader)
-// and takes an MQTT session. A cluster that does not form in time (a port
-// taken between choosing it and binding it, a starved machine) is killed
-// and started afresh on new ports, twice at most.
+// reports itself healthy (JetStream current with the cluster's meta leader),
+// the meta leader counts all three as current peers, and every node takes
+// an MQTT session. A node the leader does not hear although it follows it
+// (nats-server 2.10's start-up race, member.go) is restarted. A cluster that
+// does not form in time (a port taken between choosing it and binding it, a
+// starved machine) is killed and started afresh on new ports, twice at most.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
 	bin := Binary(t)
@@ -148,7 +157,7 @@ func Start(t testing.TB) *Cluster {
 		t.Fatalf("natstest: no cluster: %v", err)
 	}
 	for _, s := range c.Nodes {
-		s.t = t
+		s.t, s.logf = t, t.Logf
 		t.Cleanup(s.Stop)
 		t.Cleanup(s.dumpLogOnFailure)
 	}
@@ -248,16 +257,26 @@ func startOnce(bin, dir string, o *Opts, logf func(string, ...any)) (*Cluster, e
 	for i, n := range nodes {
 		n.Routes = routes
 		conf := filepath.Join(dir, n.Name+".conf")
-		if err := os.WriteFile(conf, []byte(Render(n)), 0o600); err != nil {
+		text := Render(n)
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 			return nil, err
 		}
 		c.Nodes[i] = &Server{Name: n.Name, MQTTURL: "tcp://" + n.MQTT, NATSURL: "nats://" + n.Client,
-			HTTP: n.HTTP, bin: bin, conf: conf, mqtt: n.MQTT}
+			HTTP: n.HTTP, bin: bin, conf: conf, mqtt: n.MQTT, cluster: c, logf: logf}
+		if faultConf != nil {
+			if f := faultConf(n.Name, text); f != "" {
+				c.Nodes[i].firstConf = strings.TrimSuffix(conf, ".conf") + "-fault.conf"
+				if err := os.WriteFile(c.Nodes[i].firstConf, []byte(f), 0o600); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	// The MQTT listener creates its streams with replicas 3 on a node's
-	// first session: that fails ("no suitable peers") until every node is
-	// in the cluster, and did not recover within 90 s in our runs under
-	// load, so no session before that.
+	// first session: that fails ("no suitable peers") until the meta
+	// leader counts every node as a current peer, so no session before
+	// that (awaitMember, which also restarts a node whose raft messages
+	// are lost).
 	deadline := time.Now().Add(60 * time.Second)
 	err := func() error {
 		for _, s := range c.Nodes {
@@ -269,6 +288,14 @@ func startOnce(bin, dir string, o *Opts, logf func(string, ...any)) (*Cluster, e
 			if err := s.awaitHealthy(deadline); err != nil {
 				return err
 			}
+		}
+		for _, s := range c.Nodes {
+			if err := s.awaitMember(deadline); err != nil {
+				return err
+			}
+		}
+		if err := c.awaitMetaSize(deadline); err != nil {
+			return err
 		}
 		for _, s := range c.Nodes {
 			if err := s.await("MQTT", deadline, s.probeMQTT); err != nil {
@@ -316,7 +343,13 @@ func (c *Cluster) Node(mqttURL string) *Server {
 }
 
 func (s *Server) start() error {
-	cmd := exec.Command(s.bin, "-c", s.conf)
+	s.mu.Lock()
+	conf := s.conf
+	if s.firstConf != "" {
+		conf, s.firstConf = s.firstConf, ""
+	}
+	s.mu.Unlock()
+	cmd := exec.Command(s.bin, "-c", conf)
 	// The server's log goes to a file beside its configuration, shown when
 	// the test fails (a cluster logs too much to print every run).
 	logf, err := os.OpenFile(strings.TrimSuffix(s.conf, ".conf")+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -329,21 +362,25 @@ func (s *Server) start() error {
 	// cannot run its cleanups (a test binary killed at its -timeout): no
 	// node outlives it holding ports and a store.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start nats-server %s: %w", s.Name, err)
 	}
 	s.mu.Lock()
-	s.cmd = cmd
+	s.cmd, s.started = cmd, started
 	s.mu.Unlock()
 	return nil
 }
 
-// awaitReady waits until the node is healthy and its MQTT listener takes a
-// session: /healthz can pass before the MQTT listener's own streams exist,
-// and a client connecting then is refused.
+// awaitReady waits until the node is healthy, the meta leader hears it,
+// and its MQTT listener takes a session: /healthz can pass before the MQTT
+// listener's own streams exist, and a client connecting then is refused.
 func (s *Server) awaitReady() error {
 	deadline := time.Now().Add(90 * time.Second) // a node catching up on a loaded CI machine
 	if err := s.awaitHealthy(deadline); err != nil {
+		return err
+	}
+	if err := s.awaitMember(deadline); err != nil {
 		return err
 	}
 	return s.await("MQTT", deadline, s.probeMQTT)
@@ -461,7 +498,9 @@ func (s *Server) signal(sig syscall.Signal) {
 
 // Restart starts a killed or stopped node of Start's cluster again with
 // its store directory and ports, and waits until it is healthy (caught up
-// with the cluster); it fails the test if it is not.
+// with the cluster), the meta leader hears the new process (a process it
+// does not hear is started again, member.go) and its MQTT listener takes a
+// session; it fails the test if that does not happen in time.
 func (s *Server) Restart() {
 	s.t.Helper()
 	if err := s.Relaunch(); err != nil {
@@ -481,7 +520,9 @@ func (s *Server) Relaunch() error {
 // ports, and returns once the process runs: a node catching up after a
 // kill can take minutes to be healthy on a loaded machine, and a test may
 // go on meanwhile and wait for what it needs of the node (a stream's
-// replica current again, say).
+// replica current again, say). Unlike Relaunch it does not check that the
+// new process's raft messages arrive (member.go): a test that needs the
+// node back in its raft groups waits for that itself.
 func (s *Server) Spawn() error {
 	s.Kill()
 	return s.start()

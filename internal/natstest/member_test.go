@@ -1,0 +1,50 @@
+package natstest
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestStartRestartsRaftSilentNode: a node whose raft messages never reach
+// the others (member.go: nats-server 2.10's start-up race; here a route
+// permission that keeps n2 from sending any $NRG subject, the raft layer's)
+// is a healthy follower the meta leader never counts, and every stream
+// with replicas 3 fails "no suitable peers for placement". Start restarts
+// it, without the fault, and the cluster places streams of replicas 3.
+func TestStartRestartsRaftSilentNode(t *testing.T) {
+	faultConf = func(name, conf string) string {
+		if name != "n2" {
+			return ""
+		}
+		return strings.Replace(conf, "cluster {\n", "cluster {\n  permissions: { export: { deny: [\"$NRG.>\"] } }\n", 1)
+	}
+	t.Cleanup(func() { faultConf = nil })
+	c := Start(t)
+	log, err := os.ReadFile(strings.TrimSuffix(c.Nodes[1].conf, ".conf") + ".log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log), "Starting nats-server"); n != 2 {
+		t.Errorf("n2 started %d times, want 2: with the fault, then without", n)
+	}
+	nc, err := nats.Connect(c.Nodes[0].NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R3", Subjects: []string{"r3.>"}, Replicas: 3, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatalf("stream of replicas 3: %v", err)
+	}
+}
