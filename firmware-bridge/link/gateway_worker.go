@@ -244,9 +244,18 @@ func (w *worker) gather(j *job) []*job {
 func (w *worker) commitBatch(ctx context.Context, bs BatchSink, jobs []*job) []report {
 	g := w.g
 	reports := make([]report, len(jobs))
-	var recs []Record
-	var included []int
-	running := map[string]msg.EventID{}
+	// Sized for the batch: a Record is large, and appending one by one
+	// copied the batch over as it grew.
+	recs := make([]Record, 0, len(jobs))
+	included := make([]int, 0, len(jobs))
+	// The running mark of each hardware id in the batch: one, but for a
+	// batch that spans a new session's HELLO; a list, not a map.
+	type mark struct {
+		hw string
+		id msg.EventID
+	}
+	var runBuf [2]mark
+	running := runBuf[:0]
 	for i, j := range jobs {
 		reports[i].job = j
 		rec := j.rec
@@ -255,9 +264,15 @@ func (w *worker) commitBatch(ctx context.Context, bs BatchSink, jobs []*job) []r
 			m = new(Mark)
 			g.marks[rec.HardwareID] = m
 		}
-		hw, ok := running[rec.HardwareID]
-		if !ok {
-			hw = m.HighWater
+		r := -1
+		for k := range running {
+			if running[k].hw == rec.HardwareID {
+				r = k
+			}
+		}
+		hw := m.HighWater
+		if r >= 0 {
+			hw = running[r].id
 		}
 		id := rec.Event.ID
 		if !eventAfter(id, hw) {
@@ -267,7 +282,11 @@ func (w *worker) commitBatch(ctx context.Context, bs BatchSink, jobs []*job) []r
 		if id.Boot == hw.Boot && id.Seq > hw.Seq+1 {
 			rec.Missing = id.Seq - hw.Seq - 1
 		}
-		running[rec.HardwareID] = id
+		if r >= 0 {
+			running[r].id = id
+		} else {
+			running = append(running, mark{rec.HardwareID, id})
+		}
 		recs = append(recs, rec)
 		included = append(included, i)
 	}
@@ -282,8 +301,8 @@ func (w *worker) commitBatch(ctx context.Context, bs BatchSink, jobs []*job) []r
 		}
 		return reports
 	}
-	for hwID, id := range running {
-		g.marks[hwID].HighWater = id
+	for _, r := range running {
+		g.marks[r.hw].HighWater = r.id
 	}
 	return reports
 }
