@@ -192,3 +192,117 @@ func (c *Cluster) awaitMetaSize(deadline time.Time) error {
 		return fmt.Errorf("meta leader %q is not of this cluster", j.Meta.Leader)
 	})
 }
+
+// awaitHealthy waits until every node is healthy. Two raft-silent nodes
+// leave the third no quorum, so no meta leader is ever elected: once the
+// nodes have not all been healthy for raftSilence, those that hear another
+// node's raft messages but whose own running process none has heard are
+// restarted.
+func (c *Cluster) awaitHealthy(deadline time.Time) error {
+	client := &http.Client{Timeout: time.Second}
+	since := time.Now()
+	for {
+		var err error
+		for _, s := range c.Nodes {
+			if err = s.health(client); err != nil {
+				err = fmt.Errorf("nats-server %s: %w", s.Name, err)
+				break
+			}
+		}
+		if err == nil {
+			return nil
+		}
+		if time.Since(since) > raftSilence {
+			if silent := c.raftSilent(client); len(silent) > 0 {
+				for _, s := range silent {
+					if s.logf != nil {
+						s.logf("natstest: restarting nats-server %s: no other node has heard its raft messages, the cluster unhealthy for %v (%v; a raft-silent process, see member.go)", s.Name, raftSilence, err)
+					}
+					s.Kill()
+					if err := s.start(); err != nil {
+						return err
+					}
+				}
+				since = time.Now()
+				continue
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cluster not ready (healthz): %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// raftSilent returns the nodes that have heard another node's running
+// process in the meta group but that no other node has heard since they
+// started; nil when it cannot tell.
+func (c *Cluster) raftSilent(client *http.Client) []*Server {
+	heard := map[string]map[string]time.Time{} // listener → speaker → when
+	started := map[string]time.Time{}
+	for _, s := range c.Nodes {
+		h, err := s.raftHeard(client)
+		if err != nil {
+			return nil
+		}
+		heard[s.Name] = h
+		s.mu.Lock()
+		started[s.Name] = s.started
+		s.mu.Unlock()
+	}
+	var silent []*Server
+	for _, s := range c.Nodes {
+		var hears, isHeard bool
+		for _, o := range c.Nodes {
+			if o == s {
+				continue
+			}
+			if t, ok := heard[s.Name][o.Name]; ok && t.After(started[o.Name]) {
+				hears = true
+			}
+			if t, ok := heard[o.Name][s.Name]; ok && t.After(started[s.Name]) {
+				isHeard = true
+			}
+		}
+		if hears && !isHeard {
+			silent = append(silent, s)
+		}
+	}
+	return silent
+}
+
+// raftHeard returns when the node last heard each peer of its meta group,
+// by name (/raftz).
+func (s *Server) raftHeard(client *http.Client) (map[string]time.Time, error) {
+	resp, err := client.Get("http://" + s.HTTP + "/raftz?acc=%24SYS&group=_meta_")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	now := time.Now()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s /raftz: %w", s.Name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s /raftz: %s: %.200s", s.Name, resp.Status, body)
+	}
+	var rz map[string]map[string]struct {
+		Peers map[string]struct {
+			Name     string `json:"name"`
+			LastSeen string `json:"last_seen"` // a duration before now; "" never
+		} `json:"peers"`
+	}
+	if err := json.Unmarshal(body, &rz); err != nil {
+		return nil, fmt.Errorf("%s /raftz: %w", s.Name, err)
+	}
+	heard := map[string]time.Time{}
+	for _, groups := range rz {
+		for _, p := range groups["_meta_"].Peers {
+			if d, err := time.ParseDuration(p.LastSeen); err == nil {
+				heard[p.Name] = now.Add(-d)
+			}
+		}
+	}
+	return heard, nil
+}

@@ -48,3 +48,30 @@ func TestStartRestartsRaftSilentNode(t *testing.T) {
 		t.Fatalf("stream of replicas 3: %v", err)
 	}
 }
+
+// TestStartRestartsTwoRaftSilentNodes: with two nodes raft-silent (as in
+// TestStartRestartsRaftSilentNode) the third has no quorum and no meta
+// leader is elected; Start restarts the two.
+func TestStartRestartsTwoRaftSilentNodes(t *testing.T) {
+	faultConf = func(name, conf string) string {
+		if name == "n1" {
+			return ""
+		}
+		return strings.Replace(conf, "cluster {\n", "cluster {\n  permissions: { export: { deny: [\"$NRG.>\"] } }\n", 1)
+	}
+	t.Cleanup(func() { faultConf = nil })
+	c := Start(t)
+	for _, s := range c.Nodes {
+		log, err := os.ReadFile(strings.TrimSuffix(s.conf, ".conf") + ".log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 2
+		if s.Name == "n1" {
+			want = 1
+		}
+		if n := strings.Count(string(log), "Starting nats-server"); n != want {
+			t.Errorf("%s started %d times, want %d", s.Name, n, want)
+		}
+	}
+}

@@ -146,7 +146,8 @@ func less(a, b [3]int) bool {
 // reports itself healthy (JetStream current with the cluster's meta leader),
 // the meta leader counts all three as current peers, and every node takes
 // an MQTT session. A node the leader does not hear although it follows it
-// (nats-server 2.10's start-up race, member.go) is restarted. A cluster that
+// (nats-server 2.10's start-up race, member.go) is restarted, and so are two
+// such nodes, which leave no meta leader at all. A cluster that
 // does not form in time (a port taken between choosing it and binding it, a
 // starved machine) is killed and started afresh on new ports, twice at most.
 func Start(t testing.TB) *Cluster {
@@ -284,10 +285,8 @@ func startOnce(bin, dir string, o *Opts, logf func(string, ...any)) (*Cluster, e
 				return err
 			}
 		}
-		for _, s := range c.Nodes {
-			if err := s.awaitHealthy(deadline); err != nil {
-				return err
-			}
+		if err := c.awaitHealthy(deadline); err != nil {
+			return err
 		}
 		for _, s := range c.Nodes {
 			if err := s.awaitMember(deadline); err != nil {
