@@ -67,7 +67,7 @@ type Options struct {
 	Source      Source
 	Sinks       []Sink
 	HTTP        string // /metrics and /healthz; "" none
-	Socket      string // the admin socket (sinks status|deadletters|replay); "" none
+	Socket      string // the admin socket (officegate sinks and people); "" none
 	SocketGID   int    // its group; < 0 the process's
 	Log         zerolog.Logger
 	Now         func() time.Time // nil: time.Now
@@ -254,7 +254,8 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("connect: %w", err)
 		}
 		ops := sinkops.Ops{J: c.j, Runners: c.runners}
-		goFail(func(ctx context.Context) error { return admin.ServeSinks(ctx, ln, ops, o.Log) })
+		deps := admin.Deps{Sinks: ops, People: dir, Forget: c.forgetter(jo.Streams), Log: o.Log}
+		goFail(func(ctx context.Context) error { return admin.ServeCentral(ctx, ln, deps) })
 	}
 	wg.Add(1)
 	go func() {
@@ -278,6 +279,26 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	return nil
+}
+
+// forgetter erases a forgotten person beyond the directory: the sinks'
+// held records of them; the journal keeps the rest until its retention
+// passes (officegate people forget, as on a gateway).
+func (c *Connector) forgetter(streams []journal.Stream) admin.Forgetter {
+	return func(_ context.Context, keys []string) ([]admin.Erased, []string, error) {
+		var (
+			erased []admin.Erased
+			errs   []error
+		)
+		for _, r := range c.runners {
+			n, err := r.ForgetHeld(keys...)
+			erased = append(erased, admin.Erased{Where: "sink " + r.Name() + " held records", Count: n})
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return erased, sinks.Remains(streams), errors.Join(errs...)
+	}
 }
 
 func (c *Connector) closeRunners() {

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/officegate/officegate/devices"
-	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/sinks"
 	"github.com/officegate/officegate/provisioning/admin"
 	"github.com/officegate/officegate/provisioning/people"
@@ -101,36 +99,5 @@ func (w *wiring) forgetPerson(_ context.Context, keys []string) ([]admin.Erased,
 			errs = append(errs, err)
 		}
 	}
-	return erased, w.remains(), errors.Join(errs...)
-}
-
-// remains says what forgetting leaves on the box: the journal keeps the
-// events that name a person (punches, visits, alarms) until each stream's
-// retention passes, and the dead letters for their week.
-func (w *wiring) remains() []string {
-	var out []string
-	for _, s := range w.streams {
-		switch s.Name {
-		case intake.StreamControl, intake.StreamRecords, intake.StreamVisitors, sinks.DeadLetterStream.Name:
-		default:
-			continue // no person in them: telemetry, diagnostics, results, marks
-		}
-		switch {
-		case s.Name == sinks.DeadLetterStream.Name:
-			out = append(out, fmt.Sprintf("journal stream %q (records sinks could not deliver): until %s after each was written", s.Name, age(s.MaxAge)))
-		case s.MaxAge > 0:
-			out = append(out, fmt.Sprintf("journal stream %q: events naming them until %s after each was written (or sooner, once every consumer has passed them and the segment is reclaimed)", s.Name, age(s.MaxAge)))
-		default:
-			out = append(out, fmt.Sprintf("journal stream %q: events naming them until every consumer has delivered them and their segment is reclaimed (no retention limit configured)", s.Name))
-		}
-	}
-	out = append(out, "copies already delivered (the MQTT broker's consumers, databases, webhooks, DingTalk/WeCom/Feishu) are outside the gateway: erase them there")
-	return out
-}
-
-func age(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
-	}
-	return d.String()
+	return erased, sinks.Remains(w.streams), errors.Join(errs...)
 }

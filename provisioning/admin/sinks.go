@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/rs/zerolog"
 )
 
 // ErrNoSink is the error of an operation on a sink the gateway does not run.
@@ -109,13 +107,18 @@ func (s *Service) sinkRoutes(mux *http.ServeMux) {
 	})
 }
 
-// ServeSinks serves the sinks API alone on ln until ctx ends, as
-// ServeListener does: officegate connect runs sinks and has no devices, so
-// officegate sinks status|deadletters|replay --socket PATH work on it too.
-func ServeSinks(ctx context.Context, ln net.Listener, sk Sinks, log zerolog.Logger) error {
-	s := &Service{sinks: sk, log: log, now: time.Now}
+// ServeCentral serves the sinks and people APIs alone on ln until ctx
+// ends, as ServeListener does, with the same operations: officegate
+// connect runs sinks and has no devices, so officegate sinks
+// status|deadletters|replay and people import|list|show|remove|forget
+// --socket PATH work on it too. Only deps' Sinks, People, Forget and Log
+// are used; without People the people routes answer ErrNoPeople.
+func ServeCentral(ctx context.Context, ln net.Listener, deps Deps) error {
+	s := &Service{sinks: deps.Sinks, people: deps.People, forget: deps.Forget, log: deps.Log, now: time.Now}
 	mux := http.NewServeMux()
+	s.peopleRoutes(mux)
 	s.sinkRoutes(mux)
+	mux.HandleFunc("/", noRoute)
 	return s.serve(ctx, ln, mux)
 }
 

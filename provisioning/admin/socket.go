@@ -251,10 +251,12 @@ func (s *Service) Handler() http.Handler {
 	})
 	s.peopleRoutes(mux)
 	s.sinkRoutes(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("admin: no route %s %s", r.Method, r.URL.Path), Code: "no_route"})
-	})
+	mux.HandleFunc("/", noRoute)
 	return mux
+}
+
+func noRoute(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("admin: no route %s %s", r.Method, r.URL.Path), Code: "no_route"})
 }
 
 // Request bodies.
