@@ -297,7 +297,7 @@ func (c *Connector) forgetter(streams []journal.Stream) admin.Forgetter {
 				errs = append(errs, err)
 			}
 		}
-		return erased, sinks.Remains(streams), errors.Join(errs...)
+		return erased, sinks.Remains(streams, intake.StreamControl, intake.StreamRecords, intake.StreamVisitors), errors.Join(errs...)
 	}
 }
 

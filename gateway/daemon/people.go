@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/officegate/officegate/devices"
+	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/sinks"
 	"github.com/officegate/officegate/provisioning/admin"
 	"github.com/officegate/officegate/provisioning/people"
@@ -99,5 +100,5 @@ func (w *wiring) forgetPerson(_ context.Context, keys []string) ([]admin.Erased,
 			errs = append(errs, err)
 		}
 	}
-	return erased, sinks.Remains(w.streams), errors.Join(errs...)
+	return erased, sinks.Remains(w.streams, intake.StreamControl, intake.StreamRecords, intake.StreamVisitors), errors.Join(errs...)
 }

@@ -2,24 +2,25 @@ package sinks
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
-	"github.com/officegate/officegate/gateway/intake"
 	"github.com/officegate/officegate/gateway/journal"
 )
 
 // Remains says what forgetting a person leaves behind with a journal of
 // these streams (a gateway's, or officegate connect's): the journal keeps
 // the events that name a person (punches, visits, alarms) until each
-// stream's retention passes, and the dead letters for their week. The
-// admin service's forget report lists it (provisioning/admin, Forgetter).
-func Remains(streams []journal.Stream) []string {
+// stream's retention passes, and the dead letters for their week. naming
+// are the streams whose events name people (the intake's control, records
+// and visitors); the others (telemetry, diagnostics, results, marks) are
+// left out. The admin service's forget report lists it
+// (provisioning/admin, Forgetter).
+func Remains(streams []journal.Stream, naming ...string) []string {
 	var out []string
 	for _, s := range streams {
-		switch s.Name {
-		case intake.StreamControl, intake.StreamRecords, intake.StreamVisitors, DeadLetterStream.Name:
-		default:
-			continue // no person in them: telemetry, diagnostics, results, marks
+		if s.Name != DeadLetterStream.Name && !slices.Contains(naming, s.Name) {
+			continue
 		}
 		switch {
 		case s.Name == DeadLetterStream.Name:
