@@ -180,6 +180,22 @@
 // MaxAckPending (default 4096) bounds what the replicas hold unacknowledged
 // together: 16 batches of 256.
 //
+// # Person directory
+//
+// The platform sinks (DingTalk, WeCom, Feishu) map a punch's person to the
+// platform's user id through a person directory (provisioning/people):
+// connect's own, in the state directory's "people". Its admin socket
+// serves the people routes next to the sinks' (admin.ServeCentral, the
+// same operations as a gateway's socket), so officegate people
+// import|list|show|remove|forget --socket PATH manage it; forget also
+// drops the sinks' held records of the person. A punch of a person the
+// directory does not map is held for that sink (gateway/sinks, "Held
+// records"; it counts as passed for the acknowledgement) and delivered
+// when a change of the directory maps them (each runner's
+// people.Directory.Watch), as in a gateway. Connect has no card key: an
+// import's card column takes card hashes only. Each replica has its own
+// directory.
+//
 // # MQTT
 //
 // A persistent session (clean session off, the replica's own client id)

@@ -47,7 +47,8 @@ const adminUsage = `usage:
   officegate sinks replay SINK
   officegate sinks held SINK [--config FILE] [--json]   (as people held: from the state directory)
                     offers the sink's dead letters to its destination again, once the cause is fixed
-Every command takes --socket PATH (default ` + admin.DefaultSocket + `).
+Every command takes --socket PATH (default ` + admin.DefaultSocket + `);
+officegate connect's socket serves the people and sinks commands.
 `
 
 // adminCmd is one admin invocation: the flags every subcommand shares.
