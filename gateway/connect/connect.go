@@ -57,6 +57,11 @@ type roleReporter interface {
 // dedup store): connect stops.
 type Ingest func(ctx context.Context, msgs []Message) error
 
+// HeldDir is where the sinks keep the records they hold for people the
+// directory does not map yet, under the state directory (gateway/sinks,
+// "Held records"); officegate people held --config reads it.
+const HeldDir = "held"
+
 // Options configure Run.
 type Options struct {
 	StateDir string // the local journal ("journal"), dedup keys ("dedup"), held records, the person directory
@@ -223,7 +228,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		retry, stop := dir.Watch()
 		r, err := sinks.New(c.j, sk, sinks.Options{Name: s.Name, Streams: jo.Consumers[i].Streams, Decode: Decode,
-			Log: &sl, Metrics: c.m, HeldDir: filepath.Join(o.StateDir, "held"), Retry: retry})
+			Log: &sl, Metrics: c.m, HeldDir: filepath.Join(o.StateDir, HeldDir), Retry: retry})
 		if err != nil {
 			stop()
 			if cl, ok := sk.(sinks.Closer); ok {

@@ -41,14 +41,14 @@ const adminUsage = `usage:
   officegate people remove PERSON
   officegate people forget PERSON
   officegate people held [SINK] [--config FILE] [--json]
-                    reads the state directory: the daemon need not run
+                    reads the state directory: the daemon need not run; FILE may be the central consumer's
   officegate sinks status [--json]
   officegate sinks deadletters SINK [--json]
   officegate sinks replay SINK
   officegate sinks held SINK [--config FILE] [--json]   (as people held: from the state directory)
                     offers the sink's dead letters to its destination again, once the cause is fixed
 Every command takes --socket PATH (default ` + admin.DefaultSocket + `);
-officegate connect's socket serves the people and sinks commands.
+the people and sinks commands work on the central consumer's socket too (connect.socket).
 `
 
 // adminCmd is one admin invocation: the flags every subcommand shares.

@@ -21,7 +21,8 @@ import (
 // TestConnectPeople: officegate people import|list|show|forget --socket
 // work on officegate connect's socket as on a gateway's; a punch connect's
 // DingTalk sink holds because its person has no mapping is uploaded, under
-// the right userid, once the person is imported through that socket.
+// the right userid, once the person is imported through that socket;
+// people held --config reads connect's file; forget drops the held punches.
 func TestConnectPeople(t *testing.T) {
 	const appSecret = "connect-people-SECRET"
 	b := mqtttest.Start(t, nil)
@@ -107,6 +108,9 @@ device_name = "central"
 		out, _, _ := cli(t, "sinks", "status", "--json", "--socket", sock)
 		return strings.Contains(out, `"held": 1`)
 	})
+	if out, errs, code := cli(t, "people", "held", "--config", conf); code != 0 || !strings.Contains(out, "P-NEW") || !strings.Contains(out, "1 held record") {
+		t.Fatalf("people held --config <connect's file>: exit %d\n%s%s", code, out, errs)
+	}
 	n := len(srv.Records())
 	for _, r := range srv.Records() {
 		if r.UserID != "manager4220" {
@@ -143,5 +147,18 @@ device_name = "central"
 	}
 	if _, errs, code := cli(t, "people", "show", "P-NEW", "--socket", sock); code != 1 || !strings.Contains(errs, "no such person") {
 		t.Fatalf("people show after forget: exit %d\n%s", code, errs)
+	}
+	// Forgetting a person connect holds punches of drops them.
+	punch("P-GONE")
+	waitFor(t, "P-GONE's punch held", func() bool {
+		out, _, _ := cli(t, "sinks", "status", "--json", "--socket", sock)
+		return strings.Contains(out, `"held": 1`)
+	})
+	out, errs, code = cli(t, "people", "forget", "P-GONE", "--socket", sock)
+	if code != 0 || !strings.Contains(out, "erased from directory: 0") || !strings.Contains(out, "erased from sink hr-dingtalk held records: 1") {
+		t.Fatalf("people forget P-GONE: exit %d\n%s%s", code, out, errs)
+	}
+	if out, _, code := cli(t, "people", "held", "--config", conf); code != 0 || !strings.Contains(out, "0 held record") {
+		t.Fatalf("people held after forget: exit %d\n%s", code, out)
 	}
 }

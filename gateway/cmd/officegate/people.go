@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/officegate/officegate/gateway/config"
+	"github.com/officegate/officegate/gateway/connect"
 	"github.com/officegate/officegate/gateway/daemon"
 	"github.com/officegate/officegate/gateway/sinks"
 	"github.com/officegate/officegate/provisioning/admin"
@@ -82,7 +84,7 @@ func (a *adminCmd) people(ctx context.Context, args []string) error {
 		return err
 	case "held":
 		fs := a.flags(name)
-		path := fs.String("config", "/etc/officegate/officegate.toml", "the gateway's configuration `file` (for its state directory and sinks)")
+		path := fs.String("config", "/etc/officegate/officegate.toml", "the gateway's (or officegate connect's) configuration `file` (for its state directory and sinks)")
 		asJSON := fs.Bool("json", false, "print JSON")
 		pos, err := a.parse(fs, args, -1, "at most one SINK")
 		if err != nil {
@@ -94,16 +96,12 @@ func (a *adminCmd) people(ctx context.Context, args []string) error {
 }
 
 // held lists the records the sinks hold for people the directory does not
-// map yet, read from the state directory (the daemon need not run).
+// map yet, read from the state directory (the daemon need not run). path
+// is a gateway's file or officegate connect's.
 func (a *adminCmd) held(path string, only []string, asJSON bool) error {
-	cfg, _, err := loadConfig(path)
+	dir, names, err := heldPlace(path)
 	if err != nil {
 		return err
-	}
-	dir := filepath.Join(filepath.Dir(cfg.Journal.Dir), daemon.HeldDir)
-	var names []string
-	for _, s := range cfg.Sinks {
-		names = append(names, s.Name)
 	}
 	if len(only) == 1 {
 		if !slices.Contains(names, only[0]) {
@@ -133,6 +131,28 @@ func (a *adminCmd) held(path string, only []string, asJSON bool) error {
 	tw.Flush()
 	fmt.Fprintf(a.stdout, "%d held record(s); import the people (officegate people import FILE) and they are delivered\n", len(all))
 	return nil
+}
+
+// heldPlace is where the sinks of the configuration at path keep their held
+// records, and their names: a gateway's, or else officegate connect's (its
+// state directory's "held"). A file that is neither is the gateway's error.
+func heldPlace(path string) (string, []string, error) {
+	var names []string
+	cfg, _, err := loadConfig(path)
+	if err == nil {
+		for _, s := range cfg.Sinks {
+			names = append(names, s.Name)
+		}
+		return filepath.Join(filepath.Dir(cfg.Journal.Dir), daemon.HeldDir), names, nil
+	}
+	cc, cerr := config.LoadConnect(path)
+	if cerr != nil {
+		return "", nil, err
+	}
+	for _, s := range cc.Sinks {
+		names = append(names, s.Name)
+	}
+	return filepath.Join(cc.StateDir, connect.HeldDir), names, nil
 }
 
 // printPeople prints the directory as a table.

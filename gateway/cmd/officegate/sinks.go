@@ -46,7 +46,7 @@ func (a *adminCmd) sinks(ctx context.Context, args []string) error {
 		// The records a sink holds for people the directory does not map
 		// yet, as "people held" lists them (people.go).
 		fs := a.flags(name)
-		path := fs.String("config", "/etc/officegate/officegate.toml", "the gateway's configuration `file` (for its state directory and sinks)")
+		path := fs.String("config", "/etc/officegate/officegate.toml", "the gateway's (or officegate connect's) configuration `file` (for its state directory and sinks)")
 		asJSON := fs.Bool("json", false, "print JSON")
 		pos, err := a.parse(fs, args, 1, "a sink's name")
 		if err != nil {
