@@ -14,7 +14,12 @@ import (
 // The fleet command loads the reference backbone (docs/nats: a 3-node NATS
 // cluster with JetStream and its MQTT listener, started from the same
 // configuration by internal/natstest) with N gateways' publishing, and
-// measures what comes out of the OFFICEGATE stream. Three publishers carry
+// measures what comes out of the stream each publisher's acknowledgements
+// stand for: $MQTT_msgs for the MQTT publishers (the MQTT listener stores a
+// QoS 1 message there before its PUBACK; the OFFICEGATE stream takes it
+// from a plain NATS publish and misses what is published while it changes
+// leader, docs/nats/README.md), OFFICEGATE for the native JetStream
+// publisher (its PubAck is OFFICEGATE's). Three publishers carry
 // the same messages to the same cluster in one run, each in a child process
 // of its own so that its CPU is its alone:
 //
@@ -30,7 +35,7 @@ import (
 // Each publisher runs twice: saturated (every gateway's events at once, as
 // fast as the window allows: events/s) and paced (-rate events/s in total
 // for -latency-for: latency from the event's due time to a JetStream
-// consumer of the stream).
+// consumer of that stream).
 
 // fleetConfig is the fleet command's flags.
 type fleetConfig struct {
@@ -42,7 +47,7 @@ type fleetConfig struct {
 	Rate       float64       // events/s offered in total in the paced phase
 	LatencyFor time.Duration // how long to offer Rate
 	Dir        string        // parent of the cluster's and the journals' directories
-	Connect    bool          // end with one officegate connect replica taking the stream into PostgreSQL
+	Connect    bool          // end with one officegate connect replica taking the MQTT publishers' events from $MQTT_msgs into PostgreSQL
 	JSON       bool
 
 	// Internal: a child's own flags.
@@ -74,7 +79,7 @@ type fleetResult struct {
 	Paths          []fleetRow   `json:"paths"`
 	Stream         streamFigure `json:"stream"`
 	// Connect is one officegate connect replica taking every event of the
-	// run out of the stream into PostgreSQL (-connect).
+	// MQTT publishers out of $MQTT_msgs into PostgreSQL (-connect).
 	Connect *connectFigure `json:"connect,omitempty"`
 }
 
@@ -95,7 +100,7 @@ type fleetRow struct {
 	MaxMs       float64 `json:"max_ms"`
 }
 
-// streamFigure is what the stream held at the end of the run.
+// streamFigure is what the OFFICEGATE stream held at the end of the run.
 type streamFigure struct {
 	Messages   uint64  `json:"messages"`
 	Bytes      uint64  `json:"bytes"`
@@ -113,7 +118,7 @@ func fleetMain(ctx context.Context, args []string) error {
 	fs.Float64Var(&cfg.Rate, "rate", 300, "events/s offered in total in the paced (latency) phase: below every publisher's saturated rate, or the latency measured is a queue's")
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 10*time.Second, "how long to offer -rate")
 	fs.StringVar(&cfg.Dir, "dir", "", "where to make the cluster's and the journals' directories (default: the current directory; never tmpfs)")
-	fs.BoolVar(&cfg.Connect, "connect", true, "end with one officegate connect replica taking every event of the run from the stream into PostgreSQL (needs PostgreSQL's binaries)")
+	fs.BoolVar(&cfg.Connect, "connect", true, "end with one officegate connect replica taking every event of the MQTT publishers from $MQTT_msgs into PostgreSQL (needs PostgreSQL's binaries)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run one publisher in this process")
 	fs.StringVar(&cfg.Nodes, "nodes", "", "internal: the cluster's URLs")

@@ -18,10 +18,12 @@ import (
 	"github.com/officegate/officegate/internal/pgtest"
 )
 
-// connectFigure is one officegate connect replica taking the whole
-// OFFICEGATE stream (every event the publishers put in it) into
-// PostgreSQL: its own JetStream consumer from the stream's start, its local
-// journal, its postgres sink.
+// connectFigure is one officegate connect replica taking every event the
+// MQTT publishers put in $MQTT_msgs into PostgreSQL, as connect reads by
+// default: its durable consumer, created before any publisher (the
+// stream's interest retention keeps a message only for the consumers that
+// exist then), its local journal, its postgres sink. The native
+// JetStream publisher's events are in OFFICEGATE only.
 type connectFigure struct {
 	Events     int     `json:"events"`
 	PerS       float64 `json:"events_per_s"` // first fetch to the last row committed
@@ -52,10 +54,10 @@ func (e *fleetEnv) connectPhase(ctx context.Context, work string, want int, prog
 	cpu0, t0 := selfCPU(), time.Now()
 	go func() {
 		done <- connect.Run(cctx, connect.Options{StateDir: filepath.Join(work, "connect"), Log: log,
-			Source: &connect.JetStream{URLs: e.cluster.NATSURLs(), Stream: fleetStream().Name, Consumer: "bench", Log: log},
+			Source: fleetConnectSource(e.cluster.NATSURLs(), log),
 			Sinks:  []connect.Sink{{Name: "db", Kind: "postgres", Streams: []string{"attendance"}, Settings: set}}})
 	}()
-	fmt.Fprintf(progress, "bench fleet: one officegate connect replica: the stream's %d events into PostgreSQL\n", want)
+	fmt.Fprintf(progress, "bench fleet: one officegate connect replica: the MQTT publishers' %d events of $MQTT_msgs into PostgreSQL\n", want)
 	conn, err := pgx.Connect(ctx, pg.URL())
 	if err != nil {
 		return f, err
@@ -84,7 +86,7 @@ func (e *fleetEnv) connectPhase(ctx context.Context, work string, want int, prog
 	case n < want:
 		return f, fmt.Errorf("connect stopped with %d of %d events in PostgreSQL: %v", n, want, runErr)
 	case n > want:
-		return f, fmt.Errorf("connect: %d rows in PostgreSQL, the stream held %d events", n, want)
+		return f, fmt.Errorf("connect: %d rows in PostgreSQL, the MQTT publishers put %d events in $MQTT_msgs", n, want)
 	}
 	f.PerS = rate(float64(n), elapsed)
 	f.CPUUs = math.Round(float64(cpu.Microseconds())/float64(n)*10) / 10

@@ -11,11 +11,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// fleetConsumer reads the phase's events out of the OFFICEGATE stream: an
-// ordered consumer (ephemeral, no acks, in stream order) from the stream's
-// end when the phase starts, so what it receives was stored first.
+// fleetConsumer reads the phase's events out of the stream its publisher's
+// acknowledgements stand for (fleetEnv.phaseStream): a pull consumer of the
+// phase's own (no acks, in stream order) from the stream's end when the
+// phase starts, so what it receives was stored first. It is replicated as
+// the stream is ($MQTT_msgs, with interest retention, takes no other, so no
+// ordered consumer), and outlives a change of leader.
 type fleetConsumer struct {
-	cc jetstream.ConsumeContext
+	st   jetstream.Stream
+	name string
+	cc   jetstream.ConsumeContext
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -31,17 +36,22 @@ type arrival struct {
 	n   int       // deliveries
 }
 
-func startFleetConsumer(ctx context.Context, st jetstream.Stream) (*fleetConsumer, error) {
-	c := &fleetConsumer{seen: map[string]arrival{}}
+// startFleetConsumer reads the events of subject filter from st.
+func startFleetConsumer(ctx context.Context, st jetstream.Stream, filter string) (*fleetConsumer, error) {
+	c := &fleetConsumer{st: st, seen: map[string]arrival{}}
 	cctx, cancel := context.WithTimeout(ctx, phaseTimeout)
 	defer cancel()
-	cons, err := st.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{fleetEventsFilter}, DeliverPolicy: jetstream.DeliverNewPolicy})
+	sc := st.CachedInfo().Config
+	cons, err := st.CreateConsumer(cctx, jetstream.ConsumerConfig{
+		FilterSubject: filter, DeliverPolicy: jetstream.DeliverNewPolicy, AckPolicy: jetstream.AckNonePolicy,
+		Replicas: sc.Replicas, InactiveThreshold: phaseTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("bench: consumer of the OFFICEGATE stream: %w", err)
+		return nil, fmt.Errorf("bench: consumer of the stream %s: %w", sc.Name, err)
 	}
+	c.name = cons.CachedInfo().Name
 	if c.cc, err = cons.Consume(c.onMessage); err != nil {
-		return nil, fmt.Errorf("bench: consume the OFFICEGATE stream: %w", err)
+		c.delete()
+		return nil, fmt.Errorf("bench: consume the stream %s: %w", sc.Name, err)
 	}
 	return c, nil
 }
@@ -73,7 +83,18 @@ func (c *fleetConsumer) onMessage(m jetstream.Msg) {
 	c.seen[e.ID] = a
 }
 
-func (c *fleetConsumer) stop() { c.cc.Stop() }
+// stop ends the consumer: deleted, it no longer keeps the later phases'
+// messages in $MQTT_msgs.
+func (c *fleetConsumer) stop() {
+	c.cc.Stop()
+	c.delete()
+}
+
+func (c *fleetConsumer) delete() {
+	ctx, cancel := context.WithTimeout(context.Background(), phaseTimeout)
+	defer cancel()
+	_ = c.st.DeleteConsumer(ctx, c.name) // else it goes after InactiveThreshold
+}
 
 // consumed is what the consumer made of a phase.
 type consumed struct {

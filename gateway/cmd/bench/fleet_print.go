@@ -7,7 +7,7 @@ import (
 )
 
 func printFleet(w io.Writer, r fleetResult) {
-	fmt.Fprintf(w, "%d gateways × %d devices → 3-node NATS cluster (JetStream R3, MQTT listener) → OFFICEGATE stream → consumer\n"+
+	fmt.Fprintf(w, "%d gateways × %d devices → 3-node NATS cluster (JetStream R3, MQTT listener) → $MQTT_msgs (MQTT) or OFFICEGATE (JetStream) → consumer\n"+
 		"saturated: %d events per publisher (payload %d B), window %d per gateway; paced: %.0f events/s offered\n\n",
 		r.Gateways, r.Devices, r.EventsPerPhase, r.PayloadBytes, r.Inflight, r.Rate)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -18,15 +18,15 @@ func printFleet(w io.Writer, r fleetResult) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\npublished: acknowledged to the publishers (PUBACK; JetStream PubAck). stored: the stream's last sequence\n"+
-		"reached the phase's last event (sampled every %v). delivered: every event out of the stream to an ordered\n"+
+		"reached the phase's last event (sampled every %v). delivered: every event out of the stream to a\n"+
 		"consumer. CPU: the publisher process's own, per event (officegate: journal append + uplink); cluster CPU:\n"+
 		"the three nats-server processes' together, per event, over the phase (on one machine: the nodes' share of it).\n"+
 		"Latency: the event's due time → the consumer, at the paced rate.\n", seqPollEvery)
 	if c := r.Connect; c != nil {
-		fmt.Fprintf(w, "\nofficegate connect, one replica, the stream → PostgreSQL (fsync on, %d rows a transaction, fetches of %d):\n"+
+		fmt.Fprintf(w, "\nofficegate connect, one replica, the MQTT publishers' events in $MQTT_msgs → PostgreSQL (fsync on, %d rows a transaction, fetches of %d):\n"+
 			"  %d events, %.0f events/s, %.1f µs of its CPU per event\n", c.PGBatch, c.FetchBatch, c.Events, c.PerS, c.CPUUs)
 	}
 	if r.Stream.Messages > 0 {
-		fmt.Fprintf(w, "stream: %d messages, %d bytes on each node (%.0f B per message)\n", r.Stream.Messages, r.Stream.Bytes, r.Stream.BytesPerEv)
+		fmt.Fprintf(w, "OFFICEGATE stream: %d messages, %d bytes on each node (%.0f B per message)\n", r.Stream.Messages, r.Stream.Bytes, r.Stream.BytesPerEv)
 	}
 }

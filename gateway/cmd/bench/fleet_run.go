@@ -15,7 +15,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
+	"github.com/officegate/officegate/gateway/connect"
 	"github.com/officegate/officegate/gateway/envelope"
 	"github.com/officegate/officegate/internal/natstest"
 )
@@ -36,8 +38,37 @@ type fleetEnv struct {
 	exe     string
 	state   string // the journals' parent
 	cluster *natstest.Cluster
-	stream  jetstream.Stream
-	events  int // put in the stream so far, every phase's
+	nc      *nats.Conn
+	stream  jetstream.Stream // OFFICEGATE
+	mqtt    jetstream.Stream // $MQTT_msgs, the MQTT listener's store
+	// mqttEvents is the events the MQTT publishers put in $MQTT_msgs so
+	// far, every phase's: what the connect phase takes.
+	mqttEvents int
+}
+
+// fleetPhaseHook, when set (by a test), runs while a phase's publisher
+// child runs: from its start until it has printed its result, when ctx
+// ends.
+var fleetPhaseHook func(ctx context.Context, path string, phase int, nc *nats.Conn)
+
+// phaseStream is the stream a publisher's events are read from, and the
+// subjects they have there. An MQTT publisher's PUBACK says the message is
+// in $MQTT_msgs (docs/nats/README.md, "Where the cluster keeps what it
+// PUBACKed"); OFFICEGATE takes the same message from a plain NATS publish
+// not tied to the PUBACK, and misses every message published while it has
+// no leader (a leader election, which a loaded machine makes). A native
+// JetStream publish is acknowledged by OFFICEGATE itself.
+func (e *fleetEnv) phaseStream(path string) (jetstream.Stream, string) {
+	if path == "jetstream" {
+		return e.stream, fleetEventsFilter
+	}
+	return e.mqtt, connect.MQTTSubjectPrefix + fleetEventsFilter
+}
+
+// fleetConnectSource is the connect phase's source: connect's defaults,
+// the stream $MQTT_msgs among them, with the bench's consumer.
+func fleetConnectSource(urls []string, log zerolog.Logger) *connect.JetStream {
+	return &connect.JetStream{URLs: urls, Consumer: "bench", Log: log}
 }
 
 func runFleetBench(ctx context.Context, cfg fleetConfig, progress io.Writer) (fleetResult, error) {
@@ -74,12 +105,28 @@ func runFleetBench(ctx context.Context, cfg fleetConfig, progress io.Writer) (fl
 		return r, err
 	}
 	sctx, cancel := context.WithTimeout(ctx, phaseTimeout)
+	defer cancel()
 	st, err := js.CreateStream(sctx, fleetStream())
-	cancel()
 	if err != nil {
 		return r, fmt.Errorf("bench: create the OFFICEGATE stream: %w", err)
 	}
-	env := &fleetEnv{cfg: cfg, exe: exe, state: filepath.Join(work, "gateways"), cluster: cluster, stream: st}
+	// The MQTT listener made $MQTT_msgs on the first session (natstest
+	// opens one on every node).
+	mst, err := js.Stream(sctx, connect.MQTTStream)
+	if err != nil {
+		return r, fmt.Errorf("bench: the MQTT listener's stream %s: %w", connect.MQTTStream, err)
+	}
+	if cfg.Connect {
+		// $MQTT_msgs keeps a message only for the consumers that exist
+		// when it is stored: connect's, before any publisher, as
+		// docs/nats/README.md has it created with the cluster.
+		cc := fleetConnectSource(cluster.NATSURLs(), zerolog.Nop()).ConsumerConfig()
+		if _, err := js.CreateOrUpdateConsumer(sctx, connect.MQTTStream, cc); err != nil {
+			return r, fmt.Errorf("bench: create connect's consumer %q of %s: %w", cc.Durable, connect.MQTTStream, err)
+		}
+	}
+	cancel()
+	env := &fleetEnv{cfg: cfg, exe: exe, state: filepath.Join(work, "gateways"), cluster: cluster, nc: nc, stream: st, mqtt: mst}
 	phase := 0
 	for _, path := range fleetPaths {
 		row := fleetRow{Path: path}
@@ -102,7 +149,7 @@ func runFleetBench(ctx context.Context, cfg fleetConfig, progress io.Writer) (fl
 		r.Paths = append(r.Paths, row)
 	}
 	if cfg.Connect {
-		fig, err := env.connectPhase(ctx, work, env.events, progress)
+		fig, err := env.connectPhase(ctx, work, env.mqttEvents, progress)
 		if err != nil {
 			return r, fmt.Errorf("bench: %w", err)
 		}
@@ -133,17 +180,18 @@ type phaseFigures struct {
 }
 
 // phase runs one publisher child for one phase and measures it at the
-// stream: when its last event was stored, and when the consumer had every
-// one.
+// stream its acknowledgements stand for (phaseStream): when its last event
+// was stored, and when the consumer had every one.
 func (e *fleetEnv) phase(ctx context.Context, path string, phase int, paced bool) (phaseFigures, error) {
 	var f phaseFigures
 	cfg := e.cfg
-	cons, err := startFleetConsumer(ctx, e.stream)
+	st, filter := e.phaseStream(path)
+	cons, err := startFleetConsumer(ctx, st, filter)
 	if err != nil {
 		return f, err
 	}
 	defer cons.stop()
-	seqs := startSeqPoller(ctx, e.stream)
+	seqs := startSeqPoller(ctx, st)
 	defer seqs.stop()
 	nodes := e.cluster.MQTTURLs()
 	if path == "jetstream" {
@@ -166,7 +214,19 @@ func (e *fleetEnv) phase(ctx context.Context, path string, phase int, paced bool
 	}
 	stdin.Close() // the child starts by itself, once every session is up
 	defer c.kill()
+	stopHook := func() {}
+	if fleetPhaseHook != nil {
+		hctx, hcancel := context.WithCancel(ctx)
+		hdone := make(chan struct{})
+		go func() {
+			defer close(hdone)
+			fleetPhaseHook(hctx, path, phase, e.nc)
+		}()
+		stopHook = func() { hcancel(); <-hdone }
+	}
+	defer stopHook()
 	line, err := c.line(ctx, 2*phaseTimeout+cfg.LatencyFor)
+	stopHook()
 	if err != nil {
 		return f, err
 	}
@@ -195,7 +255,9 @@ func (e *fleetEnv) phase(ctx context.Context, path string, phase int, paced bool
 	if err != nil {
 		return f, err
 	}
-	e.events += len(want)
+	if path != "jetstream" {
+		e.mqttEvents += len(want)
+	}
 	start, end := time.Unix(0, cr.Start), time.Unix(0, cr.End)
 	n := float64(len(want))
 	f.published = rate(n, end.Sub(start))
