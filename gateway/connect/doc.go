@@ -229,4 +229,10 @@
 // several without a group, each deduplicating everything (the destinations'
 // keys absorb the double deliveries). Replicas that share the load and take
 // over each other's share need the JetStream source.
+// TestMQTTShareGroupKilled shows it on mosquitto 2.0.11: two replicas in
+// one group each take a part of every device's events (round-robin per
+// message, so a device's order is not kept across them); one SIGKILLed
+// mid-stream, the other delivers only its own part, and the killed one,
+// restarted, delivers what was in flight to it and what mosquitto kept
+// routing to its offline session, which no other member got.
 package connect
