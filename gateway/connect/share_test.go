@@ -160,8 +160,8 @@ func TestMQTTShareGroupKilled(t *testing.T) {
 			interleaved++
 		}
 	}
-	t.Logf("mosquitto share group: %d events per device × %d devices + %d warm-up; replica A %d before the kill, %d after its restart (its in-flight and queued share); B %d while A was down, %d in all; duplicates %d within a replica, %d across; %d of %d devices split across both replicas, %d replica parts out of seq order",
-		last, len(devs), warm, aKilled, count(a)-aKilled, bAlone, count(bs), dupSame, dupCross, interleaved, len(devs), backwards)
+	t.Logf("mosquitto share group: %d events per device × %d devices + %d warm-up; file lines: A %d before its kill, %d after its restart, B %d while A was down, %d in all; distinct stream events: A %d, B %d; lines appended twice %d, events in both replicas' sinks %d; %d of %d devices split across both replicas, %d replica parts out of seq order",
+		last, len(devs), warm, aKilled, count(a)-aKilled, bAlone, count(bs), len(firstsAll(sa, devs)), len(firstsAll(sb, devs)), dupSame, dupCross, interleaved, len(devs), backwards)
 }
 
 // firsts is seqs without the repeats of a seq already seen.
