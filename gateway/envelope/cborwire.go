@@ -2,9 +2,10 @@ package envelope
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math"
 	"unicode/utf8"
+
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // The CBOR wire form is rendered from the journaled body directly too: the
@@ -14,22 +15,6 @@ import (
 // that encoding's order. A body not in that form, or with a value the
 // decoding path would change (undefined, NaN, infinity), is rendered the
 // old way (FuzzCBORFromCBOR checks the two agree).
-
-// appendCBORHead appends a data item head in its shortest form.
-func appendCBORHead(dst []byte, major byte, arg uint64) []byte {
-	m := major << 5
-	switch {
-	case arg < 24:
-		return append(dst, m|byte(arg))
-	case arg <= math.MaxUint8:
-		return append(dst, m|24, byte(arg))
-	case arg <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(dst, m|25), uint16(arg))
-	case arg <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(dst, m|26), uint32(arg))
-	}
-	return binary.BigEndian.AppendUint64(append(dst, m|27), arg)
-}
 
 // cborHeadLen is the length of the shortest head with argument arg.
 func cborHeadLen(arg uint64) int {
@@ -47,21 +32,21 @@ func cborHeadLen(arg uint64) int {
 }
 
 func appendCBORText(dst []byte, s string) []byte {
-	return append(appendCBORHead(dst, 3, uint64(len(s))), s...)
+	return append(cbormode.AppendHead(dst, 3, uint64(len(s))), s...)
 }
 
 // appendCBORStamp appends a stamp as text.
 func appendCBORStamp(dst []byte, s Stamp) []byte {
 	var buf [40]byte
 	t := s.AppendText(buf[:0])
-	return append(appendCBORHead(dst, 3, uint64(len(t))), t...)
+	return append(cbormode.AppendHead(dst, 3, uint64(len(t))), t...)
 }
 
 func appendCBORInt(dst []byte, v int64) []byte {
 	if v < 0 {
-		return appendCBORHead(dst, 1, uint64(-1-v))
+		return cbormode.AppendHead(dst, 1, uint64(-1-v))
 	}
-	return appendCBORHead(dst, 0, uint64(v))
+	return cbormode.AppendHead(dst, 0, uint64(v))
 }
 
 // appendEventCBOR appends the event's CBOR wire form; ok is false when it
@@ -76,11 +61,11 @@ func appendEventCBOR(dst []byte, e *Event) ([]byte, bool) {
 		n++
 	}
 	// Keys in core deterministic order: by length, then bytes.
-	dst = appendCBORHead(dst, 5, n)
+	dst = cbormode.AppendHead(dst, 5, n)
 	dst = appendCBORInt(appendCBORText(dst, "v"), int64(e.V))
 	dst = appendCBORText(appendCBORText(dst, "id"), e.ID)
-	dst = appendCBORHead(appendCBORText(dst, "seq"), 0, e.Seq)
-	dst = appendCBORHead(appendCBORText(dst, "boot"), 0, uint64(e.Boot))
+	dst = cbormode.AppendHead(appendCBORText(dst, "seq"), 0, e.Seq)
+	dst = cbormode.AppendHead(appendCBORText(dst, "boot"), 0, uint64(e.Boot))
 	dst = append(appendCBORText(dst, "data"), data...)
 	dst = appendCBORStamp(appendCBORText(dst, "time"), e.Time)
 	dst = appendCBORText(appendCBORText(dst, "type"), e.Type)
@@ -108,7 +93,7 @@ func appendResultCBOR(dst []byte, r *Result) ([]byte, bool) {
 	if r.Device != "" {
 		n++
 	}
-	dst = appendCBORHead(dst, 5, n)
+	dst = cbormode.AppendHead(dst, 5, n)
 	dst = appendCBORInt(appendCBORText(dst, "v"), int64(r.V))
 	dst = appendCBORText(appendCBORText(dst, "id"), r.ID)
 	dst = append(appendCBORText(dst, "data"), data...)

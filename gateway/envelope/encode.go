@@ -3,6 +3,8 @@ package envelope
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // A data body is encoded by appending it: the values a device or a driver
@@ -53,20 +55,20 @@ func appendValue(dst []byte, v any, level int) ([]byte, bool) {
 	case int64:
 		return appendCBORInt(dst, x), true
 	case uint:
-		return appendCBORHead(dst, 0, uint64(x)), true
+		return cbormode.AppendHead(dst, 0, uint64(x)), true
 	case uint8:
-		return appendCBORHead(dst, 0, uint64(x)), true
+		return cbormode.AppendHead(dst, 0, uint64(x)), true
 	case uint16:
-		return appendCBORHead(dst, 0, uint64(x)), true
+		return cbormode.AppendHead(dst, 0, uint64(x)), true
 	case uint32:
-		return appendCBORHead(dst, 0, uint64(x)), true
+		return cbormode.AppendHead(dst, 0, uint64(x)), true
 	case uint64:
-		return appendCBORHead(dst, 0, x), true
+		return cbormode.AppendHead(dst, 0, x), true
 	case []byte:
 		if x == nil {
 			return append(dst, 0xf6), true // storeEnc: a nil slice is null
 		}
-		return append(appendCBORHead(dst, 2, uint64(len(x))), x...), true
+		return append(cbormode.AppendHead(dst, 2, uint64(len(x))), x...), true
 	case []string:
 		if x == nil {
 			return append(dst, 0xf6), true
@@ -74,7 +76,7 @@ func appendValue(dst []byte, v any, level int) ([]byte, bool) {
 		if level > jsonMaxLevels || len(x) > jsonMaxArray {
 			return dst, false
 		}
-		dst = appendCBORHead(dst, 4, uint64(len(x)))
+		dst = cbormode.AppendHead(dst, 4, uint64(len(x)))
 		for _, s := range x {
 			if !utf8.ValidString(s) {
 				return dst, false
@@ -89,7 +91,7 @@ func appendValue(dst []byte, v any, level int) ([]byte, bool) {
 		if level > jsonMaxLevels || len(x) > jsonMaxArray {
 			return dst, false
 		}
-		dst = appendCBORHead(dst, 4, uint64(len(x)))
+		dst = cbormode.AppendHead(dst, 4, uint64(len(x)))
 		for _, e := range x {
 			var ok bool
 			if dst, ok = appendValue(dst, e, level+1); !ok {
@@ -127,7 +129,7 @@ func appendMap(dst []byte, m map[string]any, level int) ([]byte, bool) {
 		}
 		keys[i] = k
 	}
-	dst = appendCBORHead(dst, 5, uint64(len(keys)))
+	dst = cbormode.AppendHead(dst, 5, uint64(len(keys)))
 	for _, k := range keys {
 		dst = appendCBORText(dst, k)
 		var ok bool

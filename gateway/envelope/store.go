@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // The journaled form of an event (Outbound{Event}) is written and read
@@ -32,14 +34,14 @@ func appendStoreEvent(dst []byte, e *Event) ([]byte, bool) {
 		n++
 	}
 	dst = append(dst, 0xa1, 0x01) // {1: event}
-	dst = appendCBORHead(dst, 5, n)
+	dst = cbormode.AppendHead(dst, 5, n)
 	dst = appendCBORInt(append(dst, 0x01), int64(e.V))
 	dst = appendCBORText(append(dst, 0x02), e.ID)
 	dst = appendCBORText(append(dst, 0x03), e.Type)
 	dst = appendCBORText(append(dst, 0x04), e.Gateway)
 	dst = appendCBORText(append(dst, 0x05), e.Device)
-	dst = appendCBORHead(append(dst, 0x06), 0, uint64(e.Boot))
-	dst = appendCBORHead(append(dst, 0x07), 0, e.Seq)
+	dst = cbormode.AppendHead(append(dst, 0x06), 0, uint64(e.Boot))
+	dst = cbormode.AppendHead(append(dst, 0x07), 0, e.Seq)
 	dst = appendStoreStamp(append(dst, 0x08), e.Time)
 	dst = appendCBORText(append(dst, 0x09), e.TimeRaw)
 	dst = appendCBORText(append(dst, 0x0a), e.Clock)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"math"
 	"os"
 	"unicode/utf8"
 
@@ -99,24 +98,8 @@ func encodeMarkRecord(hw string, id msg.EventID) ([]byte, error) {
 		return b, nil
 	}
 	b := make([]byte, 0, 1+9+len(hw)+5+5)
-	b = append(cborHead(append(b, 0x83), 3, uint64(len(hw))), hw...)
-	return cborHead(cborHead(b, 0, uint64(id.Boot)), 0, uint64(id.Seq)), nil
-}
-
-// cborHead appends a data item head in its shortest form.
-func cborHead(dst []byte, major byte, arg uint64) []byte {
-	m := major << 5
-	switch {
-	case arg < 24:
-		return append(dst, m|byte(arg))
-	case arg <= math.MaxUint8:
-		return append(dst, m|24, byte(arg))
-	case arg <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(dst, m|25), uint16(arg))
-	case arg <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(dst, m|26), uint32(arg))
-	}
-	return binary.BigEndian.AppendUint64(append(dst, m|27), arg)
+	b = append(cbormode.AppendHead(append(b, 0x83), 3, uint64(len(hw))), hw...)
+	return cbormode.AppendHead(cbormode.AppendHead(b, 0, uint64(id.Boot)), 0, uint64(id.Seq)), nil
 }
 
 // appendMarkEntriesOf is appendMarkEntries for the records of several

@@ -22,7 +22,9 @@
 package cbormode
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"reflect"
 
 	"github.com/fxamacker/cbor/v2"
@@ -83,4 +85,23 @@ func MustHostile(l Limits) cbor.DecMode {
 		panic(err)
 	}
 	return dm
+}
+
+// AppendHead appends a CBOR data item head (RFC 8949 §3) of the major type
+// major (0–7) with the argument arg, in its shortest form (§4.2.1), as Enc
+// would write it: for the hand-written encoders of the hot paths (journal
+// marks, envelope bodies, the bench's frames), which must give Enc's bytes.
+func AppendHead(dst []byte, major byte, arg uint64) []byte {
+	m := major << 5
+	switch {
+	case arg < 24:
+		return append(dst, m|byte(arg))
+	case arg <= math.MaxUint8:
+		return append(dst, m|24, byte(arg))
+	case arg <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(dst, m|25), uint16(arg))
+	case arg <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(dst, m|26), uint32(arg))
+	}
+	return binary.BigEndian.AppendUint64(append(dst, m|27), arg)
 }

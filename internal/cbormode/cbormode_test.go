@@ -132,3 +132,31 @@ func TestTrustedTakesLargeStateFiles(t *testing.T) {
 		t.Errorf("decoded %d entries, want %d", len(back), len(m))
 	}
 }
+
+// TestAppendHeadIsEnc: the hand-written head is Enc's, at every boundary of
+// the shortest form, for an unsigned integer (major 0), a negative one
+// (major 1: -1-arg) and a text string's length (major 3).
+func TestAppendHeadIsEnc(t *testing.T) {
+	for _, v := range []uint64{0, 23, 24, 255, 256, 65535, 65536, 1<<32 - 1, 1 << 32, 1<<63 + 5} {
+		want, err := cbormode.Enc.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cbormode.AppendHead(nil, 0, v); string(got) != string(want) {
+			t.Errorf("AppendHead(0, %d) = % x, Enc gives % x", v, got, want)
+		}
+		if v < 1<<63 {
+			want, _ = cbormode.Enc.Marshal(-1 - int64(v))
+			if got := cbormode.AppendHead(nil, 1, v); string(got) != string(want) {
+				t.Errorf("AppendHead(1, %d) = % x, Enc gives % x", v, got, want)
+			}
+		}
+		if v <= 70000 {
+			s := strings.Repeat("a", int(v))
+			want, _ = cbormode.Enc.Marshal(s)
+			if got := append(cbormode.AppendHead(nil, 3, v), s...); string(got) != string(want) {
+				t.Errorf("AppendHead(3, %d) differs from Enc's string head", v)
+			}
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/officegate/officegate/firmware-bridge/frame"
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
+	"github.com/officegate/officegate/internal/cbormode"
 )
 
 // wireDev is an emulated attendance terminal that costs little, so that the
@@ -669,10 +670,10 @@ var verifyNames = [4]string{"card", "finger", "face", "pin"}
 //	{1: [boot, seq], 2: "punch", 3: time, 4: 1, 5: {"t_us"?: …, "user": "NNNNN", "state": s, "verify": v}}
 func appendPunch(b []byte, boot, seq uint32, rec wireRec, p punchFields) []byte {
 	b = append(b, 0xa5, 0x01, 0x82)
-	b = appendCBORUint(b, 0, uint64(boot))
-	b = appendCBORUint(b, 0, uint64(seq))
+	b = cbormode.AppendHead(b, 0, uint64(boot))
+	b = cbormode.AppendHead(b, 0, uint64(seq))
 	b = append(b, 0x02, 0x65, 'p', 'u', 'n', 'c', 'h', 0x03)
-	b = appendCBORUint(b, 0, rec.timeMs)
+	b = cbormode.AppendHead(b, 0, rec.timeMs)
 	b = append(b, 0x04, 0x01, 0x05)
 	n := byte(3)
 	if rec.tUs != 0 {
@@ -682,32 +683,15 @@ func appendPunch(b []byte, boot, seq uint32, rec wireRec, p punchFields) []byte 
 	// Keys in their encoded order: "t_us", "user" (4 bytes), "state" (5), "verify" (6).
 	if rec.tUs != 0 {
 		b = append(b, 0x64, 't', '_', 'u', 's')
-		b = appendCBORUint(b, 0, rec.tUs)
+		b = cbormode.AppendHead(b, 0, rec.tUs)
 	}
 	b = append(b, 0x64, 'u', 's', 'e', 'r', 0x65)
 	u := p.user
 	b = append(b, byte('0'+u/10000%10), byte('0'+u/1000%10), byte('0'+u/100%10), byte('0'+u/10%10), byte('0'+u%10))
 	b = append(b, 0x65, 's', 't', 'a', 't', 'e')
-	b = appendCBORUint(b, 0, uint64(p.state))
+	b = cbormode.AppendHead(b, 0, uint64(p.state))
 	b = append(b, 0x66, 'v', 'e', 'r', 'i', 'f', 'y')
 	v := verifyNames[p.verify&3]
 	b = append(b, 0x60|byte(len(v)))
 	return append(b, v...)
-}
-
-// appendCBORUint appends a CBOR head of major type major with argument v in
-// its shortest form.
-func appendCBORUint(b []byte, major byte, v uint64) []byte {
-	m := major << 5
-	switch {
-	case v < 24:
-		return append(b, m|byte(v))
-	case v <= 0xff:
-		return append(b, m|24, byte(v))
-	case v <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(b, m|25), uint16(v))
-	case v <= 0xffffffff:
-		return binary.BigEndian.AppendUint32(append(b, m|26), uint32(v))
-	}
-	return binary.BigEndian.AppendUint64(append(b, m|27), v)
 }
