@@ -35,20 +35,21 @@ func StartDevice(dir, id string, kind msg.Kind, rate float64, seed uint64) (*PTY
 	})
 }
 
-// StartPTY starts an emulated device configured by o on a new PTY; Stop stops
-// it.
-func StartPTY(id string, o Options) (*PTYDevice, error) {
+// OpenPTY opens a PTY pair in raw mode for the device id: master is the
+// device's side, a non-blocking duplicate under Go's poller (a creack/pty
+// master ignores Close while a Read is blocked; the duplicate does not);
+// slave is the gateway's side, to be held open (its Name is the port's path)
+// so that the line stays up while the gateway reopens it.
+func OpenPTY(id string) (master, slave *os.File, err error) {
 	m, s, err := pty.Open()
 	if err != nil {
-		return nil, fmt.Errorf("fwemu: open a pty for %s: %w", id, err)
+		return nil, nil, fmt.Errorf("fwemu: open a pty for %s: %w", id, err)
 	}
 	if err := MakeRaw(s); err != nil {
 		m.Close()
 		s.Close()
-		return nil, fmt.Errorf("fwemu: raw pty for %s: %w", id, err)
+		return nil, nil, fmt.Errorf("fwemu: raw pty for %s: %w", id, err)
 	}
-	// A creack/pty master ignores Close while a Read is blocked; a
-	// non-blocking duplicate under Go's poller does not.
 	fd, err := unix.Dup(int(m.Fd()))
 	if err == nil {
 		err = unix.SetNonblock(fd, true)
@@ -56,9 +57,18 @@ func StartPTY(id string, o Options) (*PTYDevice, error) {
 	m.Close()
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("fwemu: pty master for %s: %w", id, err)
+		return nil, nil, fmt.Errorf("fwemu: pty master for %s: %w", id, err)
 	}
-	master := os.NewFile(uintptr(fd), "ptmx-"+id)
+	return os.NewFile(uintptr(fd), "ptmx-"+id), s, nil
+}
+
+// StartPTY starts an emulated device configured by o on a new PTY; Stop stops
+// it.
+func StartPTY(id string, o Options) (*PTYDevice, error) {
+	master, s, err := OpenPTY(id)
+	if err != nil {
+		return nil, err
+	}
 	emu, err := New(o)
 	if err != nil {
 		master.Close()

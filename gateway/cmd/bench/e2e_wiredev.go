@@ -9,9 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
-
 	"github.com/officegate/officegate/firmware-bridge/frame"
 	"github.com/officegate/officegate/firmware-bridge/fwemu"
 	"github.com/officegate/officegate/firmware-bridge/msg"
@@ -146,27 +143,11 @@ func mustMarshalMsg(m msg.Message) []byte {
 // startWireDev starts a device with hardware id "EMU-"+id and boot id boot
 // on a new PTY. helloMin is the first HELLO retry (PROTOCOL.md §6.3: 1 s).
 func startWireDev(id string, user int, boot uint32, helloMin time.Duration) (*wireDev, error) {
-	m, s, err := pty.Open()
+	master, s, err := fwemu.OpenPTY(id)
 	if err != nil {
-		return nil, fmt.Errorf("bench: open a pty for %s: %w", id, err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	if err := fwemu.MakeRaw(s); err != nil {
-		m.Close()
-		s.Close()
-		return nil, fmt.Errorf("bench: raw pty for %s: %w", id, err)
-	}
-	// A creack/pty master ignores Close while a Read is blocked; a
-	// non-blocking duplicate under Go's poller does not.
-	fd, err := unix.Dup(int(m.Fd()))
-	if err == nil {
-		err = unix.SetNonblock(fd, true)
-	}
-	m.Close()
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("bench: pty master for %s: %w", id, err)
-	}
-	d := newWireDev(id, user, boot, helloMin, os.NewFile(uintptr(fd), "ptmx-"+id))
+	d := newWireDev(id, user, boot, helloMin, master)
 	d.path, d.hold = s.Name(), s
 	d.start()
 	return d, nil
