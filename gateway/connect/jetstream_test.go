@@ -9,31 +9,15 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/gateway/connect"
 )
 
 // runInProcess runs connect in this process until the test ends or stop is
-// called (a clean stop: SIGTERM's path).
+// called (a clean stop: SIGTERM's path), once it runs (runWithMetrics).
 func runInProcess(t *testing.T, sp spec) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	go func() { done <- connect.Run(ctx, sp.options(log)) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("connect: %v", err)
-		}
-	}
-	t.Cleanup(stop)
+	stop, _ = runWithMetrics(t, sp)
 	return stop
 }
 
