@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,7 +41,7 @@ type e2eConfig struct {
 	JSON           bool
 
 	// Internal: the raw publisher child's own flags.
-	Child    string // "raw"
+	Child    string // "raw", or childRawLatency: paced at Rate, each message stamped
 	Broker   string
 	Messages string // file of messages to publish
 }
@@ -87,23 +86,35 @@ type e2eResult struct {
 	BenchCPUUs float64 `json:"bench_cpu_us_per_event"`
 	// BenchSidesCPUUs splits BenchCPUUs by side (devices, subscriber,
 	// unlabelled: the bench's runtime and its measuring).
-	BenchSidesCPUUs  map[string]float64 `json:"bench_cpu_us_by_side,omitempty"`
-	MachineBusyPct   float64            `json:"machine_busy_pct"`
-	RSSAnonMB        float64            `json:"rss_anon_mb"` // of the gateway after the drain: heap and stacks
-	RSSFileMB        float64            `json:"rss_file_mb"` // the executable's pages, mostly
-	RawRSSMB         float64            `json:"raw_rss_mb"`  // raw paho child, holding every message it publishes
-	SyncWindowMs     float64            `json:"sync_window_ms"`
-	OfferedPerS      float64            `json:"offered_per_s"` // achieved during the latency phase
-	LatencyEvents    int                `json:"latency_events"`
-	MaxMs            float64            `json:"max_ms"`
-	DrainEvents      int                `json:"drain_events"`
-	GatewayDrainPerS float64            `json:"gateway_drain_per_s"`
-	RawDrainPerS     float64            `json:"raw_drain_per_s"`
-	DrainCPUUs       float64            `json:"drain_cpu_us_per_event"` // gateway, over the drain (no device traffic)
-	DrainCPURatio    float64            `json:"drain_cpu_ratio"`        // that ÷ raw paho's on the same messages
-	ReconnectMs      float64            `json:"reconnect_ms"`           // broker and subscriber up again → first backlog event delivered (backoff)
-	RestartEvents    int                `json:"restart_events"`
-	RestartDrainPerS float64            `json:"restart_drain_per_s"`
+	BenchSidesCPUUs map[string]float64 `json:"bench_cpu_us_by_side,omitempty"`
+	MachineBusyPct  float64            `json:"machine_busy_pct"`
+	RSSAnonMB       float64            `json:"rss_anon_mb"` // of the gateway after the drain: heap and stacks
+	RSSFileMB       float64            `json:"rss_file_mb"` // the executable's pages, mostly
+	RawRSSMB        float64            `json:"raw_rss_mb"`  // raw paho child, holding every message it publishes
+	SyncWindowMs    float64            `json:"sync_window_ms"`
+	OfferedPerS     float64            `json:"offered_per_s"` // achieved during the latency phase
+	LatencyEvents   int                `json:"latency_events"`
+	P90Ms           float64            `json:"p90_ms"`
+	MaxMs           float64            `json:"max_ms"`
+	// The peer's latency (e2e_peerlat.go): raw paho publishing the latency
+	// phase's messages at the same rate to the same broker and subscriber,
+	// publish call → subscriber; and the gateway's p50 minus the peer's, the
+	// gateway's own share at the median (the p99s do not subtract).
+	RawLatencyEvents  int     `json:"raw_latency_events"`
+	RawOfferedPerS    float64 `json:"raw_offered_per_s"`
+	RawP50Ms          float64 `json:"raw_p50_ms"`
+	RawP90Ms          float64 `json:"raw_p90_ms"`
+	RawP99Ms          float64 `json:"raw_p99_ms"`
+	RawMaxMs          float64 `json:"raw_max_ms"`
+	GatewayShareP50Ms float64 `json:"gateway_share_p50_ms"`
+	DrainEvents       int     `json:"drain_events"`
+	GatewayDrainPerS  float64 `json:"gateway_drain_per_s"`
+	RawDrainPerS      float64 `json:"raw_drain_per_s"`
+	DrainCPUUs        float64 `json:"drain_cpu_us_per_event"` // gateway, over the drain (no device traffic)
+	DrainCPURatio     float64 `json:"drain_cpu_ratio"`        // that ÷ raw paho's on the same messages
+	ReconnectMs       float64 `json:"reconnect_ms"`           // broker and subscriber up again → first backlog event delivered (backoff)
+	RestartEvents     int     `json:"restart_events"`
+	RestartDrainPerS  float64 `json:"restart_drain_per_s"`
 	// RestartRSSMB is the peak RSS of the gateway that restarted on
 	// RestartEvents and delivered them all: against RSSMB it says what a
 	// backlog costs in memory (the journal streams it from disk).
@@ -157,7 +168,7 @@ func e2eMain(ctx context.Context, args []string) error {
 	if cfg.Child != "" {
 		go exitWithParent()
 	}
-	if cfg.Child == "raw" {
+	if cfg.Child != "" {
 		return rawChild(ctx, cfg)
 	}
 	var progress io.Writer = os.Stderr
@@ -199,12 +210,12 @@ func (c *e2eConfig) validate() error {
 		return fmt.Errorf("e2e: -restart-backlog %d: must be positive", c.RestartBacklog)
 	case c.MemLimit != "" && !validMemLimit(c.MemLimit):
 		return fmt.Errorf("e2e: -gomemlimit %q: want a size like 20MiB", c.MemLimit)
-	case c.Child != "" && c.Child != "raw":
-		return fmt.Errorf("e2e: -child %q: raw", c.Child)
+	case c.Child != "" && c.Child != "raw" && c.Child != childRawLatency:
+		return fmt.Errorf("e2e: -child %q: raw or %s", c.Child, childRawLatency)
 	case c.Child != "" && c.Broker == "":
 		return fmt.Errorf("e2e: -child %s needs -broker", c.Child)
-	case c.Child == "raw" && c.Messages == "":
-		return errors.New("e2e: -child raw needs -messages")
+	case c.Child != "" && c.Messages == "":
+		return fmt.Errorf("e2e: -child %s needs -messages", c.Child)
 	}
 	return nil
 }

@@ -232,26 +232,11 @@ func (w *fwemuDevice) Generate(n int) (uint32, error) {
 }
 
 // paced emits rate×d events, rate per second in total, round-robin over the
-// devices, on a fixed schedule: an event late to its slot is emitted at once
-// (the offered load holds on average, as it does for people at terminals).
+// devices, on pace's fixed schedule: an event late to its slot is emitted at
+// once (the offered load holds on average, as it does for people at terminals).
 func (f *fleet) paced(ctx context.Context, rate float64, d time.Duration) error {
 	n := int(math.Round(rate * d.Seconds()))
-	every := time.Duration(float64(time.Second) / rate)
-	start := time.Now()
-	for k := range n {
-		at := start.Add(time.Duration(k) * every)
-		if wait := time.Until(at); wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		if err := f.emit(k % len(f.devs)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return pace(ctx, rate, n, func(k int) error { return f.emit(k % len(f.devs)) })
 }
 
 // saturate keeps every device's store topped up until ctx ends, so the

@@ -27,6 +27,9 @@ type rawResult struct {
 	Seconds   float64 `json:"seconds"` // first publish to last PUBACK
 	CPUSec    float64 `json:"cpu_s"`   // this process, over the same span
 	RSSMB     float64 `json:"rss_mb"`
+	// OfferedPerS is the pace achieved, first to last publish call
+	// (childRawLatency only).
+	OfferedPerS float64 `json:"offered_per_s,omitempty"`
 }
 
 // writeMessages stores msgs for the raw child: per message, the uvarint
@@ -86,11 +89,20 @@ func readMessages(path string) ([]message, error) {
 	}
 }
 
-// rawChild publishes the messages in cfg.Messages and prints a rawResult.
+// rawChild publishes the messages in cfg.Messages and prints a rawResult:
+// as fast as the window allows, or, as childRawLatency, paced at cfg.Rate
+// (as the devices were in the latency phase) with each message's "t_us"
+// set to the time of its publish call.
 func rawChild(ctx context.Context, cfg e2eConfig) error {
 	msgs, err := readMessages(cfg.Messages)
 	if err != nil {
 		return err
+	}
+	var stamps []stampable
+	if cfg.Child == childRawLatency {
+		if stamps, err = stampAll(msgs); err != nil {
+			return err
+		}
 	}
 	o := paho.NewClientOptions().AddBroker(cfg.Broker).SetClientID("bench-raw-paho").
 		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).SetOrderMatters(false).
@@ -119,31 +131,52 @@ func rawChild(ctx context.Context, cfg e2eConfig) error {
 		}
 		acked <- nil
 	}()
-	for _, m := range msgs {
+	publish := func(k int) error {
+		m := msgs[k]
+		payload := m.payload
+		if stamps != nil {
+			payload = stamps[k].at(time.Now())
+		}
 		select {
-		case flights <- c.Publish(m.topic, 1, false, m.payload):
+		case flights <- c.Publish(m.topic, 1, false, payload):
+			return nil
 		case <-ctx.Done():
-			close(flights)
-			<-acked
 			return ctx.Err()
 		}
 	}
+	if stamps != nil {
+		err = pace(ctx, cfg.Rate, len(msgs), publish)
+	} else {
+		for k := range msgs {
+			if err = publish(k); err != nil {
+				break
+			}
+		}
+	}
+	offered := time.Since(t0)
 	close(flights)
-	if err := <-acked; err != nil {
-		return fmt.Errorf("bench: raw paho: publish: %w", err)
+	if aerr := <-acked; err == nil && aerr != nil {
+		err = fmt.Errorf("bench: raw paho: publish: %w", aerr)
+	}
+	if err != nil {
+		return err
 	}
 	secs, cpu := time.Since(t0).Seconds(), selfCPU()-cpu0
 	rss, err := peakRSS()
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(rawResult{Published: len(msgs), Seconds: secs, CPUSec: cpu.Seconds(),
-		RSSMB: round(float64(rss)/(1<<20), 1)})
+	r := rawResult{Published: len(msgs), Seconds: secs, CPUSec: cpu.Seconds(), RSSMB: round(float64(rss)/(1<<20), 1)}
+	if stamps != nil && offered > 0 {
+		r.OfferedPerS = float64(len(msgs)) / offered.Seconds()
+	}
+	return json.NewEncoder(os.Stdout).Encode(r)
 }
 
-// runRaw has a raw child publish msgs and waits until the subscriber has
-// them all. It returns the child's figures and the subscriber's sample.
-func runRaw(ctx context.Context, exe, dir string, cfg e2eConfig, brokerURL string, sub *subscriber, msgs []message) (rawResult, sample, error) {
+// runRaw has a raw child publish msgs, as mode ("raw" or childRawLatency)
+// says, and waits until the subscriber has them all. It returns the
+// child's figures and the subscriber's sample.
+func runRaw(ctx context.Context, exe, dir string, cfg e2eConfig, mode, brokerURL string, sub *subscriber, msgs []message) (rawResult, sample, error) {
 	path := dir + "/raw-messages"
 	if err := writeMessages(path, msgs); err != nil {
 		return rawResult{}, sample{}, err
@@ -158,7 +191,8 @@ func runRaw(ctx context.Context, exe, dir string, cfg e2eConfig, brokerURL strin
 		want[e.ID] = struct{}{}
 	}
 	sub.reset(0)
-	c, err := startChild(exe, "-child", "raw", "-broker", brokerURL, "-messages", path, "-inflight", strconv.Itoa(cfg.Inflight))
+	c, err := startChild(exe, "-child", mode, "-broker", brokerURL, "-messages", path, "-inflight", strconv.Itoa(cfg.Inflight),
+		"-rate", strconv.FormatFloat(cfg.Rate, 'g', -1, 64))
 	if err != nil {
 		return rawResult{}, sample{}, err
 	}

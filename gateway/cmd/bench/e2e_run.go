@@ -19,7 +19,8 @@ import (
 //
 //  1. links up: one event per device, so every link has done its handshake;
 //  2. latency: cfg.Rate events/s offered for cfg.LatencyFor, each carrying
-//     its emit time;
+//     its emit time; then raw paho publishes the same messages at the same
+//     rate, each stamped at its publish call (e2e_peerlat.go);
 //  3. throughput: every device kept busy; the gateway's events/s and CPU
 //     per event over cfg.SaturateFor; the messages are recorded;
 //  4. raw paho publishes the recorded messages: msg/s and CPU per message;
@@ -145,7 +146,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 
 	// 2. Latency.
 	step("latency: %g events/s offered for %v", cfg.Rate, cfg.LatencyFor)
-	sub.reset(0)
+	sub.reset(recordCap) // the peer publishes them next
 	m = fl.mark()
 	t0 := time.Now()
 	if err := fl.paced(ctx, cfg.Rate, cfg.LatencyFor); err != nil {
@@ -156,11 +157,19 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	if _, err := sub.waitIDs(ctx, "latency", want, phaseTimeout); err != nil {
 		return r, err
 	}
-	lat := sub.latencies()
 	r.OfferedPerS = round(float64(len(want))/offered.Seconds(), 0)
-	r.LatencyEvents = len(lat)
-	r.P50Ms, r.P99Ms, r.MaxMs = ms(quantile(lat, 0.50)), ms(quantile(lat, 0.99)), ms(quantile(lat, 1))
+	r.setLatency(distOf(sub.latencies()))
 	r.Duplicates += sub.sample().dups
+
+	// 2b. The peer's latency: raw paho, the same messages at the same rate.
+	latMsgs := sub.stopRecording()
+	step("raw paho: the same %d messages at %g/s, each stamped at its publish call", len(latMsgs), cfg.Rate)
+	rr, rs, err := runRaw(ctx, exe, work, cfg, childRawLatency, b.url, sub, latMsgs)
+	if err != nil {
+		return r, err
+	}
+	r.setRawLatency(distOf(sub.latencies()), rr.OfferedPerS)
+	r.Duplicates += rs.dups
 
 	// 3. Throughput, saturated.
 	step("throughput: devices kept busy, %v warm-up, %v measured", cfg.Warmup, cfg.SaturateFor)
@@ -240,7 +249,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 
 	// 4. Raw paho, the same messages.
 	step("raw paho: %d of those messages, window %d", len(msgs), cfg.Inflight)
-	rr, rs, err := runRaw(ctx, exe, work, cfg, b.url, sub, msgs)
+	rr, rs, err = runRaw(ctx, exe, work, cfg, "raw", b.url, sub, msgs)
 	if err != nil {
 		return r, err
 	}
@@ -298,7 +307,7 @@ func runE2E(ctx context.Context, cfg e2eConfig, progress io.Writer) (e2eResult, 
 	r.ReconnectMs = ms(sm.first.Sub(up))
 	r.GatewayDrainPerS = round(spanRate(sm), 0)
 	step("raw paho: the same %d messages", len(drained))
-	rr, rs, err = runRaw(ctx, exe, work, cfg, b.url, sub, drained)
+	rr, rs, err = runRaw(ctx, exe, work, cfg, "raw", b.url, sub, drained)
 	if err != nil {
 		return r, err
 	}

@@ -87,8 +87,35 @@ func (s *subscriber) disconnect() {
 
 func (s *subscriber) onMessage(_ paho.Client, m paho.Message) {
 	now := time.Now()
-	// Only the id and the emit time ("t_us", set by the bench's paced
-	// devices); the rest of the envelope is the gateway's business.
+	id, tUs, err := decodeEvent(m.Payload())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count++
+	if s.first.IsZero() {
+		s.first = now
+	}
+	s.last = now
+	if err != nil || id == "" {
+		s.bad++
+		return
+	}
+	s.seen[id]++
+	if s.seen[id] > 1 {
+		s.dups++
+	}
+	if s.seen[id] == 1 && len(s.recorded) < s.recordMax {
+		s.recorded = append(s.recorded, message{m.Topic(), m.Payload()})
+	}
+	if tUs > 0 {
+		s.lat = append(s.lat, now.Sub(time.UnixMicro(tUs)))
+	}
+}
+
+// decodeEvent reads an event's id and the emit time it carries, in µs since
+// the epoch (0: none): "t_us", set by the bench's paced devices, or by raw
+// paho at its publish call. The rest of the envelope is the gateway's
+// business.
+func decodeEvent(payload []byte) (id string, tUs int64, err error) {
 	var e struct {
 		ID   string `json:"id"`
 		Data struct {
@@ -98,28 +125,8 @@ func (s *subscriber) onMessage(_ paho.Client, m paho.Message) {
 			} `json:"raw"`
 		} `json:"data"`
 	}
-	err := json.Unmarshal(m.Payload(), &e)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.count++
-	if s.first.IsZero() {
-		s.first = now
-	}
-	s.last = now
-	if err != nil || e.ID == "" {
-		s.bad++
-		return
-	}
-	s.seen[e.ID]++
-	if s.seen[e.ID] > 1 {
-		s.dups++
-	}
-	if s.seen[e.ID] == 1 && len(s.recorded) < s.recordMax {
-		s.recorded = append(s.recorded, message{m.Topic(), m.Payload()})
-	}
-	if t := max(e.Data.T, e.Data.Raw.T); t > 0 {
-		s.lat = append(s.lat, now.Sub(time.UnixMicro(int64(t))))
-	}
+	err = json.Unmarshal(payload, &e)
+	return e.ID, int64(max(e.Data.T, e.Data.Raw.T)), err
 }
 
 // reset starts a phase; the first record messages that arrive are kept.

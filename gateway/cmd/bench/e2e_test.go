@@ -39,6 +39,12 @@ func TestE2ESmoke(t *testing.T) {
 	if r.LatencyEvents != 30 {
 		t.Errorf("latency phase: %d events carried their emit time, want 30 (150/s for 200 ms)", r.LatencyEvents)
 	}
+	// The peer published the same 30 messages, paced alike, each stamped:
+	// the subscriber timed every one.
+	if r.RawLatencyEvents != r.LatencyEvents || r.RawOfferedPerS <= 0 || r.RawP50Ms <= 0 || r.RawMaxMs < r.RawP99Ms {
+		t.Errorf("raw paho's latency: %d events at %g/s, p50 %g, p99 %g, max %g ms; want the gateway's %d events timed",
+			r.RawLatencyEvents, r.RawOfferedPerS, r.RawP50Ms, r.RawP99Ms, r.RawMaxMs, r.LatencyEvents)
+	}
 	if r.DrainEvents != cfg.Backlog {
 		t.Errorf("drain: %d events, want %d", r.DrainEvents, cfg.Backlog)
 	}
