@@ -246,7 +246,7 @@ func (v *validator) connectJetStream(f *fileJetStream) *ConnectJetStream {
 		}
 	}
 	if f.Consumer != nil {
-		if !sinkName.MatchString(*f.Consumer) {
+		if !sinkName().MatchString(*f.Consumer) {
 			v.p.at("connect.jetstream.consumer", *f.Consumer, "want 1..32 of a-z, 0-9, '-', '_'")
 		} else {
 			js.Consumer = *f.Consumer

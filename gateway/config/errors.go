@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	toml "github.com/pelletier/go-toml/v2"
 )
@@ -170,12 +171,16 @@ func lastPartIs(path string, k []string) bool {
 	return path == last || strings.HasSuffix(path, "."+last)
 }
 
-var mismatch = regexp.MustCompile(`^cannot decode TOML (.+?) into .* of type (.+)$`)
+// mismatch is compiled at its first use (a file with a type error), not
+// when the package initialises: every officegate command would pay for it.
+var mismatch = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^cannot decode TOML (.+?) into .* of type (.+)$`)
+})
 
 // friendly rewrites go-toml's type errors, which name Go struct types, into
 // the TOML types a person writing the file knows.
 func friendly(msg string) string {
-	m := mismatch.FindStringSubmatch(msg)
+	m := mismatch().FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}

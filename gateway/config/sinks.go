@@ -3,10 +3,12 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"sync"
 )
 
 // sinkName is a sink's name: its journal cursor's and its metrics label.
-var sinkName = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+// Compiled at its first use, not when the package initialises.
+var sinkName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_-]{1,32}$`) })
 
 // uplinkSinkName is the MQTT uplink's label among the sinks in /metrics.
 const uplinkSinkName = "mqtt"
@@ -19,7 +21,7 @@ func (v *validator) sinks(fs []fileSink) {
 		switch {
 		case f.Name == nil:
 			v.p.at(key+".name", nil, "required")
-		case !sinkName.MatchString(*f.Name):
+		case !sinkName().MatchString(*f.Name):
 			v.p.at(key+".name", *f.Name, "want 1..32 of a-z, 0-9, '-', '_'")
 		case *f.Name == uplinkSinkName:
 			v.p.at(key+".name", *f.Name, "reserved for the MQTT uplink")

@@ -47,7 +47,7 @@ func TestEveryStringTranslated(t *testing.T) {
 	keys = append(keys, "viewer", "operator", "admin", "ok", "error", "expired", "busy", "waiting", "transferring",
 		"testing", "confirmed", "rolled_back", "failed", "running", "done", "halted", "available", "occupied", "vacant")
 	for _, k := range keys {
-		if _, ok := zh[k]; !ok {
+		if _, ok := zh()[k]; !ok {
 			t.Errorf("no Chinese for %q", k)
 		}
 	}

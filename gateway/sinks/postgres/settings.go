@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,7 +15,10 @@ import (
 	"github.com/officegate/officegate/gateway/sinks"
 )
 
-var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+// identifier is compiled at its first use, not when the package
+// initialises: every officegate command would pay for it, postgres sink or
+// not (its 62 repetitions make a program of some 50 KB).
+var identifier = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`) })
 
 // FromSettings builds a sink from its configuration (CONFIG.md
 // "[[sinks]]"): host, database and user (required), port, password_file,
@@ -56,7 +60,7 @@ func Config(s sinks.Settings) (*pgxpool.Config, Opts, error) {
 		}
 	}
 	if v, ok := s["schema"]; ok {
-		if !identifier.MatchString(v) {
+		if !identifier().MatchString(v) {
 			return nil, o, fmt.Errorf("postgres: schema %q: want a lower-case SQL identifier", v)
 		}
 		o.Schema = v
