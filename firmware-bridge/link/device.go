@@ -219,7 +219,7 @@ func (d *Device) Run(ctx context.Context, rw io.ReadWriter) error {
 	}
 	defer func() {
 		cancel()
-		p.wg.Wait()
+		p.stop()
 		d.mu.Lock()
 		d.runStats.add(portStats(p))
 		d.p, d.up = nil, false

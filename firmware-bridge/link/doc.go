@@ -49,11 +49,14 @@
 //
 // # Goroutines
 //
-// Run starts four goroutines and waits for them before returning: a
+// Run runs up to four goroutines and waits for them before returning: a
 // reader (frames from the line), a writer (bytes to the line, coalescing
 // queued frames), the session loop (Run's own goroutine; all protocol
 // state, under the link's mutex, never blocking), and on the gateway the
-// worker (the only one that calls Directory, Store and Sink). Every
+// worker (the only one that calls Directory, Store and Sink). The writer
+// and the worker run only while they have work: the loop starts them when
+// it queues some, and they end when their queue is empty, so an idle link
+// costs two goroutines (a gateway holds one link per device). Every
 // hand-off between them is a non-blocking send or a select on the Run's
 // context, and each carries a batch: the reader hands over every frame one
 // read system call brought in (a 4 KiB read takes a peer's whole window),

@@ -65,6 +65,7 @@ type Gateway struct {
 	ts       timeSync
 	status   Status
 	changed  chan struct{} // closed and replaced when status changes
+	onChange func()        // called when status changes (OnChange); nil for none
 	lastNoSn time.Time     // last CLOSE no_session, to send at most one per RTO
 
 	// Owned by the active Run's worker goroutine; Runs never overlap, and
@@ -155,17 +156,15 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	p := startPort(ctx, rw, nil)
-	w := &worker{g: g, jobs: make(chan []*job, workerDepth), done: make(chan []report, workerDepth)}
-	wg.Add(1)
-	go func() { defer wg.Done(); w.run(ctx) }()
+	w := &worker{g: g, ctx: ctx, wg: &wg, jobs: make(chan []*job, workerDepth), done: make(chan []report, workerDepth)}
 	if c, ok := rw.(io.Closer); ok {
 		stop := context.AfterFunc(ctx, func() { c.Close() })
 		defer stop()
 	}
 	defer func() {
 		cancel()
-		p.wg.Wait()
-		wg.Wait()
+		p.stop()
+		wg.Wait() // the worker, if it runs: the loop that starts it is over
 		g.mu.Lock()
 		g.runStats.add(portStats(p))
 		g.p, g.w, g.jobsOut, g.jobsNew, g.backlog, g.held = nil, nil, 0, nil, nil, nil
@@ -448,6 +447,7 @@ func (g *Gateway) flushJobs() {
 	}
 	g.w.jobs <- g.jobsNew // cannot block: every batch holds a job counted in jobsOut ≤ cap
 	g.jobsNew = nil
+	g.w.start()
 }
 
 // onReport handles the worker's answer to one job.
@@ -522,10 +522,26 @@ func (g *Gateway) setOnline(on bool) {
 	}
 }
 
-// notify wakes Wait callers; called with mu held.
+// notify wakes Wait callers and calls the OnChange function; called with
+// mu held.
 func (g *Gateway) notify() {
 	close(g.changed)
 	g.changed = make(chan struct{})
+	if g.onChange != nil {
+		g.onChange()
+	}
+}
+
+// OnChange sets f to be called whenever the status changes, when Wait
+// callers wake: one goroutine can then watch many links, where Wait costs a
+// goroutine each. f is called with the link's mutex held, so it must not
+// block nor call the Gateway; it typically marks the link and wakes its
+// watcher. Like Wait's, its calls do not follow Status.LastSeen, which moves
+// with every frame.
+func (g *Gateway) OnChange(f func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.onChange = f
 }
 
 // onHello starts the handshake of §6.1.

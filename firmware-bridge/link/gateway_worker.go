@@ -3,6 +3,7 @@ package link
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/officegate/officegate/firmware-bridge/frame"
@@ -48,21 +49,59 @@ type report struct {
 
 // worker runs the only calls that may block on the disk: Directory, Store
 // and Sink. It processes jobs in order, so it alone decides what is a
-// duplicate, exactly.
+// duplicate, exactly. Its goroutine runs only while there are jobs: flushJobs
+// starts it and it ends when the queue is empty, so an idle link costs no
+// goroutine for it (docs/PERFORMANCE.md, Memory). At most one runs at a time.
 type worker struct {
 	g    *Gateway
-	jobs chan []*job   // the jobs of one turn of the session loop, in order
-	done chan []report // the reports of one commit, in order: one hand-off each
-	q    []*job        // received and not yet run, in order
+	ctx  context.Context // the Run's
+	wg   *sync.WaitGroup // the Run waits on it for the running goroutine
+	jobs chan []*job     // the jobs of one turn of the session loop, in order
+	done chan []report   // the reports of one commit, in order: one hand-off each
+
+	running bool // guarded by g.mu: a goroutine runs run; only it clears this
+
+	// Owned by the running goroutine; handed from one to the next through
+	// g.mu (running).
+	q         []*job // received and not yet run, in order
+	failed    bool   // a job of generation failedGen was refused
+	failedGen uint64
 }
 
-// take returns the next job, waiting for one; nil once ctx is done.
+// start runs the worker's goroutine unless it runs; called with g.mu held,
+// after jobs were queued.
+func (w *worker) start() {
+	if w.running {
+		return
+	}
+	w.running = true
+	w.wg.Add(1)
+	go func() { defer w.wg.Done(); w.run(w.ctx) }()
+}
+
+// take returns the next job; nil when there is none (the goroutine ends,
+// and start runs it again for the next batch) or ctx is done.
 func (w *worker) take(ctx context.Context) *job {
+	if ctx.Err() != nil {
+		return nil
+	}
 	if len(w.q) == 0 {
 		select {
-		case <-ctx.Done():
-			return nil
 		case w.q = <-w.jobs:
+		default:
+			// Checked again under g.mu, which flushJobs holds to queue and
+			// to start: a batch is either taken here or starts a goroutine.
+			w.g.mu.Lock()
+			select {
+			case w.q = <-w.jobs:
+			default:
+				// Nothing of the worker's may be touched after this: the
+				// next goroutine may be running.
+				w.running = false
+				w.g.mu.Unlock()
+				return nil
+			}
+			w.g.mu.Unlock()
 		}
 	}
 	j := w.q[0]
@@ -86,20 +125,18 @@ func (w *worker) peek() *job {
 const maxBatch = 16
 
 func (w *worker) run(ctx context.Context) {
-	failedGen := uint64(0)
-	failed := false
 	bs, batching := w.g.sink.(BatchSink)
 	for {
 		j := w.take(ctx)
 		if j == nil {
 			return
 		}
-		if batching && isEvent(j) && !(j.seq != 0 && failed && j.gen == failedGen) {
+		if batching && isEvent(j) && !(j.seq != 0 && w.failed && j.gen == w.failedGen) {
 			batch := w.gather(j)
 			rs := w.commitBatch(ctx, bs, batch)
 			for _, r := range rs {
 				if r.err != nil && r.job.seq != 0 {
-					failed, failedGen = true, r.job.gen
+					w.failed, w.failedGen = true, r.job.gen
 				}
 			}
 			select {
@@ -111,7 +148,7 @@ func (w *worker) run(ctx context.Context) {
 		}
 		r := report{job: j}
 		switch {
-		case j.seq != 0 && failed && j.gen == failedGen:
+		case j.seq != 0 && w.failed && j.gen == w.failedGen:
 			// An earlier frame of this generation was refused: delivery is in
 			// order, so this one must wait for the retransmission too.
 			r.skipped = true
@@ -120,7 +157,7 @@ func (w *worker) run(ctx context.Context) {
 		case j.kind == jobRecord:
 			r.dup, r.err = w.commit(ctx, j)
 			if r.err != nil && j.seq != 0 {
-				failed, failedGen = true, j.gen
+				w.failed, w.failedGen = true, j.gen
 			}
 		}
 		select {

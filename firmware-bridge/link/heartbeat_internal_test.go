@@ -13,7 +13,8 @@ import (
 func idleCore(fromDevice bool, hb time.Duration, lastTx time.Time) *core {
 	return &core{
 		fromDevice: fromDevice, up: true, hb: hb, lastTx: lastTx, lastRx: lastTx,
-		p: &port{out: make(chan []byte, outDepth)},
+		// No writer: the test takes the frames from the queue itself.
+		p: &port{out: make(chan []byte, outDepth), stopped: true},
 	}
 }
 

@@ -24,13 +24,18 @@ const inDepth = 64
 // queued: sequenced ones stay in the retransmission queue anyway.
 const outDepth = 64
 
-// port runs the two goroutines of one Run: a reader that only decodes and
-// hands frames on, a read's worth at a time, and a writer that only writes. Neither touches session
-// state, so neither ever waits on the session, the sink or the disk.
+// port runs the reading goroutine of one Run, which only decodes and hands
+// frames on, a read's worth at a time, and a writer that only writes. Neither
+// touches session state, so neither ever waits on the session, the sink or
+// the disk. The writer runs only while there is something to write: it is
+// started by send and ends once the queue is empty, so an idle link costs no
+// goroutine for it (docs/PERFORMANCE.md, Memory).
 type port struct {
 	rd  *frame.Reader
 	in  chan []frame.Frame // the good frames of one read, in order; never empty
 	out chan []byte
+	ctx context.Context
+	w   io.Writer
 
 	// Closed (buffered, one value) when the stream fails.
 	rerr chan error
@@ -41,6 +46,11 @@ type port struct {
 	outDrops atomic.Uint64 // frames the writer was too slow to take
 	wire     atomic.Uint64 // bytes written
 	wg       sync.WaitGroup
+
+	mu sync.Mutex
+	// Guarded by mu.
+	writing bool // a writer goroutine runs; it alone clears this
+	stopped bool // stop was called or a write failed: no writer starts again
 }
 
 func startPort(ctx context.Context, rw io.ReadWriter, onDrop func(error)) *port {
@@ -48,13 +58,23 @@ func startPort(ctx context.Context, rw io.ReadWriter, onDrop func(error)) *port 
 		rd:   frame.NewReader(rw, &frame.ReaderOptions{OnDrop: onDrop}),
 		in:   make(chan []frame.Frame, inDepth),
 		out:  make(chan []byte, outDepth),
+		ctx:  ctx,
+		w:    rw,
 		rerr: make(chan error, 1),
 		werr: make(chan error, 1),
 	}
-	p.wg.Add(2)
+	p.wg.Add(1)
 	go p.read(ctx)
-	go p.write(ctx, rw)
 	return p
+}
+
+// stop waits for the port's goroutines once ctx is done (the reader returns
+// when its Run closes the stream), and starts no writer after it.
+func (p *port) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.wg.Wait()
 }
 
 func (p *port) read(ctx context.Context) {
@@ -79,31 +99,73 @@ func (p *port) read(ctx context.Context) {
 	}
 }
 
-func (p *port) write(ctx context.Context, w io.Writer) {
+// write writes what is queued, in order, and returns once the queue is
+// empty, ctx is done or a write failed.
+func (p *port) write() {
 	defer p.wg.Done()
 	for {
+		var b []byte
 		select {
-		case <-ctx.Done():
-			return
-		case b := <-p.out:
-			// Coalesce what else is queued into one write: one system call
-			// for a burst of frames instead of one each.
-			for more := true; more && len(b) < 4096; {
-				select {
-				case c := <-p.out:
-					b = append(b[:len(b):len(b)], c...)
-				default:
-					more = false
-				}
+		case b = <-p.out:
+		default:
+			// Empty: end, unless send queued more since (it starts no writer
+			// while this one is marked running).
+			p.mu.Lock()
+			if len(p.out) > 0 {
+				p.mu.Unlock()
+				continue
 			}
-			n, err := w.Write(b)
-			p.queued.Add(-int64(len(b)))
-			p.wire.Add(uint64(n))
-			if err != nil {
-				p.werr <- fmt.Errorf("link: write: %w", err)
-				return
+			p.writing = false
+			p.mu.Unlock()
+			return
+		}
+		if p.ctx.Err() != nil {
+			p.drain(b)
+			return
+		}
+		// Coalesce what else is queued into one write: one system call
+		// for a burst of frames instead of one each.
+		for more := true; more && len(b) < 4096; {
+			select {
+			case c := <-p.out:
+				b = append(b[:len(b):len(b)], c...)
+			default:
+				more = false
 			}
 		}
+		n, err := p.w.Write(b)
+		p.queued.Add(-int64(len(b)))
+		p.wire.Add(uint64(n))
+		if err != nil {
+			p.fail(fmt.Errorf("link: write: %w", err))
+			return
+		}
+	}
+}
+
+// drain drops b and what is queued after it: the Run is over.
+func (p *port) drain(b []byte) {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	for {
+		p.queued.Add(-int64(len(b)))
+		select {
+		case b = <-p.out:
+		default:
+			return
+		}
+	}
+}
+
+// fail reports the first write error to the Run and starts no writer again.
+func (p *port) fail(err error) {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	select {
+	case p.werr <- err:
+	default:
 	}
 }
 
@@ -113,10 +175,17 @@ func (p *port) send(b []byte) bool {
 	p.queued.Add(int64(len(b)))
 	select {
 	case p.out <- b:
-		return true
 	default:
 		p.queued.Add(-int64(len(b)))
 		p.outDrops.Add(1)
 		return false
 	}
+	p.mu.Lock()
+	if !p.writing && !p.stopped {
+		p.writing = true
+		p.wg.Add(1)
+		go p.write()
+	}
+	p.mu.Unlock()
+	return true
 }

@@ -13,74 +13,71 @@ type discardSink struct{}
 
 func (discardSink) Commit(context.Context, link.Record) error { return nil }
 
-// TestLinkWatchersShareOneCarry: the watchers of every link wait for the
-// same turn of one carry-forward, not each on a timer of its own: one tick
-// wakes them all, each with its link's status (MQTT.md: last_seen carried
-// forward at least every 30 s), and the next turn waits for the next tick.
-// When the watchers' context ends, so does every turn.
-func TestLinkWatchersShareOneCarry(t *testing.T) {
+// TestLinkWatchCarriesEveryLink: one watcher serves every link: with no
+// change it mirrors none of them, one tick (or carryNow) mirrors each of
+// them once with its link's status (MQTT.md: last_seen carried forward at
+// least every 30 s), and it returns when its context ends.
+func TestLinkWatchCarriesEveryLink(t *testing.T) {
 	testkit.NoLeaks(t)
 	bound := testkit.Ctx(t, 20*time.Second)
 	ctx, stop := context.WithCancel(bound)
 	defer stop()
-	cf := newCarryForward(ctx)
+	lw := newLinkWatch()
 	tick := make(chan time.Time)
 	ran := make(chan struct{})
-	go func() { defer close(ran); cf.run(tick) }()
+	go func() { defer close(ran); lw.run(ctx, tick) }()
 
 	type woke struct {
-		i   int
-		st  link.Status
-		err error
+		i  int
+		st link.Status
 	}
 	const links = 8
-	res := make(chan woke, links)
-	var gws []*link.Gateway
+	res := make(chan woke, 4*links)
 	for i := range links {
 		lg, err := link.NewGateway(link.GatewayConfig{Sink: discardSink{}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		gws = append(gws, lg)
-		last, turn := lg.Status(), cf.next()
-		go func() {
-			st, err := nextStatus(ctx, lg, last, 0, turn)
-			res <- woke{i, st, err}
-		}()
+		lw.add(lg, func(_ context.Context, st, _ link.Status) { res <- woke{i, st} }, func() uint64 { return 0 })
+	}
+	carried := func(how string, carry func()) {
+		t.Helper()
+		carry()
+		seen := map[int]bool{}
+		for range links {
+			select {
+			case w := <-res:
+				if seen[w.i] {
+					t.Errorf("%s: link %d mirrored twice", how, w.i)
+				}
+				seen[w.i] = true
+			case <-bound.Done():
+				t.Fatalf("%s did not mirror every link: %d of %d", how, len(seen), links)
+			}
+		}
+	}
+	carried("a tick", func() {
+		select {
+		case tick <- time.Now():
+		case <-bound.Done():
+			t.Fatal("the watcher does not take its tick")
+		}
+	})
+	carried("carryNow", lw.carryNow)
+	// The links never changed: what add and the carries did is all.
+	lw.carryNow()
+	for range links {
+		<-res
 	}
 	select {
 	case w := <-res:
-		t.Fatalf("watcher %d woke with no change and no carry: %+v, %v", w.i, w.st, w.err)
+		t.Fatalf("link %d mirrored with no change and no carry: %+v", w.i, w.st)
 	default:
 	}
-	select {
-	case tick <- time.Now():
-	case <-bound.Done():
-		t.Fatal("the carry-forward does not take its tick")
-	}
-	for range links {
-		select {
-		case w := <-res:
-			if w.err != nil {
-				t.Errorf("watcher %d: %v; want its link's status at the carry", w.i, w.err)
-			}
-		case <-bound.Done():
-			t.Fatal("one tick did not wake every watcher")
-		}
-	}
-	if err := cf.next().Err(); err != nil {
-		t.Fatalf("the turn after a carry is already over: %v", err)
-	}
-
-	turn := cf.next()
 	stop()
-	<-ran
 	select {
-	case <-turn.Done():
+	case <-ran:
 	case <-bound.Done():
-		t.Fatal("a turn outlives the watchers' context")
-	}
-	if _, err := nextStatus(ctx, gws[0], gws[0].Status(), 0, turn); err == nil {
-		t.Error("nextStatus returned a status after the watchers' context ended; want its error")
+		t.Fatal("the watcher outlives its context")
 	}
 }

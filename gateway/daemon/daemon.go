@@ -9,9 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -176,94 +174,6 @@ type fixedID struct {
 
 func (f fixedID) Lookup(_ context.Context, h *msg.Hello) (link.Identity, error) {
 	return link.Identity{Enrollment: link.Enrolled, DeviceID: f.id}, nil
-}
-
-// watchStatus mirrors a configured device's link into its retained status
-// and history until ctx ends; at every carry of cf it carries last_seen
-// forward.
-func watchStatus(ctx context.Context, d Device, lg *link.Gateway, cf *carryForward, up *uplink.Uplink, in *intake.Intake, log zerolog.Logger) {
-	h := newStatusHistory(d, lg, up, in, log)
-	var last link.Status
-	for {
-		st, err := nextStatus(ctx, lg, last, h.refused, cf.next())
-		if err != nil {
-			return
-		}
-		h.update(ctx, st)
-		last = st
-	}
-}
-
-// lastSeenEvery is how often the link watchers wake without a change, to
-// carry last_seen forward into the retained status and the registry.
-const lastSeenEvery = 30 * time.Second
-
-// nextStatus waits until lg's status changes in anything but LastSeen, or
-// its count of refused HELLOs moves from refused, or carry is done (the
-// carry-forward's next turn), and returns the status then. carry must end
-// when ctx does (carryForward.next). LastSeen moves with every frame,
-// without a notification: compared, it only made a wake-up race with the
-// next frame; carried forward every lastSeenEvery, the retained last_seen is
-// never older than that while the device talks.
-func nextStatus(ctx context.Context, lg *link.Gateway, last link.Status, refused uint64, carry context.Context) (link.Status, error) {
-	st, err := lg.Wait(carry, func(s link.Status) bool {
-		s.LastSeen = last.LastSeen
-		return !reflect.DeepEqual(s, last) || lg.Stats().AuthRefused != refused
-	})
-	if err != nil && ctx.Err() == nil {
-		return lg.Status(), nil // the carry's turn
-	}
-	return st, err
-}
-
-// carryForward is the one timer of every link watcher (MQTT.md: last_seen
-// carried forward at least every 30 s): at each turn it ends the context
-// they all wait on, so an idle gateway wakes once per lastSeenEvery for all
-// its links, their retained statuses published in one burst, rather than
-// once per link at scattered moments, each on a timer of its own.
-type carryForward struct {
-	ctx context.Context // the watchers'; every turn's context is its child
-
-	mu sync.Mutex
-	// Guarded by mu.
-	turn context.Context // done at the next turn
-	end  context.CancelFunc
-}
-
-func newCarryForward(ctx context.Context) *carryForward {
-	c := &carryForward{ctx: ctx}
-	c.turn, c.end = context.WithCancel(ctx)
-	return c
-}
-
-// next returns a context that is done at the next turn, or when the
-// watchers' context ends.
-func (c *carryForward) next() context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.turn
-}
-
-// carry takes a turn: every watcher waiting on next wakes.
-func (c *carryForward) carry() {
-	c.mu.Lock()
-	end := c.end
-	c.turn, c.end = context.WithCancel(c.ctx)
-	c.mu.Unlock()
-	end()
-}
-
-// run takes a turn every tick until the watchers' context ends (and with it
-// every turn's).
-func (c *carryForward) run(tick <-chan time.Time) {
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-tick:
-			c.carry()
-		}
-	}
 }
 
 // statusHistory turns a link's status into the device's retained status and

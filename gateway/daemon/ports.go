@@ -120,8 +120,8 @@ type portWatcher struct {
 	enroll *enrollment
 	tsync  link.TimeSync
 	log    zerolog.Logger
-	g      *group        // runs the links of the ports found
-	carry  *carryForward // the watchers' carry-forward of last_seen; set by run
+	g      *group     // runs the links of the ports found
+	watch  *linkWatch // mirrors the found links' statuses; set by run
 }
 
 // run scans until ctx ends; the links it started stop with ctx too.
@@ -132,7 +132,8 @@ func (w *portWatcher) run(ctx context.Context) {
 	}
 	t := time.NewTicker(scan)
 	defer t.Stop()
-	w.carry = newCarryForward(ctx) // before the first watcher starts
+	w.watch = newLinkWatch() // before the first link is added
+	w.g.Go(func(ctx context.Context) { w.watch.run(ctx, nil) })
 	carry := time.NewTicker(lastSeenEvery)
 	defer carry.Stop()
 	for {
@@ -145,7 +146,7 @@ func (w *portWatcher) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-carry.C:
-			w.carry.carry()
+			w.watch.carryNow()
 		case <-t.C:
 		}
 	}
@@ -189,7 +190,7 @@ func (w *portWatcher) start(ctx context.Context, port string) {
 			pl.Error().Err(err).Msg("link device stopped")
 		}
 	})
-	w.g.Go(func(ctx context.Context) { w.watch(ctx, port, lg, pl) })
+	w.watchPort(port, lg, pl)
 }
 
 // authFailed raises an auth_failed alarm on the device whose hardware id a
@@ -222,20 +223,15 @@ func (d portDir) SetKey(ctx context.Context, hw string, k link.Key) error {
 	return d.reg.SetKey(ctx, hw, k)
 }
 
-// watch mirrors a discovered port's link into device status, history and
-// the enrollment message: the device id is the registry's, and changes when
-// another unit is plugged into the port.
-func (w *portWatcher) watch(ctx context.Context, port string, lg *link.Gateway, log zerolog.Logger) {
+// watchPort mirrors a discovered port's link into device status, history
+// and the enrollment message: the device id is the registry's, and changes
+// when another unit is plugged into the port.
+func (w *portWatcher) watchPort(port string, lg *link.Gateway, log zerolog.Logger) {
 	var (
-		last    link.Status
 		history *statusHistory
 		refused = lg.Stats().AuthRefused
 	)
-	for {
-		st, err := nextStatus(ctx, lg, last, refused, w.carry.next())
-		if err != nil {
-			return
-		}
+	w.watch.add(lg, func(ctx context.Context, st, last link.Status) {
 		if n := lg.Stats().AuthRefused; n > refused {
 			w.authFailed(ctx, port, st.RefusedHardwareID, n-refused, log)
 			refused = n
@@ -251,8 +247,7 @@ func (w *portWatcher) watch(ctx context.Context, port string, lg *link.Gateway, 
 			history.refused = refused // reported above, for whichever device was claimed
 			history.update(ctx, st)
 		}
-		last = st
-	}
+	}, func() uint64 { return refused })
 }
 
 // enrollment publishes the retained enrollment message: the units waiting

@@ -397,24 +397,27 @@ func (w *wiring) startPanels(_ context.Context, g *group) error {
 // startLinks runs the configured link devices, sources like the drivers,
 // committing into the intake.
 func (w *wiring) startLinks(_ context.Context, g *group) error {
-	cf := newCarryForward(g.ctx)
+	// One watcher mirrors every configured link's status (linkwatch.go).
+	lw := newLinkWatch()
 	if len(w.o.Devices) > 0 {
-		g.Go(func(context.Context) {
+		g.Go(func(ctx context.Context) {
 			t := time.NewTicker(lastSeenEvery)
 			defer t.Stop()
-			cf.run(t.C)
+			lw.run(ctx, t.C)
 		})
 	}
 	for i, d := range w.o.Devices {
 		dev := w.linked[i]
 		dl := w.log.With().Str("device", d.ID).Str("port", d.Port).Logger()
-		up, in := w.up, w.in
+		in := w.in
 		g.Go(func(ctx context.Context) {
 			if err := dev.Run(ctx, newIntakeSink(in)); err != nil {
 				dl.Error().Err(err).Msg("link device stopped")
 			}
 		})
-		g.Go(func(ctx context.Context) { watchStatus(ctx, d, dev.Link(), cf, up, in, dl) })
+		h := newStatusHistory(d, dev.Link(), w.up, in, dl)
+		lw.add(dev.Link(), func(ctx context.Context, st, _ link.Status) { h.update(ctx, st) },
+			func() uint64 { return h.refused })
 	}
 	watchSerial(g.ctx, &g.wg, w.m, w.o, w.g, w.log) // serial errors on /metrics and in the log (serialmetrics.go)
 	return nil

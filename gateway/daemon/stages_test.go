@@ -112,7 +112,7 @@ func partsRunning(t *testing.T) {
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		for _, f := range []string{"uplink.(*Uplink).Run(", "intake.(*Intake).Run(", "commands.(*Processor).Run(",
 			"link.(*Gateway).Run(", "serialport.(*Supervisor).Run(", "metrics.ServeListener(", "admin.(*Service).ServeListener(",
-			"roomdrv.(*Driver).Run(", "daemon.watchStatus(", "daemon.driverStatus(", "daemon.(*panelQueue).run(",
+			"roomdrv.(*Driver).Run(", "daemon.(*linkWatch).run(", "daemon.driverStatus(", "daemon.(*panelQueue).run(",
 			"daemon.(*portWatcher).run(", "daemon.(*enrollment).run("} {
 			if strings.Contains(g, f) {
 				t.Errorf("still running after Run returned:\n%s", g)
