@@ -7,6 +7,7 @@
 //	go run ./gateway/cmd/bench zkpush [flags]    punches/s from ZKTeco PUSH terminals, against the link terminals
 //	go run ./gateway/cmd/bench sinks [flags]     the postgres and webhook sinks, against plain pgx and a plain client
 //	go run ./gateway/cmd/bench fleet [flags]     N gateways' uplinks → a 3-node NATS cluster, against raw paho and native JetStream
+//	go run ./gateway/cmd/bench pages [flags]     the binary's pages resident in a gateway after its start
 //
 // It is a tool, not a test: nothing here asserts a timing.
 package main
@@ -38,6 +39,7 @@ var commands = []command{
 	{"zkpush", "punches/s from 1 and 32 ZKTeco PUSH terminals over HTTP into the journal, against the link terminals", zkpushMain},
 	{"sinks", "punches into PostgreSQL and a webhook through the sinks, against plain pgx and a plain HTTP client", sinksMain},
 	{"fleet", "N gateways' uplinks → a 3-node NATS cluster → its stream, against raw paho and native JetStream", fleetMain},
+	{"pages", "which pages of the officegate binary a gateway has resident right after its start, by section and package", pagesMain},
 }
 
 func main() { os.Exit(mainWith(os.Args[1:])) }
