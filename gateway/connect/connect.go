@@ -99,6 +99,7 @@ type Connector struct {
 	log     zerolog.Logger
 	m       *metrics.Metrics
 	cm      metrics.ConnectCounters
+	now     func() time.Time
 	runners []*sinks.Runner
 
 	sinkStreams []sinkStreams       // each sink and the streams it reads
@@ -144,7 +145,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(o.StateDir, 0o750); err != nil {
 		return fmt.Errorf("connect: state directory: %w", err)
 	}
-	c := &Connector{log: o.Log, m: metrics.New(nil), last: map[string][2]uint64{}, inJournal: map[[keySize]byte]journalPos{}}
+	c := &Connector{log: o.Log, m: metrics.New(nil), now: o.Now, last: map[string][2]uint64{}, inJournal: map[[keySize]byte]journalPos{}}
 	var err error
 	if c.cm, err = c.m.WatchConnect(); err != nil {
 		return err
@@ -228,7 +229,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		retry, stop := dir.Watch()
 		r, err := sinks.New(c.j, sk, sinks.Options{Name: s.Name, Streams: jo.Consumers[i].Streams, Decode: Decode,
-			Log: &sl, Metrics: c.m, HeldDir: filepath.Join(o.StateDir, HeldDir), Retry: retry})
+			Log: &sl, Metrics: c.m, HeldDir: filepath.Join(o.StateDir, HeldDir), Retry: retry, HoldAlarm: c.heldAlarm, Alarm: c.deadLetterAlarm})
 		if err != nil {
 			stop()
 			if cl, ok := sk.(sinks.Closer); ok {

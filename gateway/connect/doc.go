@@ -192,9 +192,30 @@
 // directory does not map is held for that sink (gateway/sinks, "Held
 // records"; it counts as passed for the acknowledgement) and delivered
 // when a change of the directory maps them (each runner's
-// people.Directory.Watch), as in a gateway. Connect has no card key: an
+// people.Directory.Watch), as in a gateway; the first held record of each
+// person raises an alarm ("Alarms"). Connect has no card key: an
 // import's card column takes card hashes only. Each replica has its own
 // directory.
+//
+// # Alarms
+//
+// The sinks raise the alarms a gateway's sinks raise, with the same
+// details: a device.alarm (other) on the device of a record a sink can
+// never deliver (sinks.DeadLetter.AlarmDetail), and on the device of the
+// first held record of each person, once per person while any of theirs
+// is held (sinks.Held.AlarmDetail). A gateway journals its alarms and
+// publishes them; connect journals each, as an event of the record's
+// gateway and device, in its local journal's control stream (alarm.go),
+// where the sinks reading that stream deliver it as they deliver the
+// gateways' own alarms. With no sink reading control, the log lines and
+// the metrics (officegate_sink_dead_lettered_total, officegate_sink_held)
+// say it. An alarm is connect's own event: its id comes from its kind, the
+// sink and the record's dedup key, so the replicas raising it for the same
+// record raise the same event (a destination keeps it once), and it is
+// deduplicated across restarts like a message; boot and seq are 0, its
+// time connect's clock. The sinks' backlog alarm, which a gateway raises
+// on its own device "sinks", has no device in connect: there the metric
+// officegate_sink_backlog_alarm and the log line say it.
 //
 // # MQTT
 //

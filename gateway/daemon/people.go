@@ -62,12 +62,11 @@ func (w *wiring) siteCardKey() error {
 // heldAlarm raises a device.alarm (other) on the device of a person's first
 // held record: a punch waits for someone to import that person.
 func (w *wiring) heldAlarm(ctx context.Context, h sinks.Held) error {
-	if h.Device == "" || h.Type == "device.alarm" {
+	detail, ok := h.AlarmDetail()
+	if !ok {
 		return nil
 	}
-	detail := fmt.Sprintf("sink %q holds the events of person %q: no %s user id in the person directory (officegate people import); delivered once mapped",
-		h.Sink, h.Person, h.Platform)
-	return w.in.Note(ctx, h.Device, "device.alarm", map[string]any{"alarm": "other", "detail": truncate(detail, 256)})
+	return w.in.Note(ctx, h.Device, "device.alarm", map[string]any{"alarm": "other", "detail": detail})
 }
 
 // Forgetter is what the daemon gives the admin service to erase a person

@@ -129,13 +129,9 @@ func (w *wiring) backlogAlarm(ctx context.Context, st sinks.Status) error {
 // command has no device, and a refused alarm raises none (it would loop):
 // both are in the log, the metric and the dead-letter stream.
 func (w *wiring) deadLetterAlarm(ctx context.Context, dl sinks.DeadLetter) error {
-	if dl.Device == "" || dl.Type == "device.alarm" {
+	detail, ok := dl.AlarmDetail()
+	if !ok {
 		return nil
 	}
-	what := "event " + dl.ID
-	if dl.Type != "" {
-		what += " (" + dl.Type + ")"
-	}
-	detail := fmt.Sprintf("sink %q can never deliver %s; kept in the dead-letter stream: %s", dl.Sink, what, dl.Error)
-	return w.in.Note(ctx, dl.Device, "device.alarm", map[string]any{"alarm": "other", "detail": truncate(detail, 256)})
+	return w.in.Note(ctx, dl.Device, "device.alarm", map[string]any{"alarm": "other", "detail": detail})
 }

@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/officegate/officegate/gateway/journal"
@@ -31,4 +32,28 @@ type DeadLetter struct {
 	Replayed bool `cbor:"9,keyasint,omitempty"`
 
 	At time.Time `cbor:"-"` // when it was dead-lettered (the record's append time), as listed
+}
+
+// AlarmDetail is the detail of the device.alarm (other) a dead letter
+// raises on its device (Options.Alarm: the gateway's and officegate
+// connect's), at most 256 characters as the contract has it. ok is false
+// for one that raises none: a refused result of a gateway command (no
+// device), or a refused alarm (it would loop).
+func (dl DeadLetter) AlarmDetail() (detail string, ok bool) {
+	if dl.Device == "" || dl.Type == "device.alarm" {
+		return "", false
+	}
+	what := "event " + dl.ID
+	if dl.Type != "" {
+		what += " (" + dl.Type + ")"
+	}
+	return alarmDetail(fmt.Sprintf("sink %q can never deliver %s; kept in the dead-letter stream: %s", dl.Sink, what, dl.Error)), true
+}
+
+// alarmDetail bounds an alarm's detail to the contract's 256 characters.
+func alarmDetail(s string) string {
+	if r := []rune(s); len(r) > 256 {
+		return string(r[:255]) + "…"
+	}
+	return s
 }

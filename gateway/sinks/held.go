@@ -65,6 +65,19 @@ type Held struct {
 	Body     []byte    `json:"body"`  // the journaled body, as it was
 }
 
+// AlarmDetail is the detail of the device.alarm (other) that h, the first
+// held record of its person, raises on its device (Options.HoldAlarm: the
+// gateway's and officegate connect's), at most 256 characters as the
+// contract has it. ok is false for a record that raises none: one with no
+// device, or an alarm itself (it would loop).
+func (h Held) AlarmDetail() (detail string, ok bool) {
+	if h.Device == "" || h.Type == "device.alarm" {
+		return "", false
+	}
+	return alarmDetail(fmt.Sprintf("sink %q holds the events of person %q: no %s user id in the person directory (officegate people import); delivered once mapped",
+		h.Sink, h.Person, h.Platform)), true
+}
+
 // The held file (gateway/sinks/doc.go, "Held records").
 const (
 	heldMagic   = "officegate-held"

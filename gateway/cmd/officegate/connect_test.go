@@ -35,7 +35,8 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 
 // TestConnectCommand: officegate connect --config FILE takes a gateway's
 // events from the JetStream stream into a file sink, and a message it
-// cannot read into the dead letters; officegate sinks status, deadletters
+// cannot read into the dead letters, with the gateway's dead-letter alarm
+// (the file sink reads every stream: the alarm too); officegate sinks status, deadletters
 // and replay --socket work on it as on a gateway, and /metrics has the
 // same sink families plus connect's own.
 func TestConnectCommand(t *testing.T) {
@@ -103,11 +104,14 @@ path = %q
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the event in the file sink and the bad one dead-lettered", func() bool {
+	waitFor(t, "the event and the dead letter's alarm in the file sink, the bad one dead-lettered", func() bool {
 		b, _ := os.ReadFile(events)
 		out, _, _ := cli(t, "sinks", "status", "--json", "--socket", sock)
-		return bytes.Count(b, []byte("\n")) == 1 && strings.Contains(out, `"dead_letters": 1`)
+		return bytes.Count(b, []byte("\n")) == 2 && strings.Contains(out, `"dead_letters": 1`)
 	})
+	if b, _ := os.ReadFile(events); !bytes.Contains(b, []byte(`"type":"device.alarm"`)) || !bytes.Contains(b, []byte(`sink \"archive\" can never deliver event  (attendance.punch)`)) {
+		t.Fatalf("the file sink has no dead-letter alarm:\n%s", b)
+	}
 	out, errs, code := cli(t, "sinks", "status", "--socket", sock)
 	if code != 0 || !strings.Contains(out, "archive") || !strings.Contains(out, "delivering") {
 		t.Fatalf("sinks status: exit %d\n%s%s", code, out, errs)
@@ -126,7 +130,7 @@ path = %q
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`officegate_sink_delivered_total{sink="archive"} 1`,
+		`officegate_sink_delivered_total{sink="archive"} 2`, // the event, the alarm
 		`officegate_sink_dead_lettered_total{sink="archive"} 1`,
 		`officegate_sink_backlog{sink="archive"} 0`,
 		`officegate_connect_received_total 3`,
