@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -46,6 +47,9 @@ type fleetConfig struct {
 	SyncWindow time.Duration // the gateways' journals'
 	Rate       float64       // events/s offered in total in the paced phase
 	LatencyFor time.Duration // how long to offer Rate
+	IdleFor    time.Duration // how long each publisher's sessions sit idle before its saturated load; 0 measures no idle cost
+	Publishers string        // the publishers to run, comma-separated: some of fleetPaths
+	Ramp       int           // sessions being set up at once, per publisher
 	Dir        string        // parent of the cluster's and the journals' directories
 	Connect    bool          // end with one officegate connect replica taking the MQTT publishers' events from $MQTT_msgs into PostgreSQL
 	JSON       bool
@@ -81,23 +85,59 @@ type fleetResult struct {
 	// Connect is one officegate connect replica taking every event of the
 	// MQTT publishers out of $MQTT_msgs into PostgreSQL (-connect).
 	Connect *connectFigure `json:"connect,omitempty"`
+	// IdleBase is the cluster idle with no session, before the first
+	// publisher (-idle-for): what every idle figure includes.
+	IdleBase *sessionFigure `json:"idle_base,omitempty"`
+	// NodePeakRSSMB is each nats-server's peak resident memory over the
+	// whole run (VmHWM), n1 to n3.
+	NodePeakRSSMB []float64 `json:"node_peak_rss_mb"`
+	// Load is the machine's load average (1, 5, 15 min) at the start and
+	// at the end of the run: on a shared machine, what the figures shared
+	// it with.
+	Load [2][3]float64 `json:"load_avg_start_end"`
 }
 
 // fleetRow is one publisher's figures.
 type fleetRow struct {
 	Path string `json:"path"`
 	// Saturated phase.
-	PublishedPerS float64 `json:"published_per_s"`          // acknowledged to the publishers (PUBACK, PubAck)
-	StoredPerS    float64 `json:"stored_per_s"`             // into the stream: its last sequence reaching the phase's last event
-	DeliveredPerS float64 `json:"delivered_per_s"`          // out of the stream to the consumer, every event once
-	CPUUs         float64 `json:"cpu_us_per_event"`         // the publisher process's
-	ClusterCPUUs  float64 `json:"cluster_cpu_us_per_event"` // the three nats-server processes', together
-	Duplicates    int     `json:"duplicates"`               // events the consumer received more than once, both phases
+	PublishedPerS float64   `json:"published_per_s"`          // acknowledged to the publishers (PUBACK, PubAck)
+	StoredPerS    float64   `json:"stored_per_s"`             // into the stream: its last sequence reaching the phase's last event
+	DeliveredPerS float64   `json:"delivered_per_s"`          // out of the stream to the consumer, every event once
+	CPUUs         float64   `json:"cpu_us_per_event"`         // the publisher process's
+	ClusterCPUUs  float64   `json:"cluster_cpu_us_per_event"` // the three nats-server processes', together, from the load's start (every session up) to the consumer's last event
+	NodeRSSMB     []float64 `json:"node_rss_mb"`              // each node's resident memory at the load's end, the sessions still up
+	Duplicates    int       `json:"duplicates"`               // events the consumer received more than once, both phases
 	// Paced phase.
 	OfferedPerS float64 `json:"paced_offered_per_s"`
 	P50Ms       float64 `json:"p50_ms"` // due time → the consumer
 	P99Ms       float64 `json:"p99_ms"`
 	MaxMs       float64 `json:"max_ms"`
+	// PacedClusterCPUUs is the cluster's CPU per event in the paced phase,
+	// everything it did then included; PacedClusterCPUPct the same as a
+	// share of one core; PacedMarginalUs the part above what the same
+	// sessions cost idle (Sessions.IdleCPUPct), per event: the events' own
+	// cost at this many sessions (0 without -idle-for).
+	PacedClusterCPUUs  float64 `json:"paced_cluster_cpu_us_per_event"`
+	PacedClusterCPUPct float64 `json:"paced_cluster_cpu_pct"`
+	PacedMarginalUs    float64 `json:"paced_marginal_cluster_cpu_us_per_event"`
+	// Sessions is what the saturated phase's sessions cost the cluster
+	// before any load: their setup and, with -idle-for, their idle cost.
+	Sessions sessionFigure `json:"sessions"`
+}
+
+// sessionFigure is what N connected sessions (MQTT) or connections (native
+// NATS) cost the cluster before they publish anything.
+type sessionFigure struct {
+	SetupS          float64   `json:"setup_s"`                // the child's start → every session up
+	SetupCPUMs      float64   `json:"setup_cluster_cpu_ms"`   // the three nodes' CPU over that, per session
+	QuietS          float64   `json:"quiet_wait_s,omitempty"` // waited for the cluster to be done with the previous phase
+	IdleS           float64   `json:"idle_s,omitempty"`       // how long the idle cost was measured
+	IdleCPUPct      float64   `json:"idle_cluster_cpu_pct"`   // the three nodes' CPU while idle, % of one core
+	IdleCPUPerKSess float64   `json:"idle_cpu_pct_per_1000"`  // the same per 1 000 sessions
+	NodeRSSBeforeMB []float64 `json:"node_rss_before_mb"`     // each node's before the child started
+	NodeRSSIdleMB   []float64 `json:"node_rss_idle_mb"`       // and with the sessions up, idle
+	RSSPerSessKB    float64   `json:"rss_kb_per_session"`     // the three nodes' growth together, per session
 }
 
 // streamFigure is what the OFFICEGATE stream held at the end of the run.
@@ -117,6 +157,9 @@ func fleetMain(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.SyncWindow, "sync-window", 10*time.Millisecond, "the gateways' journals' sync window (the configuration's default)")
 	fs.Float64Var(&cfg.Rate, "rate", 300, "events/s offered in total in the paced (latency) phase: below every publisher's saturated rate, or the latency measured is a queue's")
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 10*time.Second, "how long to offer -rate")
+	fs.DurationVar(&cfg.IdleFor, "idle-for", 0, "how long each publisher's sessions sit connected and idle before its saturated load, to measure their idle cost to the cluster (0: not measured)")
+	fs.IntVar(&cfg.Ramp, "ramp", 32, "sessions a publisher sets up at once (all of them at once is a reconnect storm, which the cluster may not carry: docs/SCALING.md)")
+	fs.StringVar(&cfg.Publishers, "publishers", strings.Join(fleetPaths, ","), "the publishers to run, comma-separated")
 	fs.StringVar(&cfg.Dir, "dir", "", "where to make the cluster's and the journals' directories (default: the current directory; never tmpfs)")
 	fs.BoolVar(&cfg.Connect, "connect", true, "end with one officegate connect replica taking every event of the MQTT publishers from $MQTT_msgs into PostgreSQL (needs PostgreSQL's binaries)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object")
@@ -170,6 +213,10 @@ func (c *fleetConfig) validate() error {
 		return fmt.Errorf("fleet: -rate %g: must be in (0, 1e6]", c.Rate)
 	case c.LatencyFor <= 0:
 		return fmt.Errorf("fleet: -latency-for %v: must be positive", c.LatencyFor)
+	case c.Ramp < 1:
+		return fmt.Errorf("fleet: -ramp %d: must be positive", c.Ramp)
+	case c.IdleFor < 0:
+		return fmt.Errorf("fleet: -idle-for %v: must not be negative", c.IdleFor)
 	case c.Child != "" && !slices.Contains(fleetPaths, c.Child):
 		return fmt.Errorf("fleet: -child %q: one of %v", c.Child, fleetPaths)
 	case c.Child != "" && (c.Nodes == "" || c.Phase < 1):
@@ -177,5 +224,25 @@ func (c *fleetConfig) validate() error {
 	case c.Child == "officegate" && c.State == "":
 		return fmt.Errorf("fleet: -child officegate needs -state")
 	}
+	for _, p := range c.publishers() {
+		if !slices.Contains(fleetPaths, p) {
+			return fmt.Errorf("fleet: -publishers %q: %q is not one of %v", c.Publishers, p, fleetPaths)
+		}
+	}
 	return nil
+}
+
+// publishers are the publishers the run has, in the order given; all of
+// them when none is.
+func (c *fleetConfig) publishers() []string {
+	if strings.TrimSpace(c.Publishers) == "" {
+		return fleetPaths
+	}
+	var out []string
+	for _, p := range strings.Split(c.Publishers, ",") {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

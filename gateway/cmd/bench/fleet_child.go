@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +29,12 @@ type fleetChildResult struct {
 	Start  int64   `json:"start_ns"` // Unix ns: the load began (every session up)
 	End    int64   `json:"end_ns"`   // Unix ns: the last event acknowledged
 	CPUSec float64 `json:"cpu_s"`    // this process, from Start to End
+}
+
+// fleetUp is the line a publisher child prints once every session is up;
+// it then waits for its stdin to close before it starts the load.
+type fleetUp struct {
+	Up int64 `json:"up_ns"` // Unix ns
 }
 
 // gatewayPublisher is one simulated gateway's way to the cluster.
@@ -56,14 +64,19 @@ func fleetChild(ctx context.Context, cfg fleetConfig) (fleetChildResult, error) 
 		mu   sync.Mutex
 		errs []error
 	)
-	// Connect concurrently: a NATS MQTT session takes a few JetStream
-	// round trips to set up, and the load starts only once all are up.
+	// Connect concurrently, at most cfg.Ramp sessions being set up at
+	// once: a NATS MQTT session takes a few JetStream round trips to set up
+	// (its session record, a replicated consumer per QoS 1 subscription),
+	// and the load starts only once all are up.
+	ramp := make(chan struct{}, max(cfg.Ramp, 1))
 	for g := range pubs {
 		// Gateway g starts on node g mod 3 and has the others as its
 		// further URLs, as [mqtt] urls would list them.
 		urls := append(append([]string{}, nodes[g%len(nodes):]...), nodes[:g%len(nodes)]...)
 		wg.Go(func() {
+			ramp <- struct{}{}
 			p, err := newPublisher(ctx, cfg, g, urls)
+			<-ramp
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -76,6 +89,15 @@ func fleetChild(ctx context.Context, cfg fleetConfig) (fleetChildResult, error) 
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fleetChildResult{}, err
+	}
+	// Every session is up: say so, and wait for the parent's go (stdin
+	// closed). Meanwhile it measures what the idle sessions cost the
+	// cluster, and none of their setup is in the load's figures.
+	if err := json.NewEncoder(os.Stdout).Encode(fleetUp{Up: time.Now().UnixNano()}); err != nil {
+		return fleetChildResult{}, err
+	}
+	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
+		return fleetChildResult{}, fmt.Errorf("waiting for the go on stdin: %w", err)
 	}
 
 	var r fleetChildResult
@@ -131,7 +153,9 @@ func paced(ctx context.Context, cfg fleetConfig, g int, p gatewayPublisher, t0 t
 	// Gateways start spread over one period, as real ones would.
 	t0 = t0.Add(period * time.Duration(g) / time.Duration(cfg.Gateways))
 	total := int(cfg.LatencyFor.Seconds() * rate)
-	timer := time.NewTimer(0)
+	// The first event falls due at t0, which may be a period away: sent
+	// earlier, it would arrive before its due time.
+	timer := time.NewTimer(time.Until(t0))
 	defer timer.Stop()
 	for k := 0; k < total; {
 		select {

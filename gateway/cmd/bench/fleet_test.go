@@ -143,7 +143,7 @@ func TestFleetOfficegateLeaderElections(t *testing.T) {
 
 func TestFleetConfigRefused(t *testing.T) {
 	good := fleetConfig{Gateways: 16, Devices: 64, Events: 1000, Inflight: 64, SyncWindow: 10 * time.Millisecond,
-		Rate: 1000, LatencyFor: 10 * time.Second}
+		Rate: 1000, LatencyFor: 10 * time.Second, Ramp: 32}
 	if err := good.validate(); err != nil {
 		t.Fatalf("defaults refused: %v", err)
 	}
@@ -155,6 +155,9 @@ func TestFleetConfigRefused(t *testing.T) {
 		func(c *fleetConfig) { c.SyncWindow = 0 },
 		func(c *fleetConfig) { c.Rate = 0 },
 		func(c *fleetConfig) { c.LatencyFor = 0 },
+		func(c *fleetConfig) { c.Ramp = 0 },
+		func(c *fleetConfig) { c.IdleFor = -time.Second },
+		func(c *fleetConfig) { c.Publishers = "officegate,mosquitto" },
 		func(c *fleetConfig) { c.Child = "mosquitto" },
 		func(c *fleetConfig) { c.Child = "raw" }, // without -nodes and -phase
 	} {
