@@ -141,6 +141,29 @@
 // seq (PostgreSQL's events.boot and events.seq) and its time; order by
 // those.
 //
+// The trade: standby delivers each device's events in order and carries
+// the whole company's rate on one replica; shared carries more than one
+// replica's rate and gives up the order. Standby is the default because
+// one replica carries the sizing: an active replica into PostgreSQL took
+// 3 300 - 7 000 events/s on the test VM, bounded by the database's commit
+// rate rather than by connect's CPU (about 55 µs an event), against about
+// 1 400 events/s at the 9:00 rush of 1 000 gateways × 64 devices
+// (docs/SCALING.md, "Connect replicas"). Shared is for a catch-up whose
+// destinations need no delivery order; several replicas into one
+// PostgreSQL share its commit rate too.
+//
+// Load sharing that keeps each device's order would need partitioned
+// consumers: the gateways split into N fixed sets, a durable consumer per
+// set filtered to its gateways' subjects, and a lease per consumer, so
+// that each device's events go through one active replica while N
+// replicas deliver at once. It is not built: one replica carries the
+// sizing, replicas into one database share its commit rate, and the
+// partitions would be an assignment of gateways to keep in every
+// replica's file and to change (with the order kept across the move) as
+// gateways come and go. A second connect deployment with its own
+// consumer and its own destinations (docs/SCALING.md) already divides the
+// load by destination, each in order.
+//
 // # JetStream
 //
 // The stream read is $MQTT_msgs (MQTTStream), not a stream of the
