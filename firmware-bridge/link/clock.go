@@ -2,6 +2,7 @@ package link
 
 import (
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/officegate/officegate/internal/clock"
@@ -16,6 +17,38 @@ type Timer = clock.Timer
 
 // SystemClock is the wall clock.
 type SystemClock = clock.System
+
+// newFuncTimer returns a timer that calls f when it fires, and the function
+// that stops it for good. With a clock that has AfterFunc (the system's) no
+// goroutine waits for it; with another (a test's), one does until stop. f
+// may still run once after stop returns, if it fired just before: it must
+// tell a stale call by itself.
+func newFuncTimer(c Clock, d time.Duration, f func()) (t Timer, stop func()) {
+	if af, ok := c.(clock.AfterFuncer); ok {
+		t = af.AfterFunc(d, f)
+		return t, t.Stop
+	}
+	t = c.NewTimer(d)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C():
+				f()
+			}
+		}
+	}()
+	return t, func() {
+		t.Stop()
+		close(done)
+		wg.Wait()
+	}
+}
 
 // defaultRand draws from the runtime's randomly seeded generator.
 func defaultRand() uint64 { return rand.Uint64() }

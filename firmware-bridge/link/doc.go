@@ -26,8 +26,8 @@
 // calls Sink.Commit for every new EVENT and RESULT, in the device's order,
 // from a worker goroutine, and acknowledges the frame only after Commit
 // returned nil. The goroutine that reads the port never waits for it:
-// it decodes frames and hands them to the session loop, which hands them
-// to the worker; the kernel's tty buffer (≈ 355 ms at 115200 baud) is
+// it decodes frames and, in a turn of the session, hands them to the
+// worker; the kernel's tty buffer (≈ 355 ms at 115200 baud) is
 // never at the mercy of an fsync. An error from Commit (wrap ErrBusy for a
 // full disk) makes the link answer BUSY: the device keeps the record and
 // sends it again later.
@@ -49,22 +49,27 @@
 //
 // # Goroutines
 //
-// Run runs up to four goroutines and waits for them before returning: a
-// reader (frames from the line), a writer (bytes to the line, coalescing
-// queued frames), the session loop (Run's own goroutine; all protocol
-// state, under the link's mutex, never blocking), and on the gateway the
-// worker (the only one that calls Directory, Store and Sink). The writer
-// and the worker run only while they have work: the loop starts them when
-// it queues some, and they end when their queue is empty, so an idle link
-// costs two goroutines (a gateway holds one link per device). Every
-// hand-off between them is a non-blocking send or a select on the Run's
-// context, and each carries a batch: the reader hands over every frame one
-// read system call brought in (a 4 KiB read takes a peer's whole window),
-// the worker the reports of one commit. The gateway acknowledges once per
-// batch of reports, with one cumulative ACK for everything the commit made
-// durable (PROTOCOL.md §5.3; never a frame before its commit). Run closes
-// rw when its context ends, if rw is an io.Closer, because a Read blocked
-// in the reader cannot be interrupted otherwise.
+// On the gateway, Run's own goroutine reads the port (frames from the line)
+// and the session has no goroutine of its own: whoever has news takes the
+// link's mutex and runs a turn of it (all protocol state, never blocking) —
+// Run with the frames of one read, the worker (the only one that calls
+// Directory, Store and Sink) with the reports of one commit, the session's
+// timer (a callback, time.AfterFunc) when a deadline is due, an API call by
+// firing that timer. The writer (bytes to the line, coalescing queued
+// frames) and the worker run only while they have work: a turn starts them
+// when it queues some, and they end when their queue is empty. So an idle
+// link costs one goroutine (a gateway holds one link per device), a busy one
+// up to three, and Run waits for them before returning. The device side
+// (Device.Run) keeps a reading goroutine, a writer and its session loop.
+//
+// Every hand-off is a non-blocking send or a turn under the mutex, and
+// each carries a batch: every frame one read system call brought in (a 4
+// KiB read takes a peer's whole window), the reports of one commit. The
+// gateway acknowledges once per batch of reports, with one cumulative ACK
+// for everything the commit made durable (PROTOCOL.md §5.3; never a frame
+// before its commit). Run closes rw when its context ends or a write
+// failed, if rw is an io.Closer, because a Read blocked in it cannot be
+// interrupted otherwise.
 //
 // # Performance
 //

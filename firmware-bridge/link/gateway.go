@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,19 +37,20 @@ type Gateway struct {
 	logf  func(string, ...any)
 
 	running atomic.Bool
+	wakeT   atomic.Pointer[Timer] // the active Run's timer, for wake; nil between Runs
 
 	mu sync.Mutex
 	// Guarded by mu.
 	core
-	kick     chan struct{} // wakes the loop after an API call; buffered 1
-	sess     *gwSession    // the session, nil until a HELLO is accepted
-	helloJob bool          // a HELLO lookup is with the worker
-	helloNew *helloIn      // a HELLO that arrived during that lookup
-	gen      uint64        // bumped when the receive side rewinds or the session changes
-	w        *worker       // the active Run's worker
-	jobsOut  int           // jobs handed to w (or queued for it) and not yet reported
-	jobsNew  []*job        // jobs queued for w in this turn of the loop, in order
-	backlog  []*job        // records waiting for room in w's queue
+	timer    Timer      // the active Run's: a turn when it fires
+	sess     *gwSession // the session, nil until a HELLO is accepted
+	helloJob bool       // a HELLO lookup is with the worker
+	helloNew *helloIn   // a HELLO that arrived during that lookup
+	gen      uint64     // bumped when the receive side rewinds or the session changes
+	w        *worker    // the active Run's worker
+	jobsOut  int        // jobs handed to w (or queued for it) and not yet reported
+	jobsNew  []*job     // jobs queued for w in this turn of the loop, in order
+	backlog  []*job     // records waiting for room in w's queue
 	// held are the device's frames accepted while its clock is being
 	// measured (timeSync.holding), in order; everything after the first
 	// held frame is held too, so the worker still sees the device's order.
@@ -120,7 +122,6 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 	}
 	g := &Gateway{
 		sink: cfg.Sink, store: cfg.Store, dir: cfg.Directory, tsync: ts, logf: cfg.Logf,
-		kick:      make(chan struct{}, 1),
 		cmds:      make(map[string]*cmdReq),
 		answered:  make(map[string]msg.Result),
 		changed:   make(chan struct{}),
@@ -145,9 +146,16 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 // nil) or rw fails (it returns the error). The session, and everything
 // queued for the device, survive for the next Run.
 //
-// Run owns rw while it runs: when ctx is done it closes rw if rw is an
-// io.Closer, so that a Read blocked in another goroutine returns. Run
-// returns only after its goroutines have.
+// Run owns rw while it runs: when ctx is done, or a write failed, it closes
+// rw if rw is an io.Closer, so that its Read returns. Run returns only after
+// its goroutines have.
+//
+// Run's own goroutine reads the port. The session has no goroutine of its
+// own: whoever has news takes the link's mutex and runs a turn of it (turn)
+// — the reader with the frames of a read, the worker with the reports of a
+// commit, the timer when a deadline is due, an API call through wake. None
+// of them blocks under the mutex, so the reader never waits on the sink or
+// the disk.
 func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 	if !g.running.CompareAndSwap(false, true) {
 		return ErrRunning
@@ -155,19 +163,35 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 	defer g.running.Store(false)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	p := startPort(ctx, rw, nil)
-	w := &worker{g: g, ctx: ctx, wg: &wg, jobs: make(chan []*job, workerDepth), done: make(chan []report, workerDepth)}
+	p := newPort(ctx, rw, nil, cancel)
+	w := &worker{g: g, ctx: ctx, wg: &wg, jobs: make(chan []*job, workerDepth)}
 	if c, ok := rw.(io.Closer); ok {
 		stop := context.AfterFunc(ctx, func() { c.Close() })
 		defer stop()
 	}
+	timer, stopTimer := newFuncTimer(g.clock, time.Hour, func() {
+		// A goroutine of the runtime's: give it the Run's profiler labels
+		// (the gateway's stage), which it would not inherit.
+		pprof.SetGoroutineLabels(ctx)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.w == w && ctx.Err() == nil {
+			g.turn(g.clock.Now())
+		}
+	})
 	defer func() {
 		cancel()
+		stopTimer()
+		g.wakeT.Store(nil)
+		g.mu.Lock()
+		w.stopped = true // a turn still running (the timer's) starts no worker now
+		g.mu.Unlock()
 		p.stop()
-		wg.Wait() // the worker, if it runs: the loop that starts it is over
+		wg.Wait() // the worker, if it runs
 		g.mu.Lock()
 		g.runStats.add(portStats(p))
 		g.p, g.w, g.jobsOut, g.jobsNew, g.backlog, g.held = nil, nil, 0, nil, nil, nil
+		g.timer = nil
 		g.gen++ // reports of this Run will never come
 		// Frames accepted but not reported committed will never be
 		// acknowledged: expect them again. What did commit is dropped by
@@ -181,88 +205,81 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 
 	g.mu.Lock()
 	g.p, g.w, g.jobsOut, g.jobsNew = p, w, 0, nil
+	g.timer = timer
 	g.gen++
 	now := g.clock.Now()
 	g.lastTx = now
 	// A leading delimiter ends whatever garbage is already on the line
 	// (PROTOCOL.md §2.1).
 	p.send([]byte{0})
+	g.turn(now)
 	g.mu.Unlock()
+	g.wakeT.Store(&timer)
 
-	timer := g.clock.NewTimer(time.Hour)
-	defer timer.Stop()
+	fs := make([]frame.Frame, 0, 8)
 	for {
+		// One read system call, every frame it completed, one turn: a burst
+		// of the peer's window costs what a single frame did, and its acks
+		// stay cumulative.
+		var err error
+		fs, err = p.rd.ReadFrames(fs[:0])
+		if ctx.Err() != nil || err != nil {
+			select {
+			case werr := <-p.werr:
+				return werr
+			default:
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("link: read: %w", err)
+		}
 		g.mu.Lock()
 		now := g.clock.Now()
-		g.tickLocked(now)
-		g.pump(now)
-		g.ackCommitted(now)
-		g.flushJobs()
-		next := g.deadlineLocked()
+		for _, f := range fs {
+			g.onFrame(now, f)
+		}
+		g.turn(now)
 		g.mu.Unlock()
-		if next.IsZero() {
-			timer.Reset(time.Hour)
-		} else {
-			timer.Reset(max(next.Sub(now), time.Millisecond))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-p.rerr:
-			return err
-		case err := <-p.werr:
-			return err
-		case fs := <-p.in:
-			g.mu.Lock()
-			now := g.clock.Now()
-			for _, f := range fs {
-				g.onFrame(now, f)
-			}
-			// Take what else has arrived under the same lock: one pump for a
-			// burst keeps acks cumulative.
-			for i := 0; i < 32; i++ {
-				select {
-				case fs := <-p.in:
-					for _, f := range fs {
-						g.onFrame(now, f)
-					}
-					continue
-				default:
-				}
-				break
-			}
-			g.mu.Unlock()
-		case rs := <-w.done:
-			g.mu.Lock()
-			now := g.clock.Now()
-			for _, r := range rs {
-				g.onReport(now, r)
-			}
-			// Reports of further commits that are already in: their frames
-			// share the one ACK below.
-			for i := 0; i < 32; i++ {
-				select {
-				case rs := <-w.done:
-					for _, r := range rs {
-						g.onReport(now, r)
-					}
-					continue
-				default:
-				}
-				break
-			}
-			g.mu.Unlock()
-		case <-g.kick:
-		case <-timer.C():
-		}
 	}
 }
 
-// wake nudges the loop after an API call changed what there is to send.
+// turn runs the session's timers, sends what is due, hands the worker what
+// was accepted and sets the timer for the next deadline. Called with mu held
+// during a Run.
+func (g *Gateway) turn(now time.Time) {
+	g.tickLocked(now)
+	g.pump(now)
+	g.ackCommitted(now)
+	g.flushJobs()
+	if next := g.deadlineLocked(); next.IsZero() {
+		g.timer.Reset(time.Hour)
+	} else {
+		g.timer.Reset(max(next.Sub(now), time.Millisecond))
+	}
+}
+
+// onReports runs a turn with the worker's reports of one commit: one
+// cumulative ACK for all of it. Reports that come after the Run ended (or
+// its context did) are dropped, as the Run's end expects.
+func (g *Gateway) onReports(w *worker, rs []report) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.w != w || w.ctx.Err() != nil {
+		return
+	}
+	now := g.clock.Now()
+	for _, r := range rs {
+		g.onReport(now, r)
+	}
+	g.turn(now)
+}
+
+// wake runs a turn soon after an API call changed what there is to send:
+// it fires the running Run's timer. Safe with or without mu held.
 func (g *Gateway) wake() {
-	select {
-	case g.kick <- struct{}{}:
-	default:
+	if t := g.wakeT.Load(); t != nil {
+		(*t).Reset(0)
 	}
 }
 

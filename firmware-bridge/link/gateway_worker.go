@@ -56,10 +56,10 @@ type worker struct {
 	g    *Gateway
 	ctx  context.Context // the Run's
 	wg   *sync.WaitGroup // the Run waits on it for the running goroutine
-	jobs chan []*job     // the jobs of one turn of the session loop, in order
-	done chan []report   // the reports of one commit, in order: one hand-off each
+	jobs chan []*job     // the jobs of one turn of the session, in order
 
 	running bool // guarded by g.mu: a goroutine runs run; only it clears this
+	stopped bool // guarded by g.mu: the Run is ending; no goroutine starts
 
 	// Owned by the running goroutine; handed from one to the next through
 	// g.mu (running).
@@ -71,7 +71,7 @@ type worker struct {
 // start runs the worker's goroutine unless it runs; called with g.mu held,
 // after jobs were queued.
 func (w *worker) start() {
-	if w.running {
+	if w.running || w.stopped {
 		return
 	}
 	w.running = true
@@ -139,11 +139,7 @@ func (w *worker) run(ctx context.Context) {
 					w.failed, w.failedGen = true, r.job.gen
 				}
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case w.done <- rs:
-			}
+			w.g.onReports(w, rs)
 			continue
 		}
 		r := report{job: j}
@@ -160,11 +156,7 @@ func (w *worker) run(ctx context.Context) {
 				w.failed, w.failedGen = true, j.gen
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case w.done <- []report{r}:
-		}
+		w.g.onReports(w, []report{r})
 	}
 }
 

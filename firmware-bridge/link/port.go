@@ -11,7 +11,7 @@ import (
 )
 
 // inDepth is how many bursts of decoded frames (one read each) may wait
-// between the reading goroutine and the session loop. The loop never
+// between the device's reading goroutine and its session loop. The loop never
 // blocks, so this only absorbs scheduling jitter; with windows of at most
 // 16 it is never reached by a well-behaved peer. When full the reader drops
 // the burst (counted per frame) rather than stop reading: the kernel's tty
@@ -24,20 +24,23 @@ const inDepth = 64
 // queued: sequenced ones stay in the retransmission queue anyway.
 const outDepth = 64
 
-// port runs the reading goroutine of one Run, which only decodes and hands
-// frames on, a read's worth at a time, and a writer that only writes. Neither
-// touches session state, so neither ever waits on the session, the sink or
-// the disk. The writer runs only while there is something to write: it is
-// started by send and ends once the queue is empty, so an idle link costs no
-// goroutine for it (docs/PERFORMANCE.md, Memory).
+// port is one Run's line: a frame reader, and a writer that only writes.
+// The device's Run reads in a goroutine of the port's (startPort), which only
+// decodes and hands frames on, a read's worth at a time; the gateway's reads
+// in its own (newPort). Neither touches session state, so neither ever waits
+// on the sink or the disk. The writer runs only while there is something to
+// write: send starts it and it ends once the queue is empty, so an idle link
+// costs no goroutine for it (docs/PERFORMANCE.md, Memory).
 type port struct {
-	rd  *frame.Reader
-	in  chan []frame.Frame // the good frames of one read, in order; never empty
-	out chan []byte
-	ctx context.Context
-	w   io.Writer
+	rd     *frame.Reader
+	in     chan []frame.Frame // the good frames of one read, in order; never empty
+	out    chan []byte
+	ctx    context.Context
+	w      io.Writer
+	onFail func() // after a write failed; nil for none
 
-	// Closed (buffered, one value) when the stream fails.
+	// Closed (buffered, one value) when the stream fails; rerr only with the
+	// reading goroutine.
 	rerr chan error
 	werr chan error
 
@@ -53,19 +56,28 @@ type port struct {
 	stopped bool // stop was called or a write failed: no writer starts again
 }
 
+// startPort returns a port with its reading goroutine running.
 func startPort(ctx context.Context, rw io.ReadWriter, onDrop func(error)) *port {
-	p := &port{
-		rd:   frame.NewReader(rw, &frame.ReaderOptions{OnDrop: onDrop}),
-		in:   make(chan []frame.Frame, inDepth),
-		out:  make(chan []byte, outDepth),
-		ctx:  ctx,
-		w:    rw,
-		rerr: make(chan error, 1),
-		werr: make(chan error, 1),
-	}
+	p := newPort(ctx, rw, onDrop, nil)
+	p.in = make(chan []frame.Frame, inDepth)
+	p.rerr = make(chan error, 1)
 	p.wg.Add(1)
 	go p.read(ctx)
 	return p
+}
+
+// newPort returns a port whose owner reads rw itself (p.rd). onFail, if
+// set, is called once a write failed, after the error is in werr: it must
+// make the owner's read return (the Gateway closes rw).
+func newPort(ctx context.Context, rw io.ReadWriter, onDrop func(error), onFail func()) *port {
+	return &port{
+		rd:     frame.NewReader(rw, &frame.ReaderOptions{OnDrop: onDrop}),
+		out:    make(chan []byte, outDepth),
+		ctx:    ctx,
+		w:      rw,
+		werr:   make(chan error, 1),
+		onFail: onFail,
+	}
 }
 
 // stop waits for the port's goroutines once ctx is done (the reader returns
@@ -166,6 +178,9 @@ func (p *port) fail(err error) {
 	select {
 	case p.werr <- err:
 	default:
+	}
+	if p.onFail != nil {
+		p.onFail()
 	}
 }
 

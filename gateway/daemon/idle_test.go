@@ -20,19 +20,21 @@ import (
 )
 
 // What an idle link device costs the gateway in goroutines (docs/PERFORMANCE.md):
-// the session loop and the serial reader (parked in the runtime's poller: no
-// thread). The writer and the commit worker run only while they have work, and
-// one watcher mirrors every link's status; so for all the links together, the
-// status watcher (with the carry-forward of last_seen) and the serial error watch.
+// one, which reads the port (parked in the runtime's poller: no thread) and runs
+// the session's turns. The writer and the commit worker run only while they have
+// work, the session's timer is a callback, and one watcher mirrors every link's
+// status; so for all the links together, the status watcher (with the
+// carry-forward of last_seen) and the serial error watch.
 const (
-	goroutinesPerIdleLink = 2
+	goroutinesPerIdleLink = 1
 	goroutinesLinksShared = 2
 )
 
 // TestIdleLinkGoroutines: with its devices connected and idle, the links stage runs
 // at most goroutinesPerIdleLink goroutines per device and goroutinesLinksShared for
 // them all: nothing per device that a shared goroutine serves (the status watcher
-// is one for all), and no goroutine that waits for work (the writer, the worker).
+// is one for all), and no goroutine that waits for work (the writer, the worker,
+// a timer).
 func TestIdleLinkGoroutines(t *testing.T) {
 	b := mqtttest.Start(t, nil)
 	dir := t.TempDir()

@@ -33,6 +33,15 @@ func (t sysTimer) C() <-chan time.Time   { return t.t.C }
 func (t sysTimer) Reset(d time.Duration) { t.t.Reset(d) }
 func (t sysTimer) Stop()                 { t.t.Stop() }
 
+// AfterFuncer is a Clock whose timers can call a function when they fire,
+// with no goroutine waiting for them (time.AfterFunc). The Timer's C is nil.
+type AfterFuncer interface {
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// AfterFunc returns time.AfterFunc(d, f) behind the Timer interface.
+func (System) AfterFunc(d time.Duration, f func()) Timer { return sysTimer{time.AfterFunc(d, f)} }
+
 // Or returns c, or the system clock when c is nil (options leave it unset).
 func Or(c Clock) Clock {
 	if c == nil {

@@ -23,3 +23,16 @@ func TestSystemTimer(t *testing.T) {
 	default:
 	}
 }
+
+func TestSystemAfterFunc(t *testing.T) {
+	var c clock.Clock = clock.System{}
+	af, ok := c.(clock.AfterFuncer)
+	if !ok {
+		t.Fatal("the system clock has no AfterFunc")
+	}
+	fired := make(chan struct{})
+	tm := af.AfterFunc(time.Hour, func() { close(fired) })
+	tm.Reset(time.Millisecond)
+	<-fired
+	tm.Stop()
+}
