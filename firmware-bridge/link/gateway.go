@@ -212,9 +212,11 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 	// A leading delimiter ends whatever garbage is already on the line
 	// (PROTOCOL.md §2.1).
 	p.send([]byte{0})
+	// From here an API call's wake runs a turn: one that changed something
+	// after this turn would otherwise wait for the next deadline.
+	g.wakeT.Store(&timer)
 	g.turn(now)
 	g.mu.Unlock()
-	g.wakeT.Store(&timer)
 
 	fs := make([]frame.Frame, 0, 8)
 	for {
