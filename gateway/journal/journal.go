@@ -48,9 +48,10 @@ type Journal struct {
 	repairMu sync.Mutex // serialises read-time repairs
 	st       counters
 
-	kick chan struct{} // wakes the committer; capacity 1
-	stop chan struct{} // closed by Close
-	wg   sync.WaitGroup
+	kick   chan struct{} // wakes the committer; capacity 1
+	stop   chan struct{} // closed by Close
+	window *windowTimer  // the committer's wait for the rest of its window
+	wg     sync.WaitGroup
 }
 
 // stream is the state of one stream.
@@ -277,18 +278,10 @@ func (j *Journal) run() {
 	for {
 		select {
 		case <-j.kick:
-			// The timer is due exactly one window after the last write began;
-			// the runtime wakes it up to 1 ms late (its epoll_pwait timeout is
-			// in whole milliseconds: BenchmarkTimerWake), 0.5 ms at the median,
-			// and no earlier: still at most one fdatasync per window.
-			if wait := j.opt.SyncWindow - time.Since(j.lastSync); wait > 0 {
-				t := time.NewTimer(wait)
-				select {
-				case <-t.C:
-				case <-j.stop:
-					t.Stop()
-				}
-			}
+			// Due exactly one window after the last write began, and never
+			// earlier: at most one fdatasync per window. A timerfd, not a Go
+			// timer, which would wake up to 1 ms late (window_linux.go).
+			j.window.sleep(j.opt.SyncWindow-time.Since(j.lastSync), j.stop)
 			j.commit()
 			j.maintain(false)
 		case <-tick.C:
@@ -534,7 +527,9 @@ func (j *Journal) Close() error {
 	j.closed = true
 	j.mu.Unlock()
 	close(j.stop)
+	j.window.interrupt()
 	j.wg.Wait()
+	j.window.close()
 	j.mu.Lock()
 	close(j.commitCh) // wake readers; they see closed
 	j.commitCh = make(chan struct{})

@@ -74,6 +74,7 @@ func Open(dir string, opts *Options) (*Journal, error) {
 		return nil, err
 	}
 	j.lastCursorSave = time.Now()
+	j.window = newWindowTimer()
 	j.wg.Add(1)
 	go j.run()
 	return j, nil

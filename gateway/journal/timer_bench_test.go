@@ -2,12 +2,9 @@ package journal
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // BenchmarkTimerWake measures how late a goroutine waiting on a timer, as
@@ -16,8 +13,9 @@ import (
 // whose timeout is in whole milliseconds (runtime/netpoll_epoll.go: a delay
 // of 1 ms or more is truncated, one under 1 ms waits 1 ms), so a wait of
 // 9 ms + f wakes about 1 ms − f late, and a committer whose waits have a
-// uniform f wakes 0.5 ms late at the median. A Linux timerfd read through
-// the same netpoller is beside it for comparison (nanosecond expiry). It
+// uniform f wakes 0.5 ms late at the median. The committer's windowTimer
+// (window.go: a Linux timerfd read through the same netpoller, nanosecond
+// expiry) is beside it. It
 // reports the lateness's p50 and p90 in µs; nothing is asserted
 // (docs/PERFORMANCE.md, "Where the latency goes at 1 000 events/s").
 //
@@ -34,25 +32,15 @@ func BenchmarkTimerWake(b *testing.B) {
 			})
 		})
 	}
-	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
-	if err != nil {
-		b.Fatalf("timerfd_create: %v", err)
-	}
-	tf := os.NewFile(uintptr(fd), "timerfd") // non-blocking: reads park in the netpoller
-	defer tf.Close()
-	buf := make([]byte, 8)
+	w := newWindowTimer() // the committer's (window.go): a timerfd
+	defer w.close()
+	stop := make(chan struct{})
 	for _, f := range []time.Duration{0, 500, 900} {
 		d := 9*time.Millisecond + f*time.Microsecond
-		b.Run(fmt.Sprintf("timerfd/f=%.1fms", float64(f)/1000), func(b *testing.B) {
+		b.Run(fmt.Sprintf("window/f=%.1fms", float64(f)/1000), func(b *testing.B) {
 			lateness(b, func() time.Time {
 				deadline := time.Now().Add(d)
-				its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-				if err := unix.TimerfdSettime(fd, 0, &its, nil); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := tf.Read(buf); err != nil {
-					b.Fatal(err)
-				}
+				w.sleep(d, stop)
 				return deadline
 			})
 		})
