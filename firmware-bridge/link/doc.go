@@ -57,7 +57,8 @@
 // timer (a callback, time.AfterFunc) when a deadline is due, an API call by
 // firing that timer. The writer (bytes to the line, coalescing queued
 // frames) and the worker run only while they have work: a turn starts them
-// when it queues some, and they end when their queue is empty. So an idle
+// when it queues some, and they end when their queue is empty; what the
+// timer's turn sends its goroutine writes itself. So an idle
 // link costs one goroutine (a gateway holds one link per device), a busy one
 // up to three, and Run waits for them before returning. The device side
 // (Device.Run) keeps a reading goroutine, a writer and its session loop.

@@ -174,9 +174,18 @@ func (g *Gateway) Run(ctx context.Context, rw io.ReadWriter) error {
 		// (the gateway's stage), which it would not inherit.
 		pprof.SetGoroutineLabels(ctx)
 		g.mu.Lock()
-		defer g.mu.Unlock()
-		if g.w == w && ctx.Err() == nil {
-			g.turn(g.clock.Now())
+		if g.w != w || ctx.Err() != nil {
+			g.mu.Unlock()
+			return
+		}
+		// This goroutine may block, so it writes what its turn sends (a
+		// heartbeat, a retransmission) itself: no writer to wake.
+		p.holdWriter()
+		g.turn(g.clock.Now())
+		mine := p.releaseWriter()
+		g.mu.Unlock()
+		if mine {
+			p.write()
 		}
 	})
 	defer func() {

@@ -52,8 +52,10 @@ type port struct {
 
 	mu sync.Mutex
 	// Guarded by mu.
-	writing bool // a writer goroutine runs; it alone clears this
+	writing bool // a writer runs; it alone clears this
 	stopped bool // stop was called or a write failed: no writer starts again
+	hold    bool // holdWriter: a send that needs a writer claims the caller (held)
+	held    bool // a send claimed the holdWriter caller as the writer
 }
 
 // startPort returns a port with its reading goroutine running.
@@ -199,8 +201,32 @@ func (p *port) send(b []byte) bool {
 	if !p.writing && !p.stopped {
 		p.writing = true
 		p.wg.Add(1)
-		go p.write()
+		if p.hold {
+			p.held = true
+		} else {
+			go p.write()
+		}
 	}
 	p.mu.Unlock()
 	return true
+}
+
+// holdWriter makes the sends until releaseWriter start no writer goroutine:
+// the caller, a goroutine that may block (the session's timer callback),
+// writes what they queue itself, rather than wake another goroutine (and a
+// thread) to write a heartbeat.
+func (p *port) holdWriter() {
+	p.mu.Lock()
+	p.hold = true
+	p.mu.Unlock()
+}
+
+// releaseWriter ends holdWriter and reports whether a send made the caller
+// the writer: it must then call write.
+func (p *port) releaseWriter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	mine := p.held
+	p.hold, p.held = false, false
+	return mine
 }
