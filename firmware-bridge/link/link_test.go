@@ -79,8 +79,13 @@ func TestExchange(t *testing.T) {
 	if err != nil || r.Status != msg.StatusOK || len(j.Results()) != nCmds {
 		t.Fatalf("repeated send: %+v %v, %d results", r, err, len(j.Results()))
 	}
-	st := g.Status()
-	if !st.Online || st.HardwareID != "TERM-0001" || st.Boot != e.Boot() {
+	// Under load (-race on 2 busy cores) the link may be between a missed
+	// heartbeat and its resume right now: wait for it to be up, not a snapshot.
+	st, err := g.Wait(ctx, func(s link.Status) bool { return s.Online })
+	if err != nil {
+		t.Fatalf("link not back online: %v (status %+v)", err, g.Status())
+	}
+	if st.HardwareID != "TERM-0001" || st.Boot != e.Boot() {
 		t.Fatalf("status %+v", st)
 	}
 	if _, err := g.Wait(ctx, func(s link.Status) bool { return s.Clock.State == link.ClockSynced }); err != nil {
