@@ -36,7 +36,14 @@ import (
 // Each publisher runs twice: saturated (every gateway's events at once, as
 // fast as the window allows: events/s) and paced (-rate events/s in total
 // for -latency-for: latency from the event's due time to a JetStream
-// consumer of that stream).
+// consumer of that stream). In each, the child first sets its N sessions
+// up (-ramp at a time) and says so, then waits for the go: the sessions'
+// setup (the nodes' CPU per session) is measured apart, and before the
+// saturated load, with -idle-for, what the N sessions cost the cluster
+// connected and idle (the nodes' CPU and their RSS growth per session),
+// once the cluster is done with the previous phase; the cluster with no
+// session is measured first, for reference. The load's figures start at
+// the go.
 
 // fleetConfig is the fleet command's flags.
 type fleetConfig struct {

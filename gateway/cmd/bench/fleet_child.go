@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,9 +151,12 @@ func fleetChild(ctx context.Context, cfg fleetConfig) (fleetChildResult, error) 
 func paced(ctx context.Context, cfg fleetConfig, g int, p gatewayPublisher, t0 time.Time) (int, error) {
 	rate := cfg.Rate / float64(cfg.Gateways)
 	period := time.Duration(float64(time.Second) / rate)
-	// Gateways start spread over one period, as real ones would.
-	t0 = t0.Add(period * time.Duration(g) / time.Duration(cfg.Gateways))
-	total := int(cfg.LatencyFor.Seconds() * rate)
+	// Gateways start spread over one period, as real ones would, and each
+	// sends the events that fall due within -latency-for: together
+	// cfg.Rate × cfg.LatencyFor, even when a gateway's period is longer.
+	offset := period * time.Duration(g) / time.Duration(cfg.Gateways)
+	t0 = t0.Add(offset)
+	total := max(0, int(math.Ceil(float64(cfg.LatencyFor-offset)/float64(period))))
 	// The first event falls due at t0, which may be a period away: sent
 	// earlier, it would arrive before its due time.
 	timer := time.NewTimer(time.Until(t0))
