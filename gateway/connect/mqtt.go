@@ -109,6 +109,7 @@ func (s *MQTT) session(ctx context.Context, url string, ingest Ingest) (took boo
 	lost := make(chan error, 1)
 	acks := &orderedAcks{}
 	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(s.ClientID).SetCleanSession(false).
+		SetProtocolVersion(4). // 3.1.1 only, never paho's fall-back to 3.1 (the uplink's TestConnectSpeaksOnly311)
 		// The session is ours to restart, as the uplink's is; a message is
 		// acknowledged only once the sinks have it.
 		SetAutoReconnect(false).SetConnectRetry(false).SetAutoAckDisabled(true).SetOrderMatters(true).

@@ -357,6 +357,10 @@ func (u *Uplink) connect(ctx context.Context, broker string) (mqtt.Client, <-cha
 	o := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(u.opt.ClientID).
+		// MQTT 3.1.1 only: paho would otherwise retry a refused or timed-out
+		// handshake as MQTT 3.1, which the contract does not speak and NATS
+		// refuses (TestConnectSpeaksOnly311).
+		SetProtocolVersion(4).
 		SetCleanSession(true).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
