@@ -85,6 +85,8 @@ func TestBad(t *testing.T) {
 			[]string{`c.toml:8: mqtt.password_file: set together with mqtt.password: choose one`}},
 		{"password without username", head + "password_file = \"/etc/pw\"\n",
 			[]string{`c.toml:6: mqtt.password_file: a password needs mqtt.username [MQTT-3.1.2-22]`}},
+		{"command qos", head + "command_qos = 2\n",
+			[]string{`c.toml:6: mqtt.command_qos = 2: must be 0 or 1`}},
 		{"inflight and format", head + "inflight = 0\nformat = \"xml\"\ntopic_root = \"a/+/b\"\n",
 			[]string{
 				`c.toml:6: mqtt.inflight = 0: must be 1..65535`,

@@ -92,7 +92,8 @@ type MQTT struct {
 	PasswordFile   string // read when connecting (ReadPassword)
 	TopicRoot      string // default "officegate"
 	Format         envelope.Format
-	Inflight       int // 1..65535, default 64
+	Inflight       int  // 1..65535, default 64
+	CommandQoS     byte // the QoS of the gateway's command subscriptions: 0 or 1, default 1
 	Keepalive      time.Duration
 	ConnectTimeout time.Duration
 	BackoffMin     time.Duration

@@ -32,7 +32,7 @@ func TestDefaults(t *testing.T) {
 		Gateway: Gateway{ID: "gw1", Name: "gw1", Timezone: time.Local, ClockThreshold: time.Second, ClockSyncEvery: 10 * time.Minute},
 		MQTT: MQTT{
 			URL: "tcp://127.0.0.1:1883", ClientID: "officegate-gw1", TopicRoot: "officegate", Format: envelope.JSON,
-			Inflight: 64, Keepalive: 30 * time.Second, ConnectTimeout: 10 * time.Second,
+			Inflight: 64, CommandQoS: 1, Keepalive: 30 * time.Second, ConnectTimeout: 10 * time.Second,
 			BackoffMin: 500 * time.Millisecond, BackoffMax: time.Minute,
 		},
 		Provisioning: Provisioning{Baud: 115200, Socket: DefaultSocket, FirmwareMaxSize: DefaultFirmwareMaxSize},
@@ -67,6 +67,7 @@ password = "p"
 topic_root = "acme/office"
 format = "cbor"
 inflight = 128
+command_qos = 0
 keepalive = "1m"
 connect_timeout = "3s"
 backoff_min = "1s"
@@ -137,7 +138,7 @@ kind = "kiosk"
 		t.Fatalf("devices = %+v", c.Devices)
 	}
 	d := c.Devices[0]
-	if d.ID != "t1" || d.Kind != "terminal" || d.Port != "/dev/serial/by-id/usb-a" || d.Baud != 9600 || d.Line != 41 || !d.Options.Present() {
+	if d.ID != "t1" || d.Kind != "terminal" || d.Port != "/dev/serial/by-id/usb-a" || d.Baud != 9600 || d.Line != 42 || !d.Options.Present() {
 		t.Errorf("devices[0] = %+v", d)
 	}
 	if d := c.Devices[1]; d.Port != "" || d.Baud != 0 || d.Options.Present() {
@@ -146,7 +147,7 @@ kind = "kiosk"
 	if c.Device("k1") != &c.Devices[1] || c.Device("nope") != nil {
 		t.Error("Device lookup")
 	}
-	if c.Line("mqtt.tls.ca_file") != 21 || c.Line("devices[1].kind") != 51 || c.Line("mqtt.password_file") != 0 {
+	if c.Line("mqtt.tls.ca_file") != 22 || c.Line("devices[1].kind") != 52 || c.Line("mqtt.password_file") != 0 {
 		t.Errorf("lines: %d %d", c.Line("mqtt.tls.ca_file"), c.Line("devices[1].kind"))
 	}
 	if len(c.Warnings) != 0 {

@@ -59,6 +59,7 @@ type fileMQTT struct {
 	TopicRoot      *string  `toml:"topic_root"`
 	Format         *string  `toml:"format"`
 	Inflight       *int64   `toml:"inflight"`
+	CommandQoS     *int64   `toml:"command_qos"`
 	Keepalive      any      `toml:"keepalive"`
 	ConnectTimeout any      `toml:"connect_timeout"`
 	BackoffMin     any      `toml:"backoff_min"`

@@ -276,6 +276,14 @@ func (v *validator) mqtt(f *fileMQTT) {
 			m.Format = fm
 		}
 	}
+	m.CommandQoS = 1
+	if f.CommandQoS != nil {
+		if *f.CommandQoS != 0 && *f.CommandQoS != 1 {
+			v.p.at("mqtt.command_qos", *f.CommandQoS, "must be 0 or 1")
+		} else {
+			m.CommandQoS = byte(*f.CommandQoS)
+		}
+	}
 	m.Inflight = DefaultInflight
 	if f.Inflight != nil {
 		// QoS 1 packet identifiers are 16 bits, nonzero [MQTT-2.3.1-1].

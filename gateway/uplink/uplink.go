@@ -40,6 +40,13 @@ type Options struct {
 	Version  string   // officegate's version in the retained status; "unknown" when empty
 	Streams  []string // journal streams to publish, most important first
 	Inflight int      // publishes awaiting PUBACK at once; default 64
+	// CommandsQoS0 subscribes to commands at QoS 0 instead of 1: with the
+	// uplink's clean session, QoS 1 keeps no command QoS 0 would lose (a
+	// command in flight when the connection ends is gone either way), and
+	// on NATS's MQTT listener a QoS 0 subscription is no JetStream consumer
+	// (docs/SCALING.md: those consumers make each event cost the cluster in
+	// proportion to the sessions).
+	CommandsQoS0 bool
 
 	KeepAlive      time.Duration // default 30 s
 	ConnectTimeout time.Duration // default 10 s
@@ -427,6 +434,9 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error, 
 	subs := map[string]byte{}
 	for _, f := range u.opt.Topics.CommandFilters() {
 		subs[f] = 1
+		if u.opt.CommandsQoS0 {
+			subs[f] = 0
+		}
 	}
 	if err := wait(sctx, c.SubscribeMultiple(subs, u.onMessage)); err != nil {
 		return fmt.Errorf("uplink: subscribe to commands: %w", err)

@@ -51,6 +51,7 @@ type fleetConfig struct {
 	Devices    int           // devices per gateway the events come from
 	Events     int           // events per gateway in the saturated phase
 	Inflight   int           // publishes awaiting their acknowledgement, per gateway
+	CommandQoS int           // the officegate uplinks' command subscriptions (mqtt.command_qos)
 	SyncWindow time.Duration // the gateways' journals'
 	Rate       float64       // events/s offered in total in the paced phase
 	LatencyFor time.Duration // how long to offer Rate
@@ -86,6 +87,7 @@ type fleetResult struct {
 	EventsPerPhase int          `json:"saturated_events"`
 	PayloadBytes   int          `json:"payload_bytes"`
 	Inflight       int          `json:"inflight"`
+	CommandQoS     int          `json:"command_qos"`
 	Rate           float64      `json:"offered_per_s"`
 	Paths          []fleetRow   `json:"paths"`
 	Stream         streamFigure `json:"stream"`
@@ -161,6 +163,7 @@ func fleetMain(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Devices, "devices", 64, "devices per gateway the events come from")
 	fs.IntVar(&cfg.Events, "events", 1000, "events per gateway in the saturated phase")
 	fs.IntVar(&cfg.Inflight, "inflight", 64, "publishes awaiting acknowledgement at once, per gateway, for every publisher")
+	fs.IntVar(&cfg.CommandQoS, "command-qos", 1, "QoS of the officegate uplinks' command subscriptions, 0 or 1 (mqtt.command_qos; on NATS a QoS 1 subscription is a JetStream consumer)")
 	fs.DurationVar(&cfg.SyncWindow, "sync-window", 10*time.Millisecond, "the gateways' journals' sync window (the configuration's default)")
 	fs.Float64Var(&cfg.Rate, "rate", 300, "events/s offered in total in the paced (latency) phase: below every publisher's saturated rate, or the latency measured is a queue's")
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 10*time.Second, "how long to offer -rate")
@@ -212,6 +215,8 @@ func (c *fleetConfig) validate() error {
 		return fmt.Errorf("fleet: -devices %d: must be 1..256", c.Devices)
 	case c.Events < 1:
 		return fmt.Errorf("fleet: -events %d: must be positive", c.Events)
+	case c.CommandQoS != 0 && c.CommandQoS != 1:
+		return fmt.Errorf("fleet: -command-qos %d: must be 0 or 1", c.CommandQoS)
 	case c.Inflight < 1 || c.Inflight > 65535:
 		return fmt.Errorf("fleet: -inflight %d: must be 1..65535", c.Inflight)
 	case c.SyncWindow <= 0 || c.SyncWindow > time.Second:

@@ -221,7 +221,7 @@ func newUplinkPublisher(ctx context.Context, cfg fleetConfig, g int, urls []stri
 		// An id of the phase's own: the cluster tracks client ids across
 		// nodes, and the previous phase's sessions are still being removed.
 		ClientID: fmt.Sprintf("officegate-%s-p%d", t.Gateway, cfg.Phase), Topics: t,
-		Boot: fmt.Sprintf("fleet-p%d", cfg.Phase), Streams: streams, Inflight: cfg.Inflight, Log: &log})
+		Boot: fmt.Sprintf("fleet-p%d", cfg.Phase), Streams: streams, Inflight: cfg.Inflight, CommandsQoS0: cfg.CommandQoS == 0, Log: &log})
 	if err != nil {
 		j.Close()
 		return nil, err

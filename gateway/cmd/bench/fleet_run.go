@@ -79,7 +79,7 @@ func runFleetBench(ctx context.Context, cfg fleetConfig, progress io.Writer) (fl
 		cfg.Ramp = 32
 	}
 	r := fleetResult{Gateways: cfg.Gateways, Devices: cfg.Devices, EventsPerPhase: cfg.Gateways * cfg.Events,
-		Inflight: cfg.Inflight, Rate: cfg.Rate}
+		Inflight: cfg.Inflight, CommandQoS: cfg.CommandQoS, Rate: cfg.Rate}
 	r.Load[0] = loadAvg()
 	base := cmp.Or(cfg.Dir, ".")
 	if err := checkRealDisk(base); err != nil {
@@ -231,7 +231,7 @@ func (e *fleetEnv) phase(ctx context.Context, path string, phase int, paced bool
 	}
 	args := []string{"-child", path, "-nodes", strings.Join(nodes, ","), "-phase", strconv.Itoa(phase),
 		"-gateways", strconv.Itoa(cfg.Gateways), "-devices", strconv.Itoa(cfg.Devices), "-events", strconv.Itoa(cfg.Events),
-		"-inflight", strconv.Itoa(cfg.Inflight), "-sync-window", cfg.SyncWindow.String(),
+		"-inflight", strconv.Itoa(cfg.Inflight), "-command-qos", strconv.Itoa(cfg.CommandQoS), "-sync-window", cfg.SyncWindow.String(),
 		"-rate", strconv.FormatFloat(cfg.Rate, 'g', -1, 64), "-latency-for", cfg.LatencyFor.String(), "-state", e.state,
 		"-ramp", strconv.Itoa(cfg.Ramp)}
 	if paced {

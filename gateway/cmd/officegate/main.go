@@ -320,7 +320,7 @@ func runGateway(ctx context.Context, path string, stdout io.Writer) error {
 	}
 	uo := uplink.Options{
 		Broker: cfg.MQTT.URL, Brokers: cfg.MQTT.Failover, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: password,
-		Topics: cfg.Topics(), Format: cfg.MQTT.Format, Inflight: cfg.MQTT.Inflight,
+		Topics: cfg.Topics(), Format: cfg.MQTT.Format, Inflight: cfg.MQTT.Inflight, CommandsQoS0: cfg.MQTT.CommandQoS == 0,
 		KeepAlive: cfg.MQTT.Keepalive, ConnectTimeout: cfg.MQTT.ConnectTimeout,
 		BackoffMin: cfg.MQTT.BackoffMin, BackoffMax: cfg.MQTT.BackoffMax,
 	}
