@@ -218,6 +218,9 @@ func gatewayConfig(t *testing.T, dir, name string, urls []string, terms []*termi
 	var b strings.Builder
 	fmt.Fprintf(&b, "[gateway]\nid = %q\n\n", name)
 	fmt.Fprintf(&b, "[mqtt]\nurls = [%s]\n", quoteList(urls))
+	// As docs/nats recommends for a cluster: command subscriptions that are
+	// no JetStream consumers.
+	b.WriteString("command_qos = 0\n")
 	// Quick to come back after a kill, on a loaded machine.
 	b.WriteString("backoff_min = \"50ms\"\nbackoff_max = \"1s\"\nconnect_timeout = \"5s\"\nkeepalive = \"5s\"\n\n")
 	fmt.Fprintf(&b, "[journal]\ndir = %q\n\n", filepath.Join(state, "journal"))
