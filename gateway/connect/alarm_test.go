@@ -1,7 +1,6 @@
 package connect_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -173,22 +172,13 @@ type alarmLine struct {
 // alarmLines reads the file sink's lines' payloads.
 func alarmLines(t *testing.T, path string) []alarmLine {
 	t.Helper()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var out []alarmLine
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	for _, b := range sinkLines(t, path) {
 		var line struct {
 			Payload alarmLine `json:"payload"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Fatalf("file sink line %q: %v", sc.Text(), err)
+		if err := json.Unmarshal(b, &line); err != nil {
+			t.Fatalf("file sink line %q: %v", b, err)
 		}
 		out = append(out, line.Payload)
 	}

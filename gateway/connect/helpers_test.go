@@ -1,7 +1,6 @@
 package connect_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -271,20 +270,8 @@ func pgRows(t *testing.T, pg *pgtest.Cluster) (map[string][]uint64, int) {
 // and each event id's count.
 func fileLines(t *testing.T, path string) (map[string][]uint64, map[string]int) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return map[string][]uint64{}, map[string]int{}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Read while the sink writes, the file can end in a line not yet
-	// finished: only the lines ended by their newline are the sink's.
-	data = data[:bytes.LastIndexByte(data, '\n')+1]
 	seqs, ids := map[string][]uint64{}, map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
+	for _, b := range sinkLines(t, path) {
 		var line struct {
 			Payload struct {
 				ID     string `json:"id"`
@@ -292,13 +279,32 @@ func fileLines(t *testing.T, path string) (map[string][]uint64, map[string]int) 
 				Seq    uint64 `json:"seq"`
 			} `json:"payload"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Fatalf("file sink line %q: %v", sc.Text(), err)
+		if err := json.Unmarshal(b, &line); err != nil {
+			t.Fatalf("file sink line %q: %v", b, err)
 		}
 		seqs[line.Payload.Device] = append(seqs[line.Payload.Device], line.Payload.Seq)
 		ids[line.Payload.ID]++
 	}
 	return seqs, ids
+}
+
+// sinkLines reads a file sink's lines; none if the file is not there yet.
+// Read while the sink writes, the file can end in a line not yet finished:
+// only the lines ended by their newline are the sink's.
+func sinkLines(t *testing.T, path string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
+	if len(data) == 0 {
+		return nil
+	}
+	return bytes.Split(data[:len(data)-1], []byte("\n"))
 }
 
 // checkComplete fails unless each device's seqs are exactly 1..n in order.
