@@ -37,8 +37,9 @@ func (c *Connector) deadLetterAlarm(ctx context.Context, dl sinks.DeadLetter) er
 }
 
 // raise journals a device.alarm (other) with detail on device, about the
-// journaled record body. It is connect's own event: its id comes from why
-// (the alarm's kind and sink) and the record's dedup key, so every replica
+// journaled record body. It is connect's own event: its id is a note's
+// (envelope.NoteID, a namespace no device event's id is in) named why (the
+// alarm's kind and sink) about the record's dedup key, so every replica
 // raising it for that record raises the same event, and a destination
 // keeps it once; boot and seq are 0, its time connect's clock.
 func (c *Connector) raise(ctx context.Context, why string, body []byte, device, detail string) error {
@@ -57,7 +58,7 @@ func (c *Connector) raise(ctx context.Context, why string, body []byte, device, 
 	}
 	key := r.key()
 	now := c.now()
-	ev := envelope.Event{V: envelope.Version, ID: envelope.EventID("officegate-connect/"+why+"/"+hex.EncodeToString(key[:]), 0, 0),
+	ev := envelope.Event{V: envelope.Version, ID: envelope.NoteID("officegate-connect/"+why, hex.EncodeToString(key[:]), 0, 0),
 		Type: "device.alarm", Gateway: r.Gateway, Device: device, Time: envelope.StampOf(now),
 		TimeRaw: now.Format("2006-01-02T15:04:05.000"), Clock: envelope.ClockSynced, Received: envelope.StampOf(now.UTC()), Data: data}
 	out := envelope.Outbound{Event: &ev}
