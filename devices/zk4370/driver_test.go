@@ -148,6 +148,26 @@ func punch(t *testing.T, ctx context.Context, term *zk4370sim.Terminal, pin stri
 	}
 }
 
+// waitStatus waits until the driver's status meets cond: what the driver
+// counts, it counts after the step it counts is done, so a test that saw
+// the step's effect may still read the count before it.
+func waitStatus(t *testing.T, ctx context.Context, d *zk4370.Driver, what string, cond func(devices.Status) bool) {
+	t.Helper()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		st := d.Status()
+		if cond(st) {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("status %+v, want %s", st, what)
+		}
+	}
+}
+
 func waitOnline(t *testing.T, ctx context.Context, term *zk4370sim.Terminal) {
 	t.Helper()
 	if err := term.Wait(ctx, func(s zk4370sim.State) bool { return s.Registered == 1 && !s.Disabled }); err != nil {
