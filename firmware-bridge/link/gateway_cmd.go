@@ -44,7 +44,10 @@ func (r *cmdReq) resolve(res msg.Result, err error) {
 // device's mtu, or the device restarted while it had the command and the
 // outcome is unknown). Send returns an error only if ctx ends first or the
 // command is invalid; a command already sent stays with the device and its
-// result still reaches the Sink.
+// result still reaches the Sink. A Send whose ctx has ended before it is
+// called sends nothing. A caller that retries an unanswered command should
+// do so before the device has run 32 others, the size of its table of
+// answered ids (§9.2): past that, the device cannot know it ran it.
 func (g *Gateway) Send(ctx context.Context, cmd msg.Command) (msg.Result, error) {
 	if err := cmd.Validate(); err != nil {
 		return msg.Result{}, fmt.Errorf("link: command %q: %w", cmd.ID, err)
@@ -55,6 +58,12 @@ func (g *Gateway) Send(ctx context.Context, cmd msg.Command) (msg.Result, error)
 		return res, nil
 	}
 	req := g.cmds[cmd.ID]
+	if req == nil && ctx.Err() != nil {
+		// Queued, it could go out before the select below saw the context:
+		// a command its caller was told was cancelled would run.
+		g.mu.Unlock()
+		return msg.Result{}, fmt.Errorf("link: command %q: %w", cmd.ID, ctx.Err())
+	}
 	if req == nil {
 		g.nextCmd++
 		req = &cmdReq{cmd: cmd, n: g.nextCmd, done: make(chan struct{})}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -309,5 +310,53 @@ func testGatewayRestart(t *testing.T, lag uint32) {
 		if n := executed[c.ID]; n != 1 {
 			t.Fatalf("%s executed %d times", c.ID, n)
 		}
+	}
+}
+
+// TestSendCancelledSendsNothing: a Send whose context has already ended
+// returns its error and sends nothing. It once queued the command first and
+// looked at the context after, so the gateway could send a command whose
+// caller had been told it was cancelled; a retry of it after more than 32
+// other commands (the device's table, PROTOCOL.md §9.2) ran it twice.
+func TestSendCancelledSendsNothing(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 20*time.Second)
+	var mu sync.Mutex
+	var executed []string
+	opts := emuOpts(t, t.TempDir())
+	opts.Commands = map[string]fwemu.CommandFunc{"count": func(ctx context.Context, args map[string]any) (map[string]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		executed = append(executed, args["id"].(string))
+		return nil, nil
+	}}
+	e := newEmu(t, opts)
+	l := newLine(t)
+	run(t, func(ctx context.Context) error { return e.Run(ctx, l.dev) })
+	g := newGateway(t, &linktest.Journal{}, nil)
+	port := openGateway(t, l)
+	run(t, func(ctx context.Context) error { return g.Run(ctx, port) })
+	count := func(id string) msg.Command {
+		return msg.Command{ID: id, Name: "count", Args: map[string]any{"id": id}}
+	}
+	if r, err := g.Send(ctx, count("first")); err != nil || r.Status != msg.StatusOK {
+		t.Fatalf("first: %+v, %v", r, err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	for i := range 500 {
+		if _, err := g.Send(done, count(fmt.Sprintf("cancelled-%03d", i))); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Send with a cancelled context: %v, want context.Canceled", err)
+		}
+	}
+	// Commands go in order: once the last one is answered, the device has
+	// had every frame sent before it.
+	if r, err := g.Send(ctx, count("last")); err != nil || r.Status != msg.StatusOK {
+		t.Fatalf("last: %+v, %v", r, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(executed, []string{"first", "last"}) {
+		t.Fatalf("the device ran %v, want [first last]: commands cancelled before Send were sent", executed)
 	}
 }
