@@ -49,8 +49,18 @@ func TestFirmwareUpdate(t *testing.T) {
 		t.Fatalf("transfer: %v", err)
 	}
 	boot0 := e.Boot()
+	// An activation whose caller has already given up is never sent: the
+	// device would reboot for a caller told it would not.
+	for range 100 {
+		if err := g.TestBoot(canceled(), img.SHA256()); !errors.Is(err, context.Canceled) {
+			t.Fatalf("test boot with a cancelled context: %v, want context.Canceled", err)
+		}
+	}
 	if err := g.TestBoot(ctx, img.SHA256()); err != nil {
 		t.Fatalf("test boot: %v", err)
+	}
+	if b := e.Boot(); b != boot0+1 {
+		t.Fatalf("the device booted %d times for one test boot", b-boot0)
 	}
 	st := g.Status()
 	if st.Firmware != "2.0.0" || st.Image != msg.ImageTesting || st.Boot <= boot0 {

@@ -77,6 +77,9 @@ func (g *Gateway) Transfer(ctx context.Context, img Image) error {
 	if len(img.Signature) != ed25519.SignatureSize {
 		return fmt.Errorf("link: firmware %q: signature is %d bytes, need %d", img.Version, len(img.Signature), ed25519.SignatureSize)
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("link: firmware %q: %w", img.Version, err)
+	}
 	j := &fwJob{img: img, sha: img.SHA256(), done: make(chan struct{})}
 	g.mu.Lock()
 	if g.fw != nil {
@@ -236,6 +239,11 @@ func (g *Gateway) Confirm(ctx context.Context, sha []byte) error {
 func (g *Gateway) activate(ctx context.Context, sha []byte, confirm bool) error {
 	if len(sha) != sha256.Size {
 		return fmt.Errorf("link: activate: image hash is %d bytes, need %d", len(sha), sha256.Size)
+	}
+	if err := ctx.Err(); err != nil {
+		// Queued, the activation could go before the select below saw the
+		// context: the device would reboot for a caller told it would not.
+		return fmt.Errorf("link: activate %x: %w", sha[:4], err)
 	}
 	a := &actJob{sha: append([]byte(nil), sha...), confirm: confirm, done: make(chan struct{})}
 	g.mu.Lock()
