@@ -25,6 +25,10 @@ var (
 	// complete because the device's enrollment refused it (pending,
 	// retired) or another device took the port.
 	ErrClosed = errors.New("link: session closed")
+	// ErrUnanswered is wrapped, beside the context's error, by the error of
+	// a Send whose context ended after the command went to the device and
+	// before its result came back: the device may have run it.
+	ErrUnanswered = errors.New("link: sent to the device, no result yet")
 )
 
 // RejectError is a refusal by the device, with the protocol code (§11).

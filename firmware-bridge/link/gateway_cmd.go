@@ -16,6 +16,7 @@ type cmdReq struct {
 	cmd     msg.Command
 	n       uint64 // Send order, to requeue in order
 	sent    bool   // in the device's hands in this session
+	handed  bool   // in the device's hands once, in this session or an earlier one
 	waiters int
 	done    chan struct{}
 	res     msg.Result
@@ -43,9 +44,13 @@ func (r *cmdReq) resolve(res msg.Result, err error) {
 // device lacks the commands capability), error (too large for the
 // device's mtu, or the device restarted while it had the command and the
 // outcome is unknown). Send returns an error only if ctx ends first or the
-// command is invalid; a command already sent stays with the device and its
-// result still reaches the Sink. A Send whose ctx has ended before it is
-// called sends nothing. A caller that retries an unanswered command should
+// command is invalid. A Send whose ctx has ended before it is called sends
+// nothing; one whose ctx ends while the command waits unsent takes it back.
+// One whose ctx ends after the command went to the device returns an error
+// wrapping ErrUnanswered: the device may have run it, the command stays
+// with the gateway (sent again after a reconnect, §9.2 answering a repeat)
+// and its result still reaches the Sink; Send the same id again to wait for
+// it. A caller that retries an unanswered command should
 // do so before the device has run 32 others, the size of its table of
 // answered ids (§9.2): past that, the device cannot know it ran it.
 func (g *Gateway) Send(ctx context.Context, cmd msg.Command) (msg.Result, error) {
@@ -79,11 +84,15 @@ func (g *Gateway) Send(ctx context.Context, cmd msg.Command) (msg.Result, error)
 	case <-ctx.Done():
 		g.mu.Lock()
 		req.waiters--
-		if i := slices.Index(g.queue, req); i >= 0 && req.waiters == 0 {
+		handed := req.handed
+		if i := slices.Index(g.queue, req); i >= 0 && req.waiters == 0 && !handed {
 			g.queue = slices.Delete(g.queue, i, i+1)
 			delete(g.cmds, cmd.ID)
 		}
 		g.mu.Unlock()
+		if handed {
+			return msg.Result{}, fmt.Errorf("link: command %q: %w: %w", cmd.ID, ErrUnanswered, ctx.Err())
+		}
 		return msg.Result{}, fmt.Errorf("link: command %q: %w", cmd.ID, ctx.Err())
 	}
 }
@@ -102,7 +111,7 @@ func (g *Gateway) sendCmd(now time.Time, req *cmdReq) {
 			g.synthesize(req, msg.StatusError, err.Error())
 			return
 		}
-		req.sent = true
+		req.sent, req.handed = true, true
 	}
 }
 

@@ -360,3 +360,65 @@ func TestSendCancelledSendsNothing(t *testing.T) {
 		t.Fatalf("the device ran %v, want [first last]: commands cancelled before Send were sent", executed)
 	}
 }
+
+// TestSendUnanswered: a Send whose context ends while the device runs the
+// command says so (ErrUnanswered: the device may have run it), and a Send
+// of the same id gets the device's result; one whose context ends while
+// the command waits unsent (the device offline) takes it back, and the
+// device never gets it.
+func TestSendUnanswered(t *testing.T) {
+	testkit.NoLeaks(t)
+	ctx := testkit.Ctx(t, 20*time.Second)
+	var mu sync.Mutex
+	var executed []string
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	opts := emuOpts(t, t.TempDir())
+	opts.Commands = map[string]fwemu.CommandFunc{"slow": func(ctx context.Context, args map[string]any) (map[string]any, error) {
+		mu.Lock()
+		executed = append(executed, args["id"].(string))
+		mu.Unlock()
+		started <- struct{}{}
+		<-release
+		return map[string]any{"done": true}, nil
+	}}
+	e := newEmu(t, opts)
+	l := newLine(t)
+	g := newGateway(t, &linktest.Journal{}, nil)
+	port := openGateway(t, l)
+	run(t, func(ctx context.Context) error { return g.Run(ctx, port) })
+	slow := func(id string) msg.Command {
+		return msg.Command{ID: id, Name: "slow", Args: map[string]any{"id": id}}
+	}
+
+	// The device is not there yet: the command waits unsent.
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err := g.Send(wctx, slow("never"))
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, link.ErrUnanswered) {
+		t.Fatalf("Send to an absent device: %v, want the deadline and not ErrUnanswered", err)
+	}
+	run(t, func(ctx context.Context) error { return e.Run(ctx, l.dev) })
+
+	sctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { _, err := g.Send(sctx, slow("door")); errc <- err }()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("the device never ran the command")
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, link.ErrUnanswered) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Send cancelled while the device runs it: %v, want ErrUnanswered and context.Canceled", err)
+	}
+	close(release)
+	r, err := g.Send(ctx, slow("door"))
+	if err != nil || r.Status != msg.StatusOK || r.Data["done"] != true {
+		t.Fatalf("Send of the same id: %+v, %v; want the device's ok", r, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(executed, []string{"door"}) {
+		t.Fatalf("the device ran %v, want [door]", executed)
+	}
+}

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -101,5 +102,69 @@ func TestLinkNamesNeverReachTheTerminal(t *testing.T) {
 	}
 	if p := term.Emu.DoorPulses(); len(p) != 0 {
 		t.Errorf("door pulsed %v by a refused command", p)
+	}
+}
+
+// TestCommandRunningAtExpiry: a command the terminal already had when its
+// expires_at passed is answered with the terminal's own result, not
+// "expired" (which says nothing was executed): the door did open. Real
+// mosquitto, an emulated terminal on a real PTY, the whole gateway.
+func TestCommandRunningAtExpiry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	b := mqtttest.Start(t, nil)
+	dir := t.TempDir()
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	term := startTerminal(t, "term-x", fwemu.Options{StatePath: filepath.Join(dir, "term"), Door: true, Seed: 5,
+		Commands: map[string]fwemu.CommandFunc{"door_pulse": func(ctx context.Context, args map[string]any) (map[string]any, error) {
+			started <- struct{}{}
+			<-release // the door's motor, slower than the command's expiry
+			return map[string]any{"pulsed": true}, nil
+		}}})
+	results := newCollector(t, b.URL, "officegate/gw-x/devices/+/results")
+	g := runGateway(t, daemon.Options{
+		Gateway: "gw-x", StateDir: filepath.Join(dir, "gw"),
+		Uplink:  uplink.Options{Broker: b.URL, ClientID: "officegate-gw-x"},
+		Devices: []daemon.Device{{ID: "term-x", Kind: "terminal", Port: term.Path, Baud: 115200}},
+		Log:     zerolog.Nop(),
+	})
+	waitUntil(t, 30*time.Second, "the terminal online and the gateway subscribed", func() bool {
+		up, _ := g.Uplink.Connected()
+		return up && g.Link("term-x").Status().Online
+	})
+	admin := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL).SetClientID("admin-x"))
+	if tok := admin.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("admin: %v", tok.Error())
+	}
+	defer admin.Disconnect(0)
+	expires := time.Now().Add(5 * time.Second)
+	body, _ := json.Marshal(map[string]any{"id": "slow-door", "args": map[string]any{"duration_ms": 500},
+		"expires_at": expires.UTC().Format(time.RFC3339Nano)})
+	if tok := admin.Publish("officegate/gw-x/devices/term-x/commands/door.pulse", 1, false, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	select {
+	case <-started:
+	case <-time.After(time.Until(expires)):
+		t.Fatal("the terminal did not get the command before it expired")
+	}
+	// The expiry passes while the terminal runs it; then it finishes.
+	time.Sleep(time.Until(expires) + 200*time.Millisecond)
+	close(release)
+	var res map[string]map[string]any
+	waitUntil(t, 30*time.Second, "the command's result", func() bool {
+		res = resultsOf(t, results)
+		return res["slow-door"] != nil
+	})
+	if r := res["slow-door"]; r["status"] != "ok" {
+		t.Fatalf("result %v, want the terminal's ok: it ran the command", r)
 	}
 }

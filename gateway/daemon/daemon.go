@@ -360,12 +360,23 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 		cmd.Deadline = uint64(dl.UnixMilli())
 	}
 	res, err := lg.Send(ctx, cmd)
+	if errors.Is(err, link.ErrUnanswered) && errors.Is(err, context.DeadlineExceeded) {
+		// The device had the command before it expired and may have run
+		// it: its answer, not "expired" (nothing executed), says what
+		// happened. It refuses one that reaches it late itself (§9.2).
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), UnansweredGrace)
+		res, err = lg.Send(wctx, cmd)
+		cancel()
+	}
 	if err != nil {
-		status := envelope.StatusError
-		if errors.Is(err, context.DeadlineExceeded) {
-			status = envelope.StatusExpired
+		switch {
+		case errors.Is(err, link.ErrUnanswered):
+			return commands.Outcome{Status: envelope.StatusError, Error: fmt.Sprintf(
+				"sent to the device before it expired, no result %v after: outcome unknown, check the device before retrying", UnansweredGrace)}
+		case errors.Is(err, context.DeadlineExceeded):
+			return commands.Outcome{Status: envelope.StatusExpired, Error: err.Error()}
 		}
-		return commands.Outcome{Status: status, Error: err.Error()}
+		return commands.Outcome{Status: envelope.StatusError, Error: err.Error()}
 	}
 	data := res.Data
 	if rules.ResultData != nil {
@@ -373,6 +384,10 @@ func (r router) Execute(ctx context.Context, req commands.Request) commands.Outc
 	}
 	return commands.Outcome{Status: res.Status.String(), Error: res.Error, Data: data}
 }
+
+// UnansweredGrace is how long past its expiry the gateway waits for the
+// result of a command a link device already had (MQTT.md §6, rule 4).
+const UnansweredGrace = 5 * time.Second
 
 // linkRules are the rules of a link device's kind (its commands' checks and
 // results): the kind its HELLO declared, else the configured one.
