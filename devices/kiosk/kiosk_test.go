@@ -434,6 +434,13 @@ func TestDisplay(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "Welcome, 王芳") {
 		t.Errorf("panel shows %q", lines[0])
 	}
+	// The displayer counts a line once the panel's Send has returned: the
+	// count may trail the line the panel shows. Wait for both sends to be
+	// counted, then check how.
+	eventually(t, "both panel sends counted", func() bool {
+		c := r.k.Status().Counters
+		return c["display_failed"]+c["display_sent"] >= 2
+	})
 	if c := r.k.Status().Counters; c["display_failed"] != 1 || c["display_sent"] != 1 {
 		t.Errorf("display counters %v", c)
 	}
