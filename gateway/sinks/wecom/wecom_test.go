@@ -240,7 +240,9 @@ func TestUnmappedHeldThenDelivered(t *testing.T) {
 	held := h.Punch(t, "t1", "4242", base)
 	h.Punch(t, "t1", "1001", base.Add(time.Minute))
 	cloudtest.WaitFor(t, "the mapped punch", func() bool { return len(srv.Records()) == 1 })
-	cloudtest.WaitFor(t, "the held punch", func() bool { return len(h.Held()) == 1 })
+	// The runner raises the hold alarm after it lists the held record: wait
+	// for both.
+	cloudtest.WaitFor(t, "the held punch, alarmed", func() bool { return len(h.Held()) == 1 && len(h.HoldAlarms()) > 0 })
 	if hd := h.Held()[0]; hd.ID != held || hd.Person != "4242" || hd.Platform != "wecom" {
 		t.Fatalf("held %+v", hd)
 	}
