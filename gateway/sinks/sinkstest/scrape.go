@@ -36,9 +36,11 @@ func NewScraped(t testing.TB, j *journal.Journal, name string) *Scraped {
 	return &Scraped{m: m}
 }
 
-func (s *Scraped) Delivered(n string)        { s.Counts.Delivered(n); s.m.Delivered(n) }
-func (s *Scraped) Failed(n string)           { s.Counts.Failed(n); s.m.Failed(n) }
-func (s *Scraped) DeadLettered(n string)     { s.Counts.DeadLettered(n); s.m.DeadLettered(n) }
+// The registry is told first, the Counts a test waits on last: a test that
+// saw a count reach n and then scrapes sees n in /metrics too.
+func (s *Scraped) Delivered(n string)        { s.m.Delivered(n); s.Counts.Delivered(n) }
+func (s *Scraped) Failed(n string)           { s.m.Failed(n); s.Counts.Failed(n) }
+func (s *Scraped) DeadLettered(n string)     { s.m.DeadLettered(n); s.Counts.DeadLettered(n) }
 func (s *Scraped) SinkError(n, class string) { s.m.SinkError(n, class) }
 func (s *Scraped) Held(n string, k int)      { s.m.Held(n, k) }
 
