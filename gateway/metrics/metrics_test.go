@@ -242,18 +242,19 @@ func TestServe(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `listen on "`+ln.Addr().String()+`"`) {
 		t.Errorf("busy address: %v", err)
 	}
-	start := time.Now()
+	// Serve gives connections a second's grace, then closes them: it must
+	// not wait out the server's own timeouts (write 30 s, idle a minute).
+	// The bound below is shorter than those, and long enough for a loaded
+	// machine: it tells a bounded grace from a wait for them, measuring
+	// nothing.
 	cancel()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Errorf("after cancel: %v", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after cancel")
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("shutdown took %v", d)
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve did not return within 20 s of cancel: it waits for its connections' timeouts")
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("still serving after cancel")
