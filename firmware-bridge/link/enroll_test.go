@@ -178,9 +178,7 @@ func TestEnrollment(t *testing.T) {
 	}
 	line3 := borrow(t, l.dev)
 	stopImp, _ := run(t, func(ctx context.Context) error { return imp.Run(ctx, line3) })
-	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer wcancel()
-	if st, err := g.Wait(wctx, func(s link.Status) bool { return s.Refused == msg.CodeAuthRequired }); err != nil {
+	if st, err := g.Wait(ctx, func(s link.Status) bool { return s.Refused == msg.CodeAuthRequired }); err != nil {
 		t.Fatalf("impostor not refused: %v; status %+v stats %+v", err, st, g.Stats())
 	}
 	if g.Stats().AuthRefused <= before {
