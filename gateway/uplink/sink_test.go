@@ -73,7 +73,7 @@ func TestUndecodableRecordDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rec, err := r.Next(ctx)
 	if err != nil {

@@ -149,7 +149,7 @@ func TestUsersAndRefusals(t *testing.T) {
 	// A disabled terminal takes no punch; the session that disabled it
 	// ending enables it again.
 	term2 := start(t, zk4370sim.Options{})
-	cl2, err := zk4370.Dial(context.Background(), term2.Addr(), 0, time.Second)
+	cl2, err := zk4370.Dial(context.Background(), term2.Addr(), 0, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
