@@ -314,7 +314,7 @@ func TestBusySink(t *testing.T) {
 		select {
 		case e := <-got:
 			states = append(states, e.Data["state"])
-		case <-testkit.Ctx(t, 10*time.Second).Done():
+		case <-ctx.Done():
 			t.Fatalf("events %v", states)
 		default:
 			w.clk.Advance(10 * time.Millisecond) // the backoff's timers
