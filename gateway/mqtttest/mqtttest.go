@@ -102,7 +102,7 @@ func (b *Broker) start() {
 	b.mu.Lock()
 	b.cmd = cmd
 	b.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a process start on a loaded machine
 	for {
 		c, err := net.DialTimeout("tcp", b.Addr, 200*time.Millisecond)
 		if err == nil {

@@ -193,7 +193,7 @@ func start(bin, dir string, opts ...string) (*Device, error) {
 		close(d.out)
 		close(d.done)
 	}()
-	line, err := d.next(10 * time.Second)
+	line, err := d.next(30 * time.Second) // a process start on a loaded machine
 	if err != nil {
 		return nil, err
 	}
