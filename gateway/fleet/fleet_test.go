@@ -176,7 +176,7 @@ func TestFleet(t *testing.T) {
 	// Drained: every terminal's store empty (its gateway has every punch
 	// in its journal), and PostgreSQL holds as many punches as were
 	// recorded. Bounded: a loss never reaches the count.
-	drained := waitFor(90*time.Second, func() bool {
+	drained := waitFor(3*time.Minute, func() bool {
 		for _, d := range terms {
 			if d.pty.Emu.Held() > 0 {
 				return false
