@@ -85,9 +85,13 @@ func TestWireFrames(t *testing.T) {
 	}
 }
 
-// Fast timers, as the link's own tests use, so recovery takes milliseconds.
+// Fast timers, as the link's own tests use, so recovery takes milliseconds;
+// but a heartbeat of a second: a link is down after three of them unheard,
+// and TestWireDeviceLink counts its link downs and sessions exactly, so a
+// pause of a loaded machine must not make one (at 150 ms, a 450 ms one
+// would).
 var wireTestTiming = link.Timing{
-	Heartbeat: 150 * time.Millisecond,
+	Heartbeat: time.Second,
 	RTO:       60 * time.Millisecond,
 	AckDelay:  5 * time.Millisecond,
 	BusyRetry: 20 * time.Millisecond,
