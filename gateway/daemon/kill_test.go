@@ -286,7 +286,9 @@ func childProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
-// stopChild stops the child gateway with SIGTERM; it must exit cleanly.
+// stopChild stops the child gateway with SIGTERM; it must exit cleanly,
+// within the 30 s the unit gives it (systemd/officegate.service
+// TimeoutStopSec).
 func stopChild(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -297,9 +299,9 @@ func stopChild(t *testing.T, cmd *exec.Cmd) {
 		if err != nil {
 			t.Fatalf("gateway exited with %v after SIGTERM", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("gateway did not exit within 10 s of SIGTERM")
+		t.Fatal("gateway did not exit within 30 s of SIGTERM")
 	}
 }
 
