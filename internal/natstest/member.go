@@ -32,6 +32,16 @@ import (
 // A node that sends heard within a heartbeat (1 s).
 const raftSilence = 10 * time.Second
 
+// leaderlessSilence is the same judgement with no meta leader: then a node
+// is heard only once an election runs, and a node campaigns after a random
+// 4-9 s without a leader (the server's min and max election timeouts), so
+// a node restarted without the fault can stay unheard for longer than
+// raftSilence before the first election after its start. Two maximum
+// election timeouts and some room, so a healthy node just restarted is not
+// taken for a silent one (seen on a loaded machine: a node started four
+// times).
+const leaderlessSilence = 20 * time.Second
+
 // faultConf, when set (by a test), returns the configuration of a node's
 // first start in place of conf, or "" for conf.
 var faultConf func(name, conf string) string
@@ -195,7 +205,7 @@ func (c *Cluster) awaitMetaSize(deadline time.Time) error {
 
 // awaitHealthy waits until every node is healthy. Two raft-silent nodes
 // leave the third no quorum, so no meta leader is ever elected: once the
-// nodes have not all been healthy for raftSilence, those that hear another
+// nodes have not all been healthy for leaderlessSilence, those that hear another
 // node's raft messages but whose own running process none has heard are
 // restarted.
 func (c *Cluster) awaitHealthy(deadline time.Time) error {
@@ -212,11 +222,11 @@ func (c *Cluster) awaitHealthy(deadline time.Time) error {
 		if err == nil {
 			return nil
 		}
-		if time.Since(since) > raftSilence {
+		if time.Since(since) > leaderlessSilence {
 			if silent := c.raftSilent(client); len(silent) > 0 {
 				for _, s := range silent {
 					if s.logf != nil {
-						s.logf("natstest: restarting nats-server %s: no other node has heard its raft messages, the cluster unhealthy for %v (%v; a raft-silent process, see member.go)", s.Name, raftSilence, err)
+						s.logf("natstest: restarting nats-server %s: no other node has heard its raft messages, the cluster unhealthy for %v (%v; a raft-silent process, see member.go)", s.Name, leaderlessSilence, err)
 					}
 					s.Kill()
 					if err := s.start(); err != nil {

@@ -30,8 +30,10 @@ func TestStartRestartsRaftSilentNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(log), "Starting nats-server"); n != 2 {
-		t.Errorf("n2 started %d times, want 2: with the fault, then without", n)
+	// At least twice: with the fault, then without. The fault-free nodes,
+	// or n2 again, may hit the real race this models and be restarted too.
+	if n := strings.Count(string(log), "Starting nats-server"); n < 2 {
+		t.Errorf("n2 started %d times, want at least 2: with the fault, then without", n)
 	}
 	nc, err := nats.Connect(c.Nodes[0].NATSURL)
 	if err != nil {
@@ -66,12 +68,27 @@ func TestStartRestartsTwoRaftSilentNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := 2
-		if s.Name == "n1" {
-			want = 1
+		// n2 and n3 at least twice: with the fault, then without. Any node
+		// may hit the real race this models and be restarted once more, so
+		// n1's count is only logged.
+		n := strings.Count(string(log), "Starting nats-server")
+		t.Logf("%s started %d times", s.Name, n)
+		if s.Name != "n1" && n < 2 {
+			t.Errorf("%s started %d times, want at least 2: with the fault, then without", s.Name, n)
 		}
-		if n := strings.Count(string(log), "Starting nats-server"); n != want {
-			t.Errorf("%s started %d times, want %d", s.Name, n, want)
-		}
+	}
+	nc, err := nats.Connect(c.Nodes[0].NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R3", Subjects: []string{"r3.>"}, Replicas: 3, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatalf("stream of replicas 3: %v", err)
 	}
 }
