@@ -2,6 +2,7 @@ package fwcheck_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +13,9 @@ import (
 
 // onceDevice gives up on a frame after one retransmission: after each
 // WELCOME it sends two events, sends them again once after the session's
-// timeout, and never again (§5.4 has no retry limit).
-func onceDevice(ctx context.Context, rw *ptyEnd) {
+// timeout, and never again (§5.4 has no retry limit). With again set it
+// goes on retransmitting instead, but every timeout, never doubling it.
+func onceDevice(ctx context.Context, rw *ptyEnd, again bool) {
 	hello := &msg.Hello{HardwareID: "ONCE-1", Model: "BAD", Kind: msg.KindAttendance, Firmware: "0.1", Boot: 5,
 		Caps: msg.CapEvents, ProtoMin: 1, ProtoMax: 1, MTU: 1024, Window: 8}
 	send := func(m msg.Message, seq uint32) {
@@ -29,7 +31,8 @@ func onceDevice(ctx context.Context, rw *ptyEnd) {
 	}
 	send(hello, 0)
 	frames := readFrames(rw)
-	var again <-chan time.Time
+	var rto time.Duration
+	var timer <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -45,13 +48,17 @@ func onceDevice(ctx context.Context, rw *ptyEnd) {
 					continue
 				}
 				events()
-				again = time.After(time.Duration(m.(*msg.Welcome).RTO) * time.Millisecond)
+				rto = time.Duration(m.(*msg.Welcome).RTO) * time.Millisecond
+				timer = time.After(rto)
 			case frame.TypeClose:
 				send(hello, 0)
 			}
-		case <-again:
+		case <-timer:
 			events()
-			again = nil
+			timer = nil
+			if again {
+				timer = time.After(rto)
+			}
 		}
 	}
 }
@@ -63,10 +70,25 @@ func TestRetransmitsOnce(t *testing.T) {
 	dev, gw := newPTY(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); onceDevice(ctx, dev) }()
+	go func() { defer close(done); onceDevice(ctx, dev, false) }()
 	defer func() { cancel(); dev.Close(); <-done }()
 	rep := runCheck(t, gw)
 	if c, ok := rep.Find("retransmission timing"); !ok || c.Err == nil || c.Section != "5.4" {
 		t.Errorf("check %q: %+v, want a failure citing §5.4", "retransmission timing", c)
+	}
+}
+
+// TestRetransmitsWithoutDoubling: a device that retransmits every initial
+// timeout, never doubling it, fails the retransmission check, citing §5.4.
+func TestRetransmitsWithoutDoubling(t *testing.T) {
+	testkit.NoLeaks(t)
+	dev, gw := newPTY(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); onceDevice(ctx, dev, true) }()
+	defer func() { cancel(); dev.Close(); <-done }()
+	rep := runCheck(t, gw)
+	if c, ok := rep.Find("retransmission timing"); !ok || c.Err == nil || c.Section != "5.4" || !strings.Contains(c.Err.Error(), "must double") {
+		t.Errorf("check %q: %+v, want a failure citing §5.4: the timeout must double", "retransmission timing", c)
 	}
 }
