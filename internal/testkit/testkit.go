@@ -10,8 +10,9 @@ import (
 )
 
 // settle is how long goroutines a test started get to end after its
-// cleanups have run.
-const settle = 5 * time.Second
+// cleanups have run: a bound that only catches a goroutine nobody stops, so
+// generous enough for a loaded machine running every package under -race.
+const settle = 20 * time.Second
 
 // NoLeaks fails t if goroutines started during it are still running once
 // its other cleanups have run: every goroutine must have an owner that stops
