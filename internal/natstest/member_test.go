@@ -35,20 +35,7 @@ func TestStartRestartsRaftSilentNode(t *testing.T) {
 	if n := strings.Count(string(log), "Starting nats-server"); n < 2 {
 		t.Errorf("n2 started %d times, want at least 2: with the fault, then without", n)
 	}
-	nc, err := nats.Connect(c.Nodes[0].NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R3", Subjects: []string{"r3.>"}, Replicas: 3, Storage: jetstream.MemoryStorage}); err != nil {
-		t.Fatalf("stream of replicas 3: %v", err)
-	}
+	placesReplicas3(t, c)
 }
 
 // TestStartRestartsTwoRaftSilentNodes: with two nodes raft-silent (as in
@@ -77,6 +64,13 @@ func TestStartRestartsTwoRaftSilentNodes(t *testing.T) {
 			t.Errorf("%s started %d times, want at least 2: with the fault, then without", s.Name, n)
 		}
 	}
+	placesReplicas3(t, c)
+}
+
+// placesReplicas3 fails t unless the cluster places a stream of replicas 3,
+// which needs every node counted in the meta group.
+func placesReplicas3(t *testing.T, c *Cluster) {
+	t.Helper()
 	nc, err := nats.Connect(c.Nodes[0].NATSURL)
 	if err != nil {
 		t.Fatal(err)
