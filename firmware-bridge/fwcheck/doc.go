@@ -14,4 +14,11 @@
 // The event checks need records: make the unit record a few events (a
 // dozen punches, button presses) before running; without any they are
 // reported as skipped, not passed.
+//
+// The retransmission check times the unit by when frames are read, so a
+// host that takes the CPU away from fwcheck (a build running beside it)
+// would make a unit on time look late or early. fwcheck watches its own
+// lateness while it times the unit, widens the bounds by what it finds, and
+// says so in the check's line ("this host stalled up to … meanwhile,
+// allowed for"); a unit fails only if it fails whatever the stalls did.
 package fwcheck

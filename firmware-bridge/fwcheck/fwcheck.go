@@ -249,6 +249,19 @@ func (rn *run) note(f frame.Frame) {
 	}
 }
 
+// firstTimed, when set (by a test), is called when the retransmission
+// check has stamped the first frame it times.
+var firstTimed func()
+
+// stalledNote says how long this host stalled while it timed the device,
+// if it did.
+func stalledNote(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; this host stalled up to %v meanwhile, allowed for", d.Round(time.Millisecond))
+}
+
 // windowAndRetransmit (§5.2, §5.4): with nothing acknowledged, the device
 // sends at most a window of sequenced frames, then retransmits the oldest
 // after the initial timeout, then after twice that.
@@ -257,9 +270,18 @@ func (rn *run) windowAndRetransmit(ctx context.Context) {
 	type sent struct{ first, again []time.Time }
 	bySeq := map[uint32]*sent{}
 	var oldest uint32
+	watch, stop := watchStalls(ctx) // this host's own lateness (stall.go)
+	defer stop()
 	deadline := time.Now().Add(3*rn.t.rto + 4*rn.t.tmax + time.Second)
-	for time.Now().Before(deadline) {
-		x, err := c.next(ctx, time.Until(deadline))
+	begin := time.Now()
+	for {
+		// Frames that came while this host stalled wait in the reader:
+		// the stall does not shorten the time the device is given.
+		end := deadline.Add(watch.longest(begin, time.Now()))
+		if !time.Now().Before(end) {
+			break
+		}
+		x, err := c.next(ctx, time.Until(end))
 		if err != nil {
 			break
 		}
@@ -273,6 +295,9 @@ func (rn *run) windowAndRetransmit(ctx context.Context) {
 			bySeq[x.f.Seq] = s
 			if oldest == 0 {
 				oldest = x.f.Seq
+				if firstTimed != nil {
+					firstTimed()
+				}
 				// Its second retransmission is due 3 timeouts after it
 				// left: time that from when it came, not from when we
 				// started listening.
@@ -308,24 +333,36 @@ func (rn *run) windowAndRetransmit(ctx context.Context) {
 	// device that retransmits at half the timeout or sooner is wrong
 	// whatever the host does.
 	lo, hi := rn.t.rto/2, rn.t.rto+time.Duration(rn.win+1)*rn.t.tmax+250*time.Millisecond
+	// An interval between two stamps is at most the earlier stamp's
+	// lateness short of the truth and at most the later one's over it: a
+	// bound fails the device only when it fails whatever this host's
+	// stalls did to the stamps.
+	interval := func(a, b time.Time) (short, long time.Duration) {
+		return b.Sub(a) - watch.early(b), b.Sub(a) + watch.early(a)
+	}
+	var stalled string
+	var short, long time.Duration
+	if len(o.again) > 0 {
+		short, long = interval(o.first[0], o.again[0])
+		stalled = stalledNote(watch.longest(o.first[0], o.again[len(o.again)-1]))
+	}
 	switch {
 	case len(o.again) == 0:
 		r.add("retransmission timing", "5.4", fmt.Errorf("seq %d never retransmitted within %v (initial timeout %v)", oldest, 3*rn.t.rto, rn.t.rto), "")
-	case o.again[0].Sub(o.first[0]) < lo || o.again[0].Sub(o.first[0]) > hi:
-		r.add("retransmission timing", "5.4", fmt.Errorf("seq %d retransmitted after %v, the bounds are [%v, %v] at this baud rate", oldest,
-			o.again[0].Sub(o.first[0]).Round(time.Millisecond), lo, hi), "")
+	case long < lo || short > hi:
+		r.add("retransmission timing", "5.4", fmt.Errorf("seq %d retransmitted after %v, the bounds are [%v, %v] at this baud rate%s", oldest,
+			o.again[0].Sub(o.first[0]).Round(time.Millisecond), lo, hi, stalled), "")
 	case len(o.again) == 1:
 		// §5.4: no retry limit; retransmission goes on while the link is up.
 		r.add("retransmission timing", "5.4", fmt.Errorf("seq %d retransmitted once, then not again within %v (the timeout doubles to %v; there is no retry limit)",
 			oldest, deadline.Sub(o.again[0]).Round(time.Millisecond), 2*rn.t.rto), "")
-	case o.again[1].Sub(o.again[0]) < 2*rn.t.rto-rn.t.rto/2:
-		// Half a timeout short, as for the first: a first retransmission
-		// read late shortens the interval measured; a device that does not
-		// double retransmits after one timeout whatever the host does.
-		r.add("retransmission timing", "5.4", fmt.Errorf("the second retransmission came %v after the first: the timeout must double (%v)",
-			o.again[1].Sub(o.again[0]).Round(time.Millisecond), 2*rn.t.rto), "")
+	case func() bool { _, long := interval(o.again[0], o.again[1]); return long < 2*rn.t.rto-rn.t.rto/2 }():
+		// Half a timeout short, as for the first: a device that does not
+		// double retransmits after one timeout.
+		r.add("retransmission timing", "5.4", fmt.Errorf("the second retransmission came %v after the first: the timeout must double (%v)%s",
+			o.again[1].Sub(o.again[0]).Round(time.Millisecond), 2*rn.t.rto, stalled), "")
 	default:
-		r.add("retransmission timing", "5.4", nil, fmt.Sprintf("(first after %v, timeout %v)", o.again[0].Sub(o.first[0]).Round(time.Millisecond), rn.t.rto))
+		r.add("retransmission timing", "5.4", nil, fmt.Sprintf("(first after %v, timeout %v%s)", o.again[0].Sub(o.first[0]).Round(time.Millisecond), rn.t.rto, stalled))
 	}
 	// Acknowledge the first half of what arrived in order, as if the rest
 	// were still on its way to the journal: the resume check needs both.

@@ -6,8 +6,13 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -190,5 +195,52 @@ func TestBrokenDevice(t *testing.T) {
 	rep.WriteTo(&out)
 	if !strings.Contains(out.String(), "FAIL  window") || !strings.Contains(out.String(), "PROTOCOL.md §5.2") {
 		t.Errorf("the report does not name the failure and its section:\n%s", out.String())
+	}
+}
+
+// TestCDeviceOnAStalledHost: the C device passes the retransmission check
+// although this process (the checker) is stopped for 600 ms while it times
+// the device: from 300 ms after the first frame, so the first
+// retransmission (due after the 500 ms timeout) is read 400 ms late and the
+// interval to the second looks 600 ms long, short of the doubled 1 s. The
+// checker sees its own stall and allows for it, and says so.
+func TestCDeviceOnAStalledHost(t *testing.T) {
+	testkit.NoLeaks(t)
+	d := cdevtest.Start(t, t.TempDir(), "-r", "-e", "-p", hex.EncodeToString(vendor.Public().(ed25519.PublicKey)))
+	if err := d.Emit(30); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	fwcheck.SetFirstTimed(t.Cleanup, func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(300 * time.Millisecond)
+			// Told to, the child continues this process after 600 ms, and
+			// again every 600 ms, five times: should the stop come late,
+			// one ends it.
+			cont := exec.Command("sh", "-c", "read go; for i in 1 2 3 4 5; do sleep 0.6; kill -CONT "+strconv.Itoa(os.Getpid())+"; done")
+			in, err := cont.StdinPipe()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := cont.Start(); err != nil {
+				t.Error(err)
+				return
+			}
+			defer cont.Wait()
+			in.Write([]byte("go\n"))
+			syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		}()
+	})
+	rep := runCheck(t, d.TTY)
+	expectPass(t, rep, []string{"retransmission timing"})
+	if c, _ := rep.Find("retransmission timing"); !strings.Contains(c.Detail, "this host stalled") {
+		t.Errorf("retransmission timing: %+v, want a note of the stall allowed for", c)
+	}
+	if err := d.Kill(); err != nil {
+		t.Fatal(err)
 	}
 }
