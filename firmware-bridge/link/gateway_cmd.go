@@ -50,9 +50,9 @@ func (r *cmdReq) resolve(res msg.Result, err error) {
 // wrapping ErrUnanswered: the device may have run it, the command stays
 // with the gateway (sent again after a reconnect, §9.2 answering a repeat)
 // and its result still reaches the Sink; Send the same id again to wait for
-// it. A caller that retries an unanswered command should
-// do so before the device has run 32 others, the size of its table of
-// answered ids (§9.2): past that, the device cannot know it ran it.
+// it. A caller that retries an unanswered command should do so before the
+// device has run 32 others, the size of its table of answered ids (§9.2):
+// past that, the device cannot know it ran it.
 func (g *Gateway) Send(ctx context.Context, cmd msg.Command) (msg.Result, error) {
 	if err := cmd.Validate(); err != nil {
 		return msg.Result{}, fmt.Errorf("link: command %q: %w", cmd.ID, err)
