@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/officegate/officegate/gateway/connect"
@@ -30,12 +28,7 @@ func BenchmarkConnectPostgres(b *testing.B) {
 	pg := pgtest.Start(b, &pgtest.Opts{Fsync: true})
 	set := map[string]string{"host": "127.0.0.1", "port": fmt.Sprint(pg.Port), "database": "postgres",
 		"user": pgtest.User, "password_file": writePassword(b), "sslmode": "disable"}
-	nc, err := nats.Connect(c.Nodes[0].NATSURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := c.Nodes[0].JetStream(b)
 	const devices = 64
 	for i := range b.N {
 		topic, payload := event("gw-1", fmt.Sprintf("d%d", i%devices), 1, uint64(i/devices+1))

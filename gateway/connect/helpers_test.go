@@ -17,7 +17,6 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -131,15 +130,7 @@ func backbone(t testing.TB) *natstest.Cluster {
 	cfg.MaxBytes = 512 << 20 // the harness's nodes hold 1 GB each; the week's bytes are production's
 	var cons jetstream.ConsumerConfig
 	readDoc(t, "connect-consumer.json", &cons)
-	nc, err := nats.Connect(c.Nodes[0].NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := c.Nodes[0].JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := js.CreateStream(ctx, cfg); err != nil {

@@ -186,12 +186,7 @@ func TestLostBatchGathered(t *testing.T) {
 	lines := func() int { _, ids := fileLines(t, sp.File); return len(ids) }
 	waitUntil(t, 60*time.Second, "the first 40 events in the file sink", func() bool { return lines() >= 40 })
 
-	nc, err := nats.Connect(c.Nodes[1].NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := c.Nodes[1].JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cons, err := js.Consumer(ctx, connect.MQTTStream, sp.Consumer)

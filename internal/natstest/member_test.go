@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -71,15 +70,7 @@ func TestStartRestartsTwoRaftSilentNodes(t *testing.T) {
 // which needs every node counted in the meta group.
 func placesReplicas3(t *testing.T, c *Cluster) {
 	t.Helper()
-	nc, err := nats.Connect(c.Nodes[0].NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := c.Nodes[0].JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R3", Subjects: []string{"r3.>"}, Replicas: 3, Storage: jetstream.MemoryStorage}); err != nil {

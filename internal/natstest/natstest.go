@@ -21,6 +21,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Size is the number of nodes: the smallest cluster where JetStream's
@@ -314,6 +317,22 @@ func startOnce(bin, dir string, o *Opts, logf func(string, ...any)) (*Cluster, e
 }
 
 // MQTTURLs are the nodes' MQTT URLs, in node order.
+// JetStream connects to the node's NATS port and returns JetStream's API
+// on that connection, which closes when tb ends.
+func (s *Server) JetStream(tb testing.TB) jetstream.JetStream {
+	tb.Helper()
+	nc, err := nats.Connect(s.NATSURL)
+	if err != nil {
+		tb.Fatalf("natstest: connect to %s: %v", s.Name, err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatalf("natstest: JetStream on %s: %v", s.Name, err)
+	}
+	return js
+}
+
 func (c *Cluster) MQTTURLs() []string {
 	var u []string
 	for _, s := range c.Nodes {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -32,15 +31,7 @@ func TestDocsStreamCapturesContract(t *testing.T) {
 	// production figure.
 	cfg.MaxBytes = 64 << 20
 	c := Start(t)
-	nc, err := nats.Connect(c.Nodes[2].NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := c.Nodes[2].JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := js.CreateStream(ctx, cfg)
@@ -83,12 +74,7 @@ func TestMQTTMsgsBoundedRefusesNotDrops(t *testing.T) {
 		t.Fatalf("connect-consumer.json: %v", err)
 	}
 	c := Start(t)
-	nc, err := nats.Connect(c.Nodes[2].NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := c.Nodes[2].JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// The MQTT listener made the stream at the first MQTT session (Start's

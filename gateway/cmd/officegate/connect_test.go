@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/officegate/officegate/internal/natstest"
@@ -41,12 +40,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 // same sink families plus connect's own.
 func TestConnectCommand(t *testing.T) {
 	c := natstest.Start(t)
-	nc, err := nats.Connect(c.Nodes[0].NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := c.Nodes[0].JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "OFFICEGATE", Subjects: []string{"officegate.>"}, Replicas: 3}); err != nil {
