@@ -431,12 +431,13 @@ func (u *Uplink) session(ctx context.Context, c mqtt.Client, lost <-chan error, 
 	if err := wait(sctx, c.Publish(u.opt.Topics.GatewayStatus(), 1, true, u.gatewayStatusAt(envelope.StateOnline, since, full))); err != nil {
 		return fmt.Errorf("uplink: publish online status: %w", err)
 	}
+	qos := byte(1)
+	if u.opt.CommandsQoS0 {
+		qos = 0
+	}
 	subs := map[string]byte{}
 	for _, f := range u.opt.Topics.CommandFilters() {
-		subs[f] = 1
-		if u.opt.CommandsQoS0 {
-			subs[f] = 0
-		}
+		subs[f] = qos
 	}
 	if err := wait(sctx, c.SubscribeMultiple(subs, u.onMessage)); err != nil {
 		return fmt.Errorf("uplink: subscribe to commands: %w", err)
